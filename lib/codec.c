@@ -1,0 +1,460 @@
+/*
+ * codec.c - the one record codec of the store.
+ *
+ * A record is a 4-byte header ('R', 'C', version, type) followed by fields,
+ * each a tag byte, a 16-bit little-endian length and that many bytes.  The
+ * reader checks every length against the record, refuses a newer version,
+ * an unknown or repeated tag, a string with a NUL or too long for its field,
+ * and an integer that is not exactly 8 bytes.  Nothing is ever read from a
+ * raw C struct.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#include "config.h"
+#include <stdlib.h>
+#include <sodium.h>
+#include "internal.h"
+
+static void wbuf_reserve(rc_wbuf *w, size_t more)
+{
+	if (w->err)
+		return;
+	if (w->len + more > RC_RECORD_MAX) {
+		w->err = rc_fail(RC_ERR_INVALID, "record too large");
+		return;
+	}
+	if (w->len + more <= w->cap)
+		return;
+	size_t ncap = w->cap ? w->cap * 2 : 256;
+	while (ncap < w->len + more)
+		ncap *= 2;
+	uint8_t *np = malloc(ncap);
+	if (!np) {
+		w->err = rc_fail(RC_ERR_NOMEM, "out of memory");
+		return;
+	}
+	if (w->p) {
+		memcpy(np, w->p, w->len);
+		sodium_memzero(w->p, w->cap);
+		free(w->p);
+	}
+	w->p = np;
+	w->cap = ncap;
+}
+
+void rc_wbuf_init(rc_wbuf *w, uint8_t type)
+{
+	w->p = NULL;
+	w->len = w->cap = 0;
+	w->err = RC_OK;
+	wbuf_reserve(w, 4);
+	if (w->err)
+		return;
+	w->p[0] = 'R';
+	w->p[1] = 'C';
+	w->p[2] = RC_CODEC_VERSION;
+	w->p[3] = type;
+	w->len = 4;
+}
+
+void rc_wbuf_bytes(rc_wbuf *w, uint8_t tag, const void *p, size_t n)
+{
+	if (n > UINT16_MAX) {
+		if (!w->err)
+			w->err = rc_fail(RC_ERR_INVALID, "record field too large");
+		return;
+	}
+	wbuf_reserve(w, 3 + n);
+	if (w->err)
+		return;
+	w->p[w->len++] = tag;
+	w->p[w->len++] = (uint8_t)(n & 0xff);
+	w->p[w->len++] = (uint8_t)(n >> 8);
+	if (n)
+		memcpy(w->p + w->len, p, n);
+	w->len += n;
+}
+
+void rc_wbuf_str(rc_wbuf *w, uint8_t tag, const char *s)
+{
+	rc_wbuf_bytes(w, tag, s, strlen(s));
+}
+
+void rc_wbuf_u64(rc_wbuf *w, uint8_t tag, uint64_t v)
+{
+	uint8_t b[8];
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)(v >> (8 * i));
+	rc_wbuf_bytes(w, tag, b, 8);
+}
+
+void rc_wbuf_free(rc_wbuf *w)
+{
+	if (w->p) {
+		sodium_memzero(w->p, w->cap);
+		free(w->p);
+	}
+	w->p = NULL;
+	w->len = w->cap = 0;
+}
+
+int rc_rbuf_open(rc_rbuf *r, const void *data, size_t len, uint8_t type)
+{
+	const uint8_t *p = data;
+
+	r->p = p;
+	r->len = len;
+	r->off = 4;
+	r->seen = 0;
+	if (len < 4 || p[0] != 'R' || p[1] != 'C')
+		return rc_fail(RC_ERR_STORE, "damaged record (bad header)");
+	if (len > RC_RECORD_MAX)
+		return rc_fail(RC_ERR_STORE, "damaged record (too large)");
+	if (p[2] > RC_CODEC_VERSION)
+		return rc_fail(RC_ERR_SCHEMA,
+		               "record version %u is newer than this rollcall "
+		               "reads (%u)", p[2], RC_CODEC_VERSION);
+	if (p[2] == 0)
+		return rc_fail(RC_ERR_STORE, "damaged record (version 0)");
+	if (p[3] != type)
+		return rc_fail(RC_ERR_STORE,
+		               "damaged record (type %u where %u expected)",
+		               p[3], type);
+	return RC_OK;
+}
+
+int rc_rbuf_next(rc_rbuf *r, uint8_t *tag, const uint8_t **v, size_t *n)
+{
+	if (r->off == r->len)
+		return 0;
+	if (r->len - r->off < 3)
+		return -rc_fail(RC_ERR_STORE, "damaged record (truncated field)");
+	uint8_t t = r->p[r->off];
+	size_t l = (size_t)r->p[r->off + 1] | ((size_t)r->p[r->off + 2] << 8);
+	if (l > r->len - r->off - 3)
+		return -rc_fail(RC_ERR_STORE, "damaged record (field %u overruns)", t);
+	if (t == 0 || t >= 64)
+		return -rc_fail(RC_ERR_STORE, "damaged record (bad tag %u)", t);
+	if (r->seen & (1ull << t))
+		return -rc_fail(RC_ERR_STORE, "damaged record (tag %u repeated)", t);
+	r->seen |= 1ull << t;
+	*tag = t;
+	*v = r->p + r->off + 3;
+	*n = l;
+	r->off += 3 + l;
+	return 1;
+}
+
+int rc_field_str(const uint8_t *v, size_t n, char *dst, size_t dstsz)
+{
+	if (n >= dstsz)
+		return rc_fail(RC_ERR_STORE, "damaged record (string too long)");
+	if (memchr(v, '\0', n))
+		return rc_fail(RC_ERR_STORE, "damaged record (NUL in string)");
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+	return RC_OK;
+}
+
+int rc_field_u64(const uint8_t *v, size_t n, uint64_t *out)
+{
+	if (n != 8)
+		return rc_fail(RC_ERR_STORE, "damaged record (integer of %zu bytes)", n);
+	uint64_t x = 0;
+	for (int i = 7; i >= 0; i--)
+		x = (x << 8) | v[i];
+	*out = x;
+	return RC_OK;
+}
+
+int rc_field_bytes(const uint8_t *v, size_t n, void *dst, size_t exact)
+{
+	if (n != exact)
+		return rc_fail(RC_ERR_STORE, "damaged record (bytes of wrong size)");
+	memcpy(dst, v, n);
+	return RC_OK;
+}
+
+/* Helpers that keep the per-record decoders short. */
+#define GET_STR(field)  rc = rc_field_str(v, n, field, sizeof(field))
+#define GET_U64(field)  do { uint64_t x_ = 0; rc = rc_field_u64(v, n, &x_); \
+                             if (!rc) field = x_; } while (0)
+#define GET_I64(field)  do { uint64_t x_ = 0; rc = rc_field_u64(v, n, &x_); \
+                             if (!rc) field = (int64_t)x_; } while (0)
+#define GET_U32(field)  do { uint64_t x_ = 0; rc = rc_field_u64(v, n, &x_); \
+                             if (!rc && x_ > UINT32_MAX) rc = rc_fail(RC_ERR_STORE, \
+                             "damaged record (value out of range)"); \
+                             if (!rc) field = (uint32_t)x_; } while (0)
+#define GET_BOOL(field) do { uint64_t x_ = 0; rc = rc_field_u64(v, n, &x_); \
+                             if (!rc && x_ > 1) rc = rc_fail(RC_ERR_STORE, \
+                             "damaged record (flag out of range)"); \
+                             if (!rc) field = (int)x_; } while (0)
+#define GET_ENUM(field, max) do { uint64_t x_ = 0; rc = rc_field_u64(v, n, &x_); \
+                             if (!rc && x_ > (max)) rc = rc_fail(RC_ERR_STORE, \
+                             "damaged record (state out of range)"); \
+                             if (!rc) field = (int)x_; } while (0)
+#define UNKNOWN_TAG()   rc = rc_fail(RC_ERR_STORE, "damaged record (unknown tag %u)", tag)
+
+/* Decoding loop: every decoder runs FIELDS for each field, then requires
+ * the tags in REQUIRED to have been seen. */
+#define DECODE(type, required, FIELDS)                                      \
+	rc_rbuf r;                                                          \
+	int rc = rc_rbuf_open(&r, data, len, type);                         \
+	uint8_t tag;                                                        \
+	const uint8_t *v;                                                   \
+	size_t n;                                                           \
+	int more;                                                           \
+	while (!rc && (more = rc_rbuf_next(&r, &tag, &v, &n)) != 0) {       \
+		if (more < 0) { rc = -more; break; }                        \
+		switch (tag) { FIELDS default: UNKNOWN_TAG(); break; }      \
+	}                                                                   \
+	if (!rc && (r.seen & (required)) != (required))                     \
+		rc = rc_fail(RC_ERR_STORE, "damaged record (missing field)");
+
+#define BIT(t) (1ull << (t))
+
+/* member */
+enum { M_NAME = 1, M_EMAIL, M_FULLNAME, M_ROLE, M_STATUS, M_UID, M_CREATED,
+       M_LASTACT, M_PWHASH, M_MUSTCHG, M_TOTPEN, M_FAILED, M_LOCKUNTIL,
+       M_RESETHASH, M_RESETEXP };
+
+int rc_member_encode(const rc_member *m, rc_wbuf *w)
+{
+	rc_wbuf_init(w, RC_REC_MEMBER);
+	rc_wbuf_str(w, M_NAME, m->username);
+	rc_wbuf_str(w, M_EMAIL, m->email);
+	rc_wbuf_str(w, M_FULLNAME, m->full_name);
+	rc_wbuf_str(w, M_ROLE, m->role);
+	rc_wbuf_u64(w, M_STATUS, (uint64_t)m->status);
+	rc_wbuf_u64(w, M_UID, m->uid);
+	rc_wbuf_u64(w, M_CREATED, (uint64_t)m->created);
+	rc_wbuf_u64(w, M_LASTACT, (uint64_t)m->last_active);
+	rc_wbuf_str(w, M_PWHASH, m->pwhash);
+	rc_wbuf_u64(w, M_MUSTCHG, m->must_change ? 1 : 0);
+	rc_wbuf_u64(w, M_TOTPEN, m->totp_enabled ? 1 : 0);
+	rc_wbuf_u64(w, M_FAILED, m->failed);
+	rc_wbuf_u64(w, M_LOCKUNTIL, (uint64_t)m->lock_until);
+	if (m->reset_expires) {
+		rc_wbuf_bytes(w, M_RESETHASH, m->reset_hash, sizeof(m->reset_hash));
+		rc_wbuf_u64(w, M_RESETEXP, (uint64_t)m->reset_expires);
+	}
+	return w->err;
+}
+
+int rc_member_decode(const void *data, size_t len, rc_member *m)
+{
+	memset(m, 0, sizeof(*m));
+	DECODE(RC_REC_MEMBER,
+	       BIT(M_NAME) | BIT(M_EMAIL) | BIT(M_ROLE) | BIT(M_STATUS) | BIT(M_UID),
+	       case M_NAME: GET_STR(m->username); break;
+	       case M_EMAIL: GET_STR(m->email); break;
+	       case M_FULLNAME: GET_STR(m->full_name); break;
+	       case M_ROLE: GET_STR(m->role); break;
+	       case M_STATUS: GET_ENUM(m->status, RC_MEMBER_INACTIVE); break;
+	       case M_UID: GET_U32(m->uid); break;
+	       case M_CREATED: GET_I64(m->created); break;
+	       case M_LASTACT: GET_I64(m->last_active); break;
+	       case M_PWHASH: GET_STR(m->pwhash); break;
+	       case M_MUSTCHG: GET_BOOL(m->must_change); break;
+	       case M_TOTPEN: GET_BOOL(m->totp_enabled); break;
+	       case M_FAILED: GET_U32(m->failed); break;
+	       case M_LOCKUNTIL: GET_I64(m->lock_until); break;
+	       case M_RESETHASH: rc = rc_field_bytes(v, n, m->reset_hash, 32); break;
+	       case M_RESETEXP: GET_I64(m->reset_expires); break;
+	)
+	if (!rc && (r.seen & BIT(M_RESETEXP)) && !(r.seen & BIT(M_RESETHASH)))
+		rc = rc_fail(RC_ERR_STORE, "damaged record (reset code without hash)");
+	return rc;
+}
+
+/* role */
+enum { R_NAME = 1, R_RANK, R_PERMS, R_GID, R_BUILTIN };
+
+int rc_role_encode(const rc_role *ro, rc_wbuf *w)
+{
+	rc_wbuf_init(w, RC_REC_ROLE);
+	rc_wbuf_str(w, R_NAME, ro->name);
+	rc_wbuf_u64(w, R_RANK, ro->rank);
+	rc_wbuf_u64(w, R_PERMS, ro->perms);
+	rc_wbuf_u64(w, R_GID, ro->gid);
+	rc_wbuf_u64(w, R_BUILTIN, ro->builtin ? 1 : 0);
+	return w->err;
+}
+
+int rc_role_decode(const void *data, size_t len, rc_role *ro)
+{
+	memset(ro, 0, sizeof(*ro));
+	DECODE(RC_REC_ROLE, BIT(R_NAME) | BIT(R_RANK) | BIT(R_PERMS) | BIT(R_GID),
+	       case R_NAME: GET_STR(ro->name); break;
+	       case R_RANK: GET_U32(ro->rank); break;
+	       case R_PERMS: GET_U32(ro->perms); break;
+	       case R_GID: GET_U32(ro->gid); break;
+	       case R_BUILTIN: GET_BOOL(ro->builtin); break;
+	)
+	if (!rc && (ro->perms & ~(uint32_t)RC_PERM_ALL))
+		rc = rc_fail(RC_ERR_STORE, "damaged record (unknown permission bits)");
+	return rc;
+}
+
+/* invitation */
+enum { I_NAME = 1, I_EMAIL, I_ROLE, I_INVITER, I_CREATED, I_EXPIRES,
+       I_CODEHASH, I_STATE, I_RESENT };
+
+int rc_invitation_encode(const rc_invitation *i, rc_wbuf *w)
+{
+	rc_wbuf_init(w, RC_REC_INVITATION);
+	rc_wbuf_str(w, I_NAME, i->username);
+	rc_wbuf_str(w, I_EMAIL, i->email);
+	rc_wbuf_str(w, I_ROLE, i->role);
+	rc_wbuf_str(w, I_INVITER, i->inviter);
+	rc_wbuf_u64(w, I_CREATED, (uint64_t)i->created);
+	rc_wbuf_u64(w, I_EXPIRES, (uint64_t)i->expires);
+	rc_wbuf_bytes(w, I_CODEHASH, i->code_hash, sizeof(i->code_hash));
+	rc_wbuf_u64(w, I_STATE, (uint64_t)i->state);
+	rc_wbuf_u64(w, I_RESENT, i->resent);
+	return w->err;
+}
+
+int rc_invitation_decode(const void *data, size_t len, rc_invitation *i)
+{
+	memset(i, 0, sizeof(*i));
+	DECODE(RC_REC_INVITATION,
+	       BIT(I_NAME) | BIT(I_EMAIL) | BIT(I_ROLE) | BIT(I_EXPIRES) |
+	       BIT(I_CODEHASH) | BIT(I_STATE),
+	       case I_NAME: GET_STR(i->username); break;
+	       case I_EMAIL: GET_STR(i->email); break;
+	       case I_ROLE: GET_STR(i->role); break;
+	       case I_INVITER: GET_STR(i->inviter); break;
+	       case I_CREATED: GET_I64(i->created); break;
+	       case I_EXPIRES: GET_I64(i->expires); break;
+	       case I_CODEHASH: rc = rc_field_bytes(v, n, i->code_hash, 32); break;
+	       case I_STATE: GET_ENUM(i->state, RC_INV_EXPIRED); break;
+	       case I_RESENT: GET_U32(i->resent); break;
+	)
+	return rc;
+}
+
+/* service */
+enum { S_NAME = 1, S_STATE, S_GID, S_GIDRO, S_GIDREPL, S_DEFUSER, S_CREATED };
+
+int rc_service_encode(const rc_service *svc, rc_wbuf *w)
+{
+	rc_wbuf_init(w, RC_REC_SERVICE);
+	rc_wbuf_str(w, S_NAME, svc->name);
+	rc_wbuf_u64(w, S_STATE, (uint64_t)svc->state);
+	rc_wbuf_u64(w, S_GID, svc->gid);
+	rc_wbuf_u64(w, S_GIDRO, svc->gid_readonly);
+	rc_wbuf_u64(w, S_GIDREPL, svc->gid_replication);
+	rc_wbuf_str(w, S_DEFUSER, svc->default_user);
+	rc_wbuf_u64(w, S_CREATED, (uint64_t)svc->created);
+	return w->err;
+}
+
+int rc_service_decode(const void *data, size_t len, rc_service *svc)
+{
+	memset(svc, 0, sizeof(*svc));
+	DECODE(RC_REC_SERVICE,
+	       BIT(S_NAME) | BIT(S_STATE) | BIT(S_GID) | BIT(S_GIDRO) | BIT(S_GIDREPL),
+	       case S_NAME: GET_STR(svc->name); break;
+	       case S_STATE: GET_ENUM(svc->state, RC_SERVICE_RUNNING); break;
+	       case S_GID: GET_U32(svc->gid); break;
+	       case S_GIDRO: GET_U32(svc->gid_readonly); break;
+	       case S_GIDREPL: GET_U32(svc->gid_replication); break;
+	       case S_DEFUSER: GET_STR(svc->default_user); break;
+	       case S_CREATED: GET_I64(svc->created); break;
+	)
+	return rc;
+}
+
+/* service user */
+enum { U_NAME = 1, U_SERVICE, U_UID, U_PWHASH, U_PWENC, U_RO, U_REPL,
+       U_PROT, U_CREATED };
+
+int rc_svcuser_encode(const rc_svcuser_rec *u, rc_wbuf *w)
+{
+	rc_wbuf_init(w, RC_REC_SVCUSER);
+	rc_wbuf_str(w, U_NAME, u->pub.username);
+	rc_wbuf_str(w, U_SERVICE, u->pub.service);
+	rc_wbuf_u64(w, U_UID, u->pub.uid);
+	rc_wbuf_str(w, U_PWHASH, u->pub.pwhash);
+	rc_wbuf_bytes(w, U_PWENC, u->pw_enc, u->pw_enc_len);
+	rc_wbuf_u64(w, U_RO, u->pub.read_only ? 1 : 0);
+	rc_wbuf_u64(w, U_REPL, u->pub.replication ? 1 : 0);
+	rc_wbuf_u64(w, U_PROT, u->pub.protected_user ? 1 : 0);
+	rc_wbuf_u64(w, U_CREATED, (uint64_t)u->pub.created);
+	return w->err;
+}
+
+int rc_svcuser_decode(const void *data, size_t len, rc_svcuser_rec *u)
+{
+	memset(u, 0, sizeof(*u));
+	DECODE(RC_REC_SVCUSER,
+	       BIT(U_NAME) | BIT(U_SERVICE) | BIT(U_UID) | BIT(U_PWHASH) | BIT(U_PWENC),
+	       case U_NAME: GET_STR(u->pub.username); break;
+	       case U_SERVICE: GET_STR(u->pub.service); break;
+	       case U_UID: GET_U32(u->pub.uid); break;
+	       case U_PWHASH: GET_STR(u->pub.pwhash); break;
+	       case U_PWENC:
+			if (n > sizeof(u->pw_enc) || n < 24 + 16)
+				rc = rc_fail(RC_ERR_STORE, "damaged record (bad secret size)");
+			else {
+				memcpy(u->pw_enc, v, n);
+				u->pw_enc_len = n;
+			}
+			break;
+	       case U_RO: GET_BOOL(u->pub.read_only); break;
+	       case U_REPL: GET_BOOL(u->pub.replication); break;
+	       case U_PROT: GET_BOOL(u->pub.protected_user); break;
+	       case U_CREATED: GET_I64(u->pub.created); break;
+	)
+	return rc;
+}
+
+/* audit */
+enum { A_SEQ = 1, A_TIME, A_ACTOR, A_ACTION, A_TARGET, A_RESULT, A_ORIGIN };
+
+int rc_audit_encode(const rc_audit_entry *e, rc_wbuf *w)
+{
+	rc_wbuf_init(w, RC_REC_AUDIT);
+	rc_wbuf_u64(w, A_SEQ, e->seq);
+	rc_wbuf_u64(w, A_TIME, (uint64_t)e->time);
+	rc_wbuf_str(w, A_ACTOR, e->actor);
+	rc_wbuf_str(w, A_ACTION, e->action);
+	rc_wbuf_str(w, A_TARGET, e->target);
+	rc_wbuf_str(w, A_RESULT, e->result);
+	rc_wbuf_str(w, A_ORIGIN, e->origin);
+	return w->err;
+}
+
+int rc_audit_decode(const void *data, size_t len, rc_audit_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	DECODE(RC_REC_AUDIT, BIT(A_SEQ) | BIT(A_TIME) | BIT(A_ACTION),
+	       case A_SEQ: GET_U64(e->seq); break;
+	       case A_TIME: GET_I64(e->time); break;
+	       case A_ACTOR: GET_STR(e->actor); break;
+	       case A_ACTION: GET_STR(e->action); break;
+	       case A_TARGET: GET_STR(e->target); break;
+	       case A_RESULT: GET_STR(e->result); break;
+	       case A_ORIGIN: GET_STR(e->origin); break;
+	)
+	return rc;
+}
+
+/* setting: a single string value */
+enum { T_VALUE = 1 };
+
+int rc_setting_encode(const char *value, rc_wbuf *w)
+{
+	rc_wbuf_init(w, RC_REC_SETTING);
+	rc_wbuf_str(w, T_VALUE, value);
+	return w->err;
+}
+
+int rc_setting_decode(const void *data, size_t len, char *value, size_t vlen)
+{
+	DECODE(RC_REC_SETTING, BIT(T_VALUE),
+	       case T_VALUE: rc = rc_field_str(v, n, value, vlen); break;
+	)
+	return rc;
+}

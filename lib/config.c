@@ -1,0 +1,189 @@
+/*
+ * config.c - rollcall.conf: "key = value" lines and "#" comments.
+ * An unknown key or a bad value is an error naming the file, line and key.
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "internal.h"
+
+RC_API void rc_config_defaults(rc_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s", RC_DEFAULT_STATE_DIR);
+	cfg->id_min = 200000;
+	cfg->id_max = 299999;
+	snprintf(cfg->home_base, sizeof(cfg->home_base), "/home");
+	snprintf(cfg->shell, sizeof(cfg->shell), "/bin/bash");
+	snprintf(cfg->service_shell, sizeof(cfg->service_shell), "/usr/sbin/nologin");
+	snprintf(cfg->passwd_file, sizeof(cfg->passwd_file), "/etc/passwd");
+	snprintf(cfg->group_file, sizeof(cfg->group_file), "/etc/group");
+}
+
+enum kind { K_PATH, K_ID, K_COMMAND };
+static const struct key {
+	const char *name;
+	enum kind kind;
+	size_t off;
+} keys[] = {
+	{ "state_dir", K_PATH, offsetof(rc_config, state_dir) },
+	{ "id_min", K_ID, offsetof(rc_config, id_min) },
+	{ "id_max", K_ID, offsetof(rc_config, id_max) },
+	{ "home_base", K_PATH, offsetof(rc_config, home_base) },
+	{ "shell", K_PATH, offsetof(rc_config, shell) },
+	{ "service_shell", K_PATH, offsetof(rc_config, service_shell) },
+	{ "mail_command", K_COMMAND, offsetof(rc_config, mail_command) },
+	{ "passwd_file", K_PATH, offsetof(rc_config, passwd_file) },
+	{ "group_file", K_PATH, offsetof(rc_config, group_file) },
+};
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' ||
+	             s[n - 1] == '\r'))
+		s[--n] = '\0';
+	return s;
+}
+
+static int set_key(rc_config *cfg, const struct key *k, const char *val,
+                   const char *path, unsigned lineno)
+{
+	char *field = (char *)cfg + k->off;
+	uint64_t v;
+
+	switch (k->kind) {
+	case K_PATH:
+	case K_COMMAND:
+		if (k->kind == K_PATH && val[0] != '/')
+			return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: \"%s\" is not an absolute path",
+			               path, lineno, k->name, val);
+		if (k->kind == K_COMMAND && val[0] && val[0] != '/')
+			return rc_fail(RC_ERR_CONFIG,
+			               "%s:%u: %s: the command must start with an absolute path",
+			               path, lineno, k->name);
+		if (strlen(val) >= RC_PATH_MAX)
+			return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: value too long", path,
+			               lineno, k->name);
+		memcpy(field, val, strlen(val) + 1);
+		return RC_OK;
+	case K_ID:
+		if (rc_uint_parse(val, 1, 4294967294u, &v))
+			return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: %s", path, lineno,
+			               k->name, rc_errmsg());
+		*(uint32_t *)(void *)field = (uint32_t)v;
+		return RC_OK;
+	}
+	return RC_ERR_CONFIG;
+}
+
+static int parse(rc_config *cfg, FILE *f, const char *path)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t got;
+	unsigned lineno = 0;
+	int rc = RC_OK;
+
+	while (!rc && (got = getline(&line, &cap, f)) >= 0) {
+		lineno++;
+		if (got > RC_PATH_MAX + 64) {
+			rc = rc_fail(RC_ERR_CONFIG, "%s:%u: line too long", path, lineno);
+			break;
+		}
+		if ((size_t)got != strlen(line)) {
+			rc = rc_fail(RC_ERR_CONFIG, "%s:%u: NUL byte in line", path, lineno);
+			break;
+		}
+		char *s = trim(line);
+		if (!*s || *s == '#')
+			continue;
+		char *eq = strchr(s, '=');
+		if (!eq) {
+			rc = rc_fail(RC_ERR_CONFIG, "%s:%u: expected \"key = value\"",
+			             path, lineno);
+			break;
+		}
+		*eq = '\0';
+		char *key = trim(s), *val = trim(eq + 1);
+		for (char *c = val; *c && !rc; c++)
+			if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f)
+				rc = rc_fail(RC_ERR_CONFIG, "%s:%u: %s: control character in value",
+				             path, lineno, key);
+		if (rc)
+			break;
+		const struct key *k = NULL;
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (strcmp(keys[i].name, key) == 0)
+				k = &keys[i];
+		if (!k)
+			rc = rc_fail(RC_ERR_CONFIG, "%s:%u: unknown key \"%.64s\"", path,
+			             lineno, key);
+		else
+			rc = set_key(cfg, k, val, path, lineno);
+	}
+	free(line);
+	if (!rc && ferror(f))
+		rc = rc_fail(RC_ERR_CONFIG, "%s: read error", path);
+	if (!rc && cfg->id_min > cfg->id_max)
+		rc = rc_fail(RC_ERR_CONFIG, "%s: id_min (%u) is above id_max (%u)", path,
+		             cfg->id_min, cfg->id_max);
+	return rc;
+}
+
+RC_API int rc_config_load(rc_config *cfg, const char *path, int must_exist)
+{
+	struct stat st;
+	FILE *f = NULL;
+	int rc = RC_OK;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0) {
+		if (errno == ENOENT && !must_exist)
+			return RC_OK;
+		if (errno == ELOOP)
+			return rc_fail(RC_ERR_CONFIG, "configuration %s is a symlink", path);
+		return rc_fail(RC_ERR_CONFIG, "cannot open configuration %s: %s", path,
+		               strerror(errno));
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = rc_fail(RC_ERR_CONFIG, "cannot stat configuration %s: %s", path,
+		             strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = rc_fail(RC_ERR_CONFIG, "configuration %s is not a regular file", path);
+		goto out;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		rc = rc_fail(RC_ERR_CONFIG, "configuration %s is owned by uid %u, not by root",
+		             path, (unsigned)st.st_uid);
+		goto out;
+	}
+	if (st.st_mode & 0022) {
+		rc = rc_fail(RC_ERR_CONFIG,
+		             "configuration %s is group- or other-writable (mode %04o)",
+		             path, (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		rc = rc_fail(RC_ERR_NOMEM, "cannot read configuration %s", path);
+		goto out;
+	}
+	fd = -1;
+	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+	rc = parse(cfg, f, path);
+out:
+	if (f)
+		fclose(f);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}

@@ -1,0 +1,181 @@
+/*
+ * crypto.c - master key, codes, password hashing and secret encryption,
+ * all with libsodium.  Every buffer that held a secret is wiped.
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <sodium.h>
+#include "internal.h"
+
+static const char code_alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+int rc_master_key_create(const char *path)
+{
+	uint8_t key[RC_MASTER_KEY_LEN];
+	int rc = RC_OK;
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return rc_fail(RC_ERR_STORE, "cannot create %s: %s", path, strerror(errno));
+	randombytes_buf(key, sizeof(key));
+	if (write(fd, key, sizeof(key)) != (ssize_t)sizeof(key) || fsync(fd) < 0)
+		rc = rc_fail(RC_ERR_STORE, "cannot write %s: %s", path, strerror(errno));
+	sodium_memzero(key, sizeof(key));
+	if (close(fd) < 0 && !rc)
+		rc = rc_fail(RC_ERR_STORE, "cannot write %s: %s", path, strerror(errno));
+	if (rc)
+		unlink(path);
+	return rc;
+}
+
+int rc_master_key_load(const char *path, uint8_t key[RC_MASTER_KEY_LEN])
+{
+	struct stat st;
+	int rc = RC_OK;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return rc_fail(RC_ERR_STORE, "master key %s is a symlink", path);
+		return rc_fail(RC_ERR_STORE, "cannot open master key %s: %s", path,
+		               strerror(errno));
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = rc_fail(RC_ERR_STORE, "cannot stat master key %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = rc_fail(RC_ERR_STORE, "master key %s is not a regular file", path);
+		goto out;
+	}
+	rc = rc_check_owner_mode(path, &st, 0077, "master key");
+	if (rc)
+		goto out;
+	if (st.st_size != RC_MASTER_KEY_LEN) {
+		rc = rc_fail(RC_ERR_STORE, "master key %s has %lld bytes, not %d", path,
+		             (long long)st.st_size, RC_MASTER_KEY_LEN);
+		goto out;
+	}
+	if (read(fd, key, RC_MASTER_KEY_LEN) != RC_MASTER_KEY_LEN) {
+		sodium_memzero(key, RC_MASTER_KEY_LEN);
+		rc = rc_fail(RC_ERR_STORE, "cannot read master key %s", path);
+	}
+out:
+	close(fd);
+	return rc;
+}
+
+void rc_code_generate(char out[RC_CODE_LEN + 1])
+{
+	size_t o = 0;
+	for (int i = 0; i < 20; i++) {
+		if (i && i % 5 == 0)
+			out[o++] = '-';
+		out[o++] = code_alphabet[randombytes_uniform(32)];
+	}
+	out[o] = '\0';
+}
+
+/* Upper-case, drop '-' and spaces, read O as 0 and I/L as 1. */
+int rc_code_normalize(const char *in, char out[21])
+{
+	size_t o = 0;
+	for (const char *p = in; *p; p++) {
+		char c = *p;
+		if (c == '-' || c == ' ')
+			continue;
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
+		if (c == 'O')
+			c = '0';
+		else if (c == 'I' || c == 'L')
+			c = '1';
+		if (!strchr(code_alphabet, c) || c == '\0' || o >= 20) {
+			sodium_memzero(out, 21);
+			return rc_fail(RC_ERR_INVALID,
+			               "not a rollcall code (20 letters and digits, "
+			               "like XXXXX-XXXXX-XXXXX-XXXXX)");
+		}
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	if (o != 20) {
+		sodium_memzero(out, 21);
+		return rc_fail(RC_ERR_INVALID,
+		               "not a rollcall code (20 letters and digits, like "
+		               "XXXXX-XXXXX-XXXXX-XXXXX)");
+	}
+	return RC_OK;
+}
+
+void rc_code_hash(const rc_store *s, const char *normalized, uint8_t out[32])
+{
+	crypto_generichash(out, 32, (const uint8_t *)normalized, strlen(normalized),
+	                   s->key_codes, sizeof(s->key_codes));
+}
+
+int rc_password_hash(rc_txn *t, const char *pw, char out[RC_PWHASH_MAX])
+{
+	int64_t ops, mem_kib;
+	int rc = rc_setting_int(t, "argon2.opslimit", &ops);
+
+	if (!rc)
+		rc = rc_setting_int(t, "argon2.memlimit_kib", &mem_kib);
+	if (rc)
+		return rc;
+	if (strlen(pw) > RC_PASSWORD_MAX)
+		return rc_fail(RC_ERR_INVALID, "password longer than %d bytes", RC_PASSWORD_MAX);
+	if (crypto_pwhash_str(out, pw, strlen(pw), (unsigned long long)ops,
+	                      (size_t)mem_kib * 1024) != 0)
+		return rc_fail(RC_ERR_NOMEM, "out of memory while hashing a password");
+	return RC_OK;
+}
+
+int rc_password_verify(const char *hash, const char *pw)
+{
+	if (!hash[0])
+		return 0;
+	return crypto_pwhash_str_verify(hash, pw, strlen(pw)) == 0;
+}
+
+void rc_svcpw_generate(char out[RC_SVCPW_MAX + 1])
+{
+	static const char set[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_";
+	for (int i = 0; i < RC_SVCPW_MAX; i++)
+		out[i] = set[randombytes_uniform(sizeof(set) - 1)];
+	out[RC_SVCPW_MAX] = '\0';
+}
+
+int rc_secret_encrypt(const rc_store *s, const char *pw, uint8_t *out, size_t *outlen)
+{
+	size_t n = strlen(pw);
+	if (n > RC_SVCPW_MAX)
+		return rc_fail(RC_ERR_INVALID, "secret too long");
+	randombytes_buf(out, crypto_secretbox_NONCEBYTES);
+	crypto_secretbox_easy(out + crypto_secretbox_NONCEBYTES, (const uint8_t *)pw, n,
+	                      out, s->key_secrets);
+	*outlen = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + n;
+	return RC_OK;
+}
+
+int rc_secret_decrypt(const rc_store *s, const uint8_t *in, size_t inlen,
+                      char *out, size_t outsz)
+{
+	size_t hdr = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES;
+	if (inlen < hdr || inlen - hdr >= outsz)
+		return rc_fail(RC_ERR_STORE, "stored secret has a bad size");
+	if (crypto_secretbox_open_easy((uint8_t *)out, in + crypto_secretbox_NONCEBYTES,
+	                               inlen - crypto_secretbox_NONCEBYTES, in,
+	                               s->key_secrets) != 0) {
+		sodium_memzero(out, outsz);
+		return rc_fail(RC_ERR_STORE,
+		               "stored secret does not decrypt (wrong master.key?)");
+	}
+	out[inlen - hdr] = '\0';
+	return RC_OK;
+}

@@ -1,0 +1,59 @@
+/*
+ * errors.c - error codes and the per-thread detailed message.
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#include "config.h"
+#include <errno.h>
+#include <stdio.h>
+#include "internal.h"
+
+static __thread char errbuf[512];
+
+static const char *const names[RC_ERR_MAX] = {
+	[RC_OK] = "success",
+	[RC_ERR_NOTFOUND] = "not found",
+	[RC_ERR_EXISTS] = "already exists",
+	[RC_ERR_INVALID] = "invalid input",
+	[RC_ERR_POLICY] = "refused by policy",
+	[RC_ERR_STATE] = "not allowed in the current state",
+	[RC_ERR_PERM] = "permission denied",
+	[RC_ERR_STORE] = "store unavailable or damaged",
+	[RC_ERR_NOMEM] = "out of memory",
+	[RC_ERR_FULL] = "store or id range full",
+	[RC_ERR_SCHEMA] = "store schema is newer than this rollcall",
+	[RC_ERR_CONFIG] = "configuration error",
+};
+
+RC_API const char *rc_strerror(int err)
+{
+	if (err < 0 || err >= RC_ERR_MAX)
+		return "unknown error";
+	return names[err];
+}
+
+RC_API const char *rc_errmsg(void)
+{
+	return errbuf[0] ? errbuf : "no error";
+}
+
+int rc_fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int rc_fail_lmdb(int mdb_rc, const char *what)
+{
+	if (mdb_rc == MDB_MAP_FULL)
+		return rc_fail(RC_ERR_FULL, "%s: the store is full (%s)", what,
+		               mdb_strerror(mdb_rc));
+	if (mdb_rc == ENOMEM)
+		return rc_fail(RC_ERR_NOMEM, "%s: out of memory", what);
+	if (mdb_rc == ENOSPC)
+		return rc_fail(RC_ERR_FULL, "%s: no space left on the device", what);
+	return rc_fail(RC_ERR_STORE, "%s: %s", what, mdb_strerror(mdb_rc));
+}

@@ -1,0 +1,190 @@
+/*
+ * internal.h - private to lib/: the codec, transactions and helpers.
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#ifndef RC_INTERNAL_H
+#define RC_INTERNAL_H
+
+#include <lmdb.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "rollcall.h"
+
+#define RC_API __attribute__((visibility("default")))
+#define RC_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* ---- errors ------------------------------------------------------------- */
+/* Set the thread's detailed message and return ERR. */
+int rc_fail(int err, const char *fmt, ...) RC_PRINTF(2, 3);
+int rc_fail_lmdb(int mdb_rc, const char *what);
+
+/* ---- codec -------------------------------------------------------------- */
+#define RC_CODEC_VERSION 1
+#define RC_RECORD_MAX    65536
+enum {
+	RC_REC_MEMBER = 1, RC_REC_ROLE, RC_REC_INVITATION, RC_REC_SERVICE,
+	RC_REC_SVCUSER, RC_REC_AUDIT, RC_REC_SETTING
+};
+
+typedef struct rc_wbuf {
+	uint8_t *p;
+	size_t len, cap;
+	int err;
+} rc_wbuf;
+void rc_wbuf_init(rc_wbuf *w, uint8_t type);
+void rc_wbuf_str(rc_wbuf *w, uint8_t tag, const char *s);
+void rc_wbuf_u64(rc_wbuf *w, uint8_t tag, uint64_t v);
+void rc_wbuf_bytes(rc_wbuf *w, uint8_t tag, const void *p, size_t n);
+void rc_wbuf_free(rc_wbuf *w);   /* wipes, then frees */
+
+typedef struct rc_rbuf {
+	const uint8_t *p;
+	size_t len, off;
+	uint64_t seen;   /* tags already read (tags are < 64) */
+} rc_rbuf;
+int rc_rbuf_open(rc_rbuf *r, const void *data, size_t len, uint8_t type);
+/* 1: a field; 0: end; <0: never (errors are RC_ERR_* > 0 with sign flipped) */
+int rc_rbuf_next(rc_rbuf *r, uint8_t *tag, const uint8_t **v, size_t *n);
+int rc_field_str(const uint8_t *v, size_t n, char *dst, size_t dstsz);
+int rc_field_u64(const uint8_t *v, size_t n, uint64_t *out);
+int rc_field_bytes(const uint8_t *v, size_t n, void *dst, size_t exact);
+
+/* Records with their secret parts (never in the public structs). */
+#define RC_SVCPW_ENC_MAX (24 + 16 + RC_SVCPW_MAX)
+typedef struct rc_svcuser_rec {
+	rc_svcuser pub;
+	uint8_t pw_enc[RC_SVCPW_ENC_MAX];
+	size_t pw_enc_len;
+} rc_svcuser_rec;
+
+int rc_member_encode(const rc_member *m, rc_wbuf *w);
+int rc_member_decode(const void *data, size_t len, rc_member *m);
+int rc_role_encode(const rc_role *r, rc_wbuf *w);
+int rc_role_decode(const void *data, size_t len, rc_role *r);
+int rc_invitation_encode(const rc_invitation *i, rc_wbuf *w);
+int rc_invitation_decode(const void *data, size_t len, rc_invitation *i);
+int rc_service_encode(const rc_service *svc, rc_wbuf *w);
+int rc_service_decode(const void *data, size_t len, rc_service *svc);
+int rc_svcuser_encode(const rc_svcuser_rec *u, rc_wbuf *w);
+int rc_svcuser_decode(const void *data, size_t len, rc_svcuser_rec *u);
+int rc_audit_encode(const rc_audit_entry *e, rc_wbuf *w);
+int rc_audit_decode(const void *data, size_t len, rc_audit_entry *e);
+int rc_setting_encode(const char *value, rc_wbuf *w);
+int rc_setting_decode(const void *data, size_t len, char *value, size_t vlen);
+
+/* ---- crypto ------------------------------------------------------------- */
+#define RC_MASTER_KEY_LEN 32
+int rc_master_key_create(const char *path);
+int rc_master_key_load(const char *path, uint8_t key[RC_MASTER_KEY_LEN]);
+void rc_code_generate(char out[RC_CODE_LEN + 1]);
+int rc_code_normalize(const char *in, char out[21]);
+void rc_code_hash(const rc_store *s, const char *normalized, uint8_t out[32]);
+struct rc_txn;
+int rc_password_hash(struct rc_txn *t, const char *pw, char out[RC_PWHASH_MAX]);
+int rc_password_verify(const char *hash, const char *pw);
+void rc_svcpw_generate(char out[RC_SVCPW_MAX + 1]);
+int rc_secret_encrypt(const rc_store *s, const char *pw, uint8_t *out,
+                      size_t *outlen);
+int rc_secret_decrypt(const rc_store *s, const uint8_t *in, size_t inlen,
+                      char *out, size_t outsz);
+
+/* ---- the store handle ---------------------------------------------------- */
+enum {
+	DB_MEMBERS, DB_ROLES, DB_INVITATIONS, DB_SERVICES, DB_SVCUSERS,
+	DB_TOKENS, DB_AUDIT, DB_SETTINGS, DB_IDX_UID, DB_IDX_EMAIL, DB_COUNT
+};
+#define RC_SCHEMA_VERSION 1
+
+struct rc_store {
+	MDB_env *env;
+	MDB_dbi dbi[DB_COUNT];
+	rc_config cfg;
+	uint8_t key_codes[32];    /* keyed hashing of codes and tokens */
+	uint8_t key_secrets[32];  /* encryption of stored secrets */
+	rc_clock_fn clock;
+	unsigned flags;
+	pid_t pid;
+};
+
+/* A transaction with its resolved actor and the audit record it will add. */
+typedef struct rc_txn {
+	rc_store *s;
+	MDB_txn *txn;
+	bool write;
+	/* the actor, resolved inside the transaction */
+	uid_t uid;
+	bool root;
+	bool is_member;          /* a member record exists for the uid */
+	rc_member am;            /* that record */
+	rc_role arole;           /* its role */
+	char actor_name[RC_NAME_MAX + 16];
+	char origin[64];
+	/* the audit record appended on commit (and on a permission refusal) */
+	char action[48];
+	char target[RC_EMAIL_MAX + RC_NAME_MAX + 4];
+	char detail[96];
+	bool nss_changed;        /* bump the generation */
+} rc_txn;
+
+int rc_txn_begin(rc_store *s, const rc_actor *a, bool write, rc_txn *t);
+/* Commit when rc is RC_OK, else abort; returns rc (or the commit's error).
+ * A refusal for lack of permission is audited in a transaction of its own. */
+int rc_txn_end(rc_txn *t, int rc);
+void rc_txn_audit(rc_txn *t, const char *action, const char *target);
+
+int rc_db_get(rc_txn *t, int db, const void *key, size_t klen, MDB_val *out);
+int rc_db_put(rc_txn *t, int db, const void *key, size_t klen,
+              const rc_wbuf *w, unsigned flags);
+int rc_db_put_raw(rc_txn *t, int db, const void *key, size_t klen,
+                  const void *val, size_t vlen, unsigned flags);
+int rc_db_del(rc_txn *t, int db, const void *key, size_t klen);
+static inline int rc_db_gets(rc_txn *t, int db, const char *key, MDB_val *out)
+{
+	return rc_db_get(t, db, key, strlen(key), out);
+}
+
+/* Permission checks.  Each returns RC_OK or RC_ERR_PERM with a message. */
+int rc_require(rc_txn *t, uint32_t perm);
+uint32_t rc_actor_rank(const rc_txn *t);
+int rc_require_rank_over(rc_txn *t, const rc_member *target);
+int rc_require_can_grant(rc_txn *t, const rc_role *role);
+
+/* Loading records inside a transaction (RC_ERR_NOTFOUND with a message). */
+int rc_load_member(rc_txn *t, const char *name, rc_member *m);
+int rc_store_member(rc_txn *t, const rc_member *m);
+int rc_load_role(rc_txn *t, const char *name, rc_role *r);
+int rc_load_service(rc_txn *t, const char *name, rc_service *svc);
+int rc_load_svcuser(rc_txn *t, const char *name, rc_svcuser_rec *u);
+int rc_store_svcuser(rc_txn *t, const rc_svcuser_rec *u);
+
+/* Names and ids. */
+int rc_name_check_free(rc_txn *t, const char *name);
+int rc_id_alloc(rc_txn *t, uint32_t *id);
+int rc_uid_index_put(rc_txn *t, uint32_t uid, char kind, const char *name);
+int rc_uid_index_del(rc_txn *t, uint32_t uid);
+void rc_email_key(const char *email, char *out, size_t len);
+
+/* Settings, typed views with their defaults. */
+int rc_setting_int(rc_txn *t, const char *key, int64_t *out);
+int rc_setting_str(rc_txn *t, const char *key, char *buf, size_t len);
+int rc_meta_get_u64(rc_txn *t, const char *key, uint64_t *out);
+int rc_meta_put_u64(rc_txn *t, const char *key, uint64_t v);
+
+int rc_audit_append(rc_txn *t, const char *result);
+int rc_roles_seed(rc_txn *t);
+int rc_invite_in(rc_txn *t, const rc_invite_req *req, rc_code_result *out);
+int rc_invitation_issue(rc_txn *t, rc_member *m, const char *inviter,
+                        uint32_t resent, rc_code_result *out);
+
+/* Host files source. */
+int rc_host_has_name(const char *path, const char *name);
+int rc_host_has_id(const char *path, uint32_t id);
+
+/* Paths. */
+int rc_path_join(char *out, size_t len, const char *dir, const char *name);
+int rc_check_owner_mode(const char *path, const struct stat *st,
+                        unsigned forbidden_bits, const char *what);
+
+#endif

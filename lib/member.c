@@ -1,0 +1,693 @@
+/*
+ * member.c - members and their invitations and reset codes.
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#include "config.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <sodium.h>
+#include "internal.h"
+
+RC_API const char *rc_member_auth_method(const rc_member *m)
+{
+	return m->totp_enabled ? "two-factor" : "password";
+}
+
+RC_API const char *rc_invitation_state_name(int state)
+{
+	switch (state) {
+	case RC_INV_PENDING: return "pending";
+	case RC_INV_ACCEPTED: return "accepted";
+	case RC_INV_WITHDRAWN: return "withdrawn";
+	case RC_INV_EXPIRED: return "expired";
+	}
+	return "?";
+}
+
+static int load_invitation(rc_txn *t, const char *name, rc_invitation *inv)
+{
+	MDB_val v;
+	int rc = rc_db_gets(t, DB_INVITATIONS, name, &v);
+
+	if (rc == RC_ERR_NOTFOUND)
+		return rc_fail(RC_ERR_NOTFOUND, "no invitation for \"%.40s\"", name);
+	if (rc)
+		return rc;
+	rc = rc_invitation_decode(v.mv_data, v.mv_size, inv);
+	if (!rc && inv->state == RC_INV_PENDING && rc_store_now(t->s) >= inv->expires)
+		inv->state = RC_INV_EXPIRED;
+	return rc;
+}
+
+static int store_invitation(rc_txn *t, const rc_invitation *inv)
+{
+	rc_wbuf w;
+	int rc;
+
+	rc_invitation_encode(inv, &w);
+	rc = rc_db_put(t, DB_INVITATIONS, inv->username, strlen(inv->username), &w, 0);
+	rc_wbuf_free(&w);
+	return rc;
+}
+
+static int email_index_put(rc_txn *t, const char *email, const char *username)
+{
+	char key[RC_EMAIL_MAX + 1];
+	rc_email_key(email, key, sizeof(key));
+	return rc_db_put_raw(t, DB_IDX_EMAIL, key, strlen(key), username, strlen(username), 0);
+}
+
+static int email_index_del(rc_txn *t, const char *email)
+{
+	char key[RC_EMAIL_MAX + 1];
+	int rc;
+
+	rc_email_key(email, key, sizeof(key));
+	rc = rc_db_del(t, DB_IDX_EMAIL, key, strlen(key));
+	return rc == RC_ERR_NOTFOUND ? RC_OK : rc;
+}
+
+static int email_check_free(rc_txn *t, const char *email)
+{
+	char key[RC_EMAIL_MAX + 1];
+	MDB_val v;
+	int rc;
+
+	rc_email_key(email, key, sizeof(key));
+	rc = rc_db_gets(t, DB_IDX_EMAIL, key, &v);
+	if (rc == RC_OK)
+		return rc_fail(RC_ERR_EXISTS, "a member with the email address %s already exists "
+		               "(%.*s)", email, (int)(v.mv_size > 32 ? 32 : v.mv_size),
+		               (const char *)v.mv_data);
+	return rc == RC_ERR_NOTFOUND ? RC_OK : rc;
+}
+
+int rc_invitation_issue(rc_txn *t, rc_member *m, const char *inviter, uint32_t resent,
+                        rc_code_result *out)
+{
+	rc_invitation inv = { .state = RC_INV_PENDING, .resent = resent };
+	char norm[21];
+	int64_t ttl;
+	int rc = rc_setting_int(t, "invite.ttl", &ttl);
+
+	if (rc)
+		return rc;
+	snprintf(inv.username, sizeof(inv.username), "%s", m->username);
+	snprintf(inv.email, sizeof(inv.email), "%s", m->email);
+	snprintf(inv.role, sizeof(inv.role), "%s", m->role);
+	snprintf(inv.inviter, sizeof(inv.inviter), "%s", inviter);
+	inv.created = rc_store_now(t->s);
+	inv.expires = inv.created + ttl;
+	rc_code_generate(out->code);
+	rc_code_normalize(out->code, norm);
+	rc_code_hash(t->s, norm, inv.code_hash);
+	sodium_memzero(norm, sizeof(norm));
+	snprintf(out->username, sizeof(out->username), "%s", m->username);
+	snprintf(out->email, sizeof(out->email), "%s", m->email);
+	out->expires = inv.expires;
+	rc = store_invitation(t, &inv);
+	if (rc)
+		sodium_memzero(out->code, sizeof(out->code));
+	return rc;
+}
+
+/* The user name an email's local part gives, when it is a valid one. */
+static int name_from_email(const char *email, char out[RC_NAME_MAX + 1])
+{
+	size_t n = strcspn(email, "@");
+	if (n > RC_NAME_MAX)
+		return rc_fail(RC_ERR_INVALID, "the local part of %s is too long for a user name: "
+		               "use --username", email);
+	for (size_t i = 0; i < n; i++)
+		out[i] = (email[i] >= 'A' && email[i] <= 'Z') ? (char)(email[i] + 32) : email[i];
+	out[n] = '\0';
+	if (rc_valid_username(out))
+		return rc_fail(RC_ERR_INVALID, "cannot make a user name of \"%s\" (%s): use --username",
+		               out, rc_errmsg());
+	return RC_OK;
+}
+
+int rc_invite_in(rc_txn *t, const rc_invite_req *req, rc_code_result *out)
+{
+	rc_member m = { .status = RC_MEMBER_PENDING };
+	rc_role role;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = rc_valid_email(req->email)) != 0)
+		return rc;
+	if (req->username)
+		rc = rc_valid_username(req->username);
+	else
+		rc = name_from_email(req->email, m.username);
+	if (rc)
+		return rc;
+	if (req->username)
+		snprintf(m.username, sizeof(m.username), "%s", req->username);
+	if (req->full_name && (rc = rc_valid_full_name(req->full_name)) != 0)
+		return rc;
+	if (!req->role || !*req->role)
+		return rc_fail(RC_ERR_INVALID, "no role given (use --role ROLE)");
+	rc_txn_audit(t, "member.invite", m.username);
+	if ((rc = rc_require(t, RC_PERM_INVITE)) != 0)
+		return rc;
+	if ((rc = rc_load_role(t, req->role, &role)) != 0)
+		return rc;
+	if ((rc = rc_require_can_grant(t, &role)) != 0)
+		return rc;
+	if ((rc = email_check_free(t, req->email)) != 0)
+		return rc;
+	if ((rc = rc_name_check_free(t, m.username)) != 0)
+		return rc;
+	snprintf(m.email, sizeof(m.email), "%s", req->email);
+	snprintf(m.full_name, sizeof(m.full_name), "%s", req->full_name ? req->full_name : "");
+	snprintf(m.role, sizeof(m.role), "%s", role.name);
+	m.created = rc_store_now(t->s);
+	if ((rc = rc_id_alloc(t, &m.uid)) != 0)
+		return rc;
+	if ((rc = rc_store_member(t, &m)) != 0 ||
+	    (rc = rc_uid_index_put(t, m.uid, 'm', m.username)) != 0 ||
+	    (rc = email_index_put(t, m.email, m.username)) != 0)
+		return rc;
+	return rc_invitation_issue(t, &m, t->actor_name, 0, out);
+}
+
+RC_API int rc_member_invite(rc_store *s, const rc_actor *a, const rc_invite_req *req,
+                            rc_code_result *out)
+{
+	rc_txn t;
+	int rc = rc_txn_begin(s, a, true, &t);
+
+	if (rc)
+		return rc;
+	rc = rc_invite_in(&t, req, out);
+	return rc_txn_end(&t, rc);
+}
+
+/* Begin a write on member NAME by an actor with PERM and a higher rank. */
+static int begin_on_member(rc_store *s, const rc_actor *a, const char *action,
+                           const char *name, uint32_t perm, rc_txn *t, rc_member *m)
+{
+	int rc = rc_txn_begin(s, a, true, t);
+
+	if (rc)
+		return rc;
+	rc_txn_audit(t, action, name);
+	rc = rc_require(t, perm);
+	if (!rc)
+		rc = rc_load_member(t, name, m);
+	if (!rc)
+		rc = rc_require_rank_over(t, m);
+	return rc;
+}
+
+static int count_active_owners(rc_txn *t, const char *except, size_t *n)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc = RC_OK, mrc;
+
+	*n = 0;
+	if ((mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_MEMBERS], &c)) != 0)
+		return rc_fail_lmdb(mrc, "cannot read members");
+	for (mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
+	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		rc_member m;
+		rc = rc_member_decode(v.mv_data, v.mv_size, &m);
+		if (!rc && m.status == RC_MEMBER_ACTIVE && strcmp(m.role, "owner") == 0 &&
+		    strcmp(m.username, except) != 0)
+			(*n)++;
+	}
+	mdb_cursor_close(c);
+	return rc;
+}
+
+/* The last active owner can be neither demoted, deactivated nor removed. */
+static int require_not_last_owner(rc_txn *t, const rc_member *m, const char *what)
+{
+	size_t n;
+	int rc;
+
+	if (strcmp(m->role, "owner") != 0 || m->status != RC_MEMBER_ACTIVE)
+		return RC_OK;
+	if ((rc = count_active_owners(t, m->username, &n)) != 0)
+		return rc;
+	if (n == 0)
+		return rc_fail(RC_ERR_POLICY, "%s is the last owner and cannot be %s; make "
+		               "another member owner first", m->username, what);
+	return RC_OK;
+}
+
+RC_API int rc_member_withdraw(rc_store *s, const rc_actor *a, const char *username)
+{
+	rc_invitation inv;
+	rc_member m;
+	rc_role role;
+	rc_txn t;
+	int rc = rc_txn_begin(s, a, true, &t);
+
+	if (rc)
+		return rc;
+	rc_txn_audit(&t, "member.withdraw", username);
+	rc = rc_require(&t, RC_PERM_INVITE);
+	if (!rc)
+		rc = load_invitation(&t, username, &inv);
+	if (!rc && inv.state != RC_INV_PENDING)
+		rc = rc_fail(RC_ERR_STATE, "the invitation of %s is %s; only pending invitations "
+		             "can be withdrawn", username, rc_invitation_state_name(inv.state));
+	if (!rc && rc_load_role(&t, inv.role, &role) == RC_OK)
+		rc = rc_require_can_grant(&t, &role);
+	if (!rc)
+		rc = rc_load_member(&t, username, &m);
+	if (!rc && m.status != RC_MEMBER_PENDING)
+		rc = rc_fail(RC_ERR_STATE, "%s is no longer pending", username);
+	if (!rc) {
+		inv.state = RC_INV_WITHDRAWN;
+		rc = store_invitation(&t, &inv);
+	}
+	if (!rc)
+		rc = rc_db_del(&t, DB_MEMBERS, username, strlen(username));
+	if (!rc)
+		rc = rc_uid_index_del(&t, m.uid);
+	if (!rc)
+		rc = email_index_del(&t, m.email);
+	t.nss_changed = true;
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_member_resend(rc_store *s, const rc_actor *a, const char *username,
+                            rc_code_result *out)
+{
+	rc_invitation inv;
+	rc_member m;
+	rc_role role;
+	rc_txn t;
+	int rc = rc_txn_begin(s, a, true, &t);
+
+	memset(out, 0, sizeof(*out));
+	if (rc)
+		return rc;
+	rc_txn_audit(&t, "member.resend", username);
+	rc = rc_require(&t, RC_PERM_INVITE);
+	if (!rc)
+		rc = load_invitation(&t, username, &inv);
+	if (!rc && inv.state != RC_INV_PENDING && inv.state != RC_INV_EXPIRED)
+		rc = rc_fail(RC_ERR_STATE, "the invitation of %s is %s; only pending or expired "
+		             "invitations can be resent", username,
+		             rc_invitation_state_name(inv.state));
+	if (!rc)
+		rc = rc_load_member(&t, username, &m);
+	if (!rc && m.status != RC_MEMBER_PENDING)
+		rc = rc_fail(RC_ERR_STATE, "%s is no longer pending", username);
+	if (!rc)
+		rc = rc_load_role(&t, m.role, &role);
+	if (!rc)
+		rc = rc_require_can_grant(&t, &role);
+	if (!rc)
+		rc = rc_invitation_issue(&t, &m, inv.inviter, inv.resent + 1, out);
+	return rc_txn_end(&t, rc);
+}
+
+static int check_password_policy(rc_txn *t, const rc_member *m, const char *pw)
+{
+	int64_t min;
+	size_t n = strlen(pw);
+	int rc = rc_setting_int(t, "password.min_length", &min);
+
+	if (rc)
+		return rc;
+	if (n > RC_PASSWORD_MAX)
+		return rc_fail(RC_ERR_POLICY, "password is longer than %d bytes", RC_PASSWORD_MAX);
+	if ((int64_t)n < min)
+		return rc_fail(RC_ERR_POLICY, "password is too short: at least %lld characters "
+		               "(password.min_length)", (long long)min);
+	if (strcasecmp(pw, m->username) == 0 || strcasecmp(pw, m->email) == 0)
+		return rc_fail(RC_ERR_POLICY, "password must not be the user name or email address");
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)pw[i] < 0x20 || pw[i] == 0x7f)
+			return rc_fail(RC_ERR_POLICY, "password must not contain control characters");
+	return RC_OK;
+}
+
+/* Find the member a code belongs to: a pending invitation or a reset. */
+static int find_code(rc_txn *t, const uint8_t hash[32], rc_member *m, bool *is_reset)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc = RC_ERR_NOTFOUND, mrc;
+	int64_t now = rc_store_now(t->s);
+
+	if ((mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_INVITATIONS], &c)) != 0)
+		return rc_fail_lmdb(mrc, "cannot read invitations");
+	for (mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && rc == RC_ERR_NOTFOUND;
+	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		rc_invitation inv;
+		if (rc_invitation_decode(v.mv_data, v.mv_size, &inv) != RC_OK ||
+		    sodium_memcmp(inv.code_hash, hash, 32) != 0)
+			continue;
+		if (inv.state != RC_INV_PENDING)
+			rc = rc_fail(RC_ERR_STATE, "this invitation code was %s",
+			             rc_invitation_state_name(inv.state));
+		else if (now >= inv.expires)
+			rc = rc_fail(RC_ERR_STATE, "this invitation code has expired; ask for the "
+			             "invitation to be resent");
+		else
+			rc = rc_load_member(t, inv.username, m);
+		*is_reset = false;
+	}
+	mdb_cursor_close(c);
+	if (rc != RC_ERR_NOTFOUND)
+		return rc;
+	if ((mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_MEMBERS], &c)) != 0)
+		return rc_fail_lmdb(mrc, "cannot read members");
+	for (mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && rc == RC_ERR_NOTFOUND;
+	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (rc_member_decode(v.mv_data, v.mv_size, m) != RC_OK || !m->reset_expires ||
+		    sodium_memcmp(m->reset_hash, hash, 32) != 0)
+			continue;
+		rc = now >= m->reset_expires
+		   ? rc_fail(RC_ERR_STATE, "this reset code has expired; ask for a new one")
+		   : RC_OK;
+		*is_reset = true;
+	}
+	mdb_cursor_close(c);
+	if (rc == RC_ERR_NOTFOUND)
+		rc = rc_fail(RC_ERR_NOTFOUND, "unknown invitation or reset code");
+	return rc;
+}
+
+RC_API int rc_member_accept(rc_store *s, const rc_actor *a, const char *code,
+                            const char *password, char username_out[RC_NAME_MAX + 1])
+{
+	char norm[21];
+	uint8_t hash[32];
+	rc_member m;
+	rc_invitation inv;
+	bool is_reset = false;
+	rc_txn t;
+	int rc = rc_code_normalize(code, norm);
+
+	username_out[0] = '\0';
+	if (rc)
+		return rc;
+	rc_code_hash(s, norm, hash);
+	sodium_memzero(norm, sizeof(norm));
+	if ((rc = rc_txn_begin(s, a, true, &t)) != 0)
+		return rc;
+	rc = find_code(&t, hash, &m, &is_reset);
+	if (!rc) {
+		/* The code holder acts on its own record. */
+		snprintf(t.actor_name, sizeof(t.actor_name), "%s", m.username);
+		rc_txn_audit(&t, is_reset ? "member.reset-complete" : "member.accept", m.username);
+		rc = check_password_policy(&t, &m, password);
+	}
+	if (!rc && !is_reset && m.status != RC_MEMBER_PENDING)
+		rc = rc_fail(RC_ERR_STATE, "%s is not pending", m.username);
+	if (!rc)
+		rc = rc_password_hash(&t, password, m.pwhash);
+	if (!rc) {
+		m.must_change = 0;
+		m.failed = 0;
+		m.lock_until = 0;
+		if (is_reset) {
+			m.reset_expires = 0;
+			sodium_memzero(m.reset_hash, sizeof(m.reset_hash));
+		} else {
+			m.status = RC_MEMBER_ACTIVE;
+			rc = load_invitation(&t, m.username, &inv);
+			if (!rc) {
+				inv.state = RC_INV_ACCEPTED;
+				rc = store_invitation(&t, &inv);
+			}
+		}
+	}
+	if (!rc)
+		rc = rc_store_member(&t, &m);
+	if (!rc)
+		snprintf(username_out, RC_NAME_MAX + 1, "%s", m.username);
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_member_set_role(rc_store *s, const rc_actor *a, const char *username,
+                              const char *role)
+{
+	rc_member m;
+	rc_role r;
+	rc_invitation inv;
+	rc_txn t;
+	char target[RC_NAME_MAX * 2 + 8];
+	int rc;
+
+	snprintf(target, sizeof(target), "%.32s role=%.32s", username, role);
+	rc = begin_on_member(s, a, "member.set-role", username, RC_PERM_MANAGE_MEMBERS, &t, &m);
+	if (rc == RC_OK || t.txn)
+		rc_txn_audit(&t, "member.set-role", target);
+	if (!rc)
+		rc = rc_load_role(&t, role, &r);
+	if (!rc)
+		rc = rc_require_can_grant(&t, &r);
+	if (!rc && strcmp(r.name, "owner") != 0)
+		rc = require_not_last_owner(&t, &m, "demoted");
+	if (!rc) {
+		snprintf(m.role, sizeof(m.role), "%s", r.name);
+		rc = rc_store_member(&t, &m);
+	}
+	if (!rc && m.status == RC_MEMBER_PENDING && load_invitation(&t, username, &inv) == RC_OK) {
+		snprintf(inv.role, sizeof(inv.role), "%s", r.name);
+		rc = store_invitation(&t, &inv);
+	}
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_member_update(rc_store *s, const rc_actor *a, const char *username,
+                            const char *email, const char *full_name)
+{
+	rc_member m;
+	rc_txn t;
+	int rc;
+
+	if (!email && !full_name)
+		return rc_fail(RC_ERR_INVALID, "nothing to update (give --email or --name)");
+	if (email && (rc = rc_valid_email(email)) != 0)
+		return rc;
+	if (full_name && (rc = rc_valid_full_name(full_name)) != 0)
+		return rc;
+	if ((rc = rc_txn_begin(s, a, true, &t)) != 0)
+		return rc;
+	rc_txn_audit(&t, "member.update", username);
+	/* A member may update its own name and email; others need the right. */
+	if (t.is_member && strcmp(t.am.username, username) == 0) {
+		rc = rc_require(&t, 0);
+		m = t.am;
+	} else {
+		rc = rc_require(&t, RC_PERM_MANAGE_MEMBERS);
+		if (!rc)
+			rc = rc_load_member(&t, username, &m);
+		if (!rc)
+			rc = rc_require_rank_over(&t, &m);
+	}
+	if (!rc && email) {
+		char a_key[RC_EMAIL_MAX + 1], b_key[RC_EMAIL_MAX + 1];
+		rc_email_key(email, a_key, sizeof(a_key));
+		rc_email_key(m.email, b_key, sizeof(b_key));
+		if (strcmp(a_key, b_key) != 0) {
+			rc = email_check_free(&t, email);
+			if (!rc)
+				rc = email_index_del(&t, m.email);
+			if (!rc)
+				rc = email_index_put(&t, email, m.username);
+		}
+		if (!rc)
+			snprintf(m.email, sizeof(m.email), "%s", email);
+	}
+	if (!rc && full_name)
+		snprintf(m.full_name, sizeof(m.full_name), "%s", full_name);
+	if (!rc)
+		rc = rc_store_member(&t, &m);
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_member_set_active(rc_store *s, const rc_actor *a, const char *username,
+                                int active)
+{
+	rc_member m;
+	rc_txn t;
+	int rc = begin_on_member(s, a, active ? "member.activate" : "member.deactivate",
+	                         username, RC_PERM_MANAGE_MEMBERS, &t, &m);
+
+	if (!rc && m.status == RC_MEMBER_PENDING)
+		rc = rc_fail(RC_ERR_STATE, "%s has not accepted the invitation yet%s", username,
+		             active ? "" : "; withdraw the invitation instead");
+	if (!rc && active && m.status == RC_MEMBER_ACTIVE)
+		rc = rc_fail(RC_ERR_STATE, "%s is already active", username);
+	if (!rc && !active && m.status == RC_MEMBER_INACTIVE)
+		rc = rc_fail(RC_ERR_STATE, "%s is already inactive", username);
+	if (!rc && !active)
+		rc = require_not_last_owner(&t, &m, "deactivated");
+	if (!rc) {
+		m.status = active ? RC_MEMBER_ACTIVE : RC_MEMBER_INACTIVE;
+		rc = rc_store_member(&t, &m);
+	}
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_member_delete(rc_store *s, const rc_actor *a, const char *username,
+                            const char *confirm_email)
+{
+	rc_member m;
+	rc_txn t;
+	int rc = begin_on_member(s, a, "member.delete", username, RC_PERM_MANAGE_MEMBERS, &t, &m);
+
+	if (!rc && (!confirm_email || strcasecmp(confirm_email, m.email) != 0))
+		rc = rc_fail(RC_ERR_INVALID, "the email address given does not match %s's; "
+		             "nothing was deleted", username);
+	if (!rc)
+		rc = require_not_last_owner(&t, &m, "deleted");
+	if (!rc)
+		rc = rc_db_del(&t, DB_MEMBERS, username, strlen(username));
+	if (!rc)
+		rc = rc_uid_index_del(&t, m.uid);
+	if (!rc)
+		rc = email_index_del(&t, m.email);
+	if (!rc) {
+		rc = rc_db_del(&t, DB_INVITATIONS, username, strlen(username));
+		if (rc == RC_ERR_NOTFOUND)
+			rc = RC_OK;
+	}
+	t.nss_changed = true;
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_member_reset_password(rc_store *s, const rc_actor *a, const char *username,
+                                    rc_code_result *out)
+{
+	rc_member m;
+	rc_txn t;
+	char norm[21];
+	int64_t ttl;
+	int rc = begin_on_member(s, a, "member.reset-password", username,
+	                         RC_PERM_MANAGE_MEMBERS, &t, &m);
+
+	memset(out, 0, sizeof(*out));
+	if (!rc && m.status != RC_MEMBER_ACTIVE)
+		rc = rc_fail(RC_ERR_STATE, "%s is %s; only active members can be reset", username,
+		             rc_member_status_name(m.status));
+	if (!rc)
+		rc = rc_setting_int(&t, "invite.ttl", &ttl);
+	if (!rc) {
+		rc_code_generate(out->code);
+		rc_code_normalize(out->code, norm);
+		rc_code_hash(s, norm, m.reset_hash);
+		sodium_memzero(norm, sizeof(norm));
+		m.reset_expires = rc_store_now(s) + ttl;
+		/* The old password stops working at once. */
+		sodium_memzero(m.pwhash, sizeof(m.pwhash));
+		m.must_change = 1;
+		m.failed = 0;
+		m.lock_until = 0;
+		snprintf(out->username, sizeof(out->username), "%s", m.username);
+		snprintf(out->email, sizeof(out->email), "%s", m.email);
+		out->expires = m.reset_expires;
+		rc = rc_store_member(&t, &m);
+	}
+	if (rc)
+		sodium_memzero(out->code, sizeof(out->code));
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_member_unlock(rc_store *s, const rc_actor *a, const char *username)
+{
+	rc_member m;
+	rc_txn t;
+	int rc = begin_on_member(s, a, "member.unlock", username, RC_PERM_MANAGE_MEMBERS, &t, &m);
+
+	if (!rc) {
+		m.failed = 0;
+		m.lock_until = 0;
+		rc = rc_store_member(&t, &m);
+	}
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_member_get(rc_store *s, const rc_actor *a, const char *username, rc_member *out)
+{
+	rc_txn t;
+	int rc = rc_txn_begin(s, a, false, &t);
+
+	if (rc)
+		return rc;
+	if (t.is_member && strcmp(t.am.username, username) == 0)
+		*out = t.am;
+	else {
+		rc = rc_require(&t, RC_PERM_MEMBERS);
+		if (!rc)
+			rc = rc_load_member(&t, username, out);
+	}
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_member_self(rc_store *s, const rc_actor *a, rc_member *out)
+{
+	rc_txn t;
+	int rc = rc_txn_begin(s, a, false, &t);
+
+	if (rc)
+		return rc;
+	if (t.is_member)
+		*out = t.am;
+	else
+		rc = rc_fail(RC_ERR_PERM, "uid %u is not a rollcall member", (unsigned)a->uid);
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_invitation_get(rc_store *s, const rc_actor *a, const char *username,
+                             rc_invitation *out)
+{
+	rc_txn t;
+	int rc = rc_txn_begin(s, a, false, &t);
+
+	if (rc)
+		return rc;
+	if (!(t.is_member && strcmp(t.am.username, username) == 0)) {
+		rc = rc_require(&t, RC_PERM_MEMBERS);
+		if (rc == RC_ERR_PERM)
+			rc = rc_require(&t, RC_PERM_INVITE);
+	}
+	if (!rc)
+		rc = load_invitation(&t, username, out);
+	sodium_memzero(out->code_hash, sizeof(out->code_hash));
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_member_foreach(rc_store *s, const rc_actor *a, const rc_member_filter *f,
+                             rc_member_cb cb, void *ctx)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	rc_txn t;
+	int rc = rc_txn_begin(s, a, false, &t), mrc;
+
+	if (rc)
+		return rc;
+	rc = rc_require(&t, RC_PERM_MEMBERS);
+	if (!rc && f && f->role && rc_load_role(&t, f->role, &(rc_role){0}))
+		rc = RC_ERR_NOTFOUND;
+	if (!rc && (mrc = mdb_cursor_open(t.txn, s->dbi[DB_MEMBERS], &c)) != 0)
+		rc = rc_fail_lmdb(mrc, "cannot read members");
+	for (mrc = rc ? MDB_NOTFOUND : mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
+	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		rc_member m;
+		rc = rc_member_decode(v.mv_data, v.mv_size, &m);
+		if (rc)
+			break;
+		if (f && f->status >= 0 && m.status != f->status)
+			continue;
+		if (f && f->role && strcmp(f->role, m.role) != 0)
+			continue;
+		rc = cb(&m, ctx);
+	}
+	if (c)
+		mdb_cursor_close(c);
+	return rc_txn_end(&t, rc);
+}

@@ -1,0 +1,333 @@
+/*
+ * rollcall.h - the rollcall store library.
+ *
+ * Every rule about rollcall's data lives behind this header: the PAM module,
+ * the NSS module and the rollcall tool are thin glue over it.  Functions
+ * return an int code (RC_OK or an RC_ERR_*); rc_strerror() names the code and
+ * rc_errmsg() gives the detailed message of the last failure in this thread
+ * ("user name "x" is already taken").
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#ifndef ROLLCALL_H
+#define ROLLCALL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- error codes -------------------------------------------------------- */
+enum {
+	RC_OK = 0,
+	RC_ERR_NOTFOUND,   /* no such member, role, service, ...            */
+	RC_ERR_EXISTS,     /* name, email or object already exists           */
+	RC_ERR_INVALID,    /* malformed input (name, email, duration, ...)   */
+	RC_ERR_POLICY,     /* refused by a policy (rank rule, password, ...) */
+	RC_ERR_STATE,      /* wrong state (not pending, service stopped, ...)*/
+	RC_ERR_PERM,       /* the actor lacks the permission                 */
+	RC_ERR_STORE,      /* store missing, unsafe, damaged or unwritable   */
+	RC_ERR_NOMEM,
+	RC_ERR_FULL,       /* store or id range full                         */
+	RC_ERR_SCHEMA,     /* store written by a newer rollcall              */
+	RC_ERR_CONFIG,     /* configuration file error                       */
+	RC_ERR_MAX
+};
+const char *rc_strerror(int err);
+const char *rc_errmsg(void);
+
+/* ---- limits ------------------------------------------------------------- */
+#define RC_NAME_MAX        32   /* user, role and service-user names */
+#define RC_SERVICE_MAX     16   /* service names (svc-NAME-replication <= 32) */
+#define RC_EMAIL_MAX      254
+#define RC_FULLNAME_MAX   128
+#define RC_PASSWORD_MAX  1024
+#define RC_PWHASH_MAX     128
+#define RC_CODE_LEN        23   /* XXXXX-XXXXX-XXXXX-XXXXX */
+#define RC_SVCPW_MIN       24
+#define RC_SVCPW_MAX       64
+#define RC_PATH_MAX      4096
+#define RC_SETTING_MAX    256
+
+/* ---- configuration (rollcall.conf) -------------------------------------- */
+typedef struct rc_config {
+	char path[RC_PATH_MAX];          /* the file read, "" when none      */
+	char state_dir[RC_PATH_MAX];
+	uint32_t id_min, id_max;         /* uid/gid range for allocation     */
+	char home_base[RC_PATH_MAX];     /* homes are home_base/NAME         */
+	char shell[RC_PATH_MAX];         /* members' login shell             */
+	char service_shell[RC_PATH_MAX]; /* service users' shell             */
+	char mail_command[RC_PATH_MAX];  /* "" = print codes instead         */
+	char passwd_file[RC_PATH_MAX];   /* the host's files source          */
+	char group_file[RC_PATH_MAX];
+} rc_config;
+
+void rc_config_defaults(rc_config *cfg);
+/* Read PATH over the defaults.  A missing file is fine when !must_exist.
+ * The file must be a regular file (not a symlink), owned by the effective
+ * user and not group/other-writable. */
+int rc_config_load(rc_config *cfg, const char *path, int must_exist);
+
+/* ---- the store ---------------------------------------------------------- */
+typedef struct rc_store rc_store;
+typedef int64_t (*rc_clock_fn)(void);
+
+enum { RC_OPEN_READONLY = 1 };
+
+/* Create the state directory, master.key and the store; add the built-in
+ * roles and the owner as a pending member with an invitation. */
+typedef struct rc_code_result {
+	char username[RC_NAME_MAX + 1];
+	char email[RC_EMAIL_MAX + 1];
+	char code[RC_CODE_LEN + 1];
+	int64_t expires;
+} rc_code_result;
+int rc_store_create(const rc_config *cfg, const char *owner_email,
+                    const char *owner_username, rc_code_result *out);
+int rc_store_open(rc_store **out, const rc_config *cfg, unsigned flags);
+void rc_store_close(rc_store *s);
+/* Test seam: replace the wall clock of this handle. */
+void rc_store_set_clock(rc_store *s, rc_clock_fn fn);
+int64_t rc_store_now(const rc_store *s);
+const rc_config *rc_store_config(const rc_store *s);
+
+typedef struct rc_status {
+	unsigned schema;
+	uint64_t generation;
+	size_t members, pending, roles, services, service_users, audit_entries;
+	size_t map_size, map_used;
+} rc_status;
+
+/* The caller: a uid (0 is root, above every role) and where it acts from. */
+typedef struct rc_actor {
+	uid_t uid;
+	char origin[64];   /* "tool", "pam:sshd", ... */
+} rc_actor;
+
+/* ---- permissions and roles ---------------------------------------------- */
+enum {
+	RC_PERM_VIEW           = 1u << 0,
+	RC_PERM_MEMBERS        = 1u << 1,
+	RC_PERM_INVITE         = 1u << 2,
+	RC_PERM_MANAGE_MEMBERS = 1u << 3,
+	RC_PERM_MANAGE_SERVICES= 1u << 4,
+	RC_PERM_START_STOP     = 1u << 5,
+	RC_PERM_BILLING_VIEW   = 1u << 6,
+	RC_PERM_BILLING        = 1u << 7,
+	RC_PERM_AUDIT          = 1u << 8,
+	RC_PERM_ALL            = (1u << 9) - 1
+};
+#define RC_PERM_COUNT 9
+const char *rc_perm_name(unsigned index);          /* index < RC_PERM_COUNT */
+int rc_perms_parse(const char *list, uint32_t *mask);  /* "view,invite" */
+void rc_perms_format(uint32_t mask, char *buf, size_t len);
+
+typedef struct rc_role {
+	char name[RC_NAME_MAX + 1];
+	uint32_t rank;        /* 1..100 */
+	uint32_t perms;
+	uint32_t gid;
+	int builtin;
+} rc_role;
+
+int rc_role_get(rc_store *s, const rc_actor *a, const char *name, rc_role *out);
+typedef int (*rc_role_cb)(const rc_role *r, void *ctx);
+int rc_role_foreach(rc_store *s, const rc_actor *a, rc_role_cb cb, void *ctx);
+int rc_role_create(rc_store *s, const rc_actor *a, const char *name,
+                   uint32_t rank, uint32_t perms);
+int rc_role_delete(rc_store *s, const rc_actor *a, const char *name);
+
+/* ---- members ------------------------------------------------------------ */
+enum { RC_MEMBER_PENDING = 0, RC_MEMBER_ACTIVE = 1, RC_MEMBER_INACTIVE = 2 };
+const char *rc_member_status_name(int status);
+int rc_member_status_parse(const char *s, int *status);
+
+typedef struct rc_member {
+	char username[RC_NAME_MAX + 1];
+	char email[RC_EMAIL_MAX + 1];
+	char full_name[RC_FULLNAME_MAX + 1];
+	char role[RC_NAME_MAX + 1];
+	int status;
+	uint32_t uid;
+	int64_t created;
+	int64_t last_active;       /* 0 = never */
+	char pwhash[RC_PWHASH_MAX];/* "" = no password yet */
+	int must_change;
+	int totp_enabled;
+	uint32_t failed;
+	int64_t lock_until;
+	uint8_t reset_hash[32];
+	int64_t reset_expires;     /* 0 = no reset code */
+} rc_member;
+
+/* "password" or "two-factor" */
+const char *rc_member_auth_method(const rc_member *m);
+
+enum { RC_INV_PENDING = 0, RC_INV_ACCEPTED, RC_INV_WITHDRAWN, RC_INV_EXPIRED };
+const char *rc_invitation_state_name(int state);
+
+typedef struct rc_invitation {
+	char username[RC_NAME_MAX + 1];
+	char email[RC_EMAIL_MAX + 1];
+	char role[RC_NAME_MAX + 1];
+	char inviter[RC_NAME_MAX + 1];
+	int64_t created, expires;
+	uint8_t code_hash[32];
+	int state;                 /* as stored; rc_invitation_get reports
+	                              a pending one past its expiry as expired */
+	uint32_t resent;
+} rc_invitation;
+
+typedef struct rc_invite_req {
+	const char *email;
+	const char *role;
+	const char *username;   /* NULL: the email's local part */
+	const char *full_name;  /* NULL: "" */
+} rc_invite_req;
+
+int rc_member_invite(rc_store *s, const rc_actor *a, const rc_invite_req *req,
+                     rc_code_result *out);
+int rc_member_withdraw(rc_store *s, const rc_actor *a, const char *username);
+int rc_member_resend(rc_store *s, const rc_actor *a, const char *username,
+                     rc_code_result *out);
+/* Complete an invitation or an admin reset: the code proves who it is. */
+int rc_member_accept(rc_store *s, const rc_actor *a, const char *code,
+                     const char *password, char username_out[RC_NAME_MAX + 1]);
+int rc_member_set_role(rc_store *s, const rc_actor *a, const char *username,
+                       const char *role);
+/* NULL leaves a field unchanged. */
+int rc_member_update(rc_store *s, const rc_actor *a, const char *username,
+                     const char *email, const char *full_name);
+int rc_member_set_active(rc_store *s, const rc_actor *a, const char *username,
+                         int active);
+int rc_member_delete(rc_store *s, const rc_actor *a, const char *username,
+                     const char *confirm_email);
+int rc_member_reset_password(rc_store *s, const rc_actor *a,
+                             const char *username, rc_code_result *out);
+int rc_member_unlock(rc_store *s, const rc_actor *a, const char *username);
+int rc_member_get(rc_store *s, const rc_actor *a, const char *username,
+                  rc_member *out);
+/* The member record of the actor itself (any active or pending member). */
+int rc_member_self(rc_store *s, const rc_actor *a, rc_member *out);
+int rc_invitation_get(rc_store *s, const rc_actor *a, const char *username,
+                      rc_invitation *out);
+typedef struct rc_member_filter {
+	int status;          /* -1: any */
+	const char *role;    /* NULL: any */
+} rc_member_filter;
+typedef int (*rc_member_cb)(const rc_member *m, void *ctx);
+int rc_member_foreach(rc_store *s, const rc_actor *a,
+                      const rc_member_filter *f, rc_member_cb cb, void *ctx);
+
+/* ---- services and service users ----------------------------------------- */
+enum { RC_SERVICE_STOPPED = 0, RC_SERVICE_RUNNING = 1 };
+typedef struct rc_service {
+	char name[RC_SERVICE_MAX + 1];
+	int state;
+	uint32_t gid, gid_readonly, gid_replication;
+	char default_user[RC_NAME_MAX + 1];
+	int64_t created;
+} rc_service;
+
+typedef struct rc_svcuser {
+	char username[RC_NAME_MAX + 1];
+	char service[RC_SERVICE_MAX + 1];
+	uint32_t uid;
+	char pwhash[RC_PWHASH_MAX];
+	int read_only, replication, protected_user;
+	int64_t created;
+} rc_svcuser;
+#define RC_SVCUSER_PW_ENCRYPTION "argon2id"
+
+typedef struct rc_secret_result {
+	char username[RC_NAME_MAX + 1];
+	char password[RC_SVCPW_MAX + 1];   /* "" unless generated / shown */
+	int generated;
+} rc_secret_result;
+
+int rc_service_create(rc_store *s, const rc_actor *a, const char *name,
+                      rc_secret_result *default_user);
+int rc_service_set_running(rc_store *s, const rc_actor *a, const char *name,
+                           int running);
+int rc_service_delete(rc_store *s, const rc_actor *a, const char *name);
+int rc_service_get(rc_store *s, const rc_actor *a, const char *name,
+                   rc_service *out);
+typedef int (*rc_service_cb)(const rc_service *svc, void *ctx);
+int rc_service_foreach(rc_store *s, const rc_actor *a, rc_service_cb cb,
+                       void *ctx);
+
+/* password NULL: generate one (64 characters), returned in out. */
+int rc_svcuser_create(rc_store *s, const rc_actor *a, const char *service,
+                      const char *username, const char *password,
+                      int read_only, int replication, rc_secret_result *out);
+int rc_svcuser_update_password(rc_store *s, const rc_actor *a,
+                               const char *service, const char *username,
+                               const char *password, rc_secret_result *out);
+/* -1 leaves a flag unchanged; new_name NULL keeps the name. */
+int rc_svcuser_set(rc_store *s, const rc_actor *a, const char *service,
+                   const char *username, int read_only, int replication,
+                   const char *new_name);
+int rc_svcuser_show_password(rc_store *s, const rc_actor *a,
+                             const char *service, const char *username,
+                             rc_secret_result *out);
+int rc_svcuser_delete(rc_store *s, const rc_actor *a, const char *service,
+                      const char *username);
+typedef int (*rc_svcuser_cb)(const rc_svcuser *u, void *ctx);
+int rc_svcuser_foreach(rc_store *s, const rc_actor *a, const char *service,
+                       rc_svcuser_cb cb, void *ctx);
+
+/* ---- settings, billing, audit, status ------------------------------------ */
+typedef struct rc_setting {
+	const char *key;
+	char value[RC_SETTING_MAX];
+	const char *help;        /* accepted form */
+} rc_setting;
+typedef int (*rc_setting_cb)(const rc_setting *st, void *ctx);
+int rc_settings_foreach(rc_store *s, const rc_actor *a, rc_setting_cb cb,
+                        void *ctx);
+int rc_settings_get(rc_store *s, const rc_actor *a, const char *key,
+                    char *buf, size_t len);
+int rc_settings_set(rc_store *s, const rc_actor *a, const char *key,
+                    const char *value);
+
+int rc_billing_foreach(rc_store *s, const rc_actor *a, rc_setting_cb cb,
+                       void *ctx);
+int rc_billing_set(rc_store *s, const rc_actor *a, const char *key,
+                   const char *value);
+
+typedef struct rc_audit_entry {
+	uint64_t seq;
+	int64_t time;
+	char actor[RC_NAME_MAX + 16];
+	char action[48];
+	char target[RC_EMAIL_MAX + RC_NAME_MAX + 4];
+	char result[128];
+	char origin[64];
+} rc_audit_entry;
+typedef int (*rc_audit_cb)(const rc_audit_entry *e, void *ctx);
+/* since: oldest time to show (0: all); limit: the newest LIMIT (0: all). */
+int rc_audit_foreach(rc_store *s, const rc_actor *a, int64_t since,
+                     size_t limit, rc_audit_cb cb, void *ctx);
+
+int rc_store_status(rc_store *s, const rc_actor *a, rc_status *out);
+
+/* ---- parsing and validation (pure functions) ---------------------------- */
+int rc_duration_parse(const char *text, int64_t *seconds);
+void rc_duration_format(int64_t seconds, char *buf, size_t len);
+int rc_uint_parse(const char *text, uint64_t min, uint64_t max, uint64_t *out);
+int rc_valid_username(const char *name);        /* RC_OK or RC_ERR_INVALID */
+int rc_valid_email(const char *email);
+int rc_valid_full_name(const char *name);
+int rc_valid_role_name(const char *name);
+int rc_valid_service_name(const char *name);
+int rc_valid_svcuser_name(const char *name);
+int rc_valid_svcuser_password(const char *pw);
+void rc_time_format(int64_t t, char *buf, size_t len);   /* ISO 8601 UTC */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,427 @@
+/*
+ * service.c - services and their service users.
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#include "config.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <sodium.h>
+#include "internal.h"
+
+static int service_put(rc_txn *t, const rc_service *svc)
+{
+	rc_wbuf w;
+	int rc;
+
+	rc_service_encode(svc, &w);
+	rc = rc_db_put(t, DB_SERVICES, svc->name, strlen(svc->name), &w, 0);
+	rc_wbuf_free(&w);
+	t->nss_changed = true;
+	return rc;
+}
+
+/* Hash and encrypt PW (or a generated one) into U; report it in OUT. */
+static int svcuser_set_password(rc_txn *t, rc_svcuser_rec *u, const char *pw,
+                                rc_secret_result *out)
+{
+	char gen[RC_SVCPW_MAX + 1];
+	int rc;
+
+	if (!pw) {
+		rc_svcpw_generate(gen);
+		pw = gen;
+		out->generated = 1;
+		snprintf(out->password, sizeof(out->password), "%s", gen);
+	}
+	rc = rc_password_hash(t, pw, u->pub.pwhash);
+	if (!rc)
+		rc = rc_secret_encrypt(t->s, pw, u->pw_enc, &u->pw_enc_len);
+	sodium_memzero(gen, sizeof(gen));
+	return rc;
+}
+
+static int svcuser_new(rc_txn *t, const rc_service *svc, const char *name, const char *pw,
+                       int read_only, int replication, int protected_user,
+                       rc_secret_result *out)
+{
+	rc_svcuser_rec u;
+	int rc;
+
+	memset(&u, 0, sizeof(u));
+	snprintf(u.pub.username, sizeof(u.pub.username), "%s", name);
+	snprintf(u.pub.service, sizeof(u.pub.service), "%s", svc->name);
+	u.pub.read_only = read_only;
+	u.pub.replication = replication;
+	u.pub.protected_user = protected_user;
+	u.pub.created = rc_store_now(t->s);
+	snprintf(out->username, sizeof(out->username), "%s", name);
+	rc = rc_name_check_free(t, name);
+	if (!rc)
+		rc = rc_id_alloc(t, &u.pub.uid);
+	if (!rc)
+		rc = svcuser_set_password(t, &u, pw, out);
+	if (!rc)
+		rc = rc_store_svcuser(t, &u);
+	if (!rc)
+		rc = rc_uid_index_put(t, u.pub.uid, 's', name);
+	sodium_memzero(&u, sizeof(u));
+	return rc;
+}
+
+RC_API int rc_service_create(rc_store *s, const rc_actor *a, const char *name,
+                             rc_secret_result *def)
+{
+	static const char *const suffix[3] = { "", "-readonly", "-replication" };
+	rc_service svc = { .state = RC_SERVICE_RUNNING };
+	char group[RC_NAME_MAX + 1], user[RC_NAME_MAX + 1];
+	uint32_t *gids[3] = { &svc.gid, &svc.gid_readonly, &svc.gid_replication };
+	MDB_val v;
+	rc_txn t;
+	int rc;
+
+	memset(def, 0, sizeof(*def));
+	if ((rc = rc_valid_service_name(name)) != 0)
+		return rc;
+	if ((rc = rc_txn_begin(s, a, true, &t)) != 0)
+		return rc;
+	rc_txn_audit(&t, "service.create", name);
+	rc = rc_require(&t, RC_PERM_START_STOP);
+	if (!rc) {
+		rc = rc_db_gets(&t, DB_SERVICES, name, &v);
+		if (rc == RC_OK)
+			rc = rc_fail(RC_ERR_EXISTS, "service \"%s\" already exists", name);
+		else if (rc == RC_ERR_NOTFOUND)
+			rc = RC_OK;
+	}
+	for (int i = 0; i < 3 && !rc; i++) {
+		snprintf(group, sizeof(group), "svc-%s%s", name, suffix[i]);
+		if (rc_host_has_name(s->cfg.group_file, group) == 1)
+			rc = rc_fail(RC_ERR_EXISTS, "group \"%s\" already exists on this host (%s)",
+			             group, s->cfg.group_file);
+		if (!rc)
+			rc = rc_id_alloc(&t, gids[i]);
+	}
+	if (!rc) {
+		/* The protected default user: NAME_admin, or NAME_admin_NNNN when taken. */
+		snprintf(svc.name, sizeof(svc.name), "%s", name);
+		snprintf(user, sizeof(user), "%s_admin", name);
+		for (char *p = user; *p; p++)
+			if (*p == '-')
+				*p = '_';
+		for (int tries = 0; tries < 20; tries++) {
+			rc = rc_name_check_free(&t, user);
+			if (rc != RC_ERR_EXISTS)
+				break;
+			snprintf(user + strlen(name) + 6, sizeof(user) - strlen(name) - 6, "_%04u",
+			         (unsigned)randombytes_uniform(10000));
+		}
+		svc.created = rc_store_now(s);
+		snprintf(svc.default_user, sizeof(svc.default_user), "%s", user);
+	}
+	if (!rc)
+		rc = service_put(&t, &svc);
+	if (!rc)
+		rc = svcuser_new(&t, &svc, user, NULL, 0, 1, 1, def);
+	if (rc)
+		sodium_memzero(def, sizeof(*def));
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_service_set_running(rc_store *s, const rc_actor *a, const char *name, int running)
+{
+	rc_service svc;
+	rc_txn t;
+	int rc = rc_txn_begin(s, a, true, &t);
+
+	if (rc)
+		return rc;
+	rc_txn_audit(&t, running ? "service.start" : "service.stop", name);
+	rc = rc_require(&t, RC_PERM_START_STOP);
+	if (!rc)
+		rc = rc_load_service(&t, name, &svc);
+	if (!rc && svc.state == (running ? RC_SERVICE_RUNNING : RC_SERVICE_STOPPED))
+		rc = rc_fail(RC_ERR_STATE, "service \"%s\" is already %s", name,
+		             running ? "running" : "stopped");
+	if (!rc) {
+		svc.state = running ? RC_SERVICE_RUNNING : RC_SERVICE_STOPPED;
+		rc = service_put(&t, &svc);
+	}
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_service_delete(rc_store *s, const rc_actor *a, const char *name)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	rc_service svc;
+	rc_txn t;
+	int rc = rc_txn_begin(s, a, true, &t), mrc;
+
+	if (rc)
+		return rc;
+	rc_txn_audit(&t, "service.delete", name);
+	rc = rc_require(&t, RC_PERM_START_STOP);
+	if (!rc)
+		rc = rc_load_service(&t, name, &svc);
+	if (!rc && svc.state == RC_SERVICE_RUNNING)
+		rc = rc_fail(RC_ERR_STATE, "service \"%s\" is running; stop it before deleting it",
+		             name);
+	if (!rc && (mrc = mdb_cursor_open(t.txn, s->dbi[DB_SVCUSERS], &c)) != 0)
+		rc = rc_fail_lmdb(mrc, "cannot read service users");
+	for (mrc = rc ? MDB_NOTFOUND : mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
+	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		rc_svcuser_rec u;
+		rc = rc_svcuser_decode(v.mv_data, v.mv_size, &u);
+		if (!rc && strcmp(u.pub.service, name) == 0) {
+			rc = rc_uid_index_del(&t, u.pub.uid);
+			if (!rc && (mrc = mdb_cursor_del(c, 0)) != 0)
+				rc = rc_fail_lmdb(mrc, "cannot delete a service user");
+		}
+		sodium_memzero(&u, sizeof(u));
+	}
+	if (c)
+		mdb_cursor_close(c);
+	if (!rc)
+		rc = rc_db_del(&t, DB_SERVICES, name, strlen(name));
+	t.nss_changed = true;
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_service_get(rc_store *s, const rc_actor *a, const char *name, rc_service *out)
+{
+	rc_txn t;
+	int rc = rc_txn_begin(s, a, false, &t);
+
+	if (rc)
+		return rc;
+	rc = rc_require(&t, RC_PERM_VIEW);
+	if (!rc)
+		rc = rc_load_service(&t, name, out);
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_service_foreach(rc_store *s, const rc_actor *a, rc_service_cb cb, void *ctx)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	rc_txn t;
+	int rc = rc_txn_begin(s, a, false, &t), mrc;
+
+	if (rc)
+		return rc;
+	rc = rc_require(&t, RC_PERM_VIEW);
+	if (!rc && (mrc = mdb_cursor_open(t.txn, s->dbi[DB_SERVICES], &c)) != 0)
+		rc = rc_fail_lmdb(mrc, "cannot read services");
+	for (mrc = rc ? MDB_NOTFOUND : mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
+	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		rc_service svc;
+		rc = rc_service_decode(v.mv_data, v.mv_size, &svc);
+		if (!rc)
+			rc = cb(&svc, ctx);
+	}
+	if (c)
+		mdb_cursor_close(c);
+	return rc_txn_end(&t, rc);
+}
+
+/* Begin a write that manages the users of SERVICE: the right permission, and
+ * a running service. */
+static int begin_manage(rc_store *s, const rc_actor *a, const char *action,
+                        const char *service, const char *user, rc_txn *t, rc_service *svc)
+{
+	char target[RC_SERVICE_MAX + RC_NAME_MAX + 4];
+	int rc = rc_txn_begin(s, a, true, t);
+
+	if (rc)
+		return rc;
+	snprintf(target, sizeof(target), "%.16s/%.32s", service, user ? user : "");
+	rc_txn_audit(t, action, target);
+	rc = rc_require(t, RC_PERM_MANAGE_SERVICES);
+	if (!rc)
+		rc = rc_load_service(t, service, svc);
+	if (!rc && svc->state != RC_SERVICE_RUNNING)
+		rc = rc_fail(RC_ERR_STATE, "service \"%s\" is stopped: your service must be "
+		             "running before you can manage users", service);
+	return rc;
+}
+
+static int load_user_of(rc_txn *t, const char *service, const char *name, rc_svcuser_rec *u)
+{
+	int rc = rc_load_svcuser(t, name, u);
+	if (rc == RC_OK && strcmp(u->pub.service, service) != 0)
+		rc = rc_fail(RC_ERR_NOTFOUND, "service \"%s\" has no user \"%.40s\"", service, name);
+	else if (rc == RC_ERR_NOTFOUND)
+		rc = rc_fail(RC_ERR_NOTFOUND, "service \"%s\" has no user \"%.40s\"", service, name);
+	return rc;
+}
+
+RC_API int rc_svcuser_create(rc_store *s, const rc_actor *a, const char *service,
+                             const char *username, const char *password, int read_only,
+                             int replication, rc_secret_result *out)
+{
+	rc_service svc;
+	rc_txn t;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = rc_valid_svcuser_name(username)) != 0)
+		return rc;
+	if (password && (rc = rc_valid_svcuser_password(password)) != 0)
+		return rc;
+	rc = begin_manage(s, a, "service-user.create", service, username, &t, &svc);
+	if (!rc)
+		rc = svcuser_new(&t, &svc, username, password, read_only, replication, 0, out);
+	if (rc)
+		sodium_memzero(out, sizeof(*out));
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_svcuser_update_password(rc_store *s, const rc_actor *a, const char *service,
+                                      const char *username, const char *password,
+                                      rc_secret_result *out)
+{
+	rc_service svc;
+	rc_svcuser_rec u;
+	rc_txn t;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&u, 0, sizeof(u));
+	if (password && (rc = rc_valid_svcuser_password(password)) != 0)
+		return rc;
+	rc = begin_manage(s, a, "service-user.update-password", service, username, &t, &svc);
+	if (!rc)
+		rc = load_user_of(&t, service, username, &u);
+	if (!rc && u.pub.protected_user)
+		rc = rc_fail(RC_ERR_POLICY, "user \"%s\" is protected: its password cannot be updated",
+		             username);
+	if (!rc) {
+		snprintf(out->username, sizeof(out->username), "%s", username);
+		rc = svcuser_set_password(&t, &u, password, out);
+	}
+	if (!rc)
+		rc = rc_store_svcuser(&t, &u);
+	if (rc)
+		sodium_memzero(out, sizeof(*out));
+	sodium_memzero(&u, sizeof(u));
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_svcuser_set(rc_store *s, const rc_actor *a, const char *service,
+                          const char *username, int read_only, int replication,
+                          const char *new_name)
+{
+	rc_service svc;
+	rc_svcuser_rec u;
+	rc_txn t;
+	int rc;
+
+	memset(&u, 0, sizeof(u));
+	if (read_only < 0 && replication < 0 && !new_name)
+		return rc_fail(RC_ERR_INVALID, "nothing to change (give --read-only, --replication "
+		               "or --name)");
+	if (new_name && (rc = rc_valid_svcuser_name(new_name)) != 0)
+		return rc;
+	rc = begin_manage(s, a, "service-user.set", service, username, &t, &svc);
+	if (!rc)
+		rc = load_user_of(&t, service, username, &u);
+	if (!rc && new_name && u.pub.protected_user)
+		rc = rc_fail(RC_ERR_POLICY, "user \"%s\" is protected: it cannot be renamed",
+		             username);
+	if (!rc && new_name && strcmp(new_name, username) != 0) {
+		rc = rc_name_check_free(&t, new_name);
+		if (!rc)
+			rc = rc_db_del(&t, DB_SVCUSERS, username, strlen(username));
+		if (!rc) {
+			snprintf(u.pub.username, sizeof(u.pub.username), "%s", new_name);
+			rc = rc_uid_index_put(&t, u.pub.uid, 's', new_name);
+		}
+	}
+	if (!rc) {
+		if (read_only >= 0)
+			u.pub.read_only = read_only;
+		if (replication >= 0)
+			u.pub.replication = replication;
+		rc = rc_store_svcuser(&t, &u);
+	}
+	sodium_memzero(&u, sizeof(u));
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_svcuser_show_password(rc_store *s, const rc_actor *a, const char *service,
+                                    const char *username, rc_secret_result *out)
+{
+	rc_svcuser_rec u;
+	rc_service svc;
+	rc_txn t;
+	int rc = rc_txn_begin(s, a, false, &t);
+
+	memset(out, 0, sizeof(*out));
+	memset(&u, 0, sizeof(u));
+	if (rc)
+		return rc;
+	rc = rc_require(&t, RC_PERM_MANAGE_SERVICES);
+	if (!rc)
+		rc = rc_load_service(&t, service, &svc);
+	if (!rc)
+		rc = load_user_of(&t, service, username, &u);
+	if (!rc)
+		rc = rc_secret_decrypt(s, u.pw_enc, u.pw_enc_len, out->password,
+		                       sizeof(out->password));
+	if (!rc)
+		snprintf(out->username, sizeof(out->username), "%s", username);
+	sodium_memzero(&u, sizeof(u));
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_svcuser_delete(rc_store *s, const rc_actor *a, const char *service,
+                             const char *username)
+{
+	rc_service svc;
+	rc_svcuser_rec u;
+	rc_txn t;
+	int rc = begin_manage(s, a, "service-user.delete", service, username, &t, &svc);
+
+	memset(&u, 0, sizeof(u));
+	if (!rc)
+		rc = load_user_of(&t, service, username, &u);
+	if (!rc && u.pub.protected_user)
+		rc = rc_fail(RC_ERR_POLICY, "user \"%s\" is protected: it cannot be removed",
+		             username);
+	if (!rc)
+		rc = rc_db_del(&t, DB_SVCUSERS, username, strlen(username));
+	if (!rc)
+		rc = rc_uid_index_del(&t, u.pub.uid);
+	t.nss_changed = true;
+	sodium_memzero(&u, sizeof(u));
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_svcuser_foreach(rc_store *s, const rc_actor *a, const char *service,
+                              rc_svcuser_cb cb, void *ctx)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	rc_service svc;
+	rc_txn t;
+	int rc = rc_txn_begin(s, a, false, &t), mrc;
+
+	if (rc)
+		return rc;
+	rc = rc_require(&t, RC_PERM_VIEW);
+	if (!rc)
+		rc = rc_load_service(&t, service, &svc);
+	if (!rc && (mrc = mdb_cursor_open(t.txn, s->dbi[DB_SVCUSERS], &c)) != 0)
+		rc = rc_fail_lmdb(mrc, "cannot read service users");
+	for (mrc = rc ? MDB_NOTFOUND : mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
+	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		rc_svcuser_rec u;
+		rc = rc_svcuser_decode(v.mv_data, v.mv_size, &u);
+		if (!rc && strcmp(u.pub.service, service) == 0)
+			rc = cb(&u.pub, ctx);
+		sodium_memzero(&u, sizeof(u));
+	}
+	if (c)
+		mdb_cursor_close(c);
+	return rc_txn_end(&t, rc);
+}

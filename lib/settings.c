@@ -1,0 +1,425 @@
+/*
+ * settings.c - policies, billing details, the audit log and status.
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#include "config.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include "internal.h"
+
+enum kind { S_DURATION, S_UINT, S_ENUM };
+static const struct def {
+	const char *key;
+	const char *def;
+	enum kind kind;
+	int64_t min, max;    /* seconds or value */
+	const char *help;
+} defs[] = {
+	{ "invite.ttl", "24h", S_DURATION, 60, 365 * 86400,
+	  "how long an invitation or reset code is valid: a duration from 1m to 365d" },
+	{ "token.ttl", "30d", S_DURATION, 60, (int64_t)3650 * 86400,
+	  "token lifetime, extended on use: a duration from 1m to 3650d" },
+	{ "token.login_limit", "10", S_UINT, 1, 1000,
+	  "login tokens per user (the oldest is evicted): 1 to 1000" },
+	{ "token.api_limit", "25", S_UINT, 1, 1000,
+	  "API tokens per user (creation refused past it): 1 to 1000" },
+	{ "lockout.attempts", "5", S_UINT, 0, 1000,
+	  "failed attempts before a lock (0 = never lock): 0 to 1000" },
+	{ "lockout.duration", "15m", S_DURATION, 1, 365 * 86400,
+	  "how long a lock lasts: a duration from 1s to 365d" },
+	{ "mfa", "optional", S_ENUM, 0, 0, "two-factor authentication: optional or required" },
+	{ "password.min_length", "12", S_UINT, 8, RC_PASSWORD_MAX,
+	  "shortest member password: 8 to 1024" },
+	{ "argon2.opslimit", "2", S_UINT, 1, 20, "argon2id passes: 1 to 20" },
+	{ "argon2.memlimit_kib", "65536", S_UINT, 8192, 4194304,
+	  "argon2id memory in KiB: 8192 to 4194304" },
+	{ "audit.max_entries", "100000", S_UINT, 100, 100000000,
+	  "audit records kept (the oldest are dropped): 100 to 100000000" },
+	{ "audit.max_age", "365d", S_DURATION, 86400, (int64_t)36500 * 86400,
+	  "how long audit records are kept: a duration from 1d to 36500d" },
+};
+#define NDEFS (sizeof(defs) / sizeof(defs[0]))
+
+static const char *const billing_keys[] = {
+	"company", "contact_email", "address", "country", "vat_id", "plan"
+};
+#define NBILLING (sizeof(billing_keys) / sizeof(billing_keys[0]))
+
+static const struct def *def_find(const char *key)
+{
+	for (size_t i = 0; i < NDEFS; i++)
+		if (strcmp(defs[i].key, key) == 0)
+			return &defs[i];
+	return NULL;
+}
+
+/* Validate VALUE for D and write its canonical form. */
+static int def_parse(const struct def *d, const char *value, char *canon, size_t len,
+                     int64_t *num)
+{
+	int64_t v = 0;
+	uint64_t u;
+
+	switch (d->kind) {
+	case S_DURATION:
+		if (rc_duration_parse(value, &v))
+			return rc_fail(RC_ERR_INVALID, "%s: %s", d->key, rc_errmsg());
+		if (v < d->min || v > d->max)
+			return rc_fail(RC_ERR_INVALID, "%s: \"%s\" is out of range; %s", d->key,
+			               value, d->help);
+		rc_duration_format(v, canon, len);
+		break;
+	case S_UINT:
+		if (rc_uint_parse(value, (uint64_t)d->min, (uint64_t)d->max, &u))
+			return rc_fail(RC_ERR_INVALID, "%s: %s", d->key, rc_errmsg());
+		v = (int64_t)u;
+		snprintf(canon, len, "%lld", (long long)v);
+		break;
+	case S_ENUM:
+		if (strcmp(value, "optional") && strcmp(value, "required"))
+			return rc_fail(RC_ERR_INVALID, "%s: bad value \"%.40s\"; %s", d->key,
+			               value, d->help);
+		v = strcmp(value, "required") == 0;
+		snprintf(canon, len, "%s", value);
+		break;
+	}
+	if (num)
+		*num = v;
+	return RC_OK;
+}
+
+static int stored_value(rc_txn *t, const char *key, char *buf, size_t len)
+{
+	MDB_val v;
+	int rc = rc_db_gets(t, DB_SETTINGS, key, &v);
+
+	if (rc)
+		return rc;
+	return rc_setting_decode(v.mv_data, v.mv_size, buf, len);
+}
+
+int rc_setting_str(rc_txn *t, const char *key, char *buf, size_t len)
+{
+	const struct def *d = def_find(key);
+	int rc;
+
+	if (!d)
+		return rc_fail(RC_ERR_INVALID, "unknown setting \"%.40s\"", key);
+	rc = stored_value(t, key, buf, len);
+	if (rc == RC_ERR_NOTFOUND) {
+		snprintf(buf, len, "%s", d->def);
+		rc = RC_OK;
+	}
+	return rc;
+}
+
+int rc_setting_int(rc_txn *t, const char *key, int64_t *out)
+{
+	char buf[RC_SETTING_MAX], canon[RC_SETTING_MAX];
+	const struct def *d = def_find(key);
+	int rc = rc_setting_str(t, key, buf, sizeof(buf));
+
+	if (rc)
+		return rc;
+	rc = def_parse(d, buf, canon, sizeof(canon), out);
+	return rc ? rc_fail(RC_ERR_STORE, "stored setting %s is damaged: %s", key, rc_errmsg())
+	          : RC_OK;
+}
+
+RC_API int rc_settings_foreach(rc_store *s, const rc_actor *a, rc_setting_cb cb, void *ctx)
+{
+	rc_txn t;
+	int rc = rc_txn_begin(s, a, false, &t);
+
+	if (rc)
+		return rc;
+	rc = rc_require(&t, 0);
+	for (size_t i = 0; !rc && i < NDEFS; i++) {
+		rc_setting st = { .key = defs[i].key, .help = defs[i].help };
+		rc = rc_setting_str(&t, defs[i].key, st.value, sizeof(st.value));
+		if (!rc)
+			rc = cb(&st, ctx);
+	}
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_settings_get(rc_store *s, const rc_actor *a, const char *key, char *buf,
+                           size_t len)
+{
+	rc_txn t;
+	int rc = rc_txn_begin(s, a, false, &t);
+
+	if (rc)
+		return rc;
+	rc = rc_require(&t, 0);
+	if (!rc)
+		rc = rc_setting_str(&t, key, buf, len);
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_settings_set(rc_store *s, const rc_actor *a, const char *key,
+                           const char *value)
+{
+	char canon[RC_SETTING_MAX], target[RC_SETTING_MAX + 64];
+	const struct def *d = def_find(key);
+	rc_wbuf w = { 0 };
+	rc_txn t;
+	int rc;
+
+	if (!d) {
+		char known[512];
+		size_t o = 0;
+		for (size_t i = 0; i < NDEFS && o < sizeof(known); i++)
+			o += (size_t)snprintf(known + o, sizeof(known) - o, "%s%s", i ? ", " : "",
+			                      defs[i].key);
+		return rc_fail(RC_ERR_INVALID, "unknown setting \"%.40s\" (known: %s)", key, known);
+	}
+	if ((rc = def_parse(d, value, canon, sizeof(canon), NULL)) != 0)
+		return rc;
+	if ((rc = rc_txn_begin(s, a, true, &t)) != 0)
+		return rc;
+	snprintf(target, sizeof(target), "%s=%s", key, canon);
+	rc_txn_audit(&t, "settings.set", target);
+	rc = rc_require(&t, RC_PERM_MANAGE_MEMBERS);
+	if (!rc) {
+		rc_setting_encode(canon, &w);
+		rc = rc_db_put(&t, DB_SETTINGS, key, strlen(key), &w, 0);
+		rc_wbuf_free(&w);
+	}
+	return rc_txn_end(&t, rc);
+}
+
+/* ---- billing ------------------------------------------------------------ */
+
+RC_API int rc_billing_foreach(rc_store *s, const rc_actor *a, rc_setting_cb cb, void *ctx)
+{
+	rc_txn t;
+	char key[64];
+	int rc = rc_txn_begin(s, a, false, &t);
+
+	if (rc)
+		return rc;
+	if (!t.root && t.is_member && (t.arole.perms & RC_PERM_BILLING))
+		rc = rc_require(&t, 0);
+	else
+		rc = rc_require(&t, RC_PERM_BILLING_VIEW);
+	for (size_t i = 0; !rc && i < NBILLING; i++) {
+		rc_setting st = { .key = billing_keys[i], .help = "" };
+		snprintf(key, sizeof(key), "billing.%s", billing_keys[i]);
+		rc = stored_value(&t, key, st.value, sizeof(st.value));
+		if (rc == RC_ERR_NOTFOUND) {
+			st.value[0] = '\0';
+			rc = RC_OK;
+		}
+		if (!rc)
+			rc = cb(&st, ctx);
+	}
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_billing_set(rc_store *s, const rc_actor *a, const char *key, const char *value)
+{
+	char dbkey[64];
+	rc_wbuf w = { 0 };
+	rc_txn t;
+	bool known = false;
+	int rc;
+
+	for (size_t i = 0; i < NBILLING; i++)
+		known |= strcmp(key, billing_keys[i]) == 0;
+	if (!known)
+		return rc_fail(RC_ERR_INVALID, "unknown billing field \"%.40s\" (known: company, "
+		               "contact_email, address, country, vat_id, plan)", key);
+	if (strlen(value) >= RC_SETTING_MAX)
+		return rc_fail(RC_ERR_INVALID, "billing %s is too long (%d characters at most)",
+		               key, RC_SETTING_MAX - 1);
+	for (const char *p = value; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return rc_fail(RC_ERR_INVALID, "billing %s has a control character", key);
+	if (strcmp(key, "contact_email") == 0 && value[0] && (rc = rc_valid_email(value)) != 0)
+		return rc;
+	if ((rc = rc_txn_begin(s, a, true, &t)) != 0)
+		return rc;
+	rc_txn_audit(&t, "billing.set", key);
+	rc = rc_require(&t, RC_PERM_BILLING);
+	if (!rc) {
+		snprintf(dbkey, sizeof(dbkey), "billing.%s", key);
+		rc_setting_encode(value, &w);
+		rc = rc_db_put(&t, DB_SETTINGS, dbkey, strlen(dbkey), &w, 0);
+		rc_wbuf_free(&w);
+	}
+	return rc_txn_end(&t, rc);
+}
+
+/* ---- audit -------------------------------------------------------------- */
+
+static void seq_key(uint64_t seq, uint8_t k[8])
+{
+	for (int i = 0; i < 8; i++)
+		k[i] = (uint8_t)(seq >> (56 - 8 * i));
+}
+
+/* Drop records past audit.max_entries or older than audit.max_age; a few
+ * at a time, so that one append never does unbounded work. */
+static int audit_prune(rc_txn *t, int64_t now)
+{
+	MDB_cursor *c;
+	MDB_stat st;
+	MDB_val k, v;
+	int64_t max_entries, max_age;
+	int rc, mrc;
+
+	if ((rc = rc_setting_int(t, "audit.max_entries", &max_entries)) != 0 ||
+	    (rc = rc_setting_int(t, "audit.max_age", &max_age)) != 0)
+		return rc;
+	if ((mrc = mdb_stat(t->txn, t->s->dbi[DB_AUDIT], &st)) != 0)
+		return rc_fail_lmdb(mrc, "cannot read the audit log");
+	if ((mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_AUDIT], &c)) != 0)
+		return rc_fail_lmdb(mrc, "cannot read the audit log");
+	size_t count = st.ms_entries;
+	for (int i = 0; i < 16 && rc == RC_OK; i++) {
+		rc_audit_entry e;
+		if (mdb_cursor_get(c, &k, &v, MDB_FIRST) != 0)
+			break;
+		bool too_many = count > (size_t)max_entries;
+		bool too_old = rc_audit_decode(v.mv_data, v.mv_size, &e) == RC_OK &&
+		               e.time < now - max_age;
+		if (!too_many && !too_old)
+			break;
+		if ((mrc = mdb_cursor_del(c, 0)) != 0)
+			rc = rc_fail_lmdb(mrc, "cannot prune the audit log");
+		count--;
+	}
+	mdb_cursor_close(c);
+	return rc;
+}
+
+int rc_audit_append(rc_txn *t, const char *result)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	rc_audit_entry e = { 0 };
+	uint8_t key[8];
+	rc_wbuf w;
+	int rc, mrc;
+
+	if ((mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_AUDIT], &c)) != 0)
+		return rc_fail_lmdb(mrc, "cannot write the audit log");
+	mrc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	if (mrc == 0 && k.mv_size == 8) {
+		for (int i = 0; i < 8; i++)
+			e.seq = (e.seq << 8) | ((uint8_t *)k.mv_data)[i];
+	}
+	mdb_cursor_close(c);
+	if (mrc != 0 && mrc != MDB_NOTFOUND)
+		return rc_fail_lmdb(mrc, "cannot read the audit log");
+	e.seq++;
+	e.time = rc_store_now(t->s);
+	snprintf(e.actor, sizeof(e.actor), "%s", t->actor_name);
+	snprintf(e.action, sizeof(e.action), "%s", t->action);
+	snprintf(e.target, sizeof(e.target), "%s", t->target);
+	snprintf(e.result, sizeof(e.result), "%s", result);
+	snprintf(e.origin, sizeof(e.origin), "%s", t->origin);
+	seq_key(e.seq, key);
+	rc_audit_encode(&e, &w);
+	rc = rc_db_put(t, DB_AUDIT, key, 8, &w, MDB_APPEND);
+	rc_wbuf_free(&w);
+	if (!rc)
+		rc = audit_prune(t, e.time);
+	return rc;
+}
+
+RC_API int rc_audit_foreach(rc_store *s, const rc_actor *a, int64_t since, size_t limit,
+                            rc_audit_cb cb, void *ctx)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	rc_txn t;
+	int rc = rc_txn_begin(s, a, false, &t);
+	int mrc;
+
+	if (rc)
+		return rc;
+	rc = rc_require(&t, RC_PERM_AUDIT);
+	if (!rc && (mrc = mdb_cursor_open(t.txn, s->dbi[DB_AUDIT], &c)) != 0)
+		rc = rc_fail_lmdb(mrc, "cannot read the audit log");
+	if (!rc) {
+		/* Walk back from the newest record to the first one to show. */
+		size_t shown = 0;
+		mrc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+		while (mrc == 0) {
+			rc_audit_entry e;
+			if (rc_audit_decode(v.mv_data, v.mv_size, &e) == RC_OK && e.time < since) {
+				mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+				break;
+			}
+			if (limit && ++shown == limit)
+				break;
+			if (mdb_cursor_get(c, &k, &v, MDB_PREV) != 0) {
+				mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+				break;
+			}
+		}
+		for (; mrc == 0 && !rc; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+			rc_audit_entry e;
+			rc = rc_audit_decode(v.mv_data, v.mv_size, &e);
+			if (!rc && e.time >= since)
+				rc = cb(&e, ctx);
+		}
+		if (!rc && mrc != MDB_NOTFOUND)
+			rc = rc_fail_lmdb(mrc, "cannot read the audit log");
+	}
+	if (c)
+		mdb_cursor_close(c);
+	return rc_txn_end(&t, rc);
+}
+
+/* ---- status ------------------------------------------------------------- */
+
+RC_API int rc_store_status(rc_store *s, const rc_actor *a, rc_status *out)
+{
+	MDB_stat st;
+	MDB_envinfo info;
+	rc_txn t;
+	uint64_t v;
+	int rc = rc_txn_begin(s, a, false, &t);
+
+	memset(out, 0, sizeof(*out));
+	if (rc)
+		return rc;
+	rc = rc_require(&t, 0);
+	if (!rc && rc_meta_get_u64(&t, "@schema", &v) == RC_OK)
+		out->schema = (unsigned)v;
+	if (!rc && rc_meta_get_u64(&t, "@generation", &v) == RC_OK)
+		out->generation = v;
+	static const struct { int db; size_t off; } counts[] = {
+		{ DB_MEMBERS, offsetof(rc_status, members) },
+		{ DB_ROLES, offsetof(rc_status, roles) },
+		{ DB_SERVICES, offsetof(rc_status, services) },
+		{ DB_SVCUSERS, offsetof(rc_status, service_users) },
+		{ DB_AUDIT, offsetof(rc_status, audit_entries) },
+	};
+	for (size_t i = 0; !rc && i < sizeof(counts) / sizeof(counts[0]); i++) {
+		if (mdb_stat(t.txn, s->dbi[counts[i].db], &st) == 0)
+			*(size_t *)(void *)((char *)out + counts[i].off) = st.ms_entries;
+	}
+	if (!rc) {
+		MDB_cursor *c;
+		MDB_val k, val;
+		if (mdb_cursor_open(t.txn, s->dbi[DB_MEMBERS], &c) == 0) {
+			for (int m = mdb_cursor_get(c, &k, &val, MDB_FIRST); m == 0;
+			     m = mdb_cursor_get(c, &k, &val, MDB_NEXT)) {
+				rc_member mem;
+				if (rc_member_decode(val.mv_data, val.mv_size, &mem) == RC_OK &&
+				    mem.status == RC_MEMBER_PENDING)
+					out->pending++;
+			}
+			mdb_cursor_close(c);
+		}
+		if (mdb_env_info(s->env, &info) == 0 && mdb_env_stat(s->env, &st) == 0) {
+			out->map_size = info.me_mapsize;
+			out->map_used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+		}
+	}
+	return rc_txn_end(&t, rc);
+}

@@ -1,0 +1,738 @@
+/*
+ * store.c - the state directory, the LMDB environment, transactions with
+ * their actor and audit record, id allocation and name checks.
+ *
+ * Every write goes through rc_txn_begin()/rc_txn_end(): one LMDB write
+ * transaction that also appends the audit record, so that a change and its
+ * audit entry are committed together or not at all.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include <sodium.h>
+#include "internal.h"
+
+#define MAP_SIZE_DEFAULT ((size_t)1 << 30)
+
+static const char *const db_names[DB_COUNT] = {
+	[DB_MEMBERS] = "members", [DB_ROLES] = "roles",
+	[DB_INVITATIONS] = "invitations", [DB_SERVICES] = "services",
+	[DB_SVCUSERS] = "service_users", [DB_TOKENS] = "tokens",
+	[DB_AUDIT] = "audit", [DB_SETTINGS] = "settings",
+	[DB_IDX_UID] = "idx_uid", [DB_IDX_EMAIL] = "idx_email",
+};
+
+RC_API void rc_store_set_clock(rc_store *s, rc_clock_fn fn)
+{
+	s->clock = fn;
+}
+
+RC_API int64_t rc_store_now(const rc_store *s)
+{
+	return s->clock ? s->clock() : (int64_t)time(NULL);
+}
+
+RC_API const rc_config *rc_store_config(const rc_store *s)
+{
+	return &s->cfg;
+}
+
+/* A directory of the state: no symlink, a directory, ours, not writable by
+ * group or others. */
+static int check_dir(const char *path, const char *what)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return rc_fail(RC_ERR_STORE, "%s %s: %s%s", what, path, strerror(errno),
+		               errno == ENOENT ? " (run \"rollcall init\" first)" : "");
+	if (S_ISLNK(st.st_mode))
+		return rc_fail(RC_ERR_STORE, "%s %s is a symlink", what, path);
+	if (!S_ISDIR(st.st_mode))
+		return rc_fail(RC_ERR_STORE, "%s %s is not a directory", what, path);
+	return rc_check_owner_mode(path, &st, 0022, what);
+}
+
+static int env_open(rc_store *s, bool create)
+{
+	char dir[RC_PATH_MAX];
+	MDB_txn *txn = NULL;
+	int rc, mrc;
+	unsigned envflags = (s->flags & RC_OPEN_READONLY) ? MDB_RDONLY : 0;
+
+	rc = rc_path_join(dir, sizeof(dir), s->cfg.state_dir, "store");
+	if (rc)
+		return rc;
+	if (!create) {
+		rc = check_dir(dir, "store directory");
+		if (rc)
+			return rc;
+	}
+	if ((mrc = mdb_env_create(&s->env)) != 0)
+		return rc_fail_lmdb(mrc, "cannot create the LMDB environment");
+	mdb_env_set_maxdbs(s->env, DB_COUNT + 2);
+	mdb_env_set_mapsize(s->env, MAP_SIZE_DEFAULT);
+	mrc = mdb_env_open(s->env, dir, envflags | MDB_NOTLS, 0600);
+	if (mrc) {
+		rc = mrc == MDB_INVALID || mrc == MDB_VERSION_MISMATCH
+		   ? rc_fail(RC_ERR_STORE, "store %s is damaged or not an LMDB store (%s)",
+		             dir, mdb_strerror(mrc))
+		   : rc_fail(RC_ERR_STORE, "cannot open store %s: %s", dir, mdb_strerror(mrc));
+		goto fail;
+	}
+	if ((mrc = mdb_txn_begin(s->env, NULL, envflags & MDB_RDONLY, &txn)) != 0) {
+		rc = rc_fail_lmdb(mrc, "cannot read the store");
+		goto fail;
+	}
+	for (int i = 0; i < DB_COUNT; i++) {
+		mrc = mdb_dbi_open(txn, db_names[i], create ? MDB_CREATE : 0, &s->dbi[i]);
+		if (mrc == MDB_NOTFOUND && !create) {
+			rc = rc_fail(RC_ERR_STORE, "store %s has no \"%s\" database (damaged, or not "
+			             "initialised: run \"rollcall init\")", dir, db_names[i]);
+			goto fail;
+		}
+		if (mrc) {
+			rc = rc_fail(RC_ERR_STORE, "store %s: database \"%s\": %s", dir,
+			             db_names[i], mdb_strerror(mrc));
+			goto fail;
+		}
+	}
+	if ((mrc = mdb_txn_commit(txn)) != 0) {
+		txn = NULL;
+		rc = rc_fail_lmdb(mrc, "cannot open the store's databases");
+		goto fail;
+	}
+	return RC_OK;
+fail:
+	if (txn)
+		mdb_txn_abort(txn);
+	mdb_env_close(s->env);
+	s->env = NULL;
+	return rc;
+}
+
+static int keys_load(rc_store *s)
+{
+	char path[RC_PATH_MAX];
+	uint8_t master[RC_MASTER_KEY_LEN];
+	int rc = rc_path_join(path, sizeof(path), s->cfg.state_dir, "master.key");
+
+	if (rc)
+		return rc;
+	rc = rc_master_key_load(path, master);
+	if (rc)
+		return rc;
+	crypto_kdf_derive_from_key(s->key_codes, sizeof(s->key_codes), 1, "rc-codes", master);
+	crypto_kdf_derive_from_key(s->key_secrets, sizeof(s->key_secrets), 2, "rc-secrt", master);
+	sodium_memzero(master, sizeof(master));
+	return RC_OK;
+}
+
+static int schema_check(rc_store *s)
+{
+	rc_txn t;
+	uint64_t v = 0;
+	rc_actor root = { .uid = 0, .origin = "open" };
+	int rc = rc_txn_begin(s, &root, false, &t);
+
+	if (rc)
+		return rc;
+	rc = rc_meta_get_u64(&t, "@schema", &v);
+	if (rc == RC_ERR_NOTFOUND)
+		rc = rc_fail(RC_ERR_STORE, "store in %s has no schema version "
+		             "(damaged, or not initialised)", s->cfg.state_dir);
+	else if (!rc && v > RC_SCHEMA_VERSION)
+		rc = rc_fail(RC_ERR_SCHEMA, "store in %s has schema version %llu; this "
+		             "rollcall reads version %d at most: upgrade rollcall",
+		             s->cfg.state_dir, (unsigned long long)v, RC_SCHEMA_VERSION);
+	else if (!rc && v == 0)
+		rc = rc_fail(RC_ERR_STORE, "store in %s has schema version 0 (damaged)",
+		             s->cfg.state_dir);
+	return rc_txn_end(&t, rc);
+}
+
+static int store_new(rc_store **out, const rc_config *cfg, unsigned flags)
+{
+	rc_store *s;
+
+	if (sodium_init() < 0)
+		return rc_fail(RC_ERR_NOMEM, "libsodium could not be initialised");
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return rc_fail(RC_ERR_NOMEM, "out of memory");
+	s->cfg = *cfg;
+	s->flags = flags;
+	s->pid = getpid();
+	*out = s;
+	return RC_OK;
+}
+
+RC_API int rc_store_open(rc_store **out, const rc_config *cfg, unsigned flags)
+{
+	rc_store *s = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = store_new(&s, cfg, flags);
+	if (rc)
+		return rc;
+	rc = check_dir(cfg->state_dir, "state directory");
+	if (!rc)
+		rc = keys_load(s);
+	if (!rc)
+		rc = env_open(s, false);
+	if (!rc)
+		rc = schema_check(s);
+	if (rc) {
+		rc_store_close(s);
+		return rc;
+	}
+	*out = s;
+	return RC_OK;
+}
+
+RC_API void rc_store_close(rc_store *s)
+{
+	if (!s)
+		return;
+	if (s->env)
+		mdb_env_close(s->env);
+	sodium_memzero(s->key_codes, sizeof(s->key_codes));
+	sodium_memzero(s->key_secrets, sizeof(s->key_secrets));
+	free(s);
+}
+
+static int mkdir_parents(const char *path)
+{
+	char buf[RC_PATH_MAX];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return rc_fail(RC_ERR_STORE, "cannot create %s: %s", buf, strerror(errno));
+		*p = '/';
+	}
+	return RC_OK;
+}
+
+/* Remove what a failed rc_store_create made, so that init can be re-run. */
+static void create_undo(const rc_config *cfg, bool made_key)
+{
+	char path[RC_PATH_MAX];
+
+	if (!rc_path_join(path, sizeof(path), cfg->state_dir, "store/data.mdb"))
+		unlink(path);
+	if (!rc_path_join(path, sizeof(path), cfg->state_dir, "store/lock.mdb"))
+		unlink(path);
+	if (!rc_path_join(path, sizeof(path), cfg->state_dir, "store"))
+		rmdir(path);
+	if (made_key && !rc_path_join(path, sizeof(path), cfg->state_dir, "master.key"))
+		unlink(path);
+}
+
+RC_API int rc_store_create(const rc_config *cfg, const char *owner_email,
+                           const char *owner_username, rc_code_result *out)
+{
+	rc_store *s = NULL;
+	char path[RC_PATH_MAX];
+	struct stat st;
+	rc_txn t;
+	rc_actor root = { .uid = 0, .origin = "init" };
+	rc_invite_req req = { .email = owner_email, .role = "owner",
+	                      .username = owner_username, .full_name = NULL };
+	bool made_store = false, made_key = false;
+	int rc;
+
+	/* Refuse bad input before anything is created. */
+	if ((rc = rc_valid_email(owner_email)) != 0)
+		return rc;
+	if (owner_username && (rc = rc_valid_username(owner_username)) != 0)
+		return rc;
+	if (cfg->state_dir[0] != '/')
+		return rc_fail(RC_ERR_INVALID, "state directory %s is not an absolute path",
+		               cfg->state_dir);
+	if ((rc = store_new(&s, cfg, 0)) != 0)
+		return rc;
+	if ((rc = mkdir_parents(cfg->state_dir)) != 0)
+		goto out;
+	if (mkdir(cfg->state_dir, 0700) < 0 && errno != EEXIST) {
+		rc = rc_fail(RC_ERR_STORE, "cannot create %s: %s", cfg->state_dir, strerror(errno));
+		goto out;
+	}
+	if ((rc = check_dir(cfg->state_dir, "state directory")) != 0)
+		goto out;
+	if ((rc = rc_path_join(path, sizeof(path), cfg->state_dir, "store")) != 0)
+		goto out;
+	if (lstat(path, &st) == 0) {
+		rc = rc_fail(RC_ERR_EXISTS, "%s already holds a rollcall store; nothing was changed",
+		             cfg->state_dir);
+		goto out;
+	}
+	if (mkdir(path, 0700) < 0) {
+		rc = rc_fail(RC_ERR_STORE, "cannot create %s: %s", path, strerror(errno));
+		goto out;
+	}
+	made_store = true;
+	if ((rc = rc_path_join(path, sizeof(path), cfg->state_dir, "master.key")) != 0)
+		goto out;
+	if (lstat(path, &st) != 0) {
+		if ((rc = rc_master_key_create(path)) != 0)
+			goto out;
+		made_key = true;
+	}
+	if ((rc = keys_load(s)) != 0 || (rc = env_open(s, true)) != 0)
+		goto out;
+	if ((rc = rc_txn_begin(s, &root, true, &t)) != 0)
+		goto out;
+	rc_txn_audit(&t, "store.init", cfg->state_dir);
+	rc = rc_meta_put_u64(&t, "@schema", RC_SCHEMA_VERSION);
+	if (!rc)
+		rc = rc_roles_seed(&t);
+	if (!rc)
+		rc = rc_audit_append(&t, "ok");
+	if (!rc)
+		rc = rc_invite_in(&t, &req, out);
+	rc = rc_txn_end(&t, rc);
+out:
+	rc_store_close(s);
+	if (rc && made_store)
+		create_undo(cfg, made_key);
+	return rc;
+}
+
+/* ---- transactions ------------------------------------------------------- */
+
+static void uid_key(uint32_t uid, uint8_t k[4])
+{
+	k[0] = (uint8_t)(uid >> 24);
+	k[1] = (uint8_t)(uid >> 16);
+	k[2] = (uint8_t)(uid >> 8);
+	k[3] = (uint8_t)uid;
+}
+
+static int resolve_actor(rc_txn *t)
+{
+	MDB_val v;
+	uint8_t k[4];
+	char name[RC_NAME_MAX + 2];
+	int rc;
+
+	if (t->root) {
+		snprintf(t->actor_name, sizeof(t->actor_name), "root");
+		return RC_OK;
+	}
+	snprintf(t->actor_name, sizeof(t->actor_name), "uid:%u", (unsigned)t->uid);
+	uid_key((uint32_t)t->uid, k);
+	rc = rc_db_get(t, DB_IDX_UID, k, 4, &v);
+	if (rc == RC_ERR_NOTFOUND)
+		return RC_OK;
+	if (rc)
+		return rc;
+	if (v.mv_size < 2 || v.mv_size > RC_NAME_MAX + 1 || ((char *)v.mv_data)[0] != 'm')
+		return RC_OK;   /* a service user, or garbage: no member */
+	memcpy(name, (char *)v.mv_data + 1, v.mv_size - 1);
+	name[v.mv_size - 1] = '\0';
+	rc = rc_load_member(t, name, &t->am);
+	if (rc)
+		return rc == RC_ERR_NOTFOUND ? RC_OK : rc;
+	if (t->am.uid != (uint32_t)t->uid)
+		return RC_OK;
+	rc = rc_load_role(t, t->am.role, &t->arole);
+	if (rc)
+		return rc;
+	t->is_member = true;
+	snprintf(t->actor_name, sizeof(t->actor_name), "%s", t->am.username);
+	return RC_OK;
+}
+
+int rc_txn_begin(rc_store *s, const rc_actor *a, bool write, rc_txn *t)
+{
+	int mrc, rc;
+
+	memset(t, 0, sizeof(*t));
+	t->s = s;
+	t->write = write;
+	t->uid = a->uid;
+	t->root = a->uid == 0;
+	snprintf(t->origin, sizeof(t->origin), "%s", a->origin);
+	if (write && (s->flags & RC_OPEN_READONLY))
+		return rc_fail(RC_ERR_STORE, "the store was opened read-only");
+	if (s->pid != getpid())
+		return rc_fail(RC_ERR_STORE, "the store handle was opened before fork()");
+	mrc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+	if (mrc) {
+		t->txn = NULL;
+		return rc_fail_lmdb(mrc, "cannot begin a store transaction");
+	}
+	rc = resolve_actor(t);
+	if (rc) {
+		mdb_txn_abort(t->txn);
+		t->txn = NULL;
+	}
+	return rc;
+}
+
+void rc_txn_audit(rc_txn *t, const char *action, const char *target)
+{
+	snprintf(t->action, sizeof(t->action), "%s", action);
+	snprintf(t->target, sizeof(t->target), "%s", target ? target : "");
+}
+
+static int commit(rc_txn *t)
+{
+	int rc = RC_OK;
+
+	if (t->action[0])
+		rc = rc_audit_append(t, t->detail[0] ? t->detail : "ok");
+	if (!rc && t->nss_changed) {
+		uint64_t gen = 0;
+		rc = rc_meta_get_u64(t, "@generation", &gen);
+		if (rc == RC_ERR_NOTFOUND)
+			rc = RC_OK;
+		if (!rc)
+			rc = rc_meta_put_u64(t, "@generation", gen + 1);
+	}
+	if (rc) {
+		mdb_txn_abort(t->txn);
+		t->txn = NULL;
+		return rc;
+	}
+	int mrc = mdb_txn_commit(t->txn);
+	t->txn = NULL;
+	return mrc ? rc_fail_lmdb(mrc, "cannot commit the change") : RC_OK;
+}
+
+static void audit_refusal(rc_txn *t)
+{
+	char saved[512];
+	rc_txn d;
+	rc_actor a = { .uid = t->uid };
+
+	snprintf(saved, sizeof(saved), "%s", rc_errmsg());
+	snprintf(a.origin, sizeof(a.origin), "%s", t->origin);
+	if (rc_txn_begin(t->s, &a, true, &d) == RC_OK) {
+		rc_txn_audit(&d, t->action, t->target);
+		snprintf(d.detail, sizeof(d.detail), "denied: %.80s", saved);
+		(void)commit(&d);
+	}
+	rc_fail(RC_ERR_PERM, "%s", saved);
+}
+
+int rc_txn_end(rc_txn *t, int rc)
+{
+	if (!t->txn)
+		return rc;
+	if (rc == RC_OK && t->write)
+		return commit(t);
+	mdb_txn_abort(t->txn);
+	t->txn = NULL;
+	if (rc == RC_ERR_PERM && t->write && t->action[0])
+		audit_refusal(t);
+	return rc;
+}
+
+int rc_db_get(rc_txn *t, int db, const void *key, size_t klen, MDB_val *out)
+{
+	MDB_val k = { .mv_size = klen, .mv_data = (void *)(uintptr_t)key };
+	int mrc;
+
+	if (klen == 0 || klen > 511)
+		return rc_fail(RC_ERR_NOTFOUND, "bad key");
+	mrc = mdb_get(t->txn, t->s->dbi[db], &k, out);
+	if (mrc == MDB_NOTFOUND)
+		return RC_ERR_NOTFOUND;
+	return mrc ? rc_fail_lmdb(mrc, "cannot read the store") : RC_OK;
+}
+
+int rc_db_put_raw(rc_txn *t, int db, const void *key, size_t klen,
+                  const void *val, size_t vlen, unsigned flags)
+{
+	MDB_val k = { .mv_size = klen, .mv_data = (void *)(uintptr_t)key };
+	MDB_val v = { .mv_size = vlen, .mv_data = (void *)(uintptr_t)val };
+	int mrc = mdb_put(t->txn, t->s->dbi[db], &k, &v, flags);
+
+	if (mrc == MDB_KEYEXIST)
+		return RC_ERR_EXISTS;
+	return mrc ? rc_fail_lmdb(mrc, "cannot write the store") : RC_OK;
+}
+
+int rc_db_put(rc_txn *t, int db, const void *key, size_t klen,
+              const rc_wbuf *w, unsigned flags)
+{
+	if (w->err)
+		return w->err;
+	return rc_db_put_raw(t, db, key, klen, w->p, w->len, flags);
+}
+
+int rc_db_del(rc_txn *t, int db, const void *key, size_t klen)
+{
+	MDB_val k = { .mv_size = klen, .mv_data = (void *)(uintptr_t)key };
+	int mrc = mdb_del(t->txn, t->s->dbi[db], &k, NULL);
+
+	if (mrc == MDB_NOTFOUND)
+		return RC_ERR_NOTFOUND;
+	return mrc ? rc_fail_lmdb(mrc, "cannot write the store") : RC_OK;
+}
+
+/* ---- permissions -------------------------------------------------------- */
+
+uint32_t rc_actor_rank(const rc_txn *t)
+{
+	if (t->root)
+		return UINT32_MAX;
+	return t->is_member && t->am.status == RC_MEMBER_ACTIVE ? t->arole.rank : 0;
+}
+
+static int require_active(rc_txn *t)
+{
+	if (t->root)
+		return RC_OK;
+	if (!t->is_member)
+		return rc_fail(RC_ERR_PERM, "uid %u is not a rollcall member",
+		               (unsigned)t->uid);
+	if (t->am.status != RC_MEMBER_ACTIVE)
+		return rc_fail(RC_ERR_PERM, "member %s is %s and cannot act",
+		               t->am.username, rc_member_status_name(t->am.status));
+	return RC_OK;
+}
+
+int rc_require(rc_txn *t, uint32_t perm)
+{
+	int rc = require_active(t);
+
+	if (rc || t->root || perm == 0)
+		return rc;
+	for (unsigned i = 0; i < RC_PERM_COUNT; i++)
+		if ((perm & (1u << i)) && !(t->arole.perms & (1u << i)))
+			return rc_fail(RC_ERR_PERM,
+			               "member %s (role %s) does not have the %s permission",
+			               t->am.username, t->arole.name, rc_perm_name(i));
+	return RC_OK;
+}
+
+int rc_require_rank_over(rc_txn *t, const rc_member *target)
+{
+	rc_role r;
+	int rc;
+
+	if (t->root)
+		return RC_OK;
+	rc = rc_load_role(t, target->role, &r);
+	if (rc)
+		return rc;
+	if (r.rank >= rc_actor_rank(t))
+		return rc_fail(RC_ERR_PERM,
+		               "member %s (role %s) may act only on members of a lower rank "
+		               "than its own; %s has role %s", t->am.username, t->arole.name,
+		               target->username, target->role);
+	return RC_OK;
+}
+
+int rc_require_can_grant(rc_txn *t, const rc_role *role)
+{
+	if (t->root)
+		return RC_OK;
+	if (role->rank < rc_actor_rank(t))
+		return RC_OK;
+	if (strcmp(t->arole.name, "owner") == 0 && strcmp(role->name, "owner") == 0)
+		return RC_OK;
+	return rc_fail(RC_ERR_PERM,
+	               "member %s (role %s) may grant only roles of a lower rank; "
+	               "role %s has rank %u", t->am.username, t->arole.name, role->name,
+	               role->rank);
+}
+
+/* ---- loading records ---------------------------------------------------- */
+
+int rc_load_member(rc_txn *t, const char *name, rc_member *m)
+{
+	MDB_val v;
+	int rc = rc_db_gets(t, DB_MEMBERS, name, &v);
+
+	if (rc == RC_ERR_NOTFOUND)
+		return rc_fail(RC_ERR_NOTFOUND, "no member named \"%.40s\"", name);
+	return rc ? rc : rc_member_decode(v.mv_data, v.mv_size, m);
+}
+
+int rc_store_member(rc_txn *t, const rc_member *m)
+{
+	rc_wbuf w;
+	int rc;
+
+	rc_member_encode(m, &w);
+	rc = rc_db_put(t, DB_MEMBERS, m->username, strlen(m->username), &w, 0);
+	rc_wbuf_free(&w);
+	t->nss_changed = true;
+	return rc;
+}
+
+int rc_load_role(rc_txn *t, const char *name, rc_role *r)
+{
+	MDB_val v;
+	int rc = rc_db_gets(t, DB_ROLES, name, &v);
+
+	if (rc == RC_ERR_NOTFOUND)
+		return rc_fail(RC_ERR_NOTFOUND, "no role named \"%.40s\" (see \"rollcall role list\")",
+		               name);
+	return rc ? rc : rc_role_decode(v.mv_data, v.mv_size, r);
+}
+
+int rc_load_service(rc_txn *t, const char *name, rc_service *svc)
+{
+	MDB_val v;
+	int rc = rc_db_gets(t, DB_SERVICES, name, &v);
+
+	if (rc == RC_ERR_NOTFOUND)
+		return rc_fail(RC_ERR_NOTFOUND, "no service named \"%.40s\"", name);
+	return rc ? rc : rc_service_decode(v.mv_data, v.mv_size, svc);
+}
+
+int rc_load_svcuser(rc_txn *t, const char *name, rc_svcuser_rec *u)
+{
+	MDB_val v;
+	int rc = rc_db_gets(t, DB_SVCUSERS, name, &v);
+
+	if (rc == RC_ERR_NOTFOUND)
+		return rc_fail(RC_ERR_NOTFOUND, "no service user named \"%.40s\"", name);
+	return rc ? rc : rc_svcuser_decode(v.mv_data, v.mv_size, u);
+}
+
+int rc_store_svcuser(rc_txn *t, const rc_svcuser_rec *u)
+{
+	rc_wbuf w;
+	int rc;
+
+	rc_svcuser_encode(u, &w);
+	rc = rc_db_put(t, DB_SVCUSERS, u->pub.username, strlen(u->pub.username), &w, 0);
+	rc_wbuf_free(&w);
+	t->nss_changed = true;
+	return rc;
+}
+
+/* ---- names and ids ------------------------------------------------------ */
+
+int rc_name_check_free(rc_txn *t, const char *name)
+{
+	MDB_val v;
+	int rc, h;
+
+	rc = rc_db_gets(t, DB_MEMBERS, name, &v);
+	if (rc != RC_ERR_NOTFOUND)
+		return rc ? rc : rc_fail(RC_ERR_EXISTS, "name \"%s\" is already used by a member", name);
+	rc = rc_db_gets(t, DB_SVCUSERS, name, &v);
+	if (rc != RC_ERR_NOTFOUND)
+		return rc ? rc : rc_fail(RC_ERR_EXISTS,
+		                         "name \"%s\" is already used by a service user", name);
+	h = rc_host_has_name(t->s->cfg.passwd_file, name);
+	if (h < 0)
+		return rc_fail(RC_ERR_STORE, "cannot read %s: %s", t->s->cfg.passwd_file,
+		               strerror(errno));
+	if (h)
+		return rc_fail(RC_ERR_EXISTS, "name \"%s\" is already used by a user of this host (%s)",
+		               name, t->s->cfg.passwd_file);
+	h = rc_host_has_name(t->s->cfg.group_file, name);
+	if (h < 0)
+		return rc_fail(RC_ERR_STORE, "cannot read %s: %s", t->s->cfg.group_file,
+		               strerror(errno));
+	if (h)
+		return rc_fail(RC_ERR_EXISTS, "name \"%s\" is already used by a group of this host (%s)",
+		               name, t->s->cfg.group_file);
+	return RC_OK;
+}
+
+/* Ids come from one counter, so they are never reused; ids the host's own
+ * files already use are skipped. */
+int rc_id_alloc(rc_txn *t, uint32_t *id)
+{
+	const rc_config *c = &t->s->cfg;
+	uint64_t next = 0;
+	int rc = rc_meta_get_u64(t, "@next_id", &next);
+
+	if (rc && rc != RC_ERR_NOTFOUND)
+		return rc;
+	if (next < c->id_min)
+		next = c->id_min;
+	for (;; next++) {
+		if (next > c->id_max)
+			return rc_fail(RC_ERR_FULL, "the id range %u-%u is used up (id_min/id_max in %s)",
+			               c->id_min, c->id_max, c->path[0] ? c->path : RC_DEFAULT_CONFIG);
+		int hu = rc_host_has_id(c->passwd_file, (uint32_t)next);
+		int hg = rc_host_has_id(c->group_file, (uint32_t)next);
+		if (hu < 0 || hg < 0)
+			return rc_fail(RC_ERR_STORE, "cannot read the host's %s or %s", c->passwd_file,
+			               c->group_file);
+		if (!hu && !hg)
+			break;
+	}
+	*id = (uint32_t)next;
+	return rc_meta_put_u64(t, "@next_id", next + 1);
+}
+
+int rc_uid_index_put(rc_txn *t, uint32_t uid, char kind, const char *name)
+{
+	uint8_t k[4];
+	char v[RC_NAME_MAX + 2];
+	size_t n = strlen(name);
+
+	uid_key(uid, k);
+	v[0] = kind;
+	memcpy(v + 1, name, n);
+	return rc_db_put_raw(t, DB_IDX_UID, k, 4, v, n + 1, 0);
+}
+
+int rc_uid_index_del(rc_txn *t, uint32_t uid)
+{
+	uint8_t k[4];
+	int rc;
+
+	uid_key(uid, k);
+	rc = rc_db_del(t, DB_IDX_UID, k, 4);
+	return rc == RC_ERR_NOTFOUND ? RC_OK : rc;
+}
+
+void rc_email_key(const char *email, char *out, size_t len)
+{
+	size_t i = 0;
+	for (; email[i] && i + 1 < len; i++)
+		out[i] = (email[i] >= 'A' && email[i] <= 'Z') ? (char)(email[i] + 32) : email[i];
+	out[i] = '\0';
+}
+
+/* ---- meta values (schema, counters) -------------------------------------- */
+
+int rc_meta_get_u64(rc_txn *t, const char *key, uint64_t *out)
+{
+	char buf[32];
+	MDB_val v;
+	int rc = rc_db_gets(t, DB_SETTINGS, key, &v);
+
+	if (rc)
+		return rc;
+	rc = rc_setting_decode(v.mv_data, v.mv_size, buf, sizeof(buf));
+	if (rc)
+		return rc;
+	if (rc_uint_parse(buf, 0, UINT64_MAX, out))
+		return rc_fail(RC_ERR_STORE, "damaged store value %s", key);
+	return RC_OK;
+}
+
+int rc_meta_put_u64(rc_txn *t, const char *key, uint64_t v)
+{
+	char buf[32];
+	rc_wbuf w;
+	int rc;
+
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	rc_setting_encode(buf, &w);
+	rc = rc_db_put(t, DB_SETTINGS, key, strlen(key), &w, 0);
+	rc_wbuf_free(&w);
+	return rc;
+}

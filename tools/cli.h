@@ -1,0 +1,74 @@
+/*
+ * cli.h - shared by the rollcall command's source files.
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#ifndef RC_CLI_H
+#define RC_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "rollcall.h"
+
+/* Exit statuses (rollcall(8)). */
+enum { EX_DONE = 0, EX_REFUSED = 1, EX_USAGE = 2, EX_PERM = 3, EX_STORE = 4 };
+
+struct cli {
+	rc_config cfg;
+	rc_store *s;
+	rc_actor actor;
+	bool json;
+	bool privileged;          /* setuid: the caller is not the effective user */
+	const char *state_dir;    /* --state-dir */
+	const char *config;       /* --config */
+	const char *prog;
+};
+
+/* Load the configuration and open the store; prints and returns an exit
+ * status on failure. */
+int cli_open(struct cli *c);
+void cli_close(struct cli *c);
+/* Print "rollcall: <message>" for a library error; return its exit status. */
+int cli_fail(int rc);
+int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cli_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Options: parse ARGV (argv[0] is the subcommand); returns -1 when done. */
+bool cli_want_help(int argc, char **argv);
+/* Read a secret: from stdin (one line) or the terminal, asked twice when
+ * CONFIRM.  Returns 0, or an exit status.  EMPTY_OK lets "" through. */
+int cli_read_secret(bool from_stdin, const char *prompt, bool confirm, bool empty_ok,
+                    char *buf, size_t len);
+/* Send a code by the configured mail command, as the calling user. */
+int cli_mail_code(struct cli *c, const char *subject, const rc_code_result *r,
+                  const char *what);
+
+/* Tables (text like the seeds', or a JSON array of objects). */
+enum cell_type { CELL_STR, CELL_BOOL, CELL_TIME, CELL_INT };
+struct table;
+struct table *table_new(int ncols, const char *const *headers, const enum cell_type *types);
+void table_row(struct table *t, ...);   /* ncols values: char*, int, int64_t, long long */
+void table_print(struct table *t, bool json);
+void table_free(struct table *t);
+
+/* A key/value record: text as "Key: value" lines, or one JSON object. */
+struct record;
+struct record *record_new(void);
+void record_str(struct record *r, const char *key, const char *value);
+void record_bool(struct record *r, const char *key, int value);
+void record_time(struct record *r, const char *key, int64_t value);
+void record_int(struct record *r, const char *key, long long value);
+void record_print(struct record *r, bool json);
+void record_free(struct record *r);
+void json_string(FILE *f, const char *s);
+
+int cmd_init(struct cli *c, int argc, char **argv);
+int cmd_status(struct cli *c, int argc, char **argv);
+int cmd_member(struct cli *c, int argc, char **argv);
+int cmd_role(struct cli *c, int argc, char **argv);
+int cmd_service(struct cli *c, int argc, char **argv);
+int cmd_service_user(struct cli *c, int argc, char **argv);
+int cmd_billing(struct cli *c, int argc, char **argv);
+int cmd_settings(struct cli *c, int argc, char **argv);
+int cmd_audit(struct cli *c, int argc, char **argv);
+int cmd_whoami(struct cli *c, int argc, char **argv);
+
+#endif

@@ -1,0 +1,406 @@
+/*
+ * cmd_member.c - rollcall member ...
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#include "config.h"
+#include <stdlib.h>
+#include <unistd.h>
+#include "opts.h"
+
+static const struct option lo_plain[] = {
+	{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+
+/* Parse options of an action that takes none; returns the index of the
+ * first positional argument, or -(exit status). */
+static int plain(int argc, char **argv)
+{
+	int ch;
+	OPT_START();
+	while ((ch = opt_next(argc, argv, lo_plain)) != -1)
+		if (ch == '?')
+			return -EX_USAGE;
+	return optind;
+}
+
+static void print_code(struct cli *c, const rc_code_result *r, const char *what, bool mailed)
+{
+	char exp[64];
+
+	rc_time_format(r->expires, exp, sizeof(exp));
+	if (c->json) {
+		struct record *rec = record_new();
+		record_str(rec, "username", r->username);
+		record_str(rec, "email", r->email);
+		if (mailed)
+			record_str(rec, "sent_to", r->email);
+		else
+			record_str(rec, "code", r->code);
+		record_time(rec, "expires", r->expires);
+		record_print(rec, true);
+		record_free(rec);
+		return;
+	}
+	if (mailed) {
+		printf("%s for %s sent to %s (expires %s).\n", what, r->username, r->email, exp);
+		return;
+	}
+	printf("%s for %s <%s>:\n\n    %s\n\nIt expires at %s.  %s logs in with it as the "
+	       "password (or runs \"rollcall member accept CODE\") and chooses a password.\n",
+	       what, r->username, r->email, r->code, exp, r->username);
+}
+
+/* Mail the code when a mail command is configured; print it otherwise (or
+ * when mailing failed, so that nothing is lost). */
+static int deliver(struct cli *c, const rc_code_result *r, const char *subject,
+                   const char *what)
+{
+	bool mailed = false;
+	if (c->cfg.mail_command[0])
+		mailed = cli_mail_code(c, subject, r, what) == EX_DONE;
+	print_code(c, r, what, mailed);
+	return EX_DONE;
+}
+
+static int list_row(const rc_member *m, void *ctx)
+{
+	table_row(ctx, m->username, m->email, m->role, rc_member_status_name(m->status),
+	          (int64_t)m->last_active, rc_member_auth_method(m));
+	return RC_OK;
+}
+
+static int m_list(struct cli *c, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "status", required_argument, NULL, 's' }, { "role", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	static const char *const hdr[] = { "USERNAME", "EMAIL", "ROLE", "STATUS", "LAST ACTIVE",
+	                                   "AUTH METHOD" };
+	static const enum cell_type ty[] = { CELL_STR, CELL_STR, CELL_STR, CELL_STR, CELL_TIME,
+	                                     CELL_STR };
+	rc_member_filter f = { .status = -1, .role = NULL };
+	int ch, rc;
+
+	OPT_START();
+	while ((ch = opt_next(argc, argv, lo)) != -1) {
+		if (ch == '?')
+			return EX_USAGE;
+		if (ch == 's' && rc_member_status_parse(optarg, &f.status))
+			return cli_error(EX_USAGE, "%s", rc_errmsg());
+		if (ch == 'r')
+			f.role = optarg;
+	}
+	if ((rc = want_args(argc - optind, 0, 0, "member list [--status S] [--role R]")))
+		return rc;
+	struct table *t = table_new(6, hdr, ty);
+	rc = rc_member_foreach(c->s, &c->actor, &f, list_row, t);
+	if (!rc)
+		table_print(t, c->json);
+	table_free(t);
+	return cli_fail(rc);
+}
+
+static int m_show(struct cli *c, int argc, char **argv)
+{
+	rc_member m;
+	rc_invitation inv;
+	int i = plain(argc, argv), rc;
+
+	if (i < 0)
+		return -i;
+	if ((rc = want_args(argc - i, 1, 1, "member show NAME")))
+		return rc;
+	rc = rc_member_get(c->s, &c->actor, argv[i], &m);
+	if (rc)
+		return cli_fail(rc);
+	struct record *r = record_new();
+	record_str(r, "username", m.username);
+	record_str(r, "email", m.email);
+	record_str(r, "full_name", m.full_name);
+	record_str(r, "role", m.role);
+	record_str(r, "status", rc_member_status_name(m.status));
+	record_int(r, "uid", m.uid);
+	record_time(r, "created", m.created);
+	record_time(r, "last_active", m.last_active);
+	record_str(r, "auth_method", rc_member_auth_method(&m));
+	record_bool(r, "has_password", m.pwhash[0] != 0);
+	record_bool(r, "must_change_password", m.must_change);
+	record_int(r, "failed_attempts", m.failed);
+	record_time(r, "locked_until", m.lock_until);
+	if (m.reset_expires)
+		record_time(r, "reset_code_expires", m.reset_expires);
+	if (rc_invitation_get(c->s, &c->actor, m.username, &inv) == RC_OK) {
+		record_str(r, "invitation", rc_invitation_state_name(inv.state));
+		record_str(r, "invited_by", inv.inviter);
+		record_time(r, "invited", inv.created);
+		record_time(r, "invitation_expires", inv.expires);
+		record_int(r, "times_resent", inv.resent);
+	}
+	record_print(r, c->json);
+	record_free(r);
+	return EX_DONE;
+}
+
+static int m_invite(struct cli *c, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "role", required_argument, NULL, 'r' }, { "username", required_argument, NULL, 'u' },
+		{ "name", required_argument, NULL, 'n' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 } };
+	rc_invite_req req = { 0 };
+	rc_code_result res;
+	int ch, rc;
+
+	OPT_START();
+	while ((ch = opt_next(argc, argv, lo)) != -1) {
+		switch (ch) {
+		case 'r': req.role = optarg; break;
+		case 'u': req.username = optarg; break;
+		case 'n': req.full_name = optarg; break;
+		default: return EX_USAGE;
+		}
+	}
+	if ((rc = want_args(argc - optind, 1, 1, "member invite EMAIL --role ROLE")))
+		return rc;
+	if (!req.role)
+		return cli_usage("member invite needs --role ROLE");
+	req.email = argv[optind];
+	rc = rc_member_invite(c->s, &c->actor, &req, &res);
+	if (rc)
+		return cli_fail(rc);
+	rc = deliver(c, &res, "Your invitation to rollcall", "Invitation code");
+	explicit_bzero(&res, sizeof(res));
+	return rc;
+}
+
+static int m_withdraw(struct cli *c, int argc, char **argv)
+{
+	int i = plain(argc, argv), rc;
+
+	if (i < 0)
+		return -i;
+	if ((rc = want_args(argc - i, 1, 1, "member withdraw NAME")))
+		return rc;
+	rc = rc_member_withdraw(c->s, &c->actor, argv[i]);
+	if (!rc && !c->json)
+		printf("Invitation of %s withdrawn.\n", argv[i]);
+	else if (!rc)
+		printf("{\"username\":\"%s\",\"invitation\":\"withdrawn\"}\n", argv[i]);
+	return cli_fail(rc);
+}
+
+static int m_resend(struct cli *c, int argc, char **argv)
+{
+	rc_code_result res;
+	int i = plain(argc, argv), rc;
+
+	if (i < 0)
+		return -i;
+	if ((rc = want_args(argc - i, 1, 1, "member resend NAME")))
+		return rc;
+	rc = rc_member_resend(c->s, &c->actor, argv[i], &res);
+	if (rc)
+		return cli_fail(rc);
+	rc = deliver(c, &res, "Your invitation to rollcall (resent)", "New invitation code");
+	explicit_bzero(&res, sizeof(res));
+	return rc;
+}
+
+static int m_accept(struct cli *c, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "password-stdin", no_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 } };
+	char pw[RC_PASSWORD_MAX + 2], name[RC_NAME_MAX + 1];
+	bool from_stdin = false;
+	int ch, rc;
+
+	OPT_START();
+	while ((ch = opt_next(argc, argv, lo)) != -1) {
+		if (ch != 'p')
+			return EX_USAGE;
+		from_stdin = true;
+	}
+	if ((rc = want_args(argc - optind, 1, 1, "member accept CODE [--password-stdin]")))
+		return rc;
+	rc = cli_read_secret(from_stdin, "New password: ", true, false, pw, sizeof(pw));
+	if (rc < 0)
+		return cli_usage("no terminal to ask for a password: use --password-stdin");
+	if (rc)
+		return rc;
+	rc = rc_member_accept(c->s, &c->actor, argv[optind], pw, name);
+	explicit_bzero(pw, sizeof(pw));
+	if (rc)
+		return cli_fail(rc);
+	if (c->json)
+		printf("{\"username\":\"%s\",\"status\":\"active\"}\n", name);
+	else
+		printf("Welcome, %s: your password is set and your membership is active.\n", name);
+	return EX_DONE;
+}
+
+static int m_set_role(struct cli *c, int argc, char **argv)
+{
+	int i = plain(argc, argv), rc;
+
+	if (i < 0)
+		return -i;
+	if ((rc = want_args(argc - i, 2, 2, "member set-role NAME ROLE")))
+		return rc;
+	rc = rc_member_set_role(c->s, &c->actor, argv[i], argv[i + 1]);
+	if (!rc && !c->json)
+		printf("%s now has role %s.\n", argv[i], argv[i + 1]);
+	else if (!rc)
+		printf("{\"username\":\"%s\",\"role\":\"%s\"}\n", argv[i], argv[i + 1]);
+	return cli_fail(rc);
+}
+
+static int m_update(struct cli *c, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "email", required_argument, NULL, 'e' }, { "name", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	const char *email = NULL, *name = NULL;
+	int ch, rc;
+
+	OPT_START();
+	while ((ch = opt_next(argc, argv, lo)) != -1) {
+		switch (ch) {
+		case 'e': email = optarg; break;
+		case 'n': name = optarg; break;
+		default: return EX_USAGE;
+		}
+	}
+	if ((rc = want_args(argc - optind, 1, 1, "member update NAME [--email E] [--name FULL]")))
+		return rc;
+	if (!email && !name)
+		return cli_usage("member update needs --email or --name");
+	rc = rc_member_update(c->s, &c->actor, argv[optind], email, name);
+	if (!rc && !c->json)
+		printf("%s updated.\n", argv[optind]);
+	else if (!rc)
+		printf("{\"username\":\"%s\",\"updated\":true}\n", argv[optind]);
+	return cli_fail(rc);
+}
+
+static int set_active(struct cli *c, int argc, char **argv, int active)
+{
+	int i = plain(argc, argv), rc;
+
+	if (i < 0)
+		return -i;
+	if ((rc = want_args(argc - i, 1, 1, active ? "member activate NAME"
+	                                             : "member deactivate NAME")))
+		return rc;
+	rc = rc_member_set_active(c->s, &c->actor, argv[i], active);
+	if (!rc && !c->json)
+		printf("%s is now %s.\n", argv[i], active ? "active" : "inactive");
+	else if (!rc)
+		printf("{\"username\":\"%s\",\"status\":\"%s\"}\n", argv[i],
+		       active ? "active" : "inactive");
+	return cli_fail(rc);
+}
+
+static int m_activate(struct cli *c, int argc, char **argv)
+{
+	return set_active(c, argc, argv, 1);
+}
+
+static int m_deactivate(struct cli *c, int argc, char **argv)
+{
+	return set_active(c, argc, argv, 0);
+}
+
+static int m_delete(struct cli *c, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "confirm", required_argument, NULL, 'c' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 } };
+	const char *confirm = NULL;
+	char typed[RC_EMAIL_MAX + 2];
+	int ch, rc;
+
+	OPT_START();
+	while ((ch = opt_next(argc, argv, lo)) != -1) {
+		if (ch != 'c')
+			return EX_USAGE;
+		confirm = optarg;
+	}
+	if ((rc = want_args(argc - optind, 1, 1, "member delete NAME --confirm EMAIL")))
+		return rc;
+	if (!confirm) {
+		if (!isatty(STDIN_FILENO))
+			return cli_usage("member delete needs --confirm EMAIL (the member's email "
+			                 "address) when not run on a terminal");
+		fprintf(stderr, "To delete %s, type their email address: ", argv[optind]);
+		if (!fgets(typed, sizeof(typed), stdin))
+			return cli_error(EX_REFUSED, "not confirmed; nothing was deleted");
+		typed[strcspn(typed, "\r\n")] = '\0';
+		confirm = typed;
+	}
+	rc = rc_member_delete(c->s, &c->actor, argv[optind], confirm);
+	if (!rc && !c->json)
+		printf("%s deleted.\n", argv[optind]);
+	else if (!rc)
+		printf("{\"username\":\"%s\",\"deleted\":true}\n", argv[optind]);
+	return cli_fail(rc);
+}
+
+static int m_reset_password(struct cli *c, int argc, char **argv)
+{
+	rc_code_result res;
+	int i = plain(argc, argv), rc;
+
+	if (i < 0)
+		return -i;
+	if ((rc = want_args(argc - i, 1, 1, "member reset-password NAME")))
+		return rc;
+	rc = rc_member_reset_password(c->s, &c->actor, argv[i], &res);
+	if (rc)
+		return cli_fail(rc);
+	rc = deliver(c, &res, "Your rollcall password was reset", "Password reset code");
+	explicit_bzero(&res, sizeof(res));
+	return rc;
+}
+
+static int m_unlock(struct cli *c, int argc, char **argv)
+{
+	int i = plain(argc, argv), rc;
+
+	if (i < 0)
+		return -i;
+	if ((rc = want_args(argc - i, 1, 1, "member unlock NAME")))
+		return rc;
+	rc = rc_member_unlock(c->s, &c->actor, argv[i]);
+	if (!rc && !c->json)
+		printf("%s unlocked.\n", argv[i]);
+	else if (!rc)
+		printf("{\"username\":\"%s\",\"unlocked\":true}\n", argv[i]);
+	return cli_fail(rc);
+}
+
+static const struct action actions[] = {
+	{ "list", m_list, "list [--status pending|active|inactive] [--role ROLE]",
+	  "members: USERNAME EMAIL ROLE STATUS LAST ACTIVE AUTH METHOD" },
+	{ "show", m_show, "show NAME", "one member, with its invitation" },
+	{ "invite", m_invite, "invite EMAIL --role ROLE [--username NAME] [--name \"FULL NAME\"]",
+	  "invite a member (the name defaults to the email's local part)" },
+	{ "withdraw", m_withdraw, "withdraw NAME", "withdraw a pending invitation" },
+	{ "resend", m_resend, "resend NAME", "new code and expiry for a pending or expired invitation" },
+	{ "accept", m_accept, "accept CODE [--password-stdin]",
+	  "complete an invitation or password reset and set the password" },
+	{ "set-role", m_set_role, "set-role NAME ROLE", "change a member's role" },
+	{ "update", m_update, "update NAME [--email EMAIL] [--name \"FULL NAME\"]",
+	  "change email or full name" },
+	{ "activate", m_activate, "activate NAME", "let an inactive member log in again" },
+	{ "deactivate", m_deactivate, "deactivate NAME", "stop a member from logging in" },
+	{ "delete", m_delete, "delete NAME [--confirm EMAIL]",
+	  "delete a member (asks for the email address again)" },
+	{ "reset-password", m_reset_password, "reset-password NAME",
+	  "invalidate the password and issue a reset code" },
+	{ "unlock", m_unlock, "unlock NAME", "clear failed attempts and a lockout" },
+};
+
+int cmd_member(struct cli *c, int argc, char **argv)
+{
+	return run_action(c, "member", actions, sizeof(actions) / sizeof(actions[0]), argc, argv);
+}

@@ -1,0 +1,512 @@
+/*
+ * cmd_misc.c - init, status, whoami, role, billing, settings, audit, and
+ * the action dispatcher shared by the command groups.
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#include "config.h"
+#include <stdlib.h>
+#include <unistd.h>
+#include "opts.h"
+
+static void group_help(FILE *f, const char *group, const struct action *acts, size_t n)
+{
+	fprintf(f, "Usage: rollcall [--json] %s ACTION [ARGS]\n\n", group);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "  rollcall %s %s\n      %s\n", group, acts[i].usage, acts[i].help);
+	fprintf(f, "\nSee rollcall(8).\n");
+}
+
+int run_action(struct cli *c, const char *group, const struct action *acts, size_t n,
+               int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		group_help(argc < 2 ? stderr : stdout, group, acts, n);
+		return argc < 2 ? EX_USAGE : EX_DONE;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(argv[1], acts[i].name) != 0)
+			continue;
+		if (cli_want_help(argc - 1, argv + 1)) {
+			printf("Usage: rollcall %s %s\n\n%s.\n", group, acts[i].usage, acts[i].help);
+			return EX_DONE;
+		}
+		return acts[i].fn(c, argc - 1, argv + 1);
+	}
+	return cli_usage("unknown action \"%s %.40s\"", group, argv[1]);
+}
+
+int want_args(int n, int want_min, int want_max, const char *usage)
+{
+	if (n < want_min)
+		return cli_usage("missing argument: rollcall %s", usage);
+	if (n > want_max)
+		return cli_usage("too many arguments: rollcall %s", usage);
+	return EX_DONE;
+}
+
+static const struct option lo_plain[] = {
+	{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+
+static int plain(int argc, char **argv)
+{
+	int ch;
+	OPT_START();
+	while ((ch = opt_next(argc, argv, lo_plain)) != -1)
+		if (ch == '?')
+			return -EX_USAGE;
+	return optind;
+}
+
+/* ---- init --------------------------------------------------------------- */
+
+int cmd_init(struct cli *c, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "owner", required_argument, NULL, 'o' }, { "username", required_argument, NULL, 'u' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	const char *owner = NULL, *username = NULL;
+	rc_code_result res;
+	char exp[64];
+	int ch, rc;
+
+	OPT_START();
+	while ((ch = opt_next(argc, argv, lo)) != -1) {
+		switch (ch) {
+		case 'o': owner = optarg; break;
+		case 'u': username = optarg; break;
+		case 'h':
+			printf("Usage: rollcall [--state-dir DIR] init --owner EMAIL [--username NAME]\n\n"
+			       "Create the state directory, master.key and the store, with the built-in\n"
+			       "roles and the owner as a pending member.  Prints the owner's invitation\n"
+			       "code.  Root only.\n");
+			return EX_DONE;
+		default: return EX_USAGE;
+		}
+	}
+	if ((rc = want_args(argc - optind, 0, 0, "init --owner EMAIL [--username NAME]")))
+		return rc;
+	if (!owner)
+		return cli_usage("init needs --owner EMAIL");
+	if (getuid() != 0)
+		return cli_error(EX_PERM, "only root can initialise rollcall");
+	if ((rc = cli_open(c)))
+		return rc;
+	rc = rc_store_create(&c->cfg, owner, username, &res);
+	if (rc)
+		return cli_fail(rc);
+	rc_time_format(res.expires, exp, sizeof(exp));
+	if (c->json) {
+		struct record *r = record_new();
+		record_str(r, "state_dir", c->cfg.state_dir);
+		record_str(r, "username", res.username);
+		record_str(r, "email", res.email);
+		record_str(r, "code", res.code);
+		record_time(r, "expires", res.expires);
+		record_print(r, true);
+		record_free(r);
+	} else {
+		printf("Initialised rollcall in %s.\n"
+		       "Owner %s <%s> is invited; the invitation code is:\n\n    %s\n\n"
+		       "It expires at %s.  Log in as %s with the code as the password,\n"
+		       "or run \"rollcall member accept CODE\", to choose a password.\n",
+		       c->cfg.state_dir, res.username, res.email, res.code, exp, res.username);
+	}
+	explicit_bzero(&res, sizeof(res));
+	return EX_DONE;
+}
+
+/* ---- status, whoami ----------------------------------------------------- */
+
+int cmd_status(struct cli *c, int argc, char **argv)
+{
+	rc_status st;
+	int i = plain(argc, argv), rc;
+
+	if (i < 0)
+		return -i;
+	if ((rc = want_args(argc - i, 0, 0, "status")))
+		return rc;
+	rc = rc_store_status(c->s, &c->actor, &st);
+	if (rc)
+		return cli_fail(rc);
+	struct record *r = record_new();
+	record_str(r, "state_dir", c->cfg.state_dir);
+	record_str(r, "config", c->cfg.path[0] ? c->cfg.path : "(defaults)");
+	record_int(r, "schema", st.schema);
+	record_int(r, "generation", (long long)st.generation);
+	record_int(r, "members", (long long)st.members);
+	record_int(r, "pending", (long long)st.pending);
+	record_int(r, "roles", (long long)st.roles);
+	record_int(r, "services", (long long)st.services);
+	record_int(r, "service_users", (long long)st.service_users);
+	record_int(r, "audit_entries", (long long)st.audit_entries);
+	record_int(r, "store_bytes_used", (long long)st.map_used);
+	record_int(r, "store_bytes_max", (long long)st.map_size);
+	record_print(r, c->json);
+	record_free(r);
+	return EX_DONE;
+}
+
+int cmd_whoami(struct cli *c, int argc, char **argv)
+{
+	rc_member m;
+	rc_role role;
+	char perms[256];
+	int i = plain(argc, argv), rc;
+
+	if (i < 0)
+		return -i;
+	if ((rc = want_args(argc - i, 0, 0, "whoami")))
+		return rc;
+	struct record *r = record_new();
+	if (c->actor.uid == 0) {
+		record_str(r, "username", "root");
+		record_int(r, "uid", 0);
+		record_str(r, "role", "root (above every role)");
+		rc_perms_format(RC_PERM_ALL, perms, sizeof(perms));
+		record_str(r, "permissions", perms);
+	} else {
+		rc = rc_member_self(c->s, &c->actor, &m);
+		if (!rc)
+			rc = rc_role_get(c->s, &c->actor, m.role, &role);
+		if (rc == RC_ERR_PERM && m.status != RC_MEMBER_ACTIVE)
+			rc = RC_OK, role.perms = 0;
+		if (rc) {
+			record_free(r);
+			return cli_fail(rc);
+		}
+		record_str(r, "username", m.username);
+		record_int(r, "uid", m.uid);
+		record_str(r, "email", m.email);
+		record_str(r, "role", m.role);
+		record_str(r, "status", rc_member_status_name(m.status));
+		rc_perms_format(m.status == RC_MEMBER_ACTIVE ? role.perms : 0, perms, sizeof(perms));
+		record_str(r, "permissions", perms);
+	}
+	record_print(r, c->json);
+	record_free(r);
+	return EX_DONE;
+}
+
+/* ---- role --------------------------------------------------------------- */
+
+static const char *const role_hdr[] = {
+	"ROLE", "RANK", "VIEW", "MEMBERS", "INVITE", "MANAGE-MEMBERS", "MANAGE-SERVICES",
+	"START-STOP", "BILLING-VIEW", "BILLING", "AUDIT", "BUILT-IN" };
+static const enum cell_type role_ty[] = {
+	CELL_STR, CELL_INT, CELL_BOOL, CELL_BOOL, CELL_BOOL, CELL_BOOL, CELL_BOOL, CELL_BOOL,
+	CELL_BOOL, CELL_BOOL, CELL_BOOL, CELL_BOOL };
+
+static int role_row(const rc_role *ro, void *ctx)
+{
+#define P(bit) (int)((ro->perms & (bit)) != 0)
+	table_row(ctx, ro->name, (long long)ro->rank, P(RC_PERM_VIEW), P(RC_PERM_MEMBERS),
+	          P(RC_PERM_INVITE), P(RC_PERM_MANAGE_MEMBERS), P(RC_PERM_MANAGE_SERVICES),
+	          P(RC_PERM_START_STOP), P(RC_PERM_BILLING_VIEW), P(RC_PERM_BILLING),
+	          P(RC_PERM_AUDIT), ro->builtin);
+#undef P
+	return RC_OK;
+}
+
+static int r_list(struct cli *c, int argc, char **argv)
+{
+	int i = plain(argc, argv), rc;
+
+	if (i < 0)
+		return -i;
+	if ((rc = want_args(argc - i, 0, 0, "role list")))
+		return rc;
+	struct table *t = table_new(12, role_hdr, role_ty);
+	rc = rc_role_foreach(c->s, &c->actor, role_row, t);
+	if (!rc)
+		table_print(t, c->json);
+	table_free(t);
+	return cli_fail(rc);
+}
+
+static int r_show(struct cli *c, int argc, char **argv)
+{
+	rc_role ro;
+	char perms[256];
+	int i = plain(argc, argv), rc;
+
+	if (i < 0)
+		return -i;
+	if ((rc = want_args(argc - i, 1, 1, "role show NAME")))
+		return rc;
+	rc = rc_role_get(c->s, &c->actor, argv[i], &ro);
+	if (rc)
+		return cli_fail(rc);
+	struct record *r = record_new();
+	char group[64];
+	snprintf(group, sizeof(group), "rollcall-%s", ro.name);
+	rc_perms_format(ro.perms, perms, sizeof(perms));
+	record_str(r, "role", ro.name);
+	record_int(r, "rank", ro.rank);
+	record_str(r, "permissions", perms);
+	record_str(r, "group", group);
+	record_int(r, "gid", ro.gid);
+	record_bool(r, "built_in", ro.builtin);
+	record_print(r, c->json);
+	record_free(r);
+	return EX_DONE;
+}
+
+static int r_create(struct cli *c, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "rank", required_argument, NULL, 'r' },
+		{ "permissions", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	const char *rank_s = NULL, *perms_s = NULL;
+	uint64_t rank;
+	uint32_t perms;
+	int ch, rc;
+
+	OPT_START();
+	while ((ch = opt_next(argc, argv, lo)) != -1) {
+		switch (ch) {
+		case 'r': rank_s = optarg; break;
+		case 'p': perms_s = optarg; break;
+		default: return EX_USAGE;
+		}
+	}
+	if ((rc = want_args(argc - optind, 1, 1, "role create NAME --rank N --permissions P,...")))
+		return rc;
+	if (!rank_s || !perms_s)
+		return cli_usage("role create needs --rank N and --permissions LIST");
+	if (rc_uint_parse(rank_s, 1, 99, &rank))
+		return cli_error(EX_REFUSED, "--rank: %s", rc_errmsg());
+	if (rc_perms_parse(perms_s, &perms))
+		return cli_error(EX_REFUSED, "--permissions: %s", rc_errmsg());
+	rc = rc_role_create(c->s, &c->actor, argv[optind], (uint32_t)rank, perms);
+	if (!rc && !c->json)
+		printf("Role %s created (rank %llu).\n", argv[optind], (unsigned long long)rank);
+	else if (!rc)
+		printf("{\"role\":\"%s\",\"rank\":%llu}\n", argv[optind], (unsigned long long)rank);
+	return cli_fail(rc);
+}
+
+static int r_delete(struct cli *c, int argc, char **argv)
+{
+	int i = plain(argc, argv), rc;
+
+	if (i < 0)
+		return -i;
+	if ((rc = want_args(argc - i, 1, 1, "role delete NAME")))
+		return rc;
+	rc = rc_role_delete(c->s, &c->actor, argv[i]);
+	if (!rc && !c->json)
+		printf("Role %s deleted.\n", argv[i]);
+	else if (!rc)
+		printf("{\"role\":\"%s\",\"deleted\":true}\n", argv[i]);
+	return cli_fail(rc);
+}
+
+static const struct action role_actions[] = {
+	{ "list", r_list, "list", "the roles and their permissions, highest rank first" },
+	{ "show", r_show, "show NAME", "one role" },
+	{ "create", r_create, "create NAME --rank 1-99 --permissions PERM[,PERM...]",
+	  "a custom role; permissions: view, members, invite, manage-members, "
+	  "manage-services, start-stop, billing-view, billing, audit (or none)" },
+	{ "delete", r_delete, "delete NAME", "a custom role that nobody has" },
+};
+
+int cmd_role(struct cli *c, int argc, char **argv)
+{
+	return run_action(c, "role", role_actions, sizeof(role_actions) / sizeof(role_actions[0]),
+	                  argc, argv);
+}
+
+/* ---- billing and settings ----------------------------------------------- */
+
+static int kv_row(const rc_setting *st, void *ctx)
+{
+	table_row(ctx, st->key, st->value);
+	return RC_OK;
+}
+
+static int setting_row(const rc_setting *st, void *ctx)
+{
+	table_row(ctx, st->key, st->value, st->help);
+	return RC_OK;
+}
+
+static int b_show(struct cli *c, int argc, char **argv)
+{
+	static const char *const hdr[] = { "FIELD", "VALUE" };
+	static const enum cell_type ty[] = { CELL_STR, CELL_STR };
+	int i = plain(argc, argv), rc;
+
+	if (i < 0)
+		return -i;
+	if ((rc = want_args(argc - i, 0, 0, "billing show")))
+		return rc;
+	struct table *t = table_new(2, hdr, ty);
+	rc = rc_billing_foreach(c->s, &c->actor, kv_row, t);
+	if (!rc)
+		table_print(t, c->json);
+	table_free(t);
+	return cli_fail(rc);
+}
+
+static int b_set(struct cli *c, int argc, char **argv)
+{
+	int i = plain(argc, argv), rc;
+
+	if (i < 0)
+		return -i;
+	if ((rc = want_args(argc - i, 2, 2, "billing set FIELD VALUE")))
+		return rc;
+	rc = rc_billing_set(c->s, &c->actor, argv[i], argv[i + 1]);
+	if (!rc && !c->json)
+		printf("Billing %s set.\n", argv[i]);
+	else if (!rc)
+		printf("{\"field\":\"%s\",\"set\":true}\n", argv[i]);
+	return cli_fail(rc);
+}
+
+static const struct action billing_actions[] = {
+	{ "show", b_show, "show", "the billing details (billing-view)" },
+	{ "set", b_set, "set company|contact_email|address|country|vat_id|plan VALUE",
+	  "change a billing detail (billing)" },
+};
+
+int cmd_billing(struct cli *c, int argc, char **argv)
+{
+	return run_action(c, "billing", billing_actions,
+	                  sizeof(billing_actions) / sizeof(billing_actions[0]), argc, argv);
+}
+
+static int s_show(struct cli *c, int argc, char **argv)
+{
+	static const char *const hdr[] = { "SETTING", "VALUE", "ACCEPTS" };
+	static const enum cell_type ty[] = { CELL_STR, CELL_STR, CELL_STR };
+	int i = plain(argc, argv), rc;
+
+	if (i < 0)
+		return -i;
+	if ((rc = want_args(argc - i, 0, 0, "settings show")))
+		return rc;
+	struct table *t = table_new(3, hdr, ty);
+	rc = rc_settings_foreach(c->s, &c->actor, setting_row, t);
+	if (!rc)
+		table_print(t, c->json);
+	table_free(t);
+	return cli_fail(rc);
+}
+
+static int s_get(struct cli *c, int argc, char **argv)
+{
+	char value[RC_SETTING_MAX];
+	int i = plain(argc, argv), rc;
+
+	if (i < 0)
+		return -i;
+	if ((rc = want_args(argc - i, 1, 1, "settings get KEY")))
+		return rc;
+	rc = rc_settings_get(c->s, &c->actor, argv[i], value, sizeof(value));
+	if (rc)
+		return cli_fail(rc);
+	if (c->json) {
+		printf("{\"setting\":");
+		json_string(stdout, argv[i]);
+		printf(",\"value\":");
+		json_string(stdout, value);
+		printf("}\n");
+	} else {
+		printf("%s\n", value);
+	}
+	return EX_DONE;
+}
+
+static int s_set(struct cli *c, int argc, char **argv)
+{
+	char value[RC_SETTING_MAX];
+	int i = plain(argc, argv), rc;
+
+	if (i < 0)
+		return -i;
+	if ((rc = want_args(argc - i, 2, 2, "settings set KEY VALUE")))
+		return rc;
+	rc = rc_settings_set(c->s, &c->actor, argv[i], argv[i + 1]);
+	if (!rc)
+		rc = rc_settings_get(c->s, &c->actor, argv[i], value, sizeof(value));
+	if (rc)
+		return cli_fail(rc);
+	if (c->json) {
+		printf("{\"setting\":");
+		json_string(stdout, argv[i]);
+		printf(",\"value\":");
+		json_string(stdout, value);
+		printf("}\n");
+	} else {
+		printf("%s = %s\n", argv[i], value);
+	}
+	return EX_DONE;
+}
+
+static const struct action settings_actions[] = {
+	{ "show", s_show, "show", "every policy, its value and what it accepts" },
+	{ "get", s_get, "get KEY", "one policy's value" },
+	{ "set", s_set, "set KEY VALUE", "change a policy (manage-members)" },
+};
+
+int cmd_settings(struct cli *c, int argc, char **argv)
+{
+	return run_action(c, "settings", settings_actions,
+	                  sizeof(settings_actions) / sizeof(settings_actions[0]), argc, argv);
+}
+
+/* ---- audit -------------------------------------------------------------- */
+
+static int audit_row(const rc_audit_entry *e, void *ctx)
+{
+	table_row(ctx, (long long)e->seq, (int64_t)e->time, e->actor, e->action, e->target,
+	          e->result, e->origin);
+	return RC_OK;
+}
+
+int cmd_audit(struct cli *c, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "since", required_argument, NULL, 's' }, { "limit", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	static const char *const hdr[] = { "SEQ", "TIME", "ACTOR", "ACTION", "TARGET", "RESULT",
+	                                   "ORIGIN" };
+	static const enum cell_type ty[] = { CELL_INT, CELL_TIME, CELL_STR, CELL_STR, CELL_STR,
+	                                     CELL_STR, CELL_STR };
+	int64_t since = 0, ago;
+	uint64_t limit = 0;
+	int ch, rc;
+
+	OPT_START();
+	while ((ch = opt_next(argc, argv, lo)) != -1) {
+		switch (ch) {
+		case 's':
+			if (rc_duration_parse(optarg, &ago))
+				return cli_error(EX_USAGE, "--since: %s", rc_errmsg());
+			since = rc_store_now(c->s) - ago;
+			break;
+		case 'l':
+			if (rc_uint_parse(optarg, 1, 1000000000, &limit))
+				return cli_error(EX_USAGE, "--limit: %s", rc_errmsg());
+			break;
+		case 'h':
+			printf("Usage: rollcall audit [--since DURATION] [--limit N]\n\n"
+			       "The audit log, oldest first: every change, who made it, from where,\n"
+			       "and refusals for lack of permission.  --since 24h shows the last day,\n"
+			       "--limit N the newest N records.  Needs the audit permission.\n");
+			return EX_DONE;
+		default: return EX_USAGE;
+		}
+	}
+	if ((rc = want_args(argc - optind, 0, 0, "audit [--since DURATION] [--limit N]")))
+		return rc;
+	struct table *t = table_new(7, hdr, ty);
+	rc = rc_audit_foreach(c->s, &c->actor, since, (size_t)limit, audit_row, t);
+	if (!rc)
+		table_print(t, c->json);
+	table_free(t);
+	return cli_fail(rc);
+}

@@ -1,0 +1,404 @@
+/*
+ * main.c - the rollcall command: global options, privilege handling and
+ * dispatch to the subcommands.
+ *
+ * rollcall may be installed setuid root like passwd(1).  Then the caller is
+ * the real uid, the environment is cleaned, and --state-dir, --config and
+ * ROLLCALL_STATE_DIR are refused: only root may point it elsewhere.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+#include "cli.h"
+
+static const char usage_text[] =
+"Usage: rollcall [--state-dir DIR] [--config FILE] [--json] COMMAND [ARGS]\n"
+"\n"
+"Project members, roles, invitations, services and service users of this host.\n"
+"\n"
+"Commands:\n"
+"  init --owner EMAIL [--username NAME]   create the store (root only)\n"
+"  status                                 store and configuration summary\n"
+"  whoami                                 your member record and permissions\n"
+"  member list|show|invite|withdraw|resend|accept|set-role|update|\n"
+"         activate|deactivate|delete|reset-password|unlock\n"
+"  role list|show|create|delete\n"
+"  service list|show|create|start|stop|delete\n"
+"  service-user list|create|update-password|set|show-password|delete SERVICE [USER]\n"
+"  billing show|set\n"
+"  settings show|get|set\n"
+"  audit [--since DURATION] [--limit N]\n"
+"\n"
+"Options:\n"
+"  --state-dir DIR   use DIR as the state directory (root only when setuid)\n"
+"  --config FILE     read FILE instead of " RC_DEFAULT_CONFIG "\n"
+"  --json            print one JSON document on standard output\n"
+"  -h, --help        show help (also after any command)\n"
+"  --version         show the version\n"
+"\n"
+"Exit status: 0 done, 1 refused, 2 usage, 3 permission denied,\n"
+"4 store unavailable or damaged.  See rollcall(8).\n";
+
+int cli_error(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("rollcall: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return status;
+}
+
+int cli_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("rollcall: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see --help)\n", stderr);
+	return EX_USAGE;
+}
+
+int cli_fail(int rc)
+{
+	int status;
+
+	switch (rc) {
+	case RC_OK: return EX_DONE;
+	case RC_ERR_PERM: status = EX_PERM; break;
+	case RC_ERR_STORE: case RC_ERR_NOMEM: case RC_ERR_FULL: case RC_ERR_SCHEMA:
+	case RC_ERR_CONFIG:
+		status = EX_STORE;
+		break;
+	default: status = EX_REFUSED; break;
+	}
+	return cli_error(status, "%s", rc_errmsg());
+}
+
+bool cli_want_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return false;
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	}
+	return false;
+}
+
+int cli_open(struct cli *c)
+{
+	const char *cfgpath = c->config;
+	const char *env;
+	int rc;
+
+	rc_config_defaults(&c->cfg);
+	if (!cfgpath && !c->privileged && (env = secure_getenv("ROLLCALL_CONFIG")) && *env)
+		cfgpath = env;
+	rc = rc_config_load(&c->cfg, cfgpath ? cfgpath : RC_DEFAULT_CONFIG, cfgpath != NULL);
+	if (rc)
+		return cli_fail(rc);
+	if (c->state_dir)
+		snprintf(c->cfg.state_dir, sizeof(c->cfg.state_dir), "%s", c->state_dir);
+	else if (!c->privileged && (env = secure_getenv("ROLLCALL_STATE_DIR")) && *env)
+		snprintf(c->cfg.state_dir, sizeof(c->cfg.state_dir), "%s", env);
+	if (c->cfg.state_dir[0] != '/')
+		return cli_error(EX_USAGE, "state directory \"%s\" is not an absolute path",
+		                 c->cfg.state_dir);
+	return EX_DONE;
+}
+
+void cli_close(struct cli *c)
+{
+	rc_store_close(c->s);
+	c->s = NULL;
+}
+
+static int store_open(struct cli *c)
+{
+	int st = cli_open(c);
+	if (st)
+		return st;
+	int rc = rc_store_open(&c->s, &c->cfg, 0);
+	if (rc)
+		return cli_fail(rc);
+	return EX_DONE;
+}
+
+/* ---- secrets from the terminal or stdin --------------------------------- */
+
+static int read_line(FILE *f, char *buf, size_t len)
+{
+	size_t n = 0;
+	int ch;
+
+	while ((ch = fgetc(f)) != EOF && ch != '\n') {
+		if (ch == '\0' || n + 1 >= len) {
+			while ((ch = fgetc(f)) != EOF && ch != '\n')
+				;
+			explicit_bzero(buf, len);
+			return -1;
+		}
+		buf[n++] = (char)ch;
+	}
+	if (n && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	return (ch == EOF && n == 0) ? -2 : 0;
+}
+
+static int tty_read(const char *prompt, char *buf, size_t len)
+{
+	struct termios old, quiet;
+	FILE *tty = fopen("/dev/tty", "r+e");
+	int r;
+
+	if (!tty)
+		return -3;
+	fputs(prompt, tty);
+	fflush(tty);
+	if (tcgetattr(fileno(tty), &old) == 0) {
+		quiet = old;
+		quiet.c_lflag &= (tcflag_t)~ECHO;
+		tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+	}
+	r = read_line(tty, buf, len);
+	tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	fputc('\n', tty);
+	fclose(tty);
+	return r;
+}
+
+int cli_read_secret(bool from_stdin, const char *prompt, bool confirm, bool empty_ok,
+                    char *buf, size_t len)
+{
+	char again[RC_PASSWORD_MAX + 2];
+	int r;
+
+	if (from_stdin) {
+		r = read_line(stdin, buf, len);
+		if (r == -1)
+			return cli_error(EX_REFUSED, "password on standard input is too long (%zu bytes "
+			                 "at most) or has a NUL byte", len - 2);
+		if (r == -2 || (!buf[0] && !empty_ok))
+			return cli_error(EX_USAGE, "no password on standard input");
+		return EX_DONE;
+	}
+	if (!isatty(STDIN_FILENO))
+		return -1;   /* caller decides: generate, or ask for --password-stdin */
+	r = tty_read(prompt, buf, len);
+	if (r == -3)
+		return -1;
+	if (r == -1)
+		return cli_error(EX_REFUSED, "password too long (%zu bytes at most)", len - 2);
+	if (!buf[0])
+		return empty_ok ? EX_DONE : cli_error(EX_USAGE, "empty password");
+	if (confirm) {
+		r = tty_read("Again: ", again, sizeof(again));
+		bool same = r == 0 && strcmp(again, buf) == 0;
+		explicit_bzero(again, sizeof(again));
+		if (!same) {
+			explicit_bzero(buf, len);
+			return cli_error(EX_REFUSED, "the passwords do not match; nothing was changed");
+		}
+	}
+	return EX_DONE;
+}
+
+/* ---- mail --------------------------------------------------------------- */
+
+int cli_mail_code(struct cli *c, const char *subject, const rc_code_result *r,
+                  const char *what)
+{
+	char cmd[RC_PATH_MAX], expires[64];
+	char *argv[32];
+	int n = 0, pipefd[2], status;
+	pid_t pid;
+
+	snprintf(cmd, sizeof(cmd), "%s", c->cfg.mail_command);
+	for (char *tok = strtok(cmd, " \t"); tok && n < 31; tok = strtok(NULL, " \t"))
+		argv[n++] = tok;
+	argv[n] = NULL;
+	if (n == 0)
+		return -1;
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return cli_error(EX_REFUSED, "cannot run %s: %s", argv[0], strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		return cli_error(EX_REFUSED, "cannot run %s: %s", argv[0], strerror(errno));
+	if (pid == 0) {
+		/* The mail command runs with the caller's privileges, never root's. */
+		if (setgid(getgid()) < 0 || setuid(getuid()) < 0 ||
+		    (getuid() != 0 && (setuid(0) == 0 || geteuid() == 0)))
+			_exit(126);
+		dup2(pipefd[0], STDIN_FILENO);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(pipefd[0]);
+	rc_time_format(r->expires, expires, sizeof(expires));
+	FILE *f = fdopen(pipefd[1], "w");
+	if (f) {
+		fprintf(f, "To: %s\nSubject: %s\n\n", r->email, subject);
+		fprintf(f, "Hello %s,\n\n%s\n\n    %s\n\nThe code expires at %s.\n"
+		        "Log in as %s with this code as the password, or run\n"
+		        "    rollcall member accept CODE\n",
+		        r->username, what, r->code, expires, r->username);
+		fclose(f);
+	} else {
+		close(pipefd[1]);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return cli_error(EX_REFUSED, "the mail command %s failed (status %d)", argv[0],
+		                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	return EX_DONE;
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+static void sanitize_fds(void)
+{
+	/* Make sure 0, 1 and 2 are open, so that no file we open becomes one. */
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+			_exit(EX_STORE);
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(struct cli *, int, char **);
+	bool needs_store;
+	const char *help;   /* for commands without actions or help of their own */
+} commands[] = {
+	{ "init", cmd_init, false, NULL },
+	{ "status", cmd_status, true,
+	  "Usage: rollcall [--json] status\n\nThe state directory, configuration, schema, "
+	  "counts of members,\nroles, services and audit records, and the store's size.\n" },
+	{ "whoami", cmd_whoami, true,
+	  "Usage: rollcall [--json] whoami\n\nYour member record: name, uid, role, status "
+	  "and permissions.\n" },
+	{ "member", cmd_member, true, NULL },
+	{ "role", cmd_role, true, NULL },
+	{ "service", cmd_service, true, NULL },
+	{ "service-user", cmd_service_user, true, NULL },
+	{ "billing", cmd_billing, true, NULL },
+	{ "settings", cmd_settings, true, NULL },
+	{ "audit", cmd_audit, true, NULL },
+};
+
+int main(int argc, char **argv)
+{
+	struct cli c = { 0 };
+	char **args;
+	int nargs = 0, status;
+
+	sanitize_fds();
+	umask(077);
+	signal(SIGPIPE, SIG_IGN);
+	c.privileged = getuid() != geteuid() || getgid() != getegid();
+	if (c.privileged) {
+		const char *term = getenv("TERM");
+		char saved_term[64] = "";
+		if (term && strlen(term) < sizeof(saved_term) && !strpbrk(term, "/"))
+			snprintf(saved_term, sizeof(saved_term), "%s", term);
+		clearenv();
+		setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
+		if (saved_term[0])
+			setenv("TERM", saved_term, 1);
+	}
+	if (argc < 1 || !argv[0])
+		return cli_error(EX_USAGE, "started without a program name");
+	c.prog = argv[0];
+	c.actor.uid = getuid();
+	snprintf(c.actor.origin, sizeof(c.actor.origin), "tool");
+
+	/* Global options may stand anywhere before "--". */
+	args = calloc((size_t)argc + 1, sizeof(*args));
+	if (!args)
+		return cli_error(EX_STORE, "out of memory");
+	bool dashdash = false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!dashdash && strcmp(a, "--") == 0) {
+			dashdash = true;
+			args[nargs++] = argv[i];
+		} else if (!dashdash && strcmp(a, "--json") == 0) {
+			c.json = true;
+		} else if (!dashdash && (strcmp(a, "--state-dir") == 0 || strcmp(a, "--config") == 0)) {
+			if (i + 1 >= argc)
+				return cli_usage("%s needs a value", a);
+			if (a[2] == 's')
+				c.state_dir = argv[++i];
+			else
+				c.config = argv[++i];
+		} else if (!dashdash && strncmp(a, "--state-dir=", 12) == 0) {
+			c.state_dir = a + 12;
+		} else if (!dashdash && strncmp(a, "--config=", 9) == 0) {
+			c.config = a + 9;
+		} else if (!dashdash && strcmp(a, "--version") == 0 && nargs == 0) {
+			printf("rollcall %s\n", PACKAGE_VERSION);
+			return EX_DONE;
+		} else {
+			args[nargs++] = argv[i];
+		}
+	}
+	if (c.privileged && (c.state_dir || c.config)) {
+		status = cli_error(EX_PERM, "%s is refused: rollcall runs setuid and only root may "
+		                   "choose another state directory or configuration",
+		                   c.state_dir ? "--state-dir" : "--config");
+		goto out;
+	}
+	if (nargs == 0) {
+		fputs(usage_text, stderr);
+		status = EX_USAGE;
+		goto out;
+	}
+	if (strcmp(args[0], "--help") == 0 || strcmp(args[0], "-h") == 0 ||
+	    strcmp(args[0], "help") == 0) {
+		fputs(usage_text, stdout);
+		status = EX_DONE;
+		goto out;
+	}
+	status = -1;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(args[0], commands[i].name) != 0)
+			continue;
+		if (commands[i].help && cli_want_help(nargs, args)) {
+			fputs(commands[i].help, stdout);
+			status = EX_DONE;
+			break;
+		}
+		if (commands[i].needs_store && !cli_want_help(nargs, args)) {
+			status = store_open(&c);
+			if (status)
+				break;
+		}
+		status = commands[i].fn(&c, nargs, args);
+		break;
+	}
+	if (status < 0)
+		status = cli_usage("unknown command \"%.40s\"", args[0]);
+out:
+	cli_close(&c);
+	free(args);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		status = status ? status : cli_error(EX_REFUSED, "cannot write output: %s",
+		                                     strerror(errno));
+	return status;
+}

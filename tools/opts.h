@@ -1,0 +1,36 @@
+/*
+ * opts.h - option parsing shared by the subcommands (getopt_long with
+ * permutation, our own messages).
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#ifndef RC_OPTS_H
+#define RC_OPTS_H
+#include <getopt.h>
+#include <string.h>
+#include "cli.h"
+
+struct action {
+	const char *name;
+	int (*fn)(struct cli *c, int argc, char **argv);
+	const char *usage;    /* "invite EMAIL --role ROLE [--username NAME]" */
+	const char *help;     /* one line */
+};
+
+/* Next option, or -1 at the end; prints usage errors and returns '?'. */
+static inline int opt_next(int argc, char **argv, const struct option *lo)
+{
+	int ch = getopt_long(argc, argv, ":h", lo, NULL);
+	if (ch == ':')
+		cli_usage("option %s needs a value", argv[optind - 1]);
+	else if (ch == '?')
+		cli_usage("unknown option \"%.40s\"", optopt ? (char[]){ '-', (char)optopt, 0 }
+		                                              : argv[optind - 1]);
+	return ch == ':' ? '?' : ch;
+}
+#define OPT_START() (optind = 1, opterr = 0)
+
+int run_action(struct cli *c, const char *group, const struct action *acts, size_t n,
+               int argc, char **argv);
+/* The positional arguments after options: exactly WANT, or a usage error. */
+int want_args(int argc, int want_min, int want_max, const char *usage);
+#endif
