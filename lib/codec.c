@@ -1,9 +1,12 @@
 /*
  * codec.c - the one record codec of the store.
  *
- * A record is a 4-byte header ('R', 'C', version, type) followed by fields,
- * each a tag byte, a 16-bit little-endian length and that many bytes.  The
- * reader checks every length against the record, refuses a newer version,
+ * A record is an 8-byte header ('R', 'C', version, type, and the record's
+ * total length as 32-bit little-endian) followed by fields, each a tag byte,
+ * a 16-bit little-endian length and that many bytes.  The reader refuses a
+ * record whose length is not the one in its header (so a truncated record is
+ * never read as a shorter valid one), checks every field length against the
+ * record, refuses a newer version,
  * an unknown or repeated tag, a string with a NUL or too long for its field,
  * and an integer that is not exactly 8 bytes.  Nothing is ever read from a
  * raw C struct.
@@ -47,14 +50,24 @@ void rc_wbuf_init(rc_wbuf *w, uint8_t type)
 	w->p = NULL;
 	w->len = w->cap = 0;
 	w->err = RC_OK;
-	wbuf_reserve(w, 4);
+	wbuf_reserve(w, RC_HEADER_LEN);
 	if (w->err)
 		return;
+	memset(w->p, 0, RC_HEADER_LEN);
 	w->p[0] = 'R';
 	w->p[1] = 'C';
 	w->p[2] = RC_CODEC_VERSION;
 	w->p[3] = type;
-	w->len = 4;
+	w->len = RC_HEADER_LEN;
+}
+
+/* Write the total length into the header once the record is complete. */
+static void wbuf_seal(rc_wbuf *w)
+{
+	if (w->err || !w->p)
+		return;
+	for (int i = 0; i < 4; i++)
+		w->p[4 + i] = (uint8_t)(w->len >> (8 * i));
 }
 
 void rc_wbuf_bytes(rc_wbuf *w, uint8_t tag, const void *p, size_t n)
@@ -104,12 +117,17 @@ int rc_rbuf_open(rc_rbuf *r, const void *data, size_t len, uint8_t type)
 
 	r->p = p;
 	r->len = len;
-	r->off = 4;
+	r->off = RC_HEADER_LEN;
 	r->seen = 0;
-	if (len < 4 || p[0] != 'R' || p[1] != 'C')
+	if (len < RC_HEADER_LEN || p[0] != 'R' || p[1] != 'C')
 		return rc_fail(RC_ERR_STORE, "damaged record (bad header)");
 	if (len > RC_RECORD_MAX)
 		return rc_fail(RC_ERR_STORE, "damaged record (too large)");
+	size_t stated = (size_t)p[4] | ((size_t)p[5] << 8) | ((size_t)p[6] << 16) |
+	                ((size_t)p[7] << 24);
+	if (stated != len)
+		return rc_fail(RC_ERR_STORE, "damaged record (%zu bytes where the header says %zu)",
+		               len, stated);
 	if (p[2] > RC_CODEC_VERSION)
 		return rc_fail(RC_ERR_SCHEMA,
 		               "record version %u is newer than this rollcall "
@@ -238,6 +256,7 @@ int rc_member_encode(const rc_member *m, rc_wbuf *w)
 		rc_wbuf_bytes(w, M_RESETHASH, m->reset_hash, sizeof(m->reset_hash));
 		rc_wbuf_u64(w, M_RESETEXP, (uint64_t)m->reset_expires);
 	}
+	wbuf_seal(w);
 	return w->err;
 }
 
@@ -278,6 +297,7 @@ int rc_role_encode(const rc_role *ro, rc_wbuf *w)
 	rc_wbuf_u64(w, R_PERMS, ro->perms);
 	rc_wbuf_u64(w, R_GID, ro->gid);
 	rc_wbuf_u64(w, R_BUILTIN, ro->builtin ? 1 : 0);
+	wbuf_seal(w);
 	return w->err;
 }
 
@@ -312,6 +332,7 @@ int rc_invitation_encode(const rc_invitation *i, rc_wbuf *w)
 	rc_wbuf_bytes(w, I_CODEHASH, i->code_hash, sizeof(i->code_hash));
 	rc_wbuf_u64(w, I_STATE, (uint64_t)i->state);
 	rc_wbuf_u64(w, I_RESENT, i->resent);
+	wbuf_seal(w);
 	return w->err;
 }
 
@@ -347,6 +368,7 @@ int rc_service_encode(const rc_service *svc, rc_wbuf *w)
 	rc_wbuf_u64(w, S_GIDREPL, svc->gid_replication);
 	rc_wbuf_str(w, S_DEFUSER, svc->default_user);
 	rc_wbuf_u64(w, S_CREATED, (uint64_t)svc->created);
+	wbuf_seal(w);
 	return w->err;
 }
 
@@ -382,6 +404,7 @@ int rc_svcuser_encode(const rc_svcuser_rec *u, rc_wbuf *w)
 	rc_wbuf_u64(w, U_REPL, u->pub.replication ? 1 : 0);
 	rc_wbuf_u64(w, U_PROT, u->pub.protected_user ? 1 : 0);
 	rc_wbuf_u64(w, U_CREATED, (uint64_t)u->pub.created);
+	wbuf_seal(w);
 	return w->err;
 }
 
@@ -423,6 +446,7 @@ int rc_audit_encode(const rc_audit_entry *e, rc_wbuf *w)
 	rc_wbuf_str(w, A_TARGET, e->target);
 	rc_wbuf_str(w, A_RESULT, e->result);
 	rc_wbuf_str(w, A_ORIGIN, e->origin);
+	wbuf_seal(w);
 	return w->err;
 }
 
@@ -448,6 +472,7 @@ int rc_setting_encode(const char *value, rc_wbuf *w)
 {
 	rc_wbuf_init(w, RC_REC_SETTING);
 	rc_wbuf_str(w, T_VALUE, value);
+	wbuf_seal(w);
 	return w->err;
 }
 

@@ -5,6 +5,7 @@
 #include "config.h"
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include "internal.h"
 
 static __thread char errbuf[512];
@@ -38,11 +39,14 @@ RC_API const char *rc_errmsg(void)
 
 int rc_fail(int err, const char *fmt, ...)
 {
+	char tmp[sizeof(errbuf)];
 	va_list ap;
 
+	/* Format aside first: the arguments may include rc_errmsg() itself. */
 	va_start(ap, fmt);
-	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
+	memcpy(errbuf, tmp, sizeof(errbuf));
 	return err;
 }
 

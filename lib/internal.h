@@ -23,6 +23,7 @@ int rc_fail_lmdb(int mdb_rc, const char *what);
 /* ---- codec -------------------------------------------------------------- */
 #define RC_CODEC_VERSION 1
 #define RC_RECORD_MAX    65536
+#define RC_HEADER_LEN    8
 enum {
 	RC_REC_MEMBER = 1, RC_REC_ROLE, RC_REC_INVITATION, RC_REC_SERVICE,
 	RC_REC_SVCUSER, RC_REC_AUDIT, RC_REC_SETTING

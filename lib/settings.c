@@ -106,10 +106,8 @@ int rc_setting_str(rc_txn *t, const char *key, char *buf, size_t len)
 	if (!d)
 		return rc_fail(RC_ERR_INVALID, "unknown setting \"%.40s\"", key);
 	rc = stored_value(t, key, buf, len);
-	if (rc == RC_ERR_NOTFOUND) {
-		snprintf(buf, len, "%s", d->def);
-		rc = RC_OK;
-	}
+	if (rc == RC_ERR_NOTFOUND)
+		rc = def_parse(d, d->def, buf, len, NULL);   /* in canonical form */
 	return rc;
 }
 

@@ -365,6 +365,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (nargs == 0) {
+		fputs("rollcall: no command given\n", stderr);
 		fputs(usage_text, stderr);
 		status = EX_USAGE;
 		goto out;

@@ -1,0 +1,103 @@
+# lib.sh - helpers for the rollcall tool tests; each test prints TAP.
+#
+# Sourced by every tests/tool/*.sh.  $ROLLCALL is the built tool (set by
+# "make check"; defaults to ../../tools/rollcall from the build directory).
+set -u
+: "${ROLLCALL:=$(pwd)/tools/rollcall}"
+T=0
+TMP=$(mktemp -d /tmp/rollcall-test.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+SD=$TMP/state
+OUT=$TMP/out
+ERR=$TMP/err
+export ROLLCALL_CONFIG=$TMP/none.conf   # never the host's configuration
+unset ROLLCALL_STATE_DIR
+
+rc() { "$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$SD" "$@"; }
+: > "$TMP/rollcall.conf"
+chmod 644 "$TMP/rollcall.conf"
+
+ok() { T=$((T + 1)); echo "ok $T - $*"; }
+not_ok() {
+	T=$((T + 1)); echo "not ok $T - $*"
+	sed 's/^/#   stdout: /' "$OUT" 2>/dev/null | head -20
+	sed 's/^/#   stderr: /' "$ERR" 2>/dev/null | head -20
+}
+
+# run CMD...: run, keeping stdout in $OUT, stderr in $ERR, status in $st
+run() { "$@" >"$OUT" 2>"$ERR"; st=$?; }
+
+# expect STATUS DESCRIPTION CMD...: the command exits with STATUS
+expect() {
+	local want=$1 desc=$2; shift 2
+	run "$@"
+	if [ "$st" = "$want" ]; then ok "$desc"; else not_ok "$desc (exit $st, wanted $want)"; fi
+}
+
+# expect_err STATUS REGEX DESCRIPTION CMD...: status, and stderr matches REGEX
+# (a refusal also starts with "rollcall: ")
+expect_err() {
+	local want=$1 re=$2 desc=$3; shift 3
+	run "$@"
+	if [ "$st" = "$want" ] && grep -Eq -- "$re" "$ERR" && head -1 "$ERR" | grep -q '^rollcall: '; then
+		ok "$desc"
+	else
+		not_ok "$desc (exit $st, wanted $want and stderr matching /$re/)"
+	fi
+}
+
+# expect_out STATUS REGEX DESCRIPTION CMD...: status, and stdout matches REGEX
+expect_out() {
+	local want=$1 re=$2 desc=$3; shift 3
+	run "$@"
+	if [ "$st" = "$want" ] && grep -Eq -- "$re" "$OUT"; then
+		ok "$desc"
+	else
+		not_ok "$desc (exit $st, wanted $want and stdout matching /$re/)"
+	fi
+}
+
+# check DESCRIPTION CMD...: a shell condition
+check() {
+	local desc=$1; shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+# json EXPR: evaluate a Python expression on the JSON in $OUT (as "d")
+json() { python3 -c "import json,sys; d=json.load(open('$OUT')); print($1)"; }
+
+# Dump every database but the audit log (to compare before and after).
+dump_store() {
+	local db
+	for db in members roles invitations services service_users tokens settings idx_uid idx_email; do
+		echo "== $db"
+		mdb_dump -s "$db" "$SD/store" 2>&1
+	done
+}
+
+# init_store: a store whose owner alice is active (password "alice password 1")
+init_store() {
+	rc --json init --owner alice@example.com >"$OUT" 2>"$ERR" || { cat "$ERR" >&2; return 1; }
+	OWNER_CODE=$(json 'd["code"]')
+	printf 'alice password 1\n' | rc member accept "$OWNER_CODE" --password-stdin >/dev/null
+}
+
+# invite_accept NAME ROLE: an active member
+invite_accept() {
+	local code
+	code=$(rc --json member invite "$1@example.com" --role "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])') || return 1
+	printf '%s\n' "$1 password 12345" | rc member accept "$code" --password-stdin >/dev/null
+}
+
+# Tests that need root: skip elsewhere, fail in CI.
+require_root() {
+	if [ "$(id -u)" != 0 ]; then
+		if [ -n "${CI:-}" ]; then
+			echo "1..1"; echo "not ok 1 - $1 needs root, and CI runs as root"; exit 1
+		fi
+		echo "1..0 # SKIP $1 needs root (run the suite as root to include it)"
+		exit 0
+	fi
+}
+
+done_testing() { echo "1..$T"; }

@@ -1,0 +1,365 @@
+/*
+ * test_store.c - the store through its API: creation and checks, schema
+ * version, invitation expiry at injected times (the clock seam), id
+ * allocation, audit records and retention, settings, and the rank rules.
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#include "config.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "internal.h"
+
+static int64_t fake_now = 1800000000;
+static int64_t fake_clock(void)
+{
+	return fake_now;
+}
+
+static const rc_actor root = { .uid = 0, .origin = "test" };
+
+struct fixture {
+	char dir[64];
+	rc_config cfg;
+	rc_store *s;
+	rc_code_result owner;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "/tmp/rc-unit-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	rc_config_defaults(&f->cfg);
+	snprintf(f->cfg.state_dir, sizeof(f->cfg.state_dir), "%s/state", f->dir);
+	/* the host's files: ids 200001 (a user) and 200003 (a group) are taken */
+	char path[128];
+	snprintf(path, sizeof(path), "%s/passwd", f->dir);
+	FILE *p = fopen(path, "w");
+	fputs("root:x:0:0:root:/root:/bin/bash\nhostuser:x:200001:100::/home/h:/bin/sh\n", p);
+	fclose(p);
+	snprintf(f->cfg.passwd_file, sizeof(f->cfg.passwd_file), "%s", path);
+	snprintf(path, sizeof(path), "%s/group", f->dir);
+	p = fopen(path, "w");
+	fputs("root:x:0:\nhostgroup:x:200003:\n", p);
+	fclose(p);
+	snprintf(f->cfg.group_file, sizeof(f->cfg.group_file), "%s", path);
+	fake_now = 1800000000;
+	if (rc_store_create(&f->cfg, "owner@example.com", NULL, &f->owner) != RC_OK) {
+		fprintf(stderr, "create: %s\n", rc_errmsg());
+		return -1;
+	}
+	if (rc_store_open(&f->s, &f->cfg, 0) != RC_OK) {
+		fprintf(stderr, "open: %s\n", rc_errmsg());
+		return -1;
+	}
+	rc_store_set_clock(f->s, fake_clock);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+	rc_store_close(f->s);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+static size_t audit_count(rc_store *s)
+{
+	rc_status st;
+	assert_int_equal(rc_store_status(s, &root, &st), RC_OK);
+	return st.audit_entries;
+}
+
+static int last_audit_cb(const rc_audit_entry *e, void *ctx)
+{
+	*(rc_audit_entry *)ctx = *e;
+	return RC_OK;
+}
+
+static rc_audit_entry last_audit(rc_store *s)
+{
+	rc_audit_entry e;
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(rc_audit_foreach(s, &root, 0, 1, last_audit_cb, &e), RC_OK);
+	return e;
+}
+
+/* An active member with ROLE; returns its uid. */
+static uid_t member(struct fixture *f, const char *name, const char *role)
+{
+	char email[64], who[RC_NAME_MAX + 1];
+	rc_code_result r;
+	rc_invite_req req = { .email = email, .role = role, .username = name };
+	snprintf(email, sizeof(email), "%s@example.com", name);
+	assert_int_equal(rc_member_invite(f->s, &root, &req, &r), RC_OK);
+	assert_int_equal(rc_member_accept(f->s, &root, r.code, "a long password 1", who), RC_OK);
+	rc_member m;
+	assert_int_equal(rc_member_get(f->s, &root, name, &m), RC_OK);
+	return m.uid;
+}
+
+static void test_create_refuses_second(void **state)
+{
+	struct fixture *f = *state;
+	rc_code_result r;
+	assert_int_equal(rc_store_create(&f->cfg, "x@example.com", NULL, &r), RC_ERR_EXISTS);
+	assert_non_null(strstr(rc_errmsg(), "already holds a rollcall store"));
+}
+
+static void test_schema_newer_refused(void **state)
+{
+	struct fixture *f = *state;
+	rc_txn t;
+	rc_store *s2 = NULL;
+	assert_int_equal(rc_txn_begin(f->s, &root, true, &t), RC_OK);
+	assert_int_equal(rc_meta_put_u64(&t, "@schema", RC_SCHEMA_VERSION + 1), RC_OK);
+	assert_int_equal(rc_txn_end(&t, RC_OK), RC_OK);
+	rc_store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(rc_store_open(&s2, &f->cfg, 0), RC_ERR_SCHEMA);
+	assert_null(s2);
+	assert_non_null(strstr(rc_errmsg(), "schema version 2"));
+	assert_non_null(strstr(rc_errmsg(), "upgrade rollcall"));
+	/* put it back so that teardown and later opens work */
+	assert_int_equal(rc_store_open(&f->s, &f->cfg, 0) == RC_OK, 0);
+}
+
+static void test_invitation_expiry(void **state)
+{
+	struct fixture *f = *state;
+	rc_code_result r, r2;
+	rc_invitation inv;
+	char who[RC_NAME_MAX + 1];
+	rc_invite_req req = { .email = "bob@example.com", .role = "developer" };
+
+	assert_int_equal(rc_member_invite(f->s, &root, &req, &r), RC_OK);
+	assert_string_equal(r.username, "bob");
+	assert_int_equal(r.expires, fake_now + 86400);
+	fake_now += 86399;   /* a second before expiry: still pending */
+	assert_int_equal(rc_invitation_get(f->s, &root, "bob", &inv), RC_OK);
+	assert_int_equal(inv.state, RC_INV_PENDING);
+	fake_now += 1;       /* at expiry: expired */
+	assert_int_equal(rc_invitation_get(f->s, &root, "bob", &inv), RC_OK);
+	assert_int_equal(inv.state, RC_INV_EXPIRED);
+	assert_int_equal(rc_member_accept(f->s, &root, r.code, "a long password 1", who), RC_ERR_STATE);
+	assert_non_null(strstr(rc_errmsg(), "expired"));
+	assert_int_equal(rc_member_withdraw(f->s, &root, "bob"), RC_ERR_STATE);
+	assert_non_null(strstr(rc_errmsg(), "expired; only pending"));
+	/* resend: a new code and expiry; the old code is dead */
+	assert_int_equal(rc_member_resend(f->s, &root, "bob", &r2), RC_OK);
+	assert_int_equal(r2.expires, fake_now + 86400);
+	assert_string_not_equal(r.code, r2.code);
+	assert_int_equal(rc_member_accept(f->s, &root, r.code, "a long password 1", who), RC_ERR_NOTFOUND);
+	assert_int_equal(rc_invitation_get(f->s, &root, "bob", &inv), RC_OK);
+	assert_int_equal(inv.state, RC_INV_PENDING);
+	assert_int_equal(inv.resent, 1);
+	assert_int_equal(rc_member_accept(f->s, &root, r2.code, "a long password 1", who), RC_OK);
+	assert_string_equal(who, "bob");
+	/* invite.ttl changes the lifetime */
+	assert_int_equal(rc_settings_set(f->s, &root, "invite.ttl", "90m"), RC_OK);
+	rc_invite_req req2 = { .email = "carol@example.com", .role = "read-only" };
+	assert_int_equal(rc_member_invite(f->s, &root, &req2, &r), RC_OK);
+	assert_int_equal(r.expires, fake_now + 5400);
+}
+
+static int collect_gid(const rc_role *r, void *ctx)
+{
+	uint32_t *seen = ctx;
+	seen[seen[0]++ + 1] = r->gid;
+	return RC_OK;
+}
+
+static void test_id_allocation(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t gids[16] = { 0 };
+	rc_member a, b;
+	rc_code_result r;
+
+	/* the built-in roles' gids skip the ids the host has */
+	assert_int_equal(rc_role_foreach(f->s, &root, collect_gid, gids), RC_OK);
+	assert_int_equal(gids[0], 5);
+	for (uint32_t i = 1; i <= gids[0]; i++) {
+		assert_true(gids[i] >= 200000 && gids[i] <= 200006);
+		assert_int_not_equal(gids[i], 200001);
+		assert_int_not_equal(gids[i], 200003);
+	}
+	/* uids are never reused */
+	member(f, "first", "read-only");
+	assert_int_equal(rc_member_get(f->s, &root, "first", &a), RC_OK);
+	assert_int_equal(rc_member_delete(f->s, &root, "first", "first@example.com"), RC_OK);
+	member(f, "second", "read-only");
+	assert_int_equal(rc_member_get(f->s, &root, "second", &b), RC_OK);
+	assert_true(b.uid > a.uid);
+	/* names the host has are refused */
+	rc_invite_req req = { .email = "h@example.com", .role = "read-only", .username = "hostuser" };
+	assert_int_equal(rc_member_invite(f->s, &root, &req, &r), RC_ERR_EXISTS);
+	req.username = "hostgroup";
+	assert_int_equal(rc_member_invite(f->s, &root, &req, &r), RC_ERR_EXISTS);
+	assert_non_null(strstr(rc_errmsg(), "group of this host"));
+	/* a used-up range */
+	rc_store_close(f->s);
+	f->cfg.id_max = b.uid + 1;
+	assert_int_equal(rc_store_open(&f->s, &f->cfg, 0), RC_OK);
+	rc_store_set_clock(f->s, fake_clock);
+	member(f, "third", "read-only");
+	req.username = "fourth";
+	req.email = "fourth@example.com";
+	size_t before = audit_count(f->s);
+	assert_int_equal(rc_member_invite(f->s, &root, &req, &r), RC_ERR_FULL);
+	assert_non_null(strstr(rc_errmsg(), "is used up"));
+	assert_int_equal(audit_count(f->s), before);   /* nothing written */
+}
+
+static void test_audit_atomic_and_denials(void **state)
+{
+	struct fixture *f = *state;
+	rc_code_result r;
+	rc_invite_req bad = { .email = "x@example.com", .role = "nosuch" };
+	rc_actor stranger = { .uid = 4242, .origin = "test" };
+	size_t n = audit_count(f->s);
+	rc_audit_entry e;
+
+	/* a refused change leaves no audit record and changes nothing */
+	assert_int_equal(rc_member_invite(f->s, &root, &bad, &r), RC_ERR_NOTFOUND);
+	assert_int_equal(audit_count(f->s), n);
+	/* a successful one adds exactly one */
+	bad.role = "read-only";
+	assert_int_equal(rc_member_invite(f->s, &root, &bad, &r), RC_OK);
+	assert_int_equal(audit_count(f->s), n + 1);
+	e = last_audit(f->s);
+	assert_string_equal(e.action, "member.invite");
+	assert_string_equal(e.actor, "root");
+	assert_string_equal(e.target, "x");
+	assert_string_equal(e.result, "ok");
+	assert_int_equal(e.time, fake_now);
+	/* a refusal for lack of permission is recorded, and the change is not made */
+	assert_int_equal(rc_member_withdraw(f->s, &stranger, "x"), RC_ERR_PERM);
+	assert_non_null(strstr(rc_errmsg(), "uid 4242 is not a rollcall member"));
+	assert_int_equal(audit_count(f->s), n + 2);
+	e = last_audit(f->s);
+	assert_string_equal(e.action, "member.withdraw");
+	assert_string_equal(e.actor, "uid:4242");
+	assert_non_null(strstr(e.result, "denied"));
+	rc_invitation inv;
+	assert_int_equal(rc_invitation_get(f->s, &root, "x", &inv), RC_OK);
+	assert_int_equal(inv.state, RC_INV_PENDING);
+}
+
+static void test_audit_retention(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(rc_settings_set(f->s, &root, "audit.max_entries", "100"), RC_OK);
+	for (int i = 0; i < 130; i++)
+		assert_int_equal(rc_billing_set(f->s, &root, "plan", i % 2 ? "a" : "b"), RC_OK);
+	assert_true(audit_count(f->s) <= 100);
+	assert_true(last_audit(f->s).seq >= 130);
+	/* by age: records older than audit.max_age go */
+	assert_int_equal(rc_settings_set(f->s, &root, "audit.max_entries", "100000"), RC_OK);
+	assert_int_equal(rc_settings_set(f->s, &root, "audit.max_age", "1d"), RC_OK);
+	fake_now += 2 * 86400;
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(rc_billing_set(f->s, &root, "plan", "c"), RC_OK);
+	/* at most 16 old records go per append: 10 appends drop 100+ old ones */
+	assert_true(audit_count(f->s) <= 10 + 100 - 10 * 10 + 10);
+}
+
+static void test_settings(void **state)
+{
+	struct fixture *f = *state;
+	char v[64];
+	assert_int_equal(rc_settings_get(f->s, &root, "invite.ttl", v, sizeof(v)), RC_OK);
+	assert_string_equal(v, "1d");   /* 24h, canonical */
+	assert_int_equal(rc_settings_set(f->s, &root, "invite.ttl", "36h"), RC_OK);
+	assert_int_equal(rc_settings_get(f->s, &root, "invite.ttl", v, sizeof(v)), RC_OK);
+	assert_string_equal(v, "1d12h");
+	assert_int_equal(rc_settings_set(f->s, &root, "invite.ttl", "forever"), RC_ERR_INVALID);
+	assert_non_null(strstr(rc_errmsg(), "invite.ttl: bad duration \"forever\""));
+	assert_int_equal(rc_settings_set(f->s, &root, "invite.ttl", "10s"), RC_ERR_INVALID);
+	assert_non_null(strstr(rc_errmsg(), "out of range"));
+	assert_int_equal(rc_settings_set(f->s, &root, "mfa", "sometimes"), RC_ERR_INVALID);
+	assert_int_equal(rc_settings_set(f->s, &root, "mfa", "required"), RC_OK);
+	assert_int_equal(rc_settings_set(f->s, &root, "password.min_length", "7"), RC_ERR_INVALID);
+	assert_int_equal(rc_settings_set(f->s, &root, "no.such", "1"), RC_ERR_INVALID);
+	assert_non_null(strstr(rc_errmsg(), "unknown setting \"no.such\" (known: invite.ttl"));
+	assert_int_equal(rc_settings_get(f->s, &root, "invite.ttl", v, sizeof(v)), RC_OK);
+	assert_string_equal(v, "1d12h");
+}
+
+static void test_rank_rules(void **state)
+{
+	struct fixture *f = *state;
+	rc_actor admin = { .origin = "test" }, dev = { .origin = "test" }, owner = { .origin = "test" };
+	rc_code_result r;
+	rc_invite_req req = { .email = "new@example.com" };
+
+	owner.uid = member(f, "own2", "owner");
+	admin.uid = member(f, "adm", "admin");
+	dev.uid = member(f, "dev", "developer");
+	member(f, "ro", "read-only");
+
+	/* developer invites read-only, not admin or its own rank */
+	req.role = "admin";
+	assert_int_equal(rc_member_invite(f->s, &dev, &req, &r), RC_ERR_PERM);
+	assert_non_null(strstr(rc_errmsg(), "may grant only roles of a lower rank"));
+	req.role = "developer";
+	assert_int_equal(rc_member_invite(f->s, &dev, &req, &r), RC_ERR_PERM);
+	req.role = "read-only";
+	assert_int_equal(rc_member_invite(f->s, &dev, &req, &r), RC_OK);
+	/* developer lacks manage-members */
+	assert_int_equal(rc_member_unlock(f->s, &dev, "ro"), RC_ERR_PERM);
+	assert_non_null(strstr(rc_errmsg(), "does not have the manage-members permission"));
+	/* admin acts on lower ranks only */
+	assert_int_equal(rc_member_unlock(f->s, &admin, "ro"), RC_OK);
+	assert_int_equal(rc_member_set_role(f->s, &admin, "own2", "read-only"), RC_ERR_PERM);
+	assert_int_equal(rc_member_set_role(f->s, &admin, "dev", "owner"), RC_ERR_PERM);
+	assert_int_equal(rc_member_set_role(f->s, &admin, "dev", "admin"), RC_ERR_PERM);
+	assert_int_equal(rc_member_set_role(f->s, &admin, "dev", "operator"), RC_OK);
+	/* an owner may grant owner, but not act on another owner */
+	assert_int_equal(rc_member_set_role(f->s, &owner, "adm", "owner"), RC_OK);
+	assert_int_equal(rc_member_set_active(f->s, &owner, "adm", 0), RC_ERR_PERM);
+	/* an inactive member cannot act */
+	assert_int_equal(rc_member_set_active(f->s, &root, "dev", 0), RC_OK);
+	assert_int_equal(rc_service_foreach(f->s, &dev, NULL, NULL), RC_ERR_PERM);
+	assert_non_null(strstr(rc_errmsg(), "is inactive and cannot act"));
+	/* custom roles: a member creates only lower-ranked roles with its own permissions */
+	assert_int_equal(rc_role_create(f->s, &owner, "editor", 50,
+	                                RC_PERM_VIEW | RC_PERM_MANAGE_SERVICES | RC_PERM_START_STOP |
+	                                RC_PERM_AUDIT), RC_OK);
+	assert_int_equal(rc_role_create(f->s, &owner, "editor", 50, RC_PERM_VIEW), RC_ERR_EXISTS);
+	assert_int_equal(rc_role_delete(f->s, &owner, "admin"), RC_ERR_POLICY);
+	assert_non_null(strstr(rc_errmsg(), "built in"));
+	assert_int_equal(rc_member_set_role(f->s, &owner, "ro", "editor"), RC_OK);
+	assert_int_equal(rc_role_delete(f->s, &owner, "editor"), RC_ERR_STATE);
+	assert_non_null(strstr(rc_errmsg(), "in use by member ro"));
+	assert_int_equal(rc_member_set_role(f->s, &owner, "ro", "read-only"), RC_OK);
+	assert_int_equal(rc_role_delete(f->s, &owner, "editor"), RC_OK);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_create_refuses_second, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_newer_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_invitation_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_id_allocation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_atomic_and_denials, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_retention, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rank_rules, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}

@@ -1,0 +1,265 @@
+/*
+ * test_validate.c - parsing and validation: durations, numbers, user names,
+ * emails, full names, role/service names, service-user names and passwords
+ * at their boundaries, permissions and the configuration file.
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#include "config.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "internal.h"
+
+static void test_durations(void **state)
+{
+	(void)state;
+	static const struct { const char *in; int64_t secs; } good[] = {
+		{ "0", 0 }, { "30s", 30 }, { "15m", 900 }, { "24h", 86400 }, { "30d", 2592000 },
+		{ "2w", 1209600 }, { "1d12h", 129600 }, { "1h30m15s", 5415 },
+	};
+	static const char *const bad[] = {
+		"", "24", "h", "24x", "-1h", "1.5h", "24 h", " 24h", "24h ", "1hh", "99999999999s",
+		"1000000d",
+	};
+	char buf[32];
+	int64_t s;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(rc_duration_parse(good[i].in, &s), RC_OK);
+		assert_int_equal(s, good[i].secs);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(rc_duration_parse(bad[i], &s), RC_ERR_INVALID);
+		assert_non_null(strstr(rc_errmsg(), "duration"));
+	}
+	assert_int_equal(rc_duration_parse("24", &s), RC_ERR_INVALID);
+	assert_non_null(strstr(rc_errmsg(), "e.g. 30s, 15m, 24h"));
+	rc_duration_format(86400, buf, sizeof(buf));
+	assert_string_equal(buf, "1d");
+	rc_duration_format(129600 + 61, buf, sizeof(buf));
+	assert_string_equal(buf, "1d12h1m1s");
+	rc_duration_format(0, buf, sizeof(buf));
+	assert_string_equal(buf, "0");
+}
+
+static void test_uint(void **state)
+{
+	(void)state;
+	uint64_t v;
+	assert_int_equal(rc_uint_parse("42", 1, 100, &v), RC_OK);
+	assert_int_equal(v, 42);
+	assert_int_equal(rc_uint_parse("0", 1, 100, &v), RC_ERR_INVALID);
+	assert_int_equal(rc_uint_parse("101", 1, 100, &v), RC_ERR_INVALID);
+	assert_int_equal(rc_uint_parse("-1", 0, 100, &v), RC_ERR_INVALID);
+	assert_int_equal(rc_uint_parse("1e3", 0, 10000, &v), RC_ERR_INVALID);
+	assert_int_equal(rc_uint_parse("", 0, 10, &v), RC_ERR_INVALID);
+	assert_int_equal(rc_uint_parse("99999999999999999999999", 0, UINT64_MAX, &v), RC_ERR_INVALID);
+	assert_int_equal(rc_uint_parse("18446744073709551615", 0, UINT64_MAX, &v), RC_OK);
+	assert_true(v == UINT64_MAX);
+}
+
+static void test_usernames(void **state)
+{
+	(void)state;
+	static const char *const good[] = { "alice", "a", "Bob.Smith", "x_y-z", "u1",
+	                                    "abcdefghijklmnopqrstuvwxyz012345" };
+	static const char *const bad[] = { "", "-alice", ".alice", "al ice", "al:ice", "al\nice",
+	                                   "al/ice", "123", "rollcall-admin", "svc-db",
+	                                   "abcdefghijklmnopqrstuvwxyz0123456", "ali\xc3\xa9" };
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_int_equal(rc_valid_username(good[i]), RC_OK);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(rc_valid_username(bad[i]), RC_ERR_INVALID);
+	rc_valid_username("al\nice");
+	assert_non_null(strstr(rc_errmsg(), "al\\x0aice"));   /* control characters shown escaped */
+}
+
+static void test_emails(void **state)
+{
+	(void)state;
+	static const char *const good[] = { "a@b.co", "first.last+tag@example.com",
+	                                    "X_Y@sub.example.org" };
+	static const char *const bad[] = { "", "plain", "a@b", "@example.com", "a@@b.com",
+	                                   "a@b@c.com", "a b@c.com", "a@b..com", ".a@b.com",
+	                                   "a.@b.com", "a@.b.com", "a@b.com.", "a:b@c.com",
+	                                   "a\n@b.com", "a@b_c.com" };
+	char longmail[300];
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_int_equal(rc_valid_email(good[i]), RC_OK);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(rc_valid_email(bad[i]), RC_ERR_INVALID);
+	memset(longmail, 'a', sizeof(longmail));
+	memcpy(longmail + 240, "@example.com", 13);
+	assert_int_equal(rc_valid_email(longmail), RC_ERR_INVALID);   /* local part > 64 */
+	memset(longmail, 'a', 60);
+	longmail[60] = '@';
+	memset(longmail + 61, 'b', 200);
+	memcpy(longmail + 261, ".com", 5);
+	assert_int_equal(rc_valid_email(longmail), RC_ERR_INVALID);   /* > 254 */
+	assert_non_null(strstr(rc_errmsg(), "too long"));
+}
+
+static void test_full_names(void **state)
+{
+	(void)state;
+	char n[200];
+	assert_int_equal(rc_valid_full_name("Ada Lovelace"), RC_OK);
+	assert_int_equal(rc_valid_full_name("J\xc3\xbcrgen M\xc3\xbcller"), RC_OK);
+	assert_int_equal(rc_valid_full_name(""), RC_OK);
+	assert_int_equal(rc_valid_full_name("a:b"), RC_ERR_INVALID);
+	assert_int_equal(rc_valid_full_name("a,b"), RC_ERR_INVALID);
+	assert_int_equal(rc_valid_full_name("a\tb"), RC_ERR_INVALID);
+	assert_int_equal(rc_valid_full_name("a\x7f"), RC_ERR_INVALID);
+	memset(n, 'x', 129);
+	n[129] = 0;
+	assert_int_equal(rc_valid_full_name(n), RC_ERR_INVALID);
+	n[128] = 0;
+	assert_int_equal(rc_valid_full_name(n), RC_OK);
+}
+
+static void test_role_and_service_names(void **state)
+{
+	(void)state;
+	assert_int_equal(rc_valid_role_name("editor"), RC_OK);
+	assert_int_equal(rc_valid_role_name("read-only"), RC_OK);
+	assert_int_equal(rc_valid_role_name("Editor"), RC_ERR_INVALID);
+	assert_int_equal(rc_valid_role_name("1editor"), RC_ERR_INVALID);
+	assert_int_equal(rc_valid_role_name("edit-"), RC_ERR_INVALID);
+	assert_int_equal(rc_valid_role_name("abcdefghijklmnopqrstuvw"), RC_OK);      /* 23 */
+	assert_int_equal(rc_valid_role_name("abcdefghijklmnopqrstuvwx"), RC_ERR_INVALID);
+	assert_int_equal(rc_valid_service_name("db1"), RC_OK);
+	assert_int_equal(rc_valid_service_name("abcdefghijklmnop"), RC_OK);          /* 16 */
+	assert_int_equal(rc_valid_service_name("abcdefghijklmnopq"), RC_ERR_INVALID);
+	assert_int_equal(rc_valid_service_name("db_1"), RC_ERR_INVALID);
+}
+
+static void test_svcuser_rules(void **state)
+{
+	(void)state;
+	char pw[80];
+	assert_int_equal(rc_valid_svcuser_name("abcde"), RC_ERR_INVALID);
+	assert_int_equal(rc_valid_svcuser_name("abcdef"), RC_OK);
+	assert_int_equal(rc_valid_svcuser_name("a1234567890123456789012345678901"), RC_OK);
+	assert_int_equal(rc_valid_svcuser_name("a12345678901234567890123456789012"), RC_ERR_INVALID);
+	assert_int_equal(rc_valid_svcuser_name("1abcdef"), RC_ERR_INVALID);
+	assert_int_equal(rc_valid_svcuser_name("_abcdef"), RC_ERR_INVALID);
+	assert_int_equal(rc_valid_svcuser_name("abc.def"), RC_ERR_INVALID);
+	assert_int_equal(rc_valid_svcuser_name("My_App_4553"), RC_OK);
+	for (size_t n = 20; n < 70; n++) {
+		memset(pw, 'p', n);
+		pw[n] = 0;
+		assert_int_equal(rc_valid_svcuser_password(pw),
+		                 n >= 24 && n <= 64 ? RC_OK : RC_ERR_INVALID);
+	}
+	memset(pw, 'p', 30);
+	pw[30] = 0;
+	pw[10] = '"';
+	assert_int_equal(rc_valid_svcuser_password(pw), RC_ERR_INVALID);
+	pw[10] = '\'';
+	assert_int_equal(rc_valid_svcuser_password(pw), RC_ERR_INVALID);
+	pw[10] = '\n';
+	assert_int_equal(rc_valid_svcuser_password(pw), RC_ERR_INVALID);
+}
+
+static void test_perms(void **state)
+{
+	(void)state;
+	uint32_t m;
+	char buf[256];
+	assert_int_equal(rc_perms_parse("view,invite", &m), RC_OK);
+	assert_int_equal(m, RC_PERM_VIEW | RC_PERM_INVITE);
+	assert_int_equal(rc_perms_parse("none", &m), RC_OK);
+	assert_int_equal(m, 0);
+	assert_int_equal(rc_perms_parse("view,fly", &m), RC_ERR_INVALID);
+	assert_non_null(strstr(rc_errmsg(), "unknown permission \"fly\""));
+	rc_perms_format(RC_PERM_ALL, buf, sizeof(buf));
+	assert_string_equal(buf, "view,members,invite,manage-members,manage-services,start-stop,"
+	                         "billing-view,billing,audit");
+}
+
+static char *write_conf(const char *text)
+{
+	static char path[64];
+	snprintf(path, sizeof(path), "/tmp/rc-conf-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	fchmod(fd, 0644);
+	close(fd);
+	return path;
+}
+
+static void test_config(void **state)
+{
+	(void)state;
+	rc_config c;
+	char *p;
+
+	rc_config_defaults(&c);
+	assert_int_equal(rc_config_load(&c, "/nonexistent/rollcall.conf", 0), RC_OK);
+	assert_int_equal(rc_config_load(&c, "/nonexistent/rollcall.conf", 1), RC_ERR_CONFIG);
+
+	p = write_conf("# comment\n\n  id_min = 1000 \nid_max=2000\nshell = /bin/sh\n"
+	               "mail_command = /usr/sbin/sendmail -t\n");
+	assert_int_equal(rc_config_load(&c, p, 1), RC_OK);
+	assert_int_equal(c.id_min, 1000);
+	assert_int_equal(c.id_max, 2000);
+	assert_string_equal(c.shell, "/bin/sh");
+	assert_string_equal(c.mail_command, "/usr/sbin/sendmail -t");
+	unlink(p);
+
+	static const struct { const char *text, *msg; } bad[] = {
+		{ "colour = blue\n", ":1: unknown key \"colour\"" },
+		{ "\n\nid_min = ten\n", ":3: id_min: bad number \"ten\"" },
+		{ "id_min = 0\n", ":1: id_min: number \"0\" out of range" },
+		{ "home_base = home\n", ":1: home_base: \"home\" is not an absolute path" },
+		{ "just words\n", ":1: expected \"key = value\"" },
+		{ "id_min = 5000\nid_max = 4000\n", "id_min (5000) is above id_max (4000)" },
+		{ "mail_command = sendmail\n", "mail_command: the command must start with an absolute path" },
+		{ "shell = /bin/sh\x01\n", "control character" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		rc_config_defaults(&c);
+		p = write_conf(bad[i].text);
+		assert_int_equal(rc_config_load(&c, p, 1), RC_ERR_CONFIG);
+		if (!strstr(rc_errmsg(), bad[i].msg) || !strstr(rc_errmsg(), p))
+			fail_msg("config case %zu: got \"%s\"", i, rc_errmsg());
+		unlink(p);
+	}
+	/* a NUL byte in the file */
+	p = write_conf("shell = /bin/sh\n");
+	FILE *f = fopen(p, "a");
+	fputs("id_min = 5", f);
+	fputc(0, f);
+	fputs("0\n", f);
+	fclose(f);
+	rc_config_defaults(&c);
+	assert_int_equal(rc_config_load(&c, p, 1), RC_ERR_CONFIG);
+	assert_non_null(strstr(rc_errmsg(), ":2: NUL byte"));
+	/* group-writable */
+	chmod(p, 0664);
+	assert_int_equal(rc_config_load(&c, p, 1), RC_ERR_CONFIG);
+	assert_non_null(strstr(rc_errmsg(), "group- or other-writable"));
+	unlink(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_uint),
+		cmocka_unit_test(test_usernames),
+		cmocka_unit_test(test_emails),
+		cmocka_unit_test(test_full_names),
+		cmocka_unit_test(test_role_and_service_names),
+		cmocka_unit_test(test_svcuser_rules),
+		cmocka_unit_test(test_perms),
+		cmocka_unit_test(test_config),
+	};
+	return cmocka_run_group_tests_name("validate", tests, NULL, NULL);
+}
