@@ -3,7 +3,7 @@
 # EXTRA (pass, fail or skip) counts one more result, e.g. make distcheck.
 dir=${1:-.}
 extra=${2:-}
-find "$dir" -name '*.trs' | xargs cat 2>/dev/null | awk -v extra="$extra" '
+find "$dir" -path '*/rollcall-[0-9]*' -prune -o -name '*.trs' -print | xargs cat 2>/dev/null | awk -v extra="$extra" '
 	/^:test-result: (PASS|XFAIL)/  { p++ }
 	/^:test-result: (FAIL|XPASS|ERROR)/ { f++ }
 	/^:test-result: SKIP/  { s++ }
