@@ -7,21 +7,9 @@
 #include <unistd.h>
 #include "opts.h"
 
-static const struct option lo_plain[] = {
-	{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 
 /* Parse options of an action that takes none; returns the index of the
  * first positional argument, or -(exit status). */
-static int plain(int argc, char **argv)
-{
-	int ch;
-	OPT_START();
-	while ((ch = opt_next(argc, argv, lo_plain)) != -1)
-		if (ch == '?')
-			return -EX_USAGE;
-	return optind;
-}
-
 static void print_code(struct cli *c, const rc_code_result *r, const char *what, bool mailed)
 {
 	char exp[64];
@@ -103,7 +91,7 @@ static int m_show(struct cli *c, int argc, char **argv)
 {
 	rc_member m;
 	rc_invitation inv;
-	int i = plain(argc, argv), rc;
+	int i = opt_plain(argc, argv), rc;
 
 	if (i < 0)
 		return -i;
@@ -174,7 +162,7 @@ static int m_invite(struct cli *c, int argc, char **argv)
 
 static int m_withdraw(struct cli *c, int argc, char **argv)
 {
-	int i = plain(argc, argv), rc;
+	int i = opt_plain(argc, argv), rc;
 
 	if (i < 0)
 		return -i;
@@ -191,7 +179,7 @@ static int m_withdraw(struct cli *c, int argc, char **argv)
 static int m_resend(struct cli *c, int argc, char **argv)
 {
 	rc_code_result res;
-	int i = plain(argc, argv), rc;
+	int i = opt_plain(argc, argv), rc;
 
 	if (i < 0)
 		return -i;
@@ -240,7 +228,7 @@ static int m_accept(struct cli *c, int argc, char **argv)
 
 static int m_set_role(struct cli *c, int argc, char **argv)
 {
-	int i = plain(argc, argv), rc;
+	int i = opt_plain(argc, argv), rc;
 
 	if (i < 0)
 		return -i;
@@ -284,7 +272,7 @@ static int m_update(struct cli *c, int argc, char **argv)
 
 static int set_active(struct cli *c, int argc, char **argv, int active)
 {
-	int i = plain(argc, argv), rc;
+	int i = opt_plain(argc, argv), rc;
 
 	if (i < 0)
 		return -i;
@@ -348,7 +336,7 @@ static int m_delete(struct cli *c, int argc, char **argv)
 static int m_reset_password(struct cli *c, int argc, char **argv)
 {
 	rc_code_result res;
-	int i = plain(argc, argv), rc;
+	int i = opt_plain(argc, argv), rc;
 
 	if (i < 0)
 		return -i;
@@ -364,7 +352,7 @@ static int m_reset_password(struct cli *c, int argc, char **argv)
 
 static int m_unlock(struct cli *c, int argc, char **argv)
 {
-	int i = plain(argc, argv), rc;
+	int i = opt_plain(argc, argv), rc;
 
 	if (i < 0)
 		return -i;

@@ -35,6 +35,19 @@ int run_action(struct cli *c, const char *group, const struct action *acts, size
 	return cli_usage("unknown action \"%s %.40s\"", group, argv[1]);
 }
 
+int opt_plain(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	int ch;
+
+	OPT_START();
+	while ((ch = opt_next(argc, argv, lo)) != -1)
+		if (ch == '?')
+			return -EX_USAGE;
+	return optind;
+}
+
 int want_args(int n, int want_min, int want_max, const char *usage)
 {
 	if (n < want_min)
@@ -44,18 +57,6 @@ int want_args(int n, int want_min, int want_max, const char *usage)
 	return EX_DONE;
 }
 
-static const struct option lo_plain[] = {
-	{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-
-static int plain(int argc, char **argv)
-{
-	int ch;
-	OPT_START();
-	while ((ch = opt_next(argc, argv, lo_plain)) != -1)
-		if (ch == '?')
-			return -EX_USAGE;
-	return optind;
-}
 
 /* ---- init --------------------------------------------------------------- */
 
@@ -120,7 +121,7 @@ int cmd_init(struct cli *c, int argc, char **argv)
 int cmd_status(struct cli *c, int argc, char **argv)
 {
 	rc_status st;
-	int i = plain(argc, argv), rc;
+	int i = opt_plain(argc, argv), rc;
 
 	if (i < 0)
 		return -i;
@@ -152,7 +153,7 @@ int cmd_whoami(struct cli *c, int argc, char **argv)
 	rc_member m;
 	rc_role role;
 	char perms[256];
-	int i = plain(argc, argv), rc;
+	int i = opt_plain(argc, argv), rc;
 
 	if (i < 0)
 		return -i;
@@ -210,7 +211,7 @@ static int role_row(const rc_role *ro, void *ctx)
 
 static int r_list(struct cli *c, int argc, char **argv)
 {
-	int i = plain(argc, argv), rc;
+	int i = opt_plain(argc, argv), rc;
 
 	if (i < 0)
 		return -i;
@@ -228,7 +229,7 @@ static int r_show(struct cli *c, int argc, char **argv)
 {
 	rc_role ro;
 	char perms[256];
-	int i = plain(argc, argv), rc;
+	int i = opt_plain(argc, argv), rc;
 
 	if (i < 0)
 		return -i;
@@ -289,7 +290,7 @@ static int r_create(struct cli *c, int argc, char **argv)
 
 static int r_delete(struct cli *c, int argc, char **argv)
 {
-	int i = plain(argc, argv), rc;
+	int i = opt_plain(argc, argv), rc;
 
 	if (i < 0)
 		return -i;
@@ -336,7 +337,7 @@ static int b_show(struct cli *c, int argc, char **argv)
 {
 	static const char *const hdr[] = { "FIELD", "VALUE" };
 	static const enum cell_type ty[] = { CELL_STR, CELL_STR };
-	int i = plain(argc, argv), rc;
+	int i = opt_plain(argc, argv), rc;
 
 	if (i < 0)
 		return -i;
@@ -352,7 +353,7 @@ static int b_show(struct cli *c, int argc, char **argv)
 
 static int b_set(struct cli *c, int argc, char **argv)
 {
-	int i = plain(argc, argv), rc;
+	int i = opt_plain(argc, argv), rc;
 
 	if (i < 0)
 		return -i;
@@ -382,7 +383,7 @@ static int s_show(struct cli *c, int argc, char **argv)
 {
 	static const char *const hdr[] = { "SETTING", "VALUE", "ACCEPTS" };
 	static const enum cell_type ty[] = { CELL_STR, CELL_STR, CELL_STR };
-	int i = plain(argc, argv), rc;
+	int i = opt_plain(argc, argv), rc;
 
 	if (i < 0)
 		return -i;
@@ -399,7 +400,7 @@ static int s_show(struct cli *c, int argc, char **argv)
 static int s_get(struct cli *c, int argc, char **argv)
 {
 	char value[RC_SETTING_MAX];
-	int i = plain(argc, argv), rc;
+	int i = opt_plain(argc, argv), rc;
 
 	if (i < 0)
 		return -i;
@@ -423,7 +424,7 @@ static int s_get(struct cli *c, int argc, char **argv)
 static int s_set(struct cli *c, int argc, char **argv)
 {
 	char value[RC_SETTING_MAX];
-	int i = plain(argc, argv), rc;
+	int i = opt_plain(argc, argv), rc;
 
 	if (i < 0)
 		return -i;

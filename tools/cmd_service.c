@@ -7,18 +7,6 @@
 #include <unistd.h>
 #include "opts.h"
 
-static const struct option lo_plain[] = {
-	{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-
-static int plain(int argc, char **argv)
-{
-	int ch;
-	OPT_START();
-	while ((ch = opt_next(argc, argv, lo_plain)) != -1)
-		if (ch == '?')
-			return -EX_USAGE;
-	return optind;
-}
 
 static int svc_row(const rc_service *svc, void *ctx)
 {
@@ -31,7 +19,7 @@ static int s_list(struct cli *c, int argc, char **argv)
 {
 	static const char *const hdr[] = { "NAME", "STATE", "DEFAULT USER", "CREATED" };
 	static const enum cell_type ty[] = { CELL_STR, CELL_STR, CELL_STR, CELL_TIME };
-	int i = plain(argc, argv), rc;
+	int i = opt_plain(argc, argv), rc;
 
 	if (i < 0)
 		return -i;
@@ -49,7 +37,7 @@ static int s_show(struct cli *c, int argc, char **argv)
 {
 	rc_service svc;
 	char g[64];
-	int i = plain(argc, argv), rc;
+	int i = opt_plain(argc, argv), rc;
 
 	if (i < 0)
 		return -i;
@@ -97,7 +85,7 @@ static void print_secret(struct cli *c, const rc_secret_result *r, const char *v
 static int s_create(struct cli *c, int argc, char **argv)
 {
 	rc_secret_result def;
-	int i = plain(argc, argv), rc;
+	int i = opt_plain(argc, argv), rc;
 
 	if (i < 0)
 		return -i;
@@ -120,7 +108,7 @@ static int s_create(struct cli *c, int argc, char **argv)
 
 static int set_running(struct cli *c, int argc, char **argv, int running)
 {
-	int i = plain(argc, argv), rc;
+	int i = opt_plain(argc, argv), rc;
 
 	if (i < 0)
 		return -i;
@@ -146,7 +134,7 @@ static int s_stop(struct cli *c, int argc, char **argv)
 
 static int s_delete(struct cli *c, int argc, char **argv)
 {
-	int i = plain(argc, argv), rc;
+	int i = opt_plain(argc, argv), rc;
 
 	if (i < 0)
 		return -i;
@@ -190,7 +178,7 @@ static int u_list(struct cli *c, int argc, char **argv)
 	static const char *const hdr[] = { "USERNAME", "READ-ONLY", "REPLICATION", "PROTECTED",
 	                                   "PASSWORD ENCRYPTION" };
 	static const enum cell_type ty[] = { CELL_STR, CELL_BOOL, CELL_BOOL, CELL_BOOL, CELL_STR };
-	int i = plain(argc, argv), rc;
+	int i = opt_plain(argc, argv), rc;
 
 	if (i < 0)
 		return -i;
@@ -336,7 +324,7 @@ static int u_set(struct cli *c, int argc, char **argv)
 static int u_show_password(struct cli *c, int argc, char **argv)
 {
 	rc_secret_result res;
-	int i = plain(argc, argv), rc;
+	int i = opt_plain(argc, argv), rc;
 
 	if (i < 0)
 		return -i;
@@ -360,7 +348,7 @@ static int u_show_password(struct cli *c, int argc, char **argv)
 
 static int u_delete(struct cli *c, int argc, char **argv)
 {
-	int i = plain(argc, argv), rc;
+	int i = opt_plain(argc, argv), rc;
 
 	if (i < 0)
 		return -i;

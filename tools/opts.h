@@ -31,6 +31,9 @@ static inline int opt_next(int argc, char **argv, const struct option *lo)
 
 int run_action(struct cli *c, const char *group, const struct action *acts, size_t n,
                int argc, char **argv);
+/* Options of an action that takes none but --help: the index of the first
+ * positional argument, or -(exit status). */
+int opt_plain(int argc, char **argv);
 /* The positional arguments after options: exactly WANT, or a usage error. */
 int want_args(int argc, int want_min, int want_max, const char *usage);
 #endif
