@@ -107,6 +107,7 @@ struct rc_store {
 	rc_clock_fn clock;
 	unsigned flags;
 	pid_t pid;
+	char warning[512];        /* a problem after a committed change */
 };
 
 /* A transaction with its resolved actor and the audit record it will add. */
@@ -178,6 +179,10 @@ int rc_roles_seed(rc_txn *t);
 int rc_invite_in(rc_txn *t, const rc_invite_req *req, rc_code_result *out);
 int rc_invitation_issue(rc_txn *t, rc_member *m, const char *inviter,
                         uint32_t resent, rc_code_result *out);
+
+/* The NSS snapshot (snapshot.c). */
+int rc_snapshot_publish(rc_store *s);
+int rc_snapshot_catch_up(rc_store *s);
 
 /* Host files source. */
 int rc_host_has_name(const char *path, const char *name);

@@ -97,7 +97,11 @@ static int role_put(rc_txn *t, const rc_role *r)
 
 int rc_roles_seed(rc_txn *t)
 {
-	int rc = RC_OK;
+	uint32_t gid;
+	int rc = rc_id_alloc(t, &gid);     /* the rollcall-members group */
+
+	if (!rc)
+		rc = rc_meta_put_u64(t, "@gid_members", gid);
 	for (size_t i = 0; !rc && i < sizeof(builtins) / sizeof(builtins[0]); i++) {
 		rc_role r = { .rank = builtins[i].rank, .perms = builtins[i].perms, .builtin = 1 };
 		snprintf(r.name, sizeof(r.name), "%s", builtins[i].name);

@@ -93,6 +93,9 @@ void rc_store_close(rc_store *s);
 void rc_store_set_clock(rc_store *s, rc_clock_fn fn);
 int64_t rc_store_now(const rc_store *s);
 const rc_config *rc_store_config(const rc_store *s);
+/* A problem that followed a committed change (the NSS snapshot could not be
+ * published, ...), or NULL.  Cleared by the next change. */
+const char *rc_store_warning(const rc_store *s);
 
 typedef struct rc_status {
 	unsigned schema;

@@ -43,6 +43,24 @@ RC_API const rc_config *rc_store_config(const rc_store *s)
 	return &s->cfg;
 }
 
+RC_API const char *rc_store_warning(const rc_store *s)
+{
+	return s->warning[0] ? s->warning : NULL;
+}
+
+/* After a committed change that NSS sees: publish, and keep a failure as a
+ * warning (the change itself is stored; the next open catches up). */
+static void publish_after_commit(rc_store *s)
+{
+	char saved[512];
+
+	snprintf(saved, sizeof(saved), "%s", rc_errmsg());
+	if (rc_snapshot_publish(s) != RC_OK)
+		snprintf(s->warning, sizeof(s->warning),
+		         "the change is stored, but the NSS snapshot was not updated: %s", rc_errmsg());
+	rc_fail(RC_OK, "%s", saved);
+}
+
 /* A directory of the state: no symlink, a directory, ours, not writable by
  * group or others. */
 static int check_dir(const char *path, const char *what)
@@ -189,6 +207,10 @@ RC_API int rc_store_open(rc_store **out, const rc_config *cfg, unsigned flags)
 		rc = env_open(s, false);
 	if (!rc)
 		rc = schema_check(s);
+	/* A writer that died between commit and publish is caught up here. */
+	if (!rc && !(flags & RC_OPEN_READONLY) && rc_snapshot_catch_up(s) != RC_OK)
+		snprintf(s->warning, sizeof(s->warning), "the NSS snapshot is behind the store "
+		         "and could not be updated: %s", rc_errmsg());
 	if (rc) {
 		rc_store_close(s);
 		return rc;
@@ -407,7 +429,12 @@ static int commit(rc_txn *t)
 	}
 	int mrc = mdb_txn_commit(t->txn);
 	t->txn = NULL;
-	return mrc ? rc_fail_lmdb(mrc, "cannot commit the change") : RC_OK;
+	if (mrc)
+		return rc_fail_lmdb(mrc, "cannot commit the change");
+	t->s->warning[0] = '\0';
+	if (t->nss_changed)
+		publish_after_commit(t->s);
+	return RC_OK;
 }
 
 static void audit_refusal(rc_txn *t)

@@ -396,6 +396,8 @@ int main(int argc, char **argv)
 	if (status < 0)
 		status = cli_usage("unknown command \"%.40s\"", args[0]);
 out:
+	if (c.s && rc_store_warning(c.s))
+		cli_error(status, "warning: %s", rc_store_warning(c.s));
 	cli_close(&c);
 	free(args);
 	if (fflush(stdout) != 0 || ferror(stdout))
