@@ -193,7 +193,7 @@ static void test_id_allocation(void **state)
 	assert_int_equal(rc_role_foreach(f->s, &root, collect_gid, gids), RC_OK);
 	assert_int_equal(gids[0], 5);
 	for (uint32_t i = 1; i <= gids[0]; i++) {
-		assert_true(gids[i] >= 200000 && gids[i] <= 200006);
+		assert_true(gids[i] >= 200000 && gids[i] <= 200007);
 		assert_int_not_equal(gids[i], 200001);
 		assert_int_not_equal(gids[i], 200003);
 	}
