@@ -120,7 +120,9 @@ static char *bcopy_str(struct bufp *b, const char *s)
 static enum nss_status fill_pw(const rc_snap_pw *e, struct passwd *pw, char *buf, size_t len,
                                int *errnop)
 {
-	size_t need = strlen(e->name) + strlen(e->gecos) + strlen(e->dir) + strlen(e->shell) + 5;
+	/* four strings and "x", each with its NUL */
+	size_t need = strlen(e->name) + strlen(e->gecos) + strlen(e->dir) + strlen(e->shell) + 4 +
+	              2;
 	struct bufp b = { buf, len };
 
 	if (need > len) {
@@ -344,6 +346,8 @@ EXPORT enum nss_status _nss_rollcall_initgroups_dyn(const char *user, gid_t grou
 			dup = (*groupsp)[j] == gid;
 		if (dup)
 			continue;
+		if (limit > 0 && *start >= limit)
+			break;
 		if (*start == *size) {
 			if (limit > 0 && *size >= limit)
 				break;
