@@ -59,6 +59,7 @@ show service list
 step "8. Service users: a chosen password, a generated one, the rules at work"
 printf '$ echo too-short | rollcall service-user create analytics reporting_ro --read-only --password-stdin\n'
 echo 'too-short' | rollcall service-user create analytics reporting_ro --read-only --password-stdin || true
+printf '$ echo <30 characters> | rollcall service-user create analytics reporting_ro --read-only --password-stdin\n'
 echo 'reporting-password-with-30-chars' | rollcall service-user create analytics reporting_ro --read-only --password-stdin
 show service-user create analytics etl_writer --replication </dev/null
 echo '(a name that breaks the rules is refused, with the reason:)'
@@ -72,16 +73,33 @@ show service-user delete analytics etl_writer || true
 show service start analytics
 show service-user delete analytics etl_writer
 
-step "10. Policies and billing"
+step "10. The NSS module: members and service users are users and groups"
+echo "(glibc's getent and id, with libnss_rollcall.so.2 loaded through nss_wrapper,"
+echo " so that no system file is touched; on a host: 'passwd: files rollcall' in nsswitch.conf)"
+printf 'root:x:0:0:root:/root:/bin/bash\n' > "$top/_build/demo.passwd"
+printf 'root:x:0:\n' > "$top/_build/demo.group"
+nss() {
+	printf '$ %s\n' "$*"
+	env LD_PRELOAD=libnss_wrapper.so NSS_WRAPPER_PASSWD="$top/_build/demo.passwd" \
+	    NSS_WRAPPER_GROUP="$top/_build/demo.group" \
+	    NSS_WRAPPER_MODULE_SO_PATH="$top/_build/nss_module/.libs/libnss_rollcall.so.2" \
+	    NSS_WRAPPER_MODULE_FN_PREFIX=rollcall ROLLCALL_STATE_DIR="$STATE" "$@"
+}
+nss getent passwd alice bob reporting_ro
+nss id bob
+nss getent group rollcall-developer rollcall-members svc-analytics svc-analytics-readonly
+ls -l "$STATE/nss.mdb"
+
+step "11. Policies and billing"
 show settings set invite.ttl 48h
 show settings show
 show billing set company "Example Ltd"
 show billing show
 
-step "11. Everything is in the audit log"
+step "12. Everything is in the audit log"
 show audit --limit 12
 
-step "12. JSON for scripts"
+step "13. JSON for scripts"
 show --json member list
 
 echo
