@@ -11,7 +11,7 @@ for tool in setpriv unshare; do
 	command -v $tool >/dev/null || { echo "1..1"; echo "not ok 1 - $tool is missing"; exit 1; }
 done
 
-DEFAULT_SD=$(strings "$ROLLCALL" | grep -m1 -x '/[a-z/]*/rollcall' || echo /var/lib/rollcall)
+DEFAULT_SD=${RC_DEFAULT_STATE_DIR:-/var/lib/rollcall}   # configure's --with-state-dir
 if [ -z "${RC_IN_NAMESPACE:-}" ]; then
 	# Re-run this script in a private mount namespace.
 	export RC_IN_NAMESPACE=1 ROLLCALL
