@@ -341,8 +341,10 @@ int main(int argc, char **argv)
 		} else if (!dashdash && strcmp(a, "--json") == 0) {
 			c.json = true;
 		} else if (!dashdash && (strcmp(a, "--state-dir") == 0 || strcmp(a, "--config") == 0)) {
-			if (i + 1 >= argc)
-				return cli_usage("%s needs a value", a);
+			if (i + 1 >= argc) {
+				status = cli_usage("%s needs a value", a);
+				goto out;
+			}
 			if (a[2] == 's')
 				c.state_dir = argv[++i];
 			else
@@ -353,7 +355,8 @@ int main(int argc, char **argv)
 			c.config = a + 9;
 		} else if (!dashdash && strcmp(a, "--version") == 0 && nargs == 0) {
 			printf("rollcall %s\n", PACKAGE_VERSION);
-			return EX_DONE;
+			status = EX_DONE;
+			goto out;
 		} else {
 			args[nargs++] = argv[i];
 		}

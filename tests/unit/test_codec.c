@@ -145,7 +145,8 @@ static size_t build(uint8_t *buf, uint8_t type, const uint8_t *fields, size_t fl
 	buf[0] = 'R'; buf[1] = 'C'; buf[2] = RC_CODEC_VERSION; buf[3] = type;
 	for (int i = 0; i < 4; i++)
 		buf[4 + i] = (uint8_t)(len >> (8 * i));
-	memcpy(buf + RC_HEADER_LEN, fields, flen);
+	if (flen)
+		memcpy(buf + RC_HEADER_LEN, fields, flen);
 	return len;
 }
 
