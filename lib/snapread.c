@@ -187,20 +187,28 @@ int rc_snap_pw_byname(rc_snap *sn, const char *name, rc_snap_pw *pw)
 	return rc ? rc : decode_pw(&v, pw);
 }
 
-int rc_snap_pw_byuid(rc_snap *sn, uint32_t uid, rc_snap_pw *pw)
+/* The name an id index ('U' or 'I') gives for ID. */
+static int name_of(rc_snap *sn, char prefix, uint32_t id, char name[256])
 {
 	MDB_val v;
 	uint8_t k[4];
-	char name[256];
-	be32(uid, k);
-	int rc = get(sn, 'U', k, 4, &v);
+	be32(id, k);
+	int rc = get(sn, prefix, k, 4, &v);
 	if (rc)
 		return rc;
-	if (v.mv_size == 0 || v.mv_size >= sizeof(name))
+	if (v.mv_size == 0 || v.mv_size >= 256)
 		return RC_ERR_STORE;
 	memcpy(name, v.mv_data, v.mv_size);
 	name[v.mv_size] = '\0';
-	rc = rc_snap_pw_byname(sn, name, pw);
+	return RC_OK;
+}
+
+int rc_snap_pw_byuid(rc_snap *sn, uint32_t uid, rc_snap_pw *pw)
+{
+	char name[256];
+	int rc = name_of(sn, 'U', uid, name);
+	if (!rc)
+		rc = rc_snap_pw_byname(sn, name, pw);
 	return rc == RC_OK && pw->uid != uid ? RC_ERR_STORE : rc;
 }
 
@@ -213,18 +221,10 @@ int rc_snap_gr_byname(rc_snap *sn, const char *name, rc_snap_gr *gr)
 
 int rc_snap_gr_bygid(rc_snap *sn, uint32_t gid, rc_snap_gr *gr)
 {
-	MDB_val v;
-	uint8_t k[4];
 	char name[256];
-	be32(gid, k);
-	int rc = get(sn, 'I', k, 4, &v);
-	if (rc)
-		return rc;
-	if (v.mv_size == 0 || v.mv_size >= sizeof(name))
-		return RC_ERR_STORE;
-	memcpy(name, v.mv_data, v.mv_size);
-	name[v.mv_size] = '\0';
-	rc = rc_snap_gr_byname(sn, name, gr);
+	int rc = name_of(sn, 'I', gid, name);
+	if (!rc)
+		rc = rc_snap_gr_byname(sn, name, gr);
 	return rc == RC_OK && gr->gid != gid ? RC_ERR_STORE : rc;
 }
 
