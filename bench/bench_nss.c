@@ -246,7 +246,7 @@ static int direct(int fn, const struct user *p, char *buf, size_t len)
 static int lookup(const char *dir, size_t samples, const char *source)
 {
 	char path[RC_PATH_MAX];
-	static char buf[1 << 24];
+	static char buf[1 << 26];   /* files needs whole lines: 1M-member groups */
 	struct user *u = NULL;
 	size_t n = 0, cap = 0;
 	FILE *f;
