@@ -117,6 +117,26 @@ expect_err 3 '--config is refused' "--config refused" as m-owner --config /tmp/x
 run setpriv --reuid="$(uid_of m-owner)" --regid="$(uid_of m-owner)" --clear-groups env ROLLCALL_STATE_DIR=/nonexistent ROLLCALL_CONFIG=/nonexistent "$TMP/bin/rollcall" member list
 check "ROLLCALL_STATE_DIR and ROLLCALL_CONFIG are ignored when setuid" test "$st" = 0
 
+# The mail command runs as the caller, never as root: a copy of /etc with a
+# rollcall.conf that sets mail_command is bind-mounted over /etc (only in
+# this namespace).
+mkdir -m 1777 "$TMP/mailout"
+cat > "$TMP/bin/mail.sh" <<MAIL
+#!/bin/sh
+id -u > "$TMP/mailout/uid"
+cat > "$TMP/mailout/mail"
+MAIL
+chmod 755 "$TMP/bin/mail.sh"
+cp -a /etc "$TMP/etc"
+mkdir -p "$TMP/etc/rollcall"
+printf 'mail_command = %s\n' "$TMP/bin/mail.sh" > "$TMP/etc/rollcall/rollcall.conf"
+chmod 644 "$TMP/etc/rollcall/rollcall.conf"
+mount --bind "$TMP/etc" /etc
+expect_out 0 'sent to mailed@example.com' "a member's invitation is mailed" as m-admin member invite mailed@example.com --role read-only
+check "the mail command ran as the member, not as root" test "$(cat "$TMP/mailout/uid" 2>/dev/null)" = "$(uid_of m-admin)"
+check "the mail holds the code" grep -Eq '[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}' "$TMP/mailout/mail"
+umount /etc
+
 # The rank rule.
 expect_err 3 'may grant only roles of a lower rank' "developer cannot invite a developer" as m-developer member invite d2@example.com --role developer
 expect_err 3 'may grant only roles of a lower rank' "developer cannot invite an admin" as m-developer member invite d3@example.com --role admin
