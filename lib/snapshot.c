@@ -35,6 +35,10 @@ struct pub {
 	struct group_acc *groups;
 	size_t ngroups, cap;
 	uint32_t members_gid;   /* rollcall-members, 0 when the store has none */
+	/* The groups are added in this order: rollcall-members, the roles and
+	 * the services (three groups each), the last two walked in key order,
+	 * so each run is sorted by name and can be searched. */
+	size_t roles_begin, roles_end, services_begin;
 };
 
 static int put(struct pub *p, char prefix, const void *key, size_t klen, const void *val,
@@ -83,11 +87,23 @@ static struct group_acc *group_add(struct pub *p, const char *name, uint32_t gid
 	return g;
 }
 
-static struct group_acc *group_find(struct pub *p, uint32_t gid)
+/* The group in [BEGIN, END) STEP apart whose name after SKIP characters is
+ * NAME, or NULL. */
+static struct group_acc *group_search(struct pub *p, size_t begin, size_t end, size_t step,
+                                      size_t skip, const char *name)
 {
-	for (size_t i = 0; i < p->ngroups; i++)
-		if (p->groups[i].gid == gid)
-			return &p->groups[i];
+	size_t lo = 0, hi = (end - begin) / step;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct group_acc *g = &p->groups[begin + mid * step];
+		int c = strcmp(name, g->name + skip);
+		if (c == 0)
+			return g;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
 	return NULL;
 }
 
@@ -226,17 +242,16 @@ static int on_member(struct pub *p, const MDB_val *v)
 	int rc = rc_member_decode(v->mv_data, v->mv_size, &m);
 	if (rc)
 		return rc;
-	/* the role group */
-	for (size_t i = 0; i < p->ngroups; i++) {
-		if (strncmp(p->groups[i].name, "rollcall-", 9) == 0 &&
-		    strcmp(p->groups[i].name + 9, m.role) == 0) {
-			gids[n++] = p->groups[i].gid;
-			if ((rc = group_add_user(&p->groups[i], m.username)) != 0)
-				return rc;
-		}
+	/* the role group, then rollcall-members */
+	g = group_search(p, p->roles_begin, p->roles_end, 1, 9, m.role);
+	if (g) {
+		gids[n++] = g->gid;
+		if ((rc = group_add_user(g, m.username)) != 0)
+			return rc;
 	}
-	if (p->members_gid && (g = group_find(p, p->members_gid)) != NULL) {
-		gids[n++] = p->members_gid;
+	if (p->members_gid) {
+		g = &p->groups[0];
+		gids[n++] = g->gid;
 		if ((rc = group_add_user(g, m.username)) != 0)
 			return rc;
 	}
@@ -246,23 +261,20 @@ static int on_member(struct pub *p, const MDB_val *v)
 static int on_svcuser(struct pub *p, const MDB_val *v)
 {
 	rc_svcuser_rec u;
-	char gecos[64], name[RC_NAME_MAX + 16];
+	char gecos[64];
 	uint32_t gids[3];
 	size_t n = 0;
 	int rc = rc_svcuser_decode(v->mv_data, v->mv_size, &u);
 	if (rc)
 		return rc;
+	/* svc-NAME, svc-NAME-readonly, svc-NAME-replication, in that order */
+	struct group_acc *g = group_search(p, p->services_begin, p->ngroups, 3, 4, u.pub.service);
 	const int want[3] = { 1, u.pub.read_only, u.pub.replication };
-	static const char *const suffix[3] = { "", "-readonly", "-replication" };
-	for (int i = 0; i < 3 && !rc; i++) {
+	for (int i = 0; g && i < 3 && !rc; i++) {
 		if (!want[i])
 			continue;
-		snprintf(name, sizeof(name), "svc-%s%s", u.pub.service, suffix[i]);
-		for (size_t j = 0; j < p->ngroups && !rc; j++)
-			if (strcmp(p->groups[j].name, name) == 0) {
-				gids[n++] = p->groups[j].gid;
-				rc = group_add_user(&p->groups[j], u.pub.username);
-			}
+		gids[n++] = g[i].gid;
+		rc = group_add_user(&g[i], u.pub.username);
 	}
 	snprintf(gecos, sizeof(gecos), "service user of %s", u.pub.service);
 	if (!rc)
@@ -315,8 +327,10 @@ static int build(rc_txn *t, uint64_t gen, const char *tmp)
 		if (!group_add(&p, "rollcall-members", p.members_gid))
 			rc = rc_fail(RC_ERR_NOMEM, "out of memory");
 	}
+	p.roles_begin = p.ngroups;
 	if (!rc)
 		rc = walk(t, DB_ROLES, on_role, &p);
+	p.roles_end = p.services_begin = p.ngroups;
 	if (!rc)
 		rc = walk(t, DB_SERVICES, on_service, &p);
 	if (!rc)
