@@ -234,7 +234,8 @@ int rc_field_bytes(const uint8_t *v, size_t n, void *dst, size_t exact)
 /* member */
 enum { M_NAME = 1, M_EMAIL, M_FULLNAME, M_ROLE, M_STATUS, M_UID, M_CREATED,
        M_LASTACT, M_PWHASH, M_MUSTCHG, M_TOTPEN, M_FAILED, M_LOCKUNTIL,
-       M_RESETHASH, M_RESETEXP };
+       M_RESETHASH, M_RESETEXP, M_TOTPPEND, M_TOTPENC, M_TOTPSTEP, M_RECOVERY,
+       M_RECLEFT };
 
 int rc_member_encode(const rc_member *m, rc_wbuf *w)
 {
@@ -255,6 +256,13 @@ int rc_member_encode(const rc_member *m, rc_wbuf *w)
 	if (m->reset_expires) {
 		rc_wbuf_bytes(w, M_RESETHASH, m->reset_hash, sizeof(m->reset_hash));
 		rc_wbuf_u64(w, M_RESETEXP, (uint64_t)m->reset_expires);
+	}
+	if (m->totp_enabled || m->totp_pending) {
+		rc_wbuf_u64(w, M_TOTPPEND, m->totp_pending ? 1 : 0);
+		rc_wbuf_bytes(w, M_TOTPENC, m->totp_enc, sizeof(m->totp_enc));
+		rc_wbuf_u64(w, M_TOTPSTEP, (uint64_t)m->totp_last_step);
+		rc_wbuf_bytes(w, M_RECOVERY, m->recovery, sizeof(m->recovery));
+		rc_wbuf_u64(w, M_RECLEFT, m->recovery_left);
 	}
 	wbuf_seal(w);
 	return w->err;
@@ -280,7 +288,18 @@ int rc_member_decode(const void *data, size_t len, rc_member *m)
 	       case M_LOCKUNTIL: GET_I64(m->lock_until); break;
 	       case M_RESETHASH: rc = rc_field_bytes(v, n, m->reset_hash, 32); break;
 	       case M_RESETEXP: GET_I64(m->reset_expires); break;
+	       case M_TOTPPEND: GET_BOOL(m->totp_pending); break;
+	       case M_TOTPENC: rc = rc_field_bytes(v, n, m->totp_enc, sizeof(m->totp_enc)); break;
+	       case M_TOTPSTEP: GET_I64(m->totp_last_step); break;
+	       case M_RECOVERY: rc = rc_field_bytes(v, n, m->recovery, sizeof(m->recovery)); break;
+	       case M_RECLEFT: GET_U32(m->recovery_left); break;
 	)
+	if (!rc && (m->totp_enabled || m->totp_pending) && !(r.seen & BIT(M_TOTPENC)))
+		rc = rc_fail(RC_ERR_STORE, "damaged record (two-factor without a secret)");
+	if (!rc && m->totp_enabled && m->totp_pending)
+		rc = rc_fail(RC_ERR_STORE, "damaged record (two-factor both enabled and pending)");
+	if (!rc && (m->recovery_left >> RC_RECOVERY_CODES))
+		rc = rc_fail(RC_ERR_STORE, "damaged record (recovery codes out of range)");
 	if (!rc && (r.seen & BIT(M_RESETEXP)) && !(r.seen & BIT(M_RESETHASH)))
 		rc = rc_fail(RC_ERR_STORE, "damaged record (reset code without hash)");
 	return rc;
@@ -390,7 +409,7 @@ int rc_service_decode(const void *data, size_t len, rc_service *svc)
 
 /* service user */
 enum { U_NAME = 1, U_SERVICE, U_UID, U_PWHASH, U_PWENC, U_RO, U_REPL,
-       U_PROT, U_CREATED };
+       U_PROT, U_CREATED, U_FAILED, U_LOCKUNTIL };
 
 int rc_svcuser_encode(const rc_svcuser_rec *u, rc_wbuf *w)
 {
@@ -404,6 +423,10 @@ int rc_svcuser_encode(const rc_svcuser_rec *u, rc_wbuf *w)
 	rc_wbuf_u64(w, U_REPL, u->pub.replication ? 1 : 0);
 	rc_wbuf_u64(w, U_PROT, u->pub.protected_user ? 1 : 0);
 	rc_wbuf_u64(w, U_CREATED, (uint64_t)u->pub.created);
+	if (u->pub.failed || u->pub.lock_until) {
+		rc_wbuf_u64(w, U_FAILED, u->pub.failed);
+		rc_wbuf_u64(w, U_LOCKUNTIL, (uint64_t)u->pub.lock_until);
+	}
 	wbuf_seal(w);
 	return w->err;
 }
@@ -429,7 +452,53 @@ int rc_svcuser_decode(const void *data, size_t len, rc_svcuser_rec *u)
 	       case U_REPL: GET_BOOL(u->pub.replication); break;
 	       case U_PROT: GET_BOOL(u->pub.protected_user); break;
 	       case U_CREATED: GET_I64(u->pub.created); break;
+	       case U_FAILED: GET_U32(u->pub.failed); break;
+	       case U_LOCKUNTIL: GET_I64(u->pub.lock_until); break;
 	)
+	return rc;
+}
+
+/* token */
+enum { K_ID = 1, K_OWNER, K_KIND, K_DESC, K_CREATED, K_LASTUSED, K_EXPIRES,
+       K_MAXEXP, K_TTL, K_EXT, K_HASH };
+
+int rc_token_encode(const rc_token_rec *t, rc_wbuf *w)
+{
+	rc_wbuf_init(w, RC_REC_TOKEN);
+	rc_wbuf_str(w, K_ID, t->pub.id);
+	rc_wbuf_str(w, K_OWNER, t->pub.owner);
+	rc_wbuf_u64(w, K_KIND, (uint64_t)t->pub.kind);
+	rc_wbuf_str(w, K_DESC, t->pub.description);
+	rc_wbuf_u64(w, K_CREATED, (uint64_t)t->pub.created);
+	rc_wbuf_u64(w, K_LASTUSED, (uint64_t)t->pub.last_used);
+	rc_wbuf_u64(w, K_EXPIRES, (uint64_t)t->pub.expires);
+	rc_wbuf_u64(w, K_MAXEXP, (uint64_t)t->pub.max_expiry);
+	rc_wbuf_u64(w, K_TTL, (uint64_t)t->pub.ttl);
+	rc_wbuf_u64(w, K_EXT, (uint64_t)t->pub.extension);
+	rc_wbuf_bytes(w, K_HASH, t->hash, sizeof(t->hash));
+	wbuf_seal(w);
+	return w->err;
+}
+
+int rc_token_decode(const void *data, size_t len, rc_token_rec *t)
+{
+	memset(t, 0, sizeof(*t));
+	DECODE(RC_REC_TOKEN,
+	       BIT(K_ID) | BIT(K_OWNER) | BIT(K_KIND) | BIT(K_EXPIRES) | BIT(K_HASH),
+	       case K_ID: GET_STR(t->pub.id); break;
+	       case K_OWNER: GET_STR(t->pub.owner); break;
+	       case K_KIND: GET_ENUM(t->pub.kind, RC_TOKEN_API); break;
+	       case K_DESC: GET_STR(t->pub.description); break;
+	       case K_CREATED: GET_I64(t->pub.created); break;
+	       case K_LASTUSED: GET_I64(t->pub.last_used); break;
+	       case K_EXPIRES: GET_I64(t->pub.expires); break;
+	       case K_MAXEXP: GET_I64(t->pub.max_expiry); break;
+	       case K_TTL: GET_I64(t->pub.ttl); break;
+	       case K_EXT: GET_ENUM(t->pub.extension, RC_EXT_FIXED); break;
+	       case K_HASH: rc = rc_field_bytes(v, n, t->hash, sizeof(t->hash)); break;
+	)
+	if (!rc && strlen(t->pub.id) != RC_TOKEN_ID_LEN)
+		rc = rc_fail(RC_ERR_STORE, "damaged record (token id of wrong length)");
 	return rc;
 }
 

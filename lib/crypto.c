@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <sodium.h>
 #include "internal.h"
@@ -80,8 +81,9 @@ void rc_code_generate(char out[RC_CODE_LEN + 1])
 	out[o] = '\0';
 }
 
-/* Upper-case, drop '-' and spaces, read O as 0 and I/L as 1. */
-int rc_code_normalize(const char *in, char out[21])
+/* Upper-case, drop '-' and spaces, read O as 0 and I/L as 1; exactly WANT
+ * characters of the code alphabet must remain. */
+int rc_code_normalize_len(const char *in, char *out, size_t want)
 {
 	size_t o = 0;
 	for (const char *p = in; *p; p++) {
@@ -94,22 +96,87 @@ int rc_code_normalize(const char *in, char out[21])
 			c = '0';
 		else if (c == 'I' || c == 'L')
 			c = '1';
-		if (!strchr(code_alphabet, c) || c == '\0' || o >= 20) {
-			sodium_memzero(out, 21);
-			return rc_fail(RC_ERR_INVALID,
-			               "not a rollcall code (20 letters and digits, "
-			               "like XXXXX-XXXXX-XXXXX-XXXXX)");
+		if (!strchr(code_alphabet, c) || c == '\0' || o >= want) {
+			sodium_memzero(out, want + 1);
+			return RC_ERR_INVALID;
 		}
 		out[o++] = c;
 	}
 	out[o] = '\0';
-	if (o != 20) {
-		sodium_memzero(out, 21);
+	if (o != want) {
+		sodium_memzero(out, want + 1);
+		return RC_ERR_INVALID;
+	}
+	return RC_OK;
+}
+
+int rc_code_normalize(const char *in, char out[21])
+{
+	if (rc_code_normalize_len(in, out, 20) != RC_OK)
 		return rc_fail(RC_ERR_INVALID,
 		               "not a rollcall code (20 letters and digits, like "
 		               "XXXXX-XXXXX-XXXXX-XXXXX)");
-	}
 	return RC_OK;
+}
+
+/* N characters of the code alphabet, a '-' after every 5. */
+void rc_code_generate_len(char *out, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i && i % 5 == 0)
+			out[o++] = '-';
+		out[o++] = code_alphabet[randombytes_uniform(32)];
+	}
+	out[o] = '\0';
+}
+
+void rc_base32_lower(const uint8_t *in, size_t n, char *out)
+{
+	static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		acc = (acc << 8) | in[i];
+		bits += 8;
+		while (bits >= 5) {
+			out[o++] = b32[(acc >> (bits - 5)) & 31];
+			bits -= 5;
+		}
+	}
+	if (bits > 0)
+		out[o++] = b32[(acc << (5 - bits)) & 31];
+	out[o] = '\0';
+	acc = 0;
+}
+
+/* A dummy verification with the current limits, so that an unknown user or
+ * a path without a password costs what a known user's password costs. */
+static pthread_mutex_t dummy_lock = PTHREAD_MUTEX_INITIALIZER;
+static char dummy_hash[crypto_pwhash_STRBYTES];
+static unsigned long long dummy_ops;
+static size_t dummy_mem;
+
+void rc_password_dummy_verify(unsigned long long ops, size_t mem, const char *pw)
+{
+	char hash[crypto_pwhash_STRBYTES];
+
+	pthread_mutex_lock(&dummy_lock);
+	if (!dummy_hash[0] || dummy_ops != ops || dummy_mem != mem) {
+		char junk[33];
+		rc_code_generate_len(junk, 26);
+		if (crypto_pwhash_str(dummy_hash, junk, strlen(junk), ops, mem) != 0)
+			dummy_hash[0] = '\0';
+		dummy_ops = ops;
+		dummy_mem = mem;
+		sodium_memzero(junk, sizeof(junk));
+	}
+	memcpy(hash, dummy_hash, sizeof(hash));
+	pthread_mutex_unlock(&dummy_lock);
+	if (hash[0] && crypto_pwhash_str_verify(hash, pw, strlen(pw)) == 0)
+		hash[0] = '\0';   /* cannot match a random password; keeps the result used */
 }
 
 void rc_code_hash(const rc_store *s, const char *normalized, uint8_t out[32])

@@ -23,6 +23,8 @@ static const char *const names[RC_ERR_MAX] = {
 	[RC_ERR_FULL] = "store or id range full",
 	[RC_ERR_SCHEMA] = "store schema is newer than this rollcall",
 	[RC_ERR_CONFIG] = "configuration error",
+	[RC_ERR_AUTH] = "authentication failed",
+	[RC_ERR_LOCKED] = "account locked",
 };
 
 RC_API const char *rc_strerror(int err)

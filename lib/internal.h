@@ -26,7 +26,7 @@ int rc_fail_lmdb(int mdb_rc, const char *what);
 #define RC_HEADER_LEN    8
 enum {
 	RC_REC_MEMBER = 1, RC_REC_ROLE, RC_REC_INVITATION, RC_REC_SERVICE,
-	RC_REC_SVCUSER, RC_REC_AUDIT, RC_REC_SETTING
+	RC_REC_SVCUSER, RC_REC_AUDIT, RC_REC_SETTING, RC_REC_TOKEN
 };
 
 typedef struct rc_wbuf {
@@ -60,6 +60,13 @@ typedef struct rc_svcuser_rec {
 	size_t pw_enc_len;
 } rc_svcuser_rec;
 
+typedef struct rc_token_rec {
+	rc_token pub;
+	uint8_t hash[32];         /* keyed BLAKE2b of the secret part */
+} rc_token_rec;
+int rc_token_encode(const rc_token_rec *t, rc_wbuf *w);
+int rc_token_decode(const void *data, size_t len, rc_token_rec *t);
+
 int rc_member_encode(const rc_member *m, rc_wbuf *w);
 int rc_member_decode(const void *data, size_t len, rc_member *m);
 int rc_role_encode(const rc_role *r, rc_wbuf *w);
@@ -81,6 +88,10 @@ int rc_master_key_create(const char *path);
 int rc_master_key_load(const char *path, uint8_t key[RC_MASTER_KEY_LEN]);
 void rc_code_generate(char out[RC_CODE_LEN + 1]);
 int rc_code_normalize(const char *in, char out[21]);
+int rc_code_normalize_len(const char *in, char *out, size_t want);  /* no message */
+void rc_code_generate_len(char *out, size_t n);
+void rc_base32_lower(const uint8_t *in, size_t n, char *out);
+void rc_password_dummy_verify(unsigned long long ops, size_t mem, const char *pw);
 void rc_code_hash(const rc_store *s, const char *normalized, uint8_t out[32]);
 struct rc_txn;
 int rc_password_hash(struct rc_txn *t, const char *pw, char out[RC_PWHASH_MAX]);
@@ -107,6 +118,7 @@ struct rc_store {
 	rc_clock_fn clock;
 	unsigned flags;
 	pid_t pid;
+	unsigned refs;            /* RC_OPEN_SHARED handles */
 	char warning[512];        /* a problem after a committed change */
 };
 
@@ -179,6 +191,25 @@ int rc_roles_seed(rc_txn *t);
 int rc_invite_in(rc_txn *t, const rc_invite_req *req, rc_code_result *out);
 int rc_invitation_issue(rc_txn *t, rc_member *m, const char *inviter,
                         uint32_t resent, rc_code_result *out);
+
+int rc_load_invitation(rc_txn *t, const char *name, rc_invitation *inv);
+int rc_store_invitation(rc_txn *t, const rc_invitation *inv);
+int rc_password_policy(rc_txn *t, const rc_member *m, const char *pw);
+
+/* Tokens (token.c). */
+int rc_tokens_revoke_owner(rc_txn *t, const char *owner, size_t *revoked);
+int rc_token_issue(rc_txn *t, const char *owner, int kind, const char *desc,
+                   int64_t ttl, int64_t max_age, int ext, rc_token *info,
+                   char out[RC_TOKEN_LEN + 1]);
+int rc_token_verify(rc_txn *t, const char *user, const char *token,
+                    rc_token_rec *rec, bool *touch);
+int rc_token_touch(rc_txn *t, const rc_token_rec *rec);
+int rc_token_remove(rc_txn *t, const char *owner, const char *id);
+
+/* Two-factor (totp.c). */
+int rc_totp_check(rc_txn *t, rc_member *m, const char *code, int *via);
+int rc_totp_enroll(rc_txn *t, rc_member *m, rc_mfa_enrollment *out);
+int rc_totp_enroll_confirm(rc_txn *t, rc_member *m, const char *code);
 
 /* The NSS snapshot (snapshot.c). */
 int rc_snapshot_publish(rc_store *s);

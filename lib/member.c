@@ -25,7 +25,7 @@ RC_API const char *rc_invitation_state_name(int state)
 	return "?";
 }
 
-static int load_invitation(rc_txn *t, const char *name, rc_invitation *inv)
+int rc_load_invitation(rc_txn *t, const char *name, rc_invitation *inv)
 {
 	MDB_val v;
 	int rc = rc_db_gets(t, DB_INVITATIONS, name, &v);
@@ -40,7 +40,7 @@ static int load_invitation(rc_txn *t, const char *name, rc_invitation *inv)
 	return rc;
 }
 
-static int store_invitation(rc_txn *t, const rc_invitation *inv)
+int rc_store_invitation(rc_txn *t, const rc_invitation *inv)
 {
 	rc_wbuf w;
 	int rc;
@@ -106,7 +106,7 @@ int rc_invitation_issue(rc_txn *t, rc_member *m, const char *inviter, uint32_t r
 	snprintf(out->username, sizeof(out->username), "%s", m->username);
 	snprintf(out->email, sizeof(out->email), "%s", m->email);
 	out->expires = inv.expires;
-	rc = store_invitation(t, &inv);
+	rc = rc_store_invitation(t, &inv);
 	if (rc)
 		sodium_memzero(out->code, sizeof(out->code));
 	return rc;
@@ -252,7 +252,7 @@ RC_API int rc_member_withdraw(rc_store *s, const rc_actor *a, const char *userna
 	rc_txn_audit(&t, "member.withdraw", username);
 	rc = rc_require(&t, RC_PERM_INVITE);
 	if (!rc)
-		rc = load_invitation(&t, username, &inv);
+		rc = rc_load_invitation(&t, username, &inv);
 	if (!rc && inv.state != RC_INV_PENDING)
 		rc = rc_fail(RC_ERR_STATE, "the invitation of %s is %s; only pending invitations "
 		             "can be withdrawn", username, rc_invitation_state_name(inv.state));
@@ -264,7 +264,7 @@ RC_API int rc_member_withdraw(rc_store *s, const rc_actor *a, const char *userna
 		rc = rc_fail(RC_ERR_STATE, "%s is no longer pending", username);
 	if (!rc) {
 		inv.state = RC_INV_WITHDRAWN;
-		rc = store_invitation(&t, &inv);
+		rc = rc_store_invitation(&t, &inv);
 	}
 	if (!rc)
 		rc = rc_db_del(&t, DB_MEMBERS, username, strlen(username));
@@ -291,7 +291,7 @@ RC_API int rc_member_resend(rc_store *s, const rc_actor *a, const char *username
 	rc_txn_audit(&t, "member.resend", username);
 	rc = rc_require(&t, RC_PERM_INVITE);
 	if (!rc)
-		rc = load_invitation(&t, username, &inv);
+		rc = rc_load_invitation(&t, username, &inv);
 	if (!rc && inv.state != RC_INV_PENDING && inv.state != RC_INV_EXPIRED)
 		rc = rc_fail(RC_ERR_STATE, "the invitation of %s is %s; only pending or expired "
 		             "invitations can be resent", username,
@@ -309,7 +309,7 @@ RC_API int rc_member_resend(rc_store *s, const rc_actor *a, const char *username
 	return rc_txn_end(&t, rc);
 }
 
-static int check_password_policy(rc_txn *t, const rc_member *m, const char *pw)
+int rc_password_policy(rc_txn *t, const rc_member *m, const char *pw)
 {
 	int64_t min;
 	size_t n = strlen(pw);
@@ -400,7 +400,7 @@ RC_API int rc_member_accept(rc_store *s, const rc_actor *a, const char *code,
 		/* The code holder acts on its own record. */
 		snprintf(t.actor_name, sizeof(t.actor_name), "%s", m.username);
 		rc_txn_audit(&t, is_reset ? "member.reset-complete" : "member.accept", m.username);
-		rc = check_password_policy(&t, &m, password);
+		rc = rc_password_policy(&t, &m, password);
 	}
 	if (!rc && !is_reset && m.status != RC_MEMBER_PENDING)
 		rc = rc_fail(RC_ERR_STATE, "%s is not pending", m.username);
@@ -415,10 +415,10 @@ RC_API int rc_member_accept(rc_store *s, const rc_actor *a, const char *code,
 			sodium_memzero(m.reset_hash, sizeof(m.reset_hash));
 		} else {
 			m.status = RC_MEMBER_ACTIVE;
-			rc = load_invitation(&t, m.username, &inv);
+			rc = rc_load_invitation(&t, m.username, &inv);
 			if (!rc) {
 				inv.state = RC_INV_ACCEPTED;
-				rc = store_invitation(&t, &inv);
+				rc = rc_store_invitation(&t, &inv);
 			}
 		}
 	}
@@ -453,9 +453,9 @@ RC_API int rc_member_set_role(rc_store *s, const rc_actor *a, const char *userna
 		snprintf(m.role, sizeof(m.role), "%s", r.name);
 		rc = rc_store_member(&t, &m);
 	}
-	if (!rc && m.status == RC_MEMBER_PENDING && load_invitation(&t, username, &inv) == RC_OK) {
+	if (!rc && m.status == RC_MEMBER_PENDING && rc_load_invitation(&t, username, &inv) == RC_OK) {
 		snprintf(inv.role, sizeof(inv.role), "%s", r.name);
-		rc = store_invitation(&t, &inv);
+		rc = rc_store_invitation(&t, &inv);
 	}
 	return rc_txn_end(&t, rc);
 }
@@ -555,6 +555,8 @@ RC_API int rc_member_delete(rc_store *s, const rc_actor *a, const char *username
 		if (rc == RC_ERR_NOTFOUND)
 			rc = RC_OK;
 	}
+	if (!rc)
+		rc = rc_tokens_revoke_owner(&t, username, NULL);
 	t.nss_changed = true;
 	return rc_txn_end(&t, rc);
 }
@@ -591,6 +593,9 @@ RC_API int rc_member_reset_password(rc_store *s, const rc_actor *a, const char *
 		out->expires = m.reset_expires;
 		rc = rc_store_member(&t, &m);
 	}
+	/* Resetting a password revokes every token (the seed's rule). */
+	if (!rc)
+		rc = rc_tokens_revoke_owner(&t, m.username, NULL);
 	if (rc)
 		sodium_memzero(out->code, sizeof(out->code));
 	return rc_txn_end(&t, rc);
@@ -655,7 +660,7 @@ RC_API int rc_invitation_get(rc_store *s, const rc_actor *a, const char *usernam
 			rc = rc_require(&t, RC_PERM_INVITE);
 	}
 	if (!rc)
-		rc = load_invitation(&t, username, out);
+		rc = rc_load_invitation(&t, username, out);
 	sodium_memzero(out->code_hash, sizeof(out->code_hash));
 	return rc_txn_end(&t, rc);
 }

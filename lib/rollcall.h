@@ -34,6 +34,8 @@ enum {
 	RC_ERR_FULL,       /* store or id range full                         */
 	RC_ERR_SCHEMA,     /* store written by a newer rollcall              */
 	RC_ERR_CONFIG,     /* configuration file error                       */
+	RC_ERR_AUTH,       /* wrong password, code or token                  */
+	RC_ERR_LOCKED,     /* too many failures: locked for a while          */
 	RC_ERR_MAX
 };
 const char *rc_strerror(int err);
@@ -51,6 +53,13 @@ const char *rc_errmsg(void);
 #define RC_SVCPW_MAX       64
 #define RC_PATH_MAX      4096
 #define RC_SETTING_MAX    256
+#define RC_TOTP_SECRET_LEN 20   /* 160 bits, RFC 4226's recommendation */
+#define RC_TOTP_ENC_LEN   (24 + 16 + RC_TOTP_SECRET_LEN)  /* nonce, MAC, secret */
+#define RC_RECOVERY_CODES  10
+#define RC_RECOVERY_LEN    11   /* XXXXX-XXXXX */
+#define RC_TOKEN_LEN       85   /* rct_ + 16 id + _ + 56 secret + 8 check */
+#define RC_TOKEN_ID_LEN    16
+#define RC_TOKEN_DESC_MAX 128
 
 /* ---- configuration (rollcall.conf) -------------------------------------- */
 typedef struct rc_config {
@@ -75,7 +84,14 @@ int rc_config_load(rc_config *cfg, const char *path, int must_exist);
 typedef struct rc_store rc_store;
 typedef int64_t (*rc_clock_fn)(void);
 
-enum { RC_OPEN_READONLY = 1 };
+enum {
+	RC_OPEN_READONLY = 1,
+	/* One store per process (LMDB forbids opening an environment twice):
+	 * a second shared open of the same state directory returns the same
+	 * handle with a reference added; rc_store_close drops it.  A handle
+	 * inherited across fork() is left alone and a new one opened. */
+	RC_OPEN_SHARED = 2
+};
 
 /* Create the state directory, master.key and the store; add the built-in
  * roles and the owner as a pending member with an invitation. */
@@ -164,6 +180,14 @@ typedef struct rc_member {
 	int64_t lock_until;
 	uint8_t reset_hash[32];
 	int64_t reset_expires;     /* 0 = no reset code */
+	/* two-factor: the TOTP secret encrypted with the store's key (valid
+	 * when enabled or pending), the last accepted time step (a code is
+	 * accepted once), keyed hashes of the recovery codes */
+	int totp_pending;          /* enrolled, waiting for the first code */
+	uint8_t totp_enc[RC_TOTP_ENC_LEN];
+	int64_t totp_last_step;
+	uint8_t recovery[RC_RECOVERY_CODES][32];
+	uint32_t recovery_left;    /* bit i set: recovery code i is unused */
 } rc_member;
 
 /* "password" or "two-factor" */
@@ -242,6 +266,8 @@ typedef struct rc_svcuser {
 	char pwhash[RC_PWHASH_MAX];
 	int read_only, replication, protected_user;
 	int64_t created;
+	uint32_t failed;           /* failed logins since the last success */
+	int64_t lock_until;
 } rc_svcuser;
 #define RC_SVCUSER_PW_ENCRYPTION "argon2id"
 
@@ -316,6 +342,151 @@ int rc_audit_foreach(rc_store *s, const rc_actor *a, int64_t since,
                      size_t limit, rc_audit_cb cb, void *ctx);
 
 int rc_store_status(rc_store *s, const rc_actor *a, rc_status *out);
+
+/* ---- two-factor authentication (TOTP, RFC 6238: SHA-1, 6 digits, 30 s) -- */
+typedef struct rc_mfa_enrollment {
+	char secret[40];           /* base32, for typing into an app */
+	char uri[1024];            /* otpauth://totp/... for the QR code */
+	char recovery[RC_RECOVERY_CODES][RC_RECOVERY_LEN + 1];
+} rc_mfa_enrollment;
+/* Wipe an enrollment (it holds secrets). */
+void rc_mfa_enrollment_clear(rc_mfa_enrollment *e);
+/* Start enrollment for the actor itself: a new secret and recovery codes,
+ * stored pending until rc_mfa_confirm() gets a valid code.  Refused when
+ * TOTP is already enabled. */
+int rc_mfa_enroll(rc_store *s, const rc_actor *a, rc_mfa_enrollment *out);
+/* The first code from the app: enables TOTP, revokes every token. */
+int rc_mfa_confirm(rc_store *s, const rc_actor *a, const char *code);
+/* Disable TOTP for the actor itself (needs a current code or a recovery
+ * code); revokes every token. */
+int rc_mfa_disable(rc_store *s, const rc_actor *a, const char *code);
+/* An admin (manage-members, rank rule) removes a member's TOTP. */
+int rc_member_mfa_reset(rc_store *s, const rc_actor *a, const char *username);
+typedef struct rc_mfa_status {
+	int enabled, pending;
+	unsigned recovery_left;
+	int required;              /* the mfa setting is "required" */
+} rc_mfa_status;
+int rc_mfa_status_get(rc_store *s, const rc_actor *a, rc_mfa_status *out);
+/* DATA as a QR code drawn with text (Unicode half blocks), one string of
+ * lines; free() it. */
+int rc_qr_text(const char *data, char **out);
+/* The 6-digit code of SECRET (base32) at time NOW: for tests and tools. */
+int rc_totp_code(const char *secret_b32, int64_t now, char out[7]);
+
+/* ---- authentication tokens ------------------------------------------------ */
+enum { RC_TOKEN_LOGIN = 0, RC_TOKEN_API = 1 };
+enum { RC_EXT_SLIDE = 0, RC_EXT_FIXED = 1 };
+typedef struct rc_token {
+	char id[RC_TOKEN_ID_LEN + 1];
+	char owner[RC_NAME_MAX + 1];
+	int kind;
+	char description[RC_TOKEN_DESC_MAX + 1];
+	int64_t created;
+	int64_t last_used;         /* 0 = never; kept to within a minute */
+	int64_t expires;
+	int64_t max_expiry;        /* hard limit (created + max age), 0 = none */
+	int64_t ttl;               /* the sliding window */
+	int extension;
+} rc_token;
+typedef struct rc_token_req {
+	const char *owner;         /* NULL: the actor itself */
+	const char *description;
+	int64_t ttl;               /* 0: the token.ttl setting */
+	int64_t max_age;           /* 0: none */
+	int extension;
+} rc_token_req;
+const char *rc_token_kind_name(int kind);
+const char *rc_token_extension_name(int ext);
+int rc_token_extension_parse(const char *s, int *ext);
+/* Check the form and checksum of a token without any lookup. */
+int rc_token_check_format(const char *token);
+/* Generate an api token; the secret is in token_out only (85 characters). */
+int rc_token_generate(rc_store *s, const rc_actor *a, const rc_token_req *req,
+                      rc_token *info, char token_out[RC_TOKEN_LEN + 1]);
+typedef int (*rc_token_cb)(const rc_token *tk, void *ctx);
+/* owner NULL: the actor's own tokens (others need manage-members). */
+int rc_token_foreach(rc_store *s, const rc_actor *a, const char *owner,
+                     rc_token_cb cb, void *ctx);
+/* owner NULL: the actor's own.  id is the token's id (or the whole token). */
+int rc_token_revoke(rc_store *s, const rc_actor *a, const char *owner,
+                    const char *id);
+int rc_token_revoke_all(rc_store *s, const rc_actor *a, const char *owner,
+                        size_t *revoked);
+
+/* ---- logins (the PAM module's rules) --------------------------------------- */
+enum { RC_KIND_NONE = 0, RC_KIND_MEMBER, RC_KIND_SVCUSER };
+enum {
+	RC_VIA_NONE = 0, RC_VIA_PASSWORD, RC_VIA_TOKEN, RC_VIA_INVITATION,
+	RC_VIA_RESET, RC_VIA_TOTP, RC_VIA_RECOVERY
+};
+const char *rc_via_name(int via);
+enum {
+	RC_LOGIN_NO_TOKENS = 1,    /* a token is not accepted as a password */
+	RC_LOGIN_MFA_REQUIRED = 2, /* as if the mfa setting were "required" */
+	RC_LOGIN_MFA_OPTIONAL = 4  /* as if it were "optional" */
+};
+/* The state of one login between its steps.  Holds the code used (for the
+ * password change that completes an invitation): rc_login_clear wipes it. */
+typedef struct rc_login {
+	char user[RC_NAME_MAX + 1];
+	char origin[64];           /* "pam:sshd from 10.0.0.1" */
+	int kind;
+	int via;                   /* how the first factor passed */
+	int need_totp;             /* ask for a TOTP or recovery code next */
+	int need_enroll;           /* two-factor required and not set up */
+	int done;                  /* authenticated */
+	char code[RC_CODE_LEN + 1];
+	char token_id[RC_TOKEN_ID_LEN + 1];
+} rc_login;
+void rc_login_clear(rc_login *l);
+/* First factor for USER: a password, a token (when allowed), or for a
+ * pending or reset member its code.  RC_OK: passed (see need_totp,
+ * need_enroll, done); RC_ERR_NOTFOUND: not a rollcall user; RC_ERR_AUTH:
+ * wrong; RC_ERR_LOCKED: locked.  Unknown users cost the same as known ones.
+ * Every failure is counted toward the lockout and audited. */
+int rc_login_begin(rc_store *s, rc_login *l, const char *origin,
+                   const char *user, const char *secret, unsigned flags);
+/* Second factor: a 6-digit TOTP code or a recovery code. */
+int rc_login_totp(rc_store *s, rc_login *l, const char *code);
+/* Two-factor required and not set up: enroll now (the member scans the URI
+ * and answers with a code, checked by rc_login_enroll_finish). */
+int rc_login_enroll_begin(rc_store *s, rc_login *l, rc_mfa_enrollment *out);
+int rc_login_enroll_finish(rc_store *s, rc_login *l, const char *code);
+
+/* Account checks after authentication (l may be NULL: no login in this
+ * handle).  RC_OK; RC_ERR_NOTFOUND; RC_ERR_STATE (inactive, service
+ * stopped: the message says which); RC_ERR_LOCKED; RC_ERR_PERM (roles or
+ * permission restriction); and *must_change set when a new password is
+ * required (code login or must-change flag). */
+typedef struct rc_account_req {
+	const char *roles;         /* "admin,owner" or NULL */
+	uint32_t perm;             /* 0: none */
+} rc_account_req;
+int rc_login_account(rc_store *s, const rc_login *l, const char *origin,
+                     const char *user, const rc_account_req *req,
+                     int *must_change);
+/* May USER's password be changed here, and must the old one be given?
+ * Not after a code login in L, nor when PRIVILEGED (root, not a change
+ * forced at login).  RC_ERR_NOTFOUND: not a rollcall user; RC_ERR_POLICY: a
+ * protected service user; RC_ERR_STATE: no password yet. */
+int rc_login_chauthtok_check(rc_store *s, const rc_login *l, const char *user,
+                             int privileged, int *kind, int *need_old);
+/* Change USER's password.  old NULL: not checked (code login, root).  A
+ * change revokes every token of the user, completes a pending invitation or
+ * reset, and is audited. */
+int rc_login_chauthtok(rc_store *s, rc_login *l, const char *origin,
+                       const char *user, const char *old, const char *newpw);
+/* Session tokens: mint a login token for an authenticated user (evicting
+ * the oldest past token.login_limit), and revoke it at session close. */
+int rc_login_session_open(rc_store *s, const char *origin, const char *user,
+                          char token_out[RC_TOKEN_LEN + 1],
+                          char id_out[RC_TOKEN_ID_LEN + 1]);
+int rc_login_session_close(rc_store *s, const char *origin, const char *user,
+                           const char *id);
+/* A member changes its own password (the tool's passwd). */
+int rc_member_passwd(rc_store *s, const rc_actor *a, const char *old,
+                     const char *newpw);
 
 /* ---- parsing and validation (pure functions) ---------------------------- */
 int rc_duration_parse(const char *text, int64_t *seconds);

@@ -11,6 +11,7 @@
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -191,7 +192,45 @@ static int store_new(rc_store **out, const rc_config *cfg, unsigned flags)
 	return RC_OK;
 }
 
+/* The process's shared handle (RC_OPEN_SHARED). */
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static rc_store *shared_store;
+
+static int store_open(rc_store **out, const rc_config *cfg, unsigned flags);
+
 RC_API int rc_store_open(rc_store **out, const rc_config *cfg, unsigned flags)
+{
+	int rc;
+
+	if (!(flags & RC_OPEN_SHARED))
+		return store_open(out, cfg, flags);
+	*out = NULL;
+	pthread_mutex_lock(&shared_lock);
+	if (shared_store && shared_store->pid != getpid())
+		shared_store = NULL;   /* inherited across fork: not ours to use */
+	if (shared_store) {
+		if (strcmp(shared_store->cfg.state_dir, cfg->state_dir) != 0) {
+			rc = rc_fail(RC_ERR_STORE, "this process already has the store in %s "
+			             "open; one store per process", shared_store->cfg.state_dir);
+		} else if ((shared_store->flags & RC_OPEN_READONLY) && !(flags & RC_OPEN_READONLY)) {
+			rc = rc_fail(RC_ERR_STORE, "this process has the store open read-only");
+		} else {
+			shared_store->refs++;
+			*out = shared_store;
+			rc = RC_OK;
+		}
+	} else {
+		rc = store_open(out, cfg, flags);
+		if (!rc) {
+			(*out)->refs = 1;
+			shared_store = *out;
+		}
+	}
+	pthread_mutex_unlock(&shared_lock);
+	return rc;
+}
+
+static int store_open(rc_store **out, const rc_config *cfg, unsigned flags)
 {
 	rc_store *s = NULL;
 	int rc;
@@ -223,6 +262,15 @@ RC_API void rc_store_close(rc_store *s)
 {
 	if (!s)
 		return;
+	if (s->flags & RC_OPEN_SHARED) {
+		pthread_mutex_lock(&shared_lock);
+		bool last = --s->refs == 0;
+		if (last && shared_store == s)
+			shared_store = NULL;
+		pthread_mutex_unlock(&shared_lock);
+		if (!last)
+			return;
+	}
 	if (s->env)
 		mdb_env_close(s->env);
 	sodium_memzero(s->key_codes, sizeof(s->key_codes));

@@ -70,5 +70,8 @@ int cmd_billing(struct cli *c, int argc, char **argv);
 int cmd_settings(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_whoami(struct cli *c, int argc, char **argv);
+int cmd_passwd(struct cli *c, int argc, char **argv);
+int cmd_mfa(struct cli *c, int argc, char **argv);
+int cmd_token(struct cli *c, int argc, char **argv);
 
 #endif

@@ -366,6 +366,23 @@ static int m_unlock(struct cli *c, int argc, char **argv)
 	return cli_fail(rc);
 }
 
+static int m_mfa_reset(struct cli *c, int argc, char **argv)
+{
+	int i = opt_plain(argc, argv), rc;
+
+	if (i < 0)
+		return -i;
+	if ((rc = want_args(argc - i, 1, 1, "member mfa-reset NAME")))
+		return rc;
+	rc = rc_member_mfa_reset(c->s, &c->actor, argv[i]);
+	if (!rc && !c->json)
+		printf("Two-factor authentication of %s removed; its tokens were revoked.\n",
+		       argv[i]);
+	else if (!rc)
+		printf("{\"username\":\"%s\",\"mfa\":\"disabled\"}\n", argv[i]);
+	return cli_fail(rc);
+}
+
 static const struct action actions[] = {
 	{ "list", m_list, "list [--status pending|active|inactive] [--role ROLE]",
 	  "members: USERNAME EMAIL ROLE STATUS LAST ACTIVE AUTH METHOD" },
@@ -386,6 +403,8 @@ static const struct action actions[] = {
 	{ "reset-password", m_reset_password, "reset-password NAME",
 	  "invalidate the password and issue a reset code" },
 	{ "unlock", m_unlock, "unlock NAME", "clear failed attempts and a lockout" },
+	{ "mfa-reset", m_mfa_reset, "mfa-reset NAME",
+	  "remove a member's two-factor authentication (a lost device); revokes its tokens" },
 };
 
 int cmd_member(struct cli *c, int argc, char **argv)

@@ -31,10 +31,13 @@ static const char usage_text[] =
 "  status                                 store and configuration summary\n"
 "  whoami                                 your member record and permissions\n"
 "  member list|show|invite|withdraw|resend|accept|set-role|update|\n"
-"         activate|deactivate|delete|reset-password|unlock\n"
+"         activate|deactivate|delete|reset-password|unlock|mfa-reset\n"
 "  role list|show|create|delete\n"
 "  service list|show|create|start|stop|delete\n"
 "  service-user list|create|update-password|set|show-password|delete SERVICE [USER]\n"
+"  passwd [--password-stdin]             change your password\n"
+"  mfa status|enable|confirm|disable      your two-factor authentication\n"
+"  token list|generate|revoke|revoke-all  your authentication tokens\n"
 "  billing show|set\n"
 "  settings show|get|set\n"
 "  audit [--since DURATION] [--limit N]\n"
@@ -79,7 +82,7 @@ int cli_fail(int rc)
 
 	switch (rc) {
 	case RC_OK: return EX_DONE;
-	case RC_ERR_PERM: status = EX_PERM; break;
+	case RC_ERR_PERM: case RC_ERR_AUTH: case RC_ERR_LOCKED: status = EX_PERM; break;
 	case RC_ERR_STORE: case RC_ERR_NOMEM: case RC_ERR_FULL: case RC_ERR_SCHEMA:
 	case RC_ERR_CONFIG:
 		status = EX_STORE;
@@ -294,6 +297,13 @@ static const struct {
 	  "Usage: rollcall [--json] whoami\n\nYour member record: name, uid, role, status "
 	  "and permissions.\n" },
 	{ "member", cmd_member, true, NULL },
+	{ "passwd", cmd_passwd, true,
+	  "Usage: rollcall passwd [--password-stdin]\n\nChange your password: the current one, "
+	  "then the new one twice.\nWith --password-stdin, the current password is the first "
+	  "line of\nstandard input and the new one the second.  A change revokes all\nyour "
+	  "tokens.\n" },
+	{ "mfa", cmd_mfa, true, NULL },
+	{ "token", cmd_token, true, NULL },
 	{ "role", cmd_role, true, NULL },
 	{ "service", cmd_service, true, NULL },
 	{ "service-user", cmd_service_user, true, NULL },

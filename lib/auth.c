@@ -1,0 +1,845 @@
+/*
+ * auth.c - the rules of a login, for the PAM module (and the tool's passwd).
+ *
+ * A login is: the first factor (password, token, or a pending or reset
+ * member's code), then for a member with two-factor authentication a TOTP or
+ * recovery code, or enrollment when two-factor is required.  The account
+ * checks and the password change follow.
+ *
+ * Costs: every first factor that is not a token costs exactly one argon2id
+ * verification, real or dummy, so an unknown user, a member with a code and
+ * a member with a password take the same time.  Hashing never happens inside
+ * a write transaction (it would stall every other writer): records are read,
+ * the hash checked, then the outcome written in a short write transaction
+ * that re-reads the record (so concurrent failures are all counted).
+ *
+ * Writes: a failure (counted toward the lockout) and every outcome of a
+ * password, code or TOTP login are audited in a synced commit.  A token login
+ * writes only when the token was last written a minute ago or more (last use,
+ * sliding expiry, last active and the audit record together), so a busy
+ * token does not cost a commit per use; the PAM module logs every use to
+ * syslog.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#include "config.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <sodium.h>
+#include "internal.h"
+
+RC_API const char *rc_via_name(int via)
+{
+	switch (via) {
+	case RC_VIA_PASSWORD: return "password";
+	case RC_VIA_TOKEN: return "token";
+	case RC_VIA_INVITATION: return "invitation code";
+	case RC_VIA_RESET: return "reset code";
+	case RC_VIA_TOTP: return "password and TOTP";
+	case RC_VIA_RECOVERY: return "password and recovery code";
+	}
+	return "none";
+}
+
+RC_API void rc_login_clear(rc_login *l)
+{
+	sodium_memzero(l, sizeof(*l));
+}
+
+/* What a login needs to know of a user, read in one read transaction. */
+typedef struct who {
+	int kind;
+	rc_member m;
+	rc_svcuser_rec u;
+	rc_service svc;
+	rc_role role;
+	rc_invitation inv;
+	bool has_inv;
+	int64_t attempts, duration, ops, mem_kib;
+	bool mfa_required;
+} who;
+
+static void who_clear(who *w)
+{
+	sodium_memzero(w, sizeof(*w));
+}
+
+static int who_read(rc_txn *t, const char *user, bool valid_name, who *w)
+{
+	char mfa[16];
+	int rc = rc_setting_int(t, "lockout.attempts", &w->attempts);
+
+	if (!rc)
+		rc = rc_setting_int(t, "lockout.duration", &w->duration);
+	if (!rc)
+		rc = rc_setting_int(t, "argon2.opslimit", &w->ops);
+	if (!rc)
+		rc = rc_setting_int(t, "argon2.memlimit_kib", &w->mem_kib);
+	if (!rc)
+		rc = rc_setting_str(t, "mfa", mfa, sizeof(mfa));
+	if (rc)
+		return rc;
+	w->mfa_required = strcmp(mfa, "required") == 0;
+	if (!valid_name)
+		return RC_OK;
+	rc = rc_load_member(t, user, &w->m);
+	if (!rc) {
+		w->kind = RC_KIND_MEMBER;
+		rc = rc_load_role(t, w->m.role, &w->role);
+		if (!rc && w->m.status == RC_MEMBER_PENDING &&
+		    rc_load_invitation(t, user, &w->inv) == RC_OK)
+			w->has_inv = true;
+		return rc;
+	}
+	if (rc != RC_ERR_NOTFOUND)
+		return rc;
+	rc = rc_load_svcuser(t, user, &w->u);
+	if (!rc) {
+		w->kind = RC_KIND_SVCUSER;
+		return rc_load_service(t, w->u.pub.service, &w->svc);
+	}
+	return rc == RC_ERR_NOTFOUND ? RC_OK : rc;
+}
+
+static bool name_plausible(const char *user)
+{
+	return strnlen(user, RC_NAME_MAX + 1) <= RC_NAME_MAX &&
+	       (rc_valid_username(user) == RC_OK || rc_valid_svcuser_name(user) == RC_OK);
+}
+
+static int who_load(rc_store *s, const char *user, who *w)
+{
+	rc_actor root = { .uid = 0, .origin = "pam" };
+	rc_txn t;
+	bool valid = name_plausible(user);
+	int rc;
+
+	memset(w, 0, sizeof(*w));
+	if ((rc = rc_txn_begin(s, &root, false, &t)) != 0)
+		return rc;
+	rc = who_read(&t, user, valid, w);
+	return rc_txn_end(&t, rc);
+}
+
+/* A write transaction acting as USER from ORIGIN (PAM runs as root). */
+static int begin_as(rc_store *s, const char *origin, const char *user, rc_txn *t)
+{
+	rc_actor root = { .uid = 0 };
+	int rc;
+
+	snprintf(root.origin, sizeof(root.origin), "%s", origin);
+	rc = rc_txn_begin(s, &root, true, t);
+	if (!rc)
+		snprintf(t->actor_name, sizeof(t->actor_name), "%s", user);
+	return rc;
+}
+
+/* Reload the user's record inside T (kind known). */
+static int reload(rc_txn *t, const char *user, int kind, rc_member *m, rc_svcuser_rec *u)
+{
+	return kind == RC_KIND_MEMBER ? rc_load_member(t, user, m) : rc_load_svcuser(t, user, u);
+}
+
+static int restore(rc_txn *t, int kind, const rc_member *m, const rc_svcuser_rec *u)
+{
+	return kind == RC_KIND_MEMBER ? rc_store_member(t, m) : rc_store_svcuser(t, u);
+}
+
+/* Count a failure toward the lockout and audit it.  Returns ERR with the
+ * message WHY (whatever happens to the write, the login fails). */
+static int record_failure(rc_store *s, const char *origin, const char *user, int kind,
+                          const char *action, int err, const char *why)
+{
+	char msg[256];
+	rc_member m;
+	rc_svcuser_rec u;
+	rc_txn t;
+	int64_t attempts, duration, now = rc_store_now(s);
+	int rc;
+
+	snprintf(msg, sizeof(msg), "%s", why);
+	if (begin_as(s, origin, user, &t) != RC_OK)
+		return rc_fail(err, "%s", msg);
+	rc_txn_audit(&t, action, user);
+	rc = rc_setting_int(&t, "lockout.attempts", &attempts);
+	if (!rc)
+		rc = rc_setting_int(&t, "lockout.duration", &duration);
+	if (!rc)
+		rc = reload(&t, user, kind, &m, &u);
+	if (!rc) {
+		uint32_t *failed = kind == RC_KIND_MEMBER ? &m.failed : &u.pub.failed;
+		int64_t *lock = kind == RC_KIND_MEMBER ? &m.lock_until : &u.pub.lock_until;
+		if (*lock && *lock <= now) {   /* a lock that ran out: start over */
+			*lock = 0;
+			*failed = 0;
+		}
+		if (*failed < UINT32_MAX)
+			(*failed)++;
+		snprintf(t.detail, sizeof(t.detail), "failed: %.60s", msg);
+		if (attempts > 0 && *failed >= (uint64_t)attempts && !*lock) {
+			*lock = now + duration;
+			snprintf(t.detail, sizeof(t.detail), "failed: %.50s; locked", msg);
+		}
+		rc = restore(&t, kind, &m, &u);
+	}
+	(void)rc_txn_end(&t, rc);
+	sodium_memzero(&m, sizeof(m));
+	sodium_memzero(&u, sizeof(u));
+	return rc_fail(err, "%s", msg);
+}
+
+/* Audit a refusal that is not counted (locked, inactive, ...). */
+static int record_refusal(rc_store *s, const char *origin, const char *user,
+                          const char *action, int err, const char *why)
+{
+	char msg[256];
+	rc_txn t;
+
+	snprintf(msg, sizeof(msg), "%s", why);
+	if (begin_as(s, origin, user, &t) == RC_OK) {
+		rc_txn_audit(&t, action, user);
+		snprintf(t.detail, sizeof(t.detail), "refused: %.80s", msg);
+		(void)rc_txn_end(&t, RC_OK);
+	}
+	return rc_fail(err, "%s", msg);
+}
+
+/* A completed login: reset the failures, record last active, store a new
+ * hash or the token's use, audit. */
+static int record_success(rc_store *s, rc_login *l, const char *newhash,
+                          const rc_token_rec *touch, const rc_member *totp_state)
+{
+	rc_member m;
+	rc_svcuser_rec u;
+	rc_txn t;
+	int64_t now = rc_store_now(s);
+	int rc = begin_as(s, l->origin, l->user, &t);
+
+	if (rc)
+		return rc;
+	rc_txn_audit(&t, "login", l->user);
+	snprintf(t.detail, sizeof(t.detail), "ok via %s", rc_via_name(l->via));
+	rc = reload(&t, l->user, l->kind, &m, &u);
+	if (!rc && l->kind == RC_KIND_MEMBER) {
+		if (totp_state) {
+			/* the second factor was checked against this state: refuse
+			 * if a concurrent login used the same step meanwhile */
+			if (m.totp_last_step >= totp_state->totp_last_step &&
+			    l->via == RC_VIA_TOTP)
+				rc = rc_fail(RC_ERR_AUTH, "this verification code was already used");
+			m.totp_enabled = totp_state->totp_enabled;
+			m.totp_pending = totp_state->totp_pending;
+			m.totp_last_step = totp_state->totp_last_step;
+			m.recovery_left &= totp_state->recovery_left;
+			for (int i = 0; i < RC_RECOVERY_CODES; i++)
+				if (!(m.recovery_left >> i & 1))
+					sodium_memzero(m.recovery[i], 32);
+		}
+		m.failed = 0;
+		m.lock_until = 0;
+		m.last_active = now;
+		if (newhash)
+			snprintf(m.pwhash, sizeof(m.pwhash), "%s", newhash);
+	} else if (!rc) {
+		u.pub.failed = 0;
+		u.pub.lock_until = 0;
+		if (newhash)
+			snprintf(u.pub.pwhash, sizeof(u.pub.pwhash), "%s", newhash);
+	}
+	if (!rc)
+		rc = restore(&t, l->kind, &m, &u);
+	if (!rc && touch)
+		rc = rc_token_touch(&t, touch);
+	sodium_memzero(&m, sizeof(m));
+	sodium_memzero(&u, sizeof(u));
+	return rc_txn_end(&t, rc);
+}
+
+/* Compare a code with a stored hash: 1 when it matches. */
+static bool code_matches(const rc_store *s, const char *code, const uint8_t hash[32])
+{
+	char norm[21];
+	uint8_t h[32];
+	bool ok;
+
+	if (rc_code_normalize_len(code, norm, 20) != RC_OK)
+		return false;
+	rc_code_hash(s, norm, h);
+	ok = sodium_memcmp(h, hash, 32) == 0;
+	sodium_memzero(norm, sizeof(norm));
+	sodium_memzero(h, sizeof(h));
+	return ok;
+}
+
+static bool is_locked(const who *w, int64_t now)
+{
+	int64_t lock = w->kind == RC_KIND_MEMBER ? w->m.lock_until : w->u.pub.lock_until;
+	return lock > now;
+}
+
+RC_API int rc_login_begin(rc_store *s, rc_login *l, const char *origin, const char *user,
+                          const char *secret, unsigned flags)
+{
+	who w;
+	rc_token_rec tok;
+	char newhash[RC_PWHASH_MAX] = "";
+	bool touch = false, ok = false, token_like;
+	int64_t now = rc_store_now(s);
+	size_t slen;
+	int rc;
+
+	memset(l, 0, sizeof(*l));
+	memset(&tok, 0, sizeof(tok));
+	snprintf(l->origin, sizeof(l->origin), "%s", origin ? origin : "pam");
+	if (!user || !secret)
+		return rc_fail(RC_ERR_INVALID, "no user or no password");
+	snprintf(l->user, sizeof(l->user), "%s", user);
+	rc = who_load(s, user, &w);
+	if (rc)
+		goto out;
+	l->kind = w.kind;
+	slen = strnlen(secret, RC_PASSWORD_MAX + 1);
+	token_like = !(flags & RC_LOGIN_NO_TOKENS) && strncmp(secret, "rct_", 4) == 0;
+
+	if (slen > RC_PASSWORD_MAX) {
+		/* refused without hashing, known or not */
+		rc = w.kind ? record_failure(s, l->origin, user, w.kind, "login", RC_ERR_AUTH,
+		                             "password longer than 1024 bytes")
+		            : rc_fail(RC_ERR_NOTFOUND, "not a rollcall user");
+		goto out;
+	}
+	if (token_like) {
+		rc_actor root = { .uid = 0, .origin = "pam" };
+		rc_txn t;
+		if (w.kind && (rc = rc_txn_begin(s, &root, false, &t)) == RC_OK) {
+			rc = rc_token_verify(&t, user, secret, &tok, &touch);
+			(void)rc_txn_end(&t, RC_OK);
+			ok = rc == RC_OK;
+			if (rc && rc != RC_ERR_AUTH)
+				goto out;
+		}
+		l->via = RC_VIA_TOKEN;
+	} else {
+		const char *hash = w.kind == RC_KIND_MEMBER ? w.m.pwhash : w.u.pub.pwhash;
+		if (w.kind == RC_KIND_MEMBER && w.has_inv && code_matches(s, secret, w.inv.code_hash)) {
+			l->via = RC_VIA_INVITATION;
+			ok = w.inv.state == RC_INV_PENDING && now < w.inv.expires;
+			rc_fail(RC_ERR_AUTH, "this invitation code is %s",
+			        rc_invitation_state_name(w.inv.state));
+		} else if (w.kind == RC_KIND_MEMBER && w.m.reset_expires &&
+		           code_matches(s, secret, w.m.reset_hash)) {
+			l->via = RC_VIA_RESET;
+			ok = now < w.m.reset_expires;
+			rc_fail(RC_ERR_AUTH, "this reset code has expired");
+		}
+		if (l->via || !hash || !hash[0] || !w.kind) {
+			rc_password_dummy_verify((unsigned long long)w.ops,
+			                         (size_t)w.mem_kib * 1024, secret);
+			if (!l->via)
+				rc_fail(RC_ERR_AUTH, "wrong password");
+		} else {
+			l->via = RC_VIA_PASSWORD;
+			ok = rc_password_verify(hash, secret);
+			rc_fail(RC_ERR_AUTH, "wrong password");
+			if (ok && crypto_pwhash_str_needs_rehash(hash, (unsigned long long)w.ops,
+			                                         (size_t)w.mem_kib * 1024) != 0 &&
+			    crypto_pwhash_str(newhash, secret, slen, (unsigned long long)w.ops,
+			                      (size_t)w.mem_kib * 1024) != 0)
+				newhash[0] = '\0';
+		}
+	}
+	if (!w.kind) {
+		rc = rc_fail(RC_ERR_NOTFOUND, "not a rollcall user");
+		goto out;
+	}
+	if (is_locked(&w, now)) {
+		char why[160], when[32];
+		rc_time_format(w.kind == RC_KIND_MEMBER ? w.m.lock_until : w.u.pub.lock_until,
+		               when, sizeof(when));
+		snprintf(why, sizeof(why), "%s is locked after too many failed logins, until %s",
+		         user, when);
+		rc = record_refusal(s, l->origin, user, "login", RC_ERR_LOCKED, why);
+		goto out;
+	}
+	if (!ok) {
+		char why[200];
+		snprintf(why, sizeof(why), "%s", rc_errmsg());
+		rc = record_failure(s, l->origin, user, w.kind, "login", RC_ERR_AUTH, why);
+		goto out;
+	}
+	if (l->via == RC_VIA_INVITATION || l->via == RC_VIA_RESET)
+		snprintf(l->code, sizeof(l->code), "%s", secret);
+	if (l->via == RC_VIA_TOKEN)
+		snprintf(l->token_id, sizeof(l->token_id), "%s", tok.pub.id);
+	if (l->via == RC_VIA_PASSWORD && w.kind == RC_KIND_MEMBER) {
+		bool required = (w.mfa_required || (flags & RC_LOGIN_MFA_REQUIRED)) &&
+		                !(flags & RC_LOGIN_MFA_OPTIONAL);
+		if (w.m.totp_enabled)
+			l->need_totp = 1;
+		else if (required)
+			l->need_enroll = 1;
+	}
+	if (l->need_totp || l->need_enroll) {
+		/* the password was right: keep a rehash, wait for the second factor */
+		rc = newhash[0] ? record_success(s, l, newhash, NULL, NULL) : RC_OK;
+		goto out;
+	}
+	l->done = 1;
+	if (l->via == RC_VIA_TOKEN && !touch && !w.m.failed && !w.u.pub.failed)
+		rc = RC_OK;   /* used within the minute: nothing to write */
+	else
+		rc = record_success(s, l, newhash[0] ? newhash : NULL, touch ? &tok : NULL, NULL);
+out:
+	if (rc == RC_OK)
+		rc_fail(RC_OK, "authenticated");
+	sodium_memzero(newhash, sizeof(newhash));
+	sodium_memzero(&tok, sizeof(tok));
+	who_clear(&w);
+	if (rc) {
+		char keep[512];
+		snprintf(keep, sizeof(keep), "%s", rc_errmsg());
+		l->done = l->need_totp = l->need_enroll = 0;
+		sodium_memzero(l->code, sizeof(l->code));
+		rc_fail(rc, "%s", keep);
+	}
+	return rc;
+}
+
+/* The member's state for a second factor, read fresh. */
+static int second_factor_state(rc_store *s, rc_login *l, rc_member *m)
+{
+	rc_actor root = { .uid = 0, .origin = "pam" };
+	rc_txn t;
+	int rc;
+
+	if (l->kind != RC_KIND_MEMBER || !l->via)
+		return rc_fail(RC_ERR_STATE, "no first factor passed in this login");
+	if ((rc = rc_txn_begin(s, &root, false, &t)) != 0)
+		return rc;
+	rc = rc_load_member(&t, l->user, m);
+	if (!rc && m->lock_until > rc_store_now(s))
+		rc = RC_ERR_LOCKED;
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_login_totp(rc_store *s, rc_login *l, const char *code)
+{
+	rc_member m;
+	rc_txn t;
+	int via = 0, rc;
+
+	if (!l->need_totp)
+		return rc_fail(RC_ERR_STATE, "this login does not need a verification code");
+	rc = second_factor_state(s, l, &m);
+	if (rc == RC_ERR_LOCKED)
+		rc = record_refusal(s, l->origin, l->user, "login", RC_ERR_LOCKED,
+		                    "locked after too many failed logins");
+	if (rc)
+		goto out;
+	/* liboath and BLAKE2b only: cheap, so checked in a read transaction */
+	{
+		rc_actor root = { .uid = 0, .origin = "pam" };
+		if ((rc = rc_txn_begin(s, &root, false, &t)) != 0)
+			goto out;
+		rc = rc_totp_check(&t, &m, code ? code : "", &via);
+		(void)rc_txn_end(&t, RC_OK);
+	}
+	if (rc == RC_ERR_AUTH || rc == RC_ERR_INVALID) {
+		char why[200];
+		snprintf(why, sizeof(why), "%s", rc_errmsg());
+		rc = record_failure(s, l->origin, l->user, l->kind, "login", RC_ERR_AUTH, why);
+		goto out;
+	}
+	if (rc)
+		goto out;
+	l->via = via;
+	rc = record_success(s, l, NULL, NULL, &m);
+	if (rc == RC_ERR_AUTH) {
+		char why[200];
+		snprintf(why, sizeof(why), "%s", rc_errmsg());
+		rc = record_failure(s, l->origin, l->user, l->kind, "login", RC_ERR_AUTH, why);
+	}
+	if (!rc) {
+		l->need_totp = 0;
+		l->done = 1;
+	}
+out:
+	sodium_memzero(&m, sizeof(m));
+	return rc;
+}
+
+RC_API int rc_login_enroll_begin(rc_store *s, rc_login *l, rc_mfa_enrollment *out)
+{
+	rc_member m;
+	rc_txn t;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!l->need_enroll)
+		return rc_fail(RC_ERR_STATE, "this login does not need enrollment");
+	if ((rc = begin_as(s, l->origin, l->user, &t)) != 0)
+		return rc;
+	rc_txn_audit(&t, "mfa.enroll", l->user);
+	rc = rc_load_member(&t, l->user, &m);
+	if (!rc && m.totp_enabled)
+		rc = rc_fail(RC_ERR_STATE, "two-factor authentication is already enabled");
+	if (!rc)
+		rc = rc_totp_enroll(&t, &m, out);
+	if (!rc)
+		rc = rc_store_member(&t, &m);
+	sodium_memzero(&m, sizeof(m));
+	rc = rc_txn_end(&t, rc);
+	if (rc)
+		rc_mfa_enrollment_clear(out);
+	return rc;
+}
+
+RC_API int rc_login_enroll_finish(rc_store *s, rc_login *l, const char *code)
+{
+	rc_member m;
+	rc_txn t;
+	int64_t now = rc_store_now(s);
+	int rc;
+
+	if (!l->need_enroll)
+		return rc_fail(RC_ERR_STATE, "this login does not need enrollment");
+	if ((rc = begin_as(s, l->origin, l->user, &t)) != 0)
+		return rc;
+	rc_txn_audit(&t, "login", l->user);
+	rc = rc_load_member(&t, l->user, &m);
+	if (!rc)
+		rc = rc_totp_enroll_confirm(&t, &m, code ? code : "");
+	if (!rc) {
+		m.failed = 0;
+		m.lock_until = 0;
+		m.last_active = now;
+		rc = rc_store_member(&t, &m);
+		snprintf(t.detail, sizeof(t.detail), "ok via password, two-factor enrolled");
+	}
+	sodium_memzero(&m, sizeof(m));
+	rc = rc_txn_end(&t, rc);
+	if (rc == RC_ERR_AUTH || rc == RC_ERR_INVALID) {
+		char why[200];
+		snprintf(why, sizeof(why), "enrollment: %s", rc_errmsg());
+		return record_failure(s, l->origin, l->user, l->kind, "login", RC_ERR_AUTH, why);
+	}
+	if (!rc) {
+		l->need_enroll = 0;
+		l->via = RC_VIA_TOTP;
+		l->done = 1;
+	}
+	return rc;
+}
+
+/* "a,b,c" contains NAME? */
+static bool list_has(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; *p;) {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (len == n && strncmp(p, name, n) == 0)
+			return true;
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	return false;
+}
+
+RC_API int rc_login_account(rc_store *s, const rc_login *l, const char *origin,
+                            const char *user, const rc_account_req *req, int *must_change)
+{
+	who w;
+	char why[256] = "";
+	const char *org = origin ? origin : "pam";
+	bool code_login = l && l->done && strcmp(l->user, user) == 0 &&
+	                  (l->via == RC_VIA_INVITATION || l->via == RC_VIA_RESET);
+	int64_t now = rc_store_now(s);
+	int err = RC_OK, rc;
+
+	*must_change = 0;
+	rc = who_load(s, user, &w);
+	if (rc)
+		goto out;
+	if (!w.kind) {
+		rc = rc_fail(RC_ERR_NOTFOUND, "not a rollcall user");
+		goto out;
+	}
+	if (is_locked(&w, now)) {
+		err = RC_ERR_LOCKED;
+		snprintf(why, sizeof(why), "%s is locked after too many failed logins", user);
+	} else if (w.kind == RC_KIND_MEMBER) {
+		if (w.m.status == RC_MEMBER_INACTIVE) {
+			err = RC_ERR_STATE;
+			snprintf(why, sizeof(why), "%s has been deactivated: ask an administrator "
+			         "of the project", user);
+		} else if (w.m.status == RC_MEMBER_PENDING && !code_login) {
+			err = RC_ERR_STATE;
+			snprintf(why, sizeof(why), "%s has not accepted the invitation: log in with "
+			         "the invitation code first", user);
+		} else if (req && req->roles && req->roles[0] && !list_has(req->roles, w.m.role)) {
+			err = RC_ERR_PERM;
+			snprintf(why, sizeof(why), "%s's role %s is not admitted here (roles=%.100s)",
+			         user, w.m.role, req->roles);
+		} else if (req && req->perm && (w.role.perms & req->perm) != req->perm) {
+			char p[160];
+			rc_perms_format(req->perm, p, sizeof(p));
+			err = RC_ERR_PERM;
+			snprintf(why, sizeof(why), "%s's role %s lacks the permission %s needed here",
+			         user, w.m.role, p);
+		} else if (code_login || w.m.must_change) {
+			*must_change = 1;
+		}
+	} else {
+		if (w.svc.state != RC_SERVICE_RUNNING) {
+			err = RC_ERR_STATE;
+			snprintf(why, sizeof(why), "service \"%s\" is stopped: your service must be "
+			         "running before its users can log in", w.svc.name);
+		} else if (req && ((req->roles && req->roles[0]) || req->perm)) {
+			err = RC_ERR_PERM;
+			snprintf(why, sizeof(why), "%s is a service user; this service admits members "
+			         "with a role only", user);
+		}
+	}
+	if (err)
+		rc = record_refusal(s, org, user, "account", err, why);
+out:
+	who_clear(&w);
+	return rc;
+}
+
+RC_API int rc_login_chauthtok_check(rc_store *s, const rc_login *l, const char *user,
+                                    int privileged, int *kind, int *need_old)
+{
+	who w;
+	bool code_login = l && l->done && strcmp(l->user, user) == 0 &&
+	                  (l->via == RC_VIA_INVITATION || l->via == RC_VIA_RESET);
+	int rc = who_load(s, user, &w);
+
+	*kind = RC_KIND_NONE;
+	*need_old = 1;
+	if (rc)
+		goto out;
+	*kind = w.kind;
+	if (!w.kind)
+		rc = rc_fail(RC_ERR_NOTFOUND, "not a rollcall user");
+	else if (w.kind == RC_KIND_SVCUSER && w.u.pub.protected_user)
+		rc = rc_fail(RC_ERR_POLICY, "%s is the protected default user of service %s: "
+		             "its password is changed with \"rollcall service-user "
+		             "update-password\"", user, w.u.pub.service);
+	else if (w.kind == RC_KIND_MEMBER && !code_login &&
+	         (w.m.status == RC_MEMBER_PENDING || (!w.m.pwhash[0] && !privileged)))
+		rc = rc_fail(RC_ERR_STATE, "%s has no password yet: log in with the invitation "
+		             "or reset code first", user);
+	if (!rc && (code_login || privileged))
+		*need_old = 0;
+out:
+	who_clear(&w);
+	return rc;
+}
+
+RC_API int rc_login_chauthtok(rc_store *s, rc_login *l, const char *origin, const char *user,
+                              const char *old, const char *newpw)
+{
+	who w;
+	rc_member m;
+	rc_svcuser_rec u;
+	rc_invitation inv;
+	rc_txn t;
+	char hash[RC_PWHASH_MAX] = "";
+	const char *org = origin ? origin : "pam";
+	bool code_login = l && l->done && strcmp(l->user, user) == 0 &&
+	                  (l->via == RC_VIA_INVITATION || l->via == RC_VIA_RESET);
+	size_t revoked = 0;
+	int rc = who_load(s, user, &w);
+
+	memset(&m, 0, sizeof(m));
+	memset(&u, 0, sizeof(u));
+	if (rc)
+		goto out;
+	if (!w.kind) {
+		rc = rc_fail(RC_ERR_NOTFOUND, "not a rollcall user");
+		goto out;
+	}
+	if (w.kind == RC_KIND_SVCUSER && w.u.pub.protected_user) {
+		rc = rc_fail(RC_ERR_POLICY, "%s is a protected service user: its password is "
+		             "changed with \"rollcall service-user update-password\"", user);
+		goto out;
+	}
+	if (strnlen(newpw, RC_PASSWORD_MAX + 1) > RC_PASSWORD_MAX) {
+		rc = rc_fail(RC_ERR_POLICY, "password is longer than %d bytes", RC_PASSWORD_MAX);
+		goto out;
+	}
+	/* the policy, in a read transaction */
+	{
+		rc_actor root = { .uid = 0, .origin = "pam" };
+		if ((rc = rc_txn_begin(s, &root, false, &t)) != 0)
+			goto out;
+		rc = w.kind == RC_KIND_MEMBER ? rc_password_policy(&t, &w.m, newpw)
+		                              : rc_valid_svcuser_password(newpw);
+		(void)rc_txn_end(&t, RC_OK);
+		if (rc)
+			goto out;
+	}
+	if (old) {
+		const char *cur = w.kind == RC_KIND_MEMBER ? w.m.pwhash : w.u.pub.pwhash;
+		bool good;
+		if (strnlen(old, RC_PASSWORD_MAX + 1) > RC_PASSWORD_MAX) {
+			good = false;
+		} else if (!cur[0]) {
+			rc_password_dummy_verify((unsigned long long)w.ops, (size_t)w.mem_kib * 1024, old);
+			good = false;
+		} else {
+			good = rc_password_verify(cur, old);
+		}
+		if (!good) {
+			rc = record_failure(s, org, user, w.kind, "password.change", RC_ERR_AUTH,
+			                    "the current password is wrong");
+			goto out;
+		}
+		if (strlen(old) == strlen(newpw) && sodium_memcmp(old, newpw, strlen(old)) == 0) {
+			rc = rc_fail(RC_ERR_POLICY, "the new password is the current one");
+			goto out;
+		}
+	}
+	if (crypto_pwhash_str(hash, newpw, strlen(newpw), (unsigned long long)w.ops,
+	                      (size_t)w.mem_kib * 1024) != 0) {
+		rc = rc_fail(RC_ERR_NOMEM, "out of memory while hashing a password");
+		goto out;
+	}
+	if ((rc = begin_as(s, org, user, &t)) != 0)
+		goto out;
+	rc_txn_audit(&t, "password.change", user);
+	rc = reload(&t, user, w.kind, &m, &u);
+	if (!rc && w.kind == RC_KIND_MEMBER) {
+		if (code_login && l->via == RC_VIA_INVITATION) {
+			rc = rc_load_invitation(&t, user, &inv);
+			if (!rc && (inv.state != RC_INV_PENDING || !code_matches(s, l->code, inv.code_hash)))
+				rc = rc_fail(RC_ERR_STATE, "the invitation code is no longer valid");
+			if (!rc) {
+				inv.state = RC_INV_ACCEPTED;
+				rc = rc_store_invitation(&t, &inv);
+				m.status = RC_MEMBER_ACTIVE;
+				rc_txn_audit(&t, "member.accept", user);
+			}
+		} else if (code_login) {
+			if (!m.reset_expires || m.reset_expires <= rc_store_now(s) ||
+			    !code_matches(s, l->code, m.reset_hash))
+				rc = rc_fail(RC_ERR_STATE, "the reset code is no longer valid");
+			m.reset_expires = 0;
+			sodium_memzero(m.reset_hash, sizeof(m.reset_hash));
+			rc_txn_audit(&t, "member.reset-complete", user);
+		} else if (m.status == RC_MEMBER_PENDING) {
+			rc = rc_fail(RC_ERR_STATE, "%s has not accepted the invitation", user);
+		}
+		snprintf(m.pwhash, sizeof(m.pwhash), "%s", hash);
+		m.must_change = 0;
+		m.failed = 0;
+		m.lock_until = 0;
+	} else if (!rc) {
+		snprintf(u.pub.pwhash, sizeof(u.pub.pwhash), "%s", hash);
+		rc = rc_secret_encrypt(s, newpw, u.pw_enc, &u.pw_enc_len);
+		u.pub.failed = 0;
+		u.pub.lock_until = 0;
+	}
+	if (!rc)
+		rc = restore(&t, w.kind, &m, &u);
+	if (!rc)
+		rc = rc_tokens_revoke_owner(&t, user, &revoked);
+	if (!rc)
+		snprintf(t.detail, sizeof(t.detail), "ok password changed, tokens-revoked=%zu",
+		         revoked);
+	rc = rc_txn_end(&t, rc);
+	if (!rc && l && code_login) {
+		/* the code is spent: the rest of this login is a password login */
+		l->via = RC_VIA_PASSWORD;
+		sodium_memzero(l->code, sizeof(l->code));
+	}
+out:
+	sodium_memzero(hash, sizeof(hash));
+	sodium_memzero(&m, sizeof(m));
+	sodium_memzero(&u, sizeof(u));
+	who_clear(&w);
+	return rc;
+}
+
+RC_API int rc_login_session_open(rc_store *s, const char *origin, const char *user,
+                                 char token_out[RC_TOKEN_LEN + 1],
+                                 char id_out[RC_TOKEN_ID_LEN + 1])
+{
+	rc_token info;
+	rc_txn t;
+	int rc;
+
+	token_out[0] = id_out[0] = '\0';
+	if (!name_plausible(user))
+		return rc_fail(RC_ERR_NOTFOUND, "not a rollcall user");
+	if ((rc = begin_as(s, origin ? origin : "pam", user, &t)) != 0)
+		return rc;
+	rc_txn_audit(&t, "session.open", user);
+	{
+		rc_member m;
+		rc_svcuser_rec u;
+		rc = rc_load_member(&t, user, &m);
+		if (rc == RC_ERR_NOTFOUND)
+			rc = rc_load_svcuser(&t, user, &u);
+		sodium_memzero(&m, sizeof(m));
+		sodium_memzero(&u, sizeof(u));
+	}
+	if (!rc)
+		rc = rc_token_issue(&t, user, RC_TOKEN_LOGIN, "session", 0, 0, RC_EXT_SLIDE, &info,
+		                    token_out);
+	if (!rc) {
+		snprintf(id_out, RC_TOKEN_ID_LEN + 1, "%s", info.id);
+		snprintf(t.detail, sizeof(t.detail), "ok token=%s", info.id);
+	}
+	rc = rc_txn_end(&t, rc);
+	if (rc) {
+		sodium_memzero(token_out, RC_TOKEN_LEN + 1);
+		id_out[0] = '\0';
+	}
+	return rc;
+}
+
+RC_API int rc_login_session_close(rc_store *s, const char *origin, const char *user,
+                                  const char *id)
+{
+	rc_txn t;
+	int rc;
+
+	if ((rc = begin_as(s, origin ? origin : "pam", user, &t)) != 0)
+		return rc;
+	rc_txn_audit(&t, "session.close", user);
+	snprintf(t.detail, sizeof(t.detail), "ok token=%.16s revoked", id);
+	rc = rc_token_remove(&t, user, id);
+	if (rc == RC_ERR_NOTFOUND) {   /* already revoked or evicted */
+		snprintf(t.detail, sizeof(t.detail), "ok token=%.16s was already gone", id);
+		rc = RC_OK;
+	}
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_member_passwd(rc_store *s, const rc_actor *a, const char *old,
+                            const char *newpw)
+{
+	char name[RC_NAME_MAX + 1], origin[64];
+	rc_txn t;
+	int rc = rc_txn_begin(s, a, false, &t);
+
+	if (rc)
+		return rc;
+	if (!t.is_member)
+		rc = rc_fail(t.root ? RC_ERR_INVALID : RC_ERR_PERM, t.root
+		             ? "root is not a rollcall member: use \"rollcall member "
+		               "reset-password NAME\" for a member"
+		             : "you (uid %u) are not a rollcall member", (unsigned)t.uid);
+	else
+		snprintf(name, sizeof(name), "%s", t.am.username);
+	rc = rc_txn_end(&t, rc);
+	if (rc)
+		return rc;
+	snprintf(origin, sizeof(origin), "%s", a->origin);
+	return rc_login_chauthtok(s, NULL, origin, name, old, newpw);
+}

@@ -1,0 +1,557 @@
+/*
+ * token.c - authentication tokens.
+ *
+ * A token reads  rct_<id>_<secret><check>:  "rct_", 16 characters of id
+ * (80 random bits), "_", 56 characters of secret (280 random bits) and 8
+ * characters of checksum, all in lower-case base32 (a-z, 2-7).  The checksum
+ * is the first 5 bytes of the unkeyed BLAKE2b-256 of everything before it,
+ * so a typo is refused without a lookup and a secret scanner can recognise a
+ * leaked token with no false positives.  The store keeps only a keyed
+ * BLAKE2b hash of the secret part; it is compared in constant time.
+ *
+ * Keys in the "tokens" database: "i" + id -> the record, and
+ * "o" + owner + NUL + id -> "" (a user's tokens by prefix, without a scan).
+ *
+ * Sliding expiry without a write on every use: a use writes the token back
+ * (last used, new expiry) only when the stored last use is a minute old, so
+ * a busy token costs at most one commit a minute.  Revocation deletes the
+ * record at once, in a synced commit.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#include "config.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <sodium.h>
+#include "internal.h"
+
+#define PREFIX      "rct_"
+#define PREFIX_LEN  4
+#define ID_BYTES    10
+#define SECRET_BYTES 35
+#define SECRET_LEN  56
+#define CHECK_LEN   8
+#define ID_OFF      PREFIX_LEN
+#define SEP_OFF     (ID_OFF + RC_TOKEN_ID_LEN)
+#define SECRET_OFF  (SEP_OFF + 1)
+#define CHECK_OFF   (SECRET_OFF + SECRET_LEN)
+
+_Static_assert(CHECK_OFF + CHECK_LEN == RC_TOKEN_LEN, "token layout");
+
+RC_API const char *rc_token_kind_name(int kind)
+{
+	return kind == RC_TOKEN_LOGIN ? "login" : "api";
+}
+
+RC_API const char *rc_token_extension_name(int ext)
+{
+	return ext == RC_EXT_FIXED ? "fixed" : "slide";
+}
+
+RC_API int rc_token_extension_parse(const char *s, int *ext)
+{
+	if (strcmp(s, "slide") == 0)
+		*ext = RC_EXT_SLIDE;
+	else if (strcmp(s, "fixed") == 0)
+		*ext = RC_EXT_FIXED;
+	else
+		return rc_fail(RC_ERR_INVALID, "extension policy \"%.20s\" is neither slide "
+		               "nor fixed", s);
+	return RC_OK;
+}
+
+static void checksum(const char *head, char out[CHECK_LEN + 1])
+{
+	uint8_t h[32];
+
+	crypto_generichash(h, sizeof(h), (const uint8_t *)head, CHECK_OFF, NULL, 0);
+	rc_base32_lower(h, 5, out);
+}
+
+static bool is_b32(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '2' && c <= '7');
+}
+
+RC_API int rc_token_check_format(const char *tok)
+{
+	char check[CHECK_LEN + 1];
+	size_t n = strnlen(tok, RC_TOKEN_LEN + 1);
+
+	if (n != RC_TOKEN_LEN || memcmp(tok, PREFIX, PREFIX_LEN) != 0 || tok[SEP_OFF] != '_')
+		return rc_fail(RC_ERR_INVALID, "not a rollcall token (rct_ followed by %d "
+		               "characters)", RC_TOKEN_LEN - PREFIX_LEN);
+	for (size_t i = ID_OFF; i < RC_TOKEN_LEN; i++)
+		if (i != SEP_OFF && !is_b32(tok[i]))
+			return rc_fail(RC_ERR_INVALID, "not a rollcall token (character %zu "
+			               "is not a-z or 2-7)", i + 1);
+	checksum(tok, check);
+	if (sodium_memcmp(check, tok + CHECK_OFF, CHECK_LEN) != 0)
+		return rc_fail(RC_ERR_INVALID, "the token's checksum does not match (a typo?)");
+	return RC_OK;
+}
+
+static void secret_hash(const rc_store *s, const char *secret, uint8_t out[32])
+{
+	static const char domain[] = "token:";
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, s->key_codes, sizeof(s->key_codes), 32);
+	crypto_generichash_update(&st, (const uint8_t *)domain, sizeof(domain) - 1);
+	crypto_generichash_update(&st, (const uint8_t *)secret, SECRET_LEN);
+	crypto_generichash_final(&st, out, 32);
+	sodium_memzero(&st, sizeof(st));
+}
+
+/* ---- records ---------------------------------------------------------------- */
+
+static int id_key(const char *id, char key[RC_TOKEN_ID_LEN + 2])
+{
+	key[0] = 'i';
+	memcpy(key + 1, id, RC_TOKEN_ID_LEN);
+	key[RC_TOKEN_ID_LEN + 1] = '\0';
+	return RC_TOKEN_ID_LEN + 1;
+}
+
+static size_t owner_key(const char *owner, const char *id, char *key)
+{
+	size_t n = strlen(owner);
+	key[0] = 'o';
+	memcpy(key + 1, owner, n);
+	key[1 + n] = '\0';
+	if (id)
+		memcpy(key + 2 + n, id, RC_TOKEN_ID_LEN);
+	return 2 + n + (id ? RC_TOKEN_ID_LEN : 0);
+}
+
+static int token_load(rc_txn *t, const char *id, rc_token_rec *rec)
+{
+	char key[RC_TOKEN_ID_LEN + 2];
+	MDB_val v;
+	int rc = rc_db_get(t, DB_TOKENS, key, (size_t)id_key(id, key), &v);
+
+	if (rc == RC_ERR_NOTFOUND)
+		return rc_fail(RC_ERR_NOTFOUND, "no token with id %.16s", id);
+	if (rc)
+		return rc;
+	return rc_token_decode(v.mv_data, v.mv_size, rec);
+}
+
+static int token_store(rc_txn *t, const rc_token_rec *rec)
+{
+	char key[RC_TOKEN_ID_LEN + 2];
+	rc_wbuf w;
+	int rc = rc_token_encode(rec, &w);
+
+	if (!rc)
+		rc = rc_db_put(t, DB_TOKENS, key, (size_t)id_key(rec->pub.id, key), &w, 0);
+	rc_wbuf_free(&w);
+	return rc;
+}
+
+static int token_delete(rc_txn *t, const rc_token *tk)
+{
+	char key[RC_NAME_MAX + RC_TOKEN_ID_LEN + 3];
+	int rc = rc_db_del(t, DB_TOKENS, key, (size_t)id_key(tk->id, key));
+
+	if (!rc)
+		rc = rc_db_del(t, DB_TOKENS, key, owner_key(tk->owner, tk->id, key));
+	return rc;
+}
+
+/* Every token of OWNER, oldest first, into a malloc'ed array. */
+static int owner_tokens(rc_txn *t, const char *owner, rc_token_rec **out, size_t *count)
+{
+	char prefix[RC_NAME_MAX + 3];
+	size_t plen = owner_key(owner, NULL, prefix);
+	MDB_cursor *c;
+	MDB_val k = { plen, prefix }, v;
+	rc_token_rec *arr = NULL;
+	size_t n = 0, cap = 0;
+	int rc = RC_OK, mrc;
+
+	*out = NULL;
+	*count = 0;
+	if ((mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_TOKENS], &c)) != 0)
+		return rc_fail_lmdb(mrc, "cannot read tokens");
+	for (mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); mrc == 0 && !rc;
+	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != plen + RC_TOKEN_ID_LEN || memcmp(k.mv_data, prefix, plen) != 0)
+			break;
+		char id[RC_TOKEN_ID_LEN + 1];
+		memcpy(id, (const char *)k.mv_data + plen, RC_TOKEN_ID_LEN);
+		id[RC_TOKEN_ID_LEN] = '\0';
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			rc_token_rec *na = realloc(arr, ncap * sizeof(*arr));
+			if (!na) {
+				rc = rc_fail(RC_ERR_NOMEM, "out of memory");
+				break;
+			}
+			arr = na;
+			cap = ncap;
+		}
+		rc = token_load(t, id, &arr[n]);
+		if (rc == RC_ERR_NOTFOUND)
+			rc = rc_fail(RC_ERR_STORE, "damaged token index (token %s of %s has no "
+			             "record)", id, owner);
+		if (!rc)
+			n++;
+	}
+	mdb_cursor_close(c);
+	if (!rc && mrc != 0 && mrc != MDB_NOTFOUND)
+		rc = rc_fail_lmdb(mrc, "cannot read tokens");
+	if (rc) {
+		free(arr);
+		return rc;
+	}
+	/* oldest first (ids are random: sort by creation time) */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && arr[j - 1].pub.created > arr[j].pub.created; j--) {
+			rc_token_rec tmp = arr[j];
+			arr[j] = arr[j - 1];
+			arr[j - 1] = tmp;
+		}
+	*out = arr;
+	*count = n;
+	return RC_OK;
+}
+
+static bool token_expired(const rc_token *tk, int64_t now)
+{
+	return now >= tk->expires || (tk->max_expiry && now >= tk->max_expiry);
+}
+
+/* Delete OWNER's tokens of KIND (-1: all) and, with only_expired, only the
+ * expired ones. */
+static int revoke_owner(rc_txn *t, const char *owner, int kind, bool only_expired,
+                        size_t *revoked)
+{
+	rc_token_rec *arr;
+	size_t n, done = 0;
+	int64_t now = rc_store_now(t->s);
+	int rc = owner_tokens(t, owner, &arr, &n);
+
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (kind >= 0 && arr[i].pub.kind != kind)
+			continue;
+		if (only_expired && !token_expired(&arr[i].pub, now))
+			continue;
+		rc = token_delete(t, &arr[i].pub);
+		if (!rc)
+			done++;
+	}
+	if (arr)
+		sodium_memzero(arr, n * sizeof(*arr));
+	free(arr);
+	if (revoked)
+		*revoked = done;
+	return rc;
+}
+
+int rc_tokens_revoke_owner(rc_txn *t, const char *owner, size_t *revoked)
+{
+	return revoke_owner(t, owner, -1, false, revoked);
+}
+
+/* Make a token for OWNER.  For a login token, evict the oldest past
+ * token.login_limit; for an api token, refuse past token.api_limit. */
+int rc_token_issue(rc_txn *t, const char *owner, int kind, const char *desc,
+                   int64_t ttl, int64_t max_age, int ext, rc_token *info,
+                   char out[RC_TOKEN_LEN + 1])
+{
+	uint8_t idb[ID_BYTES], sec[SECRET_BYTES];
+	rc_token_rec rec, *arr = NULL;
+	char key[RC_NAME_MAX + RC_TOKEN_ID_LEN + 3];
+	size_t n = 0, count = 0;
+	int64_t limit, now = rc_store_now(t->s);
+	int rc;
+
+	out[0] = '\0';
+	memset(&rec, 0, sizeof(rec));
+	if (!ttl && (rc = rc_setting_int(t, "token.ttl", &ttl)) != 0)
+		return rc;
+	rc = rc_setting_int(t, kind == RC_TOKEN_LOGIN ? "token.login_limit" : "token.api_limit",
+	                    &limit);
+	if (!rc)
+		rc = revoke_owner(t, owner, -1, true, NULL);   /* drop expired ones */
+	if (!rc)
+		rc = owner_tokens(t, owner, &arr, &n);
+	for (size_t i = 0; !rc && i < n; i++)
+		if (arr[i].pub.kind == kind)
+			count++;
+	if (!rc && kind == RC_TOKEN_API && (int64_t)count >= limit)
+		rc = rc_fail(RC_ERR_POLICY, "%s already has %zu API tokens (token.api_limit is "
+		             "%lld): revoke one first", owner, count, (long long)limit);
+	for (size_t i = 0; !rc && kind == RC_TOKEN_LOGIN && (int64_t)count >= limit && i < n; i++)
+		if (arr[i].pub.kind == RC_TOKEN_LOGIN) {
+			rc = token_delete(t, &arr[i].pub);   /* oldest first */
+			count--;
+		}
+	if (arr)
+		sodium_memzero(arr, n * sizeof(*arr));
+	free(arr);
+	if (rc)
+		return rc;
+
+	randombytes_buf(idb, sizeof(idb));
+	randombytes_buf(sec, sizeof(sec));
+	memcpy(out, PREFIX, PREFIX_LEN);
+	rc_base32_lower(idb, sizeof(idb), out + ID_OFF);
+	out[SEP_OFF] = '_';
+	rc_base32_lower(sec, sizeof(sec), out + SECRET_OFF);
+	checksum(out, out + CHECK_OFF);
+	sodium_memzero(sec, sizeof(sec));
+
+	memcpy(rec.pub.id, out + ID_OFF, RC_TOKEN_ID_LEN);
+	rec.pub.id[RC_TOKEN_ID_LEN] = '\0';
+	snprintf(rec.pub.owner, sizeof(rec.pub.owner), "%s", owner);
+	rec.pub.kind = kind;
+	snprintf(rec.pub.description, sizeof(rec.pub.description), "%s", desc ? desc : "");
+	rec.pub.created = now;
+	rec.pub.ttl = ttl;
+	rec.pub.extension = ext;
+	rec.pub.max_expiry = max_age ? now + max_age : 0;
+	rec.pub.expires = now + ttl;
+	if (rec.pub.max_expiry && rec.pub.expires > rec.pub.max_expiry)
+		rec.pub.expires = rec.pub.max_expiry;
+	secret_hash(t->s, out + SECRET_OFF, rec.hash);
+	rc = token_store(t, &rec);
+	if (!rc)
+		rc = rc_db_put_raw(t, DB_TOKENS, key, owner_key(owner, rec.pub.id, key), "", 0, 0);
+	if (!rc && info)
+		*info = rec.pub;
+	if (rc)
+		sodium_memzero(out, RC_TOKEN_LEN + 1);
+	sodium_memzero(&rec, sizeof(rec));
+	return rc;
+}
+
+/* Check TOKEN for USER inside T.  *touch is set when the use should be
+ * written back (last used a minute ago or more): rec then holds the record
+ * with its new last use and expiry. */
+int rc_token_verify(rc_txn *t, const char *user, const char *token, rc_token_rec *rec,
+                    bool *touch)
+{
+	char id[RC_TOKEN_ID_LEN + 1];
+	uint8_t h[32];
+	int64_t now = rc_store_now(t->s);
+	int rc = rc_token_check_format(token);
+
+	*touch = false;
+	if (rc)
+		return rc_fail(RC_ERR_AUTH, "%s", rc_errmsg());
+	memcpy(id, token + ID_OFF, RC_TOKEN_ID_LEN);
+	id[RC_TOKEN_ID_LEN] = '\0';
+	rc = token_load(t, id, rec);
+	if (rc == RC_ERR_NOTFOUND)
+		return rc_fail(RC_ERR_AUTH, "unknown or revoked token %s", id);
+	if (rc)
+		return rc;
+	secret_hash(t->s, token + SECRET_OFF, h);
+	/* Compare the secret before the owner, so both cost the same. */
+	bool good = sodium_memcmp(h, rec->hash, sizeof(h)) == 0;
+	sodium_memzero(h, sizeof(h));
+	if (!good)
+		return rc_fail(RC_ERR_AUTH, "wrong secret for token %s", id);
+	if (strcmp(rec->pub.owner, user) != 0)
+		return rc_fail(RC_ERR_AUTH, "token %s belongs to another user", id);
+	if (rec->pub.max_expiry && now >= rec->pub.max_expiry)
+		return rc_fail(RC_ERR_AUTH, "token %s is past its maximum age", id);
+	if (now >= rec->pub.expires)
+		return rc_fail(RC_ERR_AUTH, "token %s has expired", id);
+	if (now - rec->pub.last_used >= 60) {
+		*touch = true;
+		rec->pub.last_used = now;
+		if (rec->pub.extension == RC_EXT_SLIDE) {
+			rec->pub.expires = now + rec->pub.ttl;
+			if (rec->pub.max_expiry && rec->pub.expires > rec->pub.max_expiry)
+				rec->pub.expires = rec->pub.max_expiry;
+		}
+	}
+	return RC_OK;
+}
+
+int rc_token_touch(rc_txn *t, const rc_token_rec *rec)
+{
+	return token_store(t, rec);
+}
+
+int rc_token_remove(rc_txn *t, const char *owner, const char *id)
+{
+	rc_token_rec rec;
+	int rc = token_load(t, id, &rec);
+
+	if (!rc && strcmp(rec.pub.owner, owner) != 0)
+		rc = rc_fail(RC_ERR_NOTFOUND, "%s has no token with id %.16s", owner, id);
+	if (!rc)
+		rc = token_delete(t, &rec.pub);
+	sodium_memzero(&rec, sizeof(rec));
+	return rc;
+}
+
+/* ---- the tool's commands ---------------------------------------------------- */
+
+/* The owner a command acts on: the actor itself, or (manage-members, rank
+ * rule) another member. */
+static int resolve_owner(rc_txn *t, const char *owner, char out[RC_NAME_MAX + 1])
+{
+	rc_member m;
+	int rc;
+
+	if (!owner || (t->is_member && strcmp(owner, t->am.username) == 0)) {
+		if (!t->is_member)
+			return rc_fail(t->root ? RC_ERR_INVALID : RC_ERR_PERM,
+			               t->root ? "root has no tokens of its own: name a member "
+			                         "with --member"
+			                       : "you (uid %u) are not a rollcall member",
+			               (unsigned)t->uid);
+		snprintf(out, RC_NAME_MAX + 1, "%s", t->am.username);
+		return RC_OK;
+	}
+	rc = rc_require(t, RC_PERM_MANAGE_MEMBERS);
+	if (!rc)
+		rc = rc_load_member(t, owner, &m);
+	if (!rc && !t->root)
+		rc = rc_require_rank_over(t, &m);
+	if (!rc)
+		snprintf(out, RC_NAME_MAX + 1, "%s", m.username);
+	sodium_memzero(&m, sizeof(m));
+	return rc;
+}
+
+static int valid_description(const char *d)
+{
+	size_t n = strlen(d);
+
+	if (n > RC_TOKEN_DESC_MAX)
+		return rc_fail(RC_ERR_INVALID, "description is longer than %d bytes",
+		               RC_TOKEN_DESC_MAX);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)d[i] < 0x20 || d[i] == 0x7f)
+			return rc_fail(RC_ERR_INVALID, "description must not contain control "
+			               "characters");
+	return RC_OK;
+}
+
+RC_API int rc_token_generate(rc_store *s, const rc_actor *a, const rc_token_req *req,
+                             rc_token *info, char token_out[RC_TOKEN_LEN + 1])
+{
+	char owner[RC_NAME_MAX + 1];
+	rc_txn t;
+	int rc;
+
+	token_out[0] = '\0';
+	if (req->description && (rc = valid_description(req->description)) != 0)
+		return rc;
+	if (req->ttl < 0 || req->max_age < 0)
+		return rc_fail(RC_ERR_INVALID, "durations must be positive");
+	if (req->ttl && (req->ttl < 60 || req->ttl > (int64_t)3650 * 86400))
+		return rc_fail(RC_ERR_INVALID, "--ttl must be from 1m to 3650d");
+	if (req->max_age && (req->max_age < 60 || req->max_age > (int64_t)3650 * 86400))
+		return rc_fail(RC_ERR_INVALID, "--max-age must be from 1m to 3650d");
+	if (req->extension != RC_EXT_SLIDE && req->extension != RC_EXT_FIXED)
+		return rc_fail(RC_ERR_INVALID, "bad extension policy");
+	if ((rc = rc_txn_begin(s, a, true, &t)) != 0)
+		return rc;
+	rc_txn_audit(&t, "token.generate", req->owner ? req->owner : t.actor_name);
+	if (req->owner && !(t.is_member && strcmp(req->owner, t.am.username) == 0))
+		rc = rc_fail(RC_ERR_PERM, "tokens are generated by their owner only");
+	if (!rc)
+		rc = resolve_owner(&t, NULL, owner);
+	if (!rc && t.am.status != RC_MEMBER_ACTIVE)
+		rc = rc_fail(RC_ERR_STATE, "%s is %s: only active members have tokens", owner,
+		             rc_member_status_name(t.am.status));
+	if (!rc) {
+		rc_txn_audit(&t, "token.generate", owner);
+		rc = rc_token_issue(&t, owner, RC_TOKEN_API, req->description, req->ttl,
+		                    req->max_age, req->extension, info, token_out);
+	}
+	if (!rc)
+		snprintf(t.detail, sizeof(t.detail), "ok id=%s", info ? info->id : "");
+	rc = rc_txn_end(&t, rc);
+	if (rc)
+		sodium_memzero(token_out, RC_TOKEN_LEN + 1);
+	return rc;
+}
+
+RC_API int rc_token_foreach(rc_store *s, const rc_actor *a, const char *owner,
+                            rc_token_cb cb, void *ctx)
+{
+	char name[RC_NAME_MAX + 1];
+	rc_token_rec *arr = NULL;
+	size_t n = 0;
+	rc_txn t;
+	int64_t now;
+	int rc = rc_txn_begin(s, a, false, &t);
+
+	if (rc)
+		return rc;
+	now = rc_store_now(s);
+	rc = resolve_owner(&t, owner, name);
+	if (!rc)
+		rc = owner_tokens(&t, name, &arr, &n);
+	rc = rc_txn_end(&t, rc);
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (token_expired(&arr[i].pub, now))
+			continue;
+		rc = cb(&arr[i].pub, ctx);
+	}
+	if (arr)
+		sodium_memzero(arr, n * sizeof(*arr));
+	free(arr);
+	return rc;
+}
+
+RC_API int rc_token_revoke(rc_store *s, const rc_actor *a, const char *owner,
+                           const char *id)
+{
+	char name[RC_NAME_MAX + 1], tid[RC_TOKEN_ID_LEN + 1], target[80];
+	rc_txn t;
+	int rc;
+
+	/* the id, or the whole token (its id part) */
+	if (strncmp(id, PREFIX, PREFIX_LEN) == 0 && strlen(id) > SEP_OFF)
+		id += ID_OFF;
+	if (strlen(id) < RC_TOKEN_ID_LEN || (id[RC_TOKEN_ID_LEN] && id[RC_TOKEN_ID_LEN] != '_'))
+		return rc_fail(RC_ERR_INVALID, "\"%.20s\" is not a token id (%d characters a-z, "
+		               "2-7, as in token list)", id, RC_TOKEN_ID_LEN);
+	for (int i = 0; i < RC_TOKEN_ID_LEN; i++)
+		if (!is_b32(id[i]))
+			return rc_fail(RC_ERR_INVALID, "\"%.20s\" is not a token id (%d "
+			               "characters a-z, 2-7)", id, RC_TOKEN_ID_LEN);
+	memcpy(tid, id, RC_TOKEN_ID_LEN);
+	tid[RC_TOKEN_ID_LEN] = '\0';
+	if ((rc = rc_txn_begin(s, a, true, &t)) != 0)
+		return rc;
+	snprintf(target, sizeof(target), "%.32s token=%s", owner ? owner : t.actor_name, tid);
+	rc_txn_audit(&t, "token.revoke", target);
+	rc = resolve_owner(&t, owner, name);
+	if (!rc)
+		rc = rc_token_remove(&t, name, tid);
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_token_revoke_all(rc_store *s, const rc_actor *a, const char *owner,
+                               size_t *revoked)
+{
+	char name[RC_NAME_MAX + 1];
+	size_t n = 0;
+	rc_txn t;
+	int rc;
+
+	if (revoked)
+		*revoked = 0;
+	if ((rc = rc_txn_begin(s, a, true, &t)) != 0)
+		return rc;
+	rc_txn_audit(&t, "token.revoke-all", owner ? owner : t.actor_name);
+	rc = resolve_owner(&t, owner, name);
+	if (!rc)
+		rc = rc_tokens_revoke_owner(&t, name, &n);
+	if (!rc)
+		snprintf(t.detail, sizeof(t.detail), "ok revoked=%zu", n);
+	rc = rc_txn_end(&t, rc);
+	if (!rc && revoked)
+		*revoked = n;
+	return rc;
+}

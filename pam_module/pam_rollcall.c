@@ -1,0 +1,632 @@
+/*
+ * pam_rollcall.c - PAM glue over lib/: auth, account, password and session.
+ *
+ * Every rule lives in lib/ (auth.c); this file reads the options, talks to
+ * the application through the conversation, maps lib's codes to PAM's, and
+ * logs.  Each pam_sm_* reads the defaults, then the configuration file, then
+ * its arguments, and leaves through one cleanup label.
+ *
+ * Internal errors are never success and never PAM_IGNORE: a store that is
+ * missing or damaged is PAM_AUTHINFO_UNAVAIL (auth) or the phase's error,
+ * and a user rollcall does not know is PAM_USER_UNKNOWN, so that the rest of
+ * the stack (pam_unix for root and local users) goes on working.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#include "config.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+#include <security/pam_modules.h>
+#include <security/pam_ext.h>
+#include <sodium.h>
+#include "rollcall.h"
+
+#define PAM_EXPORT __attribute__((visibility("default")))
+#define DATA_STORE   "pam_rollcall_store"
+#define DATA_LOGIN   "pam_rollcall_login"
+#define DATA_SESSION "pam_rollcall_session"
+
+enum { TOTP_DEFAULT = 0, TOTP_REQUIRED, TOTP_OPTIONAL };
+
+struct opts {
+	rc_config cfg;
+	char config[RC_PATH_MAX];
+	int tokens;             /* tokens=allow (1) | deny (0) */
+	int debug;
+	int session_token;
+	int totp;
+	int silent;
+	char roles[256];
+	uint32_t perm;
+};
+
+/* ---- options ----------------------------------------------------------------- */
+
+static int opt_value(const char *arg, const char *name, const char **val)
+{
+	size_t n = strlen(name);
+	if (strncmp(arg, name, n) == 0 && arg[n] == '=') {
+		*val = arg + n + 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* Defaults, then the configuration file, then the arguments. */
+static int opts_read(pam_handle_t *pamh, int flags, int argc, const char **argv,
+                     struct opts *o)
+{
+	const char *v;
+	int explicit_config = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->tokens = 1;
+	o->silent = (flags & PAM_SILENT) != 0;
+	snprintf(o->config, sizeof(o->config), "%s", RC_DEFAULT_CONFIG);
+	for (int i = 0; i < argc; i++)
+		if (opt_value(argv[i], "config", &v)) {
+			if (!v[0] || strlen(v) >= sizeof(o->config)) {
+				pam_syslog(pamh, LOG_ERR, "%s: bad option %s", __func__, argv[i]);
+				return PAM_SERVICE_ERR;
+			}
+			snprintf(o->config, sizeof(o->config), "%s", v);
+			explicit_config = 1;
+		}
+	rc_config_defaults(&o->cfg);
+	if (rc_config_load(&o->cfg, o->config, explicit_config) != RC_OK) {
+		pam_syslog(pamh, LOG_ERR, "%s: %s", __func__, rc_errmsg());
+		return PAM_SERVICE_ERR;
+	}
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (opt_value(a, "config", &v))
+			continue;
+		if (opt_value(a, "state_dir", &v) || opt_value(a, "store", &v)) {
+			if (v[0] != '/' || strlen(v) >= sizeof(o->cfg.state_dir))
+				goto bad;
+			snprintf(o->cfg.state_dir, sizeof(o->cfg.state_dir), "%s", v);
+		} else if (opt_value(a, "tokens", &v)) {
+			if (strcmp(v, "allow") == 0)
+				o->tokens = 1;
+			else if (strcmp(v, "deny") == 0)
+				o->tokens = 0;
+			else
+				goto bad;
+		} else if (opt_value(a, "totp", &v)) {
+			if (strcmp(v, "required") == 0)
+				o->totp = TOTP_REQUIRED;
+			else if (strcmp(v, "optional") == 0)
+				o->totp = TOTP_OPTIONAL;
+			else
+				goto bad;
+		} else if (opt_value(a, "roles", &v)) {
+			if (!v[0] || strlen(v) >= sizeof(o->roles))
+				goto bad;
+			snprintf(o->roles, sizeof(o->roles), "%s", v);
+		} else if (opt_value(a, "permission", &v)) {
+			if (rc_perms_parse(v, &o->perm) != RC_OK || !o->perm)
+				goto bad;
+		} else if (strcmp(a, "debug") == 0) {
+			o->debug = 1;
+		} else if (strcmp(a, "session_token") == 0) {
+			o->session_token = 1;
+		} else if (strcmp(a, "use_first_pass") == 0 || strcmp(a, "try_first_pass") == 0 ||
+		           strcmp(a, "use_authtok") == 0) {
+			/* read by pam_get_authtok() itself */
+		} else {
+			goto bad;
+		}
+		continue;
+bad:
+		pam_syslog(pamh, LOG_ERR, "%s: unknown or bad option \"%s\": refused", __func__, a);
+		return PAM_SERVICE_ERR;
+	}
+	return PAM_SUCCESS;
+}
+
+/* ---- the store and the login state --------------------------------------------- */
+
+static void store_cleanup(pam_handle_t *pamh, void *data, int err)
+{
+	(void)pamh;
+	(void)err;
+	rc_store_close(data);
+}
+
+static void login_cleanup(pam_handle_t *pamh, void *data, int err)
+{
+	(void)pamh;
+	(void)err;
+	rc_login_clear(data);
+	free(data);
+}
+
+static void string_cleanup(pam_handle_t *pamh, void *data, int err)
+{
+	(void)pamh;
+	(void)err;
+	free(data);
+}
+
+/* The process's shared store (lib keeps one per process and reopens it in a
+ * forked child); the PAM handle keeps a reference so that the next call of
+ * this handle does not open it again. */
+static int store_get(pam_handle_t *pamh, const struct opts *o, rc_store **out)
+{
+	const void *held = NULL;
+	rc_store *s = NULL;
+	int rc = rc_store_open(&s, &o->cfg, RC_OPEN_SHARED);
+
+	*out = NULL;
+	if (rc) {
+		pam_syslog(pamh, LOG_ERR, "%s: store unavailable: %s", __func__, rc_errmsg());
+		return rc;
+	}
+	if (pam_get_data(pamh, DATA_STORE, &held) != PAM_SUCCESS || held != s) {
+		rc_store *ref = NULL;
+		if (rc_store_open(&ref, &o->cfg, RC_OPEN_SHARED) == RC_OK &&
+		    pam_set_data(pamh, DATA_STORE, ref, store_cleanup) != PAM_SUCCESS)
+			rc_store_close(ref);
+	}
+	if (rc_store_warning(s))
+		pam_syslog(pamh, LOG_WARNING, "%s: %s", __func__, rc_store_warning(s));
+	*out = s;
+	return RC_OK;
+}
+
+static void origin_of(pam_handle_t *pamh, char *buf, size_t len)
+{
+	const void *svc = NULL, *rhost = NULL;
+
+	(void)pam_get_item(pamh, PAM_SERVICE, &svc);
+	(void)pam_get_item(pamh, PAM_RHOST, &rhost);
+	if (rhost && ((const char *)rhost)[0])
+		snprintf(buf, len, "pam:%.20s from %.30s", svc ? (const char *)svc : "?",
+		         (const char *)rhost);
+	else
+		snprintf(buf, len, "pam:%.40s", svc ? (const char *)svc : "?");
+}
+
+static rc_login *login_get(pam_handle_t *pamh)
+{
+	const void *l = NULL;
+	if (pam_get_data(pamh, DATA_LOGIN, &l) != PAM_SUCCESS)
+		return NULL;
+	return (rc_login *)(uintptr_t)l;
+}
+
+/* lib's codes to PAM's, per phase: the only place they are mapped. */
+static int pam_code(int rc, int phase_err)
+{
+	switch (rc) {
+	case RC_OK: return PAM_SUCCESS;
+	case RC_ERR_NOTFOUND: return PAM_USER_UNKNOWN;
+	case RC_ERR_AUTH: return PAM_AUTH_ERR;
+	case RC_ERR_LOCKED: return phase_err == PAM_AUTH_ERR ? PAM_MAXTRIES : PAM_PERM_DENIED;
+	case RC_ERR_NOMEM: return PAM_BUF_ERR;
+	case RC_ERR_PERM: return PAM_PERM_DENIED;
+	case RC_ERR_STATE:
+		return phase_err == PAM_ACCT_EXPIRED ? PAM_ACCT_EXPIRED : phase_err;
+	case RC_ERR_STORE: case RC_ERR_SCHEMA: case RC_ERR_CONFIG: case RC_ERR_FULL:
+		return phase_err == PAM_AUTH_ERR ? PAM_AUTHINFO_UNAVAIL : phase_err;
+	default: return phase_err;
+	}
+}
+
+static void say(pam_handle_t *pamh, const struct opts *o, int style, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	if (o->silent)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	(void)pam_prompt(pamh, style, NULL, "%s", buf);
+}
+
+static void wipe_free(char *p)
+{
+	if (p) {
+		sodium_memzero(p, strlen(p));
+		free(p);
+	}
+}
+
+/* ---- auth ------------------------------------------------------------------------ */
+
+static int ask_code(pam_handle_t *pamh, char **answer)
+{
+	*answer = NULL;
+	return pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, answer, "Verification code: ");
+}
+
+/* Two-factor required and not set up: show the secret and take a code. */
+static int enroll(pam_handle_t *pamh, const struct opts *o, rc_store *s, rc_login *l)
+{
+	rc_mfa_enrollment e;
+	char *qr = NULL, *answer = NULL, codes[RC_RECOVERY_CODES * (RC_RECOVERY_LEN + 2) + 1];
+	int rc = rc_login_enroll_begin(s, l, &e);
+	int pr = PAM_SUCCESS;
+
+	if (rc)
+		goto out;
+	if (o->silent) {
+		rc = RC_ERR_STATE;
+		pam_syslog(pamh, LOG_NOTICE, "%s: two-factor authentication is required and %s "
+		           "has none; the application asked for silence, so enrollment cannot "
+		           "be shown", __func__, l->user);
+		goto out;
+	}
+	codes[0] = '\0';
+	for (int i = 0; i < RC_RECOVERY_CODES; i++) {
+		strcat(codes, e.recovery[i]);
+		strcat(codes, i % 2 ? "\n" : "  ");
+	}
+	(void)rc_qr_text(e.uri, &qr);
+	pr = pam_prompt(pamh, PAM_TEXT_INFO, NULL,
+	                "Two-factor authentication is required for %s.\n"
+	                "Scan this QR code with an authenticator app (or enter the key):\n"
+	                "%s\n%s\nKey: %s\n\nRecovery codes (each works once; keep them safe):\n%s",
+	                l->user, qr ? qr : "", e.uri, e.secret, codes);
+	if (pr != PAM_SUCCESS) {
+		rc = RC_ERR_STATE;
+		pam_syslog(pamh, LOG_NOTICE, "%s: two-factor authentication is required for %s "
+		           "and this application cannot show the enrollment; enroll with "
+		           "\"rollcall mfa enable\"", __func__, l->user);
+		goto out;
+	}
+	pr = ask_code(pamh, &answer);
+	if (pr != PAM_SUCCESS || !answer) {
+		rc = RC_ERR_STATE;
+		goto out;
+	}
+	rc = rc_login_enroll_finish(s, l, answer);
+out:
+	rc_mfa_enrollment_clear(&e);
+	sodium_memzero(codes, sizeof(codes));
+	free(qr);
+	wipe_free(answer);
+	return rc;
+}
+
+PAM_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct opts o;
+	rc_store *s = NULL;
+	rc_login *l = NULL;
+	const char *user = NULL, *pw = NULL;
+	char *answer = NULL, origin[64];
+	unsigned lflags = 0;
+	int ret, rc = RC_OK;
+
+	ret = opts_read(pamh, flags, argc, argv, &o);
+	if (ret != PAM_SUCCESS)
+		goto out;
+	ret = pam_get_user(pamh, &user, NULL);
+	if (ret != PAM_SUCCESS || !user || !user[0]) {
+		ret = ret == PAM_SUCCESS ? PAM_USER_UNKNOWN : ret;
+		goto out;
+	}
+	origin_of(pamh, origin, sizeof(origin));
+	if ((rc = store_get(pamh, &o, &s)) != RC_OK) {
+		ret = pam_code(rc, PAM_AUTH_ERR);
+		goto out;
+	}
+	ret = pam_get_authtok(pamh, PAM_AUTHTOK, &pw, NULL);
+	if (ret != PAM_SUCCESS || !pw) {
+		ret = ret == PAM_SUCCESS ? PAM_AUTH_ERR : ret;
+		goto out;
+	}
+	if (!(l = calloc(1, sizeof(*l)))) {
+		ret = PAM_BUF_ERR;
+		goto out;
+	}
+	if (!o.tokens)
+		lflags |= RC_LOGIN_NO_TOKENS;
+	if (o.totp == TOTP_REQUIRED)
+		lflags |= RC_LOGIN_MFA_REQUIRED;
+	else if (o.totp == TOTP_OPTIONAL)
+		lflags |= RC_LOGIN_MFA_OPTIONAL;
+	rc = rc_login_begin(s, l, origin, user, pw, lflags);
+	if (rc == RC_OK && l->need_totp) {
+		int pr = ask_code(pamh, &answer);
+		rc = pr == PAM_SUCCESS && answer ? rc_login_totp(s, l, answer)
+		                                 : rc_login_totp(s, l, "");
+	} else if (rc == RC_OK && l->need_enroll) {
+		rc = enroll(pamh, &o, s, l);
+		if (rc == RC_ERR_STATE) {
+			say(pamh, &o, PAM_ERROR_MSG, "Two-factor authentication is required; set it "
+			    "up with \"rollcall mfa enable\".");
+			rc = RC_ERR_AUTH;
+		}
+	}
+	if (rc == RC_OK && !l->done)
+		rc = RC_ERR_AUTH;
+	switch (rc) {
+	case RC_OK:
+		if (o.debug || l->via != RC_VIA_TOKEN)
+			pam_syslog(pamh, LOG_INFO, "%s: %s authenticated by %s (%s)", __func__,
+			           user, rc_via_name(l->via), origin);
+		else
+			pam_syslog(pamh, LOG_INFO, "%s: %s authenticated by token %s (%s)", __func__,
+			           user, l->token_id, origin);
+		ret = pam_set_data(pamh, DATA_LOGIN, l, login_cleanup);
+		if (ret == PAM_SUCCESS)
+			l = NULL;
+		break;
+	case RC_ERR_NOTFOUND:
+		/* not named: it may be a password typed into the user name */
+		pam_syslog(pamh, LOG_NOTICE, "%s: authentication failure for a user rollcall "
+		           "does not know (%s)", __func__, origin);
+		ret = PAM_USER_UNKNOWN;
+		break;
+	case RC_ERR_LOCKED:
+		pam_syslog(pamh, LOG_NOTICE, "%s: %s (%s)", __func__, rc_errmsg(), origin);
+		say(pamh, &o, PAM_ERROR_MSG, "The account is locked after too many failed "
+		    "logins; try again later or ask an administrator to unlock it.");
+		ret = pam_code(rc, PAM_AUTH_ERR);
+		break;
+	default:
+		pam_syslog(pamh, rc == RC_ERR_AUTH ? LOG_NOTICE : LOG_ERR,
+		           "%s: authentication failure for %s: %s (%s)", __func__, user,
+		           rc_errmsg(), origin);
+		ret = pam_code(rc, PAM_AUTH_ERR);
+		break;
+	}
+out:
+	if (l) {
+		rc_login_clear(l);
+		free(l);
+	}
+	wipe_free(answer);
+	rc_store_close(s);
+	return ret;
+}
+
+PAM_EXPORT int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	return PAM_SUCCESS;
+}
+
+/* ---- account ----------------------------------------------------------------------- */
+
+PAM_EXPORT int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct opts o;
+	rc_store *s = NULL;
+	rc_account_req req;
+	const char *user = NULL;
+	char origin[64];
+	int must_change = 0, ret, rc;
+
+	ret = opts_read(pamh, flags, argc, argv, &o);
+	if (ret != PAM_SUCCESS)
+		goto out;
+	ret = pam_get_user(pamh, &user, NULL);
+	if (ret != PAM_SUCCESS || !user || !user[0]) {
+		ret = ret == PAM_SUCCESS ? PAM_USER_UNKNOWN : ret;
+		goto out;
+	}
+	origin_of(pamh, origin, sizeof(origin));
+	if ((rc = store_get(pamh, &o, &s)) != RC_OK) {
+		ret = pam_code(rc, PAM_AUTHINFO_UNAVAIL);
+		goto out;
+	}
+	req.roles = o.roles[0] ? o.roles : NULL;
+	req.perm = o.perm;
+	rc = rc_login_account(s, login_get(pamh), origin, user, &req, &must_change);
+	if (rc == RC_OK && must_change) {
+		pam_syslog(pamh, LOG_NOTICE, "%s: %s must choose a new password (%s)", __func__,
+		           user, origin);
+		say(pamh, &o, PAM_TEXT_INFO, "You must choose a new password now.");
+		ret = PAM_NEW_AUTHTOK_REQD;
+	} else if (rc == RC_OK) {
+		ret = PAM_SUCCESS;
+	} else if (rc == RC_ERR_NOTFOUND) {
+		ret = PAM_USER_UNKNOWN;
+	} else {
+		pam_syslog(pamh, LOG_NOTICE, "%s: %s refused: %s (%s)", __func__, user, rc_errmsg(),
+		           origin);
+		if (rc == RC_ERR_STATE || rc == RC_ERR_PERM || rc == RC_ERR_LOCKED)
+			say(pamh, &o, PAM_ERROR_MSG, "%s", rc_errmsg());
+		ret = pam_code(rc, rc == RC_ERR_STATE ? PAM_ACCT_EXPIRED : PAM_AUTHINFO_UNAVAIL);
+	}
+out:
+	rc_store_close(s);
+	return ret;
+}
+
+/* ---- password ----------------------------------------------------------------------- */
+
+PAM_EXPORT int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct opts o;
+	rc_store *s = NULL;
+	rc_login *l;
+	const char *user = NULL, *old = NULL, *newpw = NULL;
+	char origin[64];
+	int kind = 0, need_old = 1, privileged, ret, rc;
+
+	ret = opts_read(pamh, flags, argc, argv, &o);
+	if (ret != PAM_SUCCESS)
+		goto out;
+	ret = pam_get_user(pamh, &user, NULL);
+	if (ret != PAM_SUCCESS || !user || !user[0]) {
+		ret = ret == PAM_SUCCESS ? PAM_USER_UNKNOWN : ret;
+		goto out;
+	}
+	origin_of(pamh, origin, sizeof(origin));
+	if ((rc = store_get(pamh, &o, &s)) != RC_OK) {
+		ret = pam_code(rc, PAM_AUTHTOK_ERR);
+		goto out;
+	}
+	l = login_get(pamh);
+	/* root changes a password without the old one, as with pam_unix, unless
+	 * the change is forced at login (the user is there to type it) */
+	privileged = getuid() == 0 && !(flags & PAM_CHANGE_EXPIRED_AUTHTOK);
+	rc = rc_login_chauthtok_check(s, l, user, privileged, &kind, &need_old);
+	if (rc == RC_ERR_NOTFOUND) {
+		ret = PAM_USER_UNKNOWN;
+		goto out;
+	}
+	if (rc) {
+		pam_syslog(pamh, LOG_NOTICE, "%s: %s: %s (%s)", __func__, user, rc_errmsg(), origin);
+		say(pamh, &o, PAM_ERROR_MSG, "%s", rc_errmsg());
+		ret = rc == RC_ERR_POLICY || rc == RC_ERR_STATE ? PAM_PERM_DENIED
+		                                                : pam_code(rc, PAM_AUTHTOK_ERR);
+		goto out;
+	}
+	if (flags & PAM_PRELIM_CHECK) {
+		if (need_old) {
+			ret = pam_get_authtok(pamh, PAM_OLDAUTHTOK, &old, "Current password: ");
+			if (ret != PAM_SUCCESS)
+				goto out;
+		}
+		ret = PAM_SUCCESS;
+		goto out;
+	}
+	if (!(flags & PAM_UPDATE_AUTHTOK)) {
+		ret = PAM_SERVICE_ERR;
+		goto out;
+	}
+	if (need_old) {
+		ret = pam_get_item(pamh, PAM_OLDAUTHTOK, (const void **)&old);
+		if (ret != PAM_SUCCESS || !old) {
+			ret = pam_get_authtok(pamh, PAM_OLDAUTHTOK, &old, "Current password: ");
+			if (ret != PAM_SUCCESS || !old) {
+				ret = ret == PAM_SUCCESS ? PAM_AUTHTOK_ERR : ret;
+				goto out;
+			}
+		}
+	}
+	ret = pam_get_authtok(pamh, PAM_AUTHTOK, &newpw, NULL);
+	if (ret != PAM_SUCCESS || !newpw) {
+		ret = ret == PAM_SUCCESS ? PAM_AUTHTOK_ERR : ret;
+		goto out;
+	}
+	rc = rc_login_chauthtok(s, l, origin, user, need_old ? old : NULL, newpw);
+	if (rc == RC_OK) {
+		pam_syslog(pamh, LOG_NOTICE, "%s: password changed for %s (%s)", __func__, user,
+		           origin);
+		ret = PAM_SUCCESS;
+	} else {
+		pam_syslog(pamh, LOG_NOTICE, "%s: password not changed for %s: %s (%s)", __func__,
+		           user, rc_errmsg(), origin);
+		say(pamh, &o, PAM_ERROR_MSG, "Password not changed: %s", rc_errmsg());
+		/* forget the refused new password so that a retry asks again */
+		(void)pam_set_item(pamh, PAM_AUTHTOK, NULL);
+		ret = rc == RC_ERR_AUTH ? PAM_AUTHTOK_RECOVERY_ERR
+		    : rc == RC_ERR_POLICY || rc == RC_ERR_INVALID ? PAM_AUTHTOK_ERR
+		    : pam_code(rc, PAM_AUTHTOK_ERR);
+	}
+out:
+	rc_store_close(s);
+	return ret;
+}
+
+/* ---- session ------------------------------------------------------------------------ */
+
+PAM_EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct opts o;
+	rc_store *s = NULL;
+	const char *user = NULL;
+	char origin[64], token[RC_TOKEN_LEN + 1] = "", id[RC_TOKEN_ID_LEN + 1] = "";
+	char env[sizeof("ROLLCALL_TOKEN=") + RC_TOKEN_LEN];
+	char *keep = NULL;
+	int ret, rc;
+
+	ret = opts_read(pamh, flags, argc, argv, &o);
+	if (ret != PAM_SUCCESS || !o.session_token)
+		goto out;
+	ret = pam_get_user(pamh, &user, NULL);
+	if (ret != PAM_SUCCESS || !user || !user[0]) {
+		ret = PAM_SESSION_ERR;
+		goto out;
+	}
+	origin_of(pamh, origin, sizeof(origin));
+	if ((rc = store_get(pamh, &o, &s)) != RC_OK) {
+		ret = PAM_SESSION_ERR;
+		goto out;
+	}
+	rc = rc_login_session_open(s, origin, user, token, id);
+	if (rc == RC_ERR_NOTFOUND) {
+		ret = PAM_IGNORE;   /* not a rollcall user: no token to give */
+		goto out;
+	}
+	if (rc) {
+		pam_syslog(pamh, LOG_ERR, "%s: no session token for %s: %s", __func__, user,
+		           rc_errmsg());
+		ret = PAM_SESSION_ERR;
+		goto out;
+	}
+	snprintf(env, sizeof(env), "ROLLCALL_TOKEN=%s", token);
+	ret = pam_putenv(pamh, env);
+	if (ret == PAM_SUCCESS && (keep = strdup(id)) != NULL &&
+	    (ret = pam_set_data(pamh, DATA_SESSION, keep, string_cleanup)) == PAM_SUCCESS)
+		keep = NULL;
+	if (ret == PAM_SUCCESS)
+		pam_syslog(pamh, LOG_INFO, "%s: session token %s for %s (%s)", __func__, id, user,
+		           origin);
+	else {
+		(void)rc_login_session_close(s, origin, user, id);
+		ret = PAM_SESSION_ERR;
+	}
+out:
+	free(keep);
+	sodium_memzero(token, sizeof(token));
+	sodium_memzero(env, sizeof(env));
+	rc_store_close(s);
+	return ret;
+}
+
+PAM_EXPORT int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct opts o;
+	rc_store *s = NULL;
+	const void *id = NULL;
+	const char *user = NULL;
+	char origin[64];
+	int ret, rc;
+
+	ret = opts_read(pamh, flags, argc, argv, &o);
+	if (ret != PAM_SUCCESS || !o.session_token)
+		goto out;
+	if (pam_get_data(pamh, DATA_SESSION, &id) != PAM_SUCCESS || !id) {
+		ret = PAM_SUCCESS;   /* no token was given in this handle */
+		goto out;
+	}
+	ret = pam_get_user(pamh, &user, NULL);
+	if (ret != PAM_SUCCESS || !user) {
+		ret = PAM_SESSION_ERR;
+		goto out;
+	}
+	origin_of(pamh, origin, sizeof(origin));
+	if ((rc = store_get(pamh, &o, &s)) != RC_OK) {
+		ret = PAM_SESSION_ERR;
+		goto out;
+	}
+	rc = rc_login_session_close(s, origin, user, id);
+	if (rc) {
+		pam_syslog(pamh, LOG_ERR, "%s: session token of %s not revoked: %s", __func__,
+		           user, rc_errmsg());
+		ret = PAM_SESSION_ERR;
+		goto out;
+	}
+	(void)pam_putenv(pamh, "ROLLCALL_TOKEN");
+	(void)pam_set_data(pamh, DATA_SESSION, NULL, NULL);
+	ret = PAM_SUCCESS;
+out:
+	rc_store_close(s);
+	return ret;
+}
