@@ -349,7 +349,10 @@ RC_API int rc_login_begin(rc_store *s, rc_login *l, const char *origin, const ch
 		}
 	}
 	if (!w.kind) {
-		rc = rc_fail(RC_ERR_NOTFOUND, "not a rollcall user");
+		/* audited without the name (it may be a password typed as one),
+		 * which also makes the failure cost a commit, as a known user's */
+		rc = record_refusal(s, l->origin, "(unknown)", "login", RC_ERR_NOTFOUND,
+		                    "not a rollcall user");
 		goto out;
 	}
 	if (is_locked(&w, now)) {

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <pthread.h>
 #include <unistd.h>
 #include <sodium.h>
 #include "internal.h"
@@ -153,30 +152,27 @@ void rc_base32_lower(const uint8_t *in, size_t n, char *out)
 }
 
 /* A dummy verification with the current limits, so that an unknown user or
- * a path without a password costs what a known user's password costs. */
-static pthread_mutex_t dummy_lock = PTHREAD_MUTEX_INITIALIZER;
-static char dummy_hash[crypto_pwhash_STRBYTES];
-static unsigned long long dummy_ops;
-static size_t dummy_mem;
-
+ * a path without a password costs what a known user's password costs.  The
+ * dummy hash string is made up (random salt and digest) rather than
+ * computed: computing it would cost a second hashing, and a PAM module is
+ * loaded afresh for each handle (sshd: each connection). */
 void rc_password_dummy_verify(unsigned long long ops, size_t mem, const char *pw)
 {
-	char hash[crypto_pwhash_STRBYTES];
+	uint8_t salt[crypto_pwhash_SALTBYTES], digest[32];
+	char hash[crypto_pwhash_STRBYTES], b64salt[32], b64digest[48];
+	int n;
 
-	pthread_mutex_lock(&dummy_lock);
-	if (!dummy_hash[0] || dummy_ops != ops || dummy_mem != mem) {
-		char junk[33];
-		rc_code_generate_len(junk, 26);
-		if (crypto_pwhash_str(dummy_hash, junk, strlen(junk), ops, mem) != 0)
-			dummy_hash[0] = '\0';
-		dummy_ops = ops;
-		dummy_mem = mem;
-		sodium_memzero(junk, sizeof(junk));
-	}
-	memcpy(hash, dummy_hash, sizeof(hash));
-	pthread_mutex_unlock(&dummy_lock);
-	if (hash[0] && crypto_pwhash_str_verify(hash, pw, strlen(pw)) == 0)
-		hash[0] = '\0';   /* cannot match a random password; keeps the result used */
+	randombytes_buf(salt, sizeof(salt));
+	randombytes_buf(digest, sizeof(digest));
+	sodium_bin2base64(b64salt, sizeof(b64salt), salt, sizeof(salt),
+	                  sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+	sodium_bin2base64(b64digest, sizeof(b64digest), digest, sizeof(digest),
+	                  sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+	n = snprintf(hash, sizeof(hash), "$argon2id$v=19$m=%zu,t=%llu,p=1$%s$%s", mem / 1024,
+	             ops, b64salt, b64digest);
+	if (n > 0 && (size_t)n < sizeof(hash) &&
+	    crypto_pwhash_str_verify(hash, pw, strlen(pw)) == 0)
+		hash[0] = '\0';   /* a made-up digest never matches */
 }
 
 void rc_code_hash(const rc_store *s, const char *normalized, uint8_t out[32])

@@ -262,7 +262,7 @@ RC_API void rc_store_close(rc_store *s)
 {
 	if (!s)
 		return;
-	if (s->flags & RC_OPEN_SHARED) {
+	if ((s->flags & RC_OPEN_SHARED) && s->refs) {   /* not on a failed open */
 		pthread_mutex_lock(&shared_lock);
 		bool last = --s->refs == 0;
 		if (last && shared_store == s)

@@ -1,0 +1,291 @@
+#!/bin/bash
+# pam_rollcall.so through the real Linux-PAM library: pam_wrapper reads the
+# service files of this test, and pamdrive (libpamtest, a scripted
+# conversation on one handle) runs auth, acct, chauthtok and sessions.
+# TOTP codes come from oathtool, an independent implementation.  Times are
+# real; expiry is reached with libfaketime.  No root needed.
+. "$(dirname "$0")/../tool/lib.sh"
+: "${PAM_MODULE:?}" "${PAMDRIVE:?}" "${PAM_WRAPPER_LIB:?}"
+for tool in oathtool mdb_dump; do
+	command -v $tool >/dev/null || { echo "1..1"; echo "not ok 1 - $tool is missing"; exit 1; }
+done
+[ -r "$PAM_WRAPPER_LIB" ] || { echo "1..1"; echo "not ok 1 - no pam_wrapper at $PAM_WRAPPER_LIB"; exit 1; }
+
+PAMD=$TMP/pamd
+mkdir -p "$PAMD"
+# service NAME [MODULE OPTIONS...]: a service file using the built module
+service() {
+	local name=$1; shift
+	local args="state_dir=$SD config=$TMP/rollcall.conf $*"
+	{
+		echo "auth     required $PAM_MODULE $args"
+		echo "account  required $PAM_MODULE $args"
+		echo "password required $PAM_MODULE $args"
+		echo "session  required $PAM_MODULE $args"
+	} > "$PAMD/$name"
+}
+service rollcall-test
+service rc-session session_token
+service rc-notokens tokens=deny
+service rc-mfa totp=required
+service rc-admins roles=owner,admin
+service rc-audit permission=audit
+service rc-badopt frobnicate=1
+service rc-nostore
+sed -i "s#state_dir=$SD#state_dir=$TMP/missing#" "$PAMD/rc-nostore"
+
+pd() { env LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" "$PAMDRIVE" "$@"; }
+pd_at() {   # pd_at OFFSET ARGS...: the same, at a time OFFSET from now (libfaketime)
+	local off=$1; shift
+	env LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" \
+		faketime -f "+$off" "$PAMDRIVE" "$@"
+}
+# drive DESC ARGS...: pamdrive returns what every OP=EXPECT says
+drive() { local desc=$1; shift; run pd "$@"; if [ "$st" = 0 ]; then ok "$desc"; else not_ok "$desc"; fi; }
+audit_has() { rc audit --limit "${2:-5}" | grep -Eq -- "$1"; }
+
+rc --json init --owner alice@example.com >"$OUT" 2>"$ERR"
+CODE=$(json 'd["code"]')
+rc settings set argon2.opslimit 1 >/dev/null
+rc settings set argon2.memlimit_kib 8192 >/dev/null
+PW='alice password 1'
+
+# ---- the invitation: code -> new password -> active -> password login
+drive "unknown user is PAM_USER_UNKNOWN (the rest of the stack goes on)" -a whatever nosuchuser auth=USER_UNKNOWN
+drive "root is PAM_USER_UNKNOWN too" -a whatever root auth=USER_UNKNOWN
+drive "a pending member with a wrong code is refused" -a AAAAA-AAAAA-AAAAA-AAAAA alice auth=AUTH_ERR
+drive "a pending member cannot pass account without its code" -a "$CODE" alice acct=ACCT_EXPIRED
+drive "invitation code: auth ok, acct asks for a new password, chauthtok sets it" \
+	-a "$CODE" -a "$PW" -a "$PW" alice auth=SUCCESS acct=NEW_AUTHTOK_REQD chauthtok=SUCCESS
+expect_out 0 'alice.*active' "the member is active" rc member list
+check "the invitation is accepted" audit_has 'member.accept'
+drive "the code no longer works" -a "$CODE" alice auth=AUTH_ERR
+drive "the password works, and acct passes" -a "$PW" alice auth=SUCCESS acct=SUCCESS
+check "the login is audited with its PAM service" audit_has 'login +\| alice +\| ok via password +\| pam:rollcall-test'
+expect_out 0 'alice' "last active is recorded" sh -c "$ROLLCALL --config $TMP/rollcall.conf --state-dir $SD --json member show alice | grep -v '\"last_active\":null'"
+
+# the same invitation flow for a second member, with a short policy check
+BCODE=$(rc --json member invite bob@example.com --role developer | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')
+drive "a new password that breaks the policy is refused (PAM_AUTHTOK_ERR)" \
+	-a "$BCODE" -a short -a short bob auth=SUCCESS acct=NEW_AUTHTOK_REQD chauthtok=AUTHTOK_ERR
+check "... and says why" grep -q 'too short' "$OUT"
+expect_out 0 'bob.*pending' "... and bob stays pending" rc member list
+drive "the password equal to the email address is refused" \
+	-a "$BCODE" -a bob@example.com -a bob@example.com bob auth=SUCCESS acct=NEW_AUTHTOK_REQD chauthtok=AUTHTOK_ERR
+run pd_at 2d -a "$BCODE" bob auth=AUTH_ERR
+if [ "$st" = 0 ]; then ok "an expired invitation code is refused (2 days later)"; else not_ok "an expired invitation code is refused"; fi
+rc member withdraw bob >/dev/null
+drive "a withdrawn invitation's code is refused (the member is gone)" -a "$BCODE" bob auth=USER_UNKNOWN
+
+# ---- passwords
+drive "wrong password" -a 'wrong password' alice auth=AUTH_ERR
+drive "empty password" -a '' alice auth=AUTH_ERR
+drive "a 1024-byte wrong password is refused" -a "$(head -c 1024 /dev/zero | tr '\0' x)" alice auth=AUTH_ERR
+drive "a 1025-byte password is refused without hashing" -a "$(head -c 1025 /dev/zero | tr '\0' x)" alice auth=AUTH_ERR
+drive "a 1025-byte password for an unknown user: USER_UNKNOWN" -a "$(head -c 1025 /dev/zero | tr '\0' x)" nosuchuser auth=USER_UNKNOWN
+drive "user name with a colon" -a "$PW" 'ali:ce' auth=USER_UNKNOWN
+drive "user name with a newline" -a "$PW" "$(printf 'ali\nce')" auth=USER_UNKNOWN
+drive "user name of 600 bytes" -a "$PW" "$(head -c 600 /dev/zero | tr '\0' a)" auth=USER_UNKNOWN
+check "failures are audited" audit_has 'failed: wrong password' 10
+
+# rehash on success when the argon2 limits change
+check "the stored hash has t=1" sh -c "mdb_dump -p -s members '$SD/store' | grep -q 't=1,'"
+rc settings set argon2.opslimit 2 >/dev/null
+drive "login after the limits changed" -a "$PW" alice auth=SUCCESS
+check "... rehashes the password with t=2" sh -c "mdb_dump -p -s members '$SD/store' | grep -q 't=2,'"
+drive "... which still works" -a "$PW" alice auth=SUCCESS
+rc settings set argon2.opslimit 1 >/dev/null
+
+# ---- lockout
+rc settings set lockout.attempts 3 >/dev/null
+rc settings set lockout.duration 3s >/dev/null
+for i in 1 2 3; do pd -a nope alice auth=AUTH_ERR >/dev/null; done
+drive "after 3 failures the right password is refused" -a "$PW" alice auth=MAXTRIES
+check "... with a message" grep -q 'locked' "$OUT"
+check "the lock is audited" audit_has 'locked' 10
+drive "account refuses a locked member too" -a "$PW" alice acct=PERM_DENIED
+rc member unlock alice >/dev/null
+drive "member unlock lets it in again" -a "$PW" alice auth=SUCCESS
+for i in 1 2 3; do pd -a nope alice auth=AUTH_ERR >/dev/null; done
+drive "locked again" -a "$PW" alice auth=MAXTRIES
+sleep 4
+drive "the lock runs out after lockout.duration" -a "$PW" alice auth=SUCCESS
+rc settings set lockout.attempts 20 >/dev/null   # the checks below fail on purpose
+
+# ---- two-factor: enrollment forced by totp=required, then TOTP logins
+drive "totp=required: an application that cannot answer the enrollment is refused" \
+	-s rc-mfa -a "$PW" -a @fail alice auth=AUTH_ERR
+drive "totp=required: enrollment shown during login, answered with oathtool's code" \
+	-a "$PW" -a @enroll -s rc-mfa alice auth=SUCCESS acct=SUCCESS
+KEY=$(sed -n 's/.*Key: \([A-Z2-7]*\).*/\1/p' "$OUT" | head -1)
+check "the enrollment showed a key" test -n "$KEY"
+check "... the otpauth URI" grep -q "otpauth://totp/.*secret=$KEY" "$OUT"
+check "... a QR code" grep -q "$(printf '\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88')" "$OUT"
+check "... and ten recovery codes" sh -c "grep -Eo '[0-9A-Z]{5}-[0-9A-Z]{5}' '$OUT' | sort -u | wc -l | grep -qx 10"
+RECOVERY=$(grep -Eo '[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}' "$OUT" | head -2)
+REC1=$(echo "$RECOVERY" | sed -n 1p); REC2=$(echo "$RECOVERY" | sed -n 2p)
+expect_out 0 'alice.*two-factor' "member list shows the auth method two-factor" rc member list
+drive "password alone is not enough now" -a "$PW" alice auth=AUTH_ERR
+check "... it asked for a verification code" grep -q 'prompt: Verification code' "$OUT"
+# Skew and replay at injected times: each check runs at now + OFF (libfaketime)
+# with a code oathtool computes for now + OFF + SKEW.  OFF grows by whole
+# minutes, so every check uses fresh time steps; the checks start early in a
+# 30-second step so that none straddles a step boundary.
+phase=$(( $(date +%s) % 30 )); [ "$phase" -gt 12 ] && sleep $(( 32 - phase ))
+OFF=120
+code_at() { oathtool --totp -b "$KEY" -N "now + $1 seconds"; }
+totp() {   # totp DESC EXPECT SKEW [SAME]: password + code at now+OFF
+	local desc=$1 want=$2 skew=$3
+	[ -z "${4:-}" ] && OFF=$((OFF + 120))
+	run pd_at "$OFF" -a "$PW" -a "$(code_at $((OFF + skew)))" alice auth="$want"
+	if [ "$st" = 0 ]; then ok "$desc"; else not_ok "$desc"; fi
+}
+totp "password + current code" SUCCESS 0
+totp "the same code again is refused (each code once)" AUTH_ERR 0 same
+check "... and the audit says so" audit_has 'already used' 3
+totp "a code one step ahead is accepted" SUCCESS 30
+totp "a code one step back is accepted" SUCCESS -30
+totp "a code two steps ahead is refused" AUTH_ERR 60
+totp "a code two steps back is refused" AUTH_ERR -60
+totp "a code from an hour ago is refused" AUTH_ERR -3600
+OFF=$((OFF + 120))
+drive "a code with letters is refused" -a "$PW" -a 12a456 alice auth=AUTH_ERR
+drive "a 7-digit code is refused" -a "$PW" -a 1234567 alice auth=AUTH_ERR
+drive "an empty code is refused" -a "$PW" -a '' alice auth=AUTH_ERR
+check "... saying what a code is" audit_has '6 digits' 3
+drive "a recovery code works in place of a code" -a "$PW" -a "$REC1" alice auth=SUCCESS
+drive "... once" -a "$PW" -a "$REC1" alice auth=AUTH_ERR
+drive "another recovery code, in lower case without the dash" -a "$PW" -a "$(echo "$REC2" | tr -d - | tr A-Z a-z)" alice auth=SUCCESS
+drive "a made-up recovery code is refused" -a "$PW" -a 00000-00000 alice auth=AUTH_ERR
+totp "a code at a later time still works" SUCCESS 0
+
+# ---- session tokens (login tokens), with dave (password only)
+invite_accept dave developer
+DPW='dave password 12345'
+drive "session_token: open exports ROLLCALL_TOKEN" -s rc-session -a "$DPW" dave auth=SUCCESS open=SUCCESS env=SUCCESS
+TOKEN=$(sed -n 's/^env: ROLLCALL_TOKEN=//p' "$OUT")
+check "the token has the rollcall form" sh -c "echo '$TOKEN' | grep -Eqx 'rct_[a-z2-7]{16}_[a-z2-7]{64}'"
+drive "the token logs in by itself" -a "$TOKEN" dave auth=SUCCESS acct=SUCCESS
+check "the token is audited as a token login" audit_has 'ok via token' 3
+drive "tokens=deny refuses it" -s rc-notokens -a "$TOKEN" dave auth=AUTH_ERR
+drive "the token of another member is refused" -a "$TOKEN" alice auth=AUTH_ERR
+check "... as belonging to another user" audit_has 'another user' 2
+BADSUM=$(echo "$TOKEN" | sed 's/.$/a/'); [ "$BADSUM" = "$TOKEN" ] && BADSUM=$(echo "$TOKEN" | sed 's/.$/b/')
+drive "a wrong checksum is refused" -a "$BADSUM" dave auth=AUTH_ERR
+check "... as a checksum error, without a lookup" audit_has 'checksum' 2
+python3 - "$TOKEN" > "$TMP/tok" <<'PYEOF'
+import hashlib, base64, sys
+t = sys.argv[1]
+def with_check(head):
+    h = hashlib.blake2b(head.encode(), digest_size=32).digest()[:5]
+    return head + base64.b32encode(h).decode().lower()
+idpart, secret = t[4:20], t[21:77]
+other_id = ''.join('a' if c != 'a' else 'b' for c in idpart)
+other_secret = ('b' if secret[0] != 'b' else 'c') + secret[1:]
+print(with_check("rct_" + other_id + "_" + secret))
+print(with_check("rct_" + idpart + "_" + other_secret))
+PYEOF
+drive "an unknown id (valid checksum) is refused" -a "$(sed -n 1p "$TMP/tok")" dave auth=AUTH_ERR
+check "... as an unknown token" audit_has 'unknown or revoked token' 2
+drive "a wrong secret (valid checksum) is refused" -a "$(sed -n 2p "$TMP/tok")" dave auth=AUTH_ERR
+check "... as a wrong secret" audit_has 'wrong secret' 2
+drive "close_session revokes the session token" -s rc-session -a "$DPW" dave auth=SUCCESS open=SUCCESS env=SUCCESS close=SUCCESS
+T2=$(sed -n 's/^env: ROLLCALL_TOKEN=//p' "$OUT")
+drive "... so it no longer logs in" -a "$T2" dave auth=AUTH_ERR
+drive "the first token still works" -a "$TOKEN" dave auth=SUCCESS
+rc settings set token.login_limit 2 >/dev/null
+for i in 1 2; do pd -s rc-session -a "$DPW" dave auth=SUCCESS open=SUCCESS >/dev/null; done
+drive "past token.login_limit the oldest login token is evicted" -a "$TOKEN" dave auth=AUTH_ERR
+check "two login tokens are left" sh -c "mdb_dump -s tokens '$SD/store' | grep -c '^ 6f' | grep -qx 2"
+rc settings set token.ttl 1m >/dev/null
+pd -s rc-session -a "$DPW" dave auth=SUCCESS open=SUCCESS env=SUCCESS > "$OUT"
+T3=$(sed -n 's/^env: ROLLCALL_TOKEN=//p' "$OUT")
+run pd_at 30 -a "$T3" dave auth=SUCCESS
+if [ "$st" = 0 ]; then ok "a token works within its ttl (30 s later)"; else not_ok "a token works within its ttl"; fi
+run pd_at 120 -a "$T3" dave auth=AUTH_ERR
+if [ "$st" = 0 ]; then ok "a token past its ttl is refused (2 minutes later)"; else not_ok "a token past its ttl is refused"; fi
+check "... as expired" audit_has 'expired' 2
+rc settings set token.ttl 30d >/dev/null
+pd -s rc-session -a "$DPW" dave auth=SUCCESS open=SUCCESS env=SUCCESS > "$OUT"
+T3=$(sed -n 's/^env: ROLLCALL_TOKEN=//p' "$OUT")
+
+# ---- account: roles, permission, inactive, service users
+drive "roles=owner,admin admits the owner" -s rc-admins alice acct=SUCCESS
+drive "roles=owner,admin refuses a developer" -s rc-admins -a 'dave password 12345' dave auth=SUCCESS acct=PERM_DENIED
+check "... saying why" grep -q "role developer is not admitted" "$OUT"
+drive "permission=audit refuses a developer" -s rc-audit -a 'dave password 12345' dave auth=SUCCESS acct=PERM_DENIED
+drive "permission=audit admits the owner" -s rc-audit alice acct=SUCCESS
+rc member deactivate dave >/dev/null
+drive "an inactive member is refused by account" -a 'dave password 12345' dave auth=SUCCESS acct=ACCT_EXPIRED
+check "... with a message" grep -q 'deactivated' "$OUT"
+rc member activate dave >/dev/null
+drive "activated again, it is admitted" -a 'dave password 12345' dave auth=SUCCESS acct=SUCCESS
+
+rc service create db1 >/dev/null
+SVCPW=abcdefghijklmnopqrstuvwxyz012345
+printf '%s\n' "$SVCPW" | rc service-user create db1 reporter --password-stdin >/dev/null
+drive "a service user logs in with its password" -a "$SVCPW" reporter auth=SUCCESS acct=SUCCESS
+rc service stop db1 >/dev/null
+drive "a service user of a stopped service is refused" -a "$SVCPW" reporter auth=SUCCESS acct=ACCT_EXPIRED
+check "... with the seed's message" grep -q 'service must be running' "$OUT"
+rc service start db1 >/dev/null
+drive "... and admitted once it runs" -a "$SVCPW" reporter auth=SUCCESS acct=SUCCESS
+drive "roles= refuses service users" -s rc-admins -a "$SVCPW" reporter auth=SUCCESS acct=PERM_DENIED
+NEWSVC=zyxwvutsrqponmlkjihgfedcba98765
+drive "a service user changes its password (old one asked)" -x -a "$SVCPW" -a "$SVCPW" -a "$NEWSVC" -a "$NEWSVC" reporter auth=SUCCESS chauthtok=SUCCESS
+check "... the current password was asked for" grep -q 'prompt: Current password' "$OUT"
+drive "... which then works" -a "$NEWSVC" reporter auth=SUCCESS
+expect_out 0 "$NEWSVC" "... and show-password shows it" rc service-user show-password db1 reporter
+drive "a service-user password with a quote is refused" -x -a "$NEWSVC" -a "$NEWSVC" -a "abc'defghijklmnopqrstuvwxyz" -a "abc'defghijklmnopqrstuvwxyz" reporter auth=SUCCESS chauthtok=AUTHTOK_ERR
+DEF=$(rc --json service-user list db1 | python3 -c 'import json,sys; print([u["username"] for u in json.load(sys.stdin) if u["protected"]][0])')
+drive "a protected service user cannot change its password" -a x "$DEF" chauthtok=PERM_DENIED
+
+# ---- password change: old password, tokens revoked
+drive "a member's change needs the current password (wrong: refused)" \
+	-x -a "$DPW" -a 'not the password' -a 'dave password 2' -a 'dave password 2' dave auth=SUCCESS chauthtok=AUTHTOK_RECOVERY_ERR
+drive "a new password different on the retype is refused (PAM_TRY_AGAIN)" \
+	-x -a "$DPW" -a "$DPW" -a 'dave password 2' -a 'dave password 3' dave auth=SUCCESS chauthtok=TRY_AGAIN
+drive "a member's change with the current password" \
+	-x -a "$DPW" -a "$DPW" -a 'dave password 2' -a 'dave password 2' dave auth=SUCCESS chauthtok=SUCCESS
+check "... is audited with the tokens revoked" audit_has 'password.change.*tokens-revoked=[1-9]' 3
+drive "the change revoked the tokens" -a "$T3" dave auth=AUTH_ERR
+drive "the new password works" -a 'dave password 2' dave auth=SUCCESS
+drive "the old one does not" -a "$DPW" dave auth=AUTH_ERR
+DPW='dave password 2'
+if [ "$(id -u)" = 0 ]; then
+	drive "root changes a password without the current one (as with pam_unix)" \
+		-a 'dave password 3' -a 'dave password 3' dave chauthtok=SUCCESS
+	check "... no current password was asked for" sh -c "! grep -q 'Current password' '$OUT'"
+	DPW='dave password 3'
+fi
+
+# ---- a damaged or missing store is an error, never success, never IGNORE
+drive "missing store: auth is AUTHINFO_UNAVAIL" -s rc-nostore -a "$DPW" dave auth=AUTHINFO_UNAVAIL
+drive "missing store: account is AUTHINFO_UNAVAIL" -s rc-nostore alice acct=AUTHINFO_UNAVAIL
+drive "missing store: password is an error" -s rc-nostore -a x alice chauthtok=AUTHTOK_ERR
+drive "an unknown option is refused" -s rc-badopt -a "$PW" alice auth=SERVICE_ERR
+cp -a "$SD" "$TMP/damaged"
+sed "s#state_dir=$SD#state_dir=$TMP/damaged#" "$PAMD/rollcall-test" > "$PAMD/rc-damaged"
+dd if=/dev/urandom of="$TMP/damaged/store/data.mdb" bs=4096 count=2 conv=notrunc 2>/dev/null
+drive "damaged store: auth is AUTHINFO_UNAVAIL" -s rc-damaged -a "$PW" alice auth=AUTHINFO_UNAVAIL
+head -c 10 /dev/zero > "$TMP/damaged/master.key"
+drive "short master.key: auth is AUTHINFO_UNAVAIL" -s rc-damaged -a "$PW" alice auth=AUTHINFO_UNAVAIL
+
+# ---- unknown users cost what known ones do
+# (a hash is as costly as the limits it was made with: a member made now)
+rc settings set argon2.memlimit_kib 65536 >/dev/null
+rc settings set lockout.attempts 0 >/dev/null
+invite_accept tim read-only
+pd -a x nosuchuser auth=USER_UNKNOWN >/dev/null 2>&1   # warm up the dummy hash
+run pd -t 20 -a 'wrong password' tim auth=AUTH_ERR; known=$(sed -n 's/median_us: //p' "$OUT")
+run pd -t 20 -a 'wrong password' nosuchuser auth=USER_UNKNOWN; unknown=$(sed -n 's/median_us: //p' "$OUT")
+echo "# median auth: known user ${known} us, unknown user ${unknown} us"
+check "unknown and known users take the same time (within 20%, median of 20)" \
+	python3 -c "import sys; k,u=$known,$unknown; sys.exit(0 if abs(k-u) <= 0.2*max(k,u) else 1)"
+PCODE=$(rc --json member invite pend@example.com --role developer | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')
+run pd -t 20 -a 'AAAAA-AAAAA-AAAAA-AAAAA' pend auth=AUTH_ERR; pending=$(sed -n 's/median_us: //p' "$OUT")
+echo "# median auth: pending member with a wrong code ${pending} us"
+check "a pending member with a wrong code takes the same time as well" \
+	python3 -c "import sys; k,u=$known,$pending; sys.exit(0 if abs(k-u) <= 0.2*max(k,u) else 1)"
+
+done_testing
