@@ -11,6 +11,11 @@ for tool in oathtool mdb_dump; do
 done
 [ -r "$PAM_WRAPPER_LIB" ] || { echo "1..1"; echo "not ok 1 - no pam_wrapper at $PAM_WRAPPER_LIB"; exit 1; }
 
+# Exactly the PAM service functions are exported (the version script).
+got=$(nm -D --defined-only "$PAM_MODULE" | awk '$2 ~ /^[TDBRWV]$/ {print $3}' | sort | tr '\n' ' ' | sed 's/ $//')
+want="pam_sm_acct_mgmt pam_sm_authenticate pam_sm_chauthtok pam_sm_close_session pam_sm_open_session pam_sm_setcred"
+if [ "$got" = "$want" ]; then ok "pam_rollcall.so exports only pam_sm_*"; else echo "# got: $got"; not_ok "pam_rollcall.so exports only pam_sm_*"; fi
+
 PAMD=$TMP/pamd
 mkdir -p "$PAMD"
 # service NAME [MODULE OPTIONS...]: a service file using the built module
