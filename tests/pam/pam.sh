@@ -264,6 +264,23 @@ if [ "$(id -u)" = 0 ]; then
 	DPW='dave password 3'
 fi
 
+# ---- pamtester (another PAM application) against the same service file
+pt() {   # pt INPUT ARGS...: pamtester with INPUT on stdin
+	local input=$1; shift
+	printf '%s\n' "$input" | env LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 \
+		PAM_WRAPPER_SERVICE_DIR="$PAMD" timeout 20 pamtester "$@" >"$OUT" 2>"$ERR"
+}
+if command -v pamtester >/dev/null; then
+	pt "$DPW" rollcall-test dave authenticate acct_mgmt
+	if [ $? = 0 ]; then ok "pamtester: password, then account"; else not_ok "pamtester: password, then account"; fi
+	pt nope rollcall-test dave authenticate
+	if [ $? = 1 ] && grep -q 'Authentication failure' "$ERR"; then ok "pamtester: a wrong password fails"; else not_ok "pamtester: a wrong password fails"; fi
+	pt nope rollcall-test nosuchuser authenticate
+	if [ $? = 1 ] && grep -q 'User not known' "$ERR"; then ok "pamtester: an unknown user is not known"; else not_ok "pamtester: an unknown user is not known"; fi
+else
+	not_ok "pamtester is missing (scripts/deps.sh installs it)"
+fi
+
 # ---- a damaged or missing store is an error, never success, never IGNORE
 drive "missing store: auth is AUTHINFO_UNAVAIL" -s rc-nostore -a "$DPW" dave auth=AUTHINFO_UNAVAIL
 drive "missing store: account is AUTHINFO_UNAVAIL" -s rc-nostore alice acct=AUTHINFO_UNAVAIL
