@@ -33,6 +33,7 @@ service rollcall-test
 service rc-session session_token
 service rc-notokens tokens=deny
 service rc-mfa totp=required
+service rc-optional totp=optional
 service rc-admins roles=owner,admin
 service rc-audit permission=audit
 service rc-badopt frobnicate=1
@@ -264,6 +265,28 @@ if [ "$(id -u)" = 0 ]; then
 	DPW='dave password 3'
 fi
 
+# ---- an admin's password reset: the reset code, then a new password
+rc --json member reset-password dave > "$OUT"; RCODE=$(json 'd["code"]')
+drive "after reset-password the old password is refused" -a "$DPW" dave auth=AUTH_ERR
+drive "the reset code logs in, account asks for a new password, chauthtok sets it" \
+	-x -a "$RCODE" -a 'dave password 4' -a 'dave password 4' dave auth=SUCCESS acct=NEW_AUTHTOK_REQD chauthtok=SUCCESS
+check "... without asking for a current password" sh -c "! grep -q 'Current password' '$OUT'"
+check "... audited as a completed reset" audit_has 'member.reset-complete' 3
+drive "the new password works and account passes" -a 'dave password 4' dave auth=SUCCESS acct=SUCCESS
+drive "the reset code no longer works" -a "$RCODE" dave auth=AUTH_ERR
+DPW='dave password 4'
+
+# ---- the mfa setting
+rc settings set mfa required >/dev/null
+invite_accept mia developer
+invite_accept ned developer
+drive "mfa = required (setting): enrollment during login" -a 'mia password 12345' -a @enroll mia auth=SUCCESS
+check "... shown through the conversation" grep -q 'Two-factor authentication is required' "$OUT"
+drive "totp=optional on a service overrides the setting" -s rc-optional -a 'ned password 12345' ned auth=SUCCESS
+drive "a silent application cannot be shown the enrollment: refused" -q -a 'ned password 12345' ned auth=AUTH_ERR
+rc settings set mfa optional >/dev/null
+drive "mfa = optional: the password alone again" -a 'ned password 12345' ned auth=SUCCESS
+
 # ---- pamtester (another PAM application) against the same service file
 pt() {   # pt INPUT ARGS...: pamtester with INPUT on stdin
 	local input=$1; shift
@@ -299,15 +322,19 @@ rc settings set argon2.memlimit_kib 65536 >/dev/null
 rc settings set lockout.attempts 0 >/dev/null
 invite_accept tim read-only
 pd -a x nosuchuser auth=USER_UNKNOWN >/dev/null 2>&1   # warm up the dummy hash
-run pd -t 20 -a 'wrong password' tim auth=AUTH_ERR; known=$(sed -n 's/median_us: //p' "$OUT")
-run pd -t 20 -a 'wrong password' nosuchuser auth=USER_UNKNOWN; unknown=$(sed -n 's/median_us: //p' "$OUT")
-echo "# median auth: known user ${known} us, unknown user ${unknown} us"
-check "unknown and known users take the same time (within 20%, median of 20)" \
-	python3 -c "import sys; k,u=$known,$unknown; sys.exit(0 if abs(k-u) <= 0.2*max(k,u) else 1)"
 PCODE=$(rc --json member invite pend@example.com --role developer | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')
-run pd -t 20 -a 'AAAAA-AAAAA-AAAAA-AAAAA' pend auth=AUTH_ERR; pending=$(sed -n 's/median_us: //p' "$OUT")
-echo "# median auth: pending member with a wrong code ${pending} us"
-check "a pending member with a wrong code takes the same time as well" \
-	python3 -c "import sys; k,u=$known,$pending; sys.exit(0 if abs(k-u) <= 0.2*max(k,u) else 1)"
+# 4 interleaved rounds of 5, so that a busy machine slows all three alike
+: > "$TMP/known"; : > "$TMP/unknown"; : > "$TMP/pending"
+for round in 1 2 3 4; do
+	pd -t 5 -a 'wrong password' tim auth=AUTH_ERR | sed -n 's/sample_us: //p' >> "$TMP/known"
+	pd -t 5 -a 'wrong password' nosuchuser auth=USER_UNKNOWN | sed -n 's/sample_us: //p' >> "$TMP/unknown"
+	pd -t 5 -a 'AAAAA-AAAAA-AAAAA-AAAAA' pend auth=AUTH_ERR | sed -n 's/sample_us: //p' >> "$TMP/pending"
+done
+med() { sort -n "$1" | awk '{v[NR]=$1} END {print (NR == 20) ? v[11] : -1}'; }
+known=$(med "$TMP/known"); unknown=$(med "$TMP/unknown"); pending=$(med "$TMP/pending")
+echo "# median of 20 auths: known user ${known} us, unknown user ${unknown} us, pending member with a wrong code ${pending} us"
+within() { python3 -c "import sys; a,b=$1,$2; sys.exit(0 if a > 0 and b > 0 and abs(a-b) <= 0.2*max(a,b) else 1)"; }
+check "unknown and known users take the same time (within 20%, median of 20)" within "$known" "$unknown"
+check "a pending member with a wrong code takes the same time as well" within "$known" "$pending"
 
 done_testing

@@ -15,7 +15,8 @@
  * environment.  -q (silent) passes PAM_SILENT to every operation, -x
  * PAM_CHANGE_EXPIRED_AUTHTOK to chauthtok (as sshd and login do).
  * With -t N, the operations are run N times on fresh handles and the median
- * time of one run is printed ("median_us: 1234").
+ * time of one run is printed ("median_us: 1234"), after each run's time
+ * ("sample_us: 1200").
  *
  * Exit status: 0 every operation returned what was expected, 1 not, 2 usage.
  * SPDX-License-Identifier: BSD-3-Clause
@@ -272,6 +273,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (times) {
+		for (int i = 0; i < times; i++)
+			printf("sample_us: %lld\n", samples[i]);
 		qsort(samples, (size_t)times, sizeof(*samples), cmp_ll);
 		printf("median_us: %lld\n", samples[times / 2]);
 		free(samples);
