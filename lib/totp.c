@@ -272,6 +272,22 @@ static void totp_clear(rc_member *m)
 	sodium_memzero(m->recovery, sizeof(m->recovery));
 }
 
+/* Take two-factor authentication away from M and revoke its tokens (a
+ * change of credentials). */
+static int totp_remove(rc_txn *t, rc_member *m)
+{
+	size_t n = 0;
+	int rc;
+
+	totp_clear(m);
+	rc = rc_store_member(t, m);
+	if (!rc)
+		rc = rc_tokens_revoke_owner(t, m->username, &n);
+	if (!rc)
+		snprintf(t->detail, sizeof(t->detail), "ok tokens-revoked=%zu", n);
+	return rc;
+}
+
 /* The actor's own member record, for self-service. */
 static int self_member(rc_txn *t, rc_member *m)
 {
@@ -335,7 +351,6 @@ RC_API int rc_mfa_disable(rc_store *s, const rc_actor *a, const char *code)
 {
 	rc_member m;
 	rc_txn t;
-	size_t n = 0;
 	int via = 0, rc;
 
 	if ((rc = oath_ready()) != 0 || (rc = rc_txn_begin(s, a, true, &t)) != 0)
@@ -352,14 +367,8 @@ RC_API int rc_mfa_disable(rc_store *s, const rc_actor *a, const char *code)
 		rc = rc_fail(RC_ERR_STATE, "two-factor authentication is not enabled");
 	if (!rc)
 		rc = rc_totp_check(&t, &m, code, &via);
-	if (!rc) {
-		totp_clear(&m);
-		rc = rc_store_member(&t, &m);
-	}
 	if (!rc)
-		rc = rc_tokens_revoke_owner(&t, m.username, &n);
-	if (!rc)
-		snprintf(t.detail, sizeof(t.detail), "ok tokens-revoked=%zu", n);
+		rc = totp_remove(&t, &m);
 	sodium_memzero(&m, sizeof(m));
 	return rc_txn_end(&t, rc);
 }
@@ -368,7 +377,6 @@ RC_API int rc_member_mfa_reset(rc_store *s, const rc_actor *a, const char *usern
 {
 	rc_member m;
 	rc_txn t;
-	size_t n = 0;
 	int rc = rc_txn_begin(s, a, true, &t);
 
 	if (rc)
@@ -381,14 +389,8 @@ RC_API int rc_member_mfa_reset(rc_store *s, const rc_actor *a, const char *usern
 		rc = rc_require_rank_over(&t, &m);
 	if (!rc && !m.totp_enabled && !m.totp_pending)
 		rc = rc_fail(RC_ERR_STATE, "%s has no two-factor authentication", username);
-	if (!rc) {
-		totp_clear(&m);
-		rc = rc_store_member(&t, &m);
-	}
 	if (!rc)
-		rc = rc_tokens_revoke_owner(&t, m.username, &n);
-	if (!rc)
-		snprintf(t.detail, sizeof(t.detail), "ok tokens-revoked=%zu", n);
+		rc = totp_remove(&t, &m);
 	sodium_memzero(&m, sizeof(m));
 	return rc_txn_end(&t, rc);
 }

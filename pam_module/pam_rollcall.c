@@ -238,6 +238,25 @@ static void wipe_free(char *p)
 	}
 }
 
+/* What every pam_sm_* does first: the options, the user, where the request
+ * comes from, the store.  Returns PAM_SUCCESS or the phase's error
+ * (UNAVAIL is what a store that cannot be used means for this phase). */
+static int begin(pam_handle_t *pamh, int flags, int argc, const char **argv, int unavail,
+                 struct opts *o, const char **user, char origin[64], rc_store **s)
+{
+	int ret = opts_read(pamh, flags, argc, argv, o), rc;
+
+	if (ret != PAM_SUCCESS)
+		return ret;
+	ret = pam_get_user(pamh, user, NULL);
+	if (ret != PAM_SUCCESS || !*user || !(*user)[0])
+		return ret == PAM_SUCCESS ? PAM_USER_UNKNOWN : ret;
+	origin_of(pamh, origin, 64);
+	if ((rc = store_get(pamh, o, s)) != RC_OK)
+		return pam_code(rc, unavail);
+	return PAM_SUCCESS;
+}
+
 /* ---- auth ------------------------------------------------------------------------ */
 
 static int ask_code(pam_handle_t *pamh, char **answer)
@@ -305,19 +324,9 @@ PAM_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	unsigned lflags = 0;
 	int ret, rc = RC_OK;
 
-	ret = opts_read(pamh, flags, argc, argv, &o);
+	ret = begin(pamh, flags, argc, argv, PAM_AUTH_ERR, &o, &user, origin, &s);
 	if (ret != PAM_SUCCESS)
 		goto out;
-	ret = pam_get_user(pamh, &user, NULL);
-	if (ret != PAM_SUCCESS || !user || !user[0]) {
-		ret = ret == PAM_SUCCESS ? PAM_USER_UNKNOWN : ret;
-		goto out;
-	}
-	origin_of(pamh, origin, sizeof(origin));
-	if ((rc = store_get(pamh, &o, &s)) != RC_OK) {
-		ret = pam_code(rc, PAM_AUTH_ERR);
-		goto out;
-	}
 	ret = pam_get_authtok(pamh, PAM_AUTHTOK, &pw, NULL);
 	if (ret != PAM_SUCCESS || !pw) {
 		ret = ret == PAM_SUCCESS ? PAM_AUTH_ERR : ret;
@@ -409,19 +418,9 @@ PAM_EXPORT int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 	char origin[64];
 	int must_change = 0, ret, rc;
 
-	ret = opts_read(pamh, flags, argc, argv, &o);
+	ret = begin(pamh, flags, argc, argv, PAM_AUTHINFO_UNAVAIL, &o, &user, origin, &s);
 	if (ret != PAM_SUCCESS)
 		goto out;
-	ret = pam_get_user(pamh, &user, NULL);
-	if (ret != PAM_SUCCESS || !user || !user[0]) {
-		ret = ret == PAM_SUCCESS ? PAM_USER_UNKNOWN : ret;
-		goto out;
-	}
-	origin_of(pamh, origin, sizeof(origin));
-	if ((rc = store_get(pamh, &o, &s)) != RC_OK) {
-		ret = pam_code(rc, PAM_AUTHINFO_UNAVAIL);
-		goto out;
-	}
 	req.roles = o.roles[0] ? o.roles : NULL;
 	req.perm = o.perm;
 	rc = rc_login_account(s, login_get(pamh), origin, user, &req, &must_change);
@@ -457,19 +456,9 @@ PAM_EXPORT int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const c
 	char origin[64];
 	int kind = 0, need_old = 1, privileged, ret, rc;
 
-	ret = opts_read(pamh, flags, argc, argv, &o);
+	ret = begin(pamh, flags, argc, argv, PAM_AUTHTOK_ERR, &o, &user, origin, &s);
 	if (ret != PAM_SUCCESS)
 		goto out;
-	ret = pam_get_user(pamh, &user, NULL);
-	if (ret != PAM_SUCCESS || !user || !user[0]) {
-		ret = ret == PAM_SUCCESS ? PAM_USER_UNKNOWN : ret;
-		goto out;
-	}
-	origin_of(pamh, origin, sizeof(origin));
-	if ((rc = store_get(pamh, &o, &s)) != RC_OK) {
-		ret = pam_code(rc, PAM_AUTHTOK_ERR);
-		goto out;
-	}
 	l = login_get(pamh);
 	/* root changes a password without the old one, as with pam_unix, unless
 	 * the change is forced at login (the user is there to type it) */
