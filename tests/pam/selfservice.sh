@@ -108,6 +108,11 @@ as carol mfa confirm "$(oathtool --totp -b "$KEY")" >/dev/null
 expect_err 3 'wrong' "mfa disable needs a right code" as carol mfa disable 123456
 expect 0 "mfa disable with a recovery code" as carol mfa disable "$REC"
 expect_out 0 '"two_factor":"disabled"' "mfa status: disabled again" as carol --json mfa status
+expect_out 0 'mfa confirm CODE' "mfa enable without a terminal shows the enrollment and stays pending" sh -c "setpriv --reuid=$(uid_of carol) --regid=$(uid_of carol) --clear-groups $TMP/bin/rollcall mfa enable < /dev/null"
+check "... with a QR code drawn in text" grep -q "$(printf '\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88')" "$OUT"
+check "... the otpauth URI" grep -q 'otpauth://totp/' "$OUT"
+check "... and ten recovery codes" sh -c "grep -Eo '[0-9A-Z]{5}-[0-9A-Z]{5}' '$OUT' | sort -u | wc -l | grep -qx 10"
+expect_out 0 'pending' "... pending" as carol --json mfa status
 
 # ---- passwd
 printf '%s\n%s\n' 'wrong password' 'carol password 2' > "$TMP/pw"
