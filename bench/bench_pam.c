@@ -109,11 +109,11 @@ static int bench_core(size_t n)
 		fprintf(stderr, "bench_pam: %s\n", rc_errmsg());
 		return 1;
 	}
-	rc = rc_txn_begin(s, &root, false, &t);
+	rc = rc_txn_begin(s, &root, true, &t);   /* aborted at the end: nothing stored */
 	if (!rc)
 		rc = rc_load_member(&t, "owner", &m0);
 	if (!rc)
-		rc = rc_totp_enroll(&t, &m0, &e);   /* in memory only: never stored */
+		rc = rc_totp_enroll(&t, &m0, &e);
 	m0.totp_enabled = 1;
 	m0.totp_pending = 0;
 	if (!rc)
@@ -134,7 +134,7 @@ static int bench_core(size_t n)
 	}
 	if (!rc)
 		report("rollcall: TOTP check (wrong code, 3 steps tried)", lat, n, "us", 1);
-	(void)rc_txn_end(&t, RC_OK);
+	(void)rc_txn_end(&t, RC_ERR_STATE);   /* abort */
 	if (!rc && crypto_pwhash_str(hash, "a password of twenty", 20, 2, 65536u * 1024) != 0)
 		rc = 1;
 	for (size_t i = 0; !rc && i < argon_n; i++) {

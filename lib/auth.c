@@ -484,12 +484,8 @@ RC_API int rc_login_enroll_begin(rc_store *s, rc_login *l, rc_mfa_enrollment *ou
 		return rc;
 	rc_txn_audit(&t, "mfa.enroll", l->user);
 	rc = rc_load_member(&t, l->user, &m);
-	if (!rc && m.totp_enabled)
-		rc = rc_fail(RC_ERR_STATE, "two-factor authentication is already enabled");
 	if (!rc)
 		rc = rc_totp_enroll(&t, &m, out);
-	if (!rc)
-		rc = rc_store_member(&t, &m);
 	sodium_memzero(&m, sizeof(m));
 	rc = rc_txn_end(&t, rc);
 	if (rc)

@@ -196,13 +196,18 @@ RC_API void rc_mfa_enrollment_clear(rc_mfa_enrollment *e)
 	sodium_memzero(e, sizeof(*e));
 }
 
-/* New secret and recovery codes for M, stored pending in M. */
+/* New secret and recovery codes for M, stored pending in M and written
+ * (refused when two-factor is already enabled).  OUT is wiped on failure. */
 int rc_totp_enroll(rc_txn *t, rc_member *m, rc_mfa_enrollment *out)
 {
 	uint8_t raw[RC_TOTP_SECRET_LEN];
 	char host[64] = "", label[400], issuer[256];
+	int rc;
 
 	memset(out, 0, sizeof(*out));
+	if (m->totp_enabled)
+		return rc_fail(RC_ERR_STATE, "two-factor authentication is already enabled; "
+		               "\"rollcall mfa disable\" first to set up a new device");
 	randombytes_buf(raw, sizeof(raw));
 	secret_b32(raw, out->secret);
 	secret_seal(t->s, raw, m->totp_enc);
@@ -231,7 +236,10 @@ int rc_totp_enroll(rc_txn *t, rc_member *m, rc_mfa_enrollment *out)
 	snprintf(out->uri, sizeof(out->uri),
 	         "otpauth://totp/%s?secret=%s&issuer=%s&algorithm=SHA1&digits=%d&period=%d",
 	         label, out->secret, issuer, DIGITS, STEP);
-	return RC_OK;
+	rc = rc_store_member(t, m);
+	if (rc)
+		rc_mfa_enrollment_clear(out);
+	return rc;
 }
 
 /* The first code of a pending enrollment: enable, revoke every token. */
@@ -315,13 +323,8 @@ RC_API int rc_mfa_enroll(rc_store *s, const rc_actor *a, rc_mfa_enrollment *out)
 		return rc;
 	rc_txn_audit(&t, "mfa.enroll", t.actor_name);
 	rc = self_member(&t, &m);
-	if (!rc && m.totp_enabled)
-		rc = rc_fail(RC_ERR_STATE, "two-factor authentication is already enabled; "
-		             "\"rollcall mfa disable\" first to set up a new device");
 	if (!rc)
 		rc = rc_totp_enroll(&t, &m, out);
-	if (!rc)
-		rc = rc_store_member(&t, &m);
 	sodium_memzero(&m, sizeof(m));
 	rc = rc_txn_end(&t, rc);
 	if (rc)
