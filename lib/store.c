@@ -333,7 +333,14 @@ RC_API int rc_store_create(const rc_config *cfg, const char *owner_email,
 		return rc;
 	if ((rc = mkdir_parents(cfg->state_dir)) != 0)
 		goto out;
-	if (mkdir(cfg->state_dir, 0700) < 0 && errno != EEXIST) {
+	/* 0755 whatever the umask: nss.mdb in it is for every user to read */
+	if (mkdir(cfg->state_dir, 0755) == 0) {
+		if (chmod(cfg->state_dir, 0755) < 0) {
+			rc = rc_fail(RC_ERR_STORE, "cannot chmod %s: %s", cfg->state_dir,
+			             strerror(errno));
+			goto out;
+		}
+	} else if (errno != EEXIST) {
 		rc = rc_fail(RC_ERR_STORE, "cannot create %s: %s", cfg->state_dir, strerror(errno));
 		goto out;
 	}

@@ -120,7 +120,9 @@ static char *bcopy_str(struct bufp *b, const char *s)
 static enum nss_status fill_pw(const rc_snap_pw *e, struct passwd *pw, char *buf, size_t len,
                                int *errnop)
 {
-	/* four strings and "x", each with its NUL */
+	/* four strings and "*", each with its NUL.  "*" (no password here, as
+	 * SSSD does), not "x": pam_unix's account check then passes members on
+	 * to pam_rollcall instead of looking for a shadow entry that is not there */
 	size_t need = strlen(e->name) + strlen(e->gecos) + strlen(e->dir) + strlen(e->shell) + 4 +
 	              2;
 	struct bufp b = { buf, len };
@@ -130,7 +132,7 @@ static enum nss_status fill_pw(const rc_snap_pw *e, struct passwd *pw, char *buf
 		return NSS_STATUS_TRYAGAIN;
 	}
 	pw->pw_name = bcopy_str(&b, e->name);
-	pw->pw_passwd = bcopy_str(&b, "x");
+	pw->pw_passwd = bcopy_str(&b, "*");
 	pw->pw_uid = e->uid;
 	pw->pw_gid = e->gid;
 	pw->pw_gecos = bcopy_str(&b, e->gecos);
@@ -155,7 +157,7 @@ static enum nss_status fill_gr(const rc_snap_gr *e, struct group *gr, char *buf,
 	struct bufp b = { buf + pad + ((size_t)e->nmem + 1) * sizeof(char *), 0 };
 	b.left = len - (size_t)(b.p - buf);
 	gr->gr_name = bcopy_str(&b, e->name);
-	gr->gr_passwd = bcopy_str(&b, "x");
+	gr->gr_passwd = bcopy_str(&b, "*");
 	gr->gr_gid = e->gid;
 	const char *m = e->mem;
 	for (uint32_t i = 0; i < e->nmem; i++) {

@@ -35,15 +35,15 @@ nssw() {
 	    NSS_WRAPPER_MODULE_SO_PATH="$NSS_MODULE" NSS_WRAPPER_MODULE_FN_PREFIX=rollcall \
 	    ROLLCALL_STATE_DIR="$SD" "$@"
 }
-expect_out 0 '^bob:x:[0-9]+:[0-9]+:Bob Builder:/home/bob:/bin/bash$' "getent passwd bob" nssw getent passwd bob
+expect_out 0 '^bob:\*:[0-9]+:[0-9]+:Bob Builder:/home/bob:/bin/bash$' "getent passwd bob" nssw getent passwd bob
 BOB_UID=$(cut -d: -f3 "$OUT")
-expect_out 0 "^bob:x:$BOB_UID:" "getent passwd by uid" nssw getent passwd "$BOB_UID"
-expect_out 0 '^reader_one:x:[0-9]+:[0-9]+:service user of db1:/home/reader_one:/usr/sbin/nologin$' \
+expect_out 0 "^bob:\\*:$BOB_UID:" "getent passwd by uid" nssw getent passwd "$BOB_UID"
+expect_out 0 '^reader_one:\*:[0-9]+:[0-9]+:service user of db1:/home/reader_one:/usr/sbin/nologin$' \
 	"a service user has the no-login shell" nssw getent passwd reader_one
-expect_out 0 '^rollcall-developer:x:[0-9]+:bob$' "getent group rollcall-developer" nssw getent group rollcall-developer
-expect_out 0 '^rollcall-members:x:[0-9]+:alice,bob$' "getent group rollcall-members" nssw getent group rollcall-members
-expect_out 0 '^svc-db1-readonly:x:[0-9]+:reader_one$' "getent group svc-db1-readonly" nssw getent group svc-db1-readonly
-expect_out 0 '^svc-db1:x:[0-9]+:db1_admin,reader_one$' "getent group svc-db1" nssw getent group svc-db1
+expect_out 0 '^rollcall-developer:\*:[0-9]+:bob$' "getent group rollcall-developer" nssw getent group rollcall-developer
+expect_out 0 '^rollcall-members:\*:[0-9]+:alice,bob$' "getent group rollcall-members" nssw getent group rollcall-members
+expect_out 0 '^svc-db1-readonly:\*:[0-9]+:reader_one$' "getent group svc-db1-readonly" nssw getent group svc-db1-readonly
+expect_out 0 '^svc-db1:\*:[0-9]+:db1_admin,reader_one$' "getent group svc-db1" nssw getent group svc-db1
 expect_out 0 "uid=$BOB_UID\\(bob\\) gid=$BOB_UID\\(bob\\) groups=$BOB_UID\\(bob\\),[0-9]+\\(rollcall-developer\\),[0-9]+\\(rollcall-members\\)" \
 	"id bob shows the role group" nssw id bob
 expect_out 0 '^bob +[0-9]+ [0-9]+$' "getent initgroups bob" nssw getent initgroups bob
@@ -80,7 +80,7 @@ NS
 	run unshare --mount --propagation private sh "$TMP/ns.sh"
 	cp "$OUT" "$TMP/ns.out"
 	sect() { sed -n "/^== $1\$/,/^==/p" "$TMP/ns.out" | grep -v '^=='; }
-	check "real glibc: getent passwd alice" sh -c "sect() { sed -n \"/^== \$1\\\$/,/^==/p\" '$TMP/ns.out' | grep -v '^=='; }; sect alice | grep -q '^alice:x:'"
+	check "real glibc: getent passwd alice" sh -c "sect() { sed -n \"/^== \$1\\\$/,/^==/p\" '$TMP/ns.out' | grep -v '^=='; }; sect alice | grep -q '^alice:[*]:'"
 	check "real glibc: id alice shows rollcall-owner" sh -c "grep -A1 '^== id' '$TMP/ns.out' | grep -q '(rollcall-owner)'"
 	check "real glibc: root still comes from files" sh -c "grep -A1 '^== root$' '$TMP/ns.out' | grep -q '^root:x:0:0:'"
 	check "real glibc: getent group rollcall-owner" sh -c "grep -A1 '^== group' '$TMP/ns.out' | grep -q '^rollcall-owner:x:[0-9]*:alice'"

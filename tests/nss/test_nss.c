@@ -152,7 +152,7 @@ static void test_lookups(void **state)
 	assert_string_equal(pw.pw_gecos, "Bob Builder");
 	assert_string_equal(pw.pw_dir, "/home/bob");
 	assert_string_equal(pw.pw_shell, "/bin/bash");
-	assert_string_equal(pw.pw_passwd, "x");
+	assert_string_equal(pw.pw_passwd, "*");
 	assert_int_equal(pw.pw_uid, pw.pw_gid);
 	uid_t bob = pw.pw_uid;
 	assert_int_equal(nss.getpwuid_r(bob, &pw, buf, sizeof(buf), &err), NSS_STATUS_SUCCESS);

@@ -19,7 +19,7 @@ expect_err 1 'already used by a user of this host' "init refuses an owner name t
 check "that refused init left no store behind" test ! -e "$SD/store"
 
 expect_out 0 'invitation code is' "init creates the store and prints the owner's code" rc init --owner alice@example.com
-check "state directory is 0700" test "$(stat -c %a "$SD")" = 700
+check "state directory is 0755 (nss.mdb in it is public)" test "$(stat -c %a "$SD")" = 755
 check "store directory is 0700" test "$(stat -c %a "$SD/store")" = 700
 check "master.key is 0600 and 32 bytes" test "$(stat -c %a:%s "$SD/master.key")" = 600:32
 check "data.mdb is 0600" test "$(stat -c %a "$SD/store/data.mdb")" = 600
@@ -40,7 +40,7 @@ check "... gives JSON too" test "$(json 'len(d)')" = 1
 # State directory, master.key and configuration that cannot be trusted.
 chmod 0770 "$SD"
 expect_err 4 "state directory $SD is group- or other-writable" "group-writable state dir refused" rc member list
-chmod 0700 "$SD"
+chmod 0755 "$SD"
 ln -s "$SD" "$TMP/link"
 expect_err 4 "state directory $TMP/link is a symlink" "symlinked state dir refused" \
 	"$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$TMP/link" member list

@@ -1,0 +1,91 @@
+# host.sh - a private copy of the host for the end-to-end tests.
+#
+# Sourced by tests/e2e/*.sh after tests/tool/lib.sh, as root, inside a
+# private mount namespace (unshare -m).  Nothing here reaches the real
+# system: /etc and /usr/share/pam-configs get an overlay whose upper layer
+# is a tmpfs, and /var/lib and /run a tmpfs each.  Then the tests write
+# /etc/nsswitch.conf, /etc/passwd, /etc/shadow, /etc/ld.so.cache,
+# /etc/rollcall/rollcall.conf and the PAM configuration as an
+# administrator would, and the state directory is the default one,
+# /var/lib/rollcall, so that every program (sshd, su, login, id, getent,
+# the setuid tool) finds it without being told.
+
+# e2e_fail MESSAGE: the namespace cannot be set up; one failing test.
+e2e_fail() { echo "1..1"; echo "not ok 1 - $*"; exit 1; }
+
+# e2e_overlay DIR: DIR becomes writable here, its changes kept in a tmpfs
+e2e_overlay() {
+	local d=$1 n
+	n=$(echo "$d" | tr / _)
+	mkdir -p "$TMP/ov/$n/upper" "$TMP/ov/$n/work"
+	mount -t overlay "rollcall-e2e$n" \
+		-o "lowerdir=$d,upperdir=$TMP/ov/$n/upper,workdir=$TMP/ov/$n/work" "$d" ||
+		e2e_fail "cannot mount an overlay on $d"
+}
+
+# e2e_cleanup: leave nothing behind (the namespace's mounts go with it)
+e2e_cleanup() {
+	umount -l /etc /usr/share/pam-configs "$TMP/ov" 2>/dev/null
+	rm -rf "$TMP"
+}
+
+# e2e_host: the private host.  Sets LOCALPW (the local user's and root's
+# password), E2E_UID (the local user's uid) and E2E_SD (the compiled-in
+# state directory, empty).
+e2e_host() {
+	E2E_SD=${RC_DEFAULT_STATE_DIR:-/var/lib/rollcall}
+	unset ROLLCALL_CONFIG ROLLCALL_STATE_DIR   # the defaults, as on a host
+	trap e2e_cleanup EXIT
+	mkdir -p "$TMP/ov"
+	mount -t tmpfs -o mode=0700 rollcall-e2e "$TMP/ov" || e2e_fail "cannot mount a tmpfs"
+	e2e_overlay /etc
+	[ -d /usr/share/pam-configs ] && e2e_overlay /usr/share/pam-configs
+	mount -t tmpfs -o mode=0755 rollcall-e2e-varlib /var/lib || e2e_fail "cannot mount /var/lib"
+	mount -t tmpfs -o mode=0755 rollcall-e2e-run /run || e2e_fail "cannot mount /run"
+	if [ "$(dirname "$E2E_SD")" != /var/lib ]; then
+		mount -t tmpfs -o mode=0755 rollcall-e2e-sd "$(dirname "$E2E_SD")" ||
+			e2e_fail "cannot mount a tmpfs on $(dirname "$E2E_SD")"
+	fi
+	mkdir -p -m 0755 /run/sshd /var/lib/pam
+	chmod 755 "$TMP"
+
+	# a local user and root, both with a known password, for pam_unix
+	LOCALPW='local password 1'
+	local hash
+	hash=$(printf '%s\n' "$LOCALPW" | openssl passwd -6 -stdin) || e2e_fail "openssl passwd"
+	E2E_UID=1999
+	while getent passwd "$E2E_UID" >/dev/null || getent group "$E2E_UID" >/dev/null; do
+		E2E_UID=$((E2E_UID + 1))
+	done
+	mkdir -m 0755 "$TMP/localhome" && chown "$E2E_UID:$E2E_UID" "$TMP/localhome"
+	echo "localuser:x:$E2E_UID:$E2E_UID:Local User:$TMP/localhome:/bin/bash" >> /etc/passwd
+	echo "localuser:x:$E2E_UID:" >> /etc/group
+	sed -i '/^root:/d' /etc/shadow
+	echo "root:$hash:19000:0:99999:7:::" >> /etc/shadow
+	echo "localuser:$hash:19000:0:99999:7:::" >> /etc/shadow
+
+	# the NSS module from the build, found by every program through the
+	# loader's cache (not LD_LIBRARY_PATH, which sshd's sessions drop)
+	if [ -n "${NSS_MODULE:-}" ]; then
+		echo "$(dirname "$NSS_MODULE")" > /etc/ld.so.conf.d/0-rollcall-test.conf
+		ldconfig -X || e2e_fail "ldconfig"
+	fi
+	sed -i -e 's/^passwd:.*/passwd:         files rollcall/' \
+	       -e 's/^group:.*/group:          files rollcall/' /etc/nsswitch.conf
+	mkdir -p -m 0755 /etc/rollcall
+	mkdir -p -m 0755 "$TMP/home"
+	cat > /etc/rollcall/rollcall.conf <<-EOF
+	# the end-to-end tests' host
+	home_base = $TMP/home
+	service_shell = /bin/bash
+	EOF
+	chmod 644 /etc/rollcall/rollcall.conf
+}
+
+# e2e_pam_profile MODULE: pam-auth-update with rollcall's profile, naming
+# MODULE (a path) instead of the installed pam_rollcall.so
+e2e_pam_profile() {
+	sed "s|pam_rollcall.so|$1|" "$top_srcdir/pam_module/pam-config" > /usr/share/pam-configs/rollcall
+	pam-auth-update --enable rollcall --force >"$TMP/pam-auth-update.log" 2>&1 ||
+		e2e_fail "pam-auth-update --enable rollcall: $(cat "$TMP/pam-auth-update.log")"
+}
