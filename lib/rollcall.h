@@ -126,6 +126,19 @@ typedef struct rc_actor {
 	char origin[64];   /* "tool", "pam:sshd", ... */
 } rc_actor;
 
+/* ---- "rollcall doctor": the state directory's checks --------------------- */
+enum { RC_CHECK_OK = 0, RC_CHECK_WARN, RC_CHECK_FAIL };
+typedef struct rc_check {
+	int level;              /* RC_CHECK_*                                 */
+	const char *name;       /* "state directory", "store", ...           */
+	const char *fix;        /* what to change, or NULL                   */
+	char detail[512];
+} rc_check;
+typedef void (*rc_check_cb)(const rc_check *c, void *ctx);
+/* Check the state directory, store, master.key and NSS snapshot; each
+ * finding goes to CB.  Opening the store catches up a stale snapshot. */
+int rc_store_doctor(const rc_config *cfg, rc_check_cb cb, void *ctx);
+
 /* ---- permissions and roles ---------------------------------------------- */
 enum {
 	RC_PERM_VIEW           = 1u << 0,

@@ -62,6 +62,7 @@ void json_string(FILE *f, const char *s);
 
 int cmd_init(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);
+int cmd_doctor(struct cli *c, int argc, char **argv);
 int cmd_member(struct cli *c, int argc, char **argv);
 int cmd_role(struct cli *c, int argc, char **argv);
 int cmd_service(struct cli *c, int argc, char **argv);

@@ -29,6 +29,7 @@ static const char usage_text[] =
 "Commands:\n"
 "  init --owner EMAIL [--username NAME]   create the store (root only)\n"
 "  status                                 store and configuration summary\n"
+"  doctor                                 check this host's set-up (root only)\n"
 "  whoami                                 your member record and permissions\n"
 "  member list|show|invite|withdraw|resend|accept|set-role|update|\n"
 "         activate|deactivate|delete|reset-password|unlock|mfa-reset\n"
@@ -293,6 +294,12 @@ static const struct {
 	{ "status", cmd_status, true,
 	  "Usage: rollcall [--json] status\n\nThe state directory, configuration, schema, "
 	  "counts of members,\nroles, services and audit records, and the store's size.\n" },
+	{ "doctor", cmd_doctor, false,
+	  "Usage: rollcall [--json] doctor\n\nRoot only.  Checks that this host is set up for "
+	  "rollcall: the\nstate directory (owner, modes, schema, master.key, the NSS snapshot\n"
+	  "and its generation), /etc/nsswitch.conf, the NSS and PAM modules, the\nPAM stacks of "
+	  "sshd, login and su, and sshd's UsePAM and\nKbdInteractiveAuthentication.  Each "
+	  "finding says what to change.\nExit status 1 when a check fails.\n" },
 	{ "whoami", cmd_whoami, true,
 	  "Usage: rollcall [--json] whoami\n\nYour member record: name, uid, role, status "
 	  "and permissions.\n" },

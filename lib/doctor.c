@@ -1,0 +1,144 @@
+/*
+ * doctor.c - the state directory's checks for "rollcall doctor": what the
+ * store, master.key and the NSS snapshot must be for the module, the NSS
+ * module and the tool to work, each reported with what to change.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#include "config.h"
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "internal.h"
+#include "snapshot.h"
+
+static void report(rc_check_cb cb, void *ctx, int level, const char *name, const char *fix,
+                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static void report(rc_check_cb cb, void *ctx, int level, const char *name, const char *fix,
+                   const char *fmt, ...)
+{
+	rc_check ch;
+	va_list ap;
+
+	memset(&ch, 0, sizeof(ch));
+	ch.level = level;
+	ch.name = name;
+	ch.fix = fix;
+	va_start(ap, fmt);
+	vsnprintf(ch.detail, sizeof(ch.detail), fmt, ap);
+	va_end(ap);
+	cb(&ch, ctx);
+}
+
+/* The state directory itself: root's, not writable by others, and
+ * searchable by everyone (nss.mdb in it is read by every process). */
+static int check_state_dir(const rc_config *cfg, rc_check_cb cb, void *ctx)
+{
+	struct stat st;
+	const char *name = "state directory";
+
+	if (lstat(cfg->state_dir, &st) < 0) {
+		report(cb, ctx, RC_CHECK_FAIL, name, "run \"rollcall init --owner EMAIL\"",
+		       "%s: %s", cfg->state_dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode)) {
+		report(cb, ctx, RC_CHECK_FAIL, name, "move it away and run \"rollcall init\"",
+		       "%s is not a directory", cfg->state_dir);
+		return -1;
+	}
+	if (rc_check_owner_mode(cfg->state_dir, &st, 0022, name)) {
+		report(cb, ctx, RC_CHECK_FAIL, name, "chown root: and chmod 0755 it", "%s",
+		       rc_errmsg());
+		return -1;
+	}
+	if ((st.st_mode & 0005) != 0005) {
+		report(cb, ctx, RC_CHECK_FAIL, name, "chmod 0755 it (the store inside stays 0700)",
+		       "%s is mode %04o: other users cannot read nss.mdb in it, so members "
+		       "are unknown to their own processes", cfg->state_dir,
+		       (unsigned)(st.st_mode & 07777));
+		return 0;
+	}
+	report(cb, ctx, RC_CHECK_OK, name, NULL, "%s (mode %04o, owner uid %u)", cfg->state_dir,
+	       (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
+	return 0;
+}
+
+/* The published snapshot: there, public, and as new as the store. */
+static void check_snapshot(const rc_config *cfg, uint64_t generation, int64_t now,
+                           rc_check_cb cb, void *ctx)
+{
+	char path[RC_PATH_MAX];
+	struct stat st;
+	rc_snap *sn = NULL;
+	const char *name = "NSS snapshot";
+	const char *fix = "run any change with rollcall (e.g. \"rollcall settings set "
+	                  "invite.ttl 24h\") to publish it again";
+
+	if (rc_path_join(path, sizeof(path), cfg->state_dir, "nss.mdb"))
+		return;
+	if (lstat(path, &st) < 0) {
+		report(cb, ctx, RC_CHECK_FAIL, name, fix, "%s: %s", path, strerror(errno));
+		return;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0022) ||
+	    (st.st_mode & 0444) != 0444) {
+		report(cb, ctx, RC_CHECK_FAIL, name, "chown root: and chmod 0644 it",
+		       "%s must be a regular file of root's, mode 0644 (it is %04o, uid %u)",
+		       path, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
+		return;
+	}
+	if (rc_snap_open(&sn, path) != RC_OK) {
+		report(cb, ctx, RC_CHECK_FAIL, name, fix, "%s cannot be read: %s", path,
+		       rc_errmsg());
+		return;
+	}
+	uint64_t g = rc_snap_generation(sn);
+	rc_snap_close(sn);
+	if (g < generation) {
+		report(cb, ctx, RC_CHECK_FAIL, name, fix, "%s is behind the store (generation "
+		       "%llu, store %llu)", path, (unsigned long long)g,
+		       (unsigned long long)generation);
+		return;
+	}
+	report(cb, ctx, RC_CHECK_OK, name, NULL, "%s (generation %llu, as the store; "
+	       "written %llds ago)", path, (unsigned long long)g,
+	       (long long)(now - (int64_t)st.st_mtime));
+}
+
+RC_API int rc_store_doctor(const rc_config *cfg, rc_check_cb cb, void *ctx)
+{
+	rc_store *s = NULL;
+	rc_status st;
+	rc_actor root = { 0, "doctor" };
+	int rc;
+
+	if (check_state_dir(cfg, cb, ctx) < 0)
+		return RC_OK;
+	/* opening checks the store directory, master.key and the schema, and
+	 * catches the snapshot up after a writer that died before publishing */
+	rc = rc_store_open(&s, cfg, 0);
+	if (rc) {
+		report(cb, ctx, RC_CHECK_FAIL, "store", "see rollcall(8), FILES",
+		       "%s", rc_errmsg());
+		return RC_OK;
+	}
+	rc = rc_store_status(s, &root, &st);
+	if (rc) {
+		report(cb, ctx, RC_CHECK_FAIL, "store", "see rollcall(8), FILES", "%s",
+		       rc_errmsg());
+	} else {
+		report(cb, ctx, RC_CHECK_OK, "store", NULL, "schema %u, generation %llu, "
+		       "%zu members (%zu pending), %zu services, %zu%% of the map used",
+		       st.schema, (unsigned long long)st.generation, st.members, st.pending,
+		       st.services, st.map_size ? st.map_used * 100 / st.map_size : 0);
+		report(cb, ctx, RC_CHECK_OK, "master.key", NULL, "present, mode 0600, 32 bytes");
+		check_snapshot(cfg, st.generation, rc_store_now(s), cb, ctx);
+	}
+	rc_store_close(s);
+	return RC_OK;
+}

@@ -1,0 +1,349 @@
+/*
+ * cmd_doctor.c - "rollcall doctor": is this host set up for rollcall?
+ *
+ * The state directory's checks are lib's (rc_store_doctor); the host's are
+ * here: nsswitch.conf, the NSS and PAM modules, the PAM stacks of sshd,
+ * login and su, and sshd's settings.  Every finding says what to change.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#include "config.h"
+#include <ctype.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <glob.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "cli.h"
+
+#define NSSWITCH "/etc/nsswitch.conf"
+#define PAM_DIR "/etc/pam.d"
+#define SSHD_CONFIG "/etc/ssh/sshd_config"
+
+struct findings {
+	struct table *t;        /* --json: the rows; text: printed as found */
+	int fails, warns;
+};
+
+static void found(const rc_check *ch, void *ctx)
+{
+	struct findings *f = ctx;
+	static const char *const level[] = { "ok", "warn", "FAIL" };
+
+	if (f->t)
+		table_row(f->t, ch->name, level[ch->level], ch->detail, ch->fix ? ch->fix : "");
+	else if (ch->fix && ch->level != RC_CHECK_OK)
+		printf("%-5s %-16s %s\n      fix: %s\n", level[ch->level], ch->name, ch->detail,
+		       ch->fix);
+	else
+		printf("%-5s %-16s %s\n", level[ch->level], ch->name, ch->detail);
+	f->fails += ch->level == RC_CHECK_FAIL;
+	f->warns += ch->level == RC_CHECK_WARN;
+}
+
+static void say(struct findings *f, int level, const char *name, const char *fix,
+                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void say(struct findings *f, int level, const char *name, const char *fix,
+                const char *fmt, ...)
+{
+	rc_check ch = { .level = level, .name = name, .fix = fix };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ch.detail, sizeof(ch.detail), fmt, ap);
+	va_end(ap);
+	found(&ch, f);
+}
+
+/* Split LINE into blank-separated words (in place); returns how many. */
+static int words(char *line, char **w, int max)
+{
+	int n = 0;
+	char *save = NULL;
+
+	for (char *tok = strtok_r(line, " \t\r\n", &save); tok && n < max;
+	     tok = strtok_r(NULL, " \t\r\n", &save))
+		w[n++] = tok;
+	return n;
+}
+
+/* ---- nsswitch.conf ------------------------------------------------------- */
+
+static void check_nsswitch(struct findings *f)
+{
+	static const char *const dbs[] = { "passwd", "group" };
+	bool seen[2] = { false, false };
+	char line[1024], *w[32];
+	FILE *fp = fopen(NSSWITCH, "re");
+
+	if (!fp) {
+		say(f, RC_CHECK_FAIL, "nsswitch.conf", "create it with \"passwd: files rollcall\" "
+		    "and \"group: files rollcall\"", NSSWITCH ": %s", strerror(errno));
+		return;
+	}
+	while (fgets(line, sizeof(line), fp)) {
+		char *hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		int n = words(line, w, 32);
+		for (int d = 0; d < 2 && n > 0; d++) {
+			size_t len = strlen(dbs[d]);
+			if (strncmp(w[0], dbs[d], len) != 0 || w[0][len] != ':' || seen[d])
+				continue;
+			seen[d] = true;
+			int files = -1, rollcall = -1;
+			for (int i = 1; i < n; i++) {
+				if (strcmp(w[i], "files") == 0 || strcmp(w[i], "compat") == 0)
+					files = files < 0 ? i : files;
+				if (strcmp(w[i], "rollcall") == 0)
+					rollcall = i;
+			}
+			char fix[96];
+			snprintf(fix, sizeof(fix), "make the line \"%s: files rollcall\"", dbs[d]);
+			if (rollcall < 0)
+				say(f, RC_CHECK_FAIL, "nsswitch.conf", fix, "%s: \"%s:\" does not name "
+				    "rollcall: members are not users of this host", NSSWITCH, dbs[d]);
+			else if (files < 0 || files > rollcall)
+				say(f, RC_CHECK_WARN, "nsswitch.conf", fix, "%s: \"%s:\" asks rollcall "
+				    "before files: the host's own users should come first", NSSWITCH,
+				    dbs[d]);
+			else
+				say(f, RC_CHECK_OK, "nsswitch.conf", NULL, "%s: \"%s:\" names files, "
+				    "then rollcall", NSSWITCH, dbs[d]);
+		}
+	}
+	fclose(fp);
+	for (int d = 0; d < 2; d++)
+		if (!seen[d])
+			say(f, RC_CHECK_FAIL, "nsswitch.conf", "add \"passwd: files rollcall\" and "
+			    "\"group: files rollcall\"", "%s has no \"%s:\" line", NSSWITCH, dbs[d]);
+}
+
+/* ---- the modules -------------------------------------------------------- */
+
+static void check_modules(struct findings *f)
+{
+	char path[RC_PATH_MAX];
+	struct stat st;
+	void *h = dlopen("libnss_rollcall.so.2", RTLD_NOW | RTLD_LOCAL);
+
+	if (!h) {
+		say(f, RC_CHECK_FAIL, "NSS module", "install it (make install) into the system "
+		    "library directory", "libnss_rollcall.so.2 cannot be loaded: %s", dlerror());
+	} else {
+		Dl_info info;
+		void *sym = dlsym(h, "_nss_rollcall_getpwnam_r");
+		if (sym && dladdr(sym, &info) && info.dli_fname)
+			say(f, RC_CHECK_OK, "NSS module", NULL, "%s", info.dli_fname);
+		else
+			say(f, RC_CHECK_FAIL, "NSS module", "reinstall rollcall",
+			    "libnss_rollcall.so.2 has no _nss_rollcall_getpwnam_r");
+		dlclose(h);
+	}
+	snprintf(path, sizeof(path), "%s/pam_rollcall.so", RC_PAMMODDIR);
+	if (stat(path, &st) < 0)
+		say(f, RC_CHECK_FAIL, "PAM module", "install it (make install, or configure "
+		    "--with-pammoddir)", "%s: %s", path, strerror(errno));
+	else if (st.st_uid != 0 || (st.st_mode & 0022))
+		say(f, RC_CHECK_FAIL, "PAM module", "chown root: and chmod 0644 it",
+		    "%s is writable by others or not root's (mode %04o, uid %u)", path,
+		    (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
+	else
+		say(f, RC_CHECK_OK, "PAM module", NULL, "%s", path);
+}
+
+/* ---- PAM stacks ----------------------------------------------------------- */
+
+enum { PAM_AUTH = 1, PAM_ACCOUNT = 2, PAM_PASSWORD = 4, PAM_SESSION = 8 };
+
+/* Which phases of the service file NAME (following @include, include and
+ * substack) call pam_rollcall.so. */
+static unsigned pam_phases(const char *name, int depth)
+{
+	static const char *const types[] = { "auth", "account", "password", "session" };
+	char path[RC_PATH_MAX], line[1024], *w[16];
+	unsigned phases = 0;
+	FILE *fp;
+
+	if (depth > 8 || strchr(name, '/') || snprintf(path, sizeof(path), PAM_DIR "/%s",
+	                                                name) >= (int)sizeof(path))
+		return 0;
+	if (!(fp = fopen(path, "re")))
+		return 0;
+	while (fgets(line, sizeof(line), fp)) {
+		char *hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		int n = words(line, w, 16);
+		if (n >= 2 && strcmp(w[0], "@include") == 0) {
+			phases |= pam_phases(w[1], depth + 1);
+			continue;
+		}
+		if (n < 3)
+			continue;
+		const char *type = w[0][0] == '-' ? w[0] + 1 : w[0];
+		/* the control may be [a=b c=d], several words */
+		int m = 1;
+		if (w[1][0] == '[')
+			while (m < n && !strchr(w[m], ']'))
+				m++;
+		if (m + 1 >= n)
+			continue;
+		const char *control = w[1], *module = w[m + 1];
+		for (unsigned i = 0; i < 4; i++) {
+			if (strcmp(type, types[i]) != 0)
+				continue;
+			if (strcmp(control, "include") == 0 || strcmp(control, "substack") == 0) {
+				phases |= pam_phases(module, depth + 1) & (1u << i);
+			} else {
+				const char *base = strrchr(module, '/');
+				base = base ? base + 1 : module;
+				if (strcmp(base, "pam_rollcall.so") == 0)
+					phases |= 1u << i;
+			}
+		}
+	}
+	fclose(fp);
+	return phases;
+}
+
+static void check_pam(struct findings *f)
+{
+	static const char *const services[] = { "sshd", "login", "su" };
+	static const char *const fix = "run \"pam-auth-update --enable rollcall\" (Debian), or "
+	                               "see pam_rollcall(8), EXAMPLES";
+	char path[RC_PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++) {
+		snprintf(path, sizeof(path), PAM_DIR "/%s", services[i]);
+		if (access(path, F_OK) != 0) {
+			say(f, RC_CHECK_OK, "PAM", NULL, "%s: not on this host", path);
+			continue;
+		}
+		unsigned p = pam_phases(services[i], 0);
+		if (!(p & PAM_AUTH))
+			say(f, RC_CHECK_FAIL, "PAM", fix, "%s: pam_rollcall.so is not in its auth "
+			    "stack: members cannot log in", path);
+		else if (!(p & PAM_ACCOUNT))
+			say(f, RC_CHECK_FAIL, "PAM", fix, "%s: pam_rollcall.so authenticates but is "
+			    "not in the account stack: deactivated members and stopped services "
+			    "would still log in", path);
+		else if (!(p & PAM_PASSWORD))
+			say(f, RC_CHECK_WARN, "PAM", fix, "%s: pam_rollcall.so is not in the password "
+			    "stack: invited members cannot choose their password at login", path);
+		else
+			say(f, RC_CHECK_OK, "PAM", NULL, "%s: auth, account, password%s", path,
+			    p & PAM_SESSION ? ", session" : "");
+	}
+}
+
+/* ---- sshd ------------------------------------------------------------------ */
+
+struct sshd_opts {
+	int use_pam, kbdint;   /* -1: not set */
+};
+
+/* First value wins, as in sshd; Include'd files where they stand; stops at
+ * the first Match block. */
+static bool sshd_read(const char *path, struct sshd_opts *o, int depth)
+{
+	char line[1024], *w[64];
+	FILE *fp;
+
+	if (depth > 8 || !(fp = fopen(path, "re")))
+		return false;
+	while (fgets(line, sizeof(line), fp)) {
+		char *hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		for (char *eq = strchr(line, '='); eq; eq = strchr(eq, '='))
+			*eq = ' ';
+		int n = words(line, w, 64);
+		if (n < 2)
+			continue;
+		if (strcasecmp(w[0], "Match") == 0)
+			break;
+		if (strcasecmp(w[0], "Include") == 0) {
+			for (int i = 1; i < n; i++) {
+				char pat[RC_PATH_MAX];
+				glob_t g;
+				snprintf(pat, sizeof(pat), "%s%s", w[i][0] == '/' ? "" : "/etc/ssh/",
+				         w[i]);
+				if (glob(pat, 0, NULL, &g) == 0) {
+					for (size_t j = 0; j < g.gl_pathc; j++)
+						(void)sshd_read(g.gl_pathv[j], o, depth + 1);
+					globfree(&g);
+				}
+			}
+			continue;
+		}
+		int yes = strcasecmp(w[1], "yes") == 0;
+		if (strcasecmp(w[0], "UsePAM") == 0 && o->use_pam < 0)
+			o->use_pam = yes;
+		else if ((strcasecmp(w[0], "KbdInteractiveAuthentication") == 0 ||
+		          strcasecmp(w[0], "ChallengeResponseAuthentication") == 0) &&
+		         o->kbdint < 0)
+			o->kbdint = yes;
+	}
+	fclose(fp);
+	return true;
+}
+
+static void check_sshd(struct findings *f)
+{
+	struct sshd_opts o = { -1, -1 };
+	static const char *const fix = "add \"KbdInteractiveAuthentication yes\" and \"UsePAM "
+	                               "yes\" in /etc/ssh/sshd_config.d/rollcall.conf, then "
+	                               "reload sshd";
+
+	if (!sshd_read(SSHD_CONFIG, &o, 0)) {
+		say(f, RC_CHECK_OK, "sshd", NULL, SSHD_CONFIG ": %s (no sshd to check)",
+		    strerror(errno));
+		return;
+	}
+	if (o.use_pam != 1)
+		say(f, RC_CHECK_FAIL, "sshd", fix, "UsePAM is %s: sshd does not ask PAM, so "
+		    "members cannot log in over ssh", o.use_pam < 0 ? "not set (no)" : "no");
+	else if (o.kbdint == 0)
+		say(f, RC_CHECK_FAIL, "sshd", fix, "KbdInteractiveAuthentication is no: sshd "
+		    "cannot ask for verification codes or a new password");
+	else
+		say(f, RC_CHECK_OK, "sshd", NULL, "UsePAM yes, KbdInteractiveAuthentication yes");
+}
+
+int cmd_doctor(struct cli *c, int argc, char **argv)
+{
+	static const char *const head[] = { "CHECK", "STATUS", "DETAIL", "FIX" };
+	static const enum cell_type types[] = { CELL_STR, CELL_STR, CELL_STR, CELL_STR };
+	struct findings f = { 0 };
+	int st;
+
+	if (argc > 1)
+		return cli_usage("doctor takes no arguments (got \"%.40s\")", argv[1]);
+	if (c->actor.uid != 0)
+		return cli_error(EX_PERM, "doctor is for root: it reads the host's configuration "
+		                 "and the state directory");
+	if ((st = cli_open(c)) != EX_DONE)
+		return st;
+	if (c->json)
+		f.t = table_new(4, head, types);
+	say(&f, RC_CHECK_OK, "configuration", NULL, "%s",
+	    c->cfg.path[0] ? c->cfg.path : "no file: the built-in defaults");
+	(void)rc_store_doctor(&c->cfg, found, &f);
+	check_nsswitch(&f);
+	check_modules(&f);
+	check_pam(&f);
+	check_sshd(&f);
+	if (f.t) {
+		table_print(f.t, true);
+		table_free(f.t);
+	} else {
+		printf("\n%d problem%s, %d warning%s\n", f.fails, f.fails == 1 ? "" : "s", f.warns,
+		       f.warns == 1 ? "" : "s");
+	}
+	return f.fails ? EX_REFUSED : EX_DONE;
+}
