@@ -161,8 +161,9 @@ static void check_modules(struct findings *f)
 enum { PAM_AUTH = 1, PAM_ACCOUNT = 2, PAM_PASSWORD = 4, PAM_SESSION = 8 };
 
 /* Which phases of the service file NAME (following @include, include and
- * substack) call pam_rollcall.so. */
-static unsigned pam_phases(const char *name, int depth)
+ * substack) call pam_rollcall.so; *PRESENT gets the phases that have any
+ * line at all (libpam takes the others from "other"). */
+static unsigned pam_phases(const char *name, int depth, unsigned *present)
 {
 	static const char *const types[] = { "auth", "account", "password", "session" };
 	char path[RC_PATH_MAX], line[1024], *w[16];
@@ -180,7 +181,7 @@ static unsigned pam_phases(const char *name, int depth)
 			*hash = '\0';
 		int n = words(line, w, 16);
 		if (n >= 2 && strcmp(w[0], "@include") == 0) {
-			phases |= pam_phases(w[1], depth + 1);
+			phases |= pam_phases(w[1], depth + 1, present);
 			continue;
 		}
 		if (n < 3)
@@ -197,8 +198,10 @@ static unsigned pam_phases(const char *name, int depth)
 		for (unsigned i = 0; i < 4; i++) {
 			if (strcmp(type, types[i]) != 0)
 				continue;
+			*present |= 1u << i;
 			if (strcmp(control, "include") == 0 || strcmp(control, "substack") == 0) {
-				phases |= pam_phases(module, depth + 1) & (1u << i);
+				unsigned sub = 0;
+				phases |= pam_phases(module, depth + 1, &sub) & (1u << i);
 			} else {
 				const char *base = strrchr(module, '/');
 				base = base ? base + 1 : module;
@@ -224,7 +227,9 @@ static void check_pam(struct findings *f)
 			say(f, RC_CHECK_OK, "PAM", NULL, "%s: not on this host", path);
 			continue;
 		}
-		unsigned p = pam_phases(services[i], 0);
+		unsigned present = 0, other_present = 0;
+		unsigned p = pam_phases(services[i], 0, &present);
+		p |= pam_phases("other", 0, &other_present) & ~present;
 		if (!(p & PAM_AUTH))
 			say(f, RC_CHECK_FAIL, "PAM", fix, "%s: pam_rollcall.so is not in its auth "
 			    "stack: members cannot log in", path);

@@ -25,11 +25,11 @@ e2e_overlay() {
 
 # e2e_cleanup: leave nothing behind (the namespace's mounts go with it)
 e2e_cleanup() {
-	umount -l /etc /usr/share/pam-configs "$TMP/ov" 2>/dev/null
+	umount -l /etc /usr/share/pam-configs /usr "$TMP/ov" 2>/dev/null
 	rm -rf "$TMP"
 }
 
-# e2e_host: the private host.  Sets LOCALPW (the local user's and root's
+# e2e_host: the private host (E2E_USR=1: /usr too).  Sets LOCALPW (the local user's and root's
 # password), E2E_UID (the local user's uid) and E2E_SD (the compiled-in
 # state directory, empty).
 e2e_host() {
@@ -39,8 +39,15 @@ e2e_host() {
 	mkdir -p "$TMP/ov"
 	mount -t tmpfs -o mode=0700 rollcall-e2e "$TMP/ov" || e2e_fail "cannot mount a tmpfs"
 	e2e_overlay /etc
-	[ -d /usr/share/pam-configs ] && e2e_overlay /usr/share/pam-configs
+	if [ -n "${E2E_USR:-}" ]; then
+		e2e_overlay /usr            # for "make install"
+	elif [ -d /usr/share/pam-configs ]; then
+		e2e_overlay /usr/share/pam-configs
+	fi
+	# /var/lib: empty but for pam-auth-update's record of the host's profiles
+	[ -d /var/lib/pam ] && cp -a /var/lib/pam "$TMP/ov/varlib-pam"
 	mount -t tmpfs -o mode=0755 rollcall-e2e-varlib /var/lib || e2e_fail "cannot mount /var/lib"
+	[ -d "$TMP/ov/varlib-pam" ] && cp -a "$TMP/ov/varlib-pam" /var/lib/pam
 	mount -t tmpfs -o mode=0755 rollcall-e2e-run /run || e2e_fail "cannot mount /run"
 	if [ "$(dirname "$E2E_SD")" != /var/lib ]; then
 		mount -t tmpfs -o mode=0755 rollcall-e2e-sd "$(dirname "$E2E_SD")" ||
@@ -63,7 +70,11 @@ e2e_host() {
 	sed -i '/^root:/d' /etc/shadow
 	echo "root:$hash:19000:0:99999:7:::" >> /etc/shadow
 	echo "localuser:$hash:19000:0:99999:7:::" >> /etc/shadow
+}
 
+# e2e_configure: rollcall on this host with the modules from the build:
+# the NSS module through the loader's cache, nsswitch.conf, rollcall.conf
+e2e_configure() {
 	# the NSS module from the build, found by every program through the
 	# loader's cache (not LD_LIBRARY_PATH, which sshd's sessions drop)
 	if [ -n "${NSS_MODULE:-}" ]; then
@@ -72,14 +83,14 @@ e2e_host() {
 	fi
 	sed -i -e 's/^passwd:.*/passwd:         files rollcall/' \
 	       -e 's/^group:.*/group:          files rollcall/' /etc/nsswitch.conf
-	mkdir -p -m 0755 /etc/rollcall
-	mkdir -p -m 0755 "$TMP/home"
-	cat > /etc/rollcall/rollcall.conf <<-EOF
+	local conf=${RC_DEFAULT_CONFIG:-/etc/rollcall/rollcall.conf}
+	mkdir -p -m 0755 "$(dirname "$conf")" "$TMP/home"
+	cat > "$conf" <<-EOF
 	# the end-to-end tests' host
 	home_base = $TMP/home
 	service_shell = /bin/bash
 	EOF
-	chmod 644 /etc/rollcall/rollcall.conf
+	chmod 644 "$conf"
 }
 
 # e2e_pam_profile MODULE: pam-auth-update with rollcall's profile, naming

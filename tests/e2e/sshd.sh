@@ -20,6 +20,7 @@ if [ -n "${e2e_missing:-}" ] || ! /usr/bin/python3 -c 'import pexpect' 2>/dev/nu
 fi
 . "$top_srcdir/tests/e2e/host.sh"
 e2e_host
+e2e_configure
 e2e_pam_profile "$PAM_MODULE"
 CONVERSE="/usr/bin/python3 $top_srcdir/tests/e2e/converse.py"
 
