@@ -26,6 +26,7 @@ e2e_overlay() {
 # e2e_cleanup: leave nothing behind (the namespace's mounts go with it)
 e2e_cleanup() {
 	umount -l /etc /usr/share/pam-configs /usr "$TMP/ov" 2>/dev/null
+	[ -n "${E2E_CONF_OUTSIDE:-}" ] && rm -f "$E2E_CONF_OUTSIDE"
 	rm -rf "$TMP"
 }
 
@@ -84,6 +85,7 @@ e2e_configure() {
 	sed -i -e 's/^passwd:.*/passwd:         files rollcall/' \
 	       -e 's/^group:.*/group:          files rollcall/' /etc/nsswitch.conf
 	local conf=${RC_DEFAULT_CONFIG:-/etc/rollcall/rollcall.conf}
+	case $conf in /etc/*) ;; *) E2E_CONF_OUTSIDE=$conf ;; esac   # (make distcheck's)
 	mkdir -p -m 0755 "$(dirname "$conf")" "$TMP/home"
 	cat > "$conf" <<-EOF
 	# the end-to-end tests' host
