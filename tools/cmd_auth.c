@@ -12,19 +12,12 @@
 
 int cmd_passwd(struct cli *c, int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "password-stdin", no_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 } };
 	char old[RC_PASSWORD_MAX + 2], pw[RC_PASSWORD_MAX + 2];
 	bool from_stdin = false;
-	int ch, rc;
+	int rc;
 
-	OPT_START();
-	while ((ch = opt_next(argc, argv, lo)) != -1) {
-		if (ch != 'p')
-			return EX_USAGE;
-		from_stdin = true;
-	}
+	if ((rc = opt_password_stdin(argc, argv, &from_stdin)) < 0)
+		return -rc;
 	if ((rc = want_args(argc - optind, 0, 0, "passwd [--password-stdin]")))
 		return rc;
 	rc = cli_read_secret(from_stdin, "Current password: ", false, false, old, sizeof(old));

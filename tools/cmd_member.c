@@ -195,19 +195,12 @@ static int m_resend(struct cli *c, int argc, char **argv)
 
 static int m_accept(struct cli *c, int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "password-stdin", no_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 } };
 	char pw[RC_PASSWORD_MAX + 2], name[RC_NAME_MAX + 1];
 	bool from_stdin = false;
-	int ch, rc;
+	int rc;
 
-	OPT_START();
-	while ((ch = opt_next(argc, argv, lo)) != -1) {
-		if (ch != 'p')
-			return EX_USAGE;
-		from_stdin = true;
-	}
+	if ((rc = opt_password_stdin(argc, argv, &from_stdin)) < 0)
+		return -rc;
 	if ((rc = want_args(argc - optind, 1, 1, "member accept CODE [--password-stdin]")))
 		return rc;
 	rc = cli_read_secret(from_stdin, "New password: ", true, false, pw, sizeof(pw));

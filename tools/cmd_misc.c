@@ -48,6 +48,23 @@ int opt_plain(int argc, char **argv)
 	return optind;
 }
 
+int opt_password_stdin(int argc, char **argv, bool *from_stdin)
+{
+	static const struct option lo[] = {
+		{ "password-stdin", no_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 } };
+	int ch;
+
+	*from_stdin = false;
+	OPT_START();
+	while ((ch = opt_next(argc, argv, lo)) != -1) {
+		if (ch != 'p')
+			return -EX_USAGE;
+		*from_stdin = true;
+	}
+	return optind;
+}
+
 int want_args(int n, int want_min, int want_max, const char *usage)
 {
 	if (n < want_min)

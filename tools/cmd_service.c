@@ -247,21 +247,14 @@ static int u_create(struct cli *c, int argc, char **argv)
 
 static int u_update_password(struct cli *c, int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "password-stdin", no_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 } };
 	char pw[RC_PASSWORD_MAX + 2] = "";
 	const char *password = NULL;
 	bool from_stdin = false;
 	rc_secret_result res;
-	int ch, rc;
+	int rc;
 
-	OPT_START();
-	while ((ch = opt_next(argc, argv, lo)) != -1) {
-		if (ch != 'p')
-			return EX_USAGE;
-		from_stdin = true;
-	}
+	if ((rc = opt_password_stdin(argc, argv, &from_stdin)) < 0)
+		return -rc;
 	if ((rc = want_args(argc - optind, 2, 2, "service-user update-password SERVICE USER")))
 		return rc;
 	if ((rc = get_password(from_stdin, pw, sizeof(pw), &password)))

@@ -34,6 +34,8 @@ int run_action(struct cli *c, const char *group, const struct action *acts, size
 /* Options of an action that takes none but --help: the index of the first
  * positional argument, or -(exit status). */
 int opt_plain(int argc, char **argv);
+/* The same for an action whose one option is --password-stdin. */
+int opt_password_stdin(int argc, char **argv, bool *from_stdin);
 /* The positional arguments after options: exactly WANT, or a usage error. */
 int want_args(int argc, int want_min, int want_max, const char *usage);
 #endif
