@@ -136,7 +136,8 @@ RC_API int rc_store_doctor(const rc_config *cfg, rc_check_cb cb, void *ctx)
 		       "%zu members (%zu pending), %zu services, %zu%% of the map used",
 		       st.schema, (unsigned long long)st.generation, st.members, st.pending,
 		       st.services, st.map_size ? st.map_used * 100 / st.map_size : 0);
-		report(cb, ctx, RC_CHECK_OK, "master.key", NULL, "present, readable by its owner only, 32 bytes");
+		report(cb, ctx, RC_CHECK_OK, "master.key", NULL,
+		       "present, readable by its owner only, 32 bytes");
 		check_snapshot(cfg, st.generation, rc_store_now(s), cb, ctx);
 	}
 	rc_store_close(s);
