@@ -329,7 +329,14 @@ PAM_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 		goto out;
 	ret = pam_get_authtok(pamh, PAM_AUTHTOK, &pw, NULL);
 	if (ret != PAM_SUCCESS || !pw) {
-		ret = ret == PAM_SUCCESS ? PAM_AUTH_ERR : ret;
+		/* no password: an application that cannot ask (PAM_CONV_ERR) or
+		 * will ask again (PAM_INCOMPLETE); anything else of
+		 * pam_get_authtok's (PAM_AUTHTOK_ERR, ...) is no answer for an
+		 * auth module to give: a failed authentication */
+		if (ret == PAM_CONV_AGAIN)
+			ret = PAM_INCOMPLETE;
+		else if (ret != PAM_CONV_ERR && ret != PAM_BUF_ERR && ret != PAM_ABORT)
+			ret = PAM_AUTH_ERR;
 		goto out;
 	}
 	if (!(l = calloc(1, sizeof(*l)))) {
