@@ -1,26 +1,61 @@
 #!/bin/sh
 # Build rollcall and run every test (README's test command).  As root on a
-# fresh Debian 12 machine: installs the packages, builds with -Werror, runs
-# "make check" (unit, tool and root-only tests) and "make distcheck", and
-# ends with the line "N passed, N failed, N skipped" (make distcheck counts
-# as one test).
+# fresh Debian 12 machine:
+#  1. installs the packages (scripts/deps.sh);
+#  2. builds with -Werror in _build and runs "make check": unit, tool, NSS,
+#     PAM, valgrind, fault (kill -9, concurrency, full disk, damaged
+#     files), fuzz (each target briefly, from its corpus) and the root-only
+#     end-to-end tests;
+#  3. "make distcheck": the release tarball builds, installs, uninstalls
+#     and passes the unit and basic tool tests (counted as one test);
+#  4. builds again in _build-san with AddressSanitizer and UBSan and runs the
+#     unit, NSS, PAM and tool suites under them; any sanitizer report fails
+#     (counted as one test);
+# and ends with the line "N passed, N failed, N skipped".
 set -e
 cd "$(dirname "$0")/.."
+top=$(pwd)
 sh scripts/deps.sh
 ./autogen.sh
-rm -rf _build && mkdir _build && cd _build
+rm -rf _build _build-san
+mkdir _build _build-san
+extra=
+
+cd "$top/_build"
 ../configure --enable-werror
 make -j2
 check=0
 make -j2 check || check=$?
-dist=pass
+
 if [ -n "${SKIP_DISTCHECK:-}" ]; then
-	dist=skip
-elif ! make -j2 distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >distcheck.log 2>&1; then
+	extra="$extra skip"
+elif make -j2 distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror \
+	TESTS="tests/unit/test_codec tests/unit/test_validate tests/unit/test_store tests/tool/basics.sh" \
+	>distcheck.log 2>&1; then
+	extra="$extra pass"
+else
 	tail -40 distcheck.log
 	echo "make distcheck failed (see _build/distcheck.log)"
-	dist=fail
+	extra="$extra fail"
 fi
-# One closing line for the whole suite, from the TAP results.
-sh ../scripts/summary.sh . "$dist" || check=1
+
+cd "$top/_build-san"
+../configure --enable-werror --enable-sanitizers
+make -j2
+make -j2 check TESTS="tests/unit/test_codec tests/unit/test_validate tests/unit/test_store \
+	tests/nss/test_nss tests/nss/glibc.sh tests/pam/pam.sh tests/pam/selfservice.sh \
+	tests/tool/basics.sh tests/tool/members.sh tests/tool/services.sh tests/tool/bad_input.sh \
+	tests/tool/permissions.sh" || check=1
+if [ -n "$(ls san 2>/dev/null)" ]; then
+	for f in san/*; do echo "== $f"; head -60 "$f"; done
+	echo "sanitizer reports in _build-san/san: failed"
+	extra="$extra fail"
+else
+	echo "AddressSanitizer and UBSan: no report"
+	extra="$extra pass"
+fi
+
+# One closing line for the whole suite, from the TAP results of both builds.
+cd "$top"
+SUMMARY_EXTRA=$extra sh scripts/summary.sh _build _build-san || check=1
 exit $check

@@ -31,7 +31,7 @@ check "the snapshot has the users" grep -q 'reader_one' "$TMP/snapdump"
 printf 'root:x:0:0:root:/root:/bin/bash\n' > "$TMP/passwd"
 printf 'root:x:0:\n' > "$TMP/group"
 nssw() {
-	env LD_PRELOAD=libnss_wrapper.so NSS_WRAPPER_PASSWD="$TMP/passwd" NSS_WRAPPER_GROUP="$TMP/group" \
+	env LD_PRELOAD="${RC_PRELOAD:+$RC_PRELOAD:}libnss_wrapper.so" NSS_WRAPPER_PASSWD="$TMP/passwd" NSS_WRAPPER_GROUP="$TMP/group" \
 	    NSS_WRAPPER_MODULE_SO_PATH="$NSS_MODULE" NSS_WRAPPER_MODULE_FN_PREFIX=rollcall \
 	    ROLLCALL_STATE_DIR="$SD" "$@"
 }
@@ -68,6 +68,7 @@ if [ -z "${RC_IN_NAMESPACE:-}" ]; then
 set -e
 mount --bind "$TMP/nsswitch.conf" /etc/nsswitch.conf
 export LD_LIBRARY_PATH="$(dirname "$NSS_MODULE")" ROLLCALL_STATE_DIR="$SD"
+${RC_PRELOAD:+export LD_PRELOAD=$RC_PRELOAD}
 echo "== alice"; getent passwd alice
 echo "== id"; id alice
 echo "== root"; getent passwd root

@@ -40,10 +40,10 @@ service rc-badopt frobnicate=1
 service rc-nostore
 sed -i "s#state_dir=$SD#state_dir=$TMP/missing#" "$PAMD/rc-nostore"
 
-pd() { env LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" "$PAMDRIVE" "$@"; }
+pd() { env LD_PRELOAD="${RC_PRELOAD:+$RC_PRELOAD:}$PAM_WRAPPER_LIB" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" "$PAMDRIVE" "$@"; }
 pd_at() {   # pd_at OFFSET ARGS...: the same, at a time OFFSET from now (libfaketime)
 	local off=$1; shift
-	env LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" \
+	env LD_PRELOAD="${RC_PRELOAD:+$RC_PRELOAD:}$PAM_WRAPPER_LIB" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" \
 		faketime -f "+$off" "$PAMDRIVE" "$@"
 }
 # drive DESC ARGS...: pamdrive returns what every OP=EXPECT says
@@ -290,7 +290,7 @@ drive "mfa = optional: the password alone again" -a 'ned password 12345' ned aut
 # ---- pamtester (another PAM application) against the same service file
 pt() {   # pt INPUT ARGS...: pamtester with INPUT on stdin
 	local input=$1; shift
-	printf '%s\n' "$input" | env LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 \
+	printf '%s\n' "$input" | env LD_PRELOAD="${RC_PRELOAD:+$RC_PRELOAD:}$PAM_WRAPPER_LIB" PAM_WRAPPER=1 \
 		PAM_WRAPPER_SERVICE_DIR="$PAMD" timeout 20 pamtester "$@" >"$OUT" 2>"$ERR"
 }
 if command -v pamtester >/dev/null; then
