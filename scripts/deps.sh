@@ -12,4 +12,5 @@ apt-get install -y -q --no-install-recommends \
 	libpam0g-dev liboath-dev libsodium-dev liblmdb-dev libqrencode-dev \
 	libcmocka-dev libpamtest0-dev libpam-wrapper libnss-wrapper \
 	lmdb-utils oathtool pamtester faketime python3 util-linux \
-	openssh-server openssh-client python3-pexpect openssl bash-completion "$@"
+	openssh-server openssh-client python3-pexpect openssl bash-completion \
+	valgrind clang libclang-rt-14-dev "$@"
