@@ -22,9 +22,10 @@ RC_API void rc_config_defaults(rc_config *cfg)
 	snprintf(cfg->service_shell, sizeof(cfg->service_shell), "/usr/sbin/nologin");
 	snprintf(cfg->passwd_file, sizeof(cfg->passwd_file), "/etc/passwd");
 	snprintf(cfg->group_file, sizeof(cfg->group_file), "/etc/group");
+	cfg->map_size = (uint64_t)1 << 30;
 }
 
-enum kind { K_PATH, K_ID, K_COMMAND };
+enum kind { K_PATH, K_ID, K_COMMAND, K_SIZE };
 static const struct key {
 	const char *name;
 	enum kind kind;
@@ -39,6 +40,7 @@ static const struct key {
 	{ "mail_command", K_COMMAND, offsetof(rc_config, mail_command) },
 	{ "passwd_file", K_PATH, offsetof(rc_config, passwd_file) },
 	{ "group_file", K_PATH, offsetof(rc_config, group_file) },
+	{ "map_size", K_SIZE, offsetof(rc_config, map_size) },
 };
 
 static char *trim(char *s)
@@ -79,6 +81,26 @@ static int set_key(rc_config *cfg, const struct key *k, const char *val,
 			               k->name, rc_errmsg());
 		*(uint32_t *)(void *)field = (uint32_t)v;
 		return RC_OK;
+	case K_SIZE: {
+		/* bytes, or a number with K, M, G or T (powers of 1024) */
+		char num[32];
+		size_t n = strlen(val), shift = 0;
+		if (n && strchr("KMGT", val[n - 1])) {
+			shift = 10 * (size_t)(strchr("KMGT", val[n - 1]) - "KMGT" + 1);
+			n--;
+		}
+		if (n == 0 || n >= sizeof(num))
+			return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: \"%.40s\" is not a size (bytes, "
+			               "or a number with K, M, G or T)", path, lineno, k->name, val);
+		memcpy(num, val, n);
+		num[n] = '\0';
+		if (rc_uint_parse(num, 1, UINT64_MAX >> shift, &v) || (v << shift) < ((uint64_t)1 << 20) ||
+		    (v << shift) > ((uint64_t)1 << 40))
+			return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: \"%.40s\" is not a size from 1M "
+			               "to 1T", path, lineno, k->name, val);
+		*(uint64_t *)(void *)field = v << shift;
+		return RC_OK;
+	}
 	}
 	return RC_ERR_CONFIG;
 }

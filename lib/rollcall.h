@@ -72,6 +72,7 @@ typedef struct rc_config {
 	char mail_command[RC_PATH_MAX];  /* "" = print codes instead         */
 	char passwd_file[RC_PATH_MAX];   /* the host's files source          */
 	char group_file[RC_PATH_MAX];
+	uint64_t map_size;               /* the store's initial LMDB map     */
 } rc_config;
 
 void rc_config_defaults(rc_config *cfg);

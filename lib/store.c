@@ -96,7 +96,11 @@ static int env_open(rc_store *s, bool create)
 	if ((mrc = mdb_env_create(&s->env)) != 0)
 		return rc_fail_lmdb(mrc, "cannot create the LMDB environment");
 	mdb_env_set_maxdbs(s->env, DB_COUNT + 2);
-	mdb_env_set_mapsize(s->env, MAP_SIZE_DEFAULT);
+	/* A new store gets the configured map; an existing one keeps the size
+	 * it has grown to (LMDB reads it from the store). */
+	if (create)
+		mdb_env_set_mapsize(s->env, s->cfg.map_size ? (size_t)s->cfg.map_size
+		                                            : MAP_SIZE_DEFAULT);
 	mrc = mdb_env_open(s->env, dir, envflags | MDB_NOTLS, 0600);
 	if (mrc) {
 		rc = mrc == MDB_INVALID || mrc == MDB_VERSION_MISMATCH
@@ -430,6 +434,30 @@ static int resolve_actor(rc_txn *t)
 	return RC_OK;
 }
 
+/* Before a write: when half of the map is used, double it, so
+ * that a growing store never meets MDB_MAP_FULL in normal use.  LMDB
+ * allows this only with no transaction open in this process, which holds
+ * here: lib/ keeps one store per process and never nests transactions. */
+static int map_room(rc_store *s)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	int mrc;
+
+	if ((mrc = mdb_env_info(s->env, &info)) != 0 || (mrc = mdb_env_stat(s->env, &st)) != 0)
+		return rc_fail_lmdb(mrc, "cannot read the store's size");
+	size_t used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+	if (used <= info.me_mapsize / 2)
+		return RC_OK;
+	if (info.me_mapsize > SIZE_MAX / 2)
+		return rc_fail(RC_ERR_FULL, "the store's map cannot grow past %zu bytes",
+		               info.me_mapsize);
+	mrc = mdb_env_set_mapsize(s->env, info.me_mapsize * 2);
+	if (mrc)
+		return rc_fail_lmdb(mrc, "cannot grow the store's map");
+	return RC_OK;
+}
+
 int rc_txn_begin(rc_store *s, const rc_actor *a, bool write, rc_txn *t)
 {
 	int mrc, rc;
@@ -444,7 +472,14 @@ int rc_txn_begin(rc_store *s, const rc_actor *a, bool write, rc_txn *t)
 		return rc_fail(RC_ERR_STORE, "the store was opened read-only");
 	if (s->pid != getpid())
 		return rc_fail(RC_ERR_STORE, "the store handle was opened before fork()");
+	if (write && (rc = map_room(s)) != RC_OK)
+		return rc;
 	mrc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+	if (mrc == MDB_MAP_RESIZED) {
+		/* another process grew the map: adopt its size */
+		if ((mrc = mdb_env_set_mapsize(s->env, 0)) == 0)
+			mrc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+	}
 	if (mrc) {
 		t->txn = NULL;
 		return rc_fail_lmdb(mrc, "cannot begin a store transaction");

@@ -211,7 +211,19 @@ static void test_config(void **state)
 	assert_int_equal(c.id_max, 2000);
 	assert_string_equal(c.shell, "/bin/sh");
 	assert_string_equal(c.mail_command, "/usr/sbin/sendmail -t");
+	assert_true(c.map_size == (uint64_t)1 << 30);
 	unlink(p);
+	static const struct { const char *text; uint64_t size; } sizes[] = {
+		{ "map_size = 1M\n", (uint64_t)1 << 20 }, { "map_size = 1048576\n", 1048576 },
+		{ "map_size = 3G\n", (uint64_t)3 << 30 }, { "map_size = 1T\n", (uint64_t)1 << 40 },
+	};
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		rc_config_defaults(&c);
+		p = write_conf(sizes[i].text);
+		assert_int_equal(rc_config_load(&c, p, 1), RC_OK);
+		assert_true(c.map_size == sizes[i].size);
+		unlink(p);
+	}
 
 	static const struct { const char *text, *msg; } bad[] = {
 		{ "colour = blue\n", ":1: unknown key \"colour\"" },
@@ -222,6 +234,11 @@ static void test_config(void **state)
 		{ "id_min = 5000\nid_max = 4000\n", "id_min (5000) is above id_max (4000)" },
 		{ "mail_command = sendmail\n", "mail_command: the command must start with an absolute path" },
 		{ "shell = /bin/sh\x01\n", "control character" },
+		{ "map_size = 1048575\n", "map_size: \"1048575\" is not a size from 1M to 1T" },
+		{ "map_size = 2T\n", "is not a size from 1M to 1T" },
+		{ "map_size = M\n", "map_size: \"M\" is not a size" },
+		{ "map_size = 1.5G\n", "is not a size from 1M to 1T" },
+		{ "map_size = 18014398509481984K\n", "is not a size from 1M to 1T" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		rc_config_defaults(&c);
