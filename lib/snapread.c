@@ -45,6 +45,18 @@ int rc_snap_open(rc_snap **out, const char *path)
 	int fd;
 
 	*out = NULL;
+	/* Its directory, the state directory: a real directory (not a
+	 * symlink), owned by root (or us), not writable by others. */
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	size_t dlen = slash ? (size_t)(slash - path) : 0;
+	if (!slash || dlen == 0 || dlen >= sizeof(dir))
+		return RC_ERR_STORE;
+	memcpy(dir, path, dlen);
+	dir[dlen] = '\0';
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || (st.st_mode & 022) ||
+	    (st.st_uid != 0 && st.st_uid != geteuid()))
+		return RC_ERR_STORE;
 	/* A regular file, not a symlink, owned by root (or us), not writable by others. */
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)

@@ -78,6 +78,30 @@ static int check_dir(const char *path, const char *what)
 	return rc_check_owner_mode(path, &st, 0022, what);
 }
 
+/* A data file shorter than the pages its meta page claims (truncated, or
+ * cut short by a full disk and a crash) would fault (SIGBUS) when a page
+ * past its end is read: refuse it before any read. */
+static int check_length(MDB_env *env, const char *dir)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	struct stat fst;
+	char path[RC_PATH_MAX + 16];
+	int mrc;
+
+	if (rc_path_join(path, sizeof(path), dir, "data.mdb") != RC_OK)
+		return RC_ERR_STORE;
+	if ((mrc = mdb_env_info(env, &info)) != 0 || (mrc = mdb_env_stat(env, &st)) != 0)
+		return rc_fail_lmdb(mrc, "cannot read the store's size");
+	if (stat(path, &fst) < 0)
+		return rc_fail(RC_ERR_STORE, "cannot stat %s: %s", path, strerror(errno));
+	if ((uint64_t)(info.me_last_pgno + 1) * st.ms_psize > (uint64_t)fst.st_size)
+		return rc_fail(RC_ERR_STORE, "store %s is damaged: %s holds %lld bytes, its last "
+		               "page ends at %llu (truncated?)", dir, path, (long long)fst.st_size,
+		               (unsigned long long)(info.me_last_pgno + 1) * st.ms_psize);
+	return RC_OK;
+}
+
 static int env_open(rc_store *s, bool create)
 {
 	char dir[RC_PATH_MAX];
@@ -109,6 +133,8 @@ static int env_open(rc_store *s, bool create)
 		   : rc_fail(RC_ERR_STORE, "cannot open store %s: %s", dir, mdb_strerror(mrc));
 		goto fail;
 	}
+	if (!create && (rc = check_length(s->env, dir)) != RC_OK)
+		goto fail;
 	if ((mrc = mdb_txn_begin(s->env, NULL, envflags & MDB_RDONLY, &txn)) != 0) {
 		rc = rc_fail_lmdb(mrc, "cannot read the store");
 		goto fail;

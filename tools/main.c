@@ -77,6 +77,9 @@ int cli_usage(const char *fmt, ...)
 	return EX_USAGE;
 }
 
+/* The state directory in use, for errors that do not name it. */
+static char error_state_dir[RC_PATH_MAX];
+
 int cli_fail(int rc)
 {
 	int status;
@@ -90,6 +93,10 @@ int cli_fail(int rc)
 		break;
 	default: status = EX_REFUSED; break;
 	}
+	/* A damaged store: say which one, when lib's message does not. */
+	if ((rc == RC_ERR_STORE || rc == RC_ERR_FULL || rc == RC_ERR_SCHEMA) &&
+	    error_state_dir[0] && !strstr(rc_errmsg(), error_state_dir))
+		return cli_error(status, "%s (state directory %s)", rc_errmsg(), error_state_dir);
 	return cli_error(status, "%s", rc_errmsg());
 }
 
@@ -137,6 +144,7 @@ static int store_open(struct cli *c)
 	int st = cli_open(c);
 	if (st)
 		return st;
+	snprintf(error_state_dir, sizeof(error_state_dir), "%s", c->cfg.state_dir);
 	int rc = rc_store_open(&c->s, &c->cfg, 0);
 	if (rc)
 		return cli_fail(rc);
