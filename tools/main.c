@@ -286,10 +286,26 @@ int cli_mail_code(struct cli *c, const char *subject, const rc_code_result *r,
 
 static void sanitize_fds(void)
 {
+	struct stat st, null;
+
 	/* Make sure 0, 1 and 2 are open, so that no file we open becomes one. */
 	for (int fd = 0; fd < 3; fd++)
 		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
 			_exit(EX_STORE);
+	/* Started setuid with them closed, glibc has already put /dev/null
+	 * there, read-only for 1 and 2 so that writes fail.  The caller asked
+	 * for no output: give it a /dev/null that takes it, rather than fail
+	 * a command that has done its work. */
+	if (stat("/dev/null", &null) < 0 || !S_ISCHR(null.st_mode))
+		return;
+	for (int fd = 1; fd < 3; fd++)
+		if ((fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY && fstat(fd, &st) == 0 &&
+		    S_ISCHR(st.st_mode) && st.st_rdev == null.st_rdev) {
+			int n = open("/dev/null", O_WRONLY | O_CLOEXEC);
+			if (n < 0 || dup2(n, fd) != fd)
+				_exit(EX_STORE);
+			close(n);
+		}
 }
 
 static const struct {
