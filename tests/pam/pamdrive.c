@@ -3,7 +3,7 @@
  * library (with pam_wrapper: PAM_WRAPPER_SERVICE_DIR holds the service
  * files) using libpamtest, with a scripted conversation.
  *
- *   pamdrive [-s SERVICE] [-a ANSWER]... [-q] [-x] [-t N] USER OP=EXPECT...
+ *   pamdrive [-s SERVICE] [-a ANSWER | -A FILE]... [-q] [-x] [-t N] USER OP=EXPECT...
  *
  * OP is auth, setcred, acct, chauthtok, open, close or env; EXPECT a PAM
  * return code without its PAM_ prefix (SUCCESS, AUTH_ERR, USER_UNKNOWN,
@@ -184,7 +184,7 @@ int main(int argc, char **argv)
 	int ntc = 0, ch, times = 0, silent = 0, expired = 0, status = 0;
 	long long *samples = NULL;
 
-	while ((ch = getopt(argc, argv, "s:a:t:qx")) != -1) {
+	while ((ch = getopt(argc, argv, "s:a:A:t:qx")) != -1) {
 		switch (ch) {
 		case 's': service = optarg; break;
 		case 'a':
@@ -192,7 +192,30 @@ int main(int argc, char **argv)
 				return 2;
 			answers[nanswers++] = optarg;
 			break;
-		case 't': times = atoi(optarg); break;
+		case 'A': {
+			/* an answer read from a file (for answers too big for argv) */
+			FILE *f = fopen(optarg, "rb");
+			char *buf = NULL;
+			size_t cap = 0;
+			if (!f || nanswers == MAX_ANSWERS)
+				return 2;
+			ssize_t n = getdelim(&buf, &cap, '\0', f);
+			fclose(f);
+			if (n < 0)
+				buf = strdup("");
+			else if (n > 0 && buf[n - 1] == '\n')
+				buf[n - 1] = '\0';
+			answers[nanswers++] = buf;
+			break;
+		}
+		case 't': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v < 1 || v > 1000)
+				return 2;
+			times = (int)v;
+			break;
+		}
 		case 'q': silent = 1; break;
 		case 'x': expired = 1; break;
 		default: return 2;
