@@ -1,12 +1,15 @@
 #!/bin/bash
 # Crash consistency: writers killed with SIGKILL at random points, 200
 # times (CRASH_ROUNDS), alternating between the tool (invitations, role
-# changes, settings) and PAM (logins with a session token minted at
-# open_session, through pam_wrapper and pamdrive).  After each kill:
+# changes, settings) and PAM (through pam_wrapper and pamdrive: password
+# logins with a session token minted at open_session, and logins with a
+# token as the password, each at an injected time 61 s after the last so
+# that its use is written back).  After each kill:
 #   - the store opens (rollcall status) and mdb_stat reads every database;
 #   - every change whose command reported success is there: each invited
 #     member, each member's last reported role, each reported setting, each
-#     session token whose open_session returned;
+#     session token whose open_session returned, and each token login
+#     (the token's last use is no earlier than the last one reported);
 #   - the NSS snapshot names exactly the store's users (getent through
 #     nss_wrapper against member and service-user lists), and its
 #     generation is the store's.
@@ -14,6 +17,8 @@
 require_root "rollcall init"
 : "${PAM_MODULE:?}" "${PAMDRIVE:?}" "${PAM_WRAPPER_LIB:?}" "${NSS_MODULE:?}"
 ROUNDS=${CRASH_ROUNDS:-200}
+command -v faketime >/dev/null ||
+	{ echo "1..1"; echo "not ok 1 - faketime is needed (scripts/deps.sh)"; exit 0; }
 
 PAMD=$TMP/pamd
 mkdir -p "$PAMD"
@@ -35,6 +40,13 @@ rc settings set argon2.memlimit_kib 8192 >/dev/null
 rc settings set token.login_limit 1000 >/dev/null
 rc service create db1 >/dev/null
 PW='alice password 1'
+# tina logs in with a session token as her password (token_writer)
+invite_accept tina developer
+pd -s rc-session -a "tina password 12345" tina auth=SUCCESS open=SUCCESS env=SUCCESS >"$OUT" 2>&1
+TOK=$(sed -n 's/^env: ROLLCALL_TOKEN=//p' "$OUT")
+TOKID=$(printf '%s\n' "$TOK" | sed -n 's/^rct_\([a-z2-7]*\)_.*/\1/p')
+check "set-up: tina has a session token to log in with" test -n "$TOKID"
+echo 0 > "$TMP/tclock"
 LOG=$TMP/reported     # what the writers reported done, one line each
 
 # The tool writer: each step is a change, then a line saying it was done.
@@ -59,6 +71,20 @@ tool_writer() {
 		fi
 		rc service-user create db1 "r${r}u$i" --read-only >/dev/null 2>&1 &&
 			echo "svcuser r${r}u$i" >> "$LOG"
+	done
+}
+# The token writer: logins with tina's token as the password, each 61 s
+# (faketime) after the last, reported with the injected time.
+token_writer() {
+	local n t
+	while :; do
+		n=$(($(cat "$TMP/tclock") + 1))
+		echo "$n" > "$TMP/tclock"
+		t=$(($(date +%s) + n * 61))
+		env LD_PRELOAD="${RC_PRELOAD:+$RC_PRELOAD:}$PAM_WRAPPER_LIB" PAM_WRAPPER=1 \
+			PAM_WRAPPER_SERVICE_DIR="$PAMD" faketime -f "+$((n * 61))s" \
+			"$PAMDRIVE" -s rc-session -a "$TOK" tina auth=SUCCESS acct=SUCCESS \
+			>/dev/null 2>&1 && echo "tokenuse $TOKID $t" >> "$LOG"
 	done
 }
 # The PAM writer: password logins that open a session (a login token is
@@ -87,10 +113,12 @@ verify() {
 		rc --json service-user list db1 >"$TMP/svcusers.json" 2>>"$ERR" || fail="service-user list fails"
 		rc --json settings show >"$TMP/settings.json" 2>>"$ERR" || fail="settings fails"
 		rc --json token list --member alice >"$TMP/tokens.json" 2>>"$ERR" || fail="token list fails"
+		rc --json token list --member tina >"$TMP/tinatokens.json" 2>>"$ERR" || fail="token list fails"
 	fi
 	if [ -z "$fail" ]; then
 		fail=$(python3 - "$LOG" "$TMP" <<'PY'
 import json, re, sys
+from datetime import datetime
 def secs(d):
     u = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
     return sum(int(n) * u[x] for n, x in re.findall(r"(\d+)([wdhms])", d))
@@ -99,6 +127,7 @@ members = {m["username"]: m["role"] for m in json.load(open(tmp + "/members.json
 svc = {u["username"] for u in json.load(open(tmp + "/svcusers.json"))}
 settings = {s["setting"]: s["value"] for s in json.load(open(tmp + "/settings.json"))}
 tokens = {t["id"] for t in json.load(open(tmp + "/tokens.json"))}
+used = {t["id"]: t["last_used"] for t in json.load(open(tmp + "/tinatokens.json"))}
 # what each name may be: the last reported value, or one attempted since
 role, setting, problems = {}, None, []
 for line in open(log):
@@ -116,6 +145,11 @@ for line in open(log):
         problems.append("service user %s reported created, missing" % w[1])
     elif w[0] == "token" and w[1] not in tokens:
         problems.append("token %s reported minted, missing" % w[1])
+    elif w[0] == "tokenuse":
+        last = used.get(w[1])
+        t = datetime.strptime(last, "%Y-%m-%dT%H:%M:%SZ").timestamp() if last else 0
+        if t < int(w[2]) - 1:
+            problems.append("token %s: last used %s, a login reported at %s" % (w[1], last, w[2]))
 for name, r in role.items():
     if name not in members:
         problems.append("member %s reported invited, missing" % name)
@@ -151,6 +185,8 @@ kills=0
 for r in $(seq 1 "$ROUNDS"); do
 	if [ $((r % 2)) = 1 ]; then
 		setsid bash -c "$(declare -f rc tool_writer); ROLLCALL='$ROLLCALL' TMP='$TMP' SD='$SD' LOG='$LOG'; tool_writer $r" &
+	elif [ $((r % 4)) = 0 ]; then
+		setsid bash -c "$(declare -f token_writer); PAMD='$PAMD' PAMDRIVE='$PAMDRIVE' PAM_WRAPPER_LIB='$PAM_WRAPPER_LIB' RC_PRELOAD='${RC_PRELOAD:-}' TMP='$TMP' LOG='$LOG' TOK='$TOK' TOKID='$TOKID'; token_writer $r" &
 	else
 		setsid bash -c "$(declare -f pd pam_writer); PAMD='$PAMD' PAMDRIVE='$PAMDRIVE' PAM_WRAPPER_LIB='$PAM_WRAPPER_LIB' RC_PRELOAD='${RC_PRELOAD:-}' TMP='$TMP' LOG='$LOG' PW='$PW'; pam_writer $r" &
 	fi
@@ -162,8 +198,9 @@ for r in $(seq 1 "$ROUNDS"); do
 	verify "$r" || bad=$((bad + 1))
 done
 echo "# $kills kills, $(grep -vc '^try' "$LOG") changes reported"
-check "$ROUNDS writers killed with SIGKILL (tool and PAM alternately): each time the store opened, mdb_stat and mdb_dump read it, every reported change was there and the snapshot matched ($bad rounds wrong)" test "$bad" = 0 -a "$kills" -ge "$ROUNDS"
+check "$ROUNDS writers killed with SIGKILL (the tool, PAM session logins and PAM token logins in turn): each time the store opened, mdb_stat and mdb_dump read it, every reported change was there and the snapshot matched ($bad rounds wrong)" test "$bad" = 0 -a "$kills" -ge "$ROUNDS"
 check "the writers got work done between the kills" test "$(grep -vc '^try' "$LOG")" -ge "$ROUNDS"
 check "... including PAM logins with session tokens" grep -q '^token ' "$LOG"
+check "... and PAM logins with a token as the password" grep -q '^tokenuse ' "$LOG"
 check "... and role changes" grep -q 'read-only$' "$LOG"
 done_testing
