@@ -17,8 +17,8 @@
 require_root "rollcall init"
 : "${PAM_MODULE:?}" "${PAMDRIVE:?}" "${PAM_WRAPPER_LIB:?}" "${NSS_MODULE:?}"
 ROUNDS=${CRASH_ROUNDS:-200}
-command -v faketime >/dev/null ||
-	{ echo "1..1"; echo "not ok 1 - faketime is needed (scripts/deps.sh)"; exit 0; }
+"$AT_TIME" --check ||
+	{ echo "1..1"; echo "not ok 1 - libfaketime is needed (scripts/deps.sh)"; exit 0; }
 
 PAMD=$TMP/pamd
 mkdir -p "$PAMD"
@@ -47,6 +47,7 @@ TOK=$(sed -n 's/^env: ROLLCALL_TOKEN=//p' "$OUT")
 TOKID=$(printf '%s\n' "$TOK" | sed -n 's/^rct_\([a-z2-7]*\)_.*/\1/p')
 check "set-up: tina has a session token to log in with" test -n "$TOKID"
 echo 0 > "$TMP/tclock"
+BASE=$(date +%s)
 LOG=$TMP/reported     # what the writers reported done, one line each
 
 # The tool writer: each step is a change, then a line saying it was done.
@@ -73,16 +74,18 @@ tool_writer() {
 			echo "svcuser r${r}u$i" >> "$LOG"
 	done
 }
-# The token writer: logins with tina's token as the password, each 61 s
-# (faketime) after the last, reported with the injected time.
+# The token writer: logins with tina's token as the password, the n-th at
+# the injected time BASE + 61n (libfaketime starts its clock there), so each
+# is 61 s after the last and its use is written back; reported with that
+# time.  n moves on by rename, so that a kill never loses or repeats it.
 token_writer() {
 	local n t
 	while :; do
 		n=$(($(cat "$TMP/tclock") + 1))
-		echo "$n" > "$TMP/tclock"
-		t=$(($(date +%s) + n * 61))
+		echo "$n" > "$TMP/tclock.new" && mv -f "$TMP/tclock.new" "$TMP/tclock" || continue
+		t=$((BASE + n * 61))
 		env LD_PRELOAD="${RC_PRELOAD:+$RC_PRELOAD:}$PAM_WRAPPER_LIB" PAM_WRAPPER=1 \
-			PAM_WRAPPER_SERVICE_DIR="$PAMD" faketime -f "+$((n * 61))s" \
+			PAM_WRAPPER_SERVICE_DIR="$PAMD" "$AT_TIME" "@$t" \
 			"$PAMDRIVE" -s rc-session -a "$TOK" tina auth=SUCCESS acct=SUCCESS \
 			>/dev/null 2>&1 && echo "tokenuse $TOKID $t" >> "$LOG"
 	done
@@ -186,7 +189,7 @@ for r in $(seq 1 "$ROUNDS"); do
 	if [ $((r % 2)) = 1 ]; then
 		setsid bash -c "$(declare -f rc tool_writer); ROLLCALL='$ROLLCALL' TMP='$TMP' SD='$SD' LOG='$LOG'; tool_writer $r" &
 	elif [ $((r % 4)) = 0 ]; then
-		setsid bash -c "$(declare -f token_writer); PAMD='$PAMD' PAMDRIVE='$PAMDRIVE' PAM_WRAPPER_LIB='$PAM_WRAPPER_LIB' RC_PRELOAD='${RC_PRELOAD:-}' TMP='$TMP' LOG='$LOG' TOK='$TOK' TOKID='$TOKID'; token_writer $r" &
+		setsid bash -c "$(declare -f token_writer); PAMD='$PAMD' PAMDRIVE='$PAMDRIVE' PAM_WRAPPER_LIB='$PAM_WRAPPER_LIB' RC_PRELOAD='${RC_PRELOAD:-}' TMP='$TMP' LOG='$LOG' TOK='$TOK' TOKID='$TOKID' BASE='$BASE'; token_writer $r" &
 	else
 		setsid bash -c "$(declare -f pd pam_writer); PAMD='$PAMD' PAMDRIVE='$PAMDRIVE' PAM_WRAPPER_LIB='$PAM_WRAPPER_LIB' RC_PRELOAD='${RC_PRELOAD:-}' TMP='$TMP' LOG='$LOG' PW='$PW'; pam_writer $r" &
 	fi

@@ -44,7 +44,7 @@ pd() { env LD_PRELOAD="${RC_PRELOAD:+$RC_PRELOAD:}$PAM_WRAPPER_LIB" PAM_WRAPPER=
 pd_at() {   # pd_at OFFSET ARGS...: the same, at a time OFFSET from now (libfaketime)
 	local off=$1; shift
 	env LD_PRELOAD="${RC_PRELOAD:+$RC_PRELOAD:}$PAM_WRAPPER_LIB" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" \
-		faketime -f "+$off" "$PAMDRIVE" "$@"
+		"$AT_TIME" "+$off" "$PAMDRIVE" "$@"
 }
 # drive DESC ARGS...: pamdrive returns what every OP=EXPECT says
 drive() { local desc=$1; shift; run pd "$@"; if [ "$st" = 0 ]; then ok "$desc"; else not_ok "$desc"; fi; }

@@ -3,9 +3,9 @@
 # the real binary, with the clock moved forward.
 . "$(dirname "$0")/lib.sh"
 require_root "rollcall init"
-command -v faketime >/dev/null || { echo "1..0 # SKIP faketime is not installed"; exit 0; }
+"$AT_TIME" --check || { echo "1..0 # SKIP libfaketime is not installed"; exit 0; }
 init_store
-at() { local off=$1; shift; faketime -f "+$off" "$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$SD" "$@"; }
+at() { local off=$1; shift; "$AT_TIME" "+$off" "$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$SD" "$@"; }
 accept() { printf 'a good password 1\n' | at "$1" member accept "$2" --password-stdin; }
 
 CODE=$(rc --json member invite bob@example.com --role developer | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')

@@ -12,6 +12,9 @@ OUT=$TMP/out
 ERR=$TMP/err
 export ROLLCALL_CONFIG=$TMP/none.conf   # never the host's configuration
 unset ROLLCALL_STATE_DIR
+# at-time.sh OFFSET PROGRAM...: PROGRAM at an injected time (libfaketime)
+AT_TIME=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/at-time.sh
+export AT_TIME
 
 rc() { "$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$SD" "$@"; }
 : > "$TMP/rollcall.conf"
