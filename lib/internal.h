@@ -203,7 +203,7 @@ int rc_token_issue(rc_txn *t, const char *owner, int kind, const char *desc,
                    char out[RC_TOKEN_LEN + 1]);
 int rc_token_verify(rc_txn *t, const char *user, const char *token,
                     rc_token_rec *rec, bool *touch);
-int rc_token_touch(rc_txn *t, const rc_token_rec *rec);
+int rc_token_touch(rc_txn *t, const rc_token_rec *seen);
 int rc_token_remove(rc_txn *t, const char *owner, const char *id);
 
 /* Two-factor (totp.c). */

@@ -327,6 +327,17 @@ int rc_token_issue(rc_txn *t, const char *owner, int kind, const char *desc,
 	return rc;
 }
 
+/* A use of REC at NOW: its last use, and a sliding token's expiry. */
+static void use_at(rc_token_rec *rec, int64_t now)
+{
+	rec->pub.last_used = now;
+	if (rec->pub.extension == RC_EXT_SLIDE) {
+		rec->pub.expires = now + rec->pub.ttl;
+		if (rec->pub.max_expiry && rec->pub.expires > rec->pub.max_expiry)
+			rec->pub.expires = rec->pub.max_expiry;
+	}
+}
+
 /* Check TOKEN for USER inside T.  *touch is set when the use should be
  * written back (last used a minute ago or more): rec then holds the record
  * with its new last use and expiry. */
@@ -362,19 +373,29 @@ int rc_token_verify(rc_txn *t, const char *user, const char *token, rc_token_rec
 		return rc_fail(RC_ERR_AUTH, "token %s has expired", id);
 	if (now - rec->pub.last_used >= 60) {
 		*touch = true;
-		rec->pub.last_used = now;
-		if (rec->pub.extension == RC_EXT_SLIDE) {
-			rec->pub.expires = now + rec->pub.ttl;
-			if (rec->pub.max_expiry && rec->pub.expires > rec->pub.max_expiry)
-				rec->pub.expires = rec->pub.max_expiry;
-		}
+		use_at(rec, now);
 	}
 	return RC_OK;
 }
 
-int rc_token_touch(rc_txn *t, const rc_token_rec *rec)
+/* Write back a use that rc_token_verify found due (SEEN, as it left it),
+ * in the login's write transaction.  The verify ran in an earlier read
+ * transaction, so this works on the token as it is now: one revoked
+ * meanwhile is not brought back and the login is refused, and a later use
+ * written meanwhile by a concurrent login is kept. */
+int rc_token_touch(rc_txn *t, const rc_token_rec *seen)
 {
-	return token_store(t, rec);
+	rc_token_rec cur;
+	int rc = token_load(t, seen->pub.id, &cur);
+
+	if (rc == RC_ERR_NOTFOUND)
+		rc = rc_fail(RC_ERR_AUTH, "token %s was revoked during the login", seen->pub.id);
+	else if (!rc && seen->pub.last_used > cur.pub.last_used) {
+		use_at(&cur, seen->pub.last_used);
+		rc = token_store(t, &cur);
+	}
+	sodium_memzero(&cur, sizeof(cur));
+	return rc;
 }
 
 int rc_token_remove(rc_txn *t, const char *owner, const char *id)

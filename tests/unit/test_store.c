@@ -299,6 +299,66 @@ static void test_settings(void **state)
 	assert_string_equal(v, "1d12h");
 }
 
+static int token_cb(const rc_token *tk, void *ctx)
+{
+	*(rc_token *)ctx = *tk;
+	return RC_OK;
+}
+
+/* A token login checks the token in a read transaction and writes its use
+ * in a later write transaction (rc_token_touch): that write must work on
+ * the token as it is then, not bring back one revoked in between, and
+ * not put back an older use over a newer one. */
+static void test_token_touch_race(void **state)
+{
+	struct fixture *f = *state;
+	rc_token_req req = { .description = "ci", .extension = RC_EXT_SLIDE };
+	rc_actor dev = { .origin = "test" };
+	rc_token info, now;
+	rc_token_rec early, late;
+	char tok[RC_TOKEN_LEN + 1];
+	bool touch;
+	rc_txn t;
+
+	dev.uid = member(f, "dev", "developer");
+	assert_int_equal(rc_token_generate(f->s, &dev, &req, &info, tok), RC_OK);
+	/* two logins read the token, the later one writes first */
+	fake_now += 120;
+	assert_int_equal(rc_txn_begin(f->s, &root, false, &t), RC_OK);
+	assert_int_equal(rc_token_verify(&t, "dev", tok, &early, &touch), RC_OK);
+	assert_true(touch);
+	rc_txn_end(&t, RC_OK);
+	fake_now += 120;
+	assert_int_equal(rc_txn_begin(f->s, &root, false, &t), RC_OK);
+	assert_int_equal(rc_token_verify(&t, "dev", tok, &late, &touch), RC_OK);
+	assert_true(touch);
+	rc_txn_end(&t, RC_OK);
+	assert_int_equal(rc_txn_begin(f->s, &root, true, &t), RC_OK);
+	assert_int_equal(rc_txn_end(&t, rc_token_touch(&t, &late)), RC_OK);
+	assert_int_equal(rc_txn_begin(f->s, &root, true, &t), RC_OK);
+	assert_int_equal(rc_txn_end(&t, rc_token_touch(&t, &early)), RC_OK);
+	memset(&now, 0, sizeof(now));
+	assert_int_equal(rc_token_foreach(f->s, &root, "dev", token_cb, &now), RC_OK);
+	assert_string_equal(now.id, info.id);
+	assert_int_equal(now.last_used, fake_now);
+	assert_int_equal(now.expires, fake_now + info.ttl);
+
+	/* a login that read the token before it was revoked */
+	fake_now += 120;
+	assert_int_equal(rc_txn_begin(f->s, &root, false, &t), RC_OK);
+	assert_int_equal(rc_token_verify(&t, "dev", tok, &late, &touch), RC_OK);
+	assert_true(touch);
+	rc_txn_end(&t, RC_OK);
+	assert_int_equal(rc_token_revoke(f->s, &root, "dev", info.id), RC_OK);
+	assert_int_equal(rc_txn_begin(f->s, &root, true, &t), RC_OK);
+	assert_int_equal(rc_txn_end(&t, rc_token_touch(&t, &late)), RC_ERR_AUTH);
+	assert_non_null(strstr(rc_errmsg(), "revoked during the login"));
+	assert_int_equal(rc_txn_begin(f->s, &root, false, &t), RC_OK);
+	assert_int_equal(rc_token_verify(&t, "dev", tok, &late, &touch), RC_ERR_AUTH);
+	rc_txn_end(&t, RC_OK);
+	memset(tok, 0, sizeof(tok));
+}
+
 static void test_rank_rules(void **state)
 {
 	struct fixture *f = *state;
@@ -360,6 +420,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_audit_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rank_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_token_touch_race, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
