@@ -70,9 +70,6 @@ int rc_snap_open(rc_snap **out, const char *path)
 	sn = calloc(1, sizeof(*sn));
 	if (!sn)
 		return RC_ERR_NOMEM;
-	sn->dev = st.st_dev;
-	sn->ino = st.st_ino;
-	sn->mtime = st.st_mtim;
 	if (mdb_env_create(&sn->env) != 0) {
 		sn->env = NULL;
 		goto fail;
@@ -80,6 +77,16 @@ int rc_snap_open(rc_snap **out, const char *path)
 	if (mdb_env_open(sn->env, path, MDB_RDONLY | MDB_NOLOCK | MDB_NOSUBDIR | MDB_NOTLS |
 	                 MDB_NORDAHEAD, 0) != 0)
 		goto fail;
+	/* LMDB opened the path again: a publish may have renamed a new
+	 * snapshot over it since the checks above.  What counts from here on
+	 * is the file LMDB has, so check that one. */
+	mdb_filehandle_t efd;
+	if (mdb_env_get_fd(sn->env, &efd) != 0 || fstat(efd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & 022) || (st.st_uid != 0 && st.st_uid != geteuid()) || st.st_size < 4096)
+		goto fail;
+	sn->dev = st.st_dev;
+	sn->ino = st.st_ino;
+	sn->mtime = st.st_mtim;
 	/* A truncated file would fault when a page past its end is read. */
 	MDB_envinfo info;
 	MDB_stat est;

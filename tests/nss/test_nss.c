@@ -25,7 +25,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <lmdb.h>
 #include "rollcall.h"
+#include "snapshot.h"
 
 typedef enum nss_status (*pwnam_fn)(const char *, struct passwd *, char *, size_t, int *);
 typedef enum nss_status (*pwuid_fn)(uid_t, struct passwd *, char *, size_t, int *);
@@ -487,6 +489,61 @@ static void test_fork(void **state)
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* rc_snap_open checks the file at the path, then LMDB opens the path
+ * again: a publish may have renamed a newer snapshot over it in between,
+ * and a bigger one must not be taken for a truncated one (that made a
+ * lookup UNAVAIL now and then while members were being added).  The link
+ * wraps mdb_env_open (-Wl,--wrap) so that the rename happens exactly
+ * there. */
+static char swap_in[160];
+int __real_mdb_env_open(MDB_env *env, const char *path, unsigned int flags, mdb_mode_t mode);
+int __wrap_mdb_env_open(MDB_env *env, const char *path, unsigned int flags, mdb_mode_t mode);
+int __wrap_mdb_env_open(MDB_env *env, const char *path, unsigned int flags, mdb_mode_t mode)
+{
+	if (swap_in[0] && strstr(path, RC_SNAP_FILE)) {
+		if (rename(swap_in, path) < 0)
+			fprintf(stderr, "rename %s: %s\n", swap_in, strerror(errno));
+		swap_in[0] = '\0';
+	}
+	return __real_mdb_env_open(env, path, flags, mode);
+}
+
+static void test_replaced_while_opening(void **state)
+{
+	(void)state;
+	char path[160], small[160], cmd[1024], name[32];
+	struct stat a, b;
+	rc_secret_result sec;
+	rc_snap *sn = NULL;
+	rc_snap_pw pw;
+
+	snprintf(path, sizeof(path), "%s/state/%s", dir, RC_SNAP_FILE);
+	snprintf(small, sizeof(small), "%s/small.mdb", dir);
+	snprintf(swap_in, sizeof(swap_in), "%s/big.mdb", dir);
+	snprintf(cmd, sizeof(cmd), "cp -p '%s' '%s'", path, small);
+	assert_int_equal(system(cmd), 0);
+	swap_in[0] = '\0';
+	/* a bigger snapshot: 100 more users */
+	assert_int_equal(rc_settings_set(store, &root, "argon2.opslimit", "1"), RC_OK);
+	assert_int_equal(rc_settings_set(store, &root, "argon2.memlimit_kib", "8192"), RC_OK);
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "bulk_%d", i);
+		assert_int_equal(rc_svcuser_create(store, &root, "db1", name, NULL, 1, 0, &sec), RC_OK);
+	}
+	snprintf(swap_in, sizeof(swap_in), "%s/big.mdb", dir);
+	snprintf(cmd, sizeof(cmd), "cp -p '%s' '%s' && mv '%s' '%s'", path, swap_in, small, path);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(stat(path, &a), 0);
+	assert_int_equal(stat(swap_in, &b), 0);
+	assert_true(b.st_size > a.st_size);
+	/* the check sees the small file, LMDB gets the big one */
+	assert_int_equal(rc_snap_open(&sn, path), RC_OK);
+	assert_int_equal(swap_in[0], '\0');
+	assert_int_equal(rc_snap_pw_byname(sn, "bulk_99", &pw), RC_OK);
+	assert_false(rc_snap_replaced(sn, path));
+	rc_snap_close(sn);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -499,6 +556,7 @@ int main(void)
 		cmocka_unit_test(test_replaced_snapshot),
 		cmocka_unit_test(test_damaged_snapshot),
 		cmocka_unit_test(test_threads_during_republish),
+		cmocka_unit_test(test_replaced_while_opening),
 	};
 	return cmocka_run_group_tests_name("nss", tests, group_setup, group_teardown);
 }
