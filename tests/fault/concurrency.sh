@@ -13,11 +13,19 @@
 #     user of the store with the store's uid;
 #   - the readers never saw a malformed entry, a duplicate name or uid, a
 #     user vanish, or a user's uid change.
+# The logins go through the real Linux-PAM reading /etc/pam.d, which is
+# this test's service directory bind-mounted in a private mount namespace:
+# not pam_wrapper, whose per-process /tmp/pam.X directories (62 names, a
+# stale one removed by whoever finds it) are raced for by concurrent
+# logins, one process removing the directory another has just set up.
+if [ "$(id -u)" = 0 ] && [ -z "${RC_CONC_NS:-}" ]; then
+	exec unshare --mount --propagation private env RC_CONC_NS=1 bash "$0" "$@"
+fi
 . "$(dirname "$0")/../tool/lib.sh"
 require_root "rollcall init"
-: "${PAM_MODULE:?}" "${PAMDRIVE:?}" "${PAM_WRAPPER_LIB:?}" "${NSS_MODULE:?}"
-command -v faketime >/dev/null && command -v oathtool >/dev/null ||
-	{ echo "1..1"; echo "not ok 1 - faketime and oathtool are needed (scripts/deps.sh)"; exit 0; }
+: "${PAM_MODULE:?}" "${PAMDRIVE:?}" "${NSS_MODULE:?}"
+"$AT_TIME" --check && command -v oathtool >/dev/null ||
+	{ echo "1..1"; echo "not ok 1 - libfaketime and oathtool are needed (scripts/deps.sh)"; exit 0; }
 W=${CONC_WRITERS:-8}
 OPS=${CONC_OPS:-500}
 LIMIT=${CONC_TIMEOUT:-900}
@@ -30,8 +38,10 @@ for s in rc rc-session rc-mfa; do
 		echo "$t required $PAM_MODULE state_dir=$SD config=$TMP/rollcall.conf $opt"
 	done > "$PAMD/$s"
 done
-export PAMD PAM_WRAPPER_LIB PAMDRIVE SD TMP ROLLCALL
-pd() { env LD_PRELOAD="${RC_PRELOAD:+$RC_PRELOAD:}$PAM_WRAPPER_LIB" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" "$PAMDRIVE" "$@"; }
+mount --bind "$PAMD" /etc/pam.d ||
+	{ echo "1..1"; echo "not ok 1 - cannot bind-mount the test's PAM services on /etc/pam.d"; exit 0; }
+export PAMDRIVE SD TMP ROLLCALL
+pd() { env ${RC_PRELOAD:+LD_PRELOAD=$RC_PRELOAD} "$PAMDRIVE" "$@"; }
 printf 'root:x:0:0:root:/root:/bin/bash\n' > "$TMP/passwd"
 printf 'root:x:0:\n' > "$TMP/group"
 nssw() {
@@ -61,32 +71,35 @@ check "set-up: $W members with a session token, $W with TOTP enrolled through PA
 writer() {
 	local w=$1 k tok key off code fails=0 members=0
 	tok=$(cat "$TMP/token.$w"); key=$(cat "$TMP/key.$w")
+	# an operation that failed: counted, and what it said kept
+	failed() {
+		fails=$((fails + 1))
+		echo "writer $w, operation $k ($1): $(grep -v '^PWRAP_' "$TMP/o.$w" | tail -n 4 | tr '\n' ' ')" >> "$TMP/failed.$w"
+	}
 	for k in $(seq 1 "$OPS"); do
 		case $((k % 4)) in
 		1)	members=$((members + 1))
 			"$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$SD" member invite \
-				"c${w}x$members@example.com" --role developer >/dev/null 2>>"$TMP/err.$w" &&
-				echo "member c${w}x$members developer" >> "$TMP/log.$w" || fails=$((fails + 1)) ;;
+				"c${w}x$members@example.com" --role developer >"$TMP/o.$w" 2>&1 &&
+				echo "member c${w}x$members developer" >> "$TMP/log.$w" || failed invite ;;
 		2)	# alternate the role of this writer's members
 			local role=read-only; [ $((k % 8)) = 2 ] && role=developer
 			"$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$SD" member set-role \
-				"c${w}x$members" "$role" >/dev/null 2>>"$TMP/err.$w" &&
-				echo "member c${w}x$members $role" >> "$TMP/log.$w" || fails=$((fails + 1)) ;;
+				"c${w}x$members" "$role" >"$TMP/o.$w" 2>&1 &&
+				echo "member c${w}x$members $role" >> "$TMP/log.$w" || failed set-role ;;
 		3)	# a token login 61 s after the last one: its use is written back
 			off=$((k * 61))
-			env LD_PRELOAD="${RC_PRELOAD:+$RC_PRELOAD:}$PAM_WRAPPER_LIB" PAM_WRAPPER=1 \
-				PAM_WRAPPER_SERVICE_DIR="$PAMD" faketime -f "+${off}s" \
+			env ${RC_PRELOAD:+LD_PRELOAD=$RC_PRELOAD} "$AT_TIME" "+${off}s" \
 				"$PAMDRIVE" -s rc -a "$tok" "t$w" auth=SUCCESS acct=SUCCESS \
-				>/dev/null 2>>"$TMP/err.$w" && echo "login t$w" >> "$TMP/log.$w" ||
-				fails=$((fails + 1)) ;;
+				>"$TMP/o.$w" 2>&1 && echo "login t$w" >> "$TMP/log.$w" ||
+				failed "token login" ;;
 		0)	# a TOTP login three steps after the last one
 			off=$((k * 30))
 			code=$(oathtool --totp -b --now="@$(($(date +%s) + off))" "$key")
-			env LD_PRELOAD="${RC_PRELOAD:+$RC_PRELOAD:}$PAM_WRAPPER_LIB" PAM_WRAPPER=1 \
-				PAM_WRAPPER_SERVICE_DIR="$PAMD" faketime -f "+${off}s" \
+			env ${RC_PRELOAD:+LD_PRELOAD=$RC_PRELOAD} "$AT_TIME" "+${off}s" \
 				"$PAMDRIVE" -s rc -a "o$w password 12345" -a "$code" "o$w" auth=SUCCESS \
-				>/dev/null 2>>"$TMP/err.$w" && echo "totp o$w" >> "$TMP/log.$w" ||
-				fails=$((fails + 1)) ;;
+				>"$TMP/o.$w" 2>&1 && echo "totp o$w" >> "$TMP/log.$w" ||
+				failed "TOTP login" ;;
 		esac
 	done
 	echo "$fails" > "$TMP/fails.$w"
@@ -140,7 +153,7 @@ echo "# $W writers x $OPS operations in ${took}s; $(cat "$TMP"/enum.1 | wc -l) u
 check "no writer hung or died ($hung did, limit ${LIMIT}s)" test "$hung" = 0
 fails=$(cat "$TMP"/fails.* 2>/dev/null | awk '{s += $1} END {print s + 0}')
 check "all $((W * OPS)) operations succeeded ($fails failed)" test "$fails" = 0 -a "$(cat "$TMP"/log.* | wc -l)" = "$((W * OPS))"
-[ "$fails" = 0 ] || sort "$TMP"/err.* | uniq -c | sort -rn | head -5 | sed 's/^/#   /'
+[ "$fails" = 0 ] || cat "$TMP"/failed.* | head -n 5 | sed 's/^/#   /'
 check "$((W * OPS / 4)) token logins and $((W * OPS / 4)) TOTP logins passed" \
 	test "$(cat "$TMP"/log.* | grep -c '^login ')" = "$((W * OPS / 4))" -a "$(cat "$TMP"/log.* | grep -c '^totp ')" = "$((W * OPS / 4))"
 rc --json member list > "$TMP/members.json"
