@@ -1,7 +1,10 @@
 #!/bin/bash
 # Crash consistency: writers killed with SIGKILL at random points, 200
 # times (CRASH_ROUNDS), alternating between the tool (invitations, role
-# changes, settings) and PAM (through pam_wrapper and pamdrive: password
+# changes, settings) and PAM (pamdrive through the real Linux-PAM, which
+# reads this test's service files bind-mounted on /etc/pam.d in a private
+# mount namespace; pam_wrapper's /tmp/pam.X directories, left behind by
+# every kill, would be raced for by other tests' logins: password
 # logins with a session token minted at open_session, and logins with a
 # token as the password, each at an injected time 61 s after the last so
 # that its use is written back).  After each kill:
@@ -13,9 +16,12 @@
 #   - the NSS snapshot names exactly the store's users (getent through
 #     nss_wrapper against member and service-user lists), and its
 #     generation is the store's.
+if [ "$(id -u)" = 0 ] && [ -z "${RC_CRASH_NS:-}" ]; then
+	exec unshare --mount --propagation private env RC_CRASH_NS=1 bash "$0" "$@"
+fi
 . "$(dirname "$0")/../tool/lib.sh"
 require_root "rollcall init"
-: "${PAM_MODULE:?}" "${PAMDRIVE:?}" "${PAM_WRAPPER_LIB:?}" "${NSS_MODULE:?}"
+: "${PAM_MODULE:?}" "${PAMDRIVE:?}" "${NSS_MODULE:?}"
 ROUNDS=${CRASH_ROUNDS:-200}
 "$AT_TIME" --check ||
 	{ echo "1..1"; echo "not ok 1 - libfaketime is needed (scripts/deps.sh)"; exit 0; }
@@ -25,7 +31,9 @@ mkdir -p "$PAMD"
 for t in auth account password session; do
 	echo "$t required $PAM_MODULE state_dir=$SD config=$TMP/rollcall.conf session_token"
 done > "$PAMD/rc-session"
-pd() { env LD_PRELOAD="${RC_PRELOAD:+$RC_PRELOAD:}$PAM_WRAPPER_LIB" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" "$PAMDRIVE" "$@"; }
+mount --bind "$PAMD" /etc/pam.d ||
+	{ echo "1..1"; echo "not ok 1 - cannot bind-mount the test's PAM services on /etc/pam.d"; exit 0; }
+pd() { env ${RC_PRELOAD:+LD_PRELOAD=$RC_PRELOAD} "$PAMDRIVE" "$@"; }
 printf 'root:x:0:0:root:/root:/bin/bash\n' > "$TMP/passwd"
 printf 'root:x:0:\n' > "$TMP/group"
 nssw() {
@@ -84,8 +92,7 @@ token_writer() {
 		n=$(($(cat "$TMP/tclock") + 1))
 		echo "$n" > "$TMP/tclock.new" && mv -f "$TMP/tclock.new" "$TMP/tclock" || continue
 		t=$((BASE + n * 61))
-		env LD_PRELOAD="${RC_PRELOAD:+$RC_PRELOAD:}$PAM_WRAPPER_LIB" PAM_WRAPPER=1 \
-			PAM_WRAPPER_SERVICE_DIR="$PAMD" "$AT_TIME" "@$t" \
+		env ${RC_PRELOAD:+LD_PRELOAD=$RC_PRELOAD} "$AT_TIME" "@$t" \
 			"$PAMDRIVE" -s rc-session -a "$TOK" tina auth=SUCCESS acct=SUCCESS \
 			>/dev/null 2>&1 && echo "tokenuse $TOKID $t" >> "$LOG"
 	done
@@ -189,9 +196,9 @@ for r in $(seq 1 "$ROUNDS"); do
 	if [ $((r % 2)) = 1 ]; then
 		setsid bash -c "$(declare -f rc tool_writer); ROLLCALL='$ROLLCALL' TMP='$TMP' SD='$SD' LOG='$LOG'; tool_writer $r" &
 	elif [ $((r % 4)) = 0 ]; then
-		setsid bash -c "$(declare -f token_writer); PAMD='$PAMD' PAMDRIVE='$PAMDRIVE' PAM_WRAPPER_LIB='$PAM_WRAPPER_LIB' RC_PRELOAD='${RC_PRELOAD:-}' TMP='$TMP' LOG='$LOG' TOK='$TOK' TOKID='$TOKID' BASE='$BASE'; token_writer $r" &
+		setsid bash -c "$(declare -f token_writer); PAMDRIVE='$PAMDRIVE' RC_PRELOAD='${RC_PRELOAD:-}' TMP='$TMP' LOG='$LOG' TOK='$TOK' TOKID='$TOKID' BASE='$BASE'; token_writer $r" &
 	else
-		setsid bash -c "$(declare -f pd pam_writer); PAMD='$PAMD' PAMDRIVE='$PAMDRIVE' PAM_WRAPPER_LIB='$PAM_WRAPPER_LIB' RC_PRELOAD='${RC_PRELOAD:-}' TMP='$TMP' LOG='$LOG' PW='$PW'; pam_writer $r" &
+		setsid bash -c "$(declare -f pd pam_writer); PAMDRIVE='$PAMDRIVE' RC_PRELOAD='${RC_PRELOAD:-}' TMP='$TMP' LOG='$LOG' PW='$PW'; pam_writer $r" &
 	fi
 	pid=$!
 	# a random point: 20 to 320 ms in
