@@ -37,6 +37,14 @@ void rc_snap_close(rc_snap *sn)
 	free(sn);
 }
 
+/* A snapshot file we trust: a regular file, owned by root (or us), not
+ * writable by others, at least a page long. */
+static int trusted_file(const struct stat *st)
+{
+	return S_ISREG(st->st_mode) && !(st->st_mode & 022) &&
+	       (st->st_uid == 0 || st->st_uid == geteuid()) && st->st_size >= 4096;
+}
+
 int rc_snap_open(rc_snap **out, const char *path)
 {
 	rc_snap *sn;
@@ -57,12 +65,12 @@ int rc_snap_open(rc_snap **out, const char *path)
 	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || (st.st_mode & 022) ||
 	    (st.st_uid != 0 && st.st_uid != geteuid()))
 		return RC_ERR_STORE;
-	/* A regular file, not a symlink, owned by root (or us), not writable by others. */
+	/* Not a symlink, and a trusted file before LMDB opens it (which would
+	 * block on a FIFO). */
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return RC_ERR_STORE;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (st.st_mode & 022) ||
-	    (st.st_uid != 0 && st.st_uid != geteuid()) || st.st_size < 4096) {
+	if (fstat(fd, &st) < 0 || !trusted_file(&st)) {
 		close(fd);
 		return RC_ERR_STORE;
 	}
@@ -81,8 +89,7 @@ int rc_snap_open(rc_snap **out, const char *path)
 	 * snapshot over it since the checks above.  What counts from here on
 	 * is the file LMDB has, so check that one. */
 	mdb_filehandle_t efd;
-	if (mdb_env_get_fd(sn->env, &efd) != 0 || fstat(efd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (st.st_mode & 022) || (st.st_uid != 0 && st.st_uid != geteuid()) || st.st_size < 4096)
+	if (mdb_env_get_fd(sn->env, &efd) != 0 || fstat(efd, &st) < 0 || !trusted_file(&st))
 		goto fail;
 	sn->dev = st.st_dev;
 	sn->ino = st.st_ino;
