@@ -21,7 +21,7 @@ mkdir -p "$PAMD"
 for t in auth account password session; do
 	echo "$t required $PAM_MODULE state_dir=$SD config=$TMP/rollcall.conf"
 done > "$PAMD/rollcall-test"
-pd() { env LD_PRELOAD="${RC_PRELOAD:+$RC_PRELOAD:}$PAM_WRAPPER_LIB" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" timeout 60 "$PAMDRIVE" "$@"; }
+pd() { "$PAM_WRAP" "$PAMD" timeout 60 "$PAMDRIVE" "$@"; }
 
 init_store
 rc settings set argon2.opslimit 1 >/dev/null

@@ -40,11 +40,10 @@ service rc-badopt frobnicate=1
 service rc-nostore
 sed -i "s#state_dir=$SD#state_dir=$TMP/missing#" "$PAMD/rc-nostore"
 
-pd() { env LD_PRELOAD="${RC_PRELOAD:+$RC_PRELOAD:}$PAM_WRAPPER_LIB" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" "$PAMDRIVE" "$@"; }
+pd() { "$PAM_WRAP" "$PAMD" "$PAMDRIVE" "$@"; }
 pd_at() {   # pd_at OFFSET ARGS...: the same, at a time OFFSET from now (libfaketime)
 	local off=$1; shift
-	env LD_PRELOAD="${RC_PRELOAD:+$RC_PRELOAD:}$PAM_WRAPPER_LIB" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" \
-		"$AT_TIME" "+$off" "$PAMDRIVE" "$@"
+	"$PAM_WRAP" "$PAMD" "$AT_TIME" "+$off" "$PAMDRIVE" "$@"
 }
 # drive DESC ARGS...: pamdrive returns what every OP=EXPECT says
 drive() { local desc=$1; shift; run pd "$@"; if [ "$st" = 0 ]; then ok "$desc"; else not_ok "$desc"; fi; }
@@ -290,8 +289,7 @@ drive "mfa = optional: the password alone again" -a 'ned password 12345' ned aut
 # ---- pamtester (another PAM application) against the same service file
 pt() {   # pt INPUT ARGS...: pamtester with INPUT on stdin
 	local input=$1; shift
-	printf '%s\n' "$input" | env LD_PRELOAD="${RC_PRELOAD:+$RC_PRELOAD:}$PAM_WRAPPER_LIB" PAM_WRAPPER=1 \
-		PAM_WRAPPER_SERVICE_DIR="$PAMD" timeout 20 pamtester "$@" >"$OUT" 2>"$ERR"
+	printf '%s\n' "$input" | "$PAM_WRAP" "$PAMD" timeout 20 pamtester "$@" >"$OUT" 2>"$ERR"
 }
 if command -v pamtester >/dev/null; then
 	pt "$DPW" rollcall-test dave authenticate acct_mgmt

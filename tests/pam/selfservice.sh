@@ -36,8 +36,8 @@ mkdir -p "$PAMD"
 for kind in auth account password session; do
 	echo "$kind required $PAM_MODULE state_dir=$SD config=$TMP/rollcall.conf"
 done > "$PAMD/rollcall-test"
-pd() { env LD_PRELOAD="${RC_PRELOAD:+$RC_PRELOAD:}$PAM_WRAPPER_LIB" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" "$PAMDRIVE" "$@"; }
-pd_at() { local off=$1; shift; env LD_PRELOAD="${RC_PRELOAD:+$RC_PRELOAD:}$PAM_WRAPPER_LIB" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" "$AT_TIME" "+$off" "$PAMDRIVE" "$@"; }
+pd() { "$PAM_WRAP" "$PAMD" "$PAMDRIVE" "$@"; }
+pd_at() { local off=$1; shift; "$PAM_WRAP" "$PAMD" "$AT_TIME" "+$off" "$PAMDRIVE" "$@"; }
 drive() { local desc=$1; shift; run pd "$@"; if [ "$st" = 0 ]; then ok "$desc"; else not_ok "$desc"; fi; }
 CPW='carol password 12345'
 

@@ -34,8 +34,7 @@ vg() {
 	local desc=$1; shift
 	n=$((n + 1))
 	# shellcheck disable=SC2086
-	env LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" \
-		$VG --log-file="$TMP/vg.$n.%p" "$PAMDRIVE" "$@" >"$OUT" 2>"$ERR"
+	"$PAM_WRAP" "$PAMD" $VG --log-file="$TMP/vg.$n.%p" "$PAMDRIVE" "$@" >"$OUT" 2>"$ERR"
 	st=$?
 	if [ "$st" = 0 ] && ! [ -s "$(ls "$TMP"/vg.$n.* 2>/dev/null | head -1)" ]; then
 		ok "valgrind: $desc"
@@ -65,8 +64,7 @@ vg "a password change with the old password" -x -a "$PW" -a 'alice password 2' -
 PW='alice password 2'
 vg "a session token: open exports it, close revokes it" -s rc-session -a "$PW" alice \
 	auth=SUCCESS open=SUCCESS env=SUCCESS close=SUCCESS
-env LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" \
-	"$PAMDRIVE" -s rc-session -a "$PW" alice auth=SUCCESS open=SUCCESS env=SUCCESS >"$TMP/session" 2>&1
+"$PAM_WRAP" "$PAMD" "$PAMDRIVE" -s rc-session -a "$PW" alice auth=SUCCESS open=SUCCESS env=SUCCESS >"$TMP/session" 2>&1
 TOKEN=$(grep -o 'rct_[a-z2-7_]*' "$TMP/session" | head -1)
 check "a session token to log in with" test -n "$TOKEN"
 vg "a token as the password" -a "$TOKEN" alice auth=SUCCESS acct=SUCCESS

@@ -15,6 +15,9 @@ unset ROLLCALL_STATE_DIR
 # at-time.sh OFFSET PROGRAM...: PROGRAM at an injected time (libfaketime)
 AT_TIME=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/at-time.sh
 export AT_TIME
+# pam-wrap.sh SERVICE_DIR PROGRAM...: PROGRAM with pam_wrapper, one at a time
+PAM_WRAP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/pam-wrap.sh
+export PAM_WRAP
 
 rc() { "$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$SD" "$@"; }
 : > "$TMP/rollcall.conf"
