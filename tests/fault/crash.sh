@@ -31,8 +31,7 @@ mkdir -p "$PAMD"
 for t in auth account password session; do
 	echo "$t required $PAM_MODULE state_dir=$SD config=$TMP/rollcall.conf session_token"
 done > "$PAMD/rc-session"
-mount --bind "$PAMD" /etc/pam.d ||
-	{ echo "1..1"; echo "not ok 1 - cannot bind-mount the test's PAM services on /etc/pam.d"; exit 0; }
+real_pam_services "$PAMD"
 pd() { env ${RC_PRELOAD:+LD_PRELOAD=$RC_PRELOAD} "$PAMDRIVE" "$@"; }
 printf 'root:x:0:0:root:/root:/bin/bash\n' > "$TMP/passwd"
 printf 'root:x:0:\n' > "$TMP/group"
