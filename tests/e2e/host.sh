@@ -73,13 +73,35 @@ e2e_host() {
 	echo "localuser:$hash:19000:0:99999:7:::" >> /etc/shadow
 }
 
+# e2e_stage FILE...: copies of FILEs in $TMP/stage (0755; files 0644, or
+# 0755 when executable), for the processes of this test that are not root
+# (a member's ssh session loading the NSS module, converse.py run as the
+# local user): the build tree may be where they cannot read it (a clone
+# under /root, mode 0700).  Prints nothing; the copy of FILE is
+# $TMP/stage/$(basename FILE).  Then every copy is read as the local user,
+# and one that cannot be is a failing test naming the path.
+e2e_stage() {
+	local f dst
+	mkdir -p -m 0755 "$TMP/stage"
+	for f in "$@"; do
+		dst=$TMP/stage/$(basename "$f")
+		if [ -x "$f" ]; then install -m 0755 "$f" "$dst"; else install -m 0644 "$f" "$dst"; fi ||
+			e2e_fail "cannot copy $f to $dst"
+		setpriv --reuid="$E2E_UID" --regid="$E2E_UID" --clear-groups test -r "$dst" ||
+			e2e_fail "$dst is not readable by the local user (uid $E2E_UID): check the modes of $(dirname "$dst") and its parents"
+	done
+}
+
 # e2e_configure: rollcall on this host with the modules from the build:
 # the NSS module through the loader's cache, nsswitch.conf, rollcall.conf
 e2e_configure() {
 	# the NSS module from the build, found by every program through the
-	# loader's cache (not LD_LIBRARY_PATH, which sshd's sessions drop)
+	# loader's cache (not LD_LIBRARY_PATH, which sshd's sessions drop);
+	# a copy every user can read (members' sessions load it)
 	if [ -n "${NSS_MODULE:-}" ]; then
-		echo "$(dirname "$NSS_MODULE")" > /etc/ld.so.conf.d/0-rollcall-test.conf
+		e2e_stage "$NSS_MODULE"
+		NSS_MODULE=$TMP/stage/$(basename "$NSS_MODULE")
+		echo "$TMP/stage" > /etc/ld.so.conf.d/0-rollcall-test.conf
 		ldconfig -X || e2e_fail "ldconfig"
 	fi
 	sed -i -e 's/^passwd:.*/passwd:         files rollcall/' \
@@ -93,6 +115,14 @@ e2e_configure() {
 	service_shell = /bin/bash
 	EOF
 	chmod 644 "$conf"
+}
+
+# e2e_converse: CONVERSE, the command that runs a program on a terminal
+# and answers its prompts (tests/e2e/converse.py), from a copy the local
+# user can read (su is driven as that user)
+e2e_converse() {
+	e2e_stage "$top_srcdir/tests/e2e/converse.py"
+	CONVERSE="/usr/bin/python3 $TMP/stage/converse.py"
 }
 
 # e2e_pam_profile MODULE: pam-auth-update with rollcall's profile, naming

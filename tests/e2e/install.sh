@@ -22,7 +22,7 @@ done
 	{ echo "1..1"; echo "not ok 1 - bash-completion is missing (scripts/deps.sh installs it)"; exit 1; }
 . "$top_srcdir/tests/e2e/host.sh"
 E2E_USR=1 e2e_host
-CONVERSE="/usr/bin/python3 $top_srcdir/tests/e2e/converse.py"
+e2e_converse
 unset ROLLCALL NSS_MODULE PAM_MODULE   # only what is installed, from here on
 
 # ---- README's steps, as written

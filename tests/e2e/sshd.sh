@@ -21,8 +21,10 @@ fi
 . "$top_srcdir/tests/e2e/host.sh"
 e2e_host
 e2e_configure
+e2e_stage "$PAM_MODULE"
+PAM_MODULE=$TMP/stage/$(basename "$PAM_MODULE")
 e2e_pam_profile "$PAM_MODULE"
-CONVERSE="/usr/bin/python3 $top_srcdir/tests/e2e/converse.py"
+e2e_converse
 
 # the tool as root (default state directory and configuration file) and,
 # setuid, as a member
@@ -159,7 +161,7 @@ STOK=$(sed -n 's/.*TOKEN=\(rct_[a-z0-9_]*\).*/\1/p' "$TMP/session.out" | head -1
 check "7. with session_token the ssh session sees ROLLCALL_TOKEN" test -n "$STOK"
 login_ok "... which logs erin in while her session is open" "\\(erin\\)" erin "$ID" "$STOK"
 touch "$TMP/logout"
-wait "$SESSION"
+wait_bounded "$SESSION" 30 || not_ok "... the ssh session did not end within 30 s of the logout"
 login_refused "... and no longer after she logs out" erin "$ID" "$STOK"
 sed -i "s| session_token\$||" /etc/pam.d/common-session
 

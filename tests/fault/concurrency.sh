@@ -139,6 +139,10 @@ PY
 	done
 }
 
+# readers and writers still running when this test ends, however it ends, go with it
+rpid1= rpid2= pids=
+trap 'kill -9 $rpid1 $rpid2 $pids 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'exit 143' TERM INT HUP
 for n in 1 2; do : > "$TMP/rbad.$n"; reader "$n" & eval "rpid$n=$!"; done
 start=$(date +%s)
 pids=
@@ -146,7 +150,8 @@ for w in $(seq 1 "$W"); do : > "$TMP/log.$w"; (timeout "$LIMIT" bash -c "$(decla
 hung=0
 for p in $pids; do wait "$p" || hung=$((hung + 1)); done
 took=$(($(date +%s) - start))
-touch "$TMP/stop"; wait "$rpid1" "$rpid2"
+touch "$TMP/stop"
+for p in $rpid1 $rpid2; do wait_bounded "$p" 60 || echo "reader $p did not stop within 60 s" >> "$TMP/rbad.1"; done
 echo "# $W writers x $OPS operations in ${took}s; $(cat "$TMP"/enum.1 | wc -l) users at the end"
 
 check "no writer hung or died ($hung did, limit ${LIMIT}s)" test "$hung" = 0

@@ -188,6 +188,10 @@ print('\n'.join(sorted(m + s + ['db1_admin'] if 'db1_admin' not in s else m + s)
 	return 1
 }
 
+# a writer still running when this test ends, however it ends, goes with it
+pid=
+trap '[ -n "$pid" ] && kill -9 -- "-$pid" 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'exit 143' TERM INT HUP
 : > "$LOG"
 bad=0
 kills=0
@@ -200,10 +204,19 @@ for r in $(seq 1 "$ROUNDS"); do
 		setsid bash -c "$(declare -f pd pam_writer); PAMDRIVE='$PAMDRIVE' RC_PRELOAD='${RC_PRELOAD:-}' TMP='$TMP' LOG='$LOG' PW='$PW'; pam_writer $r" &
 	fi
 	pid=$!
+	# the writer is killed for certain: its process group exists before
+	# the clock starts, and none of it is left after the kill
+	if ! why=$(group_wait_leader "$pid"); then
+		echo "# round $r: $why"; bad=$((bad + 1)); group_kill "$pid" >/dev/null; continue
+	fi
 	# a random point: 20 to 320 ms in
 	sleep "0.$(printf '%03d' $((RANDOM % 300 + 20)))"
-	kill -9 -- "-$pid" 2>/dev/null && kills=$((kills + 1))
-	wait "$pid" 2>/dev/null
+	if why=$(group_kill "$pid"); then
+		kills=$((kills + 1))
+	else
+		echo "# round $r: the writer could not be killed: $why"; bad=$((bad + 1)); break
+	fi
+	pid=
 	verify "$r" || bad=$((bad + 1))
 done
 echo "# $kills kills, $(grep -vc '^try' "$LOG") changes reported"

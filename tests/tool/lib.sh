@@ -113,3 +113,52 @@ require_root() {
 }
 
 done_testing() { echo "1..$T"; }
+
+# Background processes, killed for certain whatever the timing.
+# proc_gone PID: PID has exited (gone, or a zombie waiting to be reaped)
+proc_gone() {
+	[ ! -e "/proc/$1" ] || [ "$(sed 's/^.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null)" = Z ]
+}
+# group_wait_leader PID: wait (at most 10 s) until PID, started as
+# "setsid PROGRAM &", leads its own process group: before setsid() has run,
+# "kill -- -PID" has no group to kill.  Fails with a message otherwise.
+group_wait_leader() {
+	local pid=$1 n=0
+	while [ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" != "$pid" ]; do
+		if proc_gone "$pid"; then echo "process $pid exited before it had its own process group"; return 1; fi
+		n=$((n + 1))
+		[ "$n" -gt 1000 ] && { echo "process $pid has no process group of its own after 10 s"; return 1; }
+		sleep 0.01
+	done
+}
+# group_kill PGID: SIGKILL to every process of group PGID, reap its leader
+# (a child of this shell) and check (at most 10 s) that none is left.
+# Fails with a message naming what survived.
+group_kill() {
+	local g=$1 n=0
+	kill -9 -- "-$g" 2>/dev/null
+	while ! proc_gone "$g"; do
+		n=$((n + 1))
+		[ "$n" -gt 1000 ] && { echo "process $g survived SIGKILL for 10 s"; return 1; }
+		sleep 0.01
+	done
+	wait "$g" 2>/dev/null
+	n=0
+	while pgrep -g "$g" >/dev/null; do
+		n=$((n + 1))
+		if [ "$n" -gt 1000 ]; then
+			echo "process group $g survived SIGKILL: $(ps -o pid=,stat=,args= -g "$g" | head -3 | tr '\n' ';')"
+			return 1
+		fi
+		kill -9 -- "-$g" 2>/dev/null
+		sleep 0.01
+	done
+}
+# wait_bounded PID SECONDS: wait for the background job PID at most
+# SECONDS; one still running is killed (SIGKILL) and 124 returned
+wait_bounded() {
+	local pid=$1 n=$(($2 * 10))
+	while ! proc_gone "$pid" && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+	if ! proc_gone "$pid"; then kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; return 124; fi
+	wait "$pid"
+}
