@@ -145,10 +145,104 @@ static int restore(rc_txn *t, int kind, const rc_member *m, const rc_svcuser_rec
 	return kind == RC_KIND_MEMBER ? rc_store_member(t, m) : rc_store_svcuser(t, u);
 }
 
-/* Count a failure toward the lockout and audit it.  Returns ERR with the
- * message WHY (whatever happens to the write, the login fails). */
-static int record_failure(rc_store *s, const char *origin, const char *user, int kind,
-                          const char *action, int err, const char *why)
+static uint32_t *failed_of(int kind, rc_member *m, rc_svcuser_rec *u)
+{
+	return kind == RC_KIND_MEMBER ? &m->failed : &u->pub.failed;
+}
+
+static int64_t *lock_of(int kind, rc_member *m, rc_svcuser_rec *u)
+{
+	return kind == RC_KIND_MEMBER ? &m->lock_until : &u->pub.lock_until;
+}
+
+static void locked_message(const char *user, int64_t until, char *why, size_t len)
+{
+	char when[32];
+
+	rc_time_format(until, when, sizeof(when));
+	snprintf(why, len, "%s is locked after too many failed logins, until %s", user, when);
+}
+
+/* Count an attempt at a guessable factor (password, code) before it is
+ * checked: the argon2id verification runs outside any transaction, so
+ * concurrent guesses would all be checked before the first failure was
+ * counted.  Counted first (pam_faillock's preauth), at most
+ * lockout.attempts attempts since the last success are ever checked: the
+ * one that finds the allowance used up (by failures, or by attempts still
+ * in flight or killed on the way) locks the account and is refused, and a
+ * success that finds a lock set meanwhile is refused too (record_success).
+ * RC_OK: counted, go on; RC_ERR_LOCKED: refused and audited. */
+static int claim_attempt(rc_store *s, const char *origin, const char *user, int kind,
+                         int64_t attempts, int64_t duration)
+{
+	rc_member m;
+	rc_svcuser_rec u;
+	rc_txn t;
+	int64_t now = rc_store_now(s);
+	char why[160];
+	int rc, refused = RC_OK;
+
+	if (attempts <= 0)
+		return RC_OK;   /* no lockout: nothing to count */
+	memset(&m, 0, sizeof(m));
+	memset(&u, 0, sizeof(u));
+	if ((rc = begin_as(s, origin, user, &t)) != 0)
+		return rc;
+	rc = reload(&t, user, kind, &m, &u);
+	if (!rc) {
+		uint32_t *failed = failed_of(kind, &m, &u);
+		int64_t *lock = lock_of(kind, &m, &u);
+		if (*lock && *lock <= now) {   /* a lock that ran out: start over */
+			*lock = 0;
+			*failed = 0;
+		}
+		if (!*lock && *failed >= (uint64_t)attempts)
+			*lock = now + duration;
+		if (*lock) {
+			locked_message(user, *lock, why, sizeof(why));
+			rc_txn_audit(&t, "login", user);
+			snprintf(t.detail, sizeof(t.detail), "refused: %.80s", why);
+			refused = RC_ERR_LOCKED;
+		} else {
+			(*failed)++;
+		}
+		rc = restore(&t, kind, &m, &u);
+	}
+	rc = rc_txn_end(&t, rc);
+	sodium_memzero(&m, sizeof(m));
+	sodium_memzero(&u, sizeof(u));
+	if (!rc && refused)
+		return rc_fail(refused, "%s", why);
+	return rc;
+}
+
+/* What claim_attempt writes, for a user rollcall does not know: a counter,
+ * so that an unknown user's attempt costs the commits a known one's does. */
+static int claim_unknown(rc_store *s, int64_t attempts)
+{
+	rc_actor root = { .uid = 0, .origin = "pam" };
+	rc_txn t;
+	uint64_t n = 0;
+	int rc;
+
+	if (attempts <= 0)
+		return RC_OK;
+	if ((rc = rc_txn_begin(s, &root, true, &t)) != 0)
+		return rc;
+	rc = rc_meta_get_u64(&t, "@unknown_logins", &n);
+	if (rc == RC_ERR_NOTFOUND)
+		rc = RC_OK;
+	if (!rc)
+		rc = rc_meta_put_u64(&t, "@unknown_logins", n + 1);
+	return rc_txn_end(&t, rc);
+}
+
+/* Count a failure toward the lockout and audit it (COUNTED: the attempt
+ * was counted by claim_attempt before it was checked; only the lock is
+ * set here).  Returns ERR with the message WHY (whatever happens to the
+ * write, the login fails). */
+static int record_failure_as(rc_store *s, const char *origin, const char *user, int kind,
+                             const char *action, int err, const char *why, bool counted)
 {
 	char msg[256];
 	rc_member m;
@@ -173,7 +267,7 @@ static int record_failure(rc_store *s, const char *origin, const char *user, int
 			*lock = 0;
 			*failed = 0;
 		}
-		if (*failed < UINT32_MAX)
+		if ((!counted || !*failed) && *failed < UINT32_MAX)
 			(*failed)++;
 		snprintf(t.detail, sizeof(t.detail), "failed: %.60s", msg);
 		if (attempts > 0 && *failed >= (uint64_t)attempts && !*lock) {
@@ -186,6 +280,12 @@ static int record_failure(rc_store *s, const char *origin, const char *user, int
 	sodium_memzero(&m, sizeof(m));
 	sodium_memzero(&u, sizeof(u));
 	return rc_fail(err, "%s", msg);
+}
+
+static int record_failure(rc_store *s, const char *origin, const char *user, int kind,
+                          const char *action, int err, const char *why)
+{
+	return record_failure_as(s, origin, user, kind, action, err, why, false);
 }
 
 /* Audit a refusal that is not counted (locked, inactive, ...). */
@@ -207,7 +307,7 @@ static int record_refusal(rc_store *s, const char *origin, const char *user,
 /* A completed login: reset the failures, record last active, store a new
  * hash or the token's use, audit. */
 static int record_success(rc_store *s, rc_login *l, const char *newhash,
-                          const rc_token_rec *touch, const rc_member *totp_state)
+                          const rc_token_rec *touch)
 {
 	rc_member m;
 	rc_svcuser_rec u;
@@ -220,21 +320,23 @@ static int record_success(rc_store *s, rc_login *l, const char *newhash,
 	rc_txn_audit(&t, "login", l->user);
 	snprintf(t.detail, sizeof(t.detail), "ok via %s", rc_via_name(l->via));
 	rc = reload(&t, l->user, l->kind, &m, &u);
-	if (!rc && l->kind == RC_KIND_MEMBER) {
-		if (totp_state) {
-			/* the second factor was checked against this state: refuse
-			 * if a concurrent login used the same step meanwhile */
-			if (m.totp_last_step >= totp_state->totp_last_step &&
-			    l->via == RC_VIA_TOTP)
-				rc = rc_fail(RC_ERR_AUTH, "this verification code was already used");
-			m.totp_enabled = totp_state->totp_enabled;
-			m.totp_pending = totp_state->totp_pending;
-			m.totp_last_step = totp_state->totp_last_step;
-			m.recovery_left &= totp_state->recovery_left;
-			for (int i = 0; i < RC_RECOVERY_CODES; i++)
-				if (!(m.recovery_left >> i & 1))
-					sodium_memzero(m.recovery[i], 32);
-		}
+	if (!rc && l->via != RC_VIA_TOKEN && *lock_of(l->kind, &m, &u) > now) {
+		/* locked by attempts that failed while this one was checked:
+		 * refused, whatever it was (a success never clears such a lock) */
+		char why[160];
+		locked_message(l->user, *lock_of(l->kind, &m, &u), why, sizeof(why));
+		snprintf(t.detail, sizeof(t.detail), "refused: %.80s", why);
+		sodium_memzero(&m, sizeof(m));
+		sodium_memzero(&u, sizeof(u));
+		rc = rc_txn_end(&t, RC_OK);
+		return rc ? rc : rc_fail(RC_ERR_LOCKED, "%s", why);
+	}
+	if (!rc && l->via == RC_VIA_TOKEN) {
+		/* a token is not guessed: its use neither depends on nor clears
+		 * the lockout of the password and codes */
+		if (l->kind == RC_KIND_MEMBER)
+			m.last_active = now;
+	} else if (!rc && l->kind == RC_KIND_MEMBER) {
 		m.failed = 0;
 		m.lock_until = 0;
 		m.last_active = now;
@@ -277,6 +379,38 @@ static bool is_locked(const who *w, int64_t now)
 	return lock > now;
 }
 
+/* The first factor passed and a second one is asked for: this attempt
+ * was no failed guess, so its count is given back (and a rehash kept),
+ * unless a lock was set meanwhile. */
+static int first_factor_passed(rc_store *s, rc_login *l, const char *newhash)
+{
+	rc_member m;
+	rc_txn t;
+	int64_t now = rc_store_now(s);
+	int rc = begin_as(s, l->origin, l->user, &t);
+
+	if (rc)
+		return rc;
+	rc = rc_load_member(&t, l->user, &m);
+	if (!rc && m.lock_until > now) {
+		char why[160];
+		locked_message(l->user, m.lock_until, why, sizeof(why));
+		rc_txn_audit(&t, "login", l->user);
+		snprintf(t.detail, sizeof(t.detail), "refused: %.80s", why);
+		sodium_memzero(&m, sizeof(m));
+		rc = rc_txn_end(&t, RC_OK);
+		return rc ? rc : rc_fail(RC_ERR_LOCKED, "%s", why);
+	}
+	if (!rc && m.failed)
+		m.failed--;
+	if (!rc && newhash)
+		snprintf(m.pwhash, sizeof(m.pwhash), "%s", newhash);
+	if (!rc)
+		rc = rc_store_member(&t, &m);
+	sodium_memzero(&m, sizeof(m));
+	return rc_txn_end(&t, rc);
+}
+
 RC_API int rc_login_begin(rc_store *s, rc_login *l, const char *origin, const char *user,
                           const char *secret, unsigned flags)
 {
@@ -309,6 +443,8 @@ RC_API int rc_login_begin(rc_store *s, rc_login *l, const char *origin, const ch
 		goto out;
 	}
 	if (token_like) {
+		/* BLAKE2b only; a token is not guessed (280 random bits), so
+		 * neither counted first nor refused by a password lockout */
 		rc_actor root = { .uid = 0, .origin = "pam" };
 		rc_txn t;
 		if (w.kind && (rc = rc_txn_begin(s, &root, false, &t)) == RC_OK) {
@@ -319,8 +455,42 @@ RC_API int rc_login_begin(rc_store *s, rc_login *l, const char *origin, const ch
 				goto out;
 		}
 		l->via = RC_VIA_TOKEN;
+		if (!w.kind) {
+			rc = record_refusal(s, l->origin, "(unknown)", "login", RC_ERR_NOTFOUND,
+			                    "not a rollcall user");
+			goto out;
+		}
+		if (!ok) {
+			char why[200];
+			snprintf(why, sizeof(why), "%s", rc_errmsg());
+			rc = record_failure(s, l->origin, user, w.kind, "login", RC_ERR_AUTH, why);
+			goto out;
+		}
 	} else {
 		const char *hash = w.kind == RC_KIND_MEMBER ? w.m.pwhash : w.u.pub.pwhash;
+		/* counted before the argon2id verification (claim_attempt); an
+		 * unknown user's attempt writes as much, and is hashed as long */
+		if (w.kind && w.attempts <= 0 && is_locked(&w, now)) {
+			/* locked before lockout was turned off: until it runs out */
+			char why[160];
+			locked_message(user, w.kind == RC_KIND_MEMBER ? w.m.lock_until
+			                                              : w.u.pub.lock_until,
+			               why, sizeof(why));
+			rc = record_refusal(s, l->origin, user, "login", RC_ERR_LOCKED, why);
+		} else {
+			rc = w.kind ? claim_attempt(s, l->origin, user, w.kind, w.attempts, w.duration)
+			            : claim_unknown(s, w.attempts);
+		}
+		if (rc && rc != RC_ERR_LOCKED)
+			goto out;
+		if (rc == RC_ERR_LOCKED) {
+			char keep[200];
+			snprintf(keep, sizeof(keep), "%s", rc_errmsg());
+			rc_password_dummy_verify((unsigned long long)w.ops,
+			                         (size_t)w.mem_kib * 1024, secret);
+			rc_fail(RC_ERR_LOCKED, "%s", keep);
+			goto out;
+		}
 		if (w.kind == RC_KIND_MEMBER && w.has_inv && code_matches(s, secret, w.inv.code_hash)) {
 			l->via = RC_VIA_INVITATION;
 			ok = w.inv.state == RC_INV_PENDING && now < w.inv.expires;
@@ -347,28 +517,21 @@ RC_API int rc_login_begin(rc_store *s, rc_login *l, const char *origin, const ch
 			                      (size_t)w.mem_kib * 1024) != 0)
 				newhash[0] = '\0';
 		}
-	}
-	if (!w.kind) {
-		/* audited without the name (it may be a password typed as one),
-		 * which also makes the failure cost a commit, as a known user's */
-		rc = record_refusal(s, l->origin, "(unknown)", "login", RC_ERR_NOTFOUND,
-		                    "not a rollcall user");
-		goto out;
-	}
-	if (is_locked(&w, now)) {
-		char why[160], when[32];
-		rc_time_format(w.kind == RC_KIND_MEMBER ? w.m.lock_until : w.u.pub.lock_until,
-		               when, sizeof(when));
-		snprintf(why, sizeof(why), "%s is locked after too many failed logins, until %s",
-		         user, when);
-		rc = record_refusal(s, l->origin, user, "login", RC_ERR_LOCKED, why);
-		goto out;
-	}
-	if (!ok) {
-		char why[200];
-		snprintf(why, sizeof(why), "%s", rc_errmsg());
-		rc = record_failure(s, l->origin, user, w.kind, "login", RC_ERR_AUTH, why);
-		goto out;
+		if (!w.kind) {
+			/* audited without the name (it may be a password typed as
+			 * one), which also makes the failure cost a commit, as a
+			 * known user's */
+			rc = record_refusal(s, l->origin, "(unknown)", "login", RC_ERR_NOTFOUND,
+			                    "not a rollcall user");
+			goto out;
+		}
+		if (!ok) {
+			char why[200];
+			snprintf(why, sizeof(why), "%s", rc_errmsg());
+			rc = record_failure_as(s, l->origin, user, w.kind, "login", RC_ERR_AUTH, why,
+			                       w.attempts > 0);
+			goto out;
+		}
 	}
 	if (l->via == RC_VIA_INVITATION || l->via == RC_VIA_RESET)
 		snprintf(l->code, sizeof(l->code), "%s", secret);
@@ -383,15 +546,17 @@ RC_API int rc_login_begin(rc_store *s, rc_login *l, const char *origin, const ch
 			l->need_enroll = 1;
 	}
 	if (l->need_totp || l->need_enroll) {
-		/* the password was right: keep a rehash, wait for the second factor */
-		rc = newhash[0] ? record_success(s, l, newhash, NULL, NULL) : RC_OK;
+		/* the password was right: its count given back, a rehash kept;
+		 * wait for the second factor */
+		rc = w.attempts > 0 || newhash[0]
+		   ? first_factor_passed(s, l, newhash[0] ? newhash : NULL) : RC_OK;
 		goto out;
 	}
 	l->done = 1;
-	if (l->via == RC_VIA_TOKEN && !touch && !w.m.failed && !w.u.pub.failed)
+	if (l->via == RC_VIA_TOKEN && !touch)
 		rc = RC_OK;   /* used within the minute: nothing to write */
 	else
-		rc = record_success(s, l, newhash[0] ? newhash : NULL, touch ? &tok : NULL, NULL);
+		rc = record_success(s, l, newhash[0] ? newhash : NULL, touch ? &tok : NULL);
 out:
 	if (rc == RC_OK)
 		rc_fail(RC_OK, "authenticated");
@@ -408,66 +573,71 @@ out:
 	return rc;
 }
 
-/* The member's state for a second factor, read fresh. */
-static int second_factor_state(rc_store *s, rc_login *l, rc_member *m)
-{
-	rc_actor root = { .uid = 0, .origin = "pam" };
-	rc_txn t;
-	int rc;
-
-	if (l->kind != RC_KIND_MEMBER || !l->via)
-		return rc_fail(RC_ERR_STATE, "no first factor passed in this login");
-	if ((rc = rc_txn_begin(s, &root, false, &t)) != 0)
-		return rc;
-	rc = rc_load_member(&t, l->user, m);
-	if (!rc && m->lock_until > rc_store_now(s))
-		rc = RC_ERR_LOCKED;
-	return rc_txn_end(&t, rc);
-}
-
+/* The second factor is checked inside the write transaction that records
+ * its outcome (liboath and BLAKE2b only: microseconds, nothing that
+ * waits), so that a TOTP step or a recovery code is accepted once even by
+ * logins that run at the same time, and every failure is counted before
+ * the next code is checked. */
 RC_API int rc_login_totp(rc_store *s, rc_login *l, const char *code)
 {
 	rc_member m;
 	rc_txn t;
-	int via = 0, rc;
+	int64_t attempts, duration, now = rc_store_now(s);
+	char why[200];
+	int via = 0, rc, err = RC_OK;
 
 	if (!l->need_totp)
 		return rc_fail(RC_ERR_STATE, "this login does not need a verification code");
-	rc = second_factor_state(s, l, &m);
-	if (rc == RC_ERR_LOCKED)
-		rc = record_refusal(s, l->origin, l->user, "login", RC_ERR_LOCKED,
-		                    "locked after too many failed logins");
+	if (l->kind != RC_KIND_MEMBER || !l->via)
+		return rc_fail(RC_ERR_STATE, "no first factor passed in this login");
+	memset(&m, 0, sizeof(m));
+	if ((rc = begin_as(s, l->origin, l->user, &t)) != 0)
+		return rc;
+	rc_txn_audit(&t, "login", l->user);
+	rc = rc_setting_int(&t, "lockout.attempts", &attempts);
+	if (!rc)
+		rc = rc_setting_int(&t, "lockout.duration", &duration);
+	if (!rc)
+		rc = rc_load_member(&t, l->user, &m);
 	if (rc)
-		goto out;
-	/* liboath and BLAKE2b only: cheap, so checked in a read transaction */
-	{
-		rc_actor root = { .uid = 0, .origin = "pam" };
-		if ((rc = rc_txn_begin(s, &root, false, &t)) != 0)
-			goto out;
-		rc = rc_totp_check(&t, &m, code ? code : "", &via);
-		(void)rc_txn_end(&t, RC_OK);
+		goto end;
+	if (m.lock_until > now) {
+		locked_message(l->user, m.lock_until, why, sizeof(why));
+		snprintf(t.detail, sizeof(t.detail), "refused: %.80s", why);
+		err = RC_ERR_LOCKED;
+		goto end;
 	}
+	rc = rc_totp_check(&t, &m, code ? code : "", &via);
 	if (rc == RC_ERR_AUTH || rc == RC_ERR_INVALID) {
-		char why[200];
 		snprintf(why, sizeof(why), "%s", rc_errmsg());
-		rc = record_failure(s, l->origin, l->user, l->kind, "login", RC_ERR_AUTH, why);
-		goto out;
+		if (m.failed < UINT32_MAX)
+			m.failed++;
+		snprintf(t.detail, sizeof(t.detail), "failed: %.60s", why);
+		if (attempts > 0 && m.failed >= (uint64_t)attempts) {
+			m.lock_until = now + duration;
+			snprintf(t.detail, sizeof(t.detail), "failed: %.50s; locked", why);
+		}
+		err = RC_ERR_AUTH;
+		rc = rc_store_member(&t, &m);
+		goto end;
 	}
 	if (rc)
-		goto out;
+		goto end;
 	l->via = via;
-	rc = record_success(s, l, NULL, NULL, &m);
-	if (rc == RC_ERR_AUTH) {
-		char why[200];
-		snprintf(why, sizeof(why), "%s", rc_errmsg());
-		rc = record_failure(s, l->origin, l->user, l->kind, "login", RC_ERR_AUTH, why);
-	}
+	snprintf(t.detail, sizeof(t.detail), "ok via %s", rc_via_name(via));
+	m.failed = 0;
+	m.lock_until = 0;
+	m.last_active = now;
+	rc = rc_store_member(&t, &m);
+end:
+	sodium_memzero(&m, sizeof(m));
+	rc = rc_txn_end(&t, rc);
+	if (!rc && err)
+		return rc_fail(err, "%s", why);
 	if (!rc) {
 		l->need_totp = 0;
 		l->done = 1;
 	}
-out:
-	sodium_memzero(&m, sizeof(m));
 	return rc;
 }
 
@@ -555,6 +725,7 @@ RC_API int rc_login_account(rc_store *s, const rc_login *l, const char *origin,
 	const char *org = origin ? origin : "pam";
 	bool code_login = l && l->done && strcmp(l->user, user) == 0 &&
 	                  (l->via == RC_VIA_INVITATION || l->via == RC_VIA_RESET);
+	bool token_login = l && l->done && strcmp(l->user, user) == 0 && l->via == RC_VIA_TOKEN;
 	int64_t now = rc_store_now(s);
 	int err = RC_OK, rc;
 
@@ -566,7 +737,8 @@ RC_API int rc_login_account(rc_store *s, const rc_login *l, const char *origin,
 		rc = rc_fail(RC_ERR_NOTFOUND, "not a rollcall user");
 		goto out;
 	}
-	if (is_locked(&w, now)) {
+	if (is_locked(&w, now) && !token_login) {
+		/* a password lockout does not stop the user's tokens */
 		err = RC_ERR_LOCKED;
 		snprintf(why, sizeof(why), "%s is locked after too many failed logins", user);
 	} else if (w.kind == RC_KIND_MEMBER) {

@@ -139,7 +139,8 @@ typedef struct rc_txn {
 	char action[48];
 	char target[RC_EMAIL_MAX + RC_NAME_MAX + 4];
 	char detail[96];
-	bool nss_changed;        /* bump the generation */
+	bool nss_changed;        /* what NSS shows changed: bump the generation
+	                          * and publish (set by rc_db_put/rc_db_del only) */
 } rc_txn;
 
 int rc_txn_begin(rc_store *s, const rc_actor *a, bool write, rc_txn *t);
@@ -154,6 +155,8 @@ int rc_db_put(rc_txn *t, int db, const void *key, size_t klen,
 int rc_db_put_raw(rc_txn *t, int db, const void *key, size_t klen,
                   const void *val, size_t vlen, unsigned flags);
 int rc_db_del(rc_txn *t, int db, const void *key, size_t klen);
+/* Delete the record under cursor C of database DB (walks that delete). */
+int rc_db_cursor_del(rc_txn *t, int db, MDB_cursor *c);
 static inline int rc_db_gets(rc_txn *t, int db, const char *key, MDB_val *out)
 {
 	return rc_db_get(t, db, key, strlen(key), out);
@@ -213,6 +216,9 @@ int rc_totp_enroll_confirm(rc_txn *t, rc_member *m, const char *code);
 
 /* The NSS snapshot (snapshot.c). */
 int rc_snapshot_publish(rc_store *s);
+/* Whether a write of NEW over OLD (either NULL: none) under KEY of DB
+ * changes what NSS shows (rc_db_put/rc_db_del ask it: callers never say). */
+bool rc_nss_shown_change(int db, const MDB_val *key, const MDB_val *old, const MDB_val *new);
 int rc_snapshot_catch_up(rc_store *s);
 
 /* Host files source. */

@@ -272,7 +272,6 @@ RC_API int rc_member_withdraw(rc_store *s, const rc_actor *a, const char *userna
 		rc = rc_uid_index_del(&t, m.uid);
 	if (!rc)
 		rc = email_index_del(&t, m.email);
-	t.nss_changed = true;
 	return rc_txn_end(&t, rc);
 }
 
@@ -557,7 +556,6 @@ RC_API int rc_member_delete(rc_store *s, const rc_actor *a, const char *username
 	}
 	if (!rc)
 		rc = rc_tokens_revoke_owner(&t, username, NULL);
-	t.nss_changed = true;
 	return rc_txn_end(&t, rc);
 }
 

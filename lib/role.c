@@ -91,7 +91,6 @@ static int role_put(rc_txn *t, const rc_role *r)
 	rc_role_encode(r, &w);
 	rc = rc_db_put(t, DB_ROLES, r->name, strlen(r->name), &w, 0);
 	rc_wbuf_free(&w);
-	t->nss_changed = true;
 	return rc;
 }
 
@@ -279,7 +278,5 @@ RC_API int rc_role_delete(rc_store *s, const rc_actor *a, const char *name)
 	}
 	if (!rc)
 		rc = rc_db_del(&t, DB_ROLES, name, strlen(name));
-	if (!rc)
-		t.nss_changed = true;
 	return rc_txn_end(&t, rc);
 }

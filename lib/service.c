@@ -16,7 +16,6 @@ static int service_put(rc_txn *t, const rc_service *svc)
 	rc_service_encode(svc, &w);
 	rc = rc_db_put(t, DB_SERVICES, svc->name, strlen(svc->name), &w, 0);
 	rc_wbuf_free(&w);
-	t->nss_changed = true;
 	return rc;
 }
 
@@ -174,8 +173,8 @@ RC_API int rc_service_delete(rc_store *s, const rc_actor *a, const char *name)
 		rc = rc_svcuser_decode(v.mv_data, v.mv_size, &u);
 		if (!rc && strcmp(u.pub.service, name) == 0) {
 			rc = rc_uid_index_del(&t, u.pub.uid);
-			if (!rc && (mrc = mdb_cursor_del(c, 0)) != 0)
-				rc = rc_fail_lmdb(mrc, "cannot delete a service user");
+			if (!rc)
+				rc = rc_db_cursor_del(&t, DB_SVCUSERS, c);
 		}
 		sodium_memzero(&u, sizeof(u));
 	}
@@ -183,7 +182,6 @@ RC_API int rc_service_delete(rc_store *s, const rc_actor *a, const char *name)
 		mdb_cursor_close(c);
 	if (!rc)
 		rc = rc_db_del(&t, DB_SERVICES, name, strlen(name));
-	t.nss_changed = true;
 	return rc_txn_end(&t, rc);
 }
 
@@ -392,7 +390,6 @@ RC_API int rc_svcuser_delete(rc_store *s, const rc_actor *a, const char *service
 		rc = rc_db_del(&t, DB_SVCUSERS, username, strlen(username));
 	if (!rc)
 		rc = rc_uid_index_del(&t, u.pub.uid);
-	t.nss_changed = true;
 	sodium_memzero(&u, sizeof(u));
 	return rc_txn_end(&t, rc);
 }

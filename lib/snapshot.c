@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <sys/file.h>
 #include <unistd.h>
+#include <sodium.h>
 #include "internal.h"
 #include "snapshot.h"
 
@@ -281,6 +282,85 @@ static int on_svcuser(struct pub *p, const MDB_val *v)
 		rc = put_user(p, u.pub.username, u.pub.uid, gecos, p->s->cfg.service_shell, gids, n);
 	memset(&u, 0, sizeof(u));
 	return rc;
+}
+
+/* ---- what NSS shows of one record ------------------------------------------- */
+
+/* The NSS projection of a record of database DB: exactly the fields that
+ * on_role, on_service, on_member and on_svcuser above publish, written to
+ * OUT (a canonical string).  0 when DB is not published (or the record
+ * does not decode: then it is taken as changed). */
+static size_t projection(int db, const MDB_val *key, const MDB_val *v, char *out, size_t len)
+{
+	int n = -1;
+
+	switch (db) {
+	case DB_MEMBERS: {
+		rc_member m;
+		if (rc_member_decode(v->mv_data, v->mv_size, &m) == RC_OK)
+			n = snprintf(out, len, "m\n%s\n%u\n%s\n%s", m.username, (unsigned)m.uid,
+			             m.full_name, m.role);
+		sodium_memzero(&m, sizeof(m));
+		break;
+	}
+	case DB_SVCUSERS: {
+		rc_svcuser_rec u;
+		if (rc_svcuser_decode(v->mv_data, v->mv_size, &u) == RC_OK)
+			n = snprintf(out, len, "u\n%s\n%u\n%s\n%d%d", u.pub.username,
+			             (unsigned)u.pub.uid, u.pub.service, !!u.pub.read_only,
+			             !!u.pub.replication);
+		sodium_memzero(&u, sizeof(u));
+		break;
+	}
+	case DB_ROLES: {
+		rc_role r;
+		if (rc_role_decode(v->mv_data, v->mv_size, &r) == RC_OK)
+			n = snprintf(out, len, "r\n%s\n%u", r.name, (unsigned)r.gid);
+		break;
+	}
+	case DB_SERVICES: {
+		rc_service svc;
+		if (rc_service_decode(v->mv_data, v->mv_size, &svc) == RC_OK)
+			n = snprintf(out, len, "s\n%s\n%u\n%u\n%u", svc.name, (unsigned)svc.gid,
+			             (unsigned)svc.gid_readonly, (unsigned)svc.gid_replication);
+		break;
+	}
+	case DB_SETTINGS:
+		/* the rollcall-members group's gid; nothing else there is shown */
+		if (key->mv_size == 12 && memcmp(key->mv_data, "@gid_members", 12) == 0 &&
+		    v->mv_size < len / 2) {
+			memcpy(out, v->mv_data, v->mv_size);
+			n = (int)v->mv_size;
+		}
+		break;
+	}
+	return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
+}
+
+static bool shown(int db, const MDB_val *key)
+{
+	return db == DB_MEMBERS || db == DB_SVCUSERS || db == DB_ROLES || db == DB_SERVICES ||
+	       (db == DB_SETTINGS && key->mv_size == 12 &&
+	        memcmp(key->mv_data, "@gid_members", 12) == 0);
+}
+
+/* Does replacing OLD (NULL: none) by NEW (NULL: deleted) under KEY of DB
+ * change what NSS shows?  The one place that decides whether a commit
+ * republishes the snapshot: a login's write (failure counter, last active,
+ * TOTP step, a token's use) changes nothing shown and publishes nothing. */
+bool rc_nss_shown_change(int db, const MDB_val *key, const MDB_val *old, const MDB_val *new)
+{
+	char a[RC_NAME_MAX * 2 + RC_FULLNAME_MAX + RC_SERVICE_MAX + 64];
+	char b[sizeof(a)];
+	size_t na, nb;
+
+	if (!shown(db, key))
+		return false;
+	if (!old || !new)
+		return old != new;
+	na = projection(db, key, old, a, sizeof(a));
+	nb = projection(db, key, new, b, sizeof(b));
+	return na == 0 || nb == 0 || na != nb || memcmp(a, b, na) != 0;
 }
 
 static int fsync_path(const char *path, int flags)

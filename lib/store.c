@@ -600,7 +600,17 @@ int rc_db_put_raw(rc_txn *t, int db, const void *key, size_t klen,
 {
 	MDB_val k = { .mv_size = klen, .mv_data = (void *)(uintptr_t)key };
 	MDB_val v = { .mv_size = vlen, .mv_data = (void *)(uintptr_t)val };
-	int mrc = mdb_put(t->txn, t->s->dbi[db], &k, &v, flags);
+	MDB_val old;
+	int mrc;
+
+	if (!t->nss_changed) {
+		mrc = mdb_get(t->txn, t->s->dbi[db], &k, &old);
+		if (mrc && mrc != MDB_NOTFOUND)
+			return rc_fail_lmdb(mrc, "cannot read the store");
+		if (rc_nss_shown_change(db, &k, mrc ? NULL : &old, &v))
+			t->nss_changed = true;
+	}
+	mrc = mdb_put(t->txn, t->s->dbi[db], &k, &v, flags);
 
 	if (mrc == MDB_KEYEXIST)
 		return RC_ERR_EXISTS;
@@ -618,10 +628,34 @@ int rc_db_put(rc_txn *t, int db, const void *key, size_t klen,
 int rc_db_del(rc_txn *t, int db, const void *key, size_t klen)
 {
 	MDB_val k = { .mv_size = klen, .mv_data = (void *)(uintptr_t)key };
-	int mrc = mdb_del(t->txn, t->s->dbi[db], &k, NULL);
+	MDB_val old;
+	int mrc;
 
+	if (klen == 0 || klen > 511)
+		return RC_ERR_NOTFOUND;
+	mrc = mdb_get(t->txn, t->s->dbi[db], &k, &old);
 	if (mrc == MDB_NOTFOUND)
 		return RC_ERR_NOTFOUND;
+	if (mrc)
+		return rc_fail_lmdb(mrc, "cannot read the store");
+	if (rc_nss_shown_change(db, &k, &old, NULL))
+		t->nss_changed = true;
+	mrc = mdb_del(t->txn, t->s->dbi[db], &k, NULL);
+	if (mrc == MDB_NOTFOUND)
+		return RC_ERR_NOTFOUND;
+	return mrc ? rc_fail_lmdb(mrc, "cannot write the store") : RC_OK;
+}
+
+int rc_db_cursor_del(rc_txn *t, int db, MDB_cursor *c)
+{
+	MDB_val k, v;
+	int mrc = mdb_cursor_get(c, &k, &v, MDB_GET_CURRENT);
+
+	if (mrc)
+		return rc_fail_lmdb(mrc, "cannot read the store");
+	if (rc_nss_shown_change(db, &k, &v, NULL))
+		t->nss_changed = true;
+	mrc = mdb_cursor_del(c, 0);
 	return mrc ? rc_fail_lmdb(mrc, "cannot write the store") : RC_OK;
 }
 
@@ -713,7 +747,6 @@ int rc_store_member(rc_txn *t, const rc_member *m)
 	rc_member_encode(m, &w);
 	rc = rc_db_put(t, DB_MEMBERS, m->username, strlen(m->username), &w, 0);
 	rc_wbuf_free(&w);
-	t->nss_changed = true;
 	return rc;
 }
 
@@ -756,7 +789,6 @@ int rc_store_svcuser(rc_txn *t, const rc_svcuser_rec *u)
 	rc_svcuser_encode(u, &w);
 	rc = rc_db_put(t, DB_SVCUSERS, u->pub.username, strlen(u->pub.username), &w, 0);
 	rc_wbuf_free(&w);
-	t->nss_changed = true;
 	return rc;
 }
 
