@@ -1,0 +1,89 @@
+#!/bin/bash
+# A login writes only what it must, and never the NSS snapshot (issue 14,
+# item 7): on a store of 10,000 members (bench_nss populate; QUIET_MEMBERS),
+# a failed password login, a successful one, a TOTP-less token login whose
+# use is written back (61 s later, libfaketime) and a session opened and
+# closed leave nss.mdb as it was: the same inode, the same generation
+# inside; a change NSS shows (a new member) still publishes a new one.
+# And a failed login of a known user costs what an unknown user's does,
+# within 20% (median of 20, interleaved), at that size: before, each of
+# the known user's failures rebuilt the snapshot (+0.36 s at 100k
+# members), a timing oracle for user names.  pam_wrapper and pamdrive.
+. "$(dirname "$0")/../tool/lib.sh"
+: "${PAM_MODULE:?}" "${PAMDRIVE:?}" "${PAM_WRAPPER_LIB:?}" "${top_builddir:?}"
+N=${QUIET_MEMBERS:-10000}
+POP=$top_builddir/bench/bench_nss
+for tool in mdb_dump python3; do
+	command -v $tool >/dev/null || { echo "1..1"; echo "not ok 1 - $tool is missing"; exit 1; }
+done
+[ -x "$POP" ] || { echo "1..1"; echo "not ok 1 - $POP is not built (make check builds it)"; exit 1; }
+"$AT_TIME" --check || { echo "1..1"; echo "not ok 1 - libfaketime is needed (scripts/deps.sh)"; exit 1; }
+
+"$POP" populate "$TMP/pop" "$N" > "$TMP/populate.log" 2>&1 ||
+	{ echo "1..1"; echo "not ok 1 - bench_nss populate: $(tail -2 "$TMP/populate.log")"; exit 1; }
+SD=$TMP/pop/state
+printf 'id_min = 1000000\nid_max = 3999999\n' > "$TMP/rollcall.conf"   # bench_nss's range
+PAMD=$TMP/pamd
+mkdir -p "$PAMD"
+for s in rc rc-session; do
+	opt=; [ $s = rc-session ] && opt=session_token
+	for t in auth account password session; do
+		echo "$t required $PAM_MODULE state_dir=$SD config=$TMP/rollcall.conf $opt"
+	done > "$PAMD/$s"
+done
+pd() { "$PAM_WRAP" "$PAMD" "$PAMDRIVE" "$@"; }
+pd_at() { local off=$1; shift; "$PAM_WRAP" "$PAMD" "$AT_TIME" "+$off" "$PAMDRIVE" "$@"; }
+
+invite_accept alice developer
+invite_accept kim read-only
+rc settings set lockout.attempts 1000000 >/dev/null   # counted, never locked
+check "set-up: $N members and more ($(rc --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["members"])'))" \
+	test "$(rc --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["members"])')" -gt "$N"
+pd -s rc-session -a 'alice password 12345' alice auth=SUCCESS open=SUCCESS env=SUCCESS >"$OUT" 2>&1
+TOK=$(sed -n 's/^env: ROLLCALL_TOKEN=//p' "$OUT")
+TOKID=$(printf '%s\n' "$TOK" | sed -n 's/^rct_\([a-z2-7]*\)_.*/\1/p')
+check "set-up: a session token for alice" test -n "$TOKID"
+
+# the snapshot's inode and the generation written in it
+snap() {
+	printf '%s ' "$(stat -c %i "$SD/nss.mdb")"
+	mdb_dump -n "$SD/nss.mdb" | python3 -c '
+import sys
+lines = sys.stdin.read().split("\n")
+i = lines.index("HEADER=END")
+for k, v in zip(lines[i + 1::2], lines[i + 2::2]):
+    if k.strip() == "56":   # the key "V": version (4 bytes), generation (8, little-endian)
+        print(int.from_bytes(bytes.fromhex(v.strip())[4:12], "little"))'
+}
+same_snapshot() {   # same_snapshot DESC: nss.mdb is the one of before
+	local now; now=$(snap)
+	if [ "$now" = "$before" ]; then ok "$1"; else not_ok "$1 (inode and generation $before, now $now)"; fi
+}
+before=$(snap)
+check "the snapshot has a generation" sh -c "echo '$before' | grep -Eq '^[0-9]+ [0-9]+$'"
+expect 0 "a failed password login" pd -s rc -a 'not the password' alice auth=AUTH_ERR
+same_snapshot "... leaves nss.mdb untouched (inode and generation)"
+expect 0 "a successful password login with account and session" pd -s rc -a 'alice password 12345' alice auth=SUCCESS acct=SUCCESS open=SUCCESS close=SUCCESS
+same_snapshot "... leaves nss.mdb untouched"
+expect 0 "a token login 61 s later (its use written back)" pd_at 61s -s rc -a "$TOK" alice auth=SUCCESS acct=SUCCESS
+check "... the use was written" sh -c "'$ROLLCALL' --config '$TMP/rollcall.conf' --state-dir '$SD' --json token list --member alice | grep -q '\"last_used\": *\"2'"
+same_snapshot "... leaves nss.mdb untouched"
+expect 0 "a session opened and closed with a session token" pd -s rc-session -a 'alice password 12345' alice auth=SUCCESS open=SUCCESS close=SUCCESS
+same_snapshot "... leaves nss.mdb untouched"
+rc member set-role kim developer >/dev/null
+now=$(snap)
+check "a change NSS shows (a role) publishes a new snapshot" test "$now" != "$before"
+
+# ---- a known user's failed login costs an unknown user's
+pd -s rc -a x nosuchuser auth=USER_UNKNOWN >/dev/null 2>&1   # warm up
+: > "$TMP/known"; : > "$TMP/unknown"
+for round in 1 2 3 4 5 6 7 8 9 10; do
+	pd -s rc -t 2 -a 'wrong password' kim auth=AUTH_ERR | sed -n 's/sample_us: //p' >> "$TMP/known"
+	pd -s rc -t 2 -a 'wrong password' nosuchuser auth=USER_UNKNOWN | sed -n 's/sample_us: //p' >> "$TMP/unknown"
+done
+med() { sort -n "$1" | awk '{v[NR]=$1} END {print (NR == 20) ? v[11] : -1}'; }
+known=$(med "$TMP/known"); unknown=$(med "$TMP/unknown")
+echo "# $N members: median of 20 failed logins: known user ${known} us, unknown user ${unknown} us"
+within() { python3 -c "import sys; a,b=$1,$2; sys.exit(0 if a > 0 and b > 0 and abs(a-b) <= 0.2*max(a,b) else 1)"; }
+check "at $N members a known user's failed login costs an unknown user's (within 20%, median of 20)" within "$known" "$unknown"
+done_testing
