@@ -289,8 +289,8 @@ static int record_failure(rc_store *s, const char *origin, const char *user, int
 }
 
 /* Audit a refusal that is not counted (locked, inactive, ...). */
-static int record_refusal(rc_store *s, const char *origin, const char *user,
-                          const char *action, int err, const char *why)
+static int record_outcome(rc_store *s, const char *origin, const char *user,
+                          const char *action, int err, const char *result, const char *why)
 {
 	char msg[256];
 	rc_txn t;
@@ -298,10 +298,16 @@ static int record_refusal(rc_store *s, const char *origin, const char *user,
 	snprintf(msg, sizeof(msg), "%s", why);
 	if (begin_as(s, origin, user, &t) == RC_OK) {
 		rc_txn_audit(&t, action, user);
-		snprintf(t.detail, sizeof(t.detail), "refused: %.80s", msg);
+		snprintf(t.detail, sizeof(t.detail), "%s: %.80s", result, msg);
 		(void)rc_txn_end(&t, RC_OK);
 	}
 	return rc_fail(err, "%s", msg);
+}
+
+static int record_refusal(rc_store *s, const char *origin, const char *user,
+                          const char *action, int err, const char *why)
+{
+	return record_outcome(s, origin, user, action, err, "refused", why);
 }
 
 /* A completed login: reset the failures, record last active, store a new
@@ -461,9 +467,11 @@ RC_API int rc_login_begin(rc_store *s, rc_login *l, const char *origin, const ch
 			goto out;
 		}
 		if (!ok) {
+			/* audited, not counted toward the lockout, which protects
+			 * what can be guessed (and a valid token ignores) */
 			char why[200];
 			snprintf(why, sizeof(why), "%s", rc_errmsg());
-			rc = record_failure(s, l->origin, user, w.kind, "login", RC_ERR_AUTH, why);
+			rc = record_outcome(s, l->origin, user, "login", RC_ERR_AUTH, "failed", why);
 			goto out;
 		}
 	} else {
@@ -513,8 +521,7 @@ RC_API int rc_login_begin(rc_store *s, rc_login *l, const char *origin, const ch
 			rc_fail(RC_ERR_AUTH, "wrong password");
 			if (ok && crypto_pwhash_str_needs_rehash(hash, (unsigned long long)w.ops,
 			                                         (size_t)w.mem_kib * 1024) != 0 &&
-			    crypto_pwhash_str(newhash, secret, slen, (unsigned long long)w.ops,
-			                      (size_t)w.mem_kib * 1024) != 0)
+			    rc_password_hash(secret, w.ops, w.mem_kib, newhash) != RC_OK)
 				newhash[0] = '\0';
 		}
 		if (!w.kind) {
@@ -875,11 +882,8 @@ RC_API int rc_login_chauthtok(rc_store *s, rc_login *l, const char *origin, cons
 			goto out;
 		}
 	}
-	if (crypto_pwhash_str(hash, newpw, strlen(newpw), (unsigned long long)w.ops,
-	                      (size_t)w.mem_kib * 1024) != 0) {
-		rc = rc_fail(RC_ERR_NOMEM, "out of memory while hashing a password");
+	if ((rc = rc_password_hash(newpw, w.ops, w.mem_kib, hash)) != RC_OK)
 		goto out;
-	}
 	if ((rc = begin_as(s, org, user, &t)) != 0)
 		goto out;
 	rc_txn_audit(&t, "password.change", user);

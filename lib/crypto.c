@@ -162,6 +162,7 @@ void rc_password_dummy_verify(unsigned long long ops, size_t mem, const char *pw
 	char hash[crypto_pwhash_STRBYTES], b64salt[32], b64digest[48];
 	int n;
 
+	rc_slow_work("argon2id (dummy verification)");
 	randombytes_buf(salt, sizeof(salt));
 	randombytes_buf(digest, sizeof(digest));
 	sodium_bin2base64(b64salt, sizeof(b64salt), salt, sizeof(salt),
@@ -181,15 +182,23 @@ void rc_code_hash(const rc_store *s, const char *normalized, uint8_t out[32])
 	                   s->key_codes, sizeof(s->key_codes));
 }
 
-int rc_password_hash(rc_txn *t, const char *pw, char out[RC_PWHASH_MAX])
+int rc_argon2_limits(rc_store *s, int64_t *ops, int64_t *mem_kib)
 {
-	int64_t ops, mem_kib;
-	int rc = rc_setting_int(t, "argon2.opslimit", &ops);
+	rc_actor root = { .uid = 0, .origin = "hash" };
+	rc_txn t;
+	int rc = rc_txn_begin(s, &root, false, &t);
 
-	if (!rc)
-		rc = rc_setting_int(t, "argon2.memlimit_kib", &mem_kib);
 	if (rc)
 		return rc;
+	rc = rc_setting_int(&t, "argon2.opslimit", ops);
+	if (!rc)
+		rc = rc_setting_int(&t, "argon2.memlimit_kib", mem_kib);
+	return rc_txn_end(&t, rc);
+}
+
+int rc_password_hash(const char *pw, int64_t ops, int64_t mem_kib, char out[RC_PWHASH_MAX])
+{
+	rc_slow_work("argon2id (hashing)");
 	if (strlen(pw) > RC_PASSWORD_MAX)
 		return rc_fail(RC_ERR_INVALID, "password longer than %d bytes", RC_PASSWORD_MAX);
 	if (crypto_pwhash_str(out, pw, strlen(pw), (unsigned long long)ops,
@@ -200,6 +209,7 @@ int rc_password_hash(rc_txn *t, const char *pw, char out[RC_PWHASH_MAX])
 
 int rc_password_verify(const char *hash, const char *pw)
 {
+	rc_slow_work("argon2id (verification)");
 	if (!hash[0])
 		return 0;
 	return crypto_pwhash_str_verify(hash, pw, strlen(pw)) == 0;

@@ -93,8 +93,10 @@ void rc_code_generate_len(char *out, size_t n);
 void rc_base32_lower(const uint8_t *in, size_t n, char *out);
 void rc_password_dummy_verify(unsigned long long ops, size_t mem, const char *pw);
 void rc_code_hash(const rc_store *s, const char *normalized, uint8_t out[32]);
-struct rc_txn;
-int rc_password_hash(struct rc_txn *t, const char *pw, char out[RC_PWHASH_MAX]);
+/* Hashing is slow: never inside a write transaction.  The limits are read
+ * in a read transaction of their own, then PW hashed outside any. */
+int rc_argon2_limits(rc_store *s, int64_t *ops, int64_t *mem_kib);
+int rc_password_hash(const char *pw, int64_t ops, int64_t mem_kib, char out[RC_PWHASH_MAX]);
 int rc_password_verify(const char *hash, const char *pw);
 void rc_svcpw_generate(char out[RC_SVCPW_MAX + 1]);
 int rc_secret_encrypt(const rc_store *s, const char *pw, uint8_t *out,

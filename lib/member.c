@@ -376,36 +376,67 @@ static int find_code(rc_txn *t, const uint8_t hash[32], rc_member *m, bool *is_r
 	return rc;
 }
 
+/* Accepting an invitation or a reset code: the code is looked up and the
+ * password checked against the policy in a read transaction, the password
+ * hashed outside any transaction (argon2id is slow: a write transaction
+ * held meanwhile would stop every login), then the write transaction finds
+ * the code again, still unused, before it stores the hash. */
 RC_API int rc_member_accept(rc_store *s, const rc_actor *a, const char *code,
                             const char *password, char username_out[RC_NAME_MAX + 1])
 {
-	char norm[21];
+	char norm[21], pwhash[RC_PWHASH_MAX] = "";
 	uint8_t hash[32];
 	rc_member m;
 	rc_invitation inv;
 	bool is_reset = false;
+	int64_t ops = 0, mem_kib = 0;
 	rc_txn t;
 	int rc = rc_code_normalize(code, norm);
 
 	username_out[0] = '\0';
+	memset(&m, 0, sizeof(m));
 	if (rc)
 		return rc;
 	rc_code_hash(s, norm, hash);
 	sodium_memzero(norm, sizeof(norm));
+	/* 1. the code and the policy, read only */
+	if ((rc = rc_txn_begin(s, a, false, &t)) != 0)
+		goto out;
+	rc = find_code(&t, hash, &m, &is_reset);
+	if (!rc)
+		rc = rc_password_policy(&t, &m, password);
+	if (!rc && !is_reset && m.status != RC_MEMBER_PENDING)
+		rc = rc_fail(RC_ERR_STATE, "%s is not pending", m.username);
+	if (!rc)
+		rc = rc_setting_int(&t, "argon2.opslimit", &ops);
+	if (!rc)
+		rc = rc_setting_int(&t, "argon2.memlimit_kib", &mem_kib);
+	rc = rc_txn_end(&t, rc);
+	if (rc && rc != RC_ERR_NOTFOUND && rc != RC_ERR_STATE && rc != RC_ERR_POLICY &&
+	    rc != RC_ERR_INVALID)
+		goto out;
+	/* 2. the hash, outside any transaction (a refusal costs none) */
+	if (!rc && (rc = rc_password_hash(password, ops, mem_kib, pwhash)) != RC_OK)
+		goto out;
+	/* 3. the write: the same checks again, then the change (a refusal is
+	 * audited here, as before) */
 	if ((rc = rc_txn_begin(s, a, true, &t)) != 0)
-		return rc;
+		goto out;
 	rc = find_code(&t, hash, &m, &is_reset);
 	if (!rc) {
 		/* The code holder acts on its own record. */
 		snprintf(t.actor_name, sizeof(t.actor_name), "%s", m.username);
 		rc_txn_audit(&t, is_reset ? "member.reset-complete" : "member.accept", m.username);
+		snprintf(t.detail, sizeof(t.detail), "ok by uid %u", (unsigned)a->uid);
 		rc = rc_password_policy(&t, &m, password);
 	}
 	if (!rc && !is_reset && m.status != RC_MEMBER_PENDING)
 		rc = rc_fail(RC_ERR_STATE, "%s is not pending", m.username);
-	if (!rc)
-		rc = rc_password_hash(&t, password, m.pwhash);
+	if (!rc && !pwhash[0])
+		rc = rc_fail(RC_ERR_STATE, "the code changed while the password was hashed; "
+		             "try again");
 	if (!rc) {
+		memcpy(m.pwhash, pwhash, sizeof(m.pwhash));
 		m.must_change = 0;
 		m.failed = 0;
 		m.lock_until = 0;
@@ -425,7 +456,12 @@ RC_API int rc_member_accept(rc_store *s, const rc_actor *a, const char *code,
 		rc = rc_store_member(&t, &m);
 	if (!rc)
 		snprintf(username_out, RC_NAME_MAX + 1, "%s", m.username);
-	return rc_txn_end(&t, rc);
+	rc = rc_txn_end(&t, rc);
+out:
+	sodium_memzero(pwhash, sizeof(pwhash));
+	sodium_memzero(hash, sizeof(hash));
+	sodium_memzero(&m, sizeof(m));
+	return rc;
 }
 
 RC_API int rc_member_set_role(rc_store *s, const rc_actor *a, const char *username,

@@ -110,6 +110,12 @@ void rc_store_close(rc_store *s);
 void rc_store_set_clock(rc_store *s, rc_clock_fn fn);
 int64_t rc_store_now(const rc_store *s);
 const rc_config *rc_store_config(const rc_store *s);
+/* Call before anything slow or that waits (argon2id, a terminal, a mail
+ * command, the network): none of it may run while this process holds the
+ * store's write transaction, which every other writer, login and admin
+ * command would wait for.  Built with --enable-debug-checks it aborts
+ * naming WHAT when one is open; otherwise it does nothing. */
+void rc_slow_work(const char *what);
 /* A problem that followed a committed change (the NSS snapshot could not be
  * published, ...), or NULL.  Cleared by the next change. */
 const char *rc_store_warning(const rc_store *s);

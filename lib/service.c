@@ -19,27 +19,49 @@ static int service_put(rc_txn *t, const rc_service *svc)
 	return rc;
 }
 
-/* Hash and encrypt PW (or a generated one) into U; report it in OUT. */
-static int svcuser_set_password(rc_txn *t, rc_svcuser_rec *u, const char *pw,
-                                rc_secret_result *out)
+/* A service user's password made ready before the write transaction
+ * (argon2id is slow: never inside one): its hash and its encrypted copy;
+ * generated (and reported in OUT) when none is given. */
+typedef struct svc_pw {
+	char pwhash[RC_PWHASH_MAX];
+	uint8_t enc[RC_SVCPW_ENC_MAX];
+	size_t enc_len;
+} svc_pw;
+
+static int svc_pw_prepare(rc_store *s, const char *pw, svc_pw *p, rc_secret_result *out)
 {
-	char gen[RC_SVCPW_MAX + 1];
+	char gen[RC_SVCPW_MAX + 1] = "";
+	int64_t ops, mem_kib;
 	int rc;
 
+	memset(p, 0, sizeof(*p));
 	if (!pw) {
 		rc_svcpw_generate(gen);
 		pw = gen;
 		out->generated = 1;
 		snprintf(out->password, sizeof(out->password), "%s", gen);
 	}
-	rc = rc_password_hash(t, pw, u->pub.pwhash);
+	rc = rc_argon2_limits(s, &ops, &mem_kib);
 	if (!rc)
-		rc = rc_secret_encrypt(t->s, pw, u->pw_enc, &u->pw_enc_len);
+		rc = rc_password_hash(pw, ops, mem_kib, p->pwhash);
+	if (!rc)
+		rc = rc_secret_encrypt(s, pw, p->enc, &p->enc_len);
 	sodium_memzero(gen, sizeof(gen));
+	if (rc) {
+		sodium_memzero(p, sizeof(*p));
+		sodium_memzero(out->password, sizeof(out->password));
+	}
 	return rc;
 }
 
-static int svcuser_new(rc_txn *t, const rc_service *svc, const char *name, const char *pw,
+static void svc_pw_apply(const svc_pw *p, rc_svcuser_rec *u)
+{
+	memcpy(u->pub.pwhash, p->pwhash, sizeof(u->pub.pwhash));
+	memcpy(u->pw_enc, p->enc, sizeof(u->pw_enc));
+	u->pw_enc_len = p->enc_len;
+}
+
+static int svcuser_new(rc_txn *t, const rc_service *svc, const char *name, const svc_pw *pw,
                        int read_only, int replication, int protected_user,
                        rc_secret_result *out)
 {
@@ -57,10 +79,10 @@ static int svcuser_new(rc_txn *t, const rc_service *svc, const char *name, const
 	rc = rc_name_check_free(t, name);
 	if (!rc)
 		rc = rc_id_alloc(t, &u.pub.uid);
-	if (!rc)
-		rc = svcuser_set_password(t, &u, pw, out);
-	if (!rc)
+	if (!rc) {
+		svc_pw_apply(pw, &u);
 		rc = rc_store_svcuser(t, &u);
+	}
 	if (!rc)
 		rc = rc_uid_index_put(t, u.pub.uid, 's', name);
 	sodium_memzero(&u, sizeof(u));
@@ -74,6 +96,7 @@ RC_API int rc_service_create(rc_store *s, const rc_actor *a, const char *name,
 	rc_service svc = { .state = RC_SERVICE_RUNNING };
 	char group[RC_NAME_MAX + 1], user[RC_NAME_MAX + 1];
 	uint32_t *gids[3] = { &svc.gid, &svc.gid_readonly, &svc.gid_replication };
+	svc_pw pw;
 	MDB_val v;
 	rc_txn t;
 	int rc;
@@ -81,8 +104,14 @@ RC_API int rc_service_create(rc_store *s, const rc_actor *a, const char *name,
 	memset(def, 0, sizeof(*def));
 	if ((rc = rc_valid_service_name(name)) != 0)
 		return rc;
-	if ((rc = rc_txn_begin(s, a, true, &t)) != 0)
+	/* the default user's generated password, hashed before the write */
+	if ((rc = svc_pw_prepare(s, NULL, &pw, def)) != 0)
 		return rc;
+	if ((rc = rc_txn_begin(s, a, true, &t)) != 0) {
+		sodium_memzero(&pw, sizeof(pw));
+		sodium_memzero(def, sizeof(*def));
+		return rc;
+	}
 	rc_txn_audit(&t, "service.create", name);
 	rc = rc_require(&t, RC_PERM_START_STOP);
 	if (!rc) {
@@ -120,10 +149,12 @@ RC_API int rc_service_create(rc_store *s, const rc_actor *a, const char *name,
 	if (!rc)
 		rc = service_put(&t, &svc);
 	if (!rc)
-		rc = svcuser_new(&t, &svc, user, NULL, 0, 1, 1, def);
+		rc = svcuser_new(&t, &svc, user, &pw, 0, 1, 1, def);
+	sodium_memzero(&pw, sizeof(pw));
+	rc = rc_txn_end(&t, rc);
 	if (rc)
 		sodium_memzero(def, sizeof(*def));
-	return rc_txn_end(&t, rc);
+	return rc;
 }
 
 RC_API int rc_service_set_running(rc_store *s, const rc_actor *a, const char *name, int running)
@@ -258,6 +289,7 @@ RC_API int rc_svcuser_create(rc_store *s, const rc_actor *a, const char *service
                              int replication, rc_secret_result *out)
 {
 	rc_service svc;
+	svc_pw pw;
 	rc_txn t;
 	int rc;
 
@@ -266,12 +298,16 @@ RC_API int rc_svcuser_create(rc_store *s, const rc_actor *a, const char *service
 		return rc;
 	if (password && (rc = rc_valid_svcuser_password(password)) != 0)
 		return rc;
+	if ((rc = svc_pw_prepare(s, password, &pw, out)) != 0)
+		return rc;
 	rc = begin_manage(s, a, "service-user.create", service, username, &t, &svc);
 	if (!rc)
-		rc = svcuser_new(&t, &svc, username, password, read_only, replication, 0, out);
+		rc = svcuser_new(&t, &svc, username, &pw, read_only, replication, 0, out);
+	sodium_memzero(&pw, sizeof(pw));
+	rc = rc_txn_end(&t, rc);
 	if (rc)
 		sodium_memzero(out, sizeof(*out));
-	return rc_txn_end(&t, rc);
+	return rc;
 }
 
 RC_API int rc_svcuser_update_password(rc_store *s, const rc_actor *a, const char *service,
@@ -280,12 +316,15 @@ RC_API int rc_svcuser_update_password(rc_store *s, const rc_actor *a, const char
 {
 	rc_service svc;
 	rc_svcuser_rec u;
+	svc_pw pw;
 	rc_txn t;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	memset(&u, 0, sizeof(u));
 	if (password && (rc = rc_valid_svcuser_password(password)) != 0)
+		return rc;
+	if ((rc = svc_pw_prepare(s, password, &pw, out)) != 0)
 		return rc;
 	rc = begin_manage(s, a, "service-user.update-password", service, username, &t, &svc);
 	if (!rc)
@@ -295,14 +334,15 @@ RC_API int rc_svcuser_update_password(rc_store *s, const rc_actor *a, const char
 		             username);
 	if (!rc) {
 		snprintf(out->username, sizeof(out->username), "%s", username);
-		rc = svcuser_set_password(&t, &u, password, out);
-	}
-	if (!rc)
+		svc_pw_apply(&pw, &u);
 		rc = rc_store_svcuser(&t, &u);
+	}
+	sodium_memzero(&pw, sizeof(pw));
+	sodium_memzero(&u, sizeof(u));
+	rc = rc_txn_end(&t, rc);
 	if (rc)
 		sodium_memzero(out, sizeof(*out));
-	sodium_memzero(&u, sizeof(u));
-	return rc_txn_end(&t, rc);
+	return rc;
 }
 
 RC_API int rc_svcuser_set(rc_store *s, const rc_actor *a, const char *service,

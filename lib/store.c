@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -135,7 +136,10 @@ static int env_open(rc_store *s, bool create)
 	}
 	if (!create && (rc = check_length(s->env, dir)) != RC_OK)
 		goto fail;
-	if ((mrc = mdb_txn_begin(s->env, NULL, envflags & MDB_RDONLY, &txn)) != 0) {
+	/* An existing store's databases are opened in a read transaction: an
+	 * open never waits for the writer lock (a stopped writer would hold
+	 * every login, even root's account phase); only "init" writes here. */
+	if ((mrc = mdb_txn_begin(s->env, NULL, create ? 0 : MDB_RDONLY, &txn)) != 0) {
 		rc = rc_fail_lmdb(mrc, "cannot read the store");
 		goto fail;
 	}
@@ -417,6 +421,47 @@ out:
 
 /* ---- transactions ------------------------------------------------------- */
 
+/* The write transaction this process holds (lib/ keeps one store per
+ * process and never nests transactions), for rc_slow_work, and the signal
+ * mask it replaced: while a write transaction is open, the terminal's stop
+ * signals are held, so that no Ctrl-Z, background read or write stops the
+ * process while every other writer waits for it (SIGSTOP cannot be held:
+ * the setuid tool makes itself fully root first, so its caller cannot
+ * send it). */
+static __thread bool write_open;
+static __thread sigset_t write_saved_mask;
+
+static void write_txn_held(bool held)
+{
+	sigset_t stop;
+
+	if (held == write_open)
+		return;
+	if (held) {
+		sigemptyset(&stop);
+		sigaddset(&stop, SIGTSTP);
+		sigaddset(&stop, SIGTTIN);
+		sigaddset(&stop, SIGTTOU);
+		pthread_sigmask(SIG_BLOCK, &stop, &write_saved_mask);
+	} else {
+		pthread_sigmask(SIG_SETMASK, &write_saved_mask, NULL);
+	}
+	write_open = held;
+}
+
+RC_API void rc_slow_work(const char *what)
+{
+#ifdef RC_DEBUG_CHECKS
+	if (write_open) {
+		fprintf(stderr, "rollcall: internal error: %s while a write transaction is open "
+		        "(every other writer and login waits for it)\n", what);
+		abort();
+	}
+#else
+	(void)what;
+#endif
+}
+
 static void uid_key(uint32_t uid, uint8_t k[4])
 {
 	k[0] = (uint8_t)(uid >> 24);
@@ -500,6 +545,8 @@ int rc_txn_begin(rc_store *s, const rc_actor *a, bool write, rc_txn *t)
 		return rc_fail(RC_ERR_STORE, "the store handle was opened before fork()");
 	if (write && (rc = map_room(s)) != RC_OK)
 		return rc;
+	if (write)
+		write_txn_held(true);
 	mrc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
 	if (mrc == MDB_MAP_RESIZED) {
 		/* another process grew the map: adopt its size */
@@ -508,12 +555,16 @@ int rc_txn_begin(rc_store *s, const rc_actor *a, bool write, rc_txn *t)
 	}
 	if (mrc) {
 		t->txn = NULL;
+		if (write)
+			write_txn_held(false);
 		return rc_fail_lmdb(mrc, "cannot begin a store transaction");
 	}
 	rc = resolve_actor(t);
 	if (rc) {
 		mdb_txn_abort(t->txn);
 		t->txn = NULL;
+		if (write)
+			write_txn_held(false);
 	}
 	return rc;
 }
@@ -541,10 +592,12 @@ static int commit(rc_txn *t)
 	if (rc) {
 		mdb_txn_abort(t->txn);
 		t->txn = NULL;
+		write_txn_held(false);
 		return rc;
 	}
 	int mrc = mdb_txn_commit(t->txn);
 	t->txn = NULL;
+	write_txn_held(false);
 	if (mrc)
 		return rc_fail_lmdb(mrc, "cannot commit the change");
 	t->s->warning[0] = '\0';
@@ -577,6 +630,8 @@ int rc_txn_end(rc_txn *t, int rc)
 		return commit(t);
 	mdb_txn_abort(t->txn);
 	t->txn = NULL;
+	if (t->write)
+		write_txn_held(false);
 	if (rc == RC_ERR_PERM && t->write && t->action[0])
 		audit_refusal(t);
 	return rc;

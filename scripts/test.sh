@@ -22,14 +22,14 @@ mkdir _build _build-san
 extra=
 
 cd "$top/_build"
-../configure --enable-werror
+../configure --enable-werror --enable-debug-checks
 make -j2
 check=0
 make -j2 check || check=$?
 
 if [ -n "${SKIP_DISTCHECK:-}" ]; then
 	extra="$extra skip"
-elif make -j2 distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror \
+elif make -j2 distcheck DISTCHECK_CONFIGURE_FLAGS="--enable-werror --enable-debug-checks" \
 	TESTS="tests/unit/test_codec tests/unit/test_validate tests/unit/test_store tests/tool/basics.sh" \
 	>distcheck.log 2>&1; then
 	extra="$extra pass"
@@ -40,7 +40,7 @@ else
 fi
 
 cd "$top/_build-san"
-../configure --enable-werror --enable-sanitizers
+../configure --enable-werror --enable-debug-checks --enable-sanitizers
 make -j2
 make -j2 check TESTS="tests/unit/test_codec tests/unit/test_validate tests/unit/test_store \
 	tests/nss/test_nss tests/nss/glibc.sh tests/pam/pam.sh tests/pam/selfservice.sh tests/pam/bad_input.sh \

@@ -11,7 +11,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 #include "internal.h"
 
@@ -359,6 +362,50 @@ static void test_token_touch_race(void **state)
 	memset(tok, 0, sizeof(tok));
 }
 
+/* Nothing slow inside a write transaction: with --enable-debug-checks,
+ * argon2id run while one is open aborts (the test builds use it); the
+ * stop signals of the terminal are held while one is open, and let go
+ * after.  And hashing for a member's acceptance runs outside it. */
+static void test_no_slow_work_in_write(void **state)
+{
+	struct fixture *f = *state;
+	sigset_t cur;
+	rc_txn t;
+	int status;
+	char out[RC_PWHASH_MAX];
+
+	assert_int_equal(rc_txn_begin(f->s, &root, true, &t), RC_OK);
+	sigprocmask(SIG_BLOCK, NULL, &cur);
+	assert_true(sigismember(&cur, SIGTSTP) && sigismember(&cur, SIGTTIN) &&
+	            sigismember(&cur, SIGTTOU));
+	assert_int_equal(rc_txn_end(&t, RC_OK), RC_OK);
+	sigprocmask(SIG_BLOCK, NULL, &cur);
+	assert_false(sigismember(&cur, SIGTSTP));
+	/* an accepted invitation: hashed outside, so no abort */
+	member(f, "hashed", "developer");
+#ifdef RC_DEBUG_CHECKS
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 2);
+		rc_store *s;
+		if (rc_store_open(&s, &f->cfg, 0) != RC_OK || rc_txn_begin(s, &root, true, &t) != RC_OK)
+			_exit(3);
+		(void)rc_password_hash("a password", 1, 8192, out);
+		_exit(0);   /* not reached: the check aborts */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+	/* outside a transaction it hashes */
+	assert_int_equal(rc_password_hash("a password", 1, 8192, out), RC_OK);
+#else
+	(void)status;
+	(void)out;
+	skip();
+#endif
+}
+
 static void test_rank_rules(void **state)
 {
 	struct fixture *f = *state;
@@ -421,6 +468,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_settings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rank_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token_touch_race, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_slow_work_in_write, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
