@@ -132,12 +132,25 @@ printf '%s\n%s\n' 'wrong password' 'carol password 2' > "$TMP/pw"
 expect_err 3 'current password is wrong' "passwd with a wrong current password" sh -c "setpriv --reuid=$(uid_of carol) --regid=$(uid_of carol) --clear-groups $TMP/bin/rollcall passwd --password-stdin < $TMP/pw"
 printf '%s\n%s\n' "$CPW" 'short' > "$TMP/pw"
 expect_err 1 'too short' "passwd with a short new password" sh -c "setpriv --reuid=$(uid_of carol) --regid=$(uid_of carol) --clear-groups $TMP/bin/rollcall passwd --password-stdin < $TMP/pw"
+printf '%s\n%s\n' "$CPW" 'rct_carol password 2' > "$TMP/pw"
+expect_err 1 'must not start with "rct_": it would be taken for a token at login' "passwd with a new password that starts like a token" sh -c "setpriv --reuid=$(uid_of carol) --regid=$(uid_of carol) --clear-groups $TMP/bin/rollcall passwd --password-stdin < $TMP/pw"
 as carol --json token generate --description x > "$OUT"; PRE=$(json 'd["token"]')
 printf '%s\n%s\n' "$CPW" 'carol password 2' > "$TMP/pw"
 expect 0 "passwd with the current password" sh -c "setpriv --reuid=$(uid_of carol) --regid=$(uid_of carol) --clear-groups $TMP/bin/rollcall passwd --password-stdin < $TMP/pw"
 drive "the new password works through PAM" -a 'carol password 2' carol auth=SUCCESS
 drive "the old one does not" -a "$CPW" carol auth=AUTH_ERR
 drive "passwd revoked the tokens" -a "$PRE" carol auth=AUTH_ERR
+
+# ---- whoever holds a code may use it: the audit record names the uid that
+# presented it (here one that is no member at all)
+as erin --json member reset-password carol > "$OUT"; RCODE=$(json 'd["code"]')
+printf '%s\n%s\n' "$RCODE" 'carol password 3' > "$TMP/pw"
+expect_err 2 'takes no code on the command line' "the setuid tool refuses a code as an argument" sh -c "setpriv --reuid=65534 --regid=65534 --clear-groups $TMP/bin/rollcall member accept '$RCODE' < /dev/null"
+expect_out 0 'Welcome, carol' "... the code, still good, accepted on standard input from uid 65534" sh -c "setpriv --reuid=65534 --regid=65534 --clear-groups $TMP/bin/rollcall member accept --password-stdin < $TMP/pw"
+rc --json audit --limit 3 > "$OUT"
+check "... audited with that uid" test "$(json '[e["result"] for e in d if e["action"] == "member.reset-complete"][-1]')" = "ok, by uid 65534"
+drive "... and the new password works" -a 'carol password 3' carol auth=SUCCESS
+
 expect_err 1 'root is not a rollcall member' "root has no passwd of its own here" sh -c "printf 'a\nb\n' | $ROLLCALL --config $TMP/rollcall.conf --state-dir $SD passwd --password-stdin"
 
 done_testing
