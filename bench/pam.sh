@@ -12,7 +12,7 @@ TMP=$(mktemp -d /tmp/rc-bench-pam.XXXXXX); trap 'rm -rf "$TMP"' EXIT
 SD=$TMP/state; : > "$TMP/conf"; chmod 644 "$TMP/conf"
 rc() { "$TOOL" --config "$TMP/conf" --state-dir "$SD" "$@"; }
 code=$(rc --json init --owner owner@example.com | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')
-printf 'an owner password\n' | rc member accept "$code" --password-stdin >/dev/null
+printf '%s\nan owner password\n' "$code" | rc member accept --password-stdin >/dev/null
 mkdir "$TMP/pamd"
 echo "auth required $MOD state_dir=$SD config=$TMP/conf" > "$TMP/pamd/rc"
 token=$("$BP" token "$SD" owner)

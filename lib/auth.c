@@ -25,6 +25,7 @@
 #include "config.h"
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <sodium.h>
 #include "internal.h"
 
@@ -439,7 +440,7 @@ RC_API int rc_login_begin(rc_store *s, rc_login *l, const char *origin, const ch
 		goto out;
 	l->kind = w.kind;
 	slen = strnlen(secret, RC_PASSWORD_MAX + 1);
-	token_like = !(flags & RC_LOGIN_NO_TOKENS) && strncmp(secret, "rct_", 4) == 0;
+	token_like = !(flags & RC_LOGIN_NO_TOKENS) && rc_looks_like_token(secret);
 
 	if (slen > RC_PASSWORD_MAX) {
 		/* refused without hashing, known or not */
@@ -826,7 +827,7 @@ RC_API int rc_login_chauthtok(rc_store *s, rc_login *l, const char *origin, cons
 	rc_svcuser_rec u;
 	rc_invitation inv;
 	rc_txn t;
-	char hash[RC_PWHASH_MAX] = "";
+	char hash[RC_PWHASH_MAX] = "", by_uid[32] = "";
 	const char *org = origin ? origin : "pam";
 	bool code_login = l && l->done && strcmp(l->user, user) == 0 &&
 	                  (l->via == RC_VIA_INVITATION || l->via == RC_VIA_RESET);
@@ -886,6 +887,7 @@ RC_API int rc_login_chauthtok(rc_store *s, rc_login *l, const char *origin, cons
 		goto out;
 	if ((rc = begin_as(s, org, user, &t)) != 0)
 		goto out;
+	snprintf(by_uid, sizeof(by_uid), ", by uid %u", (unsigned)getuid());
 	rc_txn_audit(&t, "password.change", user);
 	rc = reload(&t, user, w.kind, &m, &u);
 	if (!rc && w.kind == RC_KIND_MEMBER) {
@@ -923,9 +925,11 @@ RC_API int rc_login_chauthtok(rc_store *s, rc_login *l, const char *origin, cons
 		rc = restore(&t, w.kind, &m, &u);
 	if (!rc)
 		rc = rc_tokens_revoke_owner(&t, user, &revoked);
+	/* a code's acceptance names the uid of the process that presented it
+	 * (the invoking user of su, root for sshd) */
 	if (!rc)
-		snprintf(t.detail, sizeof(t.detail), "ok password changed, tokens-revoked=%zu",
-		         revoked);
+		snprintf(t.detail, sizeof(t.detail), "ok password changed, tokens-revoked=%zu%s",
+		         revoked, code_login ? by_uid : "");
 	rc = rc_txn_end(&t, rc);
 	if (!rc && l && code_login) {
 		/* the code is spent: the rest of this login is a password login */

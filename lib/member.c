@@ -323,6 +323,9 @@ int rc_password_policy(rc_txn *t, const rc_member *m, const char *pw)
 		               "(password.min_length)", (long long)min);
 	if (strcasecmp(pw, m->username) == 0 || strcasecmp(pw, m->email) == 0)
 		return rc_fail(RC_ERR_POLICY, "password must not be the user name or email address");
+	if (rc_looks_like_token(pw))
+		return rc_fail(RC_ERR_POLICY, "password must not start with \"%s\": it would be "
+		               "taken for a token at login", RC_TOKEN_PREFIX);
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)pw[i] < 0x20 || pw[i] == 0x7f)
 			return rc_fail(RC_ERR_POLICY, "password must not contain control characters");
@@ -424,10 +427,11 @@ RC_API int rc_member_accept(rc_store *s, const rc_actor *a, const char *code,
 		goto out;
 	rc = find_code(&t, hash, &m, &is_reset);
 	if (!rc) {
-		/* The code holder acts on its own record. */
+		/* The code holder acts on its own record; the record names the
+		 * uid that presented the code, whoever it was. */
 		snprintf(t.actor_name, sizeof(t.actor_name), "%s", m.username);
 		rc_txn_audit(&t, is_reset ? "member.reset-complete" : "member.accept", m.username);
-		snprintf(t.detail, sizeof(t.detail), "ok by uid %u", (unsigned)a->uid);
+		snprintf(t.detail, sizeof(t.detail), "ok, by uid %u", (unsigned)t.uid);
 		rc = rc_password_policy(&t, &m, password);
 	}
 	if (!rc && !is_reset && m.status != RC_MEMBER_PENDING)
@@ -641,6 +645,10 @@ RC_API int rc_member_unlock(rc_store *s, const rc_actor *a, const char *username
 	rc_txn t;
 	int rc = begin_on_member(s, a, "member.unlock", username, RC_PERM_MANAGE_MEMBERS, &t, &m);
 
+	if (!rc && m.lock_until <= rc_store_now(s))
+		rc = rc_fail(RC_ERR_STATE, "%s is not locked (%u failed login attempt%s since "
+		             "the last good one); nothing was changed", m.username,
+		             (unsigned)m.failed, m.failed == 1 ? "" : "s");
 	if (!rc) {
 		m.failed = 0;
 		m.lock_until = 0;

@@ -57,6 +57,7 @@ const char *rc_errmsg(void);
 #define RC_TOTP_ENC_LEN   (24 + 16 + RC_TOTP_SECRET_LEN)  /* nonce, MAC, secret */
 #define RC_RECOVERY_CODES  10
 #define RC_RECOVERY_LEN    11   /* XXXXX-XXXXX */
+#define RC_TOKEN_PREFIX    "rct_"   /* every token starts so */
 #define RC_TOKEN_LEN       85   /* rct_ + 16 id + _ + 56 secret + 8 check */
 #define RC_TOKEN_ID_LEN    16
 #define RC_TOKEN_DESC_MAX 128
@@ -519,6 +520,10 @@ int rc_valid_role_name(const char *name);
 int rc_valid_service_name(const char *name);
 int rc_valid_svcuser_name(const char *name);
 int rc_valid_svcuser_password(const char *pw);
+/* Does TEXT start like a token (RC_TOKEN_PREFIX)?  A secret so shaped is
+ * taken for a token at login: no password may start so, and the tool takes
+ * no such argument (a token is a secret; the command line is public). */
+int rc_looks_like_token(const char *text);  /* 1 or 0 */
 void rc_time_format(int64_t t, char *buf, size_t len);   /* ISO 8601 UTC */
 
 #ifdef __cplusplus

@@ -25,7 +25,7 @@
 #include <sodium.h>
 #include "internal.h"
 
-#define PREFIX      "rct_"
+#define PREFIX      RC_TOKEN_PREFIX
 #define PREFIX_LEN  4
 #define ID_BYTES    10
 #define SECRET_BYTES 35
@@ -37,6 +37,7 @@
 #define CHECK_OFF   (SECRET_OFF + SECRET_LEN)
 
 _Static_assert(CHECK_OFF + CHECK_LEN == RC_TOKEN_LEN, "token layout");
+_Static_assert(sizeof(PREFIX) - 1 == PREFIX_LEN, "token prefix");
 
 RC_API const char *rc_token_kind_name(int kind)
 {

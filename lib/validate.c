@@ -141,8 +141,77 @@ RC_API void rc_time_format(int64_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+static bool is_digit(char c, int base)
+{
+	if (base == 16)
+		return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+	return c >= '0' && c < '0' + base;
+}
+
+/* Skip digits of BASE; how many. */
+static size_t digits(const char **p, int base)
+{
+	size_t n = 0;
+	while (is_digit(**p, base)) {
+		(*p)++;
+		n++;
+	}
+	return n;
+}
+
+/* Does NAME read as a number, in the forms that strtol (base 0), strtod,
+ * sscanf and scripting languages accept within a name's characters
+ * (letters, digits, '.', '_', '-')?  Decimal "123", octal "0755", hex
+ * "0x1F", binary "0b101", octal "0o17", decimal floats "1.5", "1.",
+ * "1e3", "1.5E-3", and hex floats "0x1.8p3".  Such a name is taken for a
+ * uid by chown, id, find -user and the like.  ("inf" and "nan" are words,
+ * and names.) */
+static bool looks_numeric(const char *name)
+{
+	const char *p = name;
+
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		p += 2;
+		size_t n = digits(&p, 16);
+		if (*p == '.') {
+			p++;
+			n += digits(&p, 16);
+		}
+		if (!n)
+			return false;
+		if (*p == 'p' || *p == 'P') {
+			p++;
+			if (*p == '-')
+				p++;
+			if (!digits(&p, 10))
+				return false;
+		}
+		return *p == '\0';
+	}
+	if (p[0] == '0' && (p[1] == 'b' || p[1] == 'B' || p[1] == 'o' || p[1] == 'O')) {
+		p += 2;
+		return digits(&p, name[1] == 'b' || name[1] == 'B' ? 2 : 8) && *p == '\0';
+	}
+	size_t n = digits(&p, 10);
+	if (*p == '.') {
+		p++;
+		n += digits(&p, 10);
+	}
+	if (!n)
+		return false;
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '-')
+			p++;
+		if (!digits(&p, 10))
+			return false;
+	}
+	return *p == '\0';
+}
+
 /* POSIX portable user names: letters, digits, '.', '_', '-'; not starting
- * with '-', not all digits; no names reserved for rollcall's groups. */
+ * with '-'; not a number in any base (looks_numeric); no names reserved
+ * for rollcall's groups. */
 RC_API int rc_valid_username(const char *name)
 {
 	size_t n = name ? strlen(name) : 0;
@@ -170,6 +239,9 @@ RC_API int rc_valid_username(const char *name)
 	if (digits_only)
 		return rc_fail(RC_ERR_INVALID, "user name \"%s\" must not be all digits",
 		               SHOWN(name));
+	if (looks_numeric(name))
+		return rc_fail(RC_ERR_INVALID, "user name \"%s\" must not read as a number "
+		               "(tools would take it for a uid)", SHOWN(name));
 	if (strncmp(name, "rollcall-", 9) == 0 || strncmp(name, "svc-", 4) == 0)
 		return rc_fail(RC_ERR_INVALID,
 		               "user name \"%s\" is reserved (rollcall-* and svc-* name groups)",
@@ -294,7 +366,16 @@ RC_API int rc_valid_svcuser_name(const char *name)
 			               "service user name \"%s\" can only contain letters, digits and "
 			               "underscores (_)", SHOWN(name));
 	}
+	/* cannot happen past the first letter, but the rule is the members' one */
+	if (looks_numeric(name))
+		return rc_fail(RC_ERR_INVALID, "service user name \"%s\" must not read as a "
+		               "number (tools would take it for a uid)", SHOWN(name));
 	return RC_OK;
+}
+
+RC_API int rc_looks_like_token(const char *text)
+{
+	return text && strncmp(text, RC_TOKEN_PREFIX, sizeof(RC_TOKEN_PREFIX) - 1) == 0;
 }
 
 RC_API int rc_valid_svcuser_password(const char *pw)
@@ -308,6 +389,9 @@ RC_API int rc_valid_svcuser_password(const char *pw)
 	if (strpbrk(pw, "\"'"))
 		return rc_fail(RC_ERR_INVALID,
 		               "password must not contain the character \" or '");
+	if (rc_looks_like_token(pw))
+		return rc_fail(RC_ERR_INVALID, "password must not start with \"%s\": it would be "
+		               "taken for a token at login", RC_TOKEN_PREFIX);
 	for (size_t i = 0; i < n; i++)
 		if (is_ctrl((unsigned char)pw[i]))
 			return rc_fail(RC_ERR_INVALID, "password must not contain control characters");

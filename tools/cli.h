@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sodium.h>
 #include "rollcall.h"
 
 /* Exit statuses (rollcall(8)). */
@@ -33,10 +34,16 @@ int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Options: parse ARGV (argv[0] is the subcommand); returns -1 when done. */
 bool cli_want_help(int argc, char **argv);
-/* Read a secret: from stdin (one line) or the terminal, asked twice when
- * CONFIRM.  Returns 0, or an exit status.  EMPTY_OK lets "" through. */
-int cli_read_secret(bool from_stdin, const char *prompt, bool confirm, bool empty_ok,
-                    char *buf, size_t len);
+/* Read a secret: from stdin (one line) or the terminal without echo, asked
+ * twice when CONFIRM.  WHAT names it in messages ("password", "verification
+ * code").  Returns 0, an exit status (BUF wiped), or -1 when there is no
+ * terminal to ask.  EMPTY_OK lets "" through.  Secrets never come from the
+ * command line, where every local user can read them (/proc/PID/cmdline). */
+int cli_read_secret(bool from_stdin, const char *what, const char *prompt, bool confirm,
+                    bool empty_ok, char *buf, size_t len);
+/* Refuse a secret given as an argument: exit status 2, saying how to pass
+ * it; nothing is consumed. */
+int cli_secret_on_argv(const char *command, const char *what, const char *how);
 /* Send a code by the configured mail command, as the calling user. */
 int cli_mail_code(struct cli *c, const char *subject, const rc_code_result *r,
                   const char *what);

@@ -20,20 +20,22 @@ int cmd_passwd(struct cli *c, int argc, char **argv)
 		return -rc;
 	if ((rc = want_args(argc - optind, 0, 0, "passwd [--password-stdin]")))
 		return rc;
-	rc = cli_read_secret(from_stdin, "Current password: ", false, false, old, sizeof(old));
+	rc = cli_read_secret(from_stdin, "current password", "Current password: ", false, false,
+	                     old, sizeof(old));
 	if (rc < 0)
 		return cli_usage("no terminal to ask for passwords: use --password-stdin (the "
 		                 "current password on the first line, the new one on the second)");
 	if (rc)
 		return rc;
-	rc = cli_read_secret(from_stdin, "New password: ", true, false, pw, sizeof(pw));
+	rc = cli_read_secret(from_stdin, "new password", "New password: ", true, false, pw,
+	                     sizeof(pw));
 	if (rc) {
-		explicit_bzero(old, sizeof(old));
+		sodium_memzero(old, sizeof(old));
 		return rc < 0 ? EX_USAGE : rc;
 	}
 	rc = rc_member_passwd(c->s, &c->actor, old, pw);
-	explicit_bzero(old, sizeof(old));
-	explicit_bzero(pw, sizeof(pw));
+	sodium_memzero(old, sizeof(old));
+	sodium_memzero(pw, sizeof(pw));
 	if (rc)
 		return cli_fail(rc);
 	if (c->json)
@@ -109,11 +111,11 @@ static int mfa_enable(struct cli *c, int argc, char **argv)
 	}
 	printf("Or add this key by hand: %s\n(%s)\n\n", e.secret, e.uri);
 	fflush(stdout);
-	st = cli_read_secret(false, "Verification code from the app: ", false, false, code,
-	                     sizeof(code));
+	st = cli_read_secret(false, "code", "Verification code from the app: ", false, false,
+	                     code, sizeof(code));
 	if (st < 0) {
 		printf("No terminal to ask for the code: two-factor authentication is pending.\n"
-		       "Confirm it with \"rollcall mfa confirm CODE\".\n");
+		       "Confirm it with \"rollcall mfa confirm\" (it asks for the code).\n");
 		print_recovery(&e);
 		rc_mfa_enrollment_clear(&e);
 		return EX_DONE;
@@ -123,13 +125,13 @@ static int mfa_enable(struct cli *c, int argc, char **argv)
 		return st;
 	}
 	rc = rc_mfa_confirm(c->s, &c->actor, code);
-	explicit_bzero(code, sizeof(code));
+	sodium_memzero(code, sizeof(code));
 	if (rc) {
 		rc_mfa_enrollment_clear(&e);
 		cli_fail(rc);
 		return cli_error(rc == RC_ERR_STORE ? EX_STORE : EX_REFUSED,
 		                 "two-factor authentication is still pending: try again with "
-		                 "\"rollcall mfa confirm CODE\"");
+		                 "\"rollcall mfa confirm\"");
 	}
 	printf("Two-factor authentication is enabled.  Your tokens were revoked.\n");
 	print_recovery(&e);
@@ -137,15 +139,38 @@ static int mfa_enable(struct cli *c, int argc, char **argv)
 	return EX_DONE;
 }
 
-static int mfa_confirm(struct cli *c, int argc, char **argv)
+/* A verification (or recovery) code for confirm and disable: from the
+ * terminal without echo, or one line of standard input with --code-stdin;
+ * a code given as an argument is refused, unused. */
+static int read_code(int argc, char **argv, const char *action, const char *prompt,
+                     char *code, size_t len)
 {
-	int i = opt_plain(argc, argv), rc;
+	char cmd[32];
+	bool from_stdin = false;
+	int i = opt_stdin(argc, argv, "code-stdin", &from_stdin), rc;
 
 	if (i < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 1, 1, "mfa confirm CODE")))
+	snprintf(cmd, sizeof(cmd), "mfa %s", action);
+	if (argc - i > 0)
+		return cli_secret_on_argv(cmd, "code", "type it at the prompt, or give it as one line "
+		                          "of standard input with --code-stdin");
+	rc = cli_read_secret(from_stdin, "code", prompt, false, false, code, len);
+	if (rc < 0)
+		return cli_usage("no terminal to ask for the code: give it as one line of standard "
+		                 "input with --code-stdin");
+	return rc;
+}
+
+static int mfa_confirm(struct cli *c, int argc, char **argv)
+{
+	char code[64];
+	int rc = read_code(argc, argv, "confirm", "Verification code: ", code, sizeof(code));
+
+	if (rc)
 		return rc;
-	rc = rc_mfa_confirm(c->s, &c->actor, argv[i]);
+	rc = rc_mfa_confirm(c->s, &c->actor, code);
+	sodium_memzero(code, sizeof(code));
 	if (rc)
 		return cli_fail(rc);
 	if (c->json)
@@ -158,24 +183,13 @@ static int mfa_confirm(struct cli *c, int argc, char **argv)
 static int mfa_disable(struct cli *c, int argc, char **argv)
 {
 	char code[64];
-	int i = opt_plain(argc, argv), rc;
+	int rc = read_code(argc, argv, "disable", "Verification or recovery code: ", code,
+	                   sizeof(code));
 
-	if (i < 0)
-		return -i;
-	if ((rc = want_args(argc - i, 0, 1, "mfa disable [CODE]")))
+	if (rc)
 		return rc;
-	if (argc - i == 1) {
-		snprintf(code, sizeof(code), "%s", argv[i]);
-	} else {
-		rc = cli_read_secret(false, "Verification or recovery code: ", false, false, code,
-		                     sizeof(code));
-		if (rc < 0)
-			return cli_usage("no terminal to ask for a code: give it as an argument");
-		if (rc)
-			return rc;
-	}
 	rc = rc_mfa_disable(c->s, &c->actor, code);
-	explicit_bzero(code, sizeof(code));
+	sodium_memzero(code, sizeof(code));
 	if (rc)
 		return cli_fail(rc);
 	if (c->json)
@@ -190,9 +204,12 @@ static const struct action mfa_actions[] = {
 	{ "enable", mfa_enable, "enable",
 	  "show a QR code and key for an authenticator app, ask for a code, print recovery "
 	  "codes (with --json: print them and stay pending until \"mfa confirm\")" },
-	{ "confirm", mfa_confirm, "confirm CODE", "finish a pending enrollment with a code" },
-	{ "disable", mfa_disable, "disable [CODE]",
-	  "turn two-factor authentication off (needs a current or recovery code)" },
+	{ "confirm", mfa_confirm, "confirm [--code-stdin]",
+	  "finish a pending enrollment: asks for a code from the app (with --code-stdin, "
+	  "reads it as one line of standard input)" },
+	{ "disable", mfa_disable, "disable [--code-stdin]",
+	  "turn two-factor authentication off: asks for a current or recovery code (with "
+	  "--code-stdin, reads it as one line of standard input)" },
 };
 
 int cmd_mfa(struct cli *c, int argc, char **argv)
@@ -313,7 +330,7 @@ static int token_generate(struct cli *c, int argc, char **argv)
 		       "It expires at %s%s.\n", info.id, tok, exp,
 		       info.extension == RC_EXT_SLIDE ? ", extended each time it is used" : "");
 	}
-	explicit_bzero(tok, sizeof(tok));
+	sodium_memzero(tok, sizeof(tok));
 	return EX_DONE;
 }
 
@@ -326,6 +343,9 @@ static int token_revoke(struct cli *c, int argc, char **argv)
 		return -i;
 	if ((rc = want_args(argc - i, 1, 1, "token revoke ID [--member NAME]")))
 		return rc;
+	if (rc_looks_like_token(argv[i]))
+		return cli_secret_on_argv("token revoke", "token", "give its ID instead, as \"token "
+		                          "list\" shows it (the 16 characters after rct_)");
 	rc = rc_token_revoke(c->s, &c->actor, member, argv[i]);
 	if (rc)
 		return cli_fail(rc);

@@ -33,7 +33,8 @@ static void print_code(struct cli *c, const rc_code_result *r, const char *what,
 		return;
 	}
 	printf("%s for %s <%s>:\n\n    %s\n\nIt expires at %s.  %s logs in with it as the "
-	       "password (or runs \"rollcall member accept CODE\") and chooses a password.\n",
+	       "password (or runs \"rollcall member accept\" and types it) and chooses a "
+	       "password.\n",
 	       what, r->username, r->email, r->code, exp, r->username);
 }
 
@@ -156,7 +157,7 @@ static int m_invite(struct cli *c, int argc, char **argv)
 	if (rc)
 		return cli_fail(rc);
 	rc = deliver(c, &res, "Your invitation to rollcall", "Invitation code");
-	explicit_bzero(&res, sizeof(res));
+	sodium_memzero(&res, sizeof(res));
 	return rc;
 }
 
@@ -189,27 +190,43 @@ static int m_resend(struct cli *c, int argc, char **argv)
 	if (rc)
 		return cli_fail(rc);
 	rc = deliver(c, &res, "Your invitation to rollcall (resent)", "New invitation code");
-	explicit_bzero(&res, sizeof(res));
+	sodium_memzero(&res, sizeof(res));
 	return rc;
 }
 
+#define ACCEPT_STDIN "--password-stdin (the code on the first line, the new password on " \
+                     "the second)"
+
+/* The code and the new password come from the terminal (no echo) or from
+ * standard input: never from the command line, where any local user could
+ * read the code while we wait for the password, and use it first. */
 static int m_accept(struct cli *c, int argc, char **argv)
 {
-	char pw[RC_PASSWORD_MAX + 2], name[RC_NAME_MAX + 1];
+	char code[RC_CODE_LEN + 8], pw[RC_PASSWORD_MAX + 2], name[RC_NAME_MAX + 1];
 	bool from_stdin = false;
 	int rc;
 
 	if ((rc = opt_password_stdin(argc, argv, &from_stdin)) < 0)
 		return -rc;
-	if ((rc = want_args(argc - optind, 1, 1, "member accept CODE [--password-stdin]")))
-		return rc;
-	rc = cli_read_secret(from_stdin, "New password: ", true, false, pw, sizeof(pw));
+	if (argc - optind > 0)
+		return cli_secret_on_argv("member accept", "code", "type it at the prompt, or give "
+		                          "it on standard input with " ACCEPT_STDIN "; it was not "
+		                          "used");
+	rc = cli_read_secret(from_stdin, "invitation or reset code", "Invitation or reset code: ",
+	                     false, false, code, sizeof(code));
 	if (rc < 0)
-		return cli_usage("no terminal to ask for a password: use --password-stdin");
+		return cli_usage("no terminal to ask for the code and password: use " ACCEPT_STDIN);
 	if (rc)
 		return rc;
-	rc = rc_member_accept(c->s, &c->actor, argv[optind], pw, name);
-	explicit_bzero(pw, sizeof(pw));
+	rc = cli_read_secret(from_stdin, "new password", "New password: ", true, false, pw,
+	                     sizeof(pw));
+	if (rc) {
+		sodium_memzero(code, sizeof(code));
+		return rc < 0 ? cli_usage("no terminal to ask for a password: use " ACCEPT_STDIN) : rc;
+	}
+	rc = rc_member_accept(c->s, &c->actor, code, pw, name);
+	sodium_memzero(code, sizeof(code));
+	sodium_memzero(pw, sizeof(pw));
 	if (rc)
 		return cli_fail(rc);
 	if (c->json)
@@ -339,7 +356,7 @@ static int m_reset_password(struct cli *c, int argc, char **argv)
 	if (rc)
 		return cli_fail(rc);
 	rc = deliver(c, &res, "Your rollcall password was reset", "Password reset code");
-	explicit_bzero(&res, sizeof(res));
+	sodium_memzero(&res, sizeof(res));
 	return rc;
 }
 
@@ -384,8 +401,10 @@ static const struct action actions[] = {
 	  "invite a member (the name defaults to the email's local part)" },
 	{ "withdraw", m_withdraw, "withdraw NAME", "withdraw a pending invitation" },
 	{ "resend", m_resend, "resend NAME", "new code and expiry for a pending or expired invitation" },
-	{ "accept", m_accept, "accept CODE [--password-stdin]",
-	  "complete an invitation or password reset and set the password" },
+	{ "accept", m_accept, "accept [--password-stdin]",
+	  "complete an invitation or password reset: asks for the code and a new password "
+	  "(with --password-stdin, reads the code and the password as two lines of standard "
+	  "input)" },
 	{ "set-role", m_set_role, "set-role NAME ROLE", "change a member's role" },
 	{ "update", m_update, "update NAME [--email EMAIL] [--name \"FULL NAME\"]",
 	  "change email or full name" },

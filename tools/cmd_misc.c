@@ -50,8 +50,13 @@ int opt_plain(int argc, char **argv)
 
 int opt_password_stdin(int argc, char **argv, bool *from_stdin)
 {
-	static const struct option lo[] = {
-		{ "password-stdin", no_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
+	return opt_stdin(argc, argv, "password-stdin", from_stdin);
+}
+
+int opt_stdin(int argc, char **argv, const char *name, bool *from_stdin)
+{
+	const struct option lo[] = {
+		{ name, no_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 } };
 	int ch;
 
@@ -126,10 +131,11 @@ int cmd_init(struct cli *c, int argc, char **argv)
 		printf("Initialised rollcall in %s.\n"
 		       "Owner %s <%s> is invited; the invitation code is:\n\n    %s\n\n"
 		       "It expires at %s.  Log in as %s with the code as the password,\n"
-		       "or run \"rollcall member accept CODE\", to choose a password.\n",
+		       "or run \"rollcall member accept\" and type the code, to choose a "
+		       "password.\n",
 		       c->cfg.state_dir, res.username, res.email, res.code, exp, res.username);
 	}
-	explicit_bzero(&res, sizeof(res));
+	sodium_memzero(&res, sizeof(res));
 	return EX_DONE;
 }
 

@@ -102,7 +102,7 @@ static int s_create(struct cli *c, int argc, char **argv)
 		printf("Protected user \"%s\" created with password \"%s\".\n", def.username,
 		       def.password);
 	}
-	explicit_bzero(&def, sizeof(def));
+	sodium_memzero(&def, sizeof(def));
 	return EX_DONE;
 }
 
@@ -196,8 +196,8 @@ static int u_list(struct cli *c, int argc, char **argv)
  * empty answer generates one), or generated when there is no terminal. */
 static int get_password(bool from_stdin, char *pw, size_t len, const char **out)
 {
-	int rc = cli_read_secret(from_stdin, "Password (empty to generate one): ", true, true,
-	                         pw, len);
+	int rc = cli_read_secret(from_stdin, "password", "Password (empty to generate one): ",
+	                         true, true, pw, len);
 	if (rc < 0) {
 		*out = NULL;
 		return EX_DONE;
@@ -237,11 +237,11 @@ static int u_create(struct cli *c, int argc, char **argv)
 		return rc;
 	rc = rc_svcuser_create(c->s, &c->actor, argv[optind], argv[optind + 1], password, ro,
 	                       repl, &res);
-	explicit_bzero(pw, sizeof(pw));
+	sodium_memzero(pw, sizeof(pw));
 	if (rc)
 		return cli_fail(rc);
 	print_secret(c, &res, "created");
-	explicit_bzero(&res, sizeof(res));
+	sodium_memzero(&res, sizeof(res));
 	return EX_DONE;
 }
 
@@ -261,11 +261,11 @@ static int u_update_password(struct cli *c, int argc, char **argv)
 		return rc;
 	rc = rc_svcuser_update_password(c->s, &c->actor, argv[optind], argv[optind + 1], password,
 	                                &res);
-	explicit_bzero(pw, sizeof(pw));
+	sodium_memzero(pw, sizeof(pw));
 	if (rc)
 		return cli_fail(rc);
 	print_secret(c, &res, "updated");
-	explicit_bzero(&res, sizeof(res));
+	sodium_memzero(&res, sizeof(res));
 	return EX_DONE;
 }
 
@@ -335,7 +335,7 @@ static int u_show_password(struct cli *c, int argc, char **argv)
 	} else {
 		printf("%s\n", res.password);
 	}
-	explicit_bzero(&res, sizeof(res));
+	sodium_memzero(&res, sizeof(res));
 	return EX_DONE;
 }
 

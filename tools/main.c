@@ -162,7 +162,7 @@ static int read_line(FILE *f, char *buf, size_t len)
 		if (ch == '\0' || n + 1 >= len) {
 			while ((ch = fgetc(f)) != EOF && ch != '\n')
 				;
-			explicit_bzero(buf, len);
+			sodium_memzero(buf, len);
 			return -1;
 		}
 		buf[n++] = (char)ch;
@@ -195,8 +195,8 @@ static int tty_read(const char *prompt, char *buf, size_t len)
 	return r;
 }
 
-int cli_read_secret(bool from_stdin, const char *prompt, bool confirm, bool empty_ok,
-                    char *buf, size_t len)
+int cli_read_secret(bool from_stdin, const char *what, const char *prompt, bool confirm,
+                    bool empty_ok, char *buf, size_t len)
 {
 	char again[RC_PASSWORD_MAX + 2];
 	int r;
@@ -204,10 +204,12 @@ int cli_read_secret(bool from_stdin, const char *prompt, bool confirm, bool empt
 	if (from_stdin) {
 		r = read_line(stdin, buf, len);
 		if (r == -1)
-			return cli_error(EX_REFUSED, "password on standard input is too long (%zu bytes "
-			                 "at most) or has a NUL byte", len - 2);
-		if (r == -2 || (!buf[0] && !empty_ok))
-			return cli_error(EX_USAGE, "no password on standard input");
+			return cli_error(EX_REFUSED, "%s on standard input is too long (%zu bytes "
+			                 "at most) or has a NUL byte", what, len - 2);
+		if (r == -2 || (!buf[0] && !empty_ok)) {
+			sodium_memzero(buf, len);
+			return cli_error(EX_USAGE, "no %s on standard input", what);
+		}
 		return EX_DONE;
 	}
 	if (!isatty(STDIN_FILENO))
@@ -216,19 +218,26 @@ int cli_read_secret(bool from_stdin, const char *prompt, bool confirm, bool empt
 	if (r == -3)
 		return -1;
 	if (r == -1)
-		return cli_error(EX_REFUSED, "password too long (%zu bytes at most)", len - 2);
+		return cli_error(EX_REFUSED, "%s too long (%zu bytes at most)", what, len - 2);
 	if (!buf[0])
-		return empty_ok ? EX_DONE : cli_error(EX_USAGE, "empty password");
+		return empty_ok ? EX_DONE : cli_error(EX_USAGE, "empty %s", what);
 	if (confirm) {
-		r = tty_read("Again: ", again, sizeof(again));
-		bool same = r == 0 && strcmp(again, buf) == 0;
-		explicit_bzero(again, sizeof(again));
+		r = tty_read("Retype it: ", again, sizeof(again));
+		size_t n = strlen(buf);
+		bool same = r == 0 && strlen(again) == n && sodium_memcmp(again, buf, n) == 0;
+		sodium_memzero(again, sizeof(again));
 		if (!same) {
-			explicit_bzero(buf, len);
+			sodium_memzero(buf, len);
 			return cli_error(EX_REFUSED, "the passwords do not match; nothing was changed");
 		}
 	}
 	return EX_DONE;
+}
+
+int cli_secret_on_argv(const char *command, const char *what, const char *how)
+{
+	return cli_error(EX_USAGE, "%s takes no %s on the command line, where every local user "
+	                 "can read it: %s", command, what, how);
 }
 
 /* ---- mail --------------------------------------------------------------- */
@@ -268,7 +277,8 @@ int cli_mail_code(struct cli *c, const char *subject, const rc_code_result *r,
 		fprintf(f, "To: %s\nSubject: %s\n\n", r->email, subject);
 		fprintf(f, "Hello %s,\n\n%s\n\n    %s\n\nThe code expires at %s.\n"
 		        "Log in as %s with this code as the password, or run\n"
-		        "    rollcall member accept CODE\n",
+		        "    rollcall member accept\n"
+		        "and type the code at its prompt (never on the command line).\n",
 		        r->username, what, r->code, expires, r->username);
 		fclose(f);
 	} else {

@@ -36,6 +36,8 @@ int run_action(struct cli *c, const char *group, const struct action *acts, size
 int opt_plain(int argc, char **argv);
 /* The same for an action whose one option is --password-stdin. */
 int opt_password_stdin(int argc, char **argv, bool *from_stdin);
+/* The same for an action whose one option is --NAME (--code-stdin). */
+int opt_stdin(int argc, char **argv, const char *name, bool *from_stdin);
 /* The positional arguments after options: exactly WANT, or a usage error. */
 int want_args(int argc, int want_min, int want_max, const char *usage);
 #endif

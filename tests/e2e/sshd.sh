@@ -79,13 +79,13 @@ audit_has() { rc audit --limit "${2:-5}" | grep -Eq -- "$1"; }
 
 # ---- the project
 rc --json init --owner alice@example.com --username alice > "$OUT" || e2e_fail "init: $(cat "$OUT")"
-printf 'alice password 1\n' | rc member accept "$(json 'd["code"]')" --password-stdin >/dev/null
+printf '%s\nalice password 1\n' "$(json 'd["code"]')" | rc member accept --password-stdin >/dev/null
 rc settings set argon2.opslimit 1 >/dev/null
 rc settings set argon2.memlimit_kib 8192 >/dev/null
 member() {   # member NAME ROLE: an active member, password "NAME password 12345"
 	local code
 	code=$(rc --json member invite "$1@example.com" --role "$2" | json_of '["code"]')
-	printf '%s\n' "$1 password 12345" | rc member accept "$code" --password-stdin >/dev/null
+	printf '%s\n%s\n' "$code" "$1 password 12345" | rc member accept --password-stdin >/dev/null
 }
 member dana developer
 member erin operator
@@ -96,7 +96,7 @@ member ivan admin
 totp_on() {
 	local secret
 	secret=$(as "$1" --json mfa enable | json_of '["secret"]')
-	as "$1" mfa confirm "$(oathtool --totp -b "$secret")" >/dev/null || return 1
+	oathtool --totp -b "$secret" | as "$1" mfa confirm --code-stdin >/dev/null || return 1
 	echo "$secret"
 }
 DANA_KEY=$(totp_on dana) && IVAN_KEY=$(totp_on ivan)

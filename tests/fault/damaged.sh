@@ -33,7 +33,7 @@ CONF=${RC_DEFAULT_CONFIG:-/etc/rollcall/rollcall.conf}
 printf 'auth required %s\naccount required %s\n' "$PAM_MODULE" "$PAM_MODULE" > /etc/pam.d/rc-only
 
 rc --json init --owner alice@example.com >"$OUT" 2>"$ERR" || e2e_fail "init: $(cat "$ERR")"
-printf 'alice password 1\n' | rc member accept "$(json 'd["code"]')" --password-stdin >/dev/null
+printf '%s\nalice password 1\n' "$(json 'd["code"]')" | rc member accept --password-stdin >/dev/null
 rc settings set argon2.opslimit 1 >/dev/null
 rc settings set argon2.memlimit_kib 8192 >/dev/null
 cp -a "$SD" "$TMP/good"

@@ -66,11 +66,11 @@ EOF2
 cc -o "$TMP/bin/argc0" "$TMP/argc0.c" || e2e_fail "cannot build argc0"
 
 rc --json init --owner alice@example.com >"$OUT" 2>"$ERR" || e2e_fail "init: $(cat "$ERR")"
-printf 'alice password 1\n' | rc member accept "$(json 'd["code"]')" --password-stdin >/dev/null 2>&1
+printf '%s\nalice password 1\n' "$(json 'd["code"]')" | rc member accept --password-stdin >/dev/null 2>&1
 invite_accept() {
 	local code
 	code=$(rc --json member invite "$1@example.com" --role "$2" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])') || return 1
-	printf '%s\n' "$1 password 12345" | rc member accept "$code" --password-stdin >/dev/null
+	printf '%s\n%s\n' "$code" "$1 password 12345" | rc member accept --password-stdin >/dev/null
 }
 invite_accept bob developer
 # from here on invitations are mailed (by the mail command, as the caller)

@@ -77,6 +77,9 @@ check "... and says why" grep -q 'too short' "$OUT"
 expect_out 0 'bob.*pending' "... and bob stays pending" rc member list
 drive "the password equal to the email address is refused" \
 	-a "$BCODE" -a bob@example.com -a bob@example.com bob auth=SUCCESS acct=NEW_AUTHTOK_REQD chauthtok=AUTHTOK_ERR
+drive "a new password that starts like a token is refused" \
+	-a "$BCODE" -a 'rct_bob password 1' -a 'rct_bob password 1' bob auth=SUCCESS acct=NEW_AUTHTOK_REQD chauthtok=AUTHTOK_ERR
+check "... and says why" grep -q 'taken for a token' "$OUT"
 run pd_at 2d -a "$BCODE" bob auth=AUTH_ERR
 if [ "$st" = 0 ]; then ok "an expired invitation code is refused (2 days later)"; else not_ok "an expired invitation code is refused"; fi
 rc member withdraw bob >/dev/null
@@ -109,7 +112,8 @@ drive "after 3 failures the right password is refused" -a "$PW" alice auth=MAXTR
 check "... with a message" grep -q 'locked' "$OUT"
 check "the lock is audited" audit_has 'locked' 10
 drive "account refuses a locked member too" -a "$PW" alice acct=PERM_DENIED
-rc member unlock alice >/dev/null
+expect_out 0 'alice unlocked' "member unlock of a locked member" rc member unlock alice
+expect_err 1 'alice is not locked \(0 failed' "... a second unlock says it is not locked (exit 1)" rc member unlock alice
 drive "member unlock lets it in again" -a "$PW" alice auth=SUCCESS
 for i in 1 2 3; do pd -a nope alice auth=AUTH_ERR >/dev/null; done
 drive "locked again" -a "$PW" alice auth=MAXTRIES
@@ -242,6 +246,8 @@ check "... the current password was asked for" grep -q 'prompt: Current password
 drive "... which then works" -a "$NEWSVC" reporter auth=SUCCESS
 expect_out 0 "$NEWSVC" "... and show-password shows it" rc service-user show-password db1 reporter
 drive "a service-user password with a quote is refused" -x -a "$NEWSVC" -a "$NEWSVC" -a "abc'defghijklmnopqrstuvwxyz" -a "abc'defghijklmnopqrstuvwxyz" reporter auth=SUCCESS chauthtok=AUTHTOK_ERR
+drive "a service-user password that starts like a token is refused" -x -a "$NEWSVC" -a "$NEWSVC" -a "rct_abcdefghijklmnopqrstuvwxyz" -a "rct_abcdefghijklmnopqrstuvwxyz" reporter auth=SUCCESS chauthtok=AUTHTOK_ERR
+check "... and says why" grep -q 'taken for a token' "$OUT"
 DEF=$(rc --json service-user list db1 | python3 -c 'import json,sys; print([u["username"] for u in json.load(sys.stdin) if u["protected"]][0])')
 drive "a protected service user cannot change its password" -a x "$DEF" chauthtok=PERM_DENIED
 

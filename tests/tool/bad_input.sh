@@ -54,7 +54,15 @@ bad 2 '--since: bad duration "yesterday"' rc audit --since yesterday
 bad 2 '--replication takes on or off' rc service-user set db1 db1_admin --replication maybe
 bad 2 'needs --read-only, --replication or --name' rc service-user set db1 db1_admin
 bad 2 'member update needs --email or --name' rc member update bob
-bad 2 'no password on standard input' stdin "" rc member accept AAAAA-AAAAA-AAAAA-AAAAA --password-stdin
+bad 2 'no invitation or reset code on standard input' stdin "" rc member accept --password-stdin
+bad 2 'no new password on standard input' stdin "AAAAA-AAAAA-AAAAA-AAAAA$nl" rc member accept --password-stdin
+# Secrets on the command line (readable by every local user): refused, unused
+bad 2 'member accept takes no code on the command line.*--password-stdin \(the code on the first line' stdin "a good password 1$nl" rc member accept AAAAA-AAAAA-AAAAA-AAAAA --password-stdin
+bad 2 'member accept takes no code on the command line' rc member accept AAAAA-AAAAA-AAAAA-AAAAA
+bad 2 'mfa confirm takes no code on the command line.*--code-stdin' rc mfa confirm 123456
+bad 2 'mfa disable takes no code on the command line.*--code-stdin' rc mfa disable 123456
+bad 2 'mfa disable takes no code on the command line' rc mfa disable ABCDE-FGHIJ
+bad 2 'token revoke takes no token on the command line.*give its ID' rc token revoke "rct_aaaaaaaaaaaaaaaa_$(printf 'b%.0s' $(seq 64))"
 # Bad emails
 bad 1 'email address "plainaddress" must have exactly one' rc member invite plainaddress --role read-only
 bad 1 'must have exactly one' rc member invite a@b@example.com --role read-only
@@ -71,6 +79,12 @@ bad 1 'user name "al\\x0aice" has a character' rc member invite al@example.com -
 bad 1 'user name "al ice" has a character' rc member invite al@example.com --username "al ice" --role read-only
 bad 1 'must not start with' rc member invite al@example.com --username -alice --role read-only
 bad 1 'must not be all digits' rc member invite al@example.com --username 12345 --role read-only
+bad 1 'must not be all digits' rc member invite al@example.com --username 0755 --role read-only
+bad 1 'user name "0x10" must not read as a number' rc member invite al@example.com --username 0x10 --role read-only
+bad 1 'user name "1e3" must not read as a number' rc member invite al@example.com --username 1e3 --role read-only
+bad 1 'user name "1.5" must not read as a number' rc member invite al@example.com --username 1.5 --role read-only
+bad 1 'user name "0x1f" must not read as a number' rc member invite 0x1f@example.com --role read-only
+bad 1 'user name "0x10" must not read as a number' rc init --owner x@example.com --username 0x10
 bad 1 'is too long' rc member invite al@example.com --username "$long300" --role read-only
 bad 1 'is reserved' rc member invite al@example.com --username rollcall-members --role read-only
 bad 1 'already used by a user of this host' rc member invite al@example.com --username root --role read-only
@@ -95,11 +109,12 @@ bad 1 'carol has not accepted the invitation yet' rc member activate carol
 bad 1 'only pending invitations can be withdrawn' rc member withdraw bob
 bad 1 'does not match' rc member delete bob --confirm carol@example.com
 bad 1 'empty email address' rc member update bob --email ""
-bad 1 'not a rollcall code' stdin "a good password 1$nl" rc member accept "NOT-A-CODE" --password-stdin
-bad 1 'not a rollcall code' stdin "a good password 1$nl" rc member accept "AAAAA-AAAAA-AAAAA-AAAAA-A" --password-stdin
-bad 1 'unknown invitation or reset code' stdin "a good password 1$nl" rc member accept "AAAAA-AAAAA-AAAAA-AAAAA" --password-stdin
-bad 1 'too long .* or has a NUL byte' stdin "$(printf 'x%.0s' $(seq 1100))$nl" rc member accept "AAAAA-AAAAA-AAAAA-AAAAA" --password-stdin
-bad 1 'too long .* or has a NUL byte' sh -c "printf 'pass\\000word12345\\n' | '$ROLLCALL' --config '$TMP/rollcall.conf' --state-dir '$SD' member accept AAAAA-AAAAA-AAAAA-AAAAA --password-stdin"
+bad 1 'not a rollcall code' stdin "NOT-A-CODE${nl}a good password 1$nl" rc member accept --password-stdin
+bad 1 'not a rollcall code' stdin "AAAAA-AAAAA-AAAAA-AAAAA-A${nl}a good password 1$nl" rc member accept --password-stdin
+bad 1 'unknown invitation or reset code' stdin "AAAAA-AAAAA-AAAAA-AAAAA${nl}a good password 1$nl" rc member accept --password-stdin
+bad 1 'new password on standard input is too long .* or has a NUL byte' stdin "AAAAA-AAAAA-AAAAA-AAAAA$nl$(printf 'x%.0s' $(seq 1100))$nl" rc member accept --password-stdin
+bad 1 'new password on standard input is too long .* or has a NUL byte' sh -c "printf 'AAAAA-AAAAA-AAAAA-AAAAA\\npass\\000word12345\\n' | '$ROLLCALL' --config '$TMP/rollcall.conf' --state-dir '$SD' member accept --password-stdin"
+bad 1 'code on standard input is too long' stdin "$(printf 'A%.0s' $(seq 40))${nl}a good password 1$nl" rc member accept --password-stdin
 # Services and service users
 bad 1 'service name "DB"' rc service create DB
 bad 1 'service name "a_b"' rc service create a_b
@@ -112,6 +127,8 @@ bad 1 'must start with a letter' stdin "$pw24$nl" rc service-user create db1 1_u
 bad 1 'can only contain letters, digits and underscores' stdin "$pw24$nl" rc service-user create db1 user.name --password-stdin
 bad 1 'between 24 and 64 characters long \(it has 23\)' stdin "${pw24:0:23}$nl" rc service-user create db1 user_one --password-stdin
 bad 1 "must not contain the character" stdin "$pw24\"$nl" rc service-user create db1 user_one --password-stdin
+bad 1 'must not start with "rct_": it would be taken for a token at login' stdin "rct_$pw24$nl" rc service-user create db1 user_one --password-stdin
+bad 1 'must not start with "rct_": it would be taken for a token at login' stdin "rct_$pw24$nl" rc service-user update-password db1 user_two --password-stdin
 bad 1 'must be running before you can manage users' stdin "$pw24$nl" rc service-user create db2 user_one --password-stdin
 bad 1 'service "db1" has no user "nosuch_user"' rc service-user delete db1 nosuch_user
 bad 1 'protected: it cannot be removed' rc service-user delete db1 db1_admin

@@ -6,7 +6,7 @@ require_root "rollcall init"
 "$AT_TIME" --check || { echo "1..0 # SKIP libfaketime is not installed"; exit 0; }
 init_store
 at() { local off=$1; shift; "$AT_TIME" "+$off" "$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$SD" "$@"; }
-accept() { printf 'a good password 1\n' | at "$1" member accept "$2" --password-stdin; }
+accept() { printf '%s\na good password 1\n' "$2" | at "$1" member accept --password-stdin; }
 
 CODE=$(rc --json member invite bob@example.com --role developer | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')
 C2=$(rc --json member invite carol@example.com --role developer | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')

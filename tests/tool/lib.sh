@@ -91,14 +91,14 @@ dump_store() {
 init_store() {
 	rc --json init --owner alice@example.com >"$OUT" 2>"$ERR" || { cat "$ERR" >&2; return 1; }
 	OWNER_CODE=$(json 'd["code"]')
-	printf 'alice password 1\n' | rc member accept "$OWNER_CODE" --password-stdin >/dev/null
+	printf '%s\nalice password 1\n' "$OWNER_CODE" | rc member accept --password-stdin >/dev/null
 }
 
 # invite_accept NAME ROLE: an active member
 invite_accept() {
 	local code
 	code=$(rc --json member invite "$1@example.com" --role "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])') || return 1
-	printf '%s\n' "$1 password 12345" | rc member accept "$code" --password-stdin >/dev/null
+	printf '%s\n%s\n' "$code" "$1 password 12345" | rc member accept --password-stdin >/dev/null
 }
 
 # Tests that need root: skip elsewhere, fail in CI.

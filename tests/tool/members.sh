@@ -5,6 +5,8 @@
 . "$(dirname "$0")/lib.sh"
 require_root "rollcall init"
 init_store
+# accept CODE PASSWORD: member accept, the code and the password on stdin
+accept() { printf '%s\n%s\n' "$1" "$2" | rc member accept --password-stdin; }
 
 expect_out 0 'Invitation code for bob <bob@example.com>' "invite prints the code" \
 	rc member invite bob@example.com --role developer --name "Bob Builder"
@@ -38,21 +40,21 @@ expect_out 0 'invitation: +pending' "show has the invitation state" rc member sh
 
 # Accepting an invitation.
 expect_err 1 'password is too short: at least 12' "accept enforces password.min_length" \
-	sh -c "echo short | '$ROLLCALL' --config '$TMP/rollcall.conf' --state-dir '$SD' member accept $BOB_CODE --password-stdin"
+	accept "$BOB_CODE" 'short'
 expect_err 1 'must not be the user name or email' "accept refuses the email as password" \
-	sh -c "echo bob@example.com | '$ROLLCALL' --config '$TMP/rollcall.conf' --state-dir '$SD' member accept $BOB_CODE --password-stdin"
+	accept "$BOB_CODE" 'bob@example.com'
 expect_err 1 'not a rollcall code' "a malformed code is refused" \
-	sh -c "echo 'bob password 123' | '$ROLLCALL' --config '$TMP/rollcall.conf' --state-dir '$SD' member accept XYZ --password-stdin"
+	accept "XYZ" 'bob password 123'
 expect_err 1 'unknown invitation or reset code' "an unknown code is refused" \
-	sh -c "echo 'bob password 123' | '$ROLLCALL' --config '$TMP/rollcall.conf' --state-dir '$SD' member accept AAAAA-AAAAA-AAAAA-AAAAA --password-stdin"
+	accept "AAAAA-AAAAA-AAAAA-AAAAA" 'bob password 123'
 lower=$(echo "$BOB_CODE" | tr 'A-Z' 'a-z' | tr -d -)
 expect_out 0 'Welcome, bob' "accept (code in lower case, without dashes)" \
-	sh -c "echo 'bob password 123' | '$ROLLCALL' --config '$TMP/rollcall.conf' --state-dir '$SD' member accept $lower --password-stdin"
+	accept "$lower" 'bob password 123'
 expect_out 0 'status: +active' "bob is active" rc member show bob
 expect_err 1 'this invitation code was accepted' "a code works once" \
-	sh -c "echo 'bob password 123' | '$ROLLCALL' --config '$TMP/rollcall.conf' --state-dir '$SD' member accept $BOB_CODE --password-stdin"
-expect_err 2 'no terminal to ask for a password: use --password-stdin' "accept without a terminal needs --password-stdin" \
-	sh -c "'$ROLLCALL' --config '$TMP/rollcall.conf' --state-dir '$SD' member accept $CAROL_CODE < /dev/null"
+	accept "$BOB_CODE" 'bob password 123'
+expect_err 2 'no terminal to ask for the code and password: use --password-stdin' "accept without a terminal needs --password-stdin" \
+	sh -c "'$ROLLCALL' --config '$TMP/rollcall.conf' --state-dir '$SD' member accept < /dev/null"
 
 # Withdraw and resend.
 expect_err 1 'the invitation of bob is accepted; only pending' "withdraw refuses an accepted invitation" rc member withdraw bob
@@ -61,10 +63,10 @@ expect_err 1 'no member named "dave"' "a withdrawn invitation removes the pendin
 expect_out 0 'New invitation code for carol.smith' "resend a pending invitation" rc member resend carol.smith
 NEW_CODE=$(grep -Eo '[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}' "$OUT")
 expect_err 1 'unknown invitation or reset code' "the old code is dead after resend" \
-	sh -c "echo 'carol password 1' | '$ROLLCALL' --config '$TMP/rollcall.conf' --state-dir '$SD' member accept $CAROL_CODE --password-stdin"
+	accept "$CAROL_CODE" 'carol password 1'
 expect_out 0 'times resent: +1' "show counts resends" rc member show carol.smith
 expect 0 "the new code works" \
-	sh -c "echo 'carol password 1' | '$ROLLCALL' --config '$TMP/rollcall.conf' --state-dir '$SD' member accept $NEW_CODE --password-stdin"
+	accept "$NEW_CODE" 'carol password 1'
 expect_err 1 'only pending or expired invitations can be resent' "resend refuses an accepted invitation" rc member resend carol.smith
 
 # Roles, updates, activation.
@@ -86,10 +88,17 @@ expect_err 1 'frank has not accepted the invitation yet' "a pending member canno
 expect_out 0 'Password reset code for bob' "reset-password issues a code" rc member reset-password bob
 RESET=$(grep -Eo '[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}' "$OUT")
 expect_out 0 'has password: +false' "the old password stops working" rc member show bob
-expect_out 0 'Welcome, bob' "the reset code sets a new password" \
-	sh -c "echo 'bob new password 1' | '$ROLLCALL' --config '$TMP/rollcall.conf' --state-dir '$SD' member accept $RESET --password-stdin"
+expect_err 1 'must not start with "rct_": it would be taken for a token at login' "a password that looks like a token is refused" \
+	accept "$RESET" 'rct_a password of bob'
+expect_out 0 'has password: +false' "... nothing changed" rc member show bob
+expect_out 0 'Welcome, bob' "the reset code sets a new password (the refused attempt did not use it)" \
+	accept "$RESET" 'bob new password 1'
 expect_out 0 'has password: +true' "... which is stored" rc member show bob
-expect_out 0 'bob unlocked' "unlock" rc member unlock bob
+dump_store > "$TMP/before"
+expect_err 1 'bob is not locked \(0 failed login attempts.*nothing was changed' "unlock of a member that is not locked says so (locked ones: pam/pam.sh)" rc member unlock bob
+dump_store > "$TMP/after"
+check "... and changes nothing" cmp -s "$TMP/before" "$TMP/after"
+expect_err 1 'no member named "nobody-here"' "unlock of an unknown member" rc member unlock nobody-here
 
 # Delete.
 expect_err 1 "does not match bob's; nothing was deleted" "delete with the wrong email" \
@@ -120,6 +129,8 @@ expect_out 0 'Invitation code for henry sent to henry@example.com' "invite mails
 check "the code is not printed" sh -c "! grep -Eq '[0-9A-Z]{5}-[0-9A-Z]{5}-' '$OUT'"
 check "the mail has the recipient and the code" sh -c "grep -q '^To: henry@example.com' '$TMP/mail.txt' && grep -Eq '[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}' '$TMP/mail.txt'"
 check "the mail command ran as the caller" test "$(cat "$TMP/mail.uid")" = "$(id -u)"
+check "the mail tells the invitee to type the code at member accept's prompt, never to pass it" \
+	sh -c "grep -q 'rollcall member accept\$' '$TMP/mail.txt' && grep -q 'type the code at its prompt' '$TMP/mail.txt' && ! grep -q 'accept CODE' '$TMP/mail.txt'"
 printf 'mail_command = /bin/false\n' > "$TMP/rollcall.conf"
 expect_out 0 'Invitation code for ivy' "when mailing fails the code is printed, so nothing is lost" \
 	rc member invite ivy@example.com --role read-only
@@ -130,7 +141,9 @@ check "... and the failure is reported" grep -q 'mail command /bin/false failed'
 expect 0 "audit --json" rc --json audit
 check "the audit log has the invitations, accepts, withdraw and delete" \
 	test "$(json '",".join(sorted(set(e["action"] for e in d)))')" = \
-	"member.accept,member.activate,member.deactivate,member.delete,member.invite,member.resend,member.reset-complete,member.reset-password,member.set-role,member.unlock,member.update,member.withdraw,store.init"
+	"member.accept,member.activate,member.deactivate,member.delete,member.invite,member.resend,member.reset-complete,member.reset-password,member.set-role,member.update,member.withdraw,store.init"
+check "an acceptance names the uid that presented the code" \
+	test "$(json '[e["result"] for e in d if e["action"] in ("member.accept", "member.reset-complete")][-1]')" = "ok, by uid $(id -u)"
 expect 0 "audit --limit 2" rc --json audit --limit 2
 check "... shows the newest two" test "$(json 'len(d)')" = 2
 

@@ -80,7 +80,7 @@ for perm in view members invite manage-members manage-services start-stop billin
 		view) cmd=(service list) ;;
 		members) cmd=(member list) ;;
 		invite) cmd=(member invite "inv$n@example.com" --role read-only) ;;
-		manage-members) cmd=(member unlock victim) ;;
+		manage-members) cmd=(member update victim --name "Victim $n") ;;
 		manage-services) cmd=(service-user create db1 "svcu_$n" --password-stdin) ;;
 		start-stop) cmd=(service create "svc$n") ;;
 		billing-view) cmd=(billing show) ;;

@@ -429,8 +429,10 @@ static void test_rank_rules(void **state)
 	/* developer lacks manage-members */
 	assert_int_equal(rc_member_unlock(f->s, &dev, "ro"), RC_ERR_PERM);
 	assert_non_null(strstr(rc_errmsg(), "does not have the manage-members permission"));
-	/* admin acts on lower ranks only */
-	assert_int_equal(rc_member_unlock(f->s, &admin, "ro"), RC_OK);
+	/* admin acts on lower ranks only (the permission passes; "ro" is not
+	 * locked, which unlock refuses) */
+	assert_int_equal(rc_member_unlock(f->s, &admin, "ro"), RC_ERR_STATE);
+	assert_non_null(strstr(rc_errmsg(), "ro is not locked"));
 	assert_int_equal(rc_member_set_role(f->s, &admin, "own2", "read-only"), RC_ERR_PERM);
 	assert_int_equal(rc_member_set_role(f->s, &admin, "dev", "owner"), RC_ERR_PERM);
 	assert_int_equal(rc_member_set_role(f->s, &admin, "dev", "admin"), RC_ERR_PERM);

@@ -79,6 +79,35 @@ static void test_usernames(void **state)
 	assert_non_null(strstr(rc_errmsg(), "al\\x0aice"));   /* control characters shown escaped */
 }
 
+/* Names that read as numbers in any base are refused (tools would take
+ * them for uids); names that only start like one are fine. */
+static void test_numeric_usernames(void **state)
+{
+	(void)state;
+	static const char *const bad[] = { "0", "0755", "0x10", "0X1f", "0xdeadBEEF", "0b101",
+	                                   "0B11", "0o17", "1e3", "1E3", "1e-3", "1.5", "1.",
+	                                   "1.5e3", "12.34E-5", "0x1.8p3", "0x1p-2", "0x.8" };
+	static const char *const good[] = { "0x", "0xg1", "1e", "1e-", "1.2.3", "1-2", "1_000",
+	                                    "0b2", "0o8", "e3", "x10", "1a", "inf", "nan",
+	                                    "infinity", "0x1p", "1ex", "a1e3", "1e3a", "1.5x",
+	                                    "00x1" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (rc_valid_username(bad[i]) != RC_ERR_INVALID)
+			fail_msg("\"%s\" was accepted", bad[i]);
+		if (!strstr(rc_errmsg(), "number") && !strstr(rc_errmsg(), "all digits"))
+			fail_msg("\"%s\": %s", bad[i], rc_errmsg());
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (rc_valid_username(good[i]) != RC_OK)
+			fail_msg("\"%s\" was refused: %s", good[i], rc_errmsg());
+	rc_valid_username("0x10");
+	assert_non_null(strstr(rc_errmsg(), "must not read as a number"));
+	/* service-user names start with a letter, so none reads as a number */
+	assert_int_equal(rc_valid_svcuser_name("0x1000ab"), RC_ERR_INVALID);
+	assert_int_equal(rc_valid_svcuser_name("1e3456"), RC_ERR_INVALID);
+	assert_int_equal(rc_valid_svcuser_name("e3_456"), RC_OK);
+}
+
 static void test_emails(void **state)
 {
 	(void)state;
@@ -164,6 +193,19 @@ static void test_svcuser_rules(void **state)
 	assert_int_equal(rc_valid_svcuser_password(pw), RC_ERR_INVALID);
 	pw[10] = '\n';
 	assert_int_equal(rc_valid_svcuser_password(pw), RC_ERR_INVALID);
+	/* a password shaped like a token would be taken for one at login */
+	pw[10] = 'p';
+	memcpy(pw, "rct_", 4);
+	assert_int_equal(rc_valid_svcuser_password(pw), RC_ERR_INVALID);
+	assert_non_null(strstr(rc_errmsg(), "taken for a token"));
+	memcpy(pw, "RCT_", 4);                           /* tokens are lower case */
+	assert_int_equal(rc_valid_svcuser_password(pw), RC_OK);
+	memcpy(pw, "xrct_", 5);                          /* only at the start */
+	assert_int_equal(rc_valid_svcuser_password(pw), RC_OK);
+	assert_true(rc_looks_like_token("rct_abc"));
+	assert_false(rc_looks_like_token("rct"));
+	assert_false(rc_looks_like_token(" rct_abc"));
+	assert_false(rc_looks_like_token(""));
 }
 
 static void test_perms(void **state)
@@ -271,6 +313,7 @@ int main(void)
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_uint),
 		cmocka_unit_test(test_usernames),
+		cmocka_unit_test(test_numeric_usernames),
 		cmocka_unit_test(test_emails),
 		cmocka_unit_test(test_full_names),
 		cmocka_unit_test(test_role_and_service_names),
