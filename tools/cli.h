@@ -19,6 +19,7 @@ struct cli {
 	rc_actor actor;
 	bool json;
 	bool privileged;          /* setuid: the caller is not the effective user */
+	gid_t caller_gid;         /* the caller's real gid (actor.uid: its uid) */
 	const char *state_dir;    /* --state-dir */
 	const char *config;       /* --config */
 	const char *prog;

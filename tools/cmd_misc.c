@@ -110,7 +110,7 @@ int cmd_init(struct cli *c, int argc, char **argv)
 		return rc;
 	if (!owner)
 		return cli_usage("init needs --owner EMAIL");
-	if (getuid() != 0)
+	if (c->actor.uid != 0)
 		return cli_error(EX_PERM, "only root can initialise rollcall");
 	if ((rc = cli_open(c)))
 		return rc;

@@ -15,6 +15,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -263,8 +265,9 @@ int cli_mail_code(struct cli *c, const char *subject, const rc_code_result *r,
 		return cli_error(EX_REFUSED, "cannot run %s: %s", argv[0], strerror(errno));
 	if (pid == 0) {
 		/* The mail command runs with the caller's privileges, never root's. */
-		if (setgid(getgid()) < 0 || setuid(getuid()) < 0 ||
-		    (getuid() != 0 && (setuid(0) == 0 || geteuid() == 0)))
+		if (setresgid(c->caller_gid, c->caller_gid, c->caller_gid) < 0 ||
+		    setresuid(c->actor.uid, c->actor.uid, c->actor.uid) < 0 ||
+		    (c->actor.uid != 0 && (setuid(0) == 0 || geteuid() == 0)))
 			_exit(126);
 		dup2(pipefd[0], STDIN_FILENO);
 		execv(argv[0], argv);
@@ -293,6 +296,31 @@ int cli_mail_code(struct cli *c, const char *subject, const rc_code_result *r,
 }
 
 /* ---- main --------------------------------------------------------------- */
+
+/* Started setuid root by another user: become root in full (real, effective
+ * and saved ids), once the caller's ids are kept in C.  Its caller could
+ * otherwise signal it (a process may signal any process whose real uid is
+ * its own): a SIGSTOP while the tool held the store's write transaction
+ * would freeze every login and admin command on the host.  The terminal's
+ * own stop signals (Ctrl-Z) are held by lib/ while a write transaction is
+ * open.  Limits the caller set that would kill it in the middle of a write
+ * (CPU time, file size) are lifted, as a root process may. */
+static int become_root(struct cli *c)
+{
+	static const int limits[] = { RLIMIT_CPU, RLIMIT_FSIZE };
+
+	if (geteuid() != 0)
+		return 0;   /* setgid only, or setuid to another user: nothing to take */
+	c->caller_gid = getgid();
+	if (setresgid(getegid(), getegid(), getegid()) < 0 || setresuid(0, 0, 0) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+		(void)setrlimit(limits[i], &rl);
+	}
+	(void)prctl(PR_SET_DUMPABLE, 0);
+	return 0;
+}
 
 static void sanitize_fds(void)
 {
@@ -377,6 +405,9 @@ int main(int argc, char **argv)
 		return cli_error(EX_USAGE, "started without a program name");
 	c.prog = argv[0];
 	c.actor.uid = getuid();
+	c.caller_gid = getgid();
+	if (c.privileged && become_root(&c) < 0)
+		return cli_error(EX_STORE, "cannot take root's ids: %s", strerror(errno));
 	snprintf(c.actor.origin, sizeof(c.actor.origin), "tool");
 
 	/* Global options may stand anywhere before "--". */

@@ -1,0 +1,103 @@
+#!/bin/bash
+# A caller that stops its own setuid tool freezes nothing (issue 14, item 2).
+# As root, in a private mount namespace where the test store is bind-mounted
+# on the compiled-in state directory and this test's PAM services on
+# /etc/pam.d (the real Linux-PAM, pamdrive): a member starts a setuid copy
+# of the tool -- rollcall passwd, token generate, mfa enable, and (a
+# local user holding an invitation code) member accept -- and sends it
+# SIGSTOP at a random point 0-400 ms in (STOP_ROUNDS rounds of the four),
+# as its caller may.  Each time, while it is stopped (if the signal was
+# taken), another member's password login and root's account phase
+# complete within 1 s.  Before, every store open began a write transaction
+# and member accept hashed inside one: a stop there held the store's only
+# writer lock, and every login on the host waited.  Now the tool is fully
+# root before it writes (its caller may no longer signal it), an open
+# takes no writer lock, and no hashing runs inside a write transaction.
+# Then the tool is let go and finishes.  Root only.
+. "$(dirname "$0")/../tool/lib.sh"
+require_root "setuid copies of the tool as other uids, and /etc/pam.d in a mount namespace"
+: "${PAM_MODULE:?}" "${PAMDRIVE:?}"
+DEFAULT_SD=${RC_DEFAULT_STATE_DIR:-/var/lib/rollcall}
+if [ -z "${RC_STOP_NS:-}" ]; then
+	export RC_STOP_NS=1 ROLLCALL
+	exec unshare --mount --propagation private bash "$0" "$@"
+fi
+ROUNDS=${STOP_ROUNDS:-6}
+parent=$(dirname "$DEFAULT_SD")
+mount -t tmpfs -o mode=0755 rollcall-test "$parent" || { echo "1..1"; echo "not ok 1 - cannot mount a tmpfs on $parent"; exit 1; }
+mkdir -p "$DEFAULT_SD"
+init_store
+mount --bind "$SD" "$DEFAULT_SD"
+chmod 755 "$TMP"
+mkdir -m 755 "$TMP/bin"
+cp "$ROLLCALL" "$TMP/bin/rollcall" && chown root:root "$TMP/bin/rollcall" && chmod 4755 "$TMP/bin/rollcall"
+PAMD=$TMP/pamd
+mkdir -p "$PAMD"
+for t in auth account password session; do
+	echo "$t required $PAM_MODULE state_dir=$SD config=$TMP/rollcall.conf"
+done > "$PAMD/rc"
+real_pam_services "$PAMD"
+pd() { env ${RC_PRELOAD:+LD_PRELOAD=$RC_PRELOAD} "$PAMDRIVE" "$@"; }
+uid_of() { rc --json member show "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["uid"])'; }
+pids=
+trap 'kill -9 $pids 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'exit 143' TERM INT HUP
+
+# hashes that take a while (the window the stop had to hit), the same for
+# the watcher, so that its login is not rehashed
+rc settings set argon2.memlimit_kib 65536 >/dev/null
+rc settings set argon2.opslimit 2 >/dev/null
+rc settings set token.api_limit 1000 >/dev/null
+invite_accept watcher read-only
+invite_accept mona developer
+MONA=$(uid_of mona)
+STRANGER=4242
+while getent passwd "$STRANGER" >/dev/null; do STRANGER=$((STRANGER + 1)); done
+check "set-up: the watcher logs in" pd -s rc -a 'watcher password 12345' watcher auth=SUCCESS acct=SUCCESS
+
+n=0 bad=0 taken=0
+PW='mona password 12345'
+for round in $(seq 1 "$ROUNDS"); do
+	for what in passwd token mfa accept; do
+		n=$((n + 1))
+		who=$MONA
+		case $what in
+		passwd)	NEW="mona password $round$n"
+			printf '%s\n%s\n' "$PW" "$NEW" > "$TMP/in"; args="passwd --password-stdin" ;;
+		token)	: > "$TMP/in"; args="token generate --description stop$n" ;;
+		mfa)	rc member mfa-reset mona >/dev/null 2>&1
+			: > "$TMP/in"; args="--json mfa enable" ;;
+		accept)	code=$(rc --json member invite "s$n@example.com" --role read-only | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')
+			printf '%s\n%s\n' "$code" "s$n password 12345" > "$TMP/in"
+			args="member accept --password-stdin"; who=$STRANGER ;;
+		esac
+		setpriv --reuid="$who" --regid="$who" --clear-groups "$TMP/bin/rollcall" $args \
+			< "$TMP/in" > "$TMP/tool.out" 2>&1 &
+		pid=$!
+		pids=$pid
+		sleep "0.$(printf '%03d' $((RANDOM % 400)))"
+		# the caller stops its own tool, as it may
+		if setpriv --reuid="$who" --regid="$who" --clear-groups kill -STOP "$pid" 2>/dev/null; then
+			taken=$((taken + 1))
+		fi
+		fail=
+		timeout 1 env ${RC_PRELOAD:+LD_PRELOAD=$RC_PRELOAD} "$PAMDRIVE" -s rc \
+			-a 'watcher password 12345' watcher auth=SUCCESS acct=SUCCESS >"$TMP/login" 2>&1 ||
+			fail="the watcher's login did not complete within 1 s ($(tail -1 "$TMP/login"))"
+		timeout 1 env ${RC_PRELOAD:+LD_PRELOAD=$RC_PRELOAD} "$PAMDRIVE" -s rc root acct=USER_UNKNOWN \
+			>"$TMP/root" 2>&1 || fail="${fail:+$fail; }root's account phase did not complete within 1 s"
+		kill -CONT "$pid" 2>/dev/null
+		wait_bounded "$pid" 60 >/dev/null 2>&1; st=$?
+		pids=
+		if [ "$what" = passwd ] && [ "$st" = 0 ]; then PW=$NEW; fi
+		[ "$st" = 0 ] || fail="${fail:+$fail; }the tool ($what) exited $st: $(tail -1 "$TMP/tool.out")"
+		if [ -n "$fail" ]; then
+			bad=$((bad + 1))
+			echo "# $what, round $round: $fail"
+		fi
+	done
+done
+echo "# $n stops tried, $taken taken by the tool"
+check "$n times a caller SIGSTOPped its own setuid rollcall (passwd, token generate, mfa enable, member accept) 0-400 ms in: another member's login and root's account phase completed within 1 s, and the tool finished ($bad wrong)" test "$bad" = 0
+check "... the caller could not stop it (it had taken root's ids)" test "$taken" = 0
+done_testing
