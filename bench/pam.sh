@@ -14,7 +14,7 @@ rc() { "$TOOL" --config "$TMP/conf" --state-dir "$SD" "$@"; }
 code=$(rc --json init --owner owner@example.com | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')
 printf '%s\nan owner password\n' "$code" | rc member accept --password-stdin >/dev/null
 mkdir "$TMP/pamd"
-echo "auth required $MOD state_dir=$SD config=$TMP/conf" > "$TMP/pamd/rc"
+echo "auth required $MOD state_dir=$SD config=$TMP/conf nodelay" > "$TMP/pamd/rc"
 token=$("$BP" token "$SD" owner)
 wrap() { env LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$TMP/pamd" "$@"; }
 echo "== authentication (targets: token auth <= 50 us median in-process; TOTP step <= 5 us)"

@@ -29,6 +29,7 @@
 #define DATA_STORE   "pam_rollcall_store"
 #define DATA_LOGIN   "pam_rollcall_login"
 #define DATA_SESSION "pam_rollcall_session"
+#define RC_FAIL_DELAY_US 2000000u   /* pam_unix's */
 
 enum { TOTP_DEFAULT = 0, TOTP_REQUIRED, TOTP_OPTIONAL };
 
@@ -40,6 +41,7 @@ struct opts {
 	int session_token;
 	int totp;
 	int silent;
+	int nodelay;            /* no pam_fail_delay() on a failed authentication */
 	char roles[256];
 	uint32_t perm;
 };
@@ -112,6 +114,8 @@ static int opts_read(pam_handle_t *pamh, int flags, int argc, const char **argv,
 				goto bad;
 		} else if (strcmp(a, "debug") == 0) {
 			o->debug = 1;
+		} else if (strcmp(a, "nodelay") == 0) {
+			o->nodelay = 1;
 		} else if (strcmp(a, "session_token") == 0) {
 			o->session_token = 1;
 		} else if (strcmp(a, "use_first_pass") == 0 || strcmp(a, "try_first_pass") == 0 ||
@@ -327,6 +331,11 @@ PAM_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	ret = begin(pamh, flags, argc, argv, PAM_AUTH_ERR, &o, &user, origin, &s);
 	if (ret != PAM_SUCCESS)
 		goto out;
+	/* as pam_unix: libpam waits about this long (2 s, randomised) before
+	 * a failed authentication returns, unless the application handles
+	 * the delay (PAM_FAIL_DELAY) or "nodelay" is given */
+	if (!o.nodelay)
+		(void)pam_fail_delay(pamh, RC_FAIL_DELAY_US);
 	ret = pam_get_authtok(pamh, PAM_AUTHTOK, &pw, NULL);
 	if (ret != PAM_SUCCESS || !pw) {
 		/* no password: an application that cannot ask (PAM_CONV_ERR) or

@@ -29,7 +29,7 @@ ROUNDS=${CRASH_ROUNDS:-200}
 PAMD=$TMP/pamd
 mkdir -p "$PAMD"
 for t in auth account password session; do
-	echo "$t required $PAM_MODULE state_dir=$SD config=$TMP/rollcall.conf session_token"
+	echo "$t required $PAM_MODULE state_dir=$SD config=$TMP/rollcall.conf nodelay session_token"
 done > "$PAMD/rc-session"
 real_pam_services "$PAMD"
 pd() { env ${RC_PRELOAD:+LD_PRELOAD=$RC_PRELOAD} "$PAMDRIVE" "$@"; }

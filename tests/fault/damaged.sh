@@ -30,7 +30,7 @@ e2e_pam_profile "$PAM_MODULE"
 rc() { timeout 20 "$ROLLCALL" "$@"; }
 SD=$E2E_SD
 CONF=${RC_DEFAULT_CONFIG:-/etc/rollcall/rollcall.conf}
-printf 'auth required %s\naccount required %s\n' "$PAM_MODULE" "$PAM_MODULE" > /etc/pam.d/rc-only
+printf 'auth required %s nodelay\naccount required %s\n' "$PAM_MODULE" "$PAM_MODULE" > /etc/pam.d/rc-only
 
 rc --json init --owner alice@example.com >"$OUT" 2>"$ERR" || e2e_fail "init: $(cat "$ERR")"
 printf '%s\nalice password 1\n' "$(json 'd["code"]')" | rc member accept --password-stdin >/dev/null

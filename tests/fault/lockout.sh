@@ -29,7 +29,7 @@ mkdir -p "$PAMD"
 for s in rc rc-session rc-mfa; do
 	opt=; [ $s = rc-session ] && opt=session_token; [ $s = rc-mfa ] && opt=totp=required
 	for t in auth account password session; do
-		echo "$t required $PAM_MODULE state_dir=$SD config=$TMP/rollcall.conf $opt"
+		echo "$t required $PAM_MODULE state_dir=$SD config=$TMP/rollcall.conf nodelay $opt"
 	done > "$PAMD/$s"
 done
 real_pam_services "$PAMD"

@@ -34,7 +34,7 @@ cp "$ROLLCALL" "$TMP/bin/rollcall" && chown root:root "$TMP/bin/rollcall" && chm
 PAMD=$TMP/pamd
 mkdir -p "$PAMD"
 for t in auth account password session; do
-	echo "$t required $PAM_MODULE state_dir=$SD config=$TMP/rollcall.conf"
+	echo "$t required $PAM_MODULE state_dir=$SD config=$TMP/rollcall.conf nodelay"
 done > "$PAMD/rc"
 real_pam_services "$PAMD"
 pd() { env ${RC_PRELOAD:+LD_PRELOAD=$RC_PRELOAD} "$PAMDRIVE" "$@"; }

@@ -21,7 +21,7 @@ mkdir -p "$PAMD"
 # service NAME [MODULE OPTIONS...]: a service file using the built module
 service() {
 	local name=$1; shift
-	local args="state_dir=$SD config=$TMP/rollcall.conf $*"
+	local args="state_dir=$SD config=$TMP/rollcall.conf nodelay $*"
 	{
 		echo "auth     required $PAM_MODULE $args"
 		echo "account  required $PAM_MODULE $args"
@@ -203,7 +203,8 @@ T2=$(sed -n 's/^env: ROLLCALL_TOKEN=//p' "$OUT")
 drive "... so it no longer logs in" -a "$T2" dave auth=AUTH_ERR
 drive "the first token still works" -a "$TOKEN" dave auth=SUCCESS
 rc settings set token.login_limit 2 >/dev/null
-for i in 1 2; do pd -s rc-session -a "$DPW" dave auth=SUCCESS open=SUCCESS >/dev/null; done
+# (a few seconds later: tokens made in the same second have no order)
+for i in 1 2; do pd_at "$((i + 2))" -s rc-session -a "$DPW" dave auth=SUCCESS open=SUCCESS >/dev/null; done
 drive "past token.login_limit the oldest login token is evicted" -a "$TOKEN" dave auth=AUTH_ERR
 check "two login tokens are left" sh -c "mdb_dump -s tokens '$SD/store' | grep -c '^ 6f' | grep -qx 2"
 rc settings set token.ttl 1m >/dev/null
@@ -319,6 +320,21 @@ dd if=/dev/urandom of="$TMP/damaged/store/data.mdb" bs=4096 count=2 conv=notrunc
 drive "damaged store: auth is AUTHINFO_UNAVAIL" -s rc-damaged -a "$PW" alice auth=AUTHINFO_UNAVAIL
 head -c 10 /dev/zero > "$TMP/damaged/master.key"
 drive "short master.key: auth is AUTHINFO_UNAVAIL" -s rc-damaged -a "$PW" alice auth=AUTHINFO_UNAVAIL
+
+# ---- a failed authentication waits, as with pam_unix (pam_fail_delay: 2 s,
+# which libpam randomises by up to a quarter); "nodelay" (every other
+# service of this test) does not ask for it, nor does a success
+printf 'auth required %s state_dir=%s config=%s\n' "$PAM_MODULE" "$SD" "$TMP/rollcall.conf" > "$PAMD/rc-delay"
+took_us() { pd -s rc-delay -t 1 "$@" > "$TMP/took" && sed -n 's/^sample_us: //p' "$TMP/took"; }
+t_fail=$(took_us -a 'wrong password' dave auth=AUTH_ERR)
+t_unknown=$(took_us -a 'wrong password' nosuchuser auth=USER_UNKNOWN)
+t_ok=$(took_us -a "$DPW" dave auth=SUCCESS)
+t_nodelay=$(pd -t 1 -a 'wrong password' dave auth=AUTH_ERR | sed -n 's/^sample_us: //p')
+echo "# a failed authentication took ${t_fail} us, an unknown user's ${t_unknown} us, a success ${t_ok} us, a failure with nodelay ${t_nodelay} us"
+check "a failed authentication is delayed (pam_fail_delay, at least 1.5 s)" test "${t_fail:-0}" -ge 1500000
+check "... so is an unknown user's" test "${t_unknown:-0}" -ge 1500000
+check "... not a success" test "${t_ok:-9999999}" -lt 1500000
+check "... nor a failure with the nodelay option" test "${t_nodelay:-9999999}" -lt 1500000
 
 # ---- unknown users cost what known ones do
 # (a hash is as costly as the limits it was made with: a member made now)

@@ -28,7 +28,7 @@ mkdir -p "$PAMD"
 for s in rc rc-session; do
 	opt=; [ $s = rc-session ] && opt=session_token
 	for t in auth account password session; do
-		echo "$t required $PAM_MODULE state_dir=$SD config=$TMP/rollcall.conf $opt"
+		echo "$t required $PAM_MODULE state_dir=$SD config=$TMP/rollcall.conf nodelay $opt"
 	done > "$PAMD/$s"
 done
 pd() { "$PAM_WRAP" "$PAMD" "$PAMDRIVE" "$@"; }

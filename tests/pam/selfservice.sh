@@ -36,7 +36,7 @@ with_in() { local line=$1; shift; printf '%s\n' "$line" | "$@"; }
 PAMD=$TMP/pamd
 mkdir -p "$PAMD"
 for kind in auth account password session; do
-	echo "$kind required $PAM_MODULE state_dir=$SD config=$TMP/rollcall.conf"
+	echo "$kind required $PAM_MODULE state_dir=$SD config=$TMP/rollcall.conf nodelay"
 done > "$PAMD/rollcall-test"
 pd() { "$PAM_WRAP" "$PAMD" "$PAMDRIVE" "$@"; }
 pd_at() { local off=$1; shift; "$PAM_WRAP" "$PAMD" "$AT_TIME" "+$off" "$PAMDRIVE" "$@"; }

@@ -15,7 +15,7 @@ PAMD=$TMP/pamd
 mkdir -p "$PAMD"
 service() {
 	local name=$1; shift
-	local args="state_dir=$SD config=$TMP/rollcall.conf $*"
+	local args="state_dir=$SD config=$TMP/rollcall.conf nodelay $*"
 	for t in auth account password session; do echo "$t required $PAM_MODULE $args"; done > "$PAMD/$name"
 }
 service rollcall-test
