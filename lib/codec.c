@@ -459,8 +459,10 @@ int rc_svcuser_decode(const void *data, size_t len, rc_svcuser_rec *u)
 }
 
 /* token */
+/* K_OWNERUID came with schema 2: a token of schema 1 has none (0), and
+ * rc_tokens_upgrade gives it one or revokes it. */
 enum { K_ID = 1, K_OWNER, K_KIND, K_DESC, K_CREATED, K_LASTUSED, K_EXPIRES,
-       K_MAXEXP, K_TTL, K_EXT, K_HASH };
+       K_MAXEXP, K_TTL, K_EXT, K_HASH, K_OWNERUID };
 
 int rc_token_encode(const rc_token_rec *t, rc_wbuf *w)
 {
@@ -476,6 +478,8 @@ int rc_token_encode(const rc_token_rec *t, rc_wbuf *w)
 	rc_wbuf_u64(w, K_TTL, (uint64_t)t->pub.ttl);
 	rc_wbuf_u64(w, K_EXT, (uint64_t)t->pub.extension);
 	rc_wbuf_bytes(w, K_HASH, t->hash, sizeof(t->hash));
+	if (t->pub.owner_uid)
+		rc_wbuf_u64(w, K_OWNERUID, t->pub.owner_uid);
 	wbuf_seal(w);
 	return w->err;
 }
@@ -496,6 +500,7 @@ int rc_token_decode(const void *data, size_t len, rc_token_rec *t)
 	       case K_TTL: GET_I64(t->pub.ttl); break;
 	       case K_EXT: GET_ENUM(t->pub.extension, RC_EXT_FIXED); break;
 	       case K_HASH: rc = rc_field_bytes(v, n, t->hash, sizeof(t->hash)); break;
+	       case K_OWNERUID: GET_U32(t->pub.owner_uid); break;
 	)
 	if (!rc && strlen(t->pub.id) != RC_TOKEN_ID_LEN)
 		rc = rc_fail(RC_ERR_STORE, "damaged record (token id of wrong length)");

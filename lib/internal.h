@@ -107,7 +107,9 @@ enum {
 	DB_MEMBERS, DB_ROLES, DB_INVITATIONS, DB_SERVICES, DB_SVCUSERS,
 	DB_TOKENS, DB_AUDIT, DB_SETTINGS, DB_IDX_UID, DB_IDX_EMAIL, DB_COUNT
 };
-#define RC_SCHEMA_VERSION 1
+/* 2: tokens keyed by their owner's uid (1: by name); the audit_refusals
+ * database. */
+#define RC_SCHEMA_VERSION 2
 
 struct rc_store {
 	MDB_env *env;
@@ -197,14 +199,18 @@ int rc_store_invitation(rc_txn *t, const rc_invitation *inv);
 int rc_password_policy(rc_txn *t, const rc_member *m, const char *pw);
 
 /* Tokens (token.c). */
-int rc_tokens_revoke_owner(rc_txn *t, const char *owner, size_t *revoked);
-int rc_token_issue(rc_txn *t, const char *owner, int kind, const char *desc,
-                   int64_t ttl, int64_t max_age, int ext, rc_token *info,
-                   char out[RC_TOKEN_LEN + 1]);
-int rc_token_verify(rc_txn *t, const char *user, const char *token,
+/* A token belongs to its owner's uid (never reused), not to a name. */
+int rc_tokens_revoke_owner(rc_txn *t, uint32_t owner_uid, size_t *revoked);
+int rc_token_issue(rc_txn *t, const char *owner, uint32_t owner_uid, int kind,
+                   const char *desc, int64_t ttl, int64_t max_age, int ext,
+                   rc_token *info, char out[RC_TOKEN_LEN + 1]);
+int rc_token_verify(rc_txn *t, uint32_t uid, const char *token,
                     rc_token_rec *rec, bool *touch);
 int rc_token_touch(rc_txn *t, const rc_token_rec *seen);
-int rc_token_remove(rc_txn *t, const char *owner, const char *id);
+int rc_token_remove(rc_txn *t, uint32_t owner_uid, const char *owner,
+                    const char *id);
+/* Schema 1 -> 2: tokens keyed by name become tokens keyed by uid. */
+int rc_tokens_upgrade(rc_txn *t, size_t *kept, size_t *dropped);
 
 /* Two-factor (totp.c). */
 int rc_totp_check(rc_txn *t, rc_member *m, const char *code, int *via);

@@ -183,7 +183,7 @@ static int keys_load(rc_store *s)
 	return RC_OK;
 }
 
-static int schema_check(rc_store *s)
+static int schema_check(rc_store *s, uint64_t *version)
 {
 	rc_txn t;
 	uint64_t v = 0;
@@ -203,6 +203,35 @@ static int schema_check(rc_store *s)
 	else if (!rc && v == 0)
 		rc = rc_fail(RC_ERR_STORE, "store in %s has schema version 0 (damaged)",
 		             s->cfg.state_dir);
+	*version = v;
+	return rc_txn_end(&t, rc);
+}
+
+/* Bring a store of an older schema up to this one, once, in one write
+ * transaction (a concurrent opener finds it done). */
+static int schema_upgrade(rc_store *s)
+{
+	rc_txn t;
+	uint64_t v = 0;
+	size_t kept = 0, dropped = 0;
+	rc_actor root = { .uid = 0, .origin = "open" };
+	int rc = rc_txn_begin(s, &root, true, &t);
+
+	if (rc)
+		return rc;
+	rc = rc_meta_get_u64(&t, "@schema", &v);
+	if (rc || v >= RC_SCHEMA_VERSION) {
+		(void)rc_txn_end(&t, RC_ERR_STATE);   /* abort: nothing to do */
+		return rc;
+	}
+	rc_txn_audit(&t, "store.upgrade", "schema");
+	if (v < 2)
+		rc = rc_tokens_upgrade(&t, &kept, &dropped);
+	if (!rc)
+		rc = rc_meta_put_u64(&t, "@schema", RC_SCHEMA_VERSION);
+	if (!rc)
+		snprintf(t.detail, sizeof(t.detail), "ok schema %llu to %d: tokens kept=%zu "
+		         "revoked=%zu", (unsigned long long)v, RC_SCHEMA_VERSION, kept, dropped);
 	return rc_txn_end(&t, rc);
 }
 
@@ -263,6 +292,7 @@ RC_API int rc_store_open(rc_store **out, const rc_config *cfg, unsigned flags)
 static int store_open(rc_store **out, const rc_config *cfg, unsigned flags)
 {
 	rc_store *s = NULL;
+	uint64_t version = 0;
 	int rc;
 
 	*out = NULL;
@@ -275,7 +305,9 @@ static int store_open(rc_store **out, const rc_config *cfg, unsigned flags)
 	if (!rc)
 		rc = env_open(s, false);
 	if (!rc)
-		rc = schema_check(s);
+		rc = schema_check(s, &version);
+	if (!rc && version < RC_SCHEMA_VERSION && !(flags & RC_OPEN_READONLY))
+		rc = schema_upgrade(s);
 	/* A writer that died between commit and publish is caught up here. */
 	if (!rc && !(flags & RC_OPEN_READONLY) && rc_snapshot_catch_up(s) != RC_OK)
 		snprintf(s->warning, sizeof(s->warning), "the NSS snapshot is behind the store "
