@@ -199,6 +199,10 @@ static int record_refusal(rc_store *s, const char *origin, const char *user,
 	if (begin_as(s, origin, user, &t) == RC_OK) {
 		rc_txn_audit(&t, action, user);
 		snprintf(t.detail, sizeof(t.detail), "refused: %.80s", msg);
+		/* nothing changed (an unknown user, a locked or refused account):
+		 * counted with the aggregated refusals, so that a flood of these
+		 * never pushes a change out of the log */
+		t.aggregate = true;
 		(void)rc_txn_end(&t, RC_OK);
 	}
 	return rc_fail(err, "%s", msg);

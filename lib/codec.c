@@ -508,7 +508,9 @@ int rc_token_decode(const void *data, size_t len, rc_token_rec *t)
 }
 
 /* audit */
-enum { A_SEQ = 1, A_TIME, A_ACTOR, A_ACTION, A_TARGET, A_RESULT, A_ORIGIN };
+/* A_COUNT and A_FIRST: aggregated refusals only (schema 2). */
+enum { A_SEQ = 1, A_TIME, A_ACTOR, A_ACTION, A_TARGET, A_RESULT, A_ORIGIN, A_COUNT,
+       A_FIRST };
 
 int rc_audit_encode(const rc_audit_entry *e, rc_wbuf *w)
 {
@@ -520,6 +522,10 @@ int rc_audit_encode(const rc_audit_entry *e, rc_wbuf *w)
 	rc_wbuf_str(w, A_TARGET, e->target);
 	rc_wbuf_str(w, A_RESULT, e->result);
 	rc_wbuf_str(w, A_ORIGIN, e->origin);
+	if (e->count) {
+		rc_wbuf_u64(w, A_COUNT, e->count);
+		rc_wbuf_u64(w, A_FIRST, (uint64_t)e->first);
+	}
 	wbuf_seal(w);
 	return w->err;
 }
@@ -535,6 +541,8 @@ int rc_audit_decode(const void *data, size_t len, rc_audit_entry *e)
 	       case A_TARGET: GET_STR(e->target); break;
 	       case A_RESULT: GET_STR(e->result); break;
 	       case A_ORIGIN: GET_STR(e->origin); break;
+	       case A_COUNT: GET_U64(e->count); break;
+	       case A_FIRST: GET_I64(e->first); break;
 	)
 	return rc;
 }

@@ -105,7 +105,9 @@ int rc_secret_decrypt(const rc_store *s, const uint8_t *in, size_t inlen,
 /* ---- the store handle ---------------------------------------------------- */
 enum {
 	DB_MEMBERS, DB_ROLES, DB_INVITATIONS, DB_SERVICES, DB_SVCUSERS,
-	DB_TOKENS, DB_AUDIT, DB_SETTINGS, DB_IDX_UID, DB_IDX_EMAIL, DB_COUNT
+	DB_TOKENS, DB_AUDIT, DB_SETTINGS, DB_IDX_UID, DB_IDX_EMAIL,
+	DB_AUDIT_AGG,   /* aggregated refusals (schema 2): made when missing */
+	DB_COUNT
 };
 /* 2: tokens keyed by their owner's uid (1: by name); the audit_refusals
  * database. */
@@ -121,6 +123,7 @@ struct rc_store {
 	unsigned flags;
 	pid_t pid;
 	unsigned refs;            /* RC_OPEN_SHARED handles */
+	bool no_audit_agg;        /* read-only open of a store without DB_AUDIT_AGG */
 	char warning[512];        /* a problem after a committed change */
 };
 
@@ -141,6 +144,10 @@ typedef struct rc_txn {
 	char action[48];
 	char target[RC_EMAIL_MAX + RC_NAME_MAX + 4];
 	char detail[96];
+	/* the record is a refusal that changed nothing, by a caller who is not
+	 * a member acting as one: counted in the aggregated refusals, apart
+	 * from the records of changes (settings.c) */
+	bool aggregate;
 	bool nss_changed;        /* bump the generation */
 } rc_txn;
 
@@ -189,6 +196,7 @@ int rc_meta_get_u64(rc_txn *t, const char *key, uint64_t *out);
 int rc_meta_put_u64(rc_txn *t, const char *key, uint64_t v);
 
 int rc_audit_append(rc_txn *t, const char *result);
+int rc_audit_aggregate(rc_txn *t, const char *result);
 int rc_roles_seed(rc_txn *t);
 int rc_invite_in(rc_txn *t, const rc_invite_req *req, rc_code_result *out);
 int rc_invitation_issue(rc_txn *t, rc_member *m, const char *inviter,

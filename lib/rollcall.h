@@ -349,9 +349,16 @@ typedef struct rc_audit_entry {
 	char target[RC_EMAIL_MAX + RC_NAME_MAX + 4];
 	char result[128];
 	char origin[64];
+	/* An aggregated refusal (seq 0) stands for COUNT refusals of one
+	 * actor's action from one origin, the first at FIRST, the last at TIME
+	 * (with its target and result).  A record of the log proper has count
+	 * 1 and first == time. */
+	uint64_t count;
+	int64_t first;
 } rc_audit_entry;
 typedef int (*rc_audit_cb)(const rc_audit_entry *e, void *ctx);
-/* since: oldest time to show (0: all); limit: the newest LIMIT (0: all). */
+/* The log and the aggregated refusals, merged by time, oldest first.
+ * since: oldest time to show (0: all); limit: the newest LIMIT (0: all). */
 int rc_audit_foreach(rc_store *s, const rc_actor *a, int64_t since,
                      size_t limit, rc_audit_cb cb, void *ctx);
 

@@ -27,6 +27,7 @@ static const char *const db_names[DB_COUNT] = {
 	[DB_SVCUSERS] = "service_users", [DB_TOKENS] = "tokens",
 	[DB_AUDIT] = "audit", [DB_SETTINGS] = "settings",
 	[DB_IDX_UID] = "idx_uid", [DB_IDX_EMAIL] = "idx_email",
+	[DB_AUDIT_AGG] = "audit_refusals",
 };
 
 RC_API void rc_store_set_clock(rc_store *s, rc_clock_fn fn)
@@ -141,6 +142,15 @@ static int env_open(rc_store *s, bool create)
 	}
 	for (int i = 0; i < DB_COUNT; i++) {
 		mrc = mdb_dbi_open(txn, db_names[i], create ? MDB_CREATE : 0, &s->dbi[i]);
+		if (mrc == MDB_NOTFOUND && i == DB_AUDIT_AGG) {
+			/* came with schema 2: an older store gets it now, or (read-only)
+			 * has no aggregated refusals to show */
+			if (envflags & MDB_RDONLY) {
+				s->no_audit_agg = true;
+				continue;
+			}
+			mrc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, &s->dbi[i]);
+		}
 		if (mrc == MDB_NOTFOUND && !create) {
 			rc = rc_fail(RC_ERR_STORE, "store %s has no \"%s\" database (damaged, or not "
 			             "initialised: run \"rollcall init\")", dir, db_names[i]);
@@ -561,7 +571,8 @@ static int commit(rc_txn *t)
 	int rc = RC_OK;
 
 	if (t->action[0])
-		rc = rc_audit_append(t, t->detail[0] ? t->detail : "ok");
+		rc = t->aggregate ? rc_audit_aggregate(t, t->detail[0] ? t->detail : "refused")
+		                  : rc_audit_append(t, t->detail[0] ? t->detail : "ok");
 	if (!rc && t->nss_changed) {
 		uint64_t gen = 0;
 		rc = rc_meta_get_u64(t, "@generation", &gen);
@@ -596,6 +607,9 @@ static void audit_refusal(rc_txn *t)
 	if (rc_txn_begin(t->s, &a, true, &d) == RC_OK) {
 		rc_txn_audit(&d, t->action, t->target);
 		snprintf(d.detail, sizeof(d.detail), "denied: %.80s", saved);
+		/* a caller who is not a member changes nothing and is counted
+		 * apart: its refusals never push a change out of the log */
+		d.aggregate = !d.root && !d.is_member;
 		(void)commit(&d);
 	}
 	rc_fail(RC_ERR_PERM, "%s", saved);

@@ -93,6 +93,22 @@ static void test_all_types_roundtrip(void **state)
 	assert_int_equal(rc_audit_decode(w.p, w.len, &e2), RC_OK);
 	assert_memory_equal(&e, &e2, sizeof(e));
 	rc_wbuf_free(&w);
+	/* a record of the log has no count (0: read as one); an aggregated
+	 * refusal keeps its count and first time */
+	size_t plain = 0;
+	assert_int_equal(rc_audit_encode(&e, &w), RC_OK);
+	plain = w.len;
+	rc_wbuf_free(&w);
+	e.seq = 0;
+	e.count = 300;
+	e.first = 100;
+	assert_int_equal(rc_audit_encode(&e, &w), RC_OK);
+	assert_int_equal(w.len, plain + 2 * (3 + 8));
+	assert_int_equal(rc_audit_decode(w.p, w.len, &e2), RC_OK);
+	assert_memory_equal(&e, &e2, sizeof(e));
+	for (size_t n = 0; n < w.len; n++)
+		assert_int_not_equal(rc_audit_decode(w.p, n, &e2), RC_OK);
+	rc_wbuf_free(&w);
 
 	char v[32];
 	assert_int_equal(rc_setting_encode("24h", &w), RC_OK);

@@ -489,9 +489,10 @@ static void test_svcuser_tokens(void **state)
 }
 
 /* A store of schema 1 (tokens keyed by their owner's name, no uid in the
- * record) keeps working: opening it upgrades it once; a member's token
- * still logs in, a service user's (which cannot be told from one of an
- * earlier user of the same name) is revoked. */
+ * record, no audit_refusals database) keeps working: opening it upgrades
+ * it once; a member's token still logs in, a service user's (which cannot
+ * be told from one of an earlier user of the same name) is revoked, and
+ * refusals are aggregated. */
 static void test_upgrade_schema1_tokens(void **state)
 {
 	struct fixture *f = *state;
@@ -551,6 +552,8 @@ static void test_upgrade_schema1_tokens(void **state)
 		sodium_memzero(recs, sizeof(recs));
 	}
 	assert_int_equal(rc_meta_put_u64(&t, "@schema", 1), RC_OK);
+	/* schema 1 had no audit_refusals database */
+	assert_int_equal(mdb_drop(t.txn, f->s->dbi[DB_AUDIT_AGG], 1), 0);
 	assert_int_equal(rc_txn_end(&t, RC_OK), RC_OK);
 	/* not upgraded yet: no token has an owner */
 	assert_int_equal(login(f, "dev", mtok), RC_ERR_AUTH);
@@ -573,6 +576,13 @@ static void test_upgrade_schema1_tokens(void **state)
 	snprintf(e.action, sizeof(e.action), "store.upgrade");
 	assert_int_equal(rc_audit_foreach(f->s, &root, 0, 0, find_action_cb, &e), RC_OK);
 	assert_non_null(strstr(e.result, "schema 1 to 2: tokens kept=1 revoked=1"));
+	/* the audit_refusals database was made: a stranger's refusal counts */
+	rc_actor stranger = { .uid = 4242, .origin = "tool" };
+	assert_int_equal(rc_billing_set(f->s, &stranger, "plan", "x"), RC_ERR_PERM);
+	assert_int_equal(rc_billing_set(f->s, &stranger, "plan", "y"), RC_ERR_PERM);
+	e = last_audit(f->s);
+	assert_string_equal(e.actor, "uid:4242");
+	assert_int_equal(e.count, 2);
 	/* and a member's tokens are revoked by uid after it */
 	assert_int_equal(rc_token_revoke_all(f->s, &root, "dev", RC_KIND_MEMBER, &n), RC_OK);
 	assert_int_equal(n, 1);
@@ -581,6 +591,108 @@ static void test_upgrade_schema1_tokens(void **state)
 	sodium_memzero(stok, sizeof(stok));
 	sodium_memzero(&pw, sizeof(pw));
 	sodium_memzero(&def, sizeof(def));
+}
+
+/* ---- refusals apart from changes (issue 14, item 6) ---------------------------- */
+
+struct audit_scan {
+	size_t rows, log_rows, agg_rows;
+	bool change_seen;
+	rc_audit_entry flood, unknown;
+};
+
+static int scan_cb(const rc_audit_entry *e, void *ctx)
+{
+	struct audit_scan *sc = ctx;
+	sc->rows++;
+	assert_true(e->count >= 1);
+	if (e->seq) {
+		sc->log_rows++;
+		assert_int_equal(e->count, 1);
+		assert_int_equal(e->first, e->time);
+	} else {
+		sc->agg_rows++;
+	}
+	if (strcmp(e->action, "billing.set") == 0 && strcmp(e->actor, "root") == 0)
+		sc->change_seen = true;
+	if (strcmp(e->action, "member.withdraw") == 0 && strcmp(e->actor, "uid:4242") == 0)
+		sc->flood = *e;
+	if (strcmp(e->action, "login") == 0 && strcmp(e->actor, "(unknown)") == 0)
+		sc->unknown = *e;
+	return RC_OK;
+}
+
+/* At audit.max_entries 100: a real change, then 300 refused calls of a uid
+ * that is no member and 150 PAM logins of unknown users.  The change is
+ * still in the log; the refusals are aggregated rows with their counts,
+ * first and last times; the aggregates have a retention of their own. */
+static void test_audit_refusals_apart(void **state)
+{
+	struct fixture *f = *state;
+	rc_actor stranger = { .uid = 4242, .origin = "tool" };
+	struct audit_scan sc;
+	rc_code_result r;
+	rc_invite_req req = { .email = "x@example.com", .role = "read-only" };
+	rc_login l;
+	int64_t start = fake_now;
+
+	fast_argon2(f);
+	assert_int_equal(rc_member_invite(f->s, &root, &req, &r), RC_OK);
+	assert_int_equal(rc_settings_set(f->s, &root, "audit.max_entries", "100"), RC_OK);
+	assert_int_equal(rc_billing_set(f->s, &root, "plan", "gold"), RC_OK);
+	for (int i = 0; i < 300; i++) {
+		fake_now++;
+		assert_int_equal(rc_member_withdraw(f->s, &stranger, "x"), RC_ERR_PERM);
+	}
+	for (int i = 0; i < 150; i++) {
+		assert_int_equal(rc_login_begin(f->s, &l, "pam:sshd from 10.0.0.9", "nosuchuser",
+		                                "guess", 0), RC_ERR_NOTFOUND);
+		rc_login_clear(&l);
+	}
+	memset(&sc, 0, sizeof(sc));
+	assert_int_equal(rc_audit_foreach(f->s, &root, 0, 0, scan_cb, &sc), RC_OK);
+	assert_true(sc.change_seen);
+	assert_int_equal(sc.flood.count, 300);
+	assert_int_equal(sc.flood.seq, 0);
+	assert_int_equal(sc.flood.first, start + 1);
+	assert_int_equal(sc.flood.time, start + 300);
+	assert_string_equal(sc.flood.target, "x");
+	assert_non_null(strstr(sc.flood.result, "denied: uid 4242 is not a rollcall member"));
+	assert_int_equal(sc.unknown.count, 150);
+	assert_string_equal(sc.unknown.origin, "pam:sshd from 10.0.0.9");
+	assert_int_equal(sc.agg_rows, 2);
+	assert_int_equal(audit_count(f->s), sc.rows);
+	/* the refusal is still refused, and nothing was withdrawn */
+	rc_invitation inv;
+	assert_int_equal(rc_invitation_get(f->s, &root, "x", &inv), RC_OK);
+	assert_int_equal(inv.state, RC_INV_PENDING);
+
+	/* --limit counts both kinds, newest first: the last two rows */
+	memset(&sc, 0, sizeof(sc));
+	assert_int_equal(rc_audit_foreach(f->s, &root, 0, 2, scan_cb, &sc), RC_OK);
+	assert_int_equal(sc.rows, 2);
+	assert_int_equal(sc.agg_rows, 2);
+	/* --since: only what happened since */
+	memset(&sc, 0, sizeof(sc));
+	assert_int_equal(rc_audit_foreach(f->s, &root, start + 200, 0, scan_cb, &sc), RC_OK);
+	assert_int_equal(sc.log_rows, 0);
+	assert_int_equal(sc.agg_rows, 2);
+
+	/* the aggregates' own retention: 150 more uids that are no member each
+	 * leave a row; at most audit.max_entries stay, the oldest going first,
+	 * and the change is still there */
+	for (uid_t u = 5000; u < 5150; u++) {
+		rc_actor a = { .uid = u, .origin = "tool" };
+		fake_now++;
+		assert_int_equal(rc_member_withdraw(f->s, &a, "x"), RC_ERR_PERM);
+	}
+	memset(&sc, 0, sizeof(sc));
+	assert_int_equal(rc_audit_foreach(f->s, &root, 0, 0, scan_cb, &sc), RC_OK);
+	assert_true(sc.change_seen);
+	assert_true(sc.agg_rows <= 100);
+	assert_true(sc.agg_rows >= 90);
+	assert_int_equal(sc.flood.count, 0);   /* the oldest aggregate went */
+	assert_true(sc.log_rows <= 100);
 }
 
 static void test_rank_rules(void **state)
@@ -642,6 +754,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_id_allocation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_atomic_and_denials, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_retention, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_refusals_apart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rank_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token_touch_race, setup, teardown),
