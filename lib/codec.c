@@ -502,6 +502,9 @@ int rc_token_decode(const void *data, size_t len, rc_token_rec *t)
 	       case K_HASH: rc = rc_field_bytes(v, n, t->hash, sizeof(t->hash)); break;
 	       case K_OWNERUID: GET_U32(t->pub.owner_uid); break;
 	)
+	/* canonical: the encoder writes no uid rather than 0 */
+	if (!rc && (r.seen & BIT(K_OWNERUID)) && t->pub.owner_uid == 0)
+		rc = rc_fail(RC_ERR_STORE, "damaged record (token owner uid 0)");
 	if (!rc && strlen(t->pub.id) != RC_TOKEN_ID_LEN)
 		rc = rc_fail(RC_ERR_STORE, "damaged record (token id of wrong length)");
 	return rc;
@@ -544,6 +547,10 @@ int rc_audit_decode(const void *data, size_t len, rc_audit_entry *e)
 	       case A_COUNT: GET_U64(e->count); break;
 	       case A_FIRST: GET_I64(e->first); break;
 	)
+	/* canonical: both or neither, and a count of at least one */
+	if (!rc && (!(r.seen & BIT(A_COUNT)) != !(r.seen & BIT(A_FIRST)) ||
+	            ((r.seen & BIT(A_COUNT)) && e->count == 0)))
+		rc = rc_fail(RC_ERR_STORE, "damaged record (audit count)");
 	return rc;
 }
 

@@ -109,6 +109,22 @@ static void test_all_types_roundtrip(void **state)
 	for (size_t n = 0; n < w.len; n++)
 		assert_int_not_equal(rc_audit_decode(w.p, n, &e2), RC_OK);
 	rc_wbuf_free(&w);
+	/* a count without a first time, a first time without a count, a count
+	 * of 0: refused */
+	for (int variant = 0; variant < 3; variant++) {
+		rc_wbuf_init(&w, RC_REC_AUDIT);
+		rc_wbuf_u64(&w, 1, 0);
+		rc_wbuf_u64(&w, 2, 5);
+		rc_wbuf_str(&w, 4, "login");
+		if (variant != 1)
+			rc_wbuf_u64(&w, 8, variant == 2 ? 0 : 3);
+		if (variant != 0)
+			rc_wbuf_u64(&w, 9, 4);
+		for (int j = 0; j < 4; j++)
+			w.p[4 + j] = (uint8_t)(w.len >> (8 * j));
+		assert_int_equal(rc_audit_decode(w.p, w.len, &e2), RC_ERR_STORE);
+		rc_wbuf_free(&w);
+	}
 
 	char v[32];
 	assert_int_equal(rc_setting_encode("24h", &w), RC_OK);
@@ -183,6 +199,21 @@ static void test_token_records(void **state)
 		w.p[4 + i] = (uint8_t)(w.len >> (8 * i));
 	assert_int_equal(rc_token_decode(w.p, w.len, &d), RC_ERR_STORE);
 	assert_non_null(strstr(rc_errmsg(), "out of range"));
+	rc_wbuf_free(&w);
+	/* the encoder writes no uid rather than 0: a uid of 0 is refused */
+	rc_wbuf_init(&w, RC_REC_TOKEN);
+	rc_wbuf_str(&w, 1, t.pub.id);
+	rc_wbuf_str(&w, 2, t.pub.owner);
+	rc_wbuf_u64(&w, 3, 0);
+	rc_wbuf_u64(&w, 7, 1);
+	rc_wbuf_bytes(&w, 11, t.hash, sizeof(t.hash));
+	for (int i = 0; i < 4; i++)
+		w.p[4 + i] = (uint8_t)(w.len >> (8 * i));
+	assert_int_equal(rc_token_decode(w.p, w.len, &d), RC_OK);
+	rc_wbuf_u64(&w, 12, 0);
+	for (int i = 0; i < 4; i++)
+		w.p[4 + i] = (uint8_t)(w.len >> (8 * i));
+	assert_int_equal(rc_token_decode(w.p, w.len, &d), RC_ERR_STORE);
 	rc_wbuf_free(&w);
 }
 
