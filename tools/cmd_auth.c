@@ -371,8 +371,7 @@ static int token_revoke_all(struct cli *c, int argc, char **argv)
 
 static const struct action token_actions[] = {
 	{ "list", token_list, "list [--member NAME | --service-user NAME]",
-	  "tokens: ID KIND DESCRIPTION CREATED LAST USED EXPIRES MAX EXPIRY EXTENSION; "
-	  "another member's need manage-members, a service user's manage-services" },
+	  "tokens: yours, a member's (manage-members) or a service user's (manage-services)" },
 	{ "generate", token_generate, "generate --description TEXT [--ttl DURATION] "
 	  "[--max-age DURATION] [--extension slide|fixed]",
 	  "a new API token, printed once (use it as the password)" },
