@@ -300,6 +300,10 @@ static int record_outcome(rc_store *s, const char *origin, const char *user,
 	if (begin_as(s, origin, user, &t) == RC_OK) {
 		rc_txn_audit(&t, action, user);
 		snprintf(t.detail, sizeof(t.detail), "%s: %.80s", result, msg);
+		/* a refusal changed nothing (an unknown user, a locked or refused
+		 * account): counted with the aggregated refusals, so that a flood
+		 * of these never pushes a change out of the log */
+		t.aggregate = strcmp(result, "refused") == 0;
 		(void)rc_txn_end(&t, RC_OK);
 	}
 	return rc_fail(err, "%s", msg);
@@ -455,7 +459,8 @@ RC_API int rc_login_begin(rc_store *s, rc_login *l, const char *origin, const ch
 		rc_actor root = { .uid = 0, .origin = "pam" };
 		rc_txn t;
 		if (w.kind && (rc = rc_txn_begin(s, &root, false, &t)) == RC_OK) {
-			rc = rc_token_verify(&t, user, secret, &tok, &touch);
+			rc = rc_token_verify(&t, w.kind == RC_KIND_MEMBER ? w.m.uid : w.u.pub.uid,
+			                     secret, &tok, &touch);
 			(void)rc_txn_end(&t, RC_OK);
 			ok = rc == RC_OK;
 			if (rc && rc != RC_ERR_AUTH)
@@ -924,7 +929,8 @@ RC_API int rc_login_chauthtok(rc_store *s, rc_login *l, const char *origin, cons
 	if (!rc)
 		rc = restore(&t, w.kind, &m, &u);
 	if (!rc)
-		rc = rc_tokens_revoke_owner(&t, user, &revoked);
+		rc = rc_tokens_revoke_owner(&t, w.kind == RC_KIND_MEMBER ? m.uid : u.pub.uid,
+		                            &revoked);
 	/* a code's acceptance names the uid of the process that presented it
 	 * (the invoking user of su, root for sshd) */
 	if (!rc)
@@ -950,6 +956,7 @@ RC_API int rc_login_session_open(rc_store *s, const char *origin, const char *us
 {
 	rc_token info;
 	rc_txn t;
+	uint32_t uid = 0;
 	int rc;
 
 	token_out[0] = id_out[0] = '\0';
@@ -962,14 +969,16 @@ RC_API int rc_login_session_open(rc_store *s, const char *origin, const char *us
 		rc_member m;
 		rc_svcuser_rec u;
 		rc = rc_load_member(&t, user, &m);
-		if (rc == RC_ERR_NOTFOUND)
-			rc = rc_load_svcuser(&t, user, &u);
+		if (!rc)
+			uid = m.uid;
+		if (rc == RC_ERR_NOTFOUND && (rc = rc_load_svcuser(&t, user, &u)) == RC_OK)
+			uid = u.pub.uid;
 		sodium_memzero(&m, sizeof(m));
 		sodium_memzero(&u, sizeof(u));
 	}
 	if (!rc)
-		rc = rc_token_issue(&t, user, RC_TOKEN_LOGIN, "session", 0, 0, RC_EXT_SLIDE, &info,
-		                    token_out);
+		rc = rc_token_issue(&t, user, uid, RC_TOKEN_LOGIN, "session", 0, 0, RC_EXT_SLIDE,
+		                    &info, token_out);
 	if (!rc) {
 		snprintf(id_out, RC_TOKEN_ID_LEN + 1, "%s", info.id);
 		snprintf(t.detail, sizeof(t.detail), "ok token=%s", info.id);
@@ -986,13 +995,26 @@ RC_API int rc_login_session_close(rc_store *s, const char *origin, const char *u
                                   const char *id)
 {
 	rc_txn t;
+	rc_member m;
+	rc_svcuser_rec u;
+	uint32_t uid = 0;
 	int rc;
 
 	if ((rc = begin_as(s, origin ? origin : "pam", user, &t)) != 0)
 		return rc;
 	rc_txn_audit(&t, "session.close", user);
 	snprintf(t.detail, sizeof(t.detail), "ok token=%.16s revoked", id);
-	rc = rc_token_remove(&t, user, id);
+	/* the token of the user of this name now (a removed user's are gone) */
+	rc = name_plausible(user) ? rc_load_member(&t, user, &m) : RC_ERR_NOTFOUND;
+	if (!rc)
+		uid = m.uid;
+	if (rc == RC_ERR_NOTFOUND && name_plausible(user) &&
+	    (rc = rc_load_svcuser(&t, user, &u)) == RC_OK)
+		uid = u.pub.uid;
+	sodium_memzero(&m, sizeof(m));
+	sodium_memzero(&u, sizeof(u));
+	if (!rc)
+		rc = rc_token_remove(&t, uid, user, id);
 	if (rc == RC_ERR_NOTFOUND) {   /* already revoked or evicted */
 		snprintf(t.detail, sizeof(t.detail), "ok token=%.16s was already gone", id);
 		rc = RC_OK;

@@ -459,8 +459,10 @@ int rc_svcuser_decode(const void *data, size_t len, rc_svcuser_rec *u)
 }
 
 /* token */
+/* K_OWNERUID came with schema 2: a token of schema 1 has none (0), and
+ * rc_tokens_upgrade gives it one or revokes it. */
 enum { K_ID = 1, K_OWNER, K_KIND, K_DESC, K_CREATED, K_LASTUSED, K_EXPIRES,
-       K_MAXEXP, K_TTL, K_EXT, K_HASH };
+       K_MAXEXP, K_TTL, K_EXT, K_HASH, K_OWNERUID };
 
 int rc_token_encode(const rc_token_rec *t, rc_wbuf *w)
 {
@@ -476,6 +478,8 @@ int rc_token_encode(const rc_token_rec *t, rc_wbuf *w)
 	rc_wbuf_u64(w, K_TTL, (uint64_t)t->pub.ttl);
 	rc_wbuf_u64(w, K_EXT, (uint64_t)t->pub.extension);
 	rc_wbuf_bytes(w, K_HASH, t->hash, sizeof(t->hash));
+	if (t->pub.owner_uid)
+		rc_wbuf_u64(w, K_OWNERUID, t->pub.owner_uid);
 	wbuf_seal(w);
 	return w->err;
 }
@@ -496,14 +500,20 @@ int rc_token_decode(const void *data, size_t len, rc_token_rec *t)
 	       case K_TTL: GET_I64(t->pub.ttl); break;
 	       case K_EXT: GET_ENUM(t->pub.extension, RC_EXT_FIXED); break;
 	       case K_HASH: rc = rc_field_bytes(v, n, t->hash, sizeof(t->hash)); break;
+	       case K_OWNERUID: GET_U32(t->pub.owner_uid); break;
 	)
+	/* canonical: the encoder writes no uid rather than 0 */
+	if (!rc && (r.seen & BIT(K_OWNERUID)) && t->pub.owner_uid == 0)
+		rc = rc_fail(RC_ERR_STORE, "damaged record (token owner uid 0)");
 	if (!rc && strlen(t->pub.id) != RC_TOKEN_ID_LEN)
 		rc = rc_fail(RC_ERR_STORE, "damaged record (token id of wrong length)");
 	return rc;
 }
 
 /* audit */
-enum { A_SEQ = 1, A_TIME, A_ACTOR, A_ACTION, A_TARGET, A_RESULT, A_ORIGIN };
+/* A_COUNT and A_FIRST: aggregated refusals only (schema 2). */
+enum { A_SEQ = 1, A_TIME, A_ACTOR, A_ACTION, A_TARGET, A_RESULT, A_ORIGIN, A_COUNT,
+       A_FIRST };
 
 int rc_audit_encode(const rc_audit_entry *e, rc_wbuf *w)
 {
@@ -515,6 +525,10 @@ int rc_audit_encode(const rc_audit_entry *e, rc_wbuf *w)
 	rc_wbuf_str(w, A_TARGET, e->target);
 	rc_wbuf_str(w, A_RESULT, e->result);
 	rc_wbuf_str(w, A_ORIGIN, e->origin);
+	if (e->count) {
+		rc_wbuf_u64(w, A_COUNT, e->count);
+		rc_wbuf_u64(w, A_FIRST, (uint64_t)e->first);
+	}
 	wbuf_seal(w);
 	return w->err;
 }
@@ -530,7 +544,13 @@ int rc_audit_decode(const void *data, size_t len, rc_audit_entry *e)
 	       case A_TARGET: GET_STR(e->target); break;
 	       case A_RESULT: GET_STR(e->result); break;
 	       case A_ORIGIN: GET_STR(e->origin); break;
+	       case A_COUNT: GET_U64(e->count); break;
+	       case A_FIRST: GET_I64(e->first); break;
 	)
+	/* canonical: both or neither, and a count of at least one */
+	if (!rc && (!(r.seen & BIT(A_COUNT)) != !(r.seen & BIT(A_FIRST)) ||
+	            ((r.seen & BIT(A_COUNT)) && e->count == 0)))
+		rc = rc_fail(RC_ERR_STORE, "damaged record (audit count)");
 	return rc;
 }
 

@@ -107,9 +107,13 @@ int rc_secret_decrypt(const rc_store *s, const uint8_t *in, size_t inlen,
 /* ---- the store handle ---------------------------------------------------- */
 enum {
 	DB_MEMBERS, DB_ROLES, DB_INVITATIONS, DB_SERVICES, DB_SVCUSERS,
-	DB_TOKENS, DB_AUDIT, DB_SETTINGS, DB_IDX_UID, DB_IDX_EMAIL, DB_COUNT
+	DB_TOKENS, DB_AUDIT, DB_SETTINGS, DB_IDX_UID, DB_IDX_EMAIL,
+	DB_AUDIT_AGG,   /* aggregated refusals (schema 2): made when missing */
+	DB_COUNT
 };
-#define RC_SCHEMA_VERSION 1
+/* 2: tokens keyed by their owner's uid (1: by name); the audit_refusals
+ * database. */
+#define RC_SCHEMA_VERSION 2
 
 struct rc_store {
 	MDB_env *env;
@@ -121,6 +125,7 @@ struct rc_store {
 	unsigned flags;
 	pid_t pid;
 	unsigned refs;            /* RC_OPEN_SHARED handles */
+	bool no_audit_agg;        /* read-only open of a store without DB_AUDIT_AGG */
 	char warning[512];        /* a problem after a committed change */
 };
 
@@ -141,6 +146,10 @@ typedef struct rc_txn {
 	char action[48];
 	char target[RC_EMAIL_MAX + RC_NAME_MAX + 4];
 	char detail[96];
+	/* the record is a refusal that changed nothing, by a caller who is not
+	 * a member acting as one: counted in the aggregated refusals, apart
+	 * from the records of changes (settings.c) */
+	bool aggregate;
 	bool nss_changed;        /* what NSS shows changed: bump the generation
 	                          * and publish (set by rc_db_put/rc_db_del only) */
 } rc_txn;
@@ -192,6 +201,7 @@ int rc_meta_get_u64(rc_txn *t, const char *key, uint64_t *out);
 int rc_meta_put_u64(rc_txn *t, const char *key, uint64_t v);
 
 int rc_audit_append(rc_txn *t, const char *result);
+int rc_audit_aggregate(rc_txn *t, const char *result);
 int rc_roles_seed(rc_txn *t);
 int rc_invite_in(rc_txn *t, const rc_invite_req *req, rc_code_result *out);
 int rc_invitation_issue(rc_txn *t, rc_member *m, const char *inviter,
@@ -202,14 +212,18 @@ int rc_store_invitation(rc_txn *t, const rc_invitation *inv);
 int rc_password_policy(rc_txn *t, const rc_member *m, const char *pw);
 
 /* Tokens (token.c). */
-int rc_tokens_revoke_owner(rc_txn *t, const char *owner, size_t *revoked);
-int rc_token_issue(rc_txn *t, const char *owner, int kind, const char *desc,
-                   int64_t ttl, int64_t max_age, int ext, rc_token *info,
-                   char out[RC_TOKEN_LEN + 1]);
-int rc_token_verify(rc_txn *t, const char *user, const char *token,
+/* A token belongs to its owner's uid (never reused), not to a name. */
+int rc_tokens_revoke_owner(rc_txn *t, uint32_t owner_uid, size_t *revoked);
+int rc_token_issue(rc_txn *t, const char *owner, uint32_t owner_uid, int kind,
+                   const char *desc, int64_t ttl, int64_t max_age, int ext,
+                   rc_token *info, char out[RC_TOKEN_LEN + 1]);
+int rc_token_verify(rc_txn *t, uint32_t uid, const char *token,
                     rc_token_rec *rec, bool *touch);
 int rc_token_touch(rc_txn *t, const rc_token_rec *seen);
-int rc_token_remove(rc_txn *t, const char *owner, const char *id);
+int rc_token_remove(rc_txn *t, uint32_t owner_uid, const char *owner,
+                    const char *id);
+/* Schema 1 -> 2: tokens keyed by name become tokens keyed by uid. */
+int rc_tokens_upgrade(rc_txn *t, size_t *kept, size_t *dropped);
 
 /* Two-factor (totp.c). */
 int rc_totp_check(rc_txn *t, rc_member *m, const char *code, int *via);

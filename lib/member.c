@@ -595,7 +595,7 @@ RC_API int rc_member_delete(rc_store *s, const rc_actor *a, const char *username
 			rc = RC_OK;
 	}
 	if (!rc)
-		rc = rc_tokens_revoke_owner(&t, username, NULL);
+		rc = rc_tokens_revoke_owner(&t, m.uid, NULL);
 	return rc_txn_end(&t, rc);
 }
 
@@ -633,7 +633,7 @@ RC_API int rc_member_reset_password(rc_store *s, const rc_actor *a, const char *
 	}
 	/* Resetting a password revokes every token (the seed's rule). */
 	if (!rc)
-		rc = rc_tokens_revoke_owner(&t, m.username, NULL);
+		rc = rc_tokens_revoke_owner(&t, m.uid, NULL);
 	if (rc)
 		sodium_memzero(out->code, sizeof(out->code));
 	return rc_txn_end(&t, rc);

@@ -356,9 +356,16 @@ typedef struct rc_audit_entry {
 	char target[RC_EMAIL_MAX + RC_NAME_MAX + 4];
 	char result[128];
 	char origin[64];
+	/* An aggregated refusal (seq 0) stands for COUNT refusals of one
+	 * actor's action from one origin, the first at FIRST, the last at TIME
+	 * (with its target and result).  A record of the log proper has count
+	 * 1 and first == time. */
+	uint64_t count;
+	int64_t first;
 } rc_audit_entry;
 typedef int (*rc_audit_cb)(const rc_audit_entry *e, void *ctx);
-/* since: oldest time to show (0: all); limit: the newest LIMIT (0: all). */
+/* The log and the aggregated refusals, merged by time, oldest first.
+ * since: oldest time to show (0: all); limit: the newest LIMIT (0: all). */
 int rc_audit_foreach(rc_store *s, const rc_actor *a, int64_t since,
                      size_t limit, rc_audit_cb cb, void *ctx);
 
@@ -397,10 +404,13 @@ int rc_totp_code(const char *secret_b32, int64_t now, char out[7]);
 
 /* ---- authentication tokens ------------------------------------------------ */
 enum { RC_TOKEN_LOGIN = 0, RC_TOKEN_API = 1 };
+/* Kinds of users (tokens' owners, logins). */
+enum { RC_KIND_NONE = 0, RC_KIND_MEMBER, RC_KIND_SVCUSER };
 enum { RC_EXT_SLIDE = 0, RC_EXT_FIXED = 1 };
 typedef struct rc_token {
 	char id[RC_TOKEN_ID_LEN + 1];
-	char owner[RC_NAME_MAX + 1];
+	char owner[RC_NAME_MAX + 1];   /* the owner's name when the token was made */
+	uint32_t owner_uid;        /* whose it is: uids are never reused */
 	int kind;
 	char description[RC_TOKEN_DESC_MAX + 1];
 	int64_t created;
@@ -426,17 +436,18 @@ int rc_token_check_format(const char *token);
 int rc_token_generate(rc_store *s, const rc_actor *a, const rc_token_req *req,
                       rc_token *info, char token_out[RC_TOKEN_LEN + 1]);
 typedef int (*rc_token_cb)(const rc_token *tk, void *ctx);
-/* owner NULL: the actor's own tokens (others need manage-members). */
+/* Whose tokens: owner NULL is the actor itself (a member); otherwise owner
+ * names a member (owner_kind RC_KIND_MEMBER: manage-members and the rank
+ * rule) or a service user (RC_KIND_SVCUSER: manage-services). */
 int rc_token_foreach(rc_store *s, const rc_actor *a, const char *owner,
-                     rc_token_cb cb, void *ctx);
-/* owner NULL: the actor's own.  id is the token's id (or the whole token). */
+                     int owner_kind, rc_token_cb cb, void *ctx);
+/* id is the token's id (or the whole token). */
 int rc_token_revoke(rc_store *s, const rc_actor *a, const char *owner,
-                    const char *id);
+                    int owner_kind, const char *id);
 int rc_token_revoke_all(rc_store *s, const rc_actor *a, const char *owner,
-                        size_t *revoked);
+                        int owner_kind, size_t *revoked);
 
 /* ---- logins (the PAM module's rules) --------------------------------------- */
-enum { RC_KIND_NONE = 0, RC_KIND_MEMBER, RC_KIND_SVCUSER };
 enum {
 	RC_VIA_NONE = 0, RC_VIA_PASSWORD, RC_VIA_TOKEN, RC_VIA_INVITATION,
 	RC_VIA_RESET, RC_VIA_TOTP, RC_VIA_RECOVERY

@@ -205,6 +205,8 @@ RC_API int rc_service_delete(rc_store *s, const rc_actor *a, const char *name)
 		if (!rc && strcmp(u.pub.service, name) == 0) {
 			rc = rc_uid_index_del(&t, u.pub.uid);
 			if (!rc)
+				rc = rc_tokens_revoke_owner(&t, u.pub.uid, NULL);
+			if (!rc)
 				rc = rc_db_cursor_del(&t, DB_SVCUSERS, c);
 		}
 		sodium_memzero(&u, sizeof(u));
@@ -318,6 +320,7 @@ RC_API int rc_svcuser_update_password(rc_store *s, const rc_actor *a, const char
 	rc_svcuser_rec u;
 	svc_pw pw;
 	rc_txn t;
+	size_t revoked = 0;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -336,6 +339,11 @@ RC_API int rc_svcuser_update_password(rc_store *s, const rc_actor *a, const char
 		snprintf(out->username, sizeof(out->username), "%s", username);
 		svc_pw_apply(&pw, &u);
 		rc = rc_store_svcuser(&t, &u);
+		/* a new password revokes the user's tokens, as a member's does */
+		if (!rc)
+			rc = rc_tokens_revoke_owner(&t, u.pub.uid, &revoked);
+		if (!rc)
+			snprintf(t.detail, sizeof(t.detail), "ok tokens-revoked=%zu", revoked);
 	}
 	sodium_memzero(&pw, sizeof(pw));
 	sodium_memzero(&u, sizeof(u));
@@ -352,6 +360,7 @@ RC_API int rc_svcuser_set(rc_store *s, const rc_actor *a, const char *service,
 	rc_service svc;
 	rc_svcuser_rec u;
 	rc_txn t;
+	size_t revoked = 0;
 	int rc;
 
 	memset(&u, 0, sizeof(u));
@@ -374,6 +383,12 @@ RC_API int rc_svcuser_set(rc_store *s, const rc_actor *a, const char *service,
 			snprintf(u.pub.username, sizeof(u.pub.username), "%s", new_name);
 			rc = rc_uid_index_put(&t, u.pub.uid, 's', new_name);
 		}
+		/* whoever logs in under the new name logs in again */
+		if (!rc)
+			rc = rc_tokens_revoke_owner(&t, u.pub.uid, &revoked);
+		if (!rc)
+			snprintf(t.detail, sizeof(t.detail), "ok renamed to %s, tokens-revoked=%zu",
+			         new_name, revoked);
 	}
 	if (!rc) {
 		if (read_only >= 0)
@@ -430,6 +445,8 @@ RC_API int rc_svcuser_delete(rc_store *s, const rc_actor *a, const char *service
 		rc = rc_db_del(&t, DB_SVCUSERS, username, strlen(username));
 	if (!rc)
 		rc = rc_uid_index_del(&t, u.pub.uid);
+	if (!rc)
+		rc = rc_tokens_revoke_owner(&t, u.pub.uid, NULL);
 	sodium_memzero(&u, sizeof(u));
 	return rc_txn_end(&t, rc);
 }

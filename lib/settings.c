@@ -327,48 +327,266 @@ int rc_audit_append(rc_txn *t, const char *result)
 	return rc;
 }
 
+/* ---- aggregated refusals ---------------------------------------------------
+ *
+ * A refusal that changed nothing, by a caller who is not a member acting as
+ * one (a permission refusal of a uid that is no member; a PAM refusal of an
+ * unknown user, a locked or refused account), is not appended to the log:
+ * it is counted in the "audit_refusals" database, one record per (actor,
+ * action, origin) with the number of refusals, the first and the last time
+ * (and the last target and result).  Keys: "k" + actor NUL action NUL origin
+ * -> the record; "t" + last time (8 bytes, big-endian) + the "k" key -> ""
+ * (oldest first, for retention).  audit.max_entries and audit.max_age apply
+ * to these records apart from the log: a change is evicted only by changes,
+ * and however many refusals are made, the oldest aggregates go first. */
+
+#define AGG_KEY_MAX (1 + sizeof(((rc_audit_entry *)0)->actor) + \
+                     sizeof(((rc_audit_entry *)0)->action) + \
+                     sizeof(((rc_audit_entry *)0)->origin))
+#define AGG_TKEY_MAX (9 + AGG_KEY_MAX)
+
+static size_t agg_key(const char *actor, const char *action, const char *origin,
+                      char key[AGG_KEY_MAX])
+{
+	size_t n = 0, l;
+
+	key[n++] = 'k';
+	l = strlen(actor);
+	memcpy(key + n, actor, l + 1);
+	n += l + 1;
+	l = strlen(action);
+	memcpy(key + n, action, l + 1);
+	n += l + 1;
+	l = strlen(origin);
+	memcpy(key + n, origin, l);
+	return n + l;
+}
+
+static size_t agg_tkey(int64_t time, const char *key, size_t klen, char tkey[AGG_TKEY_MAX])
+{
+	tkey[0] = 't';
+	seq_key((uint64_t)time, (uint8_t *)tkey + 1);
+	memcpy(tkey + 9, key, klen);
+	return 9 + klen;
+}
+
+static int64_t tkey_time(const MDB_val *k)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | ((const uint8_t *)k->mv_data)[1 + i];
+	return (int64_t)v;
+}
+
+static bool is_tkey(const MDB_val *k)
+{
+	return k->mv_size > 9 && ((const char *)k->mv_data)[0] == 't';
+}
+
+/* Drop aggregates past audit.max_entries or older than audit.max_age,
+ * oldest first, a few at a time. */
+static int agg_prune(rc_txn *t, int64_t now)
+{
+	MDB_cursor *c;
+	MDB_stat st;
+	MDB_val k, v;
+	char tprefix[] = "t";
+	int64_t max_entries, max_age;
+	int rc, mrc;
+
+	if ((rc = rc_setting_int(t, "audit.max_entries", &max_entries)) != 0 ||
+	    (rc = rc_setting_int(t, "audit.max_age", &max_age)) != 0)
+		return rc;
+	if ((mrc = mdb_stat(t->txn, t->s->dbi[DB_AUDIT_AGG], &st)) != 0 ||
+	    (mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_AUDIT_AGG], &c)) != 0)
+		return rc_fail_lmdb(mrc, "cannot read the aggregated refusals");
+	size_t count = st.ms_entries / 2;   /* a record and its time key */
+	for (int i = 0; i < 16 && rc == RC_OK; i++) {
+		k.mv_size = 1;
+		k.mv_data = tprefix;
+		if (mdb_cursor_get(c, &k, &v, MDB_SET_RANGE) != 0 || !is_tkey(&k))
+			break;
+		if (count <= (size_t)max_entries && tkey_time(&k) >= now - max_age)
+			break;
+		MDB_val rk = { k.mv_size - 9, (char *)k.mv_data + 9 };
+		mrc = mdb_del(t->txn, t->s->dbi[DB_AUDIT_AGG], &rk, NULL);
+		if (mrc && mrc != MDB_NOTFOUND)
+			rc = rc_fail_lmdb(mrc, "cannot prune the aggregated refusals");
+		else if ((mrc = mdb_cursor_del(c, 0)) != 0)
+			rc = rc_fail_lmdb(mrc, "cannot prune the aggregated refusals");
+		count--;
+	}
+	mdb_cursor_close(c);
+	return rc;
+}
+
+int rc_audit_aggregate(rc_txn *t, const char *result)
+{
+	char key[AGG_KEY_MAX], tkey[AGG_TKEY_MAX];
+	rc_audit_entry e;
+	MDB_val v;
+	rc_wbuf w;
+	int64_t now = rc_store_now(t->s);
+	size_t klen = agg_key(t->actor_name, t->action, t->origin, key);
+	int rc = rc_db_get(t, DB_AUDIT_AGG, key, klen, &v);
+
+	memset(&e, 0, sizeof(e));
+	if (rc == RC_OK) {
+		rc = rc_audit_decode(v.mv_data, v.mv_size, &e);
+		if (!rc) {   /* its time key moves */
+			rc = rc_db_del(t, DB_AUDIT_AGG, tkey, agg_tkey(e.time, key, klen, tkey));
+			if (rc == RC_ERR_NOTFOUND)
+				rc = RC_OK;
+		}
+		if (!rc && e.count < UINT64_MAX)
+			e.count++;
+	} else if (rc == RC_ERR_NOTFOUND) {
+		snprintf(e.actor, sizeof(e.actor), "%s", t->actor_name);
+		snprintf(e.action, sizeof(e.action), "%s", t->action);
+		snprintf(e.origin, sizeof(e.origin), "%s", t->origin);
+		e.count = 1;
+		e.first = now;
+		rc = RC_OK;
+	}
+	if (rc)
+		return rc;
+	if (now > e.time)
+		e.time = now;
+	snprintf(e.target, sizeof(e.target), "%s", t->target);
+	snprintf(e.result, sizeof(e.result), "%s", result);
+	rc_audit_encode(&e, &w);
+	rc = rc_db_put(t, DB_AUDIT_AGG, key, klen, &w, 0);
+	rc_wbuf_free(&w);
+	if (!rc)
+		rc = rc_db_put_raw(t, DB_AUDIT_AGG, tkey, agg_tkey(e.time, key, klen, tkey), "", 0,
+		                   0);
+	if (!rc)
+		rc = agg_prune(t, now);
+	return rc;
+}
+
+/* The aggregate whose time key is K. */
+static int agg_load(rc_txn *t, const MDB_val *k, rc_audit_entry *e)
+{
+	MDB_val v;
+	int rc = rc_db_get(t, DB_AUDIT_AGG, (const char *)k->mv_data + 9, k->mv_size - 9, &v);
+
+	if (rc == RC_ERR_NOTFOUND)
+		return rc_fail(RC_ERR_STORE, "damaged audit_refusals database (a time key "
+		               "without its record)");
+	if (!rc)
+		rc = rc_audit_decode(v.mv_data, v.mv_size, e);
+	e->seq = 0;
+	return rc;
+}
+
 RC_API int rc_audit_foreach(rc_store *s, const rc_actor *a, int64_t since, size_t limit,
                             rc_audit_cb cb, void *ctx)
 {
-	MDB_cursor *c = NULL;
-	MDB_val k, v;
+	MDB_cursor *c = NULL, *ac = NULL;
+	MDB_val k, v, ak, av;
+	uint8_t mstart[8];
+	char astart[AGG_TKEY_MAX];
+	size_t astart_len = 0, shown = 0;
+	bool have_m = false, have_a = false, mvalid, avalid;
+	rc_audit_entry e;
 	rc_txn t;
 	int rc = rc_txn_begin(s, a, false, &t);
-	int mrc;
+	int mrc, arc = MDB_NOTFOUND;
 
 	if (rc)
 		return rc;
 	rc = rc_require(&t, RC_PERM_AUDIT);
 	if (!rc && (mrc = mdb_cursor_open(t.txn, s->dbi[DB_AUDIT], &c)) != 0)
 		rc = rc_fail_lmdb(mrc, "cannot read the audit log");
-	if (!rc) {
-		/* Walk back from the newest record to the first one to show. */
-		size_t shown = 0;
-		mrc = mdb_cursor_get(c, &k, &v, MDB_LAST);
-		while (mrc == 0) {
-			rc_audit_entry e;
-			if (rc_audit_decode(v.mv_data, v.mv_size, &e) == RC_OK && e.time < since) {
-				mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-				break;
-			}
-			if (limit && ++shown == limit)
-				break;
-			if (mdb_cursor_get(c, &k, &v, MDB_PREV) != 0) {
-				mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-				break;
-			}
-		}
-		for (; mrc == 0 && !rc; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-			rc_audit_entry e;
-			rc = rc_audit_decode(v.mv_data, v.mv_size, &e);
-			if (!rc && e.time >= since)
-				rc = cb(&e, ctx);
-		}
-		if (!rc && mrc != MDB_NOTFOUND)
-			rc = rc_fail_lmdb(mrc, "cannot read the audit log");
+	if (!rc && !s->no_audit_agg &&
+	    (mrc = mdb_cursor_open(t.txn, s->dbi[DB_AUDIT_AGG], &ac)) != 0)
+		rc = rc_fail_lmdb(mrc, "cannot read the aggregated refusals");
+	if (rc)
+		goto out;
+
+	/* Walk back from the newest record of either kind to the first one to
+	 * show (on equal times an aggregate counts as the newer). */
+	mrc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	if (ac) {
+		arc = mdb_cursor_get(ac, &ak, &av, MDB_LAST);
+		if (arc == 0 && !is_tkey(&ak))
+			arc = MDB_NOTFOUND;
 	}
+	while (!limit || shown < limit) {
+		int64_t mtime = since;
+		if ((mvalid = mrc == 0 && k.mv_size == 8)) {
+			if (rc_audit_decode(v.mv_data, v.mv_size, &e) == RC_OK)
+				mtime = e.time;
+			mvalid = mtime >= since;
+		}
+		avalid = arc == 0 && tkey_time(&ak) >= since;
+		if (!mvalid && !avalid)
+			break;
+		shown++;
+		if (avalid && (!mvalid || tkey_time(&ak) >= mtime)) {
+			have_a = true;
+			astart_len = ak.mv_size < sizeof(astart) ? ak.mv_size : sizeof(astart);
+			memcpy(astart, ak.mv_data, astart_len);
+			arc = mdb_cursor_get(ac, &ak, &av, MDB_PREV);
+			if (arc == 0 && !is_tkey(&ak))
+				arc = MDB_NOTFOUND;
+		} else {
+			have_m = true;
+			memcpy(mstart, k.mv_data, 8);
+			mrc = mdb_cursor_get(c, &k, &v, MDB_PREV);
+		}
+	}
+
+	/* Then forward, merged by time (on equal times the log first). */
+	mrc = MDB_NOTFOUND;
+	if (have_m) {
+		k.mv_size = 8;
+		k.mv_data = mstart;
+		mrc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
+	}
+	arc = MDB_NOTFOUND;
+	if (have_a) {
+		char tk[AGG_TKEY_MAX];
+		memcpy(tk, astart, astart_len);
+		ak.mv_size = astart_len;
+		ak.mv_data = tk;
+		arc = mdb_cursor_get(ac, &ak, &av, MDB_SET_KEY);
+	}
+	while (!rc && (mrc == 0 || arc == 0)) {
+		rc_audit_entry m;
+		bool m_ok = false;
+		if (mrc == 0) {
+			rc = rc_audit_decode(v.mv_data, v.mv_size, &m);
+			if (rc)
+				break;
+			m_ok = true;
+		}
+		if (arc == 0 && is_tkey(&ak) && (!m_ok || tkey_time(&ak) < m.time)) {
+			rc = agg_load(&t, &ak, &e);
+			if (!rc)
+				rc = cb(&e, ctx);
+			arc = mdb_cursor_get(ac, &ak, &av, MDB_NEXT);
+			continue;
+		}
+		if (!m_ok)
+			break;
+		if (m.time >= since) {
+			m.count = 1;
+			m.first = m.time;
+			rc = cb(&m, ctx);
+		}
+		mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	if (!rc && mrc != 0 && mrc != MDB_NOTFOUND)
+		rc = rc_fail_lmdb(mrc, "cannot read the audit log");
+	if (!rc && arc != 0 && arc != MDB_NOTFOUND)
+		rc = rc_fail_lmdb(arc, "cannot read the aggregated refusals");
+out:
 	if (c)
 		mdb_cursor_close(c);
+	if (ac)
+		mdb_cursor_close(ac);
 	return rc_txn_end(&t, rc);
 }
 
@@ -401,6 +619,9 @@ RC_API int rc_store_status(rc_store *s, const rc_actor *a, rc_status *out)
 		if (mdb_stat(t.txn, s->dbi[counts[i].db], &st) == 0)
 			*(size_t *)(void *)((char *)out + counts[i].off) = st.ms_entries;
 	}
+	/* and the aggregated refusals (a record and its time key each) */
+	if (!rc && !s->no_audit_agg && mdb_stat(t.txn, s->dbi[DB_AUDIT_AGG], &st) == 0)
+		out->audit_entries += st.ms_entries / 2;
 	if (!rc) {
 		MDB_cursor *c;
 		MDB_val k, val;

@@ -28,6 +28,7 @@ static const char *const db_names[DB_COUNT] = {
 	[DB_SVCUSERS] = "service_users", [DB_TOKENS] = "tokens",
 	[DB_AUDIT] = "audit", [DB_SETTINGS] = "settings",
 	[DB_IDX_UID] = "idx_uid", [DB_IDX_EMAIL] = "idx_email",
+	[DB_AUDIT_AGG] = "audit_refusals",
 };
 
 RC_API void rc_store_set_clock(rc_store *s, rc_clock_fn fn)
@@ -107,6 +108,7 @@ static int env_open(rc_store *s, bool create)
 {
 	char dir[RC_PATH_MAX];
 	MDB_txn *txn = NULL;
+	bool make_agg = false;
 	int rc, mrc;
 	unsigned envflags = (s->flags & RC_OPEN_READONLY) ? MDB_RDONLY : 0;
 
@@ -145,6 +147,16 @@ static int env_open(rc_store *s, bool create)
 	}
 	for (int i = 0; i < DB_COUNT; i++) {
 		mrc = mdb_dbi_open(txn, db_names[i], create ? MDB_CREATE : 0, &s->dbi[i]);
+		if (mrc == MDB_NOTFOUND && i == DB_AUDIT_AGG) {
+			/* came with schema 2: an older store gets it below, in a
+			 * write transaction of its own (once), or (read-only) has no
+			 * aggregated refusals to show */
+			if (envflags & MDB_RDONLY)
+				s->no_audit_agg = true;
+			else
+				make_agg = true;
+			continue;
+		}
 		if (mrc == MDB_NOTFOUND && !create) {
 			rc = rc_fail(RC_ERR_STORE, "store %s has no \"%s\" database (damaged, or not "
 			             "initialised: run \"rollcall init\")", dir, db_names[i]);
@@ -160,6 +172,20 @@ static int env_open(rc_store *s, bool create)
 		txn = NULL;
 		rc = rc_fail_lmdb(mrc, "cannot open the store's databases");
 		goto fail;
+	}
+	txn = NULL;
+	if (make_agg) {
+		if ((mrc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0) {
+			txn = NULL;
+		} else if ((mrc = mdb_dbi_open(txn, db_names[DB_AUDIT_AGG], MDB_CREATE,
+		                               &s->dbi[DB_AUDIT_AGG])) == 0) {
+			mrc = mdb_txn_commit(txn);
+			txn = NULL;
+		}
+		if (mrc) {
+			rc = rc_fail_lmdb(mrc, "cannot add the audit_refusals database");
+			goto fail;
+		}
 	}
 	return RC_OK;
 fail:
@@ -187,7 +213,7 @@ static int keys_load(rc_store *s)
 	return RC_OK;
 }
 
-static int schema_check(rc_store *s)
+static int schema_check(rc_store *s, uint64_t *version)
 {
 	rc_txn t;
 	uint64_t v = 0;
@@ -207,6 +233,35 @@ static int schema_check(rc_store *s)
 	else if (!rc && v == 0)
 		rc = rc_fail(RC_ERR_STORE, "store in %s has schema version 0 (damaged)",
 		             s->cfg.state_dir);
+	*version = v;
+	return rc_txn_end(&t, rc);
+}
+
+/* Bring a store of an older schema up to this one, once, in one write
+ * transaction (a concurrent opener finds it done). */
+static int schema_upgrade(rc_store *s)
+{
+	rc_txn t;
+	uint64_t v = 0;
+	size_t kept = 0, dropped = 0;
+	rc_actor root = { .uid = 0, .origin = "open" };
+	int rc = rc_txn_begin(s, &root, true, &t);
+
+	if (rc)
+		return rc;
+	rc = rc_meta_get_u64(&t, "@schema", &v);
+	if (rc || v >= RC_SCHEMA_VERSION) {
+		(void)rc_txn_end(&t, RC_ERR_STATE);   /* abort: nothing to do */
+		return rc;
+	}
+	rc_txn_audit(&t, "store.upgrade", "schema");
+	if (v < 2)
+		rc = rc_tokens_upgrade(&t, &kept, &dropped);
+	if (!rc)
+		rc = rc_meta_put_u64(&t, "@schema", RC_SCHEMA_VERSION);
+	if (!rc)
+		snprintf(t.detail, sizeof(t.detail), "ok schema %llu to %d: tokens kept=%zu "
+		         "revoked=%zu", (unsigned long long)v, RC_SCHEMA_VERSION, kept, dropped);
 	return rc_txn_end(&t, rc);
 }
 
@@ -267,6 +322,7 @@ RC_API int rc_store_open(rc_store **out, const rc_config *cfg, unsigned flags)
 static int store_open(rc_store **out, const rc_config *cfg, unsigned flags)
 {
 	rc_store *s = NULL;
+	uint64_t version = 0;
 	int rc;
 
 	*out = NULL;
@@ -279,7 +335,9 @@ static int store_open(rc_store **out, const rc_config *cfg, unsigned flags)
 	if (!rc)
 		rc = env_open(s, false);
 	if (!rc)
-		rc = schema_check(s);
+		rc = schema_check(s, &version);
+	if (!rc && version < RC_SCHEMA_VERSION && !(flags & RC_OPEN_READONLY))
+		rc = schema_upgrade(s);
 	/* A writer that died between commit and publish is caught up here. */
 	if (!rc && !(flags & RC_OPEN_READONLY) && rc_snapshot_catch_up(s) != RC_OK)
 		snprintf(s->warning, sizeof(s->warning), "the NSS snapshot is behind the store "
@@ -580,7 +638,8 @@ static int commit(rc_txn *t)
 	int rc = RC_OK;
 
 	if (t->action[0])
-		rc = rc_audit_append(t, t->detail[0] ? t->detail : "ok");
+		rc = t->aggregate ? rc_audit_aggregate(t, t->detail[0] ? t->detail : "refused")
+		                  : rc_audit_append(t, t->detail[0] ? t->detail : "ok");
 	if (!rc && t->nss_changed) {
 		uint64_t gen = 0;
 		rc = rc_meta_get_u64(t, "@generation", &gen);
@@ -617,6 +676,9 @@ static void audit_refusal(rc_txn *t)
 	if (rc_txn_begin(t->s, &a, true, &d) == RC_OK) {
 		rc_txn_audit(&d, t->action, t->target);
 		snprintf(d.detail, sizeof(d.detail), "denied: %.80s", saved);
+		/* a caller who is not a member changes nothing and is counted
+		 * apart: its refusals never push a change out of the log */
+		d.aggregate = !d.root && !d.is_member;
 		(void)commit(&d);
 	}
 	rc_fail(RC_ERR_PERM, "%s", saved);

@@ -10,7 +10,12 @@
  * BLAKE2b hash of the secret part; it is compared in constant time.
  *
  * Keys in the "tokens" database: "i" + id -> the record, and
- * "o" + owner + NUL + id -> "" (a user's tokens by prefix, without a scan).
+ * "u" + the owner's uid (4 bytes, big-endian) + id -> "" (a user's tokens by
+ * prefix, without a scan).  A token belongs to a uid, not to a name: uids
+ * are allocated once and never reused, so a token never passes to a later
+ * user of the same name, and a rename, a password change or a removal
+ * revokes the user's tokens by uid.  (Stores of schema 1 had "o" + owner
+ * name + NUL + id; rc_tokens_upgrade converts them.)
  *
  * Sliding expiry without a write on every use: a use writes the token back
  * (last used, new expiry) only when the stored last use is a minute old, so
@@ -114,15 +119,19 @@ static int id_key(const char *id, char key[RC_TOKEN_ID_LEN + 2])
 	return RC_TOKEN_ID_LEN + 1;
 }
 
-static size_t owner_key(const char *owner, const char *id, char *key)
+#define OWNER_PREFIX_LEN 5
+#define OWNER_KEY_LEN    (OWNER_PREFIX_LEN + RC_TOKEN_ID_LEN)
+
+static size_t owner_key(uint32_t uid, const char *id, char key[OWNER_KEY_LEN])
 {
-	size_t n = strlen(owner);
-	key[0] = 'o';
-	memcpy(key + 1, owner, n);
-	key[1 + n] = '\0';
+	key[0] = 'u';
+	key[1] = (char)(uid >> 24);
+	key[2] = (char)(uid >> 16);
+	key[3] = (char)(uid >> 8);
+	key[4] = (char)uid;
 	if (id)
-		memcpy(key + 2 + n, id, RC_TOKEN_ID_LEN);
-	return 2 + n + (id ? RC_TOKEN_ID_LEN : 0);
+		memcpy(key + OWNER_PREFIX_LEN, id, RC_TOKEN_ID_LEN);
+	return id ? OWNER_KEY_LEN : OWNER_PREFIX_LEN;
 }
 
 static int token_load(rc_txn *t, const char *id, rc_token_rec *rec)
@@ -152,19 +161,19 @@ static int token_store(rc_txn *t, const rc_token_rec *rec)
 
 static int token_delete(rc_txn *t, const rc_token *tk)
 {
-	char key[RC_NAME_MAX + RC_TOKEN_ID_LEN + 3];
+	char key[OWNER_KEY_LEN];
 	int rc = rc_db_del(t, DB_TOKENS, key, (size_t)id_key(tk->id, key));
 
 	if (!rc)
-		rc = rc_db_del(t, DB_TOKENS, key, owner_key(tk->owner, tk->id, key));
+		rc = rc_db_del(t, DB_TOKENS, key, owner_key(tk->owner_uid, tk->id, key));
 	return rc;
 }
 
-/* Every token of OWNER, oldest first, into a malloc'ed array. */
-static int owner_tokens(rc_txn *t, const char *owner, rc_token_rec **out, size_t *count)
+/* Every token of the user UID, oldest first, into a malloc'ed array. */
+static int owner_tokens(rc_txn *t, uint32_t uid, rc_token_rec **out, size_t *count)
 {
-	char prefix[RC_NAME_MAX + 3];
-	size_t plen = owner_key(owner, NULL, prefix);
+	char prefix[OWNER_KEY_LEN];
+	size_t plen = owner_key(uid, NULL, prefix);
 	MDB_cursor *c;
 	MDB_val k = { plen, prefix }, v;
 	rc_token_rec *arr = NULL;
@@ -194,8 +203,11 @@ static int owner_tokens(rc_txn *t, const char *owner, rc_token_rec **out, size_t
 		}
 		rc = token_load(t, id, &arr[n]);
 		if (rc == RC_ERR_NOTFOUND)
-			rc = rc_fail(RC_ERR_STORE, "damaged token index (token %s of %s has no "
-			             "record)", id, owner);
+			rc = rc_fail(RC_ERR_STORE, "damaged token index (token %s of uid %u has "
+			             "no record)", id, (unsigned)uid);
+		else if (!rc && arr[n].pub.owner_uid != uid)
+			rc = rc_fail(RC_ERR_STORE, "damaged token index (token %s is not uid "
+			             "%u's)", id, (unsigned)uid);
 		if (!rc)
 			n++;
 	}
@@ -223,15 +235,15 @@ static bool token_expired(const rc_token *tk, int64_t now)
 	return now >= tk->expires || (tk->max_expiry && now >= tk->max_expiry);
 }
 
-/* Delete OWNER's tokens of KIND (-1: all) and, with only_expired, only the
- * expired ones. */
-static int revoke_owner(rc_txn *t, const char *owner, int kind, bool only_expired,
+/* Delete the tokens of the user UID of KIND (-1: all) and, with
+ * only_expired, only the expired ones. */
+static int revoke_owner(rc_txn *t, uint32_t uid, int kind, bool only_expired,
                         size_t *revoked)
 {
 	rc_token_rec *arr;
 	size_t n, done = 0;
 	int64_t now = rc_store_now(t->s);
-	int rc = owner_tokens(t, owner, &arr, &n);
+	int rc = owner_tokens(t, uid, &arr, &n);
 
 	for (size_t i = 0; !rc && i < n; i++) {
 		if (kind >= 0 && arr[i].pub.kind != kind)
@@ -250,34 +262,37 @@ static int revoke_owner(rc_txn *t, const char *owner, int kind, bool only_expire
 	return rc;
 }
 
-int rc_tokens_revoke_owner(rc_txn *t, const char *owner, size_t *revoked)
+int rc_tokens_revoke_owner(rc_txn *t, uint32_t owner_uid, size_t *revoked)
 {
-	return revoke_owner(t, owner, -1, false, revoked);
+	return revoke_owner(t, owner_uid, -1, false, revoked);
 }
 
-/* Make a token for OWNER.  For a login token, evict the oldest past
- * token.login_limit; for an api token, refuse past token.api_limit. */
-int rc_token_issue(rc_txn *t, const char *owner, int kind, const char *desc,
-                   int64_t ttl, int64_t max_age, int ext, rc_token *info,
-                   char out[RC_TOKEN_LEN + 1])
+/* Make a token for OWNER (uid OWNER_UID).  For a login token, evict the
+ * oldest past token.login_limit; for an api token, refuse past
+ * token.api_limit. */
+int rc_token_issue(rc_txn *t, const char *owner, uint32_t owner_uid, int kind,
+                   const char *desc, int64_t ttl, int64_t max_age, int ext,
+                   rc_token *info, char out[RC_TOKEN_LEN + 1])
 {
 	uint8_t idb[ID_BYTES], sec[SECRET_BYTES];
 	rc_token_rec rec, *arr = NULL;
-	char key[RC_NAME_MAX + RC_TOKEN_ID_LEN + 3];
+	char key[OWNER_KEY_LEN];
 	size_t n = 0, count = 0;
 	int64_t limit, now = rc_store_now(t->s);
 	int rc;
 
 	out[0] = '\0';
 	memset(&rec, 0, sizeof(rec));
+	if (owner_uid == 0)
+		return rc_fail(RC_ERR_STORE, "%s has no uid: no token can be made", owner);
 	if (!ttl && (rc = rc_setting_int(t, "token.ttl", &ttl)) != 0)
 		return rc;
 	rc = rc_setting_int(t, kind == RC_TOKEN_LOGIN ? "token.login_limit" : "token.api_limit",
 	                    &limit);
 	if (!rc)
-		rc = revoke_owner(t, owner, -1, true, NULL);   /* drop expired ones */
+		rc = revoke_owner(t, owner_uid, -1, true, NULL);   /* drop expired ones */
 	if (!rc)
-		rc = owner_tokens(t, owner, &arr, &n);
+		rc = owner_tokens(t, owner_uid, &arr, &n);
 	for (size_t i = 0; !rc && i < n; i++)
 		if (arr[i].pub.kind == kind)
 			count++;
@@ -307,6 +322,7 @@ int rc_token_issue(rc_txn *t, const char *owner, int kind, const char *desc,
 	memcpy(rec.pub.id, out + ID_OFF, RC_TOKEN_ID_LEN);
 	rec.pub.id[RC_TOKEN_ID_LEN] = '\0';
 	snprintf(rec.pub.owner, sizeof(rec.pub.owner), "%s", owner);
+	rec.pub.owner_uid = owner_uid;
 	rec.pub.kind = kind;
 	snprintf(rec.pub.description, sizeof(rec.pub.description), "%s", desc ? desc : "");
 	rec.pub.created = now;
@@ -319,7 +335,8 @@ int rc_token_issue(rc_txn *t, const char *owner, int kind, const char *desc,
 	secret_hash(t->s, out + SECRET_OFF, rec.hash);
 	rc = token_store(t, &rec);
 	if (!rc)
-		rc = rc_db_put_raw(t, DB_TOKENS, key, owner_key(owner, rec.pub.id, key), "", 0, 0);
+		rc = rc_db_put_raw(t, DB_TOKENS, key, owner_key(owner_uid, rec.pub.id, key), "", 0,
+		                   0);
 	if (!rc && info)
 		*info = rec.pub;
 	if (rc)
@@ -339,10 +356,10 @@ static void use_at(rc_token_rec *rec, int64_t now)
 	}
 }
 
-/* Check TOKEN for USER inside T.  *touch is set when the use should be
+/* Check TOKEN for the user UID inside T.  *touch is set when the use should be
  * written back (last used a minute ago or more): rec then holds the record
  * with its new last use and expiry. */
-int rc_token_verify(rc_txn *t, const char *user, const char *token, rc_token_rec *rec,
+int rc_token_verify(rc_txn *t, uint32_t uid, const char *token, rc_token_rec *rec,
                     bool *touch)
 {
 	char id[RC_TOKEN_ID_LEN + 1];
@@ -366,7 +383,8 @@ int rc_token_verify(rc_txn *t, const char *user, const char *token, rc_token_rec
 	sodium_memzero(h, sizeof(h));
 	if (!good)
 		return rc_fail(RC_ERR_AUTH, "wrong secret for token %s", id);
-	if (strcmp(rec->pub.owner, user) != 0)
+	/* the uid, never the name: a name can pass to a later user */
+	if (rec->pub.owner_uid == 0 || rec->pub.owner_uid != uid)
 		return rc_fail(RC_ERR_AUTH, "token %s belongs to another user", id);
 	if (rec->pub.max_expiry && now >= rec->pub.max_expiry)
 		return rc_fail(RC_ERR_AUTH, "token %s is past its maximum age", id);
@@ -399,12 +417,12 @@ int rc_token_touch(rc_txn *t, const rc_token_rec *seen)
 	return rc;
 }
 
-int rc_token_remove(rc_txn *t, const char *owner, const char *id)
+int rc_token_remove(rc_txn *t, uint32_t owner_uid, const char *owner, const char *id)
 {
 	rc_token_rec rec;
 	int rc = token_load(t, id, &rec);
 
-	if (!rc && strcmp(rec.pub.owner, owner) != 0)
+	if (!rc && (rec.pub.owner_uid == 0 || rec.pub.owner_uid != owner_uid))
 		rc = rc_fail(RC_ERR_NOTFOUND, "%s has no token with id %.16s", owner, id);
 	if (!rc)
 		rc = token_delete(t, &rec.pub);
@@ -414,30 +432,67 @@ int rc_token_remove(rc_txn *t, const char *owner, const char *id)
 
 /* ---- the tool's commands ---------------------------------------------------- */
 
-/* The owner a command acts on: the actor itself, or (manage-members, rank
- * rule) another member. */
-static int resolve_owner(rc_txn *t, const char *owner, char out[RC_NAME_MAX + 1])
+/* Whose tokens a command acts on: the actor itself; another member
+ * (manage-members, rank rule); or a service user (manage-services). */
+typedef struct owner_ref {
+	char name[RC_NAME_MAX + 1];
+	uint32_t uid;
+	int kind;
+} owner_ref;
+
+static int resolve_owner(rc_txn *t, const char *owner, int kind, owner_ref *out)
 {
-	rc_member m;
 	int rc;
 
-	if (!owner || (t->is_member && strcmp(owner, t->am.username) == 0)) {
+	memset(out, 0, sizeof(*out));
+	if (!owner || (kind != RC_KIND_SVCUSER && t->is_member &&
+	               strcmp(owner, t->am.username) == 0)) {
 		if (!t->is_member)
 			return rc_fail(t->root ? RC_ERR_INVALID : RC_ERR_PERM,
 			               t->root ? "root has no tokens of its own: name a member "
-			                         "with --member"
+			                         "with --member or a service user with "
+			                         "--service-user"
 			                       : "you (uid %u) are not a rollcall member",
 			               (unsigned)t->uid);
-		snprintf(out, RC_NAME_MAX + 1, "%s", t->am.username);
+		snprintf(out->name, sizeof(out->name), "%s", t->am.username);
+		out->uid = t->am.uid;
+		out->kind = RC_KIND_MEMBER;
 		return RC_OK;
 	}
+	if (kind == RC_KIND_SVCUSER) {
+		rc_svcuser_rec u;
+		rc = rc_require(t, RC_PERM_MANAGE_SERVICES);
+		if (!rc)
+			rc = rc_load_svcuser(t, owner, &u);
+		if (!rc) {
+			snprintf(out->name, sizeof(out->name), "%s", u.pub.username);
+			out->uid = u.pub.uid;
+			out->kind = RC_KIND_SVCUSER;
+		}
+		sodium_memzero(&u, sizeof(u));
+		return rc;
+	}
+	if (kind != RC_KIND_MEMBER)
+		return rc_fail(RC_ERR_INVALID, "bad kind of token owner");
+	rc_member m;
 	rc = rc_require(t, RC_PERM_MANAGE_MEMBERS);
 	if (!rc)
 		rc = rc_load_member(t, owner, &m);
+	if (rc == RC_ERR_NOTFOUND) {
+		MDB_val v;
+		if (rc_db_gets(t, DB_SVCUSERS, owner, &v) == RC_OK)
+			rc = rc_fail(RC_ERR_NOTFOUND, "no member named \"%.40s\" (a service user: "
+			             "name it with --service-user)", owner);
+		else
+			rc = rc_fail(RC_ERR_NOTFOUND, "no member named \"%.40s\"", owner);
+	}
 	if (!rc && !t->root)
 		rc = rc_require_rank_over(t, &m);
-	if (!rc)
-		snprintf(out, RC_NAME_MAX + 1, "%s", m.username);
+	if (!rc) {
+		snprintf(out->name, sizeof(out->name), "%s", m.username);
+		out->uid = m.uid;
+		out->kind = RC_KIND_MEMBER;
+	}
 	sodium_memzero(&m, sizeof(m));
 	return rc;
 }
@@ -459,7 +514,7 @@ static int valid_description(const char *d)
 RC_API int rc_token_generate(rc_store *s, const rc_actor *a, const rc_token_req *req,
                              rc_token *info, char token_out[RC_TOKEN_LEN + 1])
 {
-	char owner[RC_NAME_MAX + 1];
+	owner_ref owner;
 	rc_txn t;
 	int rc;
 
@@ -480,14 +535,14 @@ RC_API int rc_token_generate(rc_store *s, const rc_actor *a, const rc_token_req 
 	if (req->owner && !(t.is_member && strcmp(req->owner, t.am.username) == 0))
 		rc = rc_fail(RC_ERR_PERM, "tokens are generated by their owner only");
 	if (!rc)
-		rc = resolve_owner(&t, NULL, owner);
+		rc = resolve_owner(&t, NULL, RC_KIND_MEMBER, &owner);
 	if (!rc && t.am.status != RC_MEMBER_ACTIVE)
-		rc = rc_fail(RC_ERR_STATE, "%s is %s: only active members have tokens", owner,
-		             rc_member_status_name(t.am.status));
+		rc = rc_fail(RC_ERR_STATE, "%s is %s: only active members have tokens",
+		             owner.name, rc_member_status_name(t.am.status));
 	if (!rc) {
-		rc_txn_audit(&t, "token.generate", owner);
-		rc = rc_token_issue(&t, owner, RC_TOKEN_API, req->description, req->ttl,
-		                    req->max_age, req->extension, info, token_out);
+		rc_txn_audit(&t, "token.generate", owner.name);
+		rc = rc_token_issue(&t, owner.name, owner.uid, RC_TOKEN_API, req->description,
+		                    req->ttl, req->max_age, req->extension, info, token_out);
 	}
 	if (!rc)
 		snprintf(t.detail, sizeof(t.detail), "ok id=%s", info ? info->id : "");
@@ -498,9 +553,9 @@ RC_API int rc_token_generate(rc_store *s, const rc_actor *a, const rc_token_req 
 }
 
 RC_API int rc_token_foreach(rc_store *s, const rc_actor *a, const char *owner,
-                            rc_token_cb cb, void *ctx)
+                            int owner_kind, rc_token_cb cb, void *ctx)
 {
-	char name[RC_NAME_MAX + 1];
+	owner_ref who;
 	rc_token_rec *arr = NULL;
 	size_t n = 0;
 	rc_txn t;
@@ -510,9 +565,9 @@ RC_API int rc_token_foreach(rc_store *s, const rc_actor *a, const char *owner,
 	if (rc)
 		return rc;
 	now = rc_store_now(s);
-	rc = resolve_owner(&t, owner, name);
+	rc = resolve_owner(&t, owner, owner_kind, &who);
 	if (!rc)
-		rc = owner_tokens(&t, name, &arr, &n);
+		rc = owner_tokens(&t, who.uid, &arr, &n);
 	rc = rc_txn_end(&t, rc);
 	for (size_t i = 0; !rc && i < n; i++) {
 		if (token_expired(&arr[i].pub, now))
@@ -526,9 +581,10 @@ RC_API int rc_token_foreach(rc_store *s, const rc_actor *a, const char *owner,
 }
 
 RC_API int rc_token_revoke(rc_store *s, const rc_actor *a, const char *owner,
-                           const char *id)
+                           int owner_kind, const char *id)
 {
-	char name[RC_NAME_MAX + 1], tid[RC_TOKEN_ID_LEN + 1], target[80];
+	char tid[RC_TOKEN_ID_LEN + 1], target[80];
+	owner_ref who;
 	rc_txn t;
 	int rc;
 
@@ -548,16 +604,16 @@ RC_API int rc_token_revoke(rc_store *s, const rc_actor *a, const char *owner,
 		return rc;
 	snprintf(target, sizeof(target), "%.32s token=%s", owner ? owner : t.actor_name, tid);
 	rc_txn_audit(&t, "token.revoke", target);
-	rc = resolve_owner(&t, owner, name);
+	rc = resolve_owner(&t, owner, owner_kind, &who);
 	if (!rc)
-		rc = rc_token_remove(&t, name, tid);
+		rc = rc_token_remove(&t, who.uid, who.name, tid);
 	return rc_txn_end(&t, rc);
 }
 
 RC_API int rc_token_revoke_all(rc_store *s, const rc_actor *a, const char *owner,
-                               size_t *revoked)
+                               int owner_kind, size_t *revoked)
 {
-	char name[RC_NAME_MAX + 1];
+	owner_ref who;
 	size_t n = 0;
 	rc_txn t;
 	int rc;
@@ -567,13 +623,96 @@ RC_API int rc_token_revoke_all(rc_store *s, const rc_actor *a, const char *owner
 	if ((rc = rc_txn_begin(s, a, true, &t)) != 0)
 		return rc;
 	rc_txn_audit(&t, "token.revoke-all", owner ? owner : t.actor_name);
-	rc = resolve_owner(&t, owner, name);
+	rc = resolve_owner(&t, owner, owner_kind, &who);
 	if (!rc)
-		rc = rc_tokens_revoke_owner(&t, name, &n);
+		rc = rc_tokens_revoke_owner(&t, who.uid, &n);
 	if (!rc)
 		snprintf(t.detail, sizeof(t.detail), "ok revoked=%zu", n);
 	rc = rc_txn_end(&t, rc);
 	if (!rc && revoked)
 		*revoked = n;
+	return rc;
+}
+
+/* ---- schema 1 -> 2 ------------------------------------------------------------ */
+
+/* Tokens of schema 1 name their owner only.  A member's tokens get the
+ * member's uid (members cannot be renamed, and removing one revoked its
+ * tokens, so the name still means the same member).  A service user's
+ * cannot be told from those of an earlier service user of the same name
+ * (a removal, a rename or a new password did not revoke them): they are
+ * revoked, as are tokens of no current user.  The old index goes. */
+int rc_tokens_upgrade(rc_txn *t, size_t *kept, size_t *dropped)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	char old_prefix[] = "o", rec_prefix[] = "i";
+	rc_token_rec *arr = NULL;
+	size_t n = 0, cap = 0;
+	int rc = RC_OK, mrc;
+
+	*kept = *dropped = 0;
+	if ((mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_TOKENS], &c)) != 0)
+		return rc_fail_lmdb(mrc, "cannot read tokens");
+	/* the name index: "o" + name + NUL + id */
+	k.mv_size = 1;
+	k.mv_data = old_prefix;
+	for (mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); mrc == 0;
+	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < 1 || ((const char *)k.mv_data)[0] != 'o')
+			break;
+		if ((mrc = mdb_cursor_del(c, 0)) != 0)
+			break;
+	}
+	if (mrc != 0 && mrc != MDB_NOTFOUND) {
+		mdb_cursor_close(c);
+		return rc_fail_lmdb(mrc, "cannot upgrade tokens");
+	}
+	/* the records without a uid */
+	k.mv_size = 1;
+	k.mv_data = rec_prefix;
+	for (mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); mrc == 0 && !rc;
+	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != RC_TOKEN_ID_LEN + 1 || ((const char *)k.mv_data)[0] != 'i')
+			break;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			rc_token_rec *na = realloc(arr, ncap * sizeof(*arr));
+			if (!na) {
+				rc = rc_fail(RC_ERR_NOMEM, "out of memory");
+				break;
+			}
+			arr = na;
+			cap = ncap;
+		}
+		rc = rc_token_decode(v.mv_data, v.mv_size, &arr[n]);
+		if (!rc && arr[n].pub.owner_uid == 0)
+			n++;
+	}
+	mdb_cursor_close(c);
+	if (!rc && mrc != 0 && mrc != MDB_NOTFOUND)
+		rc = rc_fail_lmdb(mrc, "cannot upgrade tokens");
+	for (size_t i = 0; !rc && i < n; i++) {
+		char key[OWNER_KEY_LEN];
+		rc_member m;
+		int lrc = rc_load_member(t, arr[i].pub.owner, &m);
+		if (lrc == RC_OK && m.uid) {
+			arr[i].pub.owner_uid = m.uid;
+			rc = token_store(t, &arr[i]);
+			if (!rc)
+				rc = rc_db_put_raw(t, DB_TOKENS, key,
+				                   owner_key(m.uid, arr[i].pub.id, key), "", 0, 0);
+			(*kept)++;
+		} else if (lrc == RC_OK || lrc == RC_ERR_NOTFOUND) {
+			rc = rc_db_del(t, DB_TOKENS, key, (size_t)id_key(arr[i].pub.id, key));
+			(*dropped)++;
+		} else {
+			rc = lrc;
+		}
+		sodium_memzero(&m, sizeof(m));
+	}
+	if (arr)
+		sodium_memzero(arr, cap * sizeof(*arr));
+	free(arr);
 	return rc;
 }

@@ -264,7 +264,7 @@ int rc_totp_enroll_confirm(rc_txn *t, rc_member *m, const char *code)
 	m->totp_pending = 0;
 	m->totp_enabled = 1;
 	m->totp_last_step = step;
-	rc = rc_tokens_revoke_owner(t, m->username, &n);
+	rc = rc_tokens_revoke_owner(t, m->uid, &n);
 	if (!rc)
 		snprintf(t->detail, sizeof(t->detail), "ok tokens-revoked=%zu", n);
 	return rc;
@@ -290,7 +290,7 @@ static int totp_remove(rc_txn *t, rc_member *m)
 	totp_clear(m);
 	rc = rc_store_member(t, m);
 	if (!rc)
-		rc = rc_tokens_revoke_owner(t, m->username, &n);
+		rc = rc_tokens_revoke_owner(t, m->uid, &n);
 	if (!rc)
 		snprintf(t->detail, sizeof(t->detail), "ok tokens-revoked=%zu", n);
 	return rc;

@@ -43,7 +43,7 @@ cd "$top/_build-san"
 ../configure --enable-werror --enable-debug-checks --enable-sanitizers
 make -j2
 make -j2 check TESTS="tests/unit/test_codec tests/unit/test_validate tests/unit/test_store \
-	tests/nss/test_nss tests/nss/glibc.sh tests/pam/pam.sh tests/pam/selfservice.sh tests/pam/bad_input.sh \
+	tests/nss/test_nss tests/nss/glibc.sh tests/pam/pam.sh tests/pam/selfservice.sh tests/pam/svctokens.sh tests/pam/bad_input.sh \
 	tests/tool/basics.sh tests/tool/members.sh tests/tool/services.sh tests/tool/bad_input.sh \
 	tests/tool/permissions.sh" || check=1
 if [ -n "$(ls san 2>/dev/null)" ]; then

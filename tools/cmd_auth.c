@@ -220,20 +220,31 @@ int cmd_mfa(struct cli *c, int argc, char **argv)
 
 /* ---- token ---------------------------------------------------------------------- */
 
-/* [--member NAME] alone; returns the first positional index or -(status). */
-static int member_opt(int argc, char **argv, const char **member)
+/* Whose tokens: [--member NAME | --service-user NAME]; returns the first
+ * positional index or -(status). */
+struct owner_opt {
+	const char *name;   /* NULL: the caller's own */
+	int kind;
+};
+
+static int owner_opt(int argc, char **argv, struct owner_opt *o)
 {
 	static const struct option lo[] = {
-		{ "member", required_argument, NULL, 'm' }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 } };
+		{ "member", required_argument, NULL, 'm' },
+		{ "service-user", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	int ch;
 
-	*member = NULL;
+	o->name = NULL;
+	o->kind = RC_KIND_MEMBER;
 	OPT_START();
 	while ((ch = opt_next(argc, argv, lo)) != -1) {
-		if (ch != 'm')
+		if (ch != 'm' && ch != 's')
 			return -EX_USAGE;
-		*member = optarg;
+		if (o->name)
+			return -cli_usage("give one of --member and --service-user, once");
+		o->name = optarg;
+		o->kind = ch == 'm' ? RC_KIND_MEMBER : RC_KIND_SVCUSER;
 	}
 	return optind;
 }
@@ -257,16 +268,16 @@ static int token_list(struct cli *c, int argc, char **argv)
 		"LAST USED", "EXPIRES", "MAX EXPIRY", "EXTENSION" };
 	static const enum cell_type types[] = { CELL_STR, CELL_STR, CELL_STR, CELL_TIME,
 		CELL_TIME, CELL_TIME, CELL_TIME, CELL_STR };
-	const char *member;
+	struct owner_opt o;
 	struct token_list l;
-	int i = member_opt(argc, argv, &member), rc;
+	int i = owner_opt(argc, argv, &o), rc;
 
 	if (i < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 0, 0, "token list [--member NAME]")))
+	if ((rc = want_args(argc - i, 0, 0, "token list [--member NAME | --service-user NAME]")))
 		return rc;
 	l.t = table_new(8, heads, types);
-	rc = rc_token_foreach(c->s, &c->actor, member, token_row, &l);
+	rc = rc_token_foreach(c->s, &c->actor, o.name, o.kind, token_row, &l);
 	if (!rc)
 		table_print(l.t, c->json);
 	table_free(l.t);
@@ -336,17 +347,18 @@ static int token_generate(struct cli *c, int argc, char **argv)
 
 static int token_revoke(struct cli *c, int argc, char **argv)
 {
-	const char *member;
-	int i = member_opt(argc, argv, &member), rc;
+	struct owner_opt o;
+	int i = owner_opt(argc, argv, &o), rc;
 
 	if (i < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 1, 1, "token revoke ID [--member NAME]")))
+	if ((rc = want_args(argc - i, 1, 1, "token revoke ID [--member NAME | "
+	                    "--service-user NAME]")))
 		return rc;
 	if (rc_looks_like_token(argv[i]))
 		return cli_secret_on_argv("token revoke", "token", "give its ID instead, as \"token "
 		                          "list\" shows it (the 16 characters after rct_)");
-	rc = rc_token_revoke(c->s, &c->actor, member, argv[i]);
+	rc = rc_token_revoke(c->s, &c->actor, o.name, o.kind, argv[i]);
 	if (rc)
 		return cli_fail(rc);
 	if (c->json)
@@ -358,15 +370,16 @@ static int token_revoke(struct cli *c, int argc, char **argv)
 
 static int token_revoke_all(struct cli *c, int argc, char **argv)
 {
-	const char *member;
+	struct owner_opt o;
 	size_t n = 0;
-	int i = member_opt(argc, argv, &member), rc;
+	int i = owner_opt(argc, argv, &o), rc;
 
 	if (i < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 0, 0, "token revoke-all [--member NAME]")))
+	if ((rc = want_args(argc - i, 0, 0, "token revoke-all [--member NAME | "
+	                    "--service-user NAME]")))
 		return rc;
-	rc = rc_token_revoke_all(c->s, &c->actor, member, &n);
+	rc = rc_token_revoke_all(c->s, &c->actor, o.name, o.kind, &n);
 	if (rc)
 		return cli_fail(rc);
 	if (c->json)
@@ -377,13 +390,15 @@ static int token_revoke_all(struct cli *c, int argc, char **argv)
 }
 
 static const struct action token_actions[] = {
-	{ "list", token_list, "list [--member NAME]",
-	  "tokens: ID KIND DESCRIPTION CREATED LAST USED EXPIRES MAX EXPIRY EXTENSION" },
+	{ "list", token_list, "list [--member NAME | --service-user NAME]",
+	  "tokens: yours, a member's (manage-members) or a service user's (manage-services)" },
 	{ "generate", token_generate, "generate --description TEXT [--ttl DURATION] "
 	  "[--max-age DURATION] [--extension slide|fixed]",
 	  "a new API token, printed once (use it as the password)" },
-	{ "revoke", token_revoke, "revoke ID [--member NAME]", "revoke one token" },
-	{ "revoke-all", token_revoke_all, "revoke-all [--member NAME]", "revoke every token" },
+	{ "revoke", token_revoke, "revoke ID [--member NAME | --service-user NAME]",
+	  "revoke one token" },
+	{ "revoke-all", token_revoke_all, "revoke-all [--member NAME | --service-user NAME]",
+	  "revoke every token" },
 };
 
 int cmd_token(struct cli *c, int argc, char **argv)

@@ -487,7 +487,7 @@ int cmd_settings(struct cli *c, int argc, char **argv)
 static int audit_row(const rc_audit_entry *e, void *ctx)
 {
 	table_row(ctx, (long long)e->seq, (int64_t)e->time, e->actor, e->action, e->target,
-	          e->result, e->origin);
+	          e->result, e->origin, (long long)e->count, (int64_t)e->first);
 	return RC_OK;
 }
 
@@ -497,9 +497,9 @@ int cmd_audit(struct cli *c, int argc, char **argv)
 		{ "since", required_argument, NULL, 's' }, { "limit", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	static const char *const hdr[] = { "SEQ", "TIME", "ACTOR", "ACTION", "TARGET", "RESULT",
-	                                   "ORIGIN" };
+	                                   "ORIGIN", "COUNT", "FIRST" };
 	static const enum cell_type ty[] = { CELL_INT, CELL_TIME, CELL_STR, CELL_STR, CELL_STR,
-	                                     CELL_STR, CELL_STR };
+	                                     CELL_STR, CELL_STR, CELL_INT, CELL_TIME };
 	int64_t since = 0, ago;
 	uint64_t limit = 0;
 	int ch, rc;
@@ -519,15 +519,20 @@ int cmd_audit(struct cli *c, int argc, char **argv)
 		case 'h':
 			printf("Usage: rollcall audit [--since DURATION] [--limit N]\n\n"
 			       "The audit log, oldest first: every change, who made it, from where,\n"
-			       "and refusals for lack of permission.  --since 24h shows the last day,\n"
-			       "--limit N the newest N records.  Needs the audit permission.\n");
+			       "and refusals for lack of permission.  Refusals that changed nothing,\n"
+			       "by callers who are not members (and PAM refusals of unknown users,\n"
+			       "locked or refused accounts) are counted instead: one row (SEQ 0) per\n"
+			       "actor, action and origin, with COUNT refusals from FIRST to TIME; they\n"
+			       "are kept apart, so they never push a change out of the log.\n"
+			       "--since 24h shows the last day, --limit N the newest N rows.  Needs\n"
+			       "the audit permission.\n");
 			return EX_DONE;
 		default: return EX_USAGE;
 		}
 	}
 	if ((rc = want_args(argc - optind, 0, 0, "audit [--since DURATION] [--limit N]")))
 		return rc;
-	struct table *t = table_new(7, hdr, ty);
+	struct table *t = table_new(9, hdr, ty);
 	rc = rc_audit_foreach(c->s, &c->actor, since, (size_t)limit, audit_row, t);
 	if (!rc)
 		table_print(t, c->json);

@@ -40,7 +40,7 @@ static const char usage_text[] =
 "  service-user list|create|update-password|set|show-password|delete SERVICE [USER]\n"
 "  passwd [--password-stdin]             change your password\n"
 "  mfa status|enable|confirm|disable      your two-factor authentication\n"
-"  token list|generate|revoke|revoke-all  your authentication tokens\n"
+"  token list|generate|revoke|revoke-all  authentication tokens\n"
 "  billing show|set\n"
 "  settings show|get|set\n"
 "  audit [--since DURATION] [--limit N]\n"

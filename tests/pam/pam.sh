@@ -206,7 +206,7 @@ rc settings set token.login_limit 2 >/dev/null
 # (a few seconds later: tokens made in the same second have no order)
 for i in 1 2; do pd_at "$((i + 2))" -s rc-session -a "$DPW" dave auth=SUCCESS open=SUCCESS >/dev/null; done
 drive "past token.login_limit the oldest login token is evicted" -a "$TOKEN" dave auth=AUTH_ERR
-check "two login tokens are left" sh -c "mdb_dump -s tokens '$SD/store' | grep -c '^ 6f' | grep -qx 2"
+check "two login tokens are left" sh -c "mdb_dump -s tokens '$SD/store' | grep -c '^ 75' | grep -qx 2"
 rc settings set token.ttl 1m >/dev/null
 pd -s rc-session -a "$DPW" dave auth=SUCCESS open=SUCCESS env=SUCCESS > "$OUT"
 T3=$(sed -n 's/^env: ROLLCALL_TOKEN=//p' "$OUT")

@@ -202,4 +202,24 @@ expect_err 3 'may create only roles of a lower rank' "a member cannot create a r
 expect 0 "a member with manage-members creates a lower role with its permissions" as mg role create helper --rank 20 --permissions view,members
 expect_err 3 'does not have the manage-members permission' "role create needs manage-members" as od role create x --rank 5 --permissions view
 
+# Refusals of a caller who is not a member never push a change out of the
+# log: at audit.max_entries 100, a real change, then 300 refused runs of a
+# non-member (uid 65534): the change is still listed, and the refusals are
+# one aggregated row with their count.
+rc settings set audit.max_entries 100 >/dev/null
+expect 0 "a real change at audit.max_entries 100" rc settings set invite.ttl 47h
+refused=0
+for i in $(seq 300); do
+	as 65534 billing set plan "flood-$i" >/dev/null 2>&1
+	[ $? = 3 ] && refused=$((refused + 1))
+done
+check "300 refused runs of a non-member (exit 3)" test "$refused" = 300
+expect 0 "audit --json as root" rc --json audit
+check "... still lists the real change" test "$(json 'sum(1 for e in d if e["action"]=="settings.set" and e["target"]=="invite.ttl=1d23h")')" = 1
+check "... and the 300 refusals as one aggregated row (count 300, seq 0)" test "$(json '[(e["count"], e["seq"]) for e in d if e["actor"]=="uid:65534" and e["action"]=="billing.set"]')" = "[(300, 0)]"
+check "... which keeps the last refused target and the reason" test "$(json '[e["result"] for e in d if e["actor"]=="uid:65534" and e["action"]=="billing.set"][0]')" = "denied: uid 65534 is not a rollcall member"
+check "... and every record of the log proper has count 1" test "$(json 'all(e["count"]==1 and e["first"]==e["time"] for e in d if e["seq"])')" = True
+check "the log proper is kept to audit.max_entries" test "$(json 'sum(1 for e in d if e["seq"])')" -le 100
+expect_out 0 'uid:65534 +\| billing.set +\| plan +\| denied: uid 65534 is not a rollcall member +\| tool +\| 300 ' "the table shows the aggregated row with its count" rc audit --limit 3
+
 done_testing

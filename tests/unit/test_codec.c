@@ -93,11 +93,127 @@ static void test_all_types_roundtrip(void **state)
 	assert_int_equal(rc_audit_decode(w.p, w.len, &e2), RC_OK);
 	assert_memory_equal(&e, &e2, sizeof(e));
 	rc_wbuf_free(&w);
+	/* a record of the log has no count (0: read as one); an aggregated
+	 * refusal keeps its count and first time */
+	size_t plain = 0;
+	assert_int_equal(rc_audit_encode(&e, &w), RC_OK);
+	plain = w.len;
+	rc_wbuf_free(&w);
+	e.seq = 0;
+	e.count = 300;
+	e.first = 100;
+	assert_int_equal(rc_audit_encode(&e, &w), RC_OK);
+	assert_int_equal(w.len, plain + 2 * (3 + 8));
+	assert_int_equal(rc_audit_decode(w.p, w.len, &e2), RC_OK);
+	assert_memory_equal(&e, &e2, sizeof(e));
+	for (size_t n = 0; n < w.len; n++)
+		assert_int_not_equal(rc_audit_decode(w.p, n, &e2), RC_OK);
+	rc_wbuf_free(&w);
+	/* a count without a first time, a first time without a count, a count
+	 * of 0: refused */
+	for (int variant = 0; variant < 3; variant++) {
+		rc_wbuf_init(&w, RC_REC_AUDIT);
+		rc_wbuf_u64(&w, 1, 0);
+		rc_wbuf_u64(&w, 2, 5);
+		rc_wbuf_str(&w, 4, "login");
+		if (variant != 1)
+			rc_wbuf_u64(&w, 8, variant == 2 ? 0 : 3);
+		if (variant != 0)
+			rc_wbuf_u64(&w, 9, 4);
+		for (int j = 0; j < 4; j++)
+			w.p[4 + j] = (uint8_t)(w.len >> (8 * j));
+		assert_int_equal(rc_audit_decode(w.p, w.len, &e2), RC_ERR_STORE);
+		rc_wbuf_free(&w);
+	}
 
 	char v[32];
 	assert_int_equal(rc_setting_encode("24h", &w), RC_OK);
 	assert_int_equal(rc_setting_decode(w.p, w.len, v, sizeof(v)), RC_OK);
 	assert_string_equal(v, "24h");
+	rc_wbuf_free(&w);
+}
+
+static rc_token_rec sample_token(void)
+{
+	rc_token_rec t;
+	memset(&t, 0, sizeof(t));
+	strcpy(t.pub.id, "abcdefghijklmnop");
+	strcpy(t.pub.owner, "dbuser1");
+	t.pub.owner_uid = 200042;
+	t.pub.kind = RC_TOKEN_LOGIN;
+	strcpy(t.pub.description, "session");
+	t.pub.created = 1700000000;
+	t.pub.last_used = 1700000060;
+	t.pub.expires = 1702592000;
+	t.pub.ttl = 2592000;
+	t.pub.extension = RC_EXT_SLIDE;
+	memset(t.hash, 0x3c, sizeof(t.hash));
+	return t;
+}
+
+/* A token record keeps its owner's uid; a record as schema 1 wrote it (no
+ * uid, the tags 1-11 only) still decodes, with no owner uid (0), which
+ * rc_tokens_upgrade then fills in or revokes; a uid past 32 bits is
+ * refused. */
+static void test_token_records(void **state)
+{
+	(void)state;
+	rc_token_rec t = sample_token(), d;
+	rc_wbuf w;
+
+	assert_int_equal(rc_token_encode(&t, &w), RC_OK);
+	assert_int_equal(rc_token_decode(w.p, w.len, &d), RC_OK);
+	assert_memory_equal(&t, &d, sizeof(t));
+	for (size_t n = 0; n < w.len; n++)
+		assert_int_not_equal(rc_token_decode(w.p, n, &d), RC_OK);
+	rc_wbuf_free(&w);
+
+	/* schema 1, field by field */
+	rc_wbuf_init(&w, RC_REC_TOKEN);
+	rc_wbuf_str(&w, 1, t.pub.id);
+	rc_wbuf_str(&w, 2, t.pub.owner);
+	rc_wbuf_u64(&w, 3, (uint64_t)t.pub.kind);
+	rc_wbuf_str(&w, 4, t.pub.description);
+	rc_wbuf_u64(&w, 5, (uint64_t)t.pub.created);
+	rc_wbuf_u64(&w, 6, (uint64_t)t.pub.last_used);
+	rc_wbuf_u64(&w, 7, (uint64_t)t.pub.expires);
+	rc_wbuf_u64(&w, 8, (uint64_t)t.pub.max_expiry);
+	rc_wbuf_u64(&w, 9, (uint64_t)t.pub.ttl);
+	rc_wbuf_u64(&w, 10, (uint64_t)t.pub.extension);
+	rc_wbuf_bytes(&w, 11, t.hash, sizeof(t.hash));
+	for (int i = 0; i < 4; i++)
+		w.p[4 + i] = (uint8_t)(w.len >> (8 * i));
+	assert_int_equal(rc_token_decode(w.p, w.len, &d), RC_OK);
+	t.pub.owner_uid = 0;
+	assert_memory_equal(&t, &d, sizeof(t));
+	/* the encoder writes a record without a uid exactly as schema 1 did */
+	rc_wbuf w1;
+	assert_int_equal(rc_token_encode(&t, &w1), RC_OK);
+	assert_int_equal(w1.len, w.len);
+	assert_memory_equal(w1.p, w.p, w.len);
+	rc_wbuf_free(&w1);
+
+	/* an owner uid of more than 32 bits */
+	rc_wbuf_u64(&w, 12, (uint64_t)UINT32_MAX + 1);
+	for (int i = 0; i < 4; i++)
+		w.p[4 + i] = (uint8_t)(w.len >> (8 * i));
+	assert_int_equal(rc_token_decode(w.p, w.len, &d), RC_ERR_STORE);
+	assert_non_null(strstr(rc_errmsg(), "out of range"));
+	rc_wbuf_free(&w);
+	/* the encoder writes no uid rather than 0: a uid of 0 is refused */
+	rc_wbuf_init(&w, RC_REC_TOKEN);
+	rc_wbuf_str(&w, 1, t.pub.id);
+	rc_wbuf_str(&w, 2, t.pub.owner);
+	rc_wbuf_u64(&w, 3, 0);
+	rc_wbuf_u64(&w, 7, 1);
+	rc_wbuf_bytes(&w, 11, t.hash, sizeof(t.hash));
+	for (int i = 0; i < 4; i++)
+		w.p[4 + i] = (uint8_t)(w.len >> (8 * i));
+	assert_int_equal(rc_token_decode(w.p, w.len, &d), RC_OK);
+	rc_wbuf_u64(&w, 12, 0);
+	for (int i = 0; i < 4; i++)
+		w.p[4 + i] = (uint8_t)(w.len >> (8 * i));
+	assert_int_equal(rc_token_decode(w.p, w.len, &d), RC_ERR_STORE);
 	rc_wbuf_free(&w);
 }
 
@@ -239,6 +355,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_member_roundtrip),
 		cmocka_unit_test(test_all_types_roundtrip),
+		cmocka_unit_test(test_token_records),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_version_and_type),
 		cmocka_unit_test(test_malformed_fields),

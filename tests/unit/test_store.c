@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <sys/wait.h>
 #include <cmocka.h>
+#include <sodium.h>
 #include "internal.h"
 
 static int64_t fake_now = 1800000000;
@@ -134,7 +135,7 @@ static void test_schema_newer_refused(void **state)
 	f->s = NULL;
 	assert_int_equal(rc_store_open(&s2, &f->cfg, 0), RC_ERR_SCHEMA);
 	assert_null(s2);
-	assert_non_null(strstr(rc_errmsg(), "schema version 2"));
+	assert_non_null(strstr(rc_errmsg(), "schema version 3"));
 	assert_non_null(strstr(rc_errmsg(), "upgrade rollcall"));
 	/* put it back so that teardown and later opens work */
 	assert_int_equal(rc_store_open(&f->s, &f->cfg, 0) == RC_OK, 0);
@@ -328,12 +329,12 @@ static void test_token_touch_race(void **state)
 	/* two logins read the token, the later one writes first */
 	fake_now += 120;
 	assert_int_equal(rc_txn_begin(f->s, &root, false, &t), RC_OK);
-	assert_int_equal(rc_token_verify(&t, "dev", tok, &early, &touch), RC_OK);
+	assert_int_equal(rc_token_verify(&t, (uint32_t)dev.uid, tok, &early, &touch), RC_OK);
 	assert_true(touch);
 	rc_txn_end(&t, RC_OK);
 	fake_now += 120;
 	assert_int_equal(rc_txn_begin(f->s, &root, false, &t), RC_OK);
-	assert_int_equal(rc_token_verify(&t, "dev", tok, &late, &touch), RC_OK);
+	assert_int_equal(rc_token_verify(&t, (uint32_t)dev.uid, tok, &late, &touch), RC_OK);
 	assert_true(touch);
 	rc_txn_end(&t, RC_OK);
 	assert_int_equal(rc_txn_begin(f->s, &root, true, &t), RC_OK);
@@ -341,7 +342,8 @@ static void test_token_touch_race(void **state)
 	assert_int_equal(rc_txn_begin(f->s, &root, true, &t), RC_OK);
 	assert_int_equal(rc_txn_end(&t, rc_token_touch(&t, &early)), RC_OK);
 	memset(&now, 0, sizeof(now));
-	assert_int_equal(rc_token_foreach(f->s, &root, "dev", token_cb, &now), RC_OK);
+	assert_int_equal(rc_token_foreach(f->s, &root, "dev", RC_KIND_MEMBER, token_cb, &now),
+	                 RC_OK);
 	assert_string_equal(now.id, info.id);
 	assert_int_equal(now.last_used, fake_now);
 	assert_int_equal(now.expires, fake_now + info.ttl);
@@ -349,15 +351,15 @@ static void test_token_touch_race(void **state)
 	/* a login that read the token before it was revoked */
 	fake_now += 120;
 	assert_int_equal(rc_txn_begin(f->s, &root, false, &t), RC_OK);
-	assert_int_equal(rc_token_verify(&t, "dev", tok, &late, &touch), RC_OK);
+	assert_int_equal(rc_token_verify(&t, (uint32_t)dev.uid, tok, &late, &touch), RC_OK);
 	assert_true(touch);
 	rc_txn_end(&t, RC_OK);
-	assert_int_equal(rc_token_revoke(f->s, &root, "dev", info.id), RC_OK);
+	assert_int_equal(rc_token_revoke(f->s, &root, "dev", RC_KIND_MEMBER, info.id), RC_OK);
 	assert_int_equal(rc_txn_begin(f->s, &root, true, &t), RC_OK);
 	assert_int_equal(rc_txn_end(&t, rc_token_touch(&t, &late)), RC_ERR_AUTH);
 	assert_non_null(strstr(rc_errmsg(), "revoked during the login"));
 	assert_int_equal(rc_txn_begin(f->s, &root, false, &t), RC_OK);
-	assert_int_equal(rc_token_verify(&t, "dev", tok, &late, &touch), RC_ERR_AUTH);
+	assert_int_equal(rc_token_verify(&t, (uint32_t)dev.uid, tok, &late, &touch), RC_ERR_AUTH);
 	rc_txn_end(&t, RC_OK);
 	memset(tok, 0, sizeof(tok));
 }
@@ -404,6 +406,340 @@ static void test_no_slow_work_in_write(void **state)
 	(void)out;
 	skip();
 #endif
+}
+
+/* ---- service users' tokens (issue 14, item 5) ---------------------------------- */
+
+static void fast_argon2(struct fixture *f)
+{
+	assert_int_equal(rc_settings_set(f->s, &root, "argon2.opslimit", "1"), RC_OK);
+	assert_int_equal(rc_settings_set(f->s, &root, "argon2.memlimit_kib", "8192"), RC_OK);
+}
+
+/* A PAM session for USER: its session token. */
+static void session(struct fixture *f, const char *user, char tok[RC_TOKEN_LEN + 1],
+                    char id[RC_TOKEN_ID_LEN + 1])
+{
+	assert_int_equal(rc_login_session_open(f->s, "pam:test", user, tok, id), RC_OK);
+}
+
+/* A PAM login of USER with SECRET (a token): RC_OK or the refusal. */
+static int login(struct fixture *f, const char *user, const char *secret)
+{
+	rc_login l;
+	int rc = rc_login_begin(f->s, &l, "pam:test", user, secret, 0);
+	if (rc == RC_OK)
+		assert_true(l.done);
+	rc_login_clear(&l);
+	return rc;
+}
+
+/* The newest audit record of the action named in *ctx. */
+static int find_action_cb(const rc_audit_entry *e, void *ctx)
+{
+	rc_audit_entry *want = ctx;
+	if (strcmp(e->action, want->action) == 0)
+		*want = *e;
+	return RC_OK;
+}
+
+static int count_cb(const rc_token *tk, void *ctx)
+{
+	(void)tk;
+	++*(size_t *)ctx;
+	return RC_OK;
+}
+
+/* A service user's session token belongs to its uid, never to its name: a
+ * new password, a rename and a removal revoke it, and it never logs in a
+ * later service user of the same name.  An admin with manage-services
+ * lists and revokes a service user's tokens; a member without it cannot. */
+static void test_svcuser_tokens(void **state)
+{
+	struct fixture *f = *state;
+	rc_secret_result def, pw;
+	char tok[RC_TOKEN_LEN + 1], id[RC_TOKEN_ID_LEN + 1];
+	rc_actor ro = { .origin = "test" }, op = { .origin = "test" };
+	size_t n;
+
+	fast_argon2(f);
+	ro.uid = member(f, "ro", "read-only");
+	op.uid = member(f, "op", "operator");
+	assert_int_equal(rc_service_create(f->s, &root, "analytics", &def), RC_OK);
+	assert_int_equal(rc_service_create(f->s, &root, "other", &def), RC_OK);
+	assert_int_equal(rc_svcuser_create(f->s, &root, "analytics", "dbuser1", NULL, 0, 0, &pw),
+	                 RC_OK);
+
+	/* a new password */
+	session(f, "dbuser1", tok, id);
+	assert_int_equal(login(f, "dbuser1", tok), RC_OK);
+	assert_int_equal(rc_svcuser_update_password(f->s, &op, "analytics", "dbuser1", NULL, &pw),
+	                 RC_OK);
+	assert_int_equal(login(f, "dbuser1", tok), RC_ERR_AUTH);
+	assert_non_null(strstr(rc_errmsg(), "unknown or revoked token"));
+
+	/* a rename (then back) */
+	session(f, "dbuser1", tok, id);
+	assert_int_equal(rc_svcuser_set(f->s, &op, "analytics", "dbuser1", -1, -1, "dbuser2"),
+	                 RC_OK);
+	assert_int_equal(login(f, "dbuser2", tok), RC_ERR_AUTH);
+	assert_int_equal(rc_svcuser_set(f->s, &op, "analytics", "dbuser2", -1, -1, "dbuser1"),
+	                 RC_OK);
+	assert_int_equal(login(f, "dbuser1", tok), RC_ERR_AUTH);
+
+	/* listed and revoked by a member with manage-services, not without */
+	session(f, "dbuser1", tok, id);
+	n = 0;
+	assert_int_equal(rc_token_foreach(f->s, &op, "dbuser1", RC_KIND_SVCUSER, count_cb, &n),
+	                 RC_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(rc_token_foreach(f->s, &ro, "dbuser1", RC_KIND_SVCUSER, count_cb, &n),
+	                 RC_ERR_PERM);
+	assert_non_null(strstr(rc_errmsg(), "manage-services"));
+	assert_int_equal(rc_token_revoke(f->s, &ro, "dbuser1", RC_KIND_SVCUSER, id), RC_ERR_PERM);
+	assert_int_equal(rc_token_revoke_all(f->s, &ro, "dbuser1", RC_KIND_SVCUSER, &n),
+	                 RC_ERR_PERM);
+	assert_int_equal(login(f, "dbuser1", tok), RC_OK);
+	/* --member names members only, and says where to look */
+	assert_int_equal(rc_token_foreach(f->s, &root, "dbuser1", RC_KIND_MEMBER, count_cb, &n),
+	                 RC_ERR_NOTFOUND);
+	assert_non_null(strstr(rc_errmsg(), "--service-user"));
+	assert_int_equal(rc_token_revoke(f->s, &op, "dbuser1", RC_KIND_SVCUSER, id), RC_OK);
+	assert_int_equal(login(f, "dbuser1", tok), RC_ERR_AUTH);
+	session(f, "dbuser1", tok, id);
+	n = 0;
+	assert_int_equal(rc_token_revoke_all(f->s, &op, "dbuser1", RC_KIND_SVCUSER, &n), RC_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(login(f, "dbuser1", tok), RC_ERR_AUTH);
+
+	/* a removal, and a later dbuser1 in another service */
+	session(f, "dbuser1", tok, id);
+	assert_int_equal(rc_svcuser_delete(f->s, &op, "analytics", "dbuser1"), RC_OK);
+	assert_int_equal(rc_svcuser_create(f->s, &op, "other", "dbuser1", NULL, 0, 0, &pw), RC_OK);
+	assert_int_equal(login(f, "dbuser1", tok), RC_ERR_AUTH);
+	n = 0;
+	assert_int_equal(rc_token_foreach(f->s, &op, "dbuser1", RC_KIND_SVCUSER, count_cb, &n),
+	                 RC_OK);
+	assert_int_equal(n, 0);
+
+	/* a service's removal revokes its users' tokens */
+	session(f, "dbuser1", tok, id);
+	assert_int_equal(rc_service_set_running(f->s, &root, "other", 0), RC_OK);
+	assert_int_equal(rc_service_delete(f->s, &root, "other"), RC_OK);
+	assert_int_equal(rc_service_create(f->s, &root, "other", &def), RC_OK);
+	assert_int_equal(rc_svcuser_create(f->s, &root, "other", "dbuser1", NULL, 0, 0, &pw),
+	                 RC_OK);
+	assert_int_equal(login(f, "dbuser1", tok), RC_ERR_AUTH);
+	sodium_memzero(&pw, sizeof(pw));
+	sodium_memzero(&def, sizeof(def));
+	sodium_memzero(tok, sizeof(tok));
+}
+
+/* A store of schema 1 (tokens keyed by their owner's name, no uid in the
+ * record, no audit_refusals database) keeps working: opening it upgrades
+ * it once; a member's token still logs in, a service user's (which cannot
+ * be told from one of an earlier user of the same name) is revoked, and
+ * refusals are aggregated. */
+static void test_upgrade_schema1_tokens(void **state)
+{
+	struct fixture *f = *state;
+	rc_token_req req = { .description = "ci", .extension = RC_EXT_SLIDE };
+	rc_actor dev = { .origin = "test" };
+	rc_secret_result def, pw;
+	rc_token info;
+	char mtok[RC_TOKEN_LEN + 1], stok[RC_TOKEN_LEN + 1], sid[RC_TOKEN_ID_LEN + 1];
+	uint64_t schema = 0;
+	size_t n = 0;
+	rc_txn t;
+
+	fast_argon2(f);
+	dev.uid = member(f, "dev", "developer");
+	assert_int_equal(rc_token_generate(f->s, &dev, &req, &info, mtok), RC_OK);
+	assert_int_equal(rc_service_create(f->s, &root, "analytics", &def), RC_OK);
+	assert_int_equal(rc_svcuser_create(f->s, &root, "analytics", "dbuser1", NULL, 0, 0, &pw),
+	                 RC_OK);
+	session(f, "dbuser1", stok, sid);
+
+	/* write the tokens back as schema 1 did */
+	assert_int_equal(rc_txn_begin(f->s, &root, true, &t), RC_OK);
+	{
+		MDB_cursor *c;
+		MDB_val k, v;
+		rc_token_rec recs[2];
+		size_t nrec = 0;
+		assert_int_equal(mdb_cursor_open(t.txn, f->s->dbi[DB_TOKENS], &c), 0);
+		for (int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0;
+		     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+			if (((char *)k.mv_data)[0] == 'i') {
+				assert_true(nrec < 2);
+				assert_int_equal(rc_token_decode(v.mv_data, v.mv_size, &recs[nrec]), RC_OK);
+				nrec++;
+			}
+			assert_int_equal(mdb_cursor_del(c, 0), 0);
+		}
+		mdb_cursor_close(c);
+		assert_int_equal(nrec, 2);
+		for (size_t i = 0; i < nrec; i++) {
+			char key[1 + RC_NAME_MAX + 1 + RC_TOKEN_ID_LEN];
+			size_t on = strlen(recs[i].pub.owner);
+			rc_wbuf w;
+			recs[i].pub.owner_uid = 0;   /* schema 1 had no uid */
+			assert_int_equal(rc_token_encode(&recs[i], &w), RC_OK);
+			key[0] = 'i';
+			memcpy(key + 1, recs[i].pub.id, RC_TOKEN_ID_LEN);
+			assert_int_equal(rc_db_put(&t, DB_TOKENS, key, 1 + RC_TOKEN_ID_LEN, &w, 0),
+			                 RC_OK);
+			rc_wbuf_free(&w);
+			key[0] = 'o';
+			memcpy(key + 1, recs[i].pub.owner, on + 1);
+			memcpy(key + 2 + on, recs[i].pub.id, RC_TOKEN_ID_LEN);
+			assert_int_equal(rc_db_put_raw(&t, DB_TOKENS, key, 2 + on + RC_TOKEN_ID_LEN,
+			                               "", 0, 0), RC_OK);
+		}
+		sodium_memzero(recs, sizeof(recs));
+	}
+	assert_int_equal(rc_meta_put_u64(&t, "@schema", 1), RC_OK);
+	/* schema 1 had no audit_refusals database */
+	assert_int_equal(mdb_drop(t.txn, f->s->dbi[DB_AUDIT_AGG], 1), 0);
+	assert_int_equal(rc_txn_end(&t, RC_OK), RC_OK);
+	/* not upgraded yet: no token has an owner */
+	assert_int_equal(login(f, "dev", mtok), RC_ERR_AUTH);
+
+	rc_store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(rc_store_open(&f->s, &f->cfg, 0), RC_OK);
+	rc_store_set_clock(f->s, fake_clock);
+	assert_int_equal(rc_txn_begin(f->s, &root, false, &t), RC_OK);
+	assert_int_equal(rc_meta_get_u64(&t, "@schema", &schema), RC_OK);
+	rc_txn_end(&t, RC_OK);
+	assert_int_equal(schema, RC_SCHEMA_VERSION);
+	assert_int_equal(login(f, "dev", mtok), RC_OK);
+	assert_int_equal(rc_token_foreach(f->s, &root, "dev", RC_KIND_MEMBER, count_cb, &n), RC_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(login(f, "dbuser1", stok), RC_ERR_AUTH);
+	/* the upgrade is audited */
+	rc_audit_entry e;
+	memset(&e, 0, sizeof(e));
+	snprintf(e.action, sizeof(e.action), "store.upgrade");
+	assert_int_equal(rc_audit_foreach(f->s, &root, 0, 0, find_action_cb, &e), RC_OK);
+	assert_non_null(strstr(e.result, "schema 1 to 2: tokens kept=1 revoked=1"));
+	/* the audit_refusals database was made: a stranger's refusal counts */
+	rc_actor stranger = { .uid = 4242, .origin = "tool" };
+	assert_int_equal(rc_billing_set(f->s, &stranger, "plan", "x"), RC_ERR_PERM);
+	assert_int_equal(rc_billing_set(f->s, &stranger, "plan", "y"), RC_ERR_PERM);
+	e = last_audit(f->s);
+	assert_string_equal(e.actor, "uid:4242");
+	assert_int_equal(e.count, 2);
+	/* and a member's tokens are revoked by uid after it */
+	assert_int_equal(rc_token_revoke_all(f->s, &root, "dev", RC_KIND_MEMBER, &n), RC_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(login(f, "dev", mtok), RC_ERR_AUTH);
+	sodium_memzero(mtok, sizeof(mtok));
+	sodium_memzero(stok, sizeof(stok));
+	sodium_memzero(&pw, sizeof(pw));
+	sodium_memzero(&def, sizeof(def));
+}
+
+/* ---- refusals apart from changes (issue 14, item 6) ---------------------------- */
+
+struct audit_scan {
+	size_t rows, log_rows, agg_rows;
+	bool change_seen;
+	rc_audit_entry flood, unknown;
+};
+
+static int scan_cb(const rc_audit_entry *e, void *ctx)
+{
+	struct audit_scan *sc = ctx;
+	sc->rows++;
+	assert_true(e->count >= 1);
+	if (e->seq) {
+		sc->log_rows++;
+		assert_int_equal(e->count, 1);
+		assert_int_equal(e->first, e->time);
+	} else {
+		sc->agg_rows++;
+	}
+	if (strcmp(e->action, "billing.set") == 0 && strcmp(e->actor, "root") == 0)
+		sc->change_seen = true;
+	if (strcmp(e->action, "member.withdraw") == 0 && strcmp(e->actor, "uid:4242") == 0)
+		sc->flood = *e;
+	if (strcmp(e->action, "login") == 0 && strcmp(e->actor, "(unknown)") == 0)
+		sc->unknown = *e;
+	return RC_OK;
+}
+
+/* At audit.max_entries 100: a real change, then 300 refused calls of a uid
+ * that is no member and 150 PAM logins of unknown users.  The change is
+ * still in the log; the refusals are aggregated rows with their counts,
+ * first and last times; the aggregates have a retention of their own. */
+static void test_audit_refusals_apart(void **state)
+{
+	struct fixture *f = *state;
+	rc_actor stranger = { .uid = 4242, .origin = "tool" };
+	struct audit_scan sc;
+	rc_code_result r;
+	rc_invite_req req = { .email = "x@example.com", .role = "read-only" };
+	rc_login l;
+	int64_t start = fake_now;
+
+	fast_argon2(f);
+	assert_int_equal(rc_member_invite(f->s, &root, &req, &r), RC_OK);
+	assert_int_equal(rc_settings_set(f->s, &root, "audit.max_entries", "100"), RC_OK);
+	assert_int_equal(rc_billing_set(f->s, &root, "plan", "gold"), RC_OK);
+	for (int i = 0; i < 300; i++) {
+		fake_now++;
+		assert_int_equal(rc_member_withdraw(f->s, &stranger, "x"), RC_ERR_PERM);
+	}
+	for (int i = 0; i < 150; i++) {
+		assert_int_equal(rc_login_begin(f->s, &l, "pam:sshd from 10.0.0.9", "nosuchuser",
+		                                "guess", 0), RC_ERR_NOTFOUND);
+		rc_login_clear(&l);
+	}
+	memset(&sc, 0, sizeof(sc));
+	assert_int_equal(rc_audit_foreach(f->s, &root, 0, 0, scan_cb, &sc), RC_OK);
+	assert_true(sc.change_seen);
+	assert_int_equal(sc.flood.count, 300);
+	assert_int_equal(sc.flood.seq, 0);
+	assert_int_equal(sc.flood.first, start + 1);
+	assert_int_equal(sc.flood.time, start + 300);
+	assert_string_equal(sc.flood.target, "x");
+	assert_non_null(strstr(sc.flood.result, "denied: uid 4242 is not a rollcall member"));
+	assert_int_equal(sc.unknown.count, 150);
+	assert_string_equal(sc.unknown.origin, "pam:sshd from 10.0.0.9");
+	assert_int_equal(sc.agg_rows, 2);
+	assert_int_equal(audit_count(f->s), sc.rows);
+	/* the refusal is still refused, and nothing was withdrawn */
+	rc_invitation inv;
+	assert_int_equal(rc_invitation_get(f->s, &root, "x", &inv), RC_OK);
+	assert_int_equal(inv.state, RC_INV_PENDING);
+
+	/* --limit counts both kinds, newest first: the last two rows */
+	memset(&sc, 0, sizeof(sc));
+	assert_int_equal(rc_audit_foreach(f->s, &root, 0, 2, scan_cb, &sc), RC_OK);
+	assert_int_equal(sc.rows, 2);
+	assert_int_equal(sc.agg_rows, 2);
+	/* --since: only what happened since */
+	memset(&sc, 0, sizeof(sc));
+	assert_int_equal(rc_audit_foreach(f->s, &root, start + 200, 0, scan_cb, &sc), RC_OK);
+	assert_int_equal(sc.log_rows, 0);
+	assert_int_equal(sc.agg_rows, 2);
+
+	/* the aggregates' own retention: 150 more uids that are no member each
+	 * leave a row; at most audit.max_entries stay, the oldest going first,
+	 * and the change is still there */
+	for (uid_t u = 5000; u < 5150; u++) {
+		rc_actor a = { .uid = u, .origin = "tool" };
+		fake_now++;
+		assert_int_equal(rc_member_withdraw(f->s, &a, "x"), RC_ERR_PERM);
+	}
+	memset(&sc, 0, sizeof(sc));
+	assert_int_equal(rc_audit_foreach(f->s, &root, 0, 0, scan_cb, &sc), RC_OK);
+	assert_true(sc.change_seen);
+	assert_true(sc.agg_rows <= 100);
+	assert_true(sc.agg_rows >= 90);
+	assert_int_equal(sc.flood.count, 0);   /* the oldest aggregate went */
+	assert_true(sc.log_rows <= 100);
 }
 
 static void test_rank_rules(void **state)
@@ -467,10 +803,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_id_allocation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_atomic_and_denials, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_retention, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_refusals_apart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rank_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token_touch_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_slow_work_in_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_svcuser_tokens, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_schema1_tokens, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
