@@ -160,6 +160,7 @@ static int read_line(FILE *f, char *buf, size_t len)
 	size_t n = 0;
 	int ch;
 
+	rc_slow_work("reading standard input");
 	while ((ch = fgetc(f)) != EOF && ch != '\n') {
 		if (ch == '\0' || n + 1 >= len) {
 			while ((ch = fgetc(f)) != EOF && ch != '\n')
@@ -178,9 +179,11 @@ static int read_line(FILE *f, char *buf, size_t len)
 static int tty_read(const char *prompt, char *buf, size_t len)
 {
 	struct termios old, quiet;
-	FILE *tty = fopen("/dev/tty", "r+e");
+	FILE *tty;
 	int r;
 
+	rc_slow_work("a terminal prompt");
+	tty = fopen("/dev/tty", "r+e");
 	if (!tty)
 		return -3;
 	fputs(prompt, tty);
@@ -252,6 +255,7 @@ int cli_mail_code(struct cli *c, const char *subject, const rc_code_result *r,
 	int n = 0, pipefd[2], status;
 	pid_t pid;
 
+	rc_slow_work("the mail command");
 	snprintf(cmd, sizeof(cmd), "%s", c->cfg.mail_command);
 	for (char *tok = strtok(cmd, " \t"); tok && n < 31; tok = strtok(NULL, " \t"))
 		argv[n++] = tok;
