@@ -1,7 +1,8 @@
 #!/bin/sh
 # Build rollcall and run every test (README's test command).  As root on a
 # fresh Debian 12 machine:
-#  1. installs the packages (scripts/deps.sh);
+#  1. installs the packages (scripts/deps.sh) and runs autoreconf, whose
+#     output must hold no warning (counted as one test);
 #  2. builds with -Werror in _build and runs "make check": unit, tool, NSS,
 #     PAM, valgrind, fault (kill -9, concurrency, full disk, damaged
 #     files), fuzz (each target briefly, from its corpus) and the root-only
@@ -16,10 +17,20 @@ set -e
 cd "$(dirname "$0")/.."
 top=$(pwd)
 sh scripts/deps.sh
-./autogen.sh
+extra=
+# autoreconf's own output is part of the warning-free build (counted as one test)
+if ! ./autogen.sh > autogen.log 2>&1; then
+	cat autogen.log
+	exit 1
+fi
+if grep -i 'warning' autogen.log; then
+	echo "autoreconf printed warnings (autogen.log)"
+	extra="$extra fail"
+else
+	extra="$extra pass"
+fi
 rm -rf _build _build-san
 mkdir _build _build-san
-extra=
 
 cd "$top/_build"
 ../configure --enable-werror --enable-debug-checks
