@@ -156,6 +156,25 @@ static int64_t *lock_of(int kind, rc_member *m, rc_svcuser_rec *u)
 	return kind == RC_KIND_MEMBER ? &m->lock_until : &u->pub.lock_until;
 }
 
+static int64_t *failed_at_of(int kind, rc_member *m, rc_svcuser_rec *u)
+{
+	return kind == RC_KIND_MEMBER ? &m->failed_at : &u->pub.failed_at;
+}
+
+/* Before counting: a lock that ran out, or attempts older than
+ * lockout.duration (pam_faillock's fail_interval: attempts of processes
+ * killed on the way, or failures long ago), start the count over. */
+static void count_age(uint32_t *failed, int64_t *at, int64_t *lock, int64_t duration,
+                      int64_t now)
+{
+	if (*lock && *lock <= now) {
+		*lock = 0;
+		*failed = 0;
+	}
+	if (!*lock && *failed && *at && *at + duration <= now)
+		*failed = 0;
+}
+
 static void locked_message(const char *user, int64_t until, char *why, size_t len)
 {
 	char when[32];
@@ -192,22 +211,27 @@ static int claim_attempt(rc_store *s, const char *origin, const char *user, int 
 	rc = reload(&t, user, kind, &m, &u);
 	if (!rc) {
 		uint32_t *failed = failed_of(kind, &m, &u);
-		int64_t *lock = lock_of(kind, &m, &u);
-		if (*lock && *lock <= now) {   /* a lock that ran out: start over */
-			*lock = 0;
-			*failed = 0;
-		}
+		int64_t *lock = lock_of(kind, &m, &u), *at = failed_at_of(kind, &m, &u);
+		count_age(failed, at, lock, duration, now);
+		bool was_locked = *lock != 0, changed = true;
 		if (!*lock && *failed >= (uint64_t)attempts)
 			*lock = now + duration;
 		if (*lock) {
 			locked_message(user, *lock, why, sizeof(why));
 			rc_txn_audit(&t, "login", user);
 			snprintf(t.detail, sizeof(t.detail), "refused: %.80s", why);
+			/* an account locked already: nothing changes, and the
+			 * refusal is counted with the aggregated ones (a flood of
+			 * them never pushes a change out of the log) */
+			t.aggregate = was_locked;
+			changed = !was_locked;
 			refused = RC_ERR_LOCKED;
 		} else {
 			(*failed)++;
+			*at = now;
 		}
-		rc = restore(&t, kind, &m, &u);
+		if (changed)
+			rc = restore(&t, kind, &m, &u);
 	}
 	rc = rc_txn_end(&t, rc);
 	sodium_memzero(&m, sizeof(m));
@@ -262,14 +286,17 @@ static int record_failure_as(rc_store *s, const char *origin, const char *user, 
 	if (!rc)
 		rc = reload(&t, user, kind, &m, &u);
 	if (!rc) {
-		uint32_t *failed = kind == RC_KIND_MEMBER ? &m.failed : &u.pub.failed;
-		int64_t *lock = kind == RC_KIND_MEMBER ? &m.lock_until : &u.pub.lock_until;
-		if (*lock && *lock <= now) {   /* a lock that ran out: start over */
+		uint32_t *failed = failed_of(kind, &m, &u);
+		int64_t *lock = lock_of(kind, &m, &u), *at = failed_at_of(kind, &m, &u);
+		if (!counted)
+			count_age(failed, at, lock, duration, now);
+		else if (*lock && *lock <= now) {   /* a lock that ran out: start over */
 			*lock = 0;
 			*failed = 0;
 		}
 		if ((!counted || !*failed) && *failed < UINT32_MAX)
 			(*failed)++;
+		*at = now;
 		snprintf(t.detail, sizeof(t.detail), "failed: %.60s", msg);
 		if (attempts > 0 && *failed >= (uint64_t)attempts && !*lock) {
 			*lock = now + duration;
@@ -337,6 +364,7 @@ static int record_success(rc_store *s, rc_login *l, const char *newhash,
 		char why[160];
 		locked_message(l->user, *lock_of(l->kind, &m, &u), why, sizeof(why));
 		snprintf(t.detail, sizeof(t.detail), "refused: %.80s", why);
+		t.aggregate = true;
 		sodium_memzero(&m, sizeof(m));
 		sodium_memzero(&u, sizeof(u));
 		rc = rc_txn_end(&t, RC_OK);
@@ -408,6 +436,7 @@ static int first_factor_passed(rc_store *s, rc_login *l, const char *newhash)
 		locked_message(l->user, m.lock_until, why, sizeof(why));
 		rc_txn_audit(&t, "login", l->user);
 		snprintf(t.detail, sizeof(t.detail), "refused: %.80s", why);
+		t.aggregate = true;
 		sodium_memzero(&m, sizeof(m));
 		rc = rc_txn_end(&t, RC_OK);
 		return rc ? rc : rc_fail(RC_ERR_LOCKED, "%s", why);
@@ -617,14 +646,17 @@ RC_API int rc_login_totp(rc_store *s, rc_login *l, const char *code)
 	if (m.lock_until > now) {
 		locked_message(l->user, m.lock_until, why, sizeof(why));
 		snprintf(t.detail, sizeof(t.detail), "refused: %.80s", why);
+		t.aggregate = true;
 		err = RC_ERR_LOCKED;
 		goto end;
 	}
 	rc = rc_totp_check(&t, &m, code ? code : "", &via);
 	if (rc == RC_ERR_AUTH || rc == RC_ERR_INVALID) {
 		snprintf(why, sizeof(why), "%s", rc_errmsg());
+		count_age(&m.failed, &m.failed_at, &m.lock_until, duration, now);
 		if (m.failed < UINT32_MAX)
 			m.failed++;
+		m.failed_at = now;
 		snprintf(t.detail, sizeof(t.detail), "failed: %.60s", why);
 		if (attempts > 0 && m.failed >= (uint64_t)attempts) {
 			m.lock_until = now + duration;
@@ -689,6 +721,16 @@ RC_API int rc_login_enroll_finish(rc_store *s, rc_login *l, const char *code)
 		return rc;
 	rc_txn_audit(&t, "login", l->user);
 	rc = rc_load_member(&t, l->user, &m);
+	if (!rc && m.lock_until > now) {
+		/* locked by other attempts while this one enrolled */
+		char why[160];
+		locked_message(l->user, m.lock_until, why, sizeof(why));
+		snprintf(t.detail, sizeof(t.detail), "refused: %.80s", why);
+		t.aggregate = true;
+		sodium_memzero(&m, sizeof(m));
+		rc = rc_txn_end(&t, RC_OK);
+		return rc ? rc : rc_fail(RC_ERR_LOCKED, "%s", why);
+	}
 	if (!rc)
 		rc = rc_totp_enroll_confirm(&t, &m, code ? code : "");
 	if (!rc) {
@@ -832,7 +874,7 @@ RC_API int rc_login_chauthtok(rc_store *s, rc_login *l, const char *origin, cons
 	rc_svcuser_rec u;
 	rc_invitation inv;
 	rc_txn t;
-	char hash[RC_PWHASH_MAX] = "", by_uid[32] = "";
+	char hash[RC_PWHASH_MAX] = "";
 	const char *org = origin ? origin : "pam";
 	bool code_login = l && l->done && strcmp(l->user, user) == 0 &&
 	                  (l->via == RC_VIA_INVITATION || l->via == RC_VIA_RESET);
@@ -870,6 +912,15 @@ RC_API int rc_login_chauthtok(rc_store *s, rc_login *l, const char *origin, cons
 	if (old) {
 		const char *cur = w.kind == RC_KIND_MEMBER ? w.m.pwhash : w.u.pub.pwhash;
 		bool good;
+		/* the current password is a guess like a login's: counted first,
+		 * refused while locked */
+		if ((rc = claim_attempt(s, org, user, w.kind, w.attempts, w.duration)) != RC_OK)
+			goto out;
+		if (w.attempts <= 0 && is_locked(&w, rc_store_now(s))) {
+			rc = record_refusal(s, org, user, "password.change", RC_ERR_LOCKED,
+			                    "locked after too many failed logins");
+			goto out;
+		}
 		if (strnlen(old, RC_PASSWORD_MAX + 1) > RC_PASSWORD_MAX) {
 			good = false;
 		} else if (!cur[0]) {
@@ -879,8 +930,8 @@ RC_API int rc_login_chauthtok(rc_store *s, rc_login *l, const char *origin, cons
 			good = rc_password_verify(cur, old);
 		}
 		if (!good) {
-			rc = record_failure(s, org, user, w.kind, "password.change", RC_ERR_AUTH,
-			                    "the current password is wrong");
+			rc = record_failure_as(s, org, user, w.kind, "password.change", RC_ERR_AUTH,
+			                       "the current password is wrong", w.attempts > 0);
 			goto out;
 		}
 		if (strlen(old) == strlen(newpw) && sodium_memcmp(old, newpw, strlen(old)) == 0) {
@@ -892,9 +943,11 @@ RC_API int rc_login_chauthtok(rc_store *s, rc_login *l, const char *origin, cons
 		goto out;
 	if ((rc = begin_as(s, org, user, &t)) != 0)
 		goto out;
-	snprintf(by_uid, sizeof(by_uid), ", by uid %u", (unsigned)getuid());
 	rc_txn_audit(&t, "password.change", user);
 	rc = reload(&t, user, w.kind, &m, &u);
+	if (!rc && old && *lock_of(w.kind, &m, &u) > rc_store_now(s))
+		rc = rc_fail(RC_ERR_LOCKED, "%s was locked while the current password was checked",
+		             user);
 	if (!rc && w.kind == RC_KIND_MEMBER) {
 		if (code_login && l->via == RC_VIA_INVITATION) {
 			rc = rc_load_invitation(&t, user, &inv);
@@ -931,11 +984,11 @@ RC_API int rc_login_chauthtok(rc_store *s, rc_login *l, const char *origin, cons
 	if (!rc)
 		rc = rc_tokens_revoke_owner(&t, w.kind == RC_KIND_MEMBER ? m.uid : u.pub.uid,
 		                            &revoked);
-	/* a code's acceptance names the uid of the process that presented it
-	 * (the invoking user of su, root for sshd) */
+	/* (a code's acceptance through PAM names the uid that presented it in
+	 * its origin: "pam:su by uid 1000"; pam_rollcall's origin_of) */
 	if (!rc)
-		snprintf(t.detail, sizeof(t.detail), "ok password changed, tokens-revoked=%zu%s",
-		         revoked, code_login ? by_uid : "");
+		snprintf(t.detail, sizeof(t.detail), "ok password changed, tokens-revoked=%zu",
+		         revoked);
 	rc = rc_txn_end(&t, rc);
 	if (!rc && l && code_login) {
 		/* the code is spent: the rest of this login is a password login */

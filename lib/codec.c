@@ -235,7 +235,7 @@ int rc_field_bytes(const uint8_t *v, size_t n, void *dst, size_t exact)
 enum { M_NAME = 1, M_EMAIL, M_FULLNAME, M_ROLE, M_STATUS, M_UID, M_CREATED,
        M_LASTACT, M_PWHASH, M_MUSTCHG, M_TOTPEN, M_FAILED, M_LOCKUNTIL,
        M_RESETHASH, M_RESETEXP, M_TOTPPEND, M_TOTPENC, M_TOTPSTEP, M_RECOVERY,
-       M_RECLEFT };
+       M_RECLEFT, M_FAILEDAT };
 
 int rc_member_encode(const rc_member *m, rc_wbuf *w)
 {
@@ -253,6 +253,8 @@ int rc_member_encode(const rc_member *m, rc_wbuf *w)
 	rc_wbuf_u64(w, M_TOTPEN, m->totp_enabled ? 1 : 0);
 	rc_wbuf_u64(w, M_FAILED, m->failed);
 	rc_wbuf_u64(w, M_LOCKUNTIL, (uint64_t)m->lock_until);
+	if (m->failed_at)   /* (since 0.2; absent in older records: 0) */
+		rc_wbuf_u64(w, M_FAILEDAT, (uint64_t)m->failed_at);
 	if (m->reset_expires) {
 		rc_wbuf_bytes(w, M_RESETHASH, m->reset_hash, sizeof(m->reset_hash));
 		rc_wbuf_u64(w, M_RESETEXP, (uint64_t)m->reset_expires);
@@ -293,6 +295,7 @@ int rc_member_decode(const void *data, size_t len, rc_member *m)
 	       case M_TOTPSTEP: GET_I64(m->totp_last_step); break;
 	       case M_RECOVERY: rc = rc_field_bytes(v, n, m->recovery, sizeof(m->recovery)); break;
 	       case M_RECLEFT: GET_U32(m->recovery_left); break;
+	       case M_FAILEDAT: GET_I64(m->failed_at); break;
 	)
 	if (!rc && (m->totp_enabled || m->totp_pending) && !(r.seen & BIT(M_TOTPENC)))
 		rc = rc_fail(RC_ERR_STORE, "damaged record (two-factor without a secret)");
@@ -409,7 +412,7 @@ int rc_service_decode(const void *data, size_t len, rc_service *svc)
 
 /* service user */
 enum { U_NAME = 1, U_SERVICE, U_UID, U_PWHASH, U_PWENC, U_RO, U_REPL,
-       U_PROT, U_CREATED, U_FAILED, U_LOCKUNTIL };
+       U_PROT, U_CREATED, U_FAILED, U_LOCKUNTIL, U_FAILEDAT };
 
 int rc_svcuser_encode(const rc_svcuser_rec *u, rc_wbuf *w)
 {
@@ -427,6 +430,8 @@ int rc_svcuser_encode(const rc_svcuser_rec *u, rc_wbuf *w)
 		rc_wbuf_u64(w, U_FAILED, u->pub.failed);
 		rc_wbuf_u64(w, U_LOCKUNTIL, (uint64_t)u->pub.lock_until);
 	}
+	if (u->pub.failed_at)
+		rc_wbuf_u64(w, U_FAILEDAT, (uint64_t)u->pub.failed_at);
 	wbuf_seal(w);
 	return w->err;
 }
@@ -454,6 +459,7 @@ int rc_svcuser_decode(const void *data, size_t len, rc_svcuser_rec *u)
 	       case U_CREATED: GET_I64(u->pub.created); break;
 	       case U_FAILED: GET_U32(u->pub.failed); break;
 	       case U_LOCKUNTIL: GET_I64(u->pub.lock_until); break;
+	       case U_FAILEDAT: GET_I64(u->pub.failed_at); break;
 	)
 	return rc;
 }

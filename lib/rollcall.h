@@ -197,7 +197,8 @@ typedef struct rc_member {
 	char pwhash[RC_PWHASH_MAX];/* "" = no password yet */
 	int must_change;
 	int totp_enabled;
-	uint32_t failed;
+	uint32_t failed;           /* attempts since the last success ...     */
+	int64_t failed_at;         /* ... the last at; forgotten lockout.duration after */
 	int64_t lock_until;
 	uint8_t reset_hash[32];
 	int64_t reset_expires;     /* 0 = no reset code */
@@ -288,6 +289,7 @@ typedef struct rc_svcuser {
 	int read_only, replication, protected_user;
 	int64_t created;
 	uint32_t failed;           /* failed logins since the last success */
+	int64_t failed_at;         /* the last one (see rc_member) */
 	int64_t lock_until;
 } rc_svcuser;
 #define RC_SVCUSER_PW_ENCRYPTION "argon2id"

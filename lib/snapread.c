@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <lmdb.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,6 +25,8 @@ struct rc_snap {
 	ino_t ino;
 	struct timespec mtime;
 	uint64_t generation;
+	uint8_t config_print[8];   /* of the homes and shells it shows */
+	bool has_config_print;
 };
 
 void rc_snap_close(rc_snap *sn)
@@ -106,11 +109,15 @@ int rc_snap_open(rc_snap **out, const char *path)
 	}
 	if (mdb_dbi_open(sn->txn, NULL, 0, &sn->dbi) != 0)
 		goto fail;
-	if (mdb_get(sn->txn, sn->dbi, &k, &v) != 0 || v.mv_size != 12 ||
+	if (mdb_get(sn->txn, sn->dbi, &k, &v) != 0 || (v.mv_size != 12 && v.mv_size != 20) ||
 	    rc_snap_u32(v.mv_data) != RC_SNAP_VERSION)
 		goto fail;
 	sn->generation = (uint64_t)rc_snap_u32((uint8_t *)v.mv_data + 4) |
 	                 ((uint64_t)rc_snap_u32((uint8_t *)v.mv_data + 8) << 32);
+	if (v.mv_size == 20) {
+		memcpy(sn->config_print, (uint8_t *)v.mv_data + 12, 8);
+		sn->has_config_print = true;
+	}
 	*out = sn;
 	return RC_OK;
 fail:
@@ -121,6 +128,14 @@ fail:
 uint64_t rc_snap_generation(const rc_snap *sn)
 {
 	return sn->generation;
+}
+
+int rc_snap_config_print(const rc_snap *sn, uint8_t out[8])
+{
+	if (!sn->has_config_print)
+		return RC_ERR_NOTFOUND;
+	memcpy(out, sn->config_print, 8);
+	return RC_OK;
 }
 
 int rc_snap_replaced(const rc_snap *sn, const char *path)

@@ -13,6 +13,8 @@
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/file.h>
@@ -363,6 +365,39 @@ bool rc_nss_shown_change(int db, const MDB_val *key, const MDB_val *old, const M
 	return na == 0 || nb == 0 || na != nb || memcmp(a, b, na) != 0;
 }
 
+/* What of the configuration the snapshot shows (homes, shells), as 8
+ * bytes written after the generation: a snapshot made with other values is
+ * published again when the store is next opened (rc_snapshot_catch_up),
+ * though the store has not changed. */
+static void config_print(const rc_config *cfg, uint8_t out[8])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, 8);
+	crypto_generichash_update(&st, (const uint8_t *)cfg->home_base, strlen(cfg->home_base) + 1);
+	crypto_generichash_update(&st, (const uint8_t *)cfg->shell, strlen(cfg->shell) + 1);
+	crypto_generichash_update(&st, (const uint8_t *)cfg->service_shell,
+	                          strlen(cfg->service_shell) + 1);
+	crypto_generichash_final(&st, out, 8);
+}
+
+/* Hold the terminal's stop signals while the publish lock is held (every
+ * other publisher, and every store open that catches up, waits for it). */
+static void stop_signals(bool hold, sigset_t *saved)
+{
+	sigset_t stop;
+
+	if (!hold) {
+		pthread_sigmask(SIG_SETMASK, saved, NULL);
+		return;
+	}
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTSTP);
+	sigaddset(&stop, SIGTTIN);
+	sigaddset(&stop, SIGTTOU);
+	pthread_sigmask(SIG_BLOCK, &stop, saved);
+}
+
 static int fsync_path(const char *path, int flags)
 {
 	int fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW);
@@ -379,7 +414,7 @@ static int build(rc_txn *t, uint64_t gen, const char *tmp)
 	struct pub p = { .s = t->s };
 	MDB_env *env = NULL;
 	uint64_t mg = 0;
-	uint8_t ver[12];
+	uint8_t ver[12 + 8];
 	int rc = RC_OK, m;
 
 	unlink(tmp);
@@ -422,6 +457,7 @@ static int build(rc_txn *t, uint64_t gen, const char *tmp)
 	le32(ver, RC_SNAP_VERSION);
 	le32(ver + 4, (uint32_t)gen);
 	le32(ver + 8, (uint32_t)(gen >> 32));
+	config_print(&t->s->cfg, ver + 12);
 	if (!rc)
 		rc = put(&p, 'V', "", 0, ver, sizeof(ver));
 	if (!rc) {
@@ -448,14 +484,33 @@ out:
 	return rc;
 }
 
+static int publish(rc_store *s, bool wait);
+
+/* Was SN made with CFG's homes and shells? */
+static bool snap_config_current(rc_snap *sn, const rc_config *cfg)
+{
+	uint8_t want[8], got[8];
+
+	config_print(cfg, want);
+	return rc_snap_config_print(sn, got) == RC_OK && memcmp(want, got, 8) == 0;
+}
+
 int rc_snapshot_publish(rc_store *s)
+{
+	return publish(s, true);
+}
+
+/* WAIT: wait for another publisher (after a change, which must be
+ * published); else (a catch-up) leave it to the one publishing. */
+static int publish(rc_store *s, bool wait)
 {
 	char lock[RC_PATH_MAX], path[RC_PATH_MAX], tmp[RC_PATH_MAX];
 	rc_actor root = { .uid = 0, .origin = "publish" };
 	rc_snap *old = NULL;
 	uint64_t gen = 0;
+	sigset_t saved;
 	rc_txn t;
-	int fd, rc;
+	int fd, rc, fl;
 
 	if ((rc = rc_path_join(lock, sizeof(lock), s->cfg.state_dir, "nss.lock")) ||
 	    (rc = rc_path_join(path, sizeof(path), s->cfg.state_dir, RC_SNAP_FILE)) ||
@@ -464,19 +519,31 @@ int rc_snapshot_publish(rc_store *s)
 	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return rc_fail(RC_ERR_STORE, "cannot open %s: %s", lock, strerror(errno));
-	while (flock(fd, LOCK_EX) < 0 && errno == EINTR)
+	stop_signals(true, &saved);
+	while ((fl = flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB))) < 0 && errno == EINTR)
 		;
+	if (fl < 0) {
+		/* another process is publishing: it reads the generation once it
+		 * holds the lock, so it publishes this one or a later one */
+		close(fd);
+		stop_signals(false, &saved);
+		return RC_OK;
+	}
 	rc = rc_txn_begin(s, &root, false, &t);
 	if (!rc) {
 		rc = rc_meta_get_u64(&t, "@generation", &gen);
 		if (rc == RC_ERR_NOTFOUND)
 			rc = RC_OK;
 	}
-	/* Never go backwards: a newer snapshot stays. */
-	if (!rc && rc_snap_open(&old, path) == RC_OK && rc_snap_generation(old) >= gen && gen) {
+	/* Never go backwards: a newer snapshot stays (one of this
+	 * generation too, unless it shows another configuration). */
+	if (!rc && rc_snap_open(&old, path) == RC_OK && gen &&
+	    (rc_snap_generation(old) > gen ||
+	     (rc_snap_generation(old) == gen && snap_config_current(old, &s->cfg)))) {
 		rc_snap_close(old);
 		rc_txn_end(&t, RC_OK);
 		close(fd);
+		stop_signals(false, &saved);
 		return RC_OK;
 	}
 	rc_snap_close(old);
@@ -488,6 +555,7 @@ int rc_snapshot_publish(rc_store *s)
 	if (!rc && fsync_path(s->cfg.state_dir, O_RDONLY | O_DIRECTORY) < 0)
 		rc = rc_fail(RC_ERR_STORE, "cannot sync %s: %s", s->cfg.state_dir, strerror(errno));
 	close(fd);   /* releases the lock */
+	stop_signals(false, &saved);
 	return rc;
 }
 
@@ -505,10 +573,11 @@ int rc_snapshot_catch_up(rc_store *s)
 	if (rc_meta_get_u64(&t, "@generation", &gen) != RC_OK)
 		gen = 0;
 	rc_txn_end(&t, RC_OK);
-	if (rc_snap_open(&sn, path) == RC_OK && rc_snap_generation(sn) >= gen) {
+	if (rc_snap_open(&sn, path) == RC_OK && rc_snap_generation(sn) >= gen &&
+	    snap_config_current(sn, &s->cfg)) {
 		rc_snap_close(sn);
 		return RC_OK;
 	}
 	rc_snap_close(sn);
-	return rc_snapshot_publish(s);
+	return publish(s, false);
 }

@@ -6,7 +6,9 @@
  *
  * One LMDB environment in one file (MDB_NOSUBDIR), one unnamed database,
  * keys by a one-byte prefix:
- *   "V"            u32 format version, u64 store generation (little-endian)
+ *   "V"            u32 format version, u64 store generation (little-endian),
+ *                  then (since 0.2) 8 bytes: a BLAKE2b of the configuration
+ *                  it shows (home_base, shell, service_shell)
  *   'P' name       passwd: u32 uid, u32 gid, then name, gecos, dir, shell,
  *                  each NUL-terminated
  *   'U' uid (BE)   the user name
@@ -46,6 +48,9 @@ typedef struct rc_snap_gr {
 int rc_snap_open(rc_snap **out, const char *path);
 void rc_snap_close(rc_snap *sn);
 uint64_t rc_snap_generation(const rc_snap *sn);
+/* The fingerprint of the homes and shells SN was made with (RC_ERR_NOTFOUND
+ * for a snapshot that has none). */
+int rc_snap_config_print(const rc_snap *sn, uint8_t out[8]);
 /* Is PATH another file than the one SN has open? */
 int rc_snap_replaced(const rc_snap *sn, const char *path);
 

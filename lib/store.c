@@ -656,12 +656,16 @@ static int commit(rc_txn *t)
 	}
 	int mrc = mdb_txn_commit(t->txn);
 	t->txn = NULL;
-	write_txn_held(false);
-	if (mrc)
+	if (mrc) {
+		write_txn_held(false);
 		return rc_fail_lmdb(mrc, "cannot commit the change");
+	}
 	t->s->warning[0] = '\0';
+	/* (the stop signals stay held while the snapshot is published: its
+	 * lock is waited for by every other publisher) */
 	if (t->nss_changed)
 		publish_after_commit(t->s);
+	write_txn_held(false);
 	return RC_OK;
 }
 

@@ -368,8 +368,43 @@ RC_API int rc_mfa_disable(rc_store *s, const rc_actor *a, const char *code)
 	}
 	if (!rc && !m.totp_enabled)
 		rc = rc_fail(RC_ERR_STATE, "two-factor authentication is not enabled");
-	if (!rc)
+	if (!rc && m.lock_until > rc_store_now(s))
+		rc = rc_fail(RC_ERR_LOCKED, "%s is locked after too many failed attempts; try "
+		             "again later or ask an administrator to unlock it", m.username);
+	if (!rc) {
 		rc = rc_totp_check(&t, &m, code, &via);
+		if (rc == RC_ERR_AUTH || rc == RC_ERR_INVALID) {
+			/* a wrong code is a guess like a login's: counted toward
+			 * the lockout, in this same transaction */
+			char why[160];
+			int64_t attempts = 0, duration = 0;
+			int err = rc;
+			snprintf(why, sizeof(why), "%s", rc_errmsg());
+			rc = rc_setting_int(&t, "lockout.attempts", &attempts);
+			if (!rc)
+				rc = rc_setting_int(&t, "lockout.duration", &duration);
+			if (!rc) {
+				int64_t now = rc_store_now(s);
+				if (m.lock_until && m.lock_until <= now) {
+					m.lock_until = 0;   /* a lock that ran out: start over */
+					m.failed = 0;
+				}
+				if (!m.lock_until && m.failed && m.failed_at + duration <= now)
+					m.failed = 0;   /* attempts long ago are forgotten */
+				if (m.failed < UINT32_MAX)
+					m.failed++;
+				m.failed_at = now;
+				if (attempts > 0 && m.failed >= (uint64_t)attempts && !m.lock_until)
+					m.lock_until = now + duration;
+				snprintf(t.detail, sizeof(t.detail), "failed: %.60s%s", why,
+				         m.lock_until ? "; locked" : "");
+				rc = rc_store_member(&t, &m);
+			}
+			sodium_memzero(&m, sizeof(m));
+			rc = rc_txn_end(&t, rc);
+			return rc ? rc : rc_fail(err, "%s", why);
+		}
+	}
 	if (!rc)
 		rc = totp_remove(&t, &m);
 	sodium_memzero(&m, sizeof(m));

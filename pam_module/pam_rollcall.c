@@ -46,6 +46,43 @@ struct opts {
 	uint32_t perm;
 };
 
+/* ---- the caller's ids ---------------------------------------------------------- */
+
+/* A setuid-root application (su, sudo, passwd) keeps its caller as its
+ * real uid, and the caller may send it signals: stopped while this module
+ * holds the store's write transaction (a failed attempt, a login), it
+ * would hold every login and admin command on the host.  So every
+ * pam_sm_* of such a process runs with root's real and saved ids, which
+ * the caller cannot signal, and gives the caller's back before it returns
+ * (as the application expects them).  The terminal's stop signals are
+ * held by lib/ while a write transaction is open.  caller_uid is the real
+ * uid the application was started with. */
+static __thread uid_t caller_uid;
+
+struct ids {
+	uid_t r, e, s;
+	int switched;
+};
+
+static void ids_take(struct ids *id)
+{
+	memset(id, 0, sizeof(*id));
+	if (getresuid(&id->r, &id->e, &id->s) < 0) {
+		caller_uid = getuid();
+		return;
+	}
+	caller_uid = id->r;
+	if (id->e == 0 && (id->r != 0 || id->s != 0) && setresuid(0, 0, 0) == 0)
+		id->switched = 1;
+}
+
+static void ids_give_back(pam_handle_t *pamh, const struct ids *id)
+{
+	if (id->switched && setresuid(id->r, id->e, id->s) < 0)
+		pam_syslog(pamh, LOG_CRIT, "%s: cannot give the real uid %u back: %m", __func__,
+		           (unsigned)id->r);
+}
+
 /* ---- options ----------------------------------------------------------------- */
 
 static int opt_value(const char *arg, const char *name, const char **val)
@@ -191,6 +228,9 @@ static void origin_of(pam_handle_t *pamh, char *buf, size_t len)
 	if (rhost && ((const char *)rhost)[0])
 		snprintf(buf, len, "pam:%.20s from %.30s", svc ? (const char *)svc : "?",
 		         (const char *)rhost);
+	else if (caller_uid != 0)   /* su, sudo, passwd started by another user: who */
+		snprintf(buf, len, "pam:%.30s by uid %u", svc ? (const char *)svc : "?",
+		         (unsigned)caller_uid);
 	else
 		snprintf(buf, len, "pam:%.40s", svc ? (const char *)svc : "?");
 }
@@ -318,7 +358,7 @@ out:
 	return rc;
 }
 
-PAM_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+static int sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct opts o;
 	rc_store *s = NULL;
@@ -414,7 +454,7 @@ out:
 	return ret;
 }
 
-PAM_EXPORT int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+static int sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	(void)pamh;
 	(void)flags;
@@ -425,7 +465,7 @@ PAM_EXPORT int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const cha
 
 /* ---- account ----------------------------------------------------------------------- */
 
-PAM_EXPORT int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+static int sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct opts o;
 	rc_store *s = NULL;
@@ -463,7 +503,7 @@ out:
 
 /* ---- password ----------------------------------------------------------------------- */
 
-PAM_EXPORT int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
+static int sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct opts o;
 	rc_store *s = NULL;
@@ -478,7 +518,7 @@ PAM_EXPORT int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const c
 	l = login_get(pamh);
 	/* root changes a password without the old one, as with pam_unix, unless
 	 * the change is forced at login (the user is there to type it) */
-	privileged = getuid() == 0 && !(flags & PAM_CHANGE_EXPIRED_AUTHTOK);
+	privileged = caller_uid == 0 && !(flags & PAM_CHANGE_EXPIRED_AUTHTOK);
 	rc = rc_login_chauthtok_check(s, l, user, privileged, &kind, &need_old);
 	if (rc == RC_ERR_NOTFOUND) {
 		ret = PAM_USER_UNKNOWN;
@@ -541,7 +581,7 @@ out:
 
 /* ---- session ------------------------------------------------------------------------ */
 
-PAM_EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+static int sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct opts o;
 	rc_store *s = NULL;
@@ -595,7 +635,7 @@ out:
 	return ret;
 }
 
-PAM_EXPORT int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+static int sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct opts o;
 	rc_store *s = NULL;
@@ -635,3 +675,22 @@ out:
 	rc_store_close(s);
 	return ret;
 }
+
+/* ---- the PAM entry points: each with root's ids (see ids_take) ---------------------- */
+
+#define ENTRY(name)                                                                        \
+	PAM_EXPORT int pam_sm_##name(pam_handle_t *pamh, int flags, int argc, const char **argv) \
+	{                                                                                  \
+		struct ids id;                                                             \
+		int ret;                                                                   \
+		ids_take(&id);                                                             \
+		ret = sm_##name(pamh, flags, argc, argv);                                  \
+		ids_give_back(pamh, &id);                                                  \
+		return ret;                                                                \
+	}
+ENTRY(authenticate)
+ENTRY(setcred)
+ENTRY(acct_mgmt)
+ENTRY(chauthtok)
+ENTRY(open_session)
+ENTRY(close_session)

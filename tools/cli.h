@@ -20,6 +20,8 @@ struct cli {
 	bool json;
 	bool privileged;          /* setuid: the caller is not the effective user */
 	gid_t caller_gid;         /* the caller's real gid (actor.uid: its uid) */
+	gid_t *caller_groups;     /* and supplementary groups, when setuid */
+	int caller_ngroups;       /* -1: not kept (the process keeps its own) */
 	const char *state_dir;    /* --state-dir */
 	const char *config;       /* --config */
 	const char *prog;

@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -186,6 +187,7 @@ static int tty_read(const char *prompt, char *buf, size_t len)
 	tty = fopen("/dev/tty", "r+e");
 	if (!tty)
 		return -3;
+	setvbuf(tty, NULL, _IONBF, 0);   /* no copy of the secret in a stdio buffer */
 	fputs(prompt, tty);
 	fflush(tty);
 	if (tcgetattr(fileno(tty), &old) == 0) {
@@ -269,7 +271,9 @@ int cli_mail_code(struct cli *c, const char *subject, const rc_code_result *r,
 		return cli_error(EX_REFUSED, "cannot run %s: %s", argv[0], strerror(errno));
 	if (pid == 0) {
 		/* The mail command runs with the caller's privileges, never root's. */
-		if (setresgid(c->caller_gid, c->caller_gid, c->caller_gid) < 0 ||
+		if ((c->caller_ngroups >= 0 &&
+		     setgroups((size_t)c->caller_ngroups, c->caller_groups) < 0) ||
+		    setresgid(c->caller_gid, c->caller_gid, c->caller_gid) < 0 ||
 		    setresuid(c->actor.uid, c->actor.uid, c->actor.uid) < 0 ||
 		    (c->actor.uid != 0 && (setuid(0) == 0 || geteuid() == 0)))
 			_exit(126);
@@ -313,10 +317,19 @@ static int become_root(struct cli *c)
 {
 	static const int limits[] = { RLIMIT_CPU, RLIMIT_FSIZE };
 
+	int n;
+
 	if (geteuid() != 0)
 		return 0;   /* setgid only, or setuid to another user: nothing to take */
 	c->caller_gid = getgid();
-	if (setresgid(getegid(), getegid(), getegid()) < 0 || setresuid(0, 0, 0) < 0)
+	/* the caller's groups, kept for the mail command; root's own from here
+	 * (files made for the store are root's, group too) */
+	if ((n = getgroups(0, NULL)) < 0 ||
+	    !(c->caller_groups = calloc((size_t)n + 1, sizeof(gid_t))) ||
+	    (n = getgroups(n, c->caller_groups)) < 0)
+		return -1;
+	c->caller_ngroups = n;
+	if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
 		struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
@@ -410,6 +423,7 @@ int main(int argc, char **argv)
 	c.prog = argv[0];
 	c.actor.uid = getuid();
 	c.caller_gid = getgid();
+	c.caller_ngroups = -1;
 	if (c.privileged && become_root(&c) < 0)
 		return cli_error(EX_STORE, "cannot take root's ids: %s", strerror(errno));
 	snprintf(c.actor.origin, sizeof(c.actor.origin), "tool");
@@ -489,6 +503,7 @@ out:
 		cli_error(status, "warning: %s", rc_store_warning(c.s));
 	cli_close(&c);
 	free(args);
+	free(c.caller_groups);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		status = status ? status : cli_error(EX_REFUSED, "cannot write output: %s",
 		                                     strerror(errno));

@@ -16,7 +16,8 @@ static rc_member sample_member(void)
 {
 	rc_member m = { .status = RC_MEMBER_ACTIVE, .uid = 200042, .created = 1700000000,
 	                .last_active = 1700000500, .must_change = 1, .totp_enabled = 1,
-	                .failed = 3, .lock_until = 1700001000, .reset_expires = 1700002000 };
+	                .failed = 3, .failed_at = 1700000900, .lock_until = 1700001000,
+	                .reset_expires = 1700002000 };
 	strcpy(m.username, "alice");
 	strcpy(m.email, "alice@example.com");
 	strcpy(m.full_name, "Alice \xc3\x89xample");
@@ -76,6 +77,8 @@ static void test_all_types_roundtrip(void **state)
 	u.pub.uid = 200100;
 	u.pub.read_only = 1;
 	u.pub.protected_user = 1;
+	u.pub.failed = 2;
+	u.pub.failed_at = 1700000800;
 	u.pw_enc_len = 60;
 	memset(u.pw_enc, 0x5a, 60);
 	assert_int_equal(rc_svcuser_encode(&u, &w), RC_OK);

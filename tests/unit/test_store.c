@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <cmocka.h>
 #include <sodium.h>
+#include <liboath/oath.h>
 #include "internal.h"
 
 static int64_t fake_now = 1800000000;
@@ -742,6 +743,81 @@ static void test_audit_refusals_apart(void **state)
 	assert_true(sc.log_rows <= 100);
 }
 
+/* Attempts older than lockout.duration are forgotten (pam_faillock's
+ * fail_interval): two failures, then two more a lockout.duration later,
+ * at lockout.attempts 3, do not lock; four in a row do. */
+static int try_login(struct fixture *f, const char *user, const char *pw)
+{
+	rc_login l;
+	int rc = rc_login_begin(f->s, &l, "pam:test", user, pw, 0);
+	rc_login_clear(&l);
+	return rc;
+}
+
+static void test_failures_age(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(rc_settings_set(f->s, &root, "argon2.opslimit", "1"), RC_OK);
+	assert_int_equal(rc_settings_set(f->s, &root, "argon2.memlimit_kib", "8192"), RC_OK);
+	assert_int_equal(rc_settings_set(f->s, &root, "lockout.attempts", "3"), RC_OK);
+	assert_int_equal(rc_settings_set(f->s, &root, "lockout.duration", "15m"), RC_OK);
+	member(f, "ager", "developer");
+	assert_int_equal(try_login(f, "ager", "wrong 1"), RC_ERR_AUTH);
+	assert_int_equal(try_login(f, "ager", "wrong 2"), RC_ERR_AUTH);
+	fake_now += 15 * 60;
+	assert_int_equal(try_login(f, "ager", "wrong 3"), RC_ERR_AUTH);
+	assert_int_equal(try_login(f, "ager", "wrong 4"), RC_ERR_AUTH);
+	rc_member m;
+	assert_int_equal(rc_member_get(f->s, &root, "ager", &m), RC_OK);
+	assert_int_equal(m.failed, 2);
+	assert_int_equal(m.lock_until, 0);
+	assert_int_equal(try_login(f, "ager", "a long password 1"), RC_OK);
+	/* in a row they lock, and the right password is refused */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(try_login(f, "ager", "wrong again"), RC_ERR_AUTH);
+	assert_int_equal(try_login(f, "ager", "a long password 1"), RC_ERR_LOCKED);
+}
+
+/* The current password of a change, and a code that turns two-factor
+ * authentication off, are guesses like a login's: counted toward the
+ * lockout, and refused while locked (even when right). */
+static void test_other_guesses_counted(void **state)
+{
+	struct fixture *f = *state;
+	rc_mfa_enrollment e;
+	rc_actor me = { .origin = "test" };
+	char code[8], secret[64];
+	size_t slen = sizeof(secret);
+	char *raw = NULL;
+
+	assert_int_equal(rc_settings_set(f->s, &root, "argon2.opslimit", "1"), RC_OK);
+	assert_int_equal(rc_settings_set(f->s, &root, "argon2.memlimit_kib", "8192"), RC_OK);
+	assert_int_equal(rc_settings_set(f->s, &root, "lockout.attempts", "3"), RC_OK);
+	me.uid = member(f, "guesser", "developer");
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(rc_member_passwd(f->s, &me, "not the password", "a new password 12"),
+		                 RC_ERR_AUTH);
+	assert_int_equal(rc_member_passwd(f->s, &me, "a long password 1", "a new password 12"),
+	                 RC_ERR_LOCKED);
+	assert_int_equal(rc_member_unlock(f->s, &root, "guesser"), RC_OK);
+
+	/* two-factor on (the code from liboath at the injected time) */
+	assert_int_equal(rc_mfa_enroll(f->s, &me, &e), RC_OK);
+	assert_int_equal(oath_init(), OATH_OK);
+	assert_int_equal(oath_base32_decode(e.secret, strlen(e.secret), &raw, &slen), OATH_OK);
+	memcpy(secret, raw, slen);
+	free(raw);
+	assert_int_equal(oath_totp_generate(secret, slen, (time_t)fake_now, 30, 0, 6, code), OATH_OK);
+	assert_int_equal(rc_mfa_confirm(f->s, &me, code), RC_OK);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(rc_mfa_disable(f->s, &me, "000000"), RC_ERR_AUTH);
+	assert_int_equal(rc_mfa_disable(f->s, &me, e.recovery[0]), RC_ERR_LOCKED);
+	assert_int_equal(rc_member_unlock(f->s, &root, "guesser"), RC_OK);
+	assert_int_equal(rc_mfa_disable(f->s, &me, e.recovery[0]), RC_OK);
+	rc_mfa_enrollment_clear(&e);
+}
+
 static void test_rank_rules(void **state)
 {
 	struct fixture *f = *state;
@@ -808,6 +884,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rank_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token_touch_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_slow_work_in_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failures_age, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_other_guesses_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_svcuser_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrade_schema1_tokens, setup, teardown),
 	};
