@@ -107,4 +107,27 @@ done
 echo "# $n stops tried, $taken taken by the tool"
 check "$n times a caller SIGSTOPped its own setuid rollcall (passwd, token generate, mfa enable, member accept) 0-400 ms in: another member's login and root's account phase completed within 1 s, and the tool finished ($bad wrong)" test "$bad" = 0
 check "... the caller could not stop it (it had taken root's ids)" test "$taken" = 0
+
+# A setuid-root PAM application (su, sudo, passwd: here a setuid copy of
+# pamdrive) keeps its caller as its real uid; while pam_rollcall works in
+# it (here, argon2id of mona's password), the caller cannot signal it.
+cp "$PAMDRIVE" "$TMP/bin/pamdrive" && chown root:root "$TMP/bin/pamdrive" && chmod 4755 "$TMP/bin/pamdrive"
+setpriv --reuid="$MONA" --regid="$MONA" --clear-groups "$TMP/bin/pamdrive" -s rc -a "$PW" mona auth=SUCCESS \
+	> "$TMP/suid.out" 2>&1 &
+pid=$!
+pids=$pid
+refused=0 allowed=0
+while ! proc_gone "$pid"; do
+	if setpriv --reuid="$MONA" --regid="$MONA" --clear-groups kill -0 "$pid" 2>/dev/null; then
+		allowed=$((allowed + 1))
+	elif ! proc_gone "$pid"; then
+		refused=$((refused + 1))
+	fi
+	sleep 0.005
+done
+wait_bounded "$pid" 60; st=$?
+pids=
+echo "# the caller's signals to the setuid PAM application: $allowed allowed, $refused refused"
+check "a member cannot signal a setuid PAM application it started while pam_rollcall works in it" \
+	test "$refused" -gt 0 -a "$st" = 0
 done_testing

@@ -40,6 +40,15 @@ BOB_UID=$(cut -d: -f3 "$OUT")
 expect_out 0 "^bob:\\*:$BOB_UID:" "getent passwd by uid" nssw getent passwd "$BOB_UID"
 expect_out 0 '^reader_one:\*:[0-9]+:[0-9]+:service user of db1:/home/reader_one:/usr/sbin/nologin$' \
 	"a service user has the no-login shell" nssw getent passwd reader_one
+# a new home_base or shell in rollcall.conf reaches NSS at the store's next
+# open, though nothing in the store changed (logins no longer republish)
+printf 'home_base = /srv/homes\nshell = /bin/sh\n' > "$TMP/rollcall.conf"
+rc status >/dev/null
+expect_out 0 '^bob:\*:[0-9]+:[0-9]+:Bob Builder:/srv/homes/bob:/bin/sh$' \
+	"a changed home_base and shell are published at the next open of the store" nssw getent passwd bob
+: > "$TMP/rollcall.conf"
+rc status >/dev/null
+expect_out 0 '^bob:\*:[0-9]+:[0-9]+:Bob Builder:/home/bob:/bin/bash$' "... and back" nssw getent passwd bob
 expect_out 0 '^rollcall-developer:\*:[0-9]+:bob$' "getent group rollcall-developer" nssw getent group rollcall-developer
 expect_out 0 '^rollcall-members:\*:[0-9]+:alice,bob$' "getent group rollcall-members" nssw getent group rollcall-members
 expect_out 0 '^svc-db1-readonly:\*:[0-9]+:reader_one$' "getent group svc-db1-readonly" nssw getent group svc-db1-readonly
