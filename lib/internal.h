@@ -127,6 +127,7 @@ struct rc_store {
 	unsigned refs;            /* RC_OPEN_SHARED handles */
 	bool no_audit_agg;        /* read-only open of a store without DB_AUDIT_AGG */
 	char warning[512];        /* a problem after a committed change */
+	char named[RC_NAME_MAX + 1]; /* the member the last operation named */
 };
 
 /* A transaction with its resolved actor and the audit record it will add. */
@@ -181,6 +182,15 @@ int rc_require_can_grant(rc_txn *t, const rc_role *role);
 
 /* Loading records inside a transaction (RC_ERR_NOTFOUND with a message). */
 int rc_load_member(rc_txn *t, const char *name, rc_member *m);
+/* The member an administrator names: by user name or, when WHO holds an
+ * '@', by email address (case-insensitive, as idx_email keys it).  The
+ * user name goes to NAME (and to rc_member_named()); an unknown one is
+ * RC_ERR_NOTFOUND with a message naming what was given. */
+int rc_member_ref(rc_txn *t, const char *who, char name[RC_NAME_MAX + 1]);
+/* rc_member_ref, then the record. */
+int rc_load_member_ref(rc_txn *t, const char *who, rc_member *m);
+/* WHO names the actor itself (its user name or its email address). */
+bool rc_names_actor(const rc_txn *t, const char *who);
 int rc_store_member(rc_txn *t, const rc_member *m);
 int rc_load_role(rc_txn *t, const char *name, rc_role *r);
 int rc_load_service(rc_txn *t, const char *name, rc_service *svc);

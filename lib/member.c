@@ -196,9 +196,11 @@ static int begin_on_member(rc_store *s, const rc_actor *a, const char *action,
 	rc_txn_audit(t, action, name);
 	rc = rc_require(t, perm);
 	if (!rc)
-		rc = rc_load_member(t, name, m);
-	if (!rc)
+		rc = rc_load_member_ref(t, name, m);
+	if (!rc) {
+		rc_txn_audit(t, action, m->username);
 		rc = rc_require_rank_over(t, m);
+	}
 	return rc;
 }
 
@@ -239,8 +241,9 @@ static int require_not_last_owner(rc_txn *t, const rc_member *m, const char *wha
 	return RC_OK;
 }
 
-RC_API int rc_member_withdraw(rc_store *s, const rc_actor *a, const char *username)
+RC_API int rc_member_withdraw(rc_store *s, const rc_actor *a, const char *who)
 {
+	char username[RC_NAME_MAX + 1];
 	rc_invitation inv;
 	rc_member m;
 	rc_role role;
@@ -249,10 +252,14 @@ RC_API int rc_member_withdraw(rc_store *s, const rc_actor *a, const char *userna
 
 	if (rc)
 		return rc;
-	rc_txn_audit(&t, "member.withdraw", username);
+	rc_txn_audit(&t, "member.withdraw", who);
 	rc = rc_require(&t, RC_PERM_INVITE);
 	if (!rc)
+		rc = rc_member_ref(&t, who, username);
+	if (!rc) {
+		rc_txn_audit(&t, "member.withdraw", username);
 		rc = rc_load_invitation(&t, username, &inv);
+	}
 	if (!rc && inv.state != RC_INV_PENDING)
 		rc = rc_fail(RC_ERR_STATE, "the invitation of %s is %s; only pending invitations "
 		             "can be withdrawn", username, rc_invitation_state_name(inv.state));
@@ -275,9 +282,10 @@ RC_API int rc_member_withdraw(rc_store *s, const rc_actor *a, const char *userna
 	return rc_txn_end(&t, rc);
 }
 
-RC_API int rc_member_resend(rc_store *s, const rc_actor *a, const char *username,
+RC_API int rc_member_resend(rc_store *s, const rc_actor *a, const char *who,
                             rc_code_result *out)
 {
+	char username[RC_NAME_MAX + 1];
 	rc_invitation inv;
 	rc_member m;
 	rc_role role;
@@ -287,10 +295,14 @@ RC_API int rc_member_resend(rc_store *s, const rc_actor *a, const char *username
 	memset(out, 0, sizeof(*out));
 	if (rc)
 		return rc;
-	rc_txn_audit(&t, "member.resend", username);
+	rc_txn_audit(&t, "member.resend", who);
 	rc = rc_require(&t, RC_PERM_INVITE);
 	if (!rc)
+		rc = rc_member_ref(&t, who, username);
+	if (!rc) {
+		rc_txn_audit(&t, "member.resend", username);
 		rc = rc_load_invitation(&t, username, &inv);
+	}
 	if (!rc && inv.state != RC_INV_PENDING && inv.state != RC_INV_EXPIRED)
 		rc = rc_fail(RC_ERR_STATE, "the invitation of %s is %s; only pending or expired "
 		             "invitations can be resent", username,
@@ -478,8 +490,8 @@ RC_API int rc_member_set_role(rc_store *s, const rc_actor *a, const char *userna
 	char target[RC_NAME_MAX * 2 + 8];
 	int rc;
 
-	snprintf(target, sizeof(target), "%.32s role=%.32s", username, role);
 	rc = begin_on_member(s, a, "member.set-role", username, RC_PERM_MANAGE_MEMBERS, &t, &m);
+	snprintf(target, sizeof(target), "%.32s role=%.32s", rc ? username : m.username, role);
 	if (rc == RC_OK || t.txn)
 		rc_txn_audit(&t, "member.set-role", target);
 	if (!rc)
@@ -492,7 +504,7 @@ RC_API int rc_member_set_role(rc_store *s, const rc_actor *a, const char *userna
 		snprintf(m.role, sizeof(m.role), "%s", r.name);
 		rc = rc_store_member(&t, &m);
 	}
-	if (!rc && m.status == RC_MEMBER_PENDING && rc_load_invitation(&t, username, &inv) == RC_OK) {
+	if (!rc && m.status == RC_MEMBER_PENDING && rc_load_invitation(&t, m.username, &inv) == RC_OK) {
 		snprintf(inv.role, sizeof(inv.role), "%s", r.name);
 		rc = rc_store_invitation(&t, &inv);
 	}
@@ -516,16 +528,19 @@ RC_API int rc_member_update(rc_store *s, const rc_actor *a, const char *username
 		return rc;
 	rc_txn_audit(&t, "member.update", username);
 	/* A member may update its own name and email; others need the right. */
-	if (t.is_member && strcmp(t.am.username, username) == 0) {
+	if (rc_names_actor(&t, username)) {
 		rc = rc_require(&t, 0);
 		m = t.am;
+		snprintf(s->named, sizeof(s->named), "%s", m.username);
 	} else {
 		rc = rc_require(&t, RC_PERM_MANAGE_MEMBERS);
 		if (!rc)
-			rc = rc_load_member(&t, username, &m);
+			rc = rc_load_member_ref(&t, username, &m);
 		if (!rc)
 			rc = rc_require_rank_over(&t, &m);
 	}
+	if (!rc)
+		rc_txn_audit(&t, "member.update", m.username);
 	if (!rc && email) {
 		char a_key[RC_EMAIL_MAX + 1], b_key[RC_EMAIL_MAX + 1];
 		rc_email_key(email, a_key, sizeof(a_key));
@@ -556,12 +571,12 @@ RC_API int rc_member_set_active(rc_store *s, const rc_actor *a, const char *user
 	                         username, RC_PERM_MANAGE_MEMBERS, &t, &m);
 
 	if (!rc && m.status == RC_MEMBER_PENDING)
-		rc = rc_fail(RC_ERR_STATE, "%s has not accepted the invitation yet%s", username,
+		rc = rc_fail(RC_ERR_STATE, "%s has not accepted the invitation yet%s", m.username,
 		             active ? "" : "; withdraw the invitation instead");
 	if (!rc && active && m.status == RC_MEMBER_ACTIVE)
-		rc = rc_fail(RC_ERR_STATE, "%s is already active", username);
+		rc = rc_fail(RC_ERR_STATE, "%s is already active", m.username);
 	if (!rc && !active && m.status == RC_MEMBER_INACTIVE)
-		rc = rc_fail(RC_ERR_STATE, "%s is already inactive", username);
+		rc = rc_fail(RC_ERR_STATE, "%s is already inactive", m.username);
 	if (!rc && !active)
 		rc = require_not_last_owner(&t, &m, "deactivated");
 	if (!rc) {
@@ -580,17 +595,17 @@ RC_API int rc_member_delete(rc_store *s, const rc_actor *a, const char *username
 
 	if (!rc && (!confirm_email || strcasecmp(confirm_email, m.email) != 0))
 		rc = rc_fail(RC_ERR_INVALID, "the email address given does not match %s's; "
-		             "nothing was deleted", username);
+		             "nothing was deleted", m.username);
 	if (!rc)
 		rc = require_not_last_owner(&t, &m, "deleted");
 	if (!rc)
-		rc = rc_db_del(&t, DB_MEMBERS, username, strlen(username));
+		rc = rc_db_del(&t, DB_MEMBERS, m.username, strlen(m.username));
 	if (!rc)
 		rc = rc_uid_index_del(&t, m.uid);
 	if (!rc)
 		rc = email_index_del(&t, m.email);
 	if (!rc) {
-		rc = rc_db_del(&t, DB_INVITATIONS, username, strlen(username));
+		rc = rc_db_del(&t, DB_INVITATIONS, m.username, strlen(m.username));
 		if (rc == RC_ERR_NOTFOUND)
 			rc = RC_OK;
 	}
@@ -611,7 +626,7 @@ RC_API int rc_member_reset_password(rc_store *s, const rc_actor *a, const char *
 
 	memset(out, 0, sizeof(*out));
 	if (!rc && m.status != RC_MEMBER_ACTIVE)
-		rc = rc_fail(RC_ERR_STATE, "%s is %s; only active members can be reset", username,
+		rc = rc_fail(RC_ERR_STATE, "%s is %s; only active members can be reset", m.username,
 		             rc_member_status_name(m.status));
 	if (!rc)
 		rc = rc_setting_int(&t, "invite.ttl", &ttl);
@@ -664,12 +679,13 @@ RC_API int rc_member_get(rc_store *s, const rc_actor *a, const char *username, r
 
 	if (rc)
 		return rc;
-	if (t.is_member && strcmp(t.am.username, username) == 0)
+	if (rc_names_actor(&t, username)) {
 		*out = t.am;
-	else {
+		snprintf(s->named, sizeof(s->named), "%s", out->username);
+	} else {
 		rc = rc_require(&t, RC_PERM_MEMBERS);
 		if (!rc)
-			rc = rc_load_member(&t, username, out);
+			rc = rc_load_member_ref(&t, username, out);
 	}
 	return rc_txn_end(&t, rc);
 }
@@ -688,19 +704,22 @@ RC_API int rc_member_self(rc_store *s, const rc_actor *a, rc_member *out)
 	return rc_txn_end(&t, rc);
 }
 
-RC_API int rc_invitation_get(rc_store *s, const rc_actor *a, const char *username,
+RC_API int rc_invitation_get(rc_store *s, const rc_actor *a, const char *who,
                              rc_invitation *out)
 {
+	char username[RC_NAME_MAX + 1];
 	rc_txn t;
 	int rc = rc_txn_begin(s, a, false, &t);
 
 	if (rc)
 		return rc;
-	if (!(t.is_member && strcmp(t.am.username, username) == 0)) {
+	if (!rc_names_actor(&t, who)) {
 		rc = rc_require(&t, RC_PERM_MEMBERS);
 		if (rc == RC_ERR_PERM)
 			rc = rc_require(&t, RC_PERM_INVITE);
 	}
+	if (!rc)
+		rc = rc_member_ref(&t, who, username);
 	if (!rc)
 		rc = rc_load_invitation(&t, username, out);
 	sodium_memzero(out->code_hash, sizeof(out->code_hash));

@@ -259,6 +259,11 @@ int rc_member_reset_password(rc_store *s, const rc_actor *a,
 int rc_member_unlock(rc_store *s, const rc_actor *a, const char *username);
 int rc_member_get(rc_store *s, const rc_actor *a, const char *username,
                   rc_member *out);
+/* The operations on one member above (withdraw to get, rc_member_mfa_reset
+ * and the tokens' owner) take its user name or its email address
+ * (case-insensitive).  After one succeeded: the user name of the member it
+ * named, for messages (valid until the next operation on S). */
+const char *rc_member_named(const rc_store *s);
 /* The member record of the actor itself (any active or pending member). */
 int rc_member_self(rc_store *s, const rc_actor *a, rc_member *out);
 int rc_invitation_get(rc_store *s, const rc_actor *a, const char *username,

@@ -860,6 +860,66 @@ int rc_load_member(rc_txn *t, const char *name, rc_member *m)
 	return rc ? rc : rc_member_decode(v.mv_data, v.mv_size, m);
 }
 
+int rc_member_ref(rc_txn *t, const char *who, char name[RC_NAME_MAX + 1])
+{
+	char key[RC_EMAIL_MAX + 1];
+	MDB_val v;
+	int rc;
+
+	name[0] = '\0';
+	if (!strchr(who, '@')) {
+		if (strlen(who) > RC_NAME_MAX)
+			return rc_fail(RC_ERR_NOTFOUND, "no member named \"%.40s\"", who);
+		memcpy(name, who, strlen(who) + 1);
+	} else {
+		if (strlen(who) > RC_EMAIL_MAX)
+			return rc_fail(RC_ERR_NOTFOUND, "no member with the email address "
+			               "\"%.64s...\"", who);
+		rc_email_key(who, key, sizeof(key));
+		rc = rc_db_gets(t, DB_IDX_EMAIL, key, &v);
+		if (rc == RC_ERR_NOTFOUND)
+			return rc_fail(RC_ERR_NOTFOUND, "no member with the email address \"%s\"",
+			               who);
+		if (rc)
+			return rc;
+		if (v.mv_size == 0 || v.mv_size > RC_NAME_MAX ||
+		    memchr(v.mv_data, '\0', v.mv_size))
+			return rc_fail(RC_ERR_STORE, "the email index entry of %s is damaged", who);
+		memcpy(name, v.mv_data, v.mv_size);
+		name[v.mv_size] = '\0';
+	}
+	snprintf(t->s->named, sizeof(t->s->named), "%s", name);
+	return RC_OK;
+}
+
+int rc_load_member_ref(rc_txn *t, const char *who, rc_member *m)
+{
+	char name[RC_NAME_MAX + 1];
+	int rc = rc_member_ref(t, who, name);
+
+	return rc ? rc : rc_load_member(t, name, m);
+}
+
+bool rc_names_actor(const rc_txn *t, const char *who)
+{
+	char a[RC_EMAIL_MAX + 1], b[RC_EMAIL_MAX + 1];
+
+	if (!t->is_member)
+		return false;
+	if (!strchr(who, '@'))
+		return strcmp(who, t->am.username) == 0;
+	if (strlen(who) > RC_EMAIL_MAX)
+		return false;
+	rc_email_key(who, a, sizeof(a));
+	rc_email_key(t->am.email, b, sizeof(b));
+	return strcmp(a, b) == 0;
+}
+
+RC_API const char *rc_member_named(const rc_store *s)
+{
+	return s->named;
+}
+
 int rc_store_member(rc_txn *t, const rc_member *m)
 {
 	rc_wbuf w;

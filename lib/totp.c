@@ -422,11 +422,13 @@ RC_API int rc_member_mfa_reset(rc_store *s, const rc_actor *a, const char *usern
 	rc_txn_audit(&t, "member.mfa-reset", username);
 	rc = rc_require(&t, RC_PERM_MANAGE_MEMBERS);
 	if (!rc)
-		rc = rc_load_member(&t, username, &m);
+		rc = rc_load_member_ref(&t, username, &m);
+	if (!rc)
+		rc_txn_audit(&t, "member.mfa-reset", m.username);
 	if (!rc && !t.root)
 		rc = rc_require_rank_over(&t, &m);
 	if (!rc && !m.totp_enabled && !m.totp_pending)
-		rc = rc_fail(RC_ERR_STATE, "%s has no two-factor authentication", username);
+		rc = rc_fail(RC_ERR_STATE, "%s has no two-factor authentication", m.username);
 	if (!rc)
 		rc = totp_remove(&t, &m);
 	sodium_memzero(&m, sizeof(m));

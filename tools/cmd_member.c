@@ -171,9 +171,9 @@ static int m_withdraw(struct cli *c, int argc, char **argv)
 		return rc;
 	rc = rc_member_withdraw(c->s, &c->actor, argv[i]);
 	if (!rc && !c->json)
-		printf("Invitation of %s withdrawn.\n", argv[i]);
+		printf("Invitation of %s withdrawn.\n", rc_member_named(c->s));
 	else if (!rc)
-		printf("{\"username\":\"%s\",\"invitation\":\"withdrawn\"}\n", argv[i]);
+		printf("{\"username\":\"%s\",\"invitation\":\"withdrawn\"}\n", rc_member_named(c->s));
 	return cli_fail(rc);
 }
 
@@ -246,9 +246,9 @@ static int m_set_role(struct cli *c, int argc, char **argv)
 		return rc;
 	rc = rc_member_set_role(c->s, &c->actor, argv[i], argv[i + 1]);
 	if (!rc && !c->json)
-		printf("%s now has role %s.\n", argv[i], argv[i + 1]);
+		printf("%s now has role %s.\n", rc_member_named(c->s), argv[i + 1]);
 	else if (!rc)
-		printf("{\"username\":\"%s\",\"role\":\"%s\"}\n", argv[i], argv[i + 1]);
+		printf("{\"username\":\"%s\",\"role\":\"%s\"}\n", rc_member_named(c->s), argv[i + 1]);
 	return cli_fail(rc);
 }
 
@@ -274,9 +274,9 @@ static int m_update(struct cli *c, int argc, char **argv)
 		return cli_usage("member update needs --email or --name");
 	rc = rc_member_update(c->s, &c->actor, argv[optind], email, name);
 	if (!rc && !c->json)
-		printf("%s updated.\n", argv[optind]);
+		printf("%s updated.\n", rc_member_named(c->s));
 	else if (!rc)
-		printf("{\"username\":\"%s\",\"updated\":true}\n", argv[optind]);
+		printf("{\"username\":\"%s\",\"updated\":true}\n", rc_member_named(c->s));
 	return cli_fail(rc);
 }
 
@@ -291,9 +291,9 @@ static int set_active(struct cli *c, int argc, char **argv, int active)
 		return rc;
 	rc = rc_member_set_active(c->s, &c->actor, argv[i], active);
 	if (!rc && !c->json)
-		printf("%s is now %s.\n", argv[i], active ? "active" : "inactive");
+		printf("%s is now %s.\n", rc_member_named(c->s), active ? "active" : "inactive");
 	else if (!rc)
-		printf("{\"username\":\"%s\",\"status\":\"%s\"}\n", argv[i],
+		printf("{\"username\":\"%s\",\"status\":\"%s\"}\n", rc_member_named(c->s),
 		       active ? "active" : "inactive");
 	return cli_fail(rc);
 }
@@ -337,9 +337,9 @@ static int m_delete(struct cli *c, int argc, char **argv)
 	}
 	rc = rc_member_delete(c->s, &c->actor, argv[optind], confirm);
 	if (!rc && !c->json)
-		printf("%s deleted.\n", argv[optind]);
+		printf("%s deleted.\n", rc_member_named(c->s));
 	else if (!rc)
-		printf("{\"username\":\"%s\",\"deleted\":true}\n", argv[optind]);
+		printf("{\"username\":\"%s\",\"deleted\":true}\n", rc_member_named(c->s));
 	return cli_fail(rc);
 }
 
@@ -370,9 +370,9 @@ static int m_unlock(struct cli *c, int argc, char **argv)
 		return rc;
 	rc = rc_member_unlock(c->s, &c->actor, argv[i]);
 	if (!rc && !c->json)
-		printf("%s unlocked.\n", argv[i]);
+		printf("%s unlocked.\n", rc_member_named(c->s));
 	else if (!rc)
-		printf("{\"username\":\"%s\",\"unlocked\":true}\n", argv[i]);
+		printf("{\"username\":\"%s\",\"unlocked\":true}\n", rc_member_named(c->s));
 	return cli_fail(rc);
 }
 
@@ -387,9 +387,9 @@ static int m_mfa_reset(struct cli *c, int argc, char **argv)
 	rc = rc_member_mfa_reset(c->s, &c->actor, argv[i]);
 	if (!rc && !c->json)
 		printf("Two-factor authentication of %s removed; its tokens were revoked.\n",
-		       argv[i]);
+		       rc_member_named(c->s));
 	else if (!rc)
-		printf("{\"username\":\"%s\",\"mfa\":\"disabled\"}\n", argv[i]);
+		printf("{\"username\":\"%s\",\"mfa\":\"disabled\"}\n", rc_member_named(c->s));
 	return cli_fail(rc);
 }
 

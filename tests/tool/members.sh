@@ -147,4 +147,56 @@ check "an acceptance names the uid that presented the code" \
 expect 0 "audit --limit 2" rc --json audit --limit 2
 check "... shows the newest two" test "$(json 'len(d)')" = 2
 
+# A member named by its email address (issue 16): every command that takes
+# a member's name takes its email too, in any case, and says the user name.
+expect 0 "invite ro (pending)" rc member invite ro@example.com --role read-only --name "Ro Only"
+expect_out 0 'username: +ro' "member show EMAIL" rc member show ro@example.com
+expect_out 0 'invitation: +pending' "... with the invitation" rc member show RO@Example.COM
+expect_out 0 'New invitation code for ro <ro@example.com>' "member resend EMAIL (the seeds' example)" \
+	rc member resend ro@example.com
+RO_CODE=$(grep -Eo '[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}' "$OUT")
+expect_out 0 '"username":"ro","role":"developer"' "member set-role EMAIL (pending: the invitation follows)" \
+	rc --json member set-role Ro@example.com developer
+expect_out 0 'role: +developer' "... stored" rc member show ro
+expect 0 "ro accepts" accept "$RO_CODE" 'ro password 12345'
+expect_out 0 '^ro updated' "member update EMAIL" rc member update ro@example.com --name "Ro Two"
+expect_out 0 'full name: +Ro Two' "... stored" rc member show ro
+expect 0 "member update EMAIL --email NEW" rc member update ro@example.com --email ro2@example.com
+expect_err 1 'no member with the email address "ro@example.com"' "... the old email names no one now" \
+	rc member show ro@example.com
+expect_out 0 '^ro is now inactive' "member deactivate EMAIL" rc member deactivate ro2@example.com
+expect_err 1 '^rollcall: ro is already inactive' "... refusals name the member" rc member deactivate RO2@example.com
+expect_out 0 '"username":"ro","status":"active"' "member activate EMAIL" rc --json member activate ro2@example.com
+expect_err 1 '^rollcall: ro is not locked' "member unlock EMAIL" rc member unlock ro2@example.com
+expect_err 1 '^rollcall: ro has no two-factor authentication' "member mfa-reset EMAIL" rc member mfa-reset ro2@example.com
+expect 0 "token list --member EMAIL" rc --json token list --member ro2@example.com
+check "... (none)" test "$(json 'len(d)')" = 0
+expect_err 1 '^rollcall: no token with id aaaaaaaaaaaaaaaa' "token revoke --member EMAIL (ro has none)" \
+	rc token revoke aaaaaaaaaaaaaaaa --member ro2@example.com
+expect_out 0 '^0 tokens revoked' "token revoke-all --member EMAIL" rc token revoke-all --member ro2@example.com
+expect_out 0 'Password reset code for ro <ro2@example.com>' "member reset-password EMAIL" \
+	rc member reset-password ro2@example.com
+expect_out 0 'ro deleted' "member delete EMAIL --confirm EMAIL" \
+	rc member delete ro2@example.com --confirm ro2@example.com
+expect 0 "invite sam (pending)" rc member invite sam@example.com --role read-only
+expect_out 0 'Invitation of sam withdrawn' "member withdraw EMAIL" rc member withdraw SAM@example.com
+expect_err 1 'no member named "sam"' "... sam is gone" rc member show sam
+expect 0 "audit --json" rc --json audit --limit 3
+check "the audit log names the member, not the email" \
+	test "$(json '[e["target"] for e in d if e["action"] == "member.withdraw"][0]')" = sam
+# An unknown email: refused, named, nothing changed.
+dump_store > "$TMP/before"
+for cmd in "show" "resend" "withdraw" "set-role @ read-only" "update @ --name X" "activate" \
+	"deactivate" "delete @ --confirm nobody@example.com" "reset-password" "unlock" "mfa-reset"; do
+	set -- $cmd; a=$1; shift; [ $# -gt 0 ] && shift
+	expect_err 1 '^rollcall: no member with the email address "nobody@example.com"$' \
+		"member $a with an unknown email is refused" rc member "$a" nobody@example.com "$@"
+done
+for cmd in "list" "revoke-all" "revoke aaaaaaaaaaaaaaaa"; do
+	expect_err 1 '^rollcall: no member with the email address "nobody@example.com"$' \
+		"token $cmd --member with an unknown email is refused" rc token $cmd --member nobody@example.com
+done
+dump_store > "$TMP/after"
+check "... and nothing changed" cmp -s "$TMP/before" "$TMP/after"
+
 done_testing

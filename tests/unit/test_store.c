@@ -870,6 +870,91 @@ static void test_rank_rules(void **state)
 	assert_int_equal(rc_role_delete(f->s, &owner, "editor"), RC_OK);
 }
 
+static int count_token(const rc_token *tk, void *ctx)
+{
+	(void)tk;
+	(*(size_t *)ctx)++;
+	return RC_OK;
+}
+
+/* A member named by its email address (issue 16): the operations on one
+ * member resolve it through idx_email, in any case, and name the member;
+ * the rank rule and the permissions still apply; an unknown email is
+ * RC_ERR_NOTFOUND naming it, and a member's own email is itself. */
+static void test_member_by_email(void **state)
+{
+	struct fixture *f = *state;
+	rc_actor dev = { .origin = "test" }, adm = { .origin = "test" };
+	rc_code_result r;
+	rc_invite_req req = { .email = "Pat.Doe@Example.com", .username = "pat",
+	                      .role = "read-only" };
+	rc_invitation inv;
+	rc_member m;
+	rc_token tk;
+	char tok[RC_TOKEN_LEN + 1], who[RC_NAME_MAX + 1], target[64];
+	size_t n = 9, seen = 0;
+
+	dev.uid = member(f, "dev", "developer");
+	adm.uid = member(f, "adm", "admin");
+	assert_int_equal(rc_member_invite(f->s, &root, &req, &r), RC_OK);
+	assert_int_equal(rc_member_get(f->s, &root, "pat.doe@example.COM", &m), RC_OK);
+	assert_string_equal(m.username, "pat");
+	assert_string_equal(rc_member_named(f->s), "pat");
+	assert_int_equal(rc_invitation_get(f->s, &root, "PAT.DOE@example.com", &inv), RC_OK);
+	assert_string_equal(inv.username, "pat");
+	assert_int_equal(rc_member_resend(f->s, &root, "pat.doe@example.com", &r), RC_OK);
+	assert_string_equal(r.username, "pat");
+	assert_int_equal(rc_member_set_role(f->s, &root, "pat.doe@example.com", "operator"),
+	                 RC_OK);
+	assert_int_equal(rc_invitation_get(f->s, &root, "pat", &inv), RC_OK);
+	assert_string_equal(inv.role, "operator");
+	assert_int_equal(rc_member_set_active(f->s, &root, "pat.doe@example.com", 1), RC_ERR_STATE);
+	assert_string_equal(rc_errmsg(), "pat has not accepted the invitation yet");
+	/* the rank rule and permissions as for the name */
+	assert_int_equal(rc_member_set_role(f->s, &adm, "owner@example.com", "admin"), RC_ERR_PERM);
+	assert_int_equal(rc_member_unlock(f->s, &dev, "pat.doe@example.com"), RC_ERR_PERM);
+	/* a permission refusal does not say whether the email is a member's */
+	assert_int_equal(rc_member_unlock(f->s, &dev, "nobody@example.com"), RC_ERR_PERM);
+	assert_int_equal(rc_member_accept(f->s, &root, r.code, "a long password 1", who), RC_OK);
+	assert_string_equal(who, "pat");
+	assert_int_equal(rc_member_update(f->s, &adm, "PAT.doe@example.com", "pat@example.org",
+	                                  NULL), RC_OK);
+	assert_string_equal(rc_member_named(f->s), "pat");
+	assert_int_equal(rc_member_get(f->s, &root, "pat.doe@example.com", &m), RC_ERR_NOTFOUND);
+	assert_string_equal(rc_errmsg(), "no member with the email address \"pat.doe@example.com\"");
+	assert_int_equal(rc_member_set_active(f->s, &adm, "pat@example.org", 0), RC_OK);
+	assert_int_equal(rc_member_get(f->s, &root, "pat", &m), RC_OK);
+	assert_int_equal(m.status, RC_MEMBER_INACTIVE);
+	assert_string_equal(last_audit(f->s).target, "pat");
+	assert_int_equal(rc_member_set_active(f->s, &adm, "Pat@Example.org", 1), RC_OK);
+	assert_int_equal(rc_member_unlock(f->s, &adm, "pat@example.org"), RC_ERR_STATE);
+	assert_non_null(strstr(rc_errmsg(), "pat is not locked"));
+	assert_int_equal(rc_member_mfa_reset(f->s, &adm, "pat@example.org"), RC_ERR_STATE);
+	assert_string_equal(rc_errmsg(), "pat has no two-factor authentication");
+	/* tokens: a member's own email is itself; another's needs manage-members */
+	rc_actor pat = { .origin = "test", .uid = m.uid };
+	rc_token_req treq = { .description = "t" };
+	assert_int_equal(rc_token_generate(f->s, &pat, &treq, &tk, tok), RC_OK);
+	assert_int_equal(rc_token_foreach(f->s, &pat, "PAT@example.org", RC_KIND_MEMBER,
+	                                  count_token, &seen), RC_OK);
+	assert_int_equal(seen, 1);
+	assert_int_equal(rc_token_foreach(f->s, &adm, "pat@example.ORG", RC_KIND_MEMBER,
+	                                  count_token, &seen), RC_OK);
+	assert_int_equal(seen, 2);
+	assert_int_equal(rc_token_foreach(f->s, &dev, "pat@example.org", RC_KIND_MEMBER,
+	                                  count_token, &seen), RC_ERR_PERM);
+	assert_int_equal(rc_token_revoke_all(f->s, &adm, "nobody@example.org", RC_KIND_MEMBER, &n),
+	                 RC_ERR_NOTFOUND);
+	assert_string_equal(rc_errmsg(), "no member with the email address \"nobody@example.org\"");
+	assert_int_equal(rc_token_revoke(f->s, &adm, "pat@example.org", RC_KIND_MEMBER, tk.id),
+	                 RC_OK);
+	snprintf(target, sizeof(target), "pat token=%s", tk.id);
+	assert_string_equal(last_audit(f->s).target, target);
+	assert_int_equal(rc_token_revoke(f->s, &adm, "pat@example.org", RC_KIND_MEMBER, tk.id),
+	                 RC_ERR_NOTFOUND);
+	sodium_memzero(tok, sizeof(tok));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -882,6 +967,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_audit_refusals_apart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rank_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_member_by_email, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token_touch_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_slow_work_in_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failures_age, setup, teardown),
