@@ -105,9 +105,17 @@ check "getent passwd answers for a member through the NSS module" sh -c "getent 
 
 # ---- 1. password + TOTP
 DANA_UID=$(uid_of dana)
+DANA_HOME=$TMP/home/dana
+check "dana has no home before her first login" test ! -e "$DANA_HOME"
 login_ok "1. dana logs in with password and a TOTP code: id shows her uid and rollcall-developer" \
 	"uid=$DANA_UID\\(dana\\) gid=$DANA_UID\\(dana\\) groups=.*rollcall-developer" \
-	dana "$ID" 'dana password 12345' "@next:$DANA_KEY"
+	dana "$ID; echo PWD=\$(pwd)" 'dana password 12345' "@next:$DANA_KEY"
+check "... her home was made at that first login (pam_mkhomedir): $DANA_HOME, a directory" test -d "$DANA_HOME"
+check "... owned by her uid and group, mode 0700 or 0750" \
+	sh -c "stat -c %u:%g:%a '$DANA_HOME' | grep -Eqx '$DANA_UID:$DANA_UID:7[05]0'"
+check "... and the session starts in it (pwd)" sh -c "tr -d '\\r' < '$OUT' | grep -qx 'PWD=$DANA_HOME'"
+check "... not in / (no \"No directory\" or \"Could not chdir\")" \
+	sh -c "! grep -Eq 'No directory|Could not chdir' '$OUT'"
 check "... the code was asked for as \"Verification code\"" grep -q 'Verification code:' "$OUT"
 USED=$(sed -n 's/.*<answer 2: code \([0-9]*\)>.*/\1/p' "$OUT")
 check "... and the login is audited with sshd and the remote host" audit_has 'login +\| dana +\| ok via password and TOTP +\| pam:sshd from 127.0.0.1'
@@ -149,7 +157,10 @@ rc service stop analytics >/dev/null
 login_refused "6. a service user of a stopped service is refused" etl_user "$ID" "$SVCPW"
 rc service start analytics >/dev/null
 login_ok "... after service start it logs in (svc-analytics group)" "\\(etl_user\\).*svc-analytics" \
-	etl_user "$ID" "$SVCPW"
+	etl_user "$ID; echo PWD=\$(pwd)" "$SVCPW"
+ETL_IDS=$(id -u etl_user):$(id -g etl_user)
+check "... and its session starts in its new home, $TMP/home/etl_user, its own, mode 0700 or 0750" \
+	sh -c "tr -d '\\r' < '$OUT' | grep -qx 'PWD=$TMP/home/etl_user' && stat -c %u:%g:%a '$TMP/home/etl_user' | grep -Eqx '$ETL_IDS:7[05]0'"
 
 # ---- 7. session tokens
 sed -i "s|^\\(session.*$PAM_MODULE\\).*|\\1 session_token|" /etc/pam.d/common-session
