@@ -3,7 +3,7 @@
  *
  * The state directory's checks are lib's (rc_store_doctor); the host's are
  * here: nsswitch.conf, the NSS and PAM modules, the PAM stacks of sshd,
- * login and su, and sshd's settings.  Every finding says what to change.
+ * login and su, the homes their sessions make, and sshd's settings.  Every finding says what to change.
  *
  * SPDX-License-Identifier: BSD-3-Clause
  */
@@ -160,10 +160,15 @@ static void check_modules(struct findings *f)
 
 enum { PAM_AUTH = 1, PAM_ACCOUNT = 2, PAM_PASSWORD = 4, PAM_SESSION = 8 };
 
+static const char *const rollcall_mods[] = { "pam_rollcall.so", NULL };
+/* the modules that make a missing home at the session's start */
+static const char *const home_mods[] = { "pam_mkhomedir.so", "pam_oddjob_mkhomedir.so", NULL };
+
 /* Which phases of the service file NAME (following @include, include and
- * substack) call pam_rollcall.so; *PRESENT gets the phases that have any
+ * substack) call one of MODS; *PRESENT gets the phases that have any
  * line at all (libpam takes the others from "other"). */
-static unsigned pam_phases(const char *name, int depth, unsigned *present)
+static unsigned pam_phases(const char *name, const char *const *mods, int depth,
+                           unsigned *present)
 {
 	static const char *const types[] = { "auth", "account", "password", "session" };
 	char path[RC_PATH_MAX], line[1024], *w[16];
@@ -181,7 +186,7 @@ static unsigned pam_phases(const char *name, int depth, unsigned *present)
 			*hash = '\0';
 		int n = words(line, w, 16);
 		if (n >= 2 && strcmp(w[0], "@include") == 0) {
-			phases |= pam_phases(w[1], depth + 1, present);
+			phases |= pam_phases(w[1], mods, depth + 1, present);
 			continue;
 		}
 		if (n < 3)
@@ -201,12 +206,13 @@ static unsigned pam_phases(const char *name, int depth, unsigned *present)
 			*present |= 1u << i;
 			if (strcmp(control, "include") == 0 || strcmp(control, "substack") == 0) {
 				unsigned sub = 0;
-				phases |= pam_phases(module, depth + 1, &sub) & (1u << i);
+				phases |= pam_phases(module, mods, depth + 1, &sub) & (1u << i);
 			} else {
 				const char *base = strrchr(module, '/');
 				base = base ? base + 1 : module;
-				if (strcmp(base, "pam_rollcall.so") == 0)
-					phases |= 1u << i;
+				for (size_t k = 0; mods[k]; k++)
+					if (strcmp(base, mods[k]) == 0)
+						phases |= 1u << i;
 			}
 		}
 	}
@@ -228,8 +234,8 @@ static void check_pam(struct findings *f)
 			continue;
 		}
 		unsigned present = 0, other_present = 0;
-		unsigned p = pam_phases(services[i], 0, &present);
-		p |= pam_phases("other", 0, &other_present) & ~present;
+		unsigned p = pam_phases(services[i], rollcall_mods, 0, &present);
+		p |= pam_phases("other", rollcall_mods, 0, &other_present) & ~present;
 		if (!(p & PAM_AUTH))
 			say(f, RC_CHECK_FAIL, "PAM", fix, "%s: pam_rollcall.so is not in its auth "
 			    "stack: members cannot log in", path);
@@ -243,6 +249,35 @@ static void check_pam(struct findings *f)
 		else
 			say(f, RC_CHECK_OK, "PAM", NULL, "%s: auth, account, password%s", path,
 			    p & PAM_SESSION ? ", session" : "");
+	}
+}
+
+/* Members and service users have no home until their first login makes it
+ * (pam_mkhomedir in the session stack); without one, sshd and login put
+ * them in / ("No directory, logging in with HOME=/"). */
+static void check_homes(struct findings *f, const char *home_base)
+{
+	static const char *const services[] = { "sshd", "login" };
+	static const char *const fix = "run \"pam-auth-update --enable rollcall\" again (its "
+	                               "profile adds it), or add \"session optional "
+	                               "pam_mkhomedir.so umask=0077\" to "
+	                               "/etc/pam.d/common-session";
+	char path[RC_PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++) {
+		snprintf(path, sizeof(path), PAM_DIR "/%s", services[i]);
+		if (access(path, F_OK) != 0)
+			continue;
+		unsigned present = 0, other_present = 0;
+		unsigned p = pam_phases(services[i], home_mods, 0, &present);
+		p |= pam_phases("other", home_mods, 0, &other_present) & ~present;
+		if (!(p & PAM_SESSION))
+			say(f, RC_CHECK_WARN, "homes", fix, "%s: no pam_mkhomedir.so in the session "
+			    "stack: members' homes under %s are not made, and they log in "
+			    "with HOME=/", path, home_base);
+		else
+			say(f, RC_CHECK_OK, "homes", NULL, "%s: the session makes a missing home "
+			    "under %s", path, home_base);
 	}
 }
 
@@ -342,6 +377,7 @@ int cmd_doctor(struct cli *c, int argc, char **argv)
 	check_nsswitch(&f);
 	check_modules(&f);
 	check_pam(&f);
+	check_homes(&f, c->cfg.home_base);
 	check_sshd(&f);
 	if (f.t) {
 		table_print(f.t, true);

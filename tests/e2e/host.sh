@@ -3,7 +3,7 @@
 # Sourced by tests/e2e/*.sh after tests/tool/lib.sh, as root, inside a
 # private mount namespace (unshare -m).  Nothing here reaches the real
 # system: /etc and /usr/share/pam-configs get an overlay whose upper layer
-# is a tmpfs, and /var/lib and /run a tmpfs each.  Then the tests write
+# is a tmpfs, and /var/lib, /run and /home a tmpfs each.  Then the tests write
 # /etc/nsswitch.conf, /etc/passwd, /etc/shadow, /etc/ld.so.cache,
 # /etc/rollcall/rollcall.conf and the PAM configuration as an
 # administrator would, and the state directory is the default one,
@@ -50,6 +50,8 @@ e2e_host() {
 	mount -t tmpfs -o mode=0755 rollcall-e2e-varlib /var/lib || e2e_fail "cannot mount /var/lib"
 	[ -d "$TMP/ov/varlib-pam" ] && cp -a "$TMP/ov/varlib-pam" /var/lib/pam
 	mount -t tmpfs -o mode=0755 rollcall-e2e-run /run || e2e_fail "cannot mount /run"
+	# /home: the homes pam_mkhomedir makes at a first login stay in here
+	mount -t tmpfs -o mode=0755 rollcall-e2e-home /home || e2e_fail "cannot mount /home"
 	if [ "$(dirname "$E2E_SD")" != /var/lib ]; then
 		mount -t tmpfs -o mode=0755 rollcall-e2e-sd "$(dirname "$E2E_SD")" ||
 			e2e_fail "cannot mount a tmpfs on $(dirname "$E2E_SD")"

@@ -52,6 +52,8 @@ cp "$TMP/step.$(grep -n 'rollcall doctor' "$TMP/steps" | cut -d: -f1).log" "$TMP
 check "... rollcall doctor finds no problem" grep -q '^0 problems' "$TMP/doctor.out"
 check "... and checked the PAM stacks of sshd, login and su" \
 	sh -c "grep -c '^ok  *PAM  *.*auth, account, password' '$TMP/doctor.out' | grep -qx 3"
+check "... and found that the session stacks of sshd and login make members' homes" \
+	sh -c "grep -c '^ok  *homes  *.*: the session makes a missing home under /home' '$TMP/doctor.out' | grep -qx 2"
 
 # ---- doctor names what is wrong, and what to change
 chmod 0700 "$E2E_SD"
@@ -70,7 +72,16 @@ sed -i 's/^KbdInteractiveAuthentication no/KbdInteractiveAuthentication yes/' /e
 sed -i 's/^passwd:.*/passwd: files/' /etc/nsswitch.conf
 expect_out 1 '"check":"nsswitch.conf","status":"FAIL"' "doctor --json: nsswitch.conf without rollcall" rollcall --json doctor
 sed -i 's/^passwd:.*/passwd: files systemd rollcall/' /etc/nsswitch.conf
+cp /etc/pam.d/common-session "$TMP/common-session"
+sed -i '/pam_mkhomedir.so/d' /etc/pam.d/common-session
+expect_out 0 'warn +homes +/etc/pam.d/sshd: no pam_mkhomedir.so in the session stack' \
+	"doctor: no home made at login (sshd), a warning" rollcall doctor
+check "... and login" grep -Eq 'warn +homes +/etc/pam.d/login: no pam_mkhomedir.so' "$OUT"
+check "... naming what to change" grep -q 'fix: run "pam-auth-update --enable rollcall" again' "$OUT"
+check "... counted" grep -q '^0 problems, 2 warnings' "$OUT"
+cp "$TMP/common-session" /etc/pam.d/common-session
 expect_out 0 '^0 problems' "doctor is content again" rollcall doctor
+check "... without a warning" grep -q '^0 problems, 0 warnings' "$OUT"
 
 # ---- what was installed
 PAMDIR=$(pkg-config --variable=libdir pam)/security
@@ -83,6 +94,8 @@ check "the man pages" test -f /usr/share/man/man8/rollcall.8 -a -f /usr/share/ma
 check "the commented sample /etc/rollcall/rollcall.conf (0644, root)" \
 	sh -c "test \"\$(stat -c %a:%U /etc/rollcall/rollcall.conf)\" = 644:root && grep -q '^#id_min = 200000' /etc/rollcall/rollcall.conf"
 check "the pam-auth-update profile" test -f /usr/share/pam-configs/rollcall
+check "... and common-session makes homes (pam_mkhomedir.so umask=0077)" \
+	grep -Eq '^session[[:space:]]+optional[[:space:]]+pam_mkhomedir.so umask=0077' /etc/pam.d/common-session
 check "... enabled: common-auth calls pam_rollcall.so after pam_unix" \
 	sh -c "grep -n 'pam_unix.so\\|pam_rollcall.so' /etc/pam.d/common-auth | head -2 | tail -1 | grep -q pam_rollcall.so"
 check "... and common-account, common-password and common-session call it" \
@@ -109,6 +122,8 @@ else
 	not_ok "su with the new password"
 fi
 YOU=$(id -u you)
+check "... her home /home/you was made at that first login: hers, mode 0700" \
+	test "$(stat -c %u:%g:%a /home/you 2>&1)" = "$YOU:$(id -g you):700"
 expect_out 0 'you' "the setuid tool, run by the owner's uid, knows the owner" \
 	setpriv --reuid="$YOU" --regid="$YOU" --clear-groups rollcall whoami
 expect_err 3 'only root' "... and refuses --state-dir to it" \
