@@ -342,6 +342,15 @@ static int record_refusal(rc_store *s, const char *origin, const char *user,
 	return record_outcome(s, origin, user, action, err, "refused", why);
 }
 
+/* A user rollcall does not know: audited without the name (it may be a
+ * password typed as one), which also makes the failure cost a commit, as a
+ * known user's does. */
+static int refuse_unknown(rc_store *s, const char *origin)
+{
+	return record_refusal(s, origin, "(unknown)", "login", RC_ERR_NOTFOUND,
+	                      "not a rollcall user");
+}
+
 /* A completed login: reset the failures, record last active, store a new
  * hash or the token's use, audit. */
 static int record_success(rc_store *s, rc_login *l, const char *newhash,
@@ -497,8 +506,7 @@ RC_API int rc_login_begin(rc_store *s, rc_login *l, const char *origin, const ch
 		}
 		l->via = RC_VIA_TOKEN;
 		if (!w.kind) {
-			rc = record_refusal(s, l->origin, "(unknown)", "login", RC_ERR_NOTFOUND,
-			                    "not a rollcall user");
+			rc = refuse_unknown(s, l->origin);
 			goto out;
 		}
 		if (!ok) {
@@ -560,11 +568,7 @@ RC_API int rc_login_begin(rc_store *s, rc_login *l, const char *origin, const ch
 				newhash[0] = '\0';
 		}
 		if (!w.kind) {
-			/* audited without the name (it may be a password typed as
-			 * one), which also makes the failure cost a commit, as a
-			 * known user's */
-			rc = record_refusal(s, l->origin, "(unknown)", "login", RC_ERR_NOTFOUND,
-			                    "not a rollcall user");
+			rc = refuse_unknown(s, l->origin);
 			goto out;
 		}
 		if (!ok) {

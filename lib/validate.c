@@ -159,6 +159,29 @@ static size_t digits(const char **p, int base)
 	return n;
 }
 
+/* Digits of BASE with an optional fraction, then an optional exponent
+ * introduced by EXP (either case; a decimal exponent, maybe negative), and
+ * nothing after: "1.5e-3", "1.8p3" (after "0x"). */
+static bool number_tail(const char *p, int base, char exp)
+{
+	size_t n = digits(&p, base);
+
+	if (*p == '.') {
+		p++;
+		n += digits(&p, base);
+	}
+	if (!n)
+		return false;
+	if (*p == exp || *p == exp - 'a' + 'A') {
+		p++;
+		if (*p == '-')
+			p++;
+		if (!digits(&p, 10))
+			return false;
+	}
+	return *p == '\0';
+}
+
 /* Does NAME read as a number, in the forms that strtol (base 0), strtod,
  * sscanf and scripting languages accept within a name's characters
  * (letters, digits, '.', '_', '-')?  Decimal "123", octal "0755", hex
@@ -172,41 +195,13 @@ static bool looks_numeric(const char *name)
 
 	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
 		p += 2;
-		size_t n = digits(&p, 16);
-		if (*p == '.') {
-			p++;
-			n += digits(&p, 16);
-		}
-		if (!n)
-			return false;
-		if (*p == 'p' || *p == 'P') {
-			p++;
-			if (*p == '-')
-				p++;
-			if (!digits(&p, 10))
-				return false;
-		}
-		return *p == '\0';
+		return number_tail(p, 16, 'p');
 	}
 	if (p[0] == '0' && (p[1] == 'b' || p[1] == 'B' || p[1] == 'o' || p[1] == 'O')) {
 		p += 2;
 		return digits(&p, name[1] == 'b' || name[1] == 'B' ? 2 : 8) && *p == '\0';
 	}
-	size_t n = digits(&p, 10);
-	if (*p == '.') {
-		p++;
-		n += digits(&p, 10);
-	}
-	if (!n)
-		return false;
-	if (*p == 'e' || *p == 'E') {
-		p++;
-		if (*p == '-')
-			p++;
-		if (!digits(&p, 10))
-			return false;
-	}
-	return *p == '\0';
+	return number_tail(p, 10, 'e');
 }
 
 /* POSIX portable user names: letters, digits, '.', '_', '-'; not starting

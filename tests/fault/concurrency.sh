@@ -31,13 +31,7 @@ OPS=${CONC_OPS:-500}
 LIMIT=${CONC_TIMEOUT:-900}
 
 PAMD=$TMP/pamd
-mkdir -p "$PAMD"
-for s in rc rc-session rc-mfa; do
-	opt=; [ $s = rc-session ] && opt=session_token; [ $s = rc-mfa ] && opt=totp=required
-	for t in auth account password session; do
-		echo "$t required $PAM_MODULE state_dir=$SD config=$TMP/rollcall.conf nodelay $opt"
-	done > "$PAMD/$s"
-done
+pam_services "$PAMD" rc rc-session:session_token rc-mfa:totp=required
 real_pam_services "$PAMD"
 export PAMDRIVE SD TMP ROLLCALL
 pd() { env ${RC_PRELOAD:+LD_PRELOAD=$RC_PRELOAD} "$PAMDRIVE" "$@"; }

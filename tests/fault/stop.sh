@@ -32,13 +32,7 @@ chmod 755 "$TMP"
 mkdir -m 755 "$TMP/bin"
 cp "$ROLLCALL" "$TMP/bin/rollcall" && chown root:root "$TMP/bin/rollcall" && chmod 4755 "$TMP/bin/rollcall"
 PAMD=$TMP/pamd
-mkdir -p "$PAMD"
-for s in rc rc-session; do
-	opt=; [ $s = rc-session ] && opt=session_token
-	for t in auth account password session; do
-		echo "$t required $PAM_MODULE state_dir=$SD config=$TMP/rollcall.conf nodelay $opt"
-	done > "$PAMD/$s"
-done
+pam_services "$PAMD" rc rc-session:session_token
 real_pam_services "$PAMD"
 pd() { env ${RC_PRELOAD:+LD_PRELOAD=$RC_PRELOAD} "$PAMDRIVE" "$@"; }
 uid_of() { rc --json member show "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["uid"])'; }

@@ -24,13 +24,7 @@ done
 SD=$TMP/pop/state
 printf 'id_min = 1000000\nid_max = 3999999\n' > "$TMP/rollcall.conf"   # bench_nss's range
 PAMD=$TMP/pamd
-mkdir -p "$PAMD"
-for s in rc rc-session; do
-	opt=; [ $s = rc-session ] && opt=session_token
-	for t in auth account password session; do
-		echo "$t required $PAM_MODULE state_dir=$SD config=$TMP/rollcall.conf nodelay $opt"
-	done > "$PAMD/$s"
-done
+pam_services "$PAMD" rc rc-session:session_token
 pd() { "$PAM_WRAP" "$PAMD" "$PAMDRIVE" "$@"; }
 pd_at() { local off=$1; shift; "$PAM_WRAP" "$PAMD" "$AT_TIME" "+$off" "$PAMDRIVE" "$@"; }
 

@@ -114,6 +114,22 @@ require_root() {
 
 done_testing() { echo "1..$T"; }
 
+# pam_services DIR NAME[:OPTION,...]...: PAM service files in DIR, one per
+# NAME, whose four phases call the built module on this test's store (with
+# nodelay: the suite fails logins on purpose) and OPTIONs
+pam_services() {
+	local dir=$1 spec name opts t
+	shift
+	mkdir -p "$dir"
+	for spec in "$@"; do
+		name=${spec%%:*}
+		opts=; [ "$name" != "$spec" ] && opts=$(echo "${spec#*:}" | tr , ' ')
+		for t in auth account password session; do
+			echo "$t required $PAM_MODULE state_dir=$SD config=$TMP/rollcall.conf nodelay $opts"
+		done > "$dir/$name"
+	done
+}
+
 # Background processes, killed for certain whatever the timing.
 # proc_gone PID: PID has exited (gone, or a zombie waiting to be reaped)
 proc_gone() {
