@@ -23,19 +23,11 @@ if [ -z "${RC_STOP_NS:-}" ]; then
 	exec unshare --mount --propagation private bash "$0" "$@"
 fi
 ROUNDS=${STOP_ROUNDS:-6}
-parent=$(dirname "$DEFAULT_SD")
-mount -t tmpfs -o mode=0755 rollcall-test "$parent" || { echo "1..1"; echo "not ok 1 - cannot mount a tmpfs on $parent"; exit 1; }
-mkdir -p "$DEFAULT_SD"
-init_store
-mount --bind "$SD" "$DEFAULT_SD"
-chmod 755 "$TMP"
-mkdir -m 755 "$TMP/bin"
-cp "$ROLLCALL" "$TMP/bin/rollcall" && chown root:root "$TMP/bin/rollcall" && chmod 4755 "$TMP/bin/rollcall"
+setuid_host
 PAMD=$TMP/pamd
 pam_services "$PAMD" rc rc-session:session_token
 real_pam_services "$PAMD"
 pd() { env ${RC_PRELOAD:+LD_PRELOAD=$RC_PRELOAD} "$PAMDRIVE" "$@"; }
-uid_of() { rc --json member show "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["uid"])'; }
 pids=
 trap 'kill -9 $pids 2>/dev/null; rm -rf "$TMP"' EXIT
 trap 'exit 143' TERM INT HUP

@@ -13,23 +13,11 @@ if [ -z "${RC_IN_NAMESPACE:-}" ]; then
 	export RC_IN_NAMESPACE=1 ROLLCALL
 	exec unshare --mount --propagation private bash "$0" "$@"
 fi
-parent=$(dirname "$DEFAULT_SD")
-mount -t tmpfs -o mode=0755 rollcall-test "$parent" || { echo "1..1"; echo "not ok 1 - cannot mount a tmpfs on $parent"; exit 1; }
-mkdir -p "$DEFAULT_SD"
-SD=$TMP/state
-init_store
+setuid_host
 rc settings set argon2.opslimit 1 >/dev/null
 rc settings set argon2.memlimit_kib 8192 >/dev/null
-mount --bind "$SD" "$DEFAULT_SD"
-chmod 755 "$TMP"
-mkdir -m 755 "$TMP/bin"
-cp "$ROLLCALL" "$TMP/bin/rollcall"
-chown root:root "$TMP/bin/rollcall"
-chmod 4755 "$TMP/bin/rollcall"
 invite_accept carol developer
 invite_accept erin admin
-uid_of() { rc --json member show "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["uid"])'; }
-as() { local uid; uid=$(uid_of "$1"); shift; setpriv --reuid="$uid" --regid="$uid" --clear-groups "$TMP/bin/rollcall" "$@"; }
 # with_in LINE CMD...: CMD with LINE (and a newline) on standard input
 with_in() { local line=$1; shift; printf '%s\n' "$line" | "$@"; }
 

@@ -114,6 +114,35 @@ require_root() {
 
 done_testing() { echo "1..$T"; }
 
+# setuid_host: as root, in a private mount namespace (the calling script
+# re-runs itself under "unshare --mount" first), the store of this test
+# (init_store: its owner alice active) on the compiled-in state directory
+# DEFAULT_SD, whose parent is a tmpfs in this namespace only, and a
+# setuid-root copy of the tool, $TMP/bin/rollcall, that other uids can run
+# (a setuid rollcall refuses --state-dir).  Then uid_of NAME and
+# as NAME|UID CMD... (the setuid tool as that uid) serve the test.
+setuid_host() {
+	DEFAULT_SD=${RC_DEFAULT_STATE_DIR:-/var/lib/rollcall}
+	local parent
+	parent=$(dirname "$DEFAULT_SD")
+	mount -t tmpfs -o mode=0755 rollcall-test "$parent" ||
+		{ echo "1..1"; echo "not ok 1 - cannot mount a tmpfs on $parent"; exit 1; }
+	mkdir -p "$DEFAULT_SD"
+	init_store || { echo "1..1"; echo "not ok 1 - rollcall init"; exit 1; }
+	mount --bind "$SD" "$DEFAULT_SD"
+	chmod 755 "$TMP"
+	mkdir -m 755 "$TMP/bin"
+	cp "$ROLLCALL" "$TMP/bin/rollcall" && chown root:root "$TMP/bin/rollcall" &&
+		chmod 4755 "$TMP/bin/rollcall" ||
+		{ echo "1..1"; echo "not ok 1 - cannot make a setuid copy of the tool"; exit 1; }
+}
+uid_of() { rc --json member show "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["uid"])'; }
+as() {
+	local who=$1 uid; shift
+	case $who in [0-9]*) uid=$who ;; *) uid=$(uid_of "$who") ;; esac
+	setpriv --reuid="$uid" --regid="$uid" --clear-groups "$TMP/bin/rollcall" "$@"
+}
+
 # pam_services DIR NAME[:OPTION,...]...: PAM service files in DIR, one per
 # NAME, whose four phases call the built module on this test's store (with
 # nodelay: the suite fails logins on purpose) and OPTIONs

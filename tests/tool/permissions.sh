@@ -18,38 +18,15 @@ if [ -z "${RC_IN_NAMESPACE:-}" ]; then
 	exec unshare --mount --propagation private bash "$0" "$@"
 fi
 
-# The state directory of this test, bind-mounted over the compiled-in default
-# (whose parent is hidden under a tmpfs in this namespace only).
-parent=$(dirname "$DEFAULT_SD")
-mount -t tmpfs -o mode=0755 rollcall-test "$parent" || { echo "1..1"; echo "not ok 1 - cannot mount a tmpfs on $parent"; exit 1; }
-mkdir -p "$DEFAULT_SD"
-SD=$TMP/state
-init_store
-mount --bind "$SD" "$DEFAULT_SD"
-
-# A setuid-root copy of the tool that other uids can run.
-chmod 755 "$TMP"
-mkdir -m 755 "$TMP/bin"
-cp "$ROLLCALL" "$TMP/bin/rollcall"
-chown root:root "$TMP/bin/rollcall"
-chmod 4755 "$TMP/bin/rollcall"
+# The state directory of this test on the compiled-in default, and a
+# setuid-root copy of the tool that other uids can run (setuid_host).
+setuid_host
 
 for role in owner admin operator developer read-only; do
 	invite_accept "m-$role" "$role"
 done
 invite_accept victim read-only
 rc service create db1 >/dev/null
-uid_of() { rc --json member show "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["uid"])'; }
-
-# as NAME CMD...: run the setuid tool as member NAME's uid (no --state-dir).
-as() {
-	local who=$1 uid; shift
-	case $who in
-	[0-9]*) uid=$who ;;
-	*) uid=$(uid_of "$who") ;;
-	esac
-	setpriv --reuid="$uid" --regid="$uid" --clear-groups "$TMP/bin/rollcall" "$@"
-}
 pwin() { printf 'abcdefghijklmnopqrstuvwxyz0123\n'; }
 
 expect_out 0 'm-admin' "the setuid tool run as a member reads the default state directory" as m-owner member list
