@@ -105,9 +105,20 @@ check "the expiry, relative and in UTC: $EXP_MAIL" grep -qx "It expires in 24 ho
 CODE=$(grep -Eo '^    [0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}$' "$TMP/m1" | tr -d ' ')
 check "no header carries the code" sh -c "! sed '/^\$/q' '$TMP/m1' | grep -q '$CODE'"
 
+LONG="Çağrı Öztürk-Ünlü Şahin Ğümüşhane Ölçer Ayşegül Iğdır"
+expect 0 "a long non-ASCII full name" rc member invite long@example.com --role read-only --name "$LONG"
+check "... is folded into encoded words that decode to it exactly" test "$(msg 2 'hdr("To")')" = "$LONG <long@example.com>"
+check "... each at most 75 characters, the header lines folded under 78" python3 - "$MBOX" <<'PY'
+import mailbox, re, sys
+h = mailbox.mbox(sys.argv[1]).get_bytes(1).split(b"\n\n")[0].decode()
+w = re.findall(r"=\?UTF-8\?B\?[^?]*\?=", h)
+sys.exit(not (len(w) > 1 and max(map(len, w)) <= 75 and max(map(len, h.splitlines())) <= 78))
+PY
+expect 0 "(withdrawn)" rc member withdraw long
+
 # ---- resend: its own wording; the mailed code works ------------------------
 expect_out 0 'New invitation code for zoe sent to' "resend is mailed" rc member resend zoe
-raw 2 > "$TMP/m2"
+raw 3 > "$TMP/m2"
 check "resend: its own subject" grep -qx 'Subject: Your new invitation code for Acme Ops' "$TMP/m2"
 check "resend: says the earlier code no longer works, with the role and expiry" \
 	sh -c "grep -q 'Any earlier code no longer works' '$TMP/m2' && grep -q 'role' '$TMP/m2' && grep -q 'developer' '$TMP/m2' && grep -q 'It expires in 24 hours, at ' '$TMP/m2'"
@@ -118,7 +129,7 @@ expect_out 0 'Welcome, zoe' "the mailed code accepts the invitation" \
 
 # ---- reset-password ----------------------------------------------------------
 expect_out 0 'Password reset code for zoe sent to' "reset-password is mailed" rc member reset-password zoe
-raw 3 > "$TMP/m3"
+raw 4 > "$TMP/m3"
 check "reset: its own subject" grep -qx 'Subject: Your password for Acme Ops was reset' "$TMP/m3"
 check "reset: says who reset it and that the old password no longer works" \
 	sh -c "grep -q 'was reset by the administrator of $HOST' '$TMP/m3' && grep -q 'old password no longer works' '$TMP/m3'"
@@ -129,7 +140,7 @@ expect 0 "the mailed reset code sets a new password" \
 # ---- defaults: project = host name, From root@HOST, ssh NAME@HOST ------------
 printf 'mail_command = %s -C %s -odi -oi -t\n' "$EXIM" "$MX/exim.conf" > "$TMP/rollcall.conf"
 expect 0 "an invitation without project_name, mail_from and login_hint" rc member invite yann@example.com --role read-only
-raw 4 > "$TMP/m4"
+raw 5 > "$TMP/m4"
 check "defaults: From the host name <root@HOST>, To the bare address (no full name)" \
 	sh -c "grep -qx 'From: $HOST <root@$HOST>' '$TMP/m4' && grep -qx 'To: yann@example.com' '$TMP/m4'"
 check "defaults: the host is the project, the greeting falls back to the user name, ssh NAME@HOST" \
@@ -147,13 +158,13 @@ EOF
 chmod 644 "$TMP/tpl/invitation.txt"
 conf "mail_template_dir = $TMP/tpl"
 expect 0 "an invitation with a template of mail_template_dir" rc member invite xavier@example.com --role read-only --name "Xavier Y"
-raw 5 > "$TMP/m5"
+raw 6 > "$TMP/m5"
 check "the template's subject, placeholders replaced" grep -qx 'Subject: Welcome to Acme Ops, Xavier Y' "$TMP/m5"
 check "the template's body, every placeholder replaced, {{ a literal brace" \
 	sh -c "grep -qx 'Dear Xavier Y (xavier, xavier@example.com), the administrator of $HOST made you read-only.' '$TMP/m5' && grep -Eqx 'Code: [0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}, valid until [0-9-]{10} [0-9:]{5} UTC, that is in 24 hours.' '$TMP/m5' && grep -qx 'Log in: ssh -p 2222 xavier@$HOST.example   Braces: {code} {unknown-not-a-placeholder' '$TMP/m5'"
 check "... with the same headers" sh -c "grep -qx 'MIME-Version: 1.0' '$TMP/m5' && grep -qx 'From: Acme Ops <rollcall@acme.test>' '$TMP/m5'"
 expect 0 "a kind without a file in mail_template_dir uses the built-in template" rc member resend xavier
-check "... (the built-in resend wording)" test "$(msg 6 'm["Subject"]')" = "Your new invitation code for Acme Ops"
+check "... (the built-in resend wording)" test "$(msg 7 'm["Subject"]')" = "Your new invitation code for Acme Ops"
 
 # bad templates: refused before any change, exit 4, file:line, nothing sent
 bad_tpl() {   # DESCRIPTION REGEX: with the template in $TMP/tpl/invitation.txt
