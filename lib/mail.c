@@ -368,6 +368,26 @@ RC_API void rc_mail_template_free(rc_mail_template *t)
 	free(t);
 }
 
+RC_API const char *rc_mail_template_text(const rc_mail_template *t)
+{
+	return t->text;
+}
+
+RC_API const char *rc_mail_template_source(const rc_mail_template *t)
+{
+	return t->source;
+}
+
+RC_API int rc_mail_kind_parse(const char *name, int *kind)
+{
+	for (int k = 0; k < RC_MAIL_KINDS; k++)
+		if (strlen(name) + 4 == strlen(files[k]) && strncmp(files[k], name, strlen(name)) == 0) {
+			*kind = k;
+			return RC_OK;
+		}
+	return rc_fail(RC_ERR_INVALID, "no mail \"%.32s\" (invitation, resend or reset)", name);
+}
+
 RC_API void rc_host_name(char *buf, size_t len)
 {
 	char h[256];

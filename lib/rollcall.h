@@ -543,6 +543,9 @@ typedef struct rc_mail_template rc_mail_template;
 /* Load and check the template of KIND: an error names file:line. */
 int rc_mail_template_load(const rc_config *cfg, int kind, rc_mail_template **out);
 void rc_mail_template_free(rc_mail_template *t);
+const char *rc_mail_template_text(const rc_mail_template *t);
+const char *rc_mail_template_source(const rc_mail_template *t); /* file or "built-in ..." */
+int rc_mail_kind_parse(const char *name, int *kind);   /* "invitation", "resend", "reset" */
 typedef struct rc_mail_info {
 	const rc_code_result *code;
 	const char *inviter_name;  /* the member who sends it; NULL: root */

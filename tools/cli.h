@@ -89,5 +89,6 @@ int cmd_whoami(struct cli *c, int argc, char **argv);
 int cmd_passwd(struct cli *c, int argc, char **argv);
 int cmd_mfa(struct cli *c, int argc, char **argv);
 int cmd_token(struct cli *c, int argc, char **argv);
+int cmd_mail_template(struct cli *c, int argc, char **argv);
 
 #endif

@@ -45,6 +45,7 @@ static const char usage_text[] =
 "  billing show|set\n"
 "  settings show|get|set\n"
 "  audit [--since DURATION] [--limit N]\n"
+"  mail-template show|check             the mails' templates (root only)\n"
 "\n"
 "Options:\n"
 "  --state-dir DIR   use DIR as the state directory (root only when setuid)\n"
@@ -427,6 +428,7 @@ static const struct {
 	{ "billing", cmd_billing, true, NULL },
 	{ "settings", cmd_settings, true, NULL },
 	{ "audit", cmd_audit, true, NULL },
+	{ "mail-template", cmd_mail_template, false, NULL },
 };
 
 int main(int argc, char **argv)

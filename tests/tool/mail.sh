@@ -166,6 +166,18 @@ check "... with the same headers" sh -c "grep -qx 'MIME-Version: 1.0' '$TMP/m5' 
 expect 0 "a kind without a file in mail_template_dir uses the built-in template" rc member resend xavier
 check "... (the built-in resend wording)" test "$(msg 7 'm["Subject"]')" = "Your new invitation code for Acme Ops"
 
+expect_out 0 '^Subject: Welcome to \{project\}, \{name\}$' "mail-template show: the template in use (mail_template_dir's)" \
+	rc mail-template show invitation
+expect_out 0 '^Subject: Your invitation to \{project\}$' "mail-template show --builtin: the built-in one" \
+	rc mail-template show --builtin invitation
+rc mail-template show --builtin reset > "$TMP/tpl/reset.txt"; chmod 644 "$TMP/tpl/reset.txt"
+expect_out 0 "^$TMP/tpl/reset.txt: ok$" "mail-template check: a copy of a built-in template is a valid template" rc mail-template check
+check "... the built-in one checked too" grep -qx 'built-in resend.txt: ok' "$OUT"
+expect_err 2 'no mail "bogus"' "mail-template show of an unknown kind" rc mail-template show bogus
+printf 'Subject: hi\n\n{code} {inviter} {bogus}\n' > "$TMP/tpl/reset.txt"
+expect_err 4 "^rollcall: $TMP/tpl/reset.txt:3: unknown placeholder \{bogus\}" "mail-template check names a bad template's file and line" rc mail-template check
+rm "$TMP/tpl/reset.txt"
+
 # bad templates: refused before any change, exit 4, file:line, nothing sent
 bad_tpl() {   # DESCRIPTION REGEX: with the template in $TMP/tpl/invitation.txt
 	local n before
