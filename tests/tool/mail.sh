@@ -46,7 +46,8 @@ mbox:
   group = nogroup
   mode = 0644
 EOF
-HOST=$(hostname)
+HOST=$(hostname)   # as rollcall names it: gethostname(), "localhost" when not a DNS name
+case $HOST in ''|*[!A-Za-z0-9.-]*) HOST=localhost ;; esac
 conf() {
 	{
 		printf 'mail_command = %s -C %s -odi -oi -t\n' "$EXIM" "$MX/exim.conf"
