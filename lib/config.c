@@ -25,7 +25,7 @@ RC_API void rc_config_defaults(rc_config *cfg)
 	cfg->map_size = (uint64_t)1 << 30;
 }
 
-enum kind { K_PATH, K_ID, K_COMMAND, K_SIZE };
+enum kind { K_PATH, K_ID, K_COMMAND, K_SIZE, K_PROJECT, K_EMAIL, K_HINT };
 static const struct key {
 	const char *name;
 	enum kind kind;
@@ -41,6 +41,10 @@ static const struct key {
 	{ "passwd_file", K_PATH, offsetof(rc_config, passwd_file) },
 	{ "group_file", K_PATH, offsetof(rc_config, group_file) },
 	{ "map_size", K_SIZE, offsetof(rc_config, map_size) },
+	{ "project_name", K_PROJECT, offsetof(rc_config, project_name) },
+	{ "mail_from", K_EMAIL, offsetof(rc_config, mail_from) },
+	{ "login_hint", K_HINT, offsetof(rc_config, login_hint) },
+	{ "mail_template_dir", K_PATH, offsetof(rc_config, mail_template_dir) },
 };
 
 static char *trim(char *s)
@@ -80,6 +84,36 @@ static int set_key(rc_config *cfg, const struct key *k, const char *val,
 			return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: %s", path, lineno,
 			               k->name, rc_errmsg());
 		*(uint32_t *)(void *)field = (uint32_t)v;
+		return RC_OK;
+	case K_PROJECT:
+	case K_HINT: {
+		/* Shown in mail: headers (the project) and the body.  Control
+		 * characters, CR and LF among them, are refused for every key
+		 * (parse); a tab has no place in a header either. */
+		size_t max = k->kind == K_PROJECT ? RC_PROJECT_MAX : RC_LOGIN_HINT_MAX;
+		char bad[40];
+		if (!val[0])
+			return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: empty value", path, lineno, k->name);
+		if (strlen(val) > max)
+			return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: longer than %zu bytes", path,
+			               lineno, k->name, max);
+		if (strchr(val, '\t'))
+			return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: tab in value", path, lineno, k->name);
+		if (!rc_utf8_valid(val, strlen(val)))
+			return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: not valid UTF-8", path, lineno,
+			               k->name);
+		if (k->kind == K_HINT && rc_placeholders_check(val, rc_login_hint_placeholders,
+		                                                bad, sizeof(bad)))
+			return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: unknown placeholder {%s} (known: "
+			               "{username}, {host})", path, lineno, k->name, bad);
+		memcpy(field, val, strlen(val) + 1);
+		return RC_OK;
+	}
+	case K_EMAIL:
+		if (rc_valid_email(val))
+			return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: %s", path, lineno, k->name,
+			               rc_errmsg());
+		memcpy(field, val, strlen(val) + 1);
 		return RC_OK;
 	case K_SIZE: {
 		/* bytes, or a number with K, M, G or T (powers of 1024) */

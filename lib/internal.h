@@ -20,6 +20,14 @@
 int rc_fail(int err, const char *fmt, ...) RC_PRINTF(2, 3);
 int rc_fail_lmdb(int mdb_rc, const char *what);
 
+/* ---- mail.c's checks, shared with config.c ------------------------------ */
+bool rc_utf8_valid(const char *s, size_t n);
+/* Every {name} in TEXT is in ALLOWED ("{{" is a literal "{"): 0, or 1 with
+ * the first unknown name in BAD. */
+int rc_placeholders_check(const char *text, const char *const *allowed, char *bad,
+                          size_t badlen);
+extern const char *const rc_login_hint_placeholders[];
+
 /* ---- codec -------------------------------------------------------------- */
 #define RC_CODEC_VERSION 1
 #define RC_RECORD_MAX    65536

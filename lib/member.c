@@ -105,6 +105,8 @@ int rc_invitation_issue(rc_txn *t, rc_member *m, const char *inviter, uint32_t r
 	sodium_memzero(norm, sizeof(norm));
 	snprintf(out->username, sizeof(out->username), "%s", m->username);
 	snprintf(out->email, sizeof(out->email), "%s", m->email);
+	snprintf(out->full_name, sizeof(out->full_name), "%s", m->full_name);
+	snprintf(out->role, sizeof(out->role), "%s", m->role);
 	out->expires = inv.expires;
 	rc = rc_store_invitation(t, &inv);
 	if (rc)
@@ -643,6 +645,8 @@ RC_API int rc_member_reset_password(rc_store *s, const rc_actor *a, const char *
 		m.lock_until = 0;
 		snprintf(out->username, sizeof(out->username), "%s", m.username);
 		snprintf(out->email, sizeof(out->email), "%s", m.email);
+		snprintf(out->full_name, sizeof(out->full_name), "%s", m.full_name);
+		snprintf(out->role, sizeof(out->role), "%s", m.role);
 		out->expires = m.reset_expires;
 		rc = rc_store_member(&t, &m);
 	}

@@ -61,6 +61,8 @@ const char *rc_errmsg(void);
 #define RC_TOKEN_LEN       85   /* rct_ + 16 id + _ + 56 secret + 8 check */
 #define RC_TOKEN_ID_LEN    16
 #define RC_TOKEN_DESC_MAX 128
+#define RC_PROJECT_MAX     64   /* rollcall.conf project_name, bytes */
+#define RC_LOGIN_HINT_MAX 200   /* rollcall.conf login_hint, bytes */
 
 /* ---- configuration (rollcall.conf) -------------------------------------- */
 typedef struct rc_config {
@@ -71,6 +73,10 @@ typedef struct rc_config {
 	char shell[RC_PATH_MAX];         /* members' login shell             */
 	char service_shell[RC_PATH_MAX]; /* service users' shell             */
 	char mail_command[RC_PATH_MAX];  /* "" = print codes instead         */
+	char project_name[RC_PROJECT_MAX + 1];  /* "" = the host name       */
+	char mail_from[RC_EMAIL_MAX + 1];       /* "" = root@HOST           */
+	char login_hint[RC_LOGIN_HINT_MAX + 1]; /* "" = "ssh {username}@{host}" */
+	char mail_template_dir[RC_PATH_MAX];    /* "" = built-in templates  */
 	char passwd_file[RC_PATH_MAX];   /* the host's files source          */
 	char group_file[RC_PATH_MAX];
 	uint64_t map_size;               /* the store's initial LMDB map     */
@@ -100,6 +106,8 @@ enum {
 typedef struct rc_code_result {
 	char username[RC_NAME_MAX + 1];
 	char email[RC_EMAIL_MAX + 1];
+	char full_name[RC_FULLNAME_MAX + 1];   /* the member's, for the mail */
+	char role[RC_NAME_MAX + 1];
 	char code[RC_CODE_LEN + 1];
 	int64_t expires;
 } rc_code_result;
@@ -526,6 +534,36 @@ int rc_login_session_close(rc_store *s, const char *origin, const char *user,
 /* A member changes its own password (the tool's passwd). */
 int rc_member_passwd(rc_store *s, const rc_actor *a, const char *old,
                      const char *newpw);
+
+/* ---- mail: the messages that carry invitation and reset codes ------------ */
+/* Each kind has a template: MAIL_TEMPLATE_DIR/<file> when mail_template_dir
+ * is set and that file exists, else the built-in one.  A template is a
+ * "Subject: ..." line, an empty line and the body, UTF-8; {placeholder}s
+ * are replaced (rc_mail_placeholders), "{{" is a literal "{". */
+enum { RC_MAIL_INVITATION = 0, RC_MAIL_RESEND, RC_MAIL_RESET, RC_MAIL_KINDS };
+const char *rc_mail_template_file(int kind);     /* "invitation.txt", ... */
+const char *rc_mail_builtin_template(int kind);
+extern const char *const rc_mail_placeholders[]; /* NULL-terminated */
+typedef struct rc_mail_template rc_mail_template;
+/* Load and check the template of KIND: an error names file:line. */
+int rc_mail_template_load(const rc_config *cfg, int kind, rc_mail_template **out);
+void rc_mail_template_free(rc_mail_template *t);
+const char *rc_mail_template_text(const rc_mail_template *t);
+const char *rc_mail_template_source(const rc_mail_template *t); /* file or "built-in ..." */
+int rc_mail_kind_parse(const char *name, int *kind);   /* "invitation", "resend", "reset" */
+typedef struct rc_mail_info {
+	const rc_code_result *code;
+	const char *inviter_name;  /* the member who sends it; NULL: root */
+	const char *inviter_email;
+	int64_t now;
+} rc_mail_info;
+/* The whole message, headers and body, lines ending in LF, in *out (free
+ * with rc_mail_free, which wipes it: it holds the code). */
+int rc_mail_compose(const rc_config *cfg, const rc_mail_template *t,
+                    const rc_mail_info *info, char **out, size_t *len);
+void rc_mail_free(char *msg, size_t len);
+/* This host's name (gethostname), for defaults. */
+void rc_host_name(char *buf, size_t len);
 
 /* ---- parsing and validation (pure functions) ---------------------------- */
 int rc_duration_parse(const char *text, int64_t *seconds);

@@ -47,9 +47,14 @@ int cli_read_secret(bool from_stdin, const char *what, const char *prompt, bool 
 /* Refuse a secret given as an argument: exit status 2, saying how to pass
  * it; nothing is consumed. */
 int cli_secret_on_argv(const char *command, const char *what, const char *how);
-/* Send a code by the configured mail command, as the calling user. */
-int cli_mail_code(struct cli *c, const char *subject, const rc_code_result *r,
-                  const char *what);
+/* The mail template of KIND (RC_MAIL_*), loaded and checked before any
+ * change: *t stays NULL when no mail_command is set.  0 or an exit status
+ * (a bad template is a configuration error, reported). */
+int cli_mail_template(struct cli *c, int kind, rc_mail_template **t);
+/* Send a code by the configured mail command, as the calling user: the
+ * message made from T on its standard input.  0, -1 (no command) or an exit
+ * status (reported). */
+int cli_mail_code(struct cli *c, const rc_mail_template *t, const rc_code_result *r);
 
 /* Tables (text like the seeds', or a JSON array of objects). */
 enum cell_type { CELL_STR, CELL_BOOL, CELL_TIME, CELL_INT };
@@ -84,5 +89,6 @@ int cmd_whoami(struct cli *c, int argc, char **argv);
 int cmd_passwd(struct cli *c, int argc, char **argv);
 int cmd_mfa(struct cli *c, int argc, char **argv);
 int cmd_token(struct cli *c, int argc, char **argv);
+int cmd_mail_template(struct cli *c, int argc, char **argv);
 
 #endif

@@ -40,12 +40,13 @@ static void print_code(struct cli *c, const rc_code_result *r, const char *what,
 
 /* Mail the code when a mail command is configured; print it otherwise (or
  * when mailing failed, so that nothing is lost). */
-static int deliver(struct cli *c, const rc_code_result *r, const char *subject,
+static int deliver(struct cli *c, const rc_code_result *r, rc_mail_template *t,
                    const char *what)
 {
 	bool mailed = false;
-	if (c->cfg.mail_command[0])
-		mailed = cli_mail_code(c, subject, r, what) == EX_DONE;
+	if (t)
+		mailed = cli_mail_code(c, t, r) == EX_DONE;
+	rc_mail_template_free(t);
 	print_code(c, r, what, mailed);
 	return EX_DONE;
 }
@@ -137,6 +138,7 @@ static int m_invite(struct cli *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 } };
 	rc_invite_req req = { 0 };
 	rc_code_result res;
+	rc_mail_template *tpl = NULL;
 	int ch, rc;
 
 	OPT_START();
@@ -153,10 +155,15 @@ static int m_invite(struct cli *c, int argc, char **argv)
 	if (!req.role)
 		return cli_usage("member invite needs --role ROLE");
 	req.email = argv[optind];
+	/* A bad template is found before anything changes. */
+	if ((rc = cli_mail_template(c, RC_MAIL_INVITATION, &tpl)))
+		return rc;
 	rc = rc_member_invite(c->s, &c->actor, &req, &res);
-	if (rc)
+	if (rc) {
+		rc_mail_template_free(tpl);
 		return cli_fail(rc);
-	rc = deliver(c, &res, "Your invitation to rollcall", "Invitation code");
+	}
+	rc = deliver(c, &res, tpl, "Invitation code");
 	sodium_memzero(&res, sizeof(res));
 	return rc;
 }
@@ -180,16 +187,21 @@ static int m_withdraw(struct cli *c, int argc, char **argv)
 static int m_resend(struct cli *c, int argc, char **argv)
 {
 	rc_code_result res;
+	rc_mail_template *tpl = NULL;
 	int i = opt_plain(argc, argv), rc;
 
 	if (i < 0)
 		return -i;
 	if ((rc = want_args(argc - i, 1, 1, "member resend NAME")))
 		return rc;
+	if ((rc = cli_mail_template(c, RC_MAIL_RESEND, &tpl)))
+		return rc;
 	rc = rc_member_resend(c->s, &c->actor, argv[i], &res);
-	if (rc)
+	if (rc) {
+		rc_mail_template_free(tpl);
 		return cli_fail(rc);
-	rc = deliver(c, &res, "Your invitation to rollcall (resent)", "New invitation code");
+	}
+	rc = deliver(c, &res, tpl, "New invitation code");
 	sodium_memzero(&res, sizeof(res));
 	return rc;
 }
@@ -346,16 +358,21 @@ static int m_delete(struct cli *c, int argc, char **argv)
 static int m_reset_password(struct cli *c, int argc, char **argv)
 {
 	rc_code_result res;
+	rc_mail_template *tpl = NULL;
 	int i = opt_plain(argc, argv), rc;
 
 	if (i < 0)
 		return -i;
 	if ((rc = want_args(argc - i, 1, 1, "member reset-password NAME")))
 		return rc;
+	if ((rc = cli_mail_template(c, RC_MAIL_RESET, &tpl)))
+		return rc;
 	rc = rc_member_reset_password(c->s, &c->actor, argv[i], &res);
-	if (rc)
+	if (rc) {
+		rc_mail_template_free(tpl);
 		return cli_fail(rc);
-	rc = deliver(c, &res, "Your rollcall password was reset", "Password reset code");
+	}
+	rc = deliver(c, &res, tpl, "Password reset code");
 	sodium_memzero(&res, sizeof(res));
 	return rc;
 }

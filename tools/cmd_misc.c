@@ -539,3 +539,79 @@ int cmd_audit(struct cli *c, int argc, char **argv)
 	table_free(t);
 	return cli_fail(rc);
 }
+
+/* ---- mail-template ------------------------------------------------------ */
+
+/* Templates are read as root when setuid: for root (and unprivileged runs,
+ * which read with their own rights) only. */
+static int mt_open(struct cli *c)
+{
+	if (c->privileged)
+		return cli_error(EX_PERM, "mail-template is for root");
+	return cli_open(c);
+}
+
+static int mt_show(struct cli *c, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "builtin", no_argument, NULL, 'b' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 } };
+	rc_mail_template *t = NULL;
+	bool builtin = false;
+	int ch, rc, kind;
+
+	OPT_START();
+	while ((ch = opt_next(argc, argv, lo)) != -1) {
+		switch (ch) {
+		case 'b': builtin = true; break;
+		default: return EX_USAGE;
+		}
+	}
+	if ((rc = want_args(argc - optind, 1, 1, "mail-template show invitation|resend|reset")))
+		return rc;
+	if (rc_mail_kind_parse(argv[optind], &kind))
+		return cli_usage("%s", rc_errmsg());
+	if ((rc = mt_open(c)))
+		return rc;
+	if (builtin)
+		c->cfg.mail_template_dir[0] = '\0';
+	if ((rc = rc_mail_template_load(&c->cfg, kind, &t)))
+		return cli_fail(rc);
+	fputs(rc_mail_template_text(t), stdout);
+	rc_mail_template_free(t);
+	return EX_DONE;
+}
+
+static int mt_check(struct cli *c, int argc, char **argv)
+{
+	rc_mail_template *t;
+	int i = opt_plain(argc, argv), rc;
+
+	if (i < 0)
+		return -i;
+	if ((rc = want_args(argc - i, 0, 0, "mail-template check")))
+		return rc;
+	if ((rc = mt_open(c)))
+		return rc;
+	for (int k = 0; k < RC_MAIL_KINDS; k++) {
+		if ((rc = rc_mail_template_load(&c->cfg, k, &t)))
+			return cli_fail(rc);
+		if (!c->json)
+			printf("%s: ok\n", rc_mail_template_source(t));
+		rc_mail_template_free(t);
+	}
+	return EX_DONE;
+}
+
+static const struct action mt_actions[] = {
+	{ "show", mt_show, "show [--builtin] invitation|resend|reset",
+	  "print the template in use (a file of mail_template_dir, or the built-in one; "
+	  "--builtin: the built-in one), a start for your own" },
+	{ "check", mt_check, "check", "load and check the three templates in use (root only)" },
+};
+
+int cmd_mail_template(struct cli *c, int argc, char **argv)
+{
+	return run_action(c, "mail-template", mt_actions,
+	                  sizeof(mt_actions) / sizeof(mt_actions[0]), argc, argv);
+}

@@ -45,6 +45,7 @@ static const char usage_text[] =
 "  billing show|set\n"
 "  settings show|get|set\n"
 "  audit [--since DURATION] [--limit N]\n"
+"  mail-template show|check             the mails' templates (root only)\n"
 "\n"
 "Options:\n"
 "  --state-dir DIR   use DIR as the state directory (root only when setuid)\n"
@@ -249,26 +250,56 @@ int cli_secret_on_argv(const char *command, const char *what, const char *how)
 
 /* ---- mail --------------------------------------------------------------- */
 
-int cli_mail_code(struct cli *c, const char *subject, const rc_code_result *r,
-                  const char *what)
+int cli_mail_template(struct cli *c, int kind, rc_mail_template **t)
 {
-	char cmd[RC_PATH_MAX], expires[64];
-	char *argv[32];
-	int n = 0, pipefd[2], status;
-	pid_t pid;
+	*t = NULL;
+	if (!c->cfg.mail_command[0])
+		return EX_DONE;
+	return cli_fail(rc_mail_template_load(&c->cfg, kind, t));
+}
 
+int cli_mail_code(struct cli *c, const rc_mail_template *t, const rc_code_result *r)
+{
+	char cmd[RC_PATH_MAX];
+	char *argv[32], *msg = NULL;
+	size_t len = 0, off = 0;
+	int n = 0, pipefd[2], status, rc;
+	pid_t pid;
+	rc_member self;
+	rc_mail_info info = { .code = r, .now = rc_store_now(c->s) };
+
+	/* Who sends it: the calling member, or root (a read, after the change
+	 * was committed). */
+	if (c->actor.uid != 0 && rc_member_self(c->s, &c->actor, &self) == RC_OK) {
+		info.inviter_name = self.full_name[0] ? self.full_name : self.username;
+		info.inviter_email = self.email;
+	}
+	rc = rc_mail_compose(&c->cfg, t, &info, &msg, &len);
+	sodium_memzero(&self, sizeof(self));
+	if (rc) {
+		cli_fail(rc);
+		return EX_REFUSED;
+	}
 	rc_slow_work("the mail command");
 	snprintf(cmd, sizeof(cmd), "%s", c->cfg.mail_command);
 	for (char *tok = strtok(cmd, " \t"); tok && n < 31; tok = strtok(NULL, " \t"))
 		argv[n++] = tok;
 	argv[n] = NULL;
-	if (n == 0)
+	if (n == 0) {
+		rc_mail_free(msg, len);
 		return -1;
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
+	}
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		rc_mail_free(msg, len);
 		return cli_error(EX_REFUSED, "cannot run %s: %s", argv[0], strerror(errno));
+	}
 	pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		rc_mail_free(msg, len);
+		close(pipefd[0]);
+		close(pipefd[1]);
 		return cli_error(EX_REFUSED, "cannot run %s: %s", argv[0], strerror(errno));
+	}
 	if (pid == 0) {
 		/* The mail command runs with the caller's privileges, never root's. */
 		if ((c->caller_ngroups >= 0 &&
@@ -282,24 +313,25 @@ int cli_mail_code(struct cli *c, const char *subject, const rc_code_result *r,
 		_exit(127);
 	}
 	close(pipefd[0]);
-	rc_time_format(r->expires, expires, sizeof(expires));
-	FILE *f = fdopen(pipefd[1], "w");
-	if (f) {
-		fprintf(f, "To: %s\nSubject: %s\n\n", r->email, subject);
-		fprintf(f, "Hello %s,\n\n%s\n\n    %s\n\nThe code expires at %s.\n"
-		        "Log in as %s with this code as the password, or run\n"
-		        "    rollcall member accept\n"
-		        "and type the code at its prompt (never on the command line).\n",
-		        r->username, what, r->code, expires, r->username);
-		fclose(f);
-	} else {
-		close(pipefd[1]);
+	/* The message on its standard input (the code is never on argv). */
+	while (off < len) {
+		ssize_t w = write(pipefd[1], msg + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
 	}
+	close(pipefd[1]);
+	rc_mail_free(msg, len);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return cli_error(EX_REFUSED, "the mail command %s failed (status %d)", argv[0],
 		                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	if (off < len)
+		return cli_error(EX_REFUSED, "the mail command %s did not read the whole message",
+		                 argv[0]);
 	return EX_DONE;
 }
 
@@ -396,6 +428,7 @@ static const struct {
 	{ "billing", cmd_billing, true, NULL },
 	{ "settings", cmd_settings, true, NULL },
 	{ "audit", cmd_audit, true, NULL },
+	{ "mail-template", cmd_mail_template, false, NULL },
 };
 
 int main(int argc, char **argv)

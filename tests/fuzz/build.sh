@@ -40,7 +40,7 @@ $CLANG $cflags -c "$top/pam_module/pam_rollcall.c" -o "$o"
 $CLANG $cflags -shared -Wl,--version-script="$top/pam_module/pam_rollcall.map" \
 	-Wl,-z,defs -Wl,--unresolved-symbols=ignore-in-object-files \
 	"$o" $objs $libs -o "$out/pam_rollcall_fuzz.so"
-for t in codec config settings token pam snapshot; do
+for t in codec config settings token pam snapshot mail; do
 	lib_objs=$objs
 	extra=
 	[ "$t" = pam ] && extra="-ldl"

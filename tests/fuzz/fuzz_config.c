@@ -43,6 +43,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (cfg.state_dir[0] != '/' || cfg.home_base[0] != '/' || cfg.shell[0] != '/' ||
 		    cfg.service_shell[0] != '/' || cfg.id_min > cfg.id_max)
 			abort();
+		/* what reaches a mail's headers and body: no control character */
+		for (const char *v = cfg.project_name; *v; v++)
+			if ((unsigned char)*v < 0x20 || *v == 0x7f)
+				abort();
+		for (const char *v = cfg.login_hint; *v; v++)
+			if ((unsigned char)*v < 0x20 || *v == 0x7f)
+				abort();
+		if (cfg.mail_from[0] && rc_valid_email(cfg.mail_from))
+			abort();
 	} else if (!strstr(rc_errmsg(), path)) {
 		abort();
 	}

@@ -129,6 +129,8 @@ expect_out 0 'Invitation code for henry sent to henry@example.com' "invite mails
 check "the code is not printed" sh -c "! grep -Eq '[0-9A-Z]{5}-[0-9A-Z]{5}-' '$OUT'"
 check "the mail has the recipient and the code" sh -c "grep -q '^To: henry@example.com' '$TMP/mail.txt' && grep -Eq '[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}' '$TMP/mail.txt'"
 check "the mail command ran as the caller" test "$(cat "$TMP/mail.uid")" = "$(id -u)"
+check "the mail has MIME headers, a Message-ID and names the role (the whole mail: tool/mail.sh)" \
+	sh -c "grep -qx 'MIME-Version: 1.0' '$TMP/mail.txt' && grep -qx 'Content-Type: text/plain; charset=UTF-8' '$TMP/mail.txt' && grep -q '^Message-ID: <rollcall\.' '$TMP/mail.txt' && grep -q 'with the role read-only' '$TMP/mail.txt'"
 check "the mail tells the invitee to type the code at member accept's prompt, never to pass it" \
 	sh -c "grep -q 'rollcall member accept\$' '$TMP/mail.txt' && grep -q 'type the code at its prompt' '$TMP/mail.txt' && ! grep -q 'accept CODE' '$TMP/mail.txt'"
 printf 'mail_command = /bin/false\n' > "$TMP/rollcall.conf"

@@ -121,6 +121,9 @@ esac
 expect_out 0 'sent to mailed@example.com' "a member's invitation is mailed" as m-admin member invite mailed@example.com --role read-only
 check "the mail command ran as the member, not as root" test "$(cat "$TMP/mailout/uid" 2>/dev/null)" = "$(uid_of m-admin)"
 check "the mail holds the code" grep -Eq '[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}' "$TMP/mailout/mail"
+check "the mail names the inviting member, with its email, as the inviter" \
+	grep -q "^You are invited to .* by m-admin <m-admin@example.com>,\$" "$TMP/mailout/mail"
+expect_err 3 'mail-template is for root' "the setuid tool shows no template file to a member" as m-owner mail-template show invitation
 case $CONF in /etc/*) umount /etc ;; *) rm -f "$CONF" ;; esac
 
 # The rank rule.

@@ -255,6 +255,16 @@ static void test_config(void **state)
 	assert_string_equal(c.mail_command, "/usr/sbin/sendmail -t");
 	assert_true(c.map_size == (uint64_t)1 << 30);
 	unlink(p);
+	rc_config_defaults(&c);
+	p = write_conf("project_name = Acme Café Ops\nmail_from = ops@acme.example\n"
+	               "login_hint = ssh -J bastion {username}@{host}.acme\n"
+	               "mail_template_dir = /etc/rollcall/mail\n");
+	assert_int_equal(rc_config_load(&c, p, 1), RC_OK);
+	assert_string_equal(c.project_name, "Acme Café Ops");
+	assert_string_equal(c.mail_from, "ops@acme.example");
+	assert_string_equal(c.login_hint, "ssh -J bastion {username}@{host}.acme");
+	assert_string_equal(c.mail_template_dir, "/etc/rollcall/mail");
+	unlink(p);
 	static const struct { const char *text; uint64_t size; } sizes[] = {
 		{ "map_size = 1M\n", (uint64_t)1 << 20 }, { "map_size = 1048576\n", 1048576 },
 		{ "map_size = 3G\n", (uint64_t)3 << 30 }, { "map_size = 1T\n", (uint64_t)1 << 40 },
@@ -281,6 +291,18 @@ static void test_config(void **state)
 		{ "map_size = M\n", "map_size: \"M\" is not a size" },
 		{ "map_size = 1.5G\n", "is not a size from 1M to 1T" },
 		{ "map_size = 18014398509481984K\n", "is not a size from 1M to 1T" },
+		{ "project_name = a\rBcc: x@evil.example\n", ":1: project_name: control character" },
+		{ "\nproject_name = a\tb\n", ":2: project_name: tab in value" },
+		{ "project_name = caf\xe9\n", ":1: project_name: not valid UTF-8" },
+		{ "project_name = \xed\xa0\x80\n", ":1: project_name: not valid UTF-8" },
+		{ "project_name = " "0123456789012345678901234567890123456789012345678901234567890123"
+		  "4\n", ":1: project_name: longer than 64 bytes" },
+		{ "mail_from = Ops <ops@acme.example>\n", ":1: mail_from: email address" },
+		{ "mail_from = ops\n", ":1: mail_from: email address \"ops\" must have exactly one '@'" },
+		{ "login_hint = ssh {user}@host\n", ":1: login_hint: unknown placeholder {user}" },
+		{ "login_hint = ssh {code}\n", ":1: login_hint: unknown placeholder {code}" },
+		{ "login_hint = \n", ":1: login_hint: empty value" },
+		{ "mail_template_dir = mail\n", ":1: mail_template_dir: \"mail\" is not an absolute path" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		rc_config_defaults(&c);
@@ -307,6 +329,78 @@ static void test_config(void **state)
 	unlink(p);
 }
 
+/* The mail made from the built-in templates: headers, placeholders, the
+ * relative expiry, encoded words (tests/tool/mail.sh delivers it through a
+ * real MTA). */
+static void test_mail(void **state)
+{
+	(void)state;
+	rc_config c;
+	rc_mail_template *t;
+	rc_code_result r = { .username = "zoe", .email = "zoe@example.com",
+	                     .full_name = "Zo\xc3\xab \"Z\" M", .role = "developer",
+	                     .code = "ABCDE-FGHIJ-KLMNP-QRSTU", .expires = 1796256000 + 7 * 86400 };
+	rc_mail_info info = { .code = &r, .inviter_name = "Alice A", .inviter_email = "alice@example.com",
+	                      .now = 1796256000 };   /* Thu, 03 Dec 2026 00:00:00 */
+	char *m;
+	size_t len;
+
+	rc_config_defaults(&c);
+	snprintf(c.project_name, sizeof(c.project_name), "Acme \"Ops\"");
+	snprintf(c.mail_from, sizeof(c.mail_from), "ops@acme.example");
+	snprintf(c.login_hint, sizeof(c.login_hint), "ssh -p 22 {username}@x");
+	assert_int_equal(rc_mail_template_load(&c, RC_MAIL_INVITATION, &t), RC_OK);
+	assert_int_equal(rc_mail_compose(&c, t, &info, &m, &len), RC_OK);
+	assert_int_equal(strlen(m), len);
+	assert_non_null(strstr(m, "From: \"Acme \\\"Ops\\\"\" <ops@acme.example>\n"));
+	assert_non_null(strstr(m, "\nTo: =?UTF-8?B?Wm/DqyAiWiIgTQ==?= <zoe@example.com>\n"));
+	assert_non_null(strstr(m, "\nSubject: Your invitation to Acme \"Ops\"\n"));
+	assert_non_null(strstr(m, "\nDate: Thu, 03 Dec 2026 00:00:00 +0000\n"));
+	assert_non_null(strstr(m, "\nMessage-ID: <rollcall.1796256000."));
+	assert_non_null(strstr(m, "@acme.example>\nMIME-Version: 1.0\nContent-Type: text/plain; "
+	                          "charset=UTF-8\nContent-Transfer-Encoding: 8bit\n"));
+	assert_non_null(strstr(m, "by Alice A <alice@example.com>,\nas a member with the role "
+	                          "developer.  Your user name is zoe.\n"));
+	assert_non_null(strstr(m, "\n    ABCDE-FGHIJ-KLMNP-QRSTU\n"));
+	assert_non_null(strstr(m, "It expires in 7 days, at 2026-12-10 00:00 UTC.\n"));
+	assert_non_null(strstr(m, "\n    ssh -p 22 zoe@x\n"));
+	assert_null(strchr(m, '\r'));
+	rc_mail_free(m, len);
+	/* relative expiries */
+	static const struct { int64_t in; const char *text; } rel[] = {
+		{ 30, "in less than a minute" }, { 60, "in 1 minute" }, { 90 * 60, "in 90 minutes" },
+		{ 24 * 3600, "in 24 hours" }, { 47 * 3600, "in 47 hours" }, { 48 * 3600, "in 2 days" },
+	};
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		char want[64];
+		r.expires = info.now + rel[i].in;
+		assert_int_equal(rc_mail_compose(&c, t, &info, &m, &len), RC_OK);
+		snprintf(want, sizeof(want), "It expires %s, at", rel[i].text);
+		if (!strstr(m, want))
+			fail_msg("expiry %lld: no \"%s\"", (long long)rel[i].in, want);
+		rc_mail_free(m, len);
+	}
+	rc_mail_template_free(t);
+	/* root, no full name, no project: the host's administrator, the bare address */
+	rc_config_defaults(&c);
+	r.full_name[0] = '\0';
+	info.inviter_name = info.inviter_email = NULL;
+	assert_int_equal(rc_mail_template_load(&c, RC_MAIL_RESET, &t), RC_OK);
+	assert_int_equal(rc_mail_compose(&c, t, &info, &m, &len), RC_OK);
+	assert_non_null(strstr(m, "\nTo: zoe@example.com\n"));
+	assert_non_null(strstr(m, "was reset by the administrator of "));
+	assert_non_null(strstr(m, "Hello zoe,\n"));
+	assert_non_null(strstr(m, "From: "));
+	assert_non_null(strstr(m, " <root@"));
+	rc_mail_free(m, len);
+	rc_mail_template_free(t);
+	/* every built-in template is a valid template */
+	for (int k = 0; k < RC_MAIL_KINDS; k++) {
+		assert_int_equal(rc_mail_template_load(&c, k, &t), RC_OK);
+		rc_mail_template_free(t);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_svcuser_rules),
 		cmocka_unit_test(test_perms),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_mail),
 	};
 	return cmocka_run_group_tests_name("validate", tests, NULL, NULL);
 }
