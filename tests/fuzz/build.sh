@@ -25,7 +25,10 @@ if [ "$(cat "$out/obj/flags" 2>/dev/null)" != "$CLANG $cflags" ]; then
 fi
 for src in "$top"/lib/*.c; do
 	o="$out/obj/$(basename "$src" .c).o"
-	if [ ! -e "$o" ] || [ "$src" -nt "$o" ] || [ "$build/config.h" -nt "$o" ]; then
+	# (rebuilt when its source, config.h or any header of lib/ is newer:
+	# a struct changed in a header and a stale object disagree on its size)
+	if [ ! -e "$o" ] || [ "$src" -nt "$o" ] || [ "$build/config.h" -nt "$o" ] ||
+	   [ -n "$(find "$top/lib" -name '*.h' -newer "$o" | head -1)" ]; then
 		# shellcheck disable=SC2086
 		$CLANG $cflags -c "$src" -o "$o"
 	fi
