@@ -335,15 +335,19 @@ int rc_audit_append(rc_txn *t, const char *result)
  * it is counted in the "audit_refusals" database, one record per (actor,
  * action, origin) with the number of refusals, the first and the last time
  * (and the last target and result).  Keys: "k" + actor NUL action NUL origin
- * -> the record; "t" + last time (8 bytes, big-endian) + the "k" key -> ""
- * (oldest first, for retention).  audit.max_entries and audit.max_age apply
+ * -> the record; "t" + last time + the sequence number of the log's last
+ * record then (8 bytes each, big-endian) + the "k" key -> "" (oldest first,
+ * for retention, and in one order with the log: an aggregate last counted
+ * after record N of the same second is listed between N and N + 1).  The
+ * record keeps that number in its seq field; it is shown as 0.  audit.max_entries and audit.max_age apply
  * to these records apart from the log: a change is evicted only by changes,
  * and however many refusals are made, the oldest aggregates go first. */
 
 #define AGG_KEY_MAX (1 + sizeof(((rc_audit_entry *)0)->actor) + \
                      sizeof(((rc_audit_entry *)0)->action) + \
                      sizeof(((rc_audit_entry *)0)->origin))
-#define AGG_TKEY_MAX (9 + AGG_KEY_MAX)
+#define AGG_THDR 17   /* "t", time, log seq */
+#define AGG_TKEY_MAX (AGG_THDR + AGG_KEY_MAX)
 
 static size_t agg_key(const char *actor, const char *action, const char *origin,
                       char key[AGG_KEY_MAX])
@@ -362,25 +366,60 @@ static size_t agg_key(const char *actor, const char *action, const char *origin,
 	return n + l;
 }
 
-static size_t agg_tkey(int64_t time, const char *key, size_t klen, char tkey[AGG_TKEY_MAX])
+static size_t agg_tkey(int64_t time, uint64_t after, const char *key, size_t klen,
+                       char tkey[AGG_TKEY_MAX])
 {
 	tkey[0] = 't';
 	seq_key((uint64_t)time, (uint8_t *)tkey + 1);
-	memcpy(tkey + 9, key, klen);
-	return 9 + klen;
+	seq_key(after, (uint8_t *)tkey + 9);
+	memcpy(tkey + AGG_THDR, key, klen);
+	return AGG_THDR + klen;
+}
+
+static uint64_t be64_at(const MDB_val *k, size_t off)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | ((const uint8_t *)k->mv_data)[off + i];
+	return v;
 }
 
 static int64_t tkey_time(const MDB_val *k)
 {
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | ((const uint8_t *)k->mv_data)[1 + i];
-	return (int64_t)v;
+	return (int64_t)be64_at(k, 1);
+}
+
+static uint64_t tkey_after(const MDB_val *k)
+{
+	return be64_at(k, 9);
 }
 
 static bool is_tkey(const MDB_val *k)
 {
-	return k->mv_size > 9 && ((const char *)k->mv_data)[0] == 't';
+	return k->mv_size > AGG_THDR && ((const char *)k->mv_data)[0] == 't';
+}
+
+/* Is the aggregate of time key AK newer than log record SEQ of time T? */
+static bool agg_after(const MDB_val *ak, int64_t t, uint64_t seq)
+{
+	return tkey_time(ak) > t || (tkey_time(ak) == t && tkey_after(ak) >= seq);
+}
+
+/* The sequence number of the log's last record (0: none). */
+static int audit_last_seq(rc_txn *t, uint64_t *seq)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int mrc;
+
+	*seq = 0;
+	if ((mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_AUDIT], &c)) != 0)
+		return rc_fail_lmdb(mrc, "cannot read the audit log");
+	mrc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	if (mrc == 0 && k.mv_size == 8)
+		*seq = be64_at(&k, 0);
+	mdb_cursor_close(c);
+	return mrc == 0 || mrc == MDB_NOTFOUND ? RC_OK : rc_fail_lmdb(mrc, "cannot read the audit log");
 }
 
 /* Drop aggregates past audit.max_entries or older than audit.max_age,
@@ -408,7 +447,7 @@ static int agg_prune(rc_txn *t, int64_t now)
 			break;
 		if (count <= (size_t)max_entries && tkey_time(&k) >= now - max_age)
 			break;
-		MDB_val rk = { k.mv_size - 9, (char *)k.mv_data + 9 };
+		MDB_val rk = { k.mv_size - AGG_THDR, (char *)k.mv_data + AGG_THDR };
 		mrc = mdb_del(t->txn, t->s->dbi[DB_AUDIT_AGG], &rk, NULL);
 		if (mrc && mrc != MDB_NOTFOUND)
 			rc = rc_fail_lmdb(mrc, "cannot prune the aggregated refusals");
@@ -434,7 +473,8 @@ int rc_audit_aggregate(rc_txn *t, const char *result)
 	if (rc == RC_OK) {
 		rc = rc_audit_decode(v.mv_data, v.mv_size, &e);
 		if (!rc) {   /* its time key moves */
-			rc = rc_db_del(t, DB_AUDIT_AGG, tkey, agg_tkey(e.time, key, klen, tkey));
+			rc = rc_db_del(t, DB_AUDIT_AGG, tkey,
+			               agg_tkey(e.time, e.seq, key, klen, tkey));
 			if (rc == RC_ERR_NOTFOUND)
 				rc = RC_OK;
 		}
@@ -448,6 +488,8 @@ int rc_audit_aggregate(rc_txn *t, const char *result)
 		e.first = now;
 		rc = RC_OK;
 	}
+	if (!rc)
+		rc = audit_last_seq(t, &e.seq);
 	if (rc)
 		return rc;
 	if (now > e.time)
@@ -458,8 +500,8 @@ int rc_audit_aggregate(rc_txn *t, const char *result)
 	rc = rc_db_put(t, DB_AUDIT_AGG, key, klen, &w, 0);
 	rc_wbuf_free(&w);
 	if (!rc)
-		rc = rc_db_put_raw(t, DB_AUDIT_AGG, tkey, agg_tkey(e.time, key, klen, tkey), "", 0,
-		                   0);
+		rc = rc_db_put_raw(t, DB_AUDIT_AGG, tkey, agg_tkey(e.time, e.seq, key, klen, tkey),
+		                   "", 0, 0);
 	if (!rc)
 		rc = agg_prune(t, now);
 	return rc;
@@ -469,7 +511,8 @@ int rc_audit_aggregate(rc_txn *t, const char *result)
 static int agg_load(rc_txn *t, const MDB_val *k, rc_audit_entry *e)
 {
 	MDB_val v;
-	int rc = rc_db_get(t, DB_AUDIT_AGG, (const char *)k->mv_data + 9, k->mv_size - 9, &v);
+	int rc = rc_db_get(t, DB_AUDIT_AGG, (const char *)k->mv_data + AGG_THDR,
+	                   k->mv_size - AGG_THDR, &v);
 
 	if (rc == RC_ERR_NOTFOUND)
 		return rc_fail(RC_ERR_STORE, "damaged audit_refusals database (a time key "
@@ -506,7 +549,9 @@ RC_API int rc_audit_foreach(rc_store *s, const rc_actor *a, int64_t since, size_
 		goto out;
 
 	/* Walk back from the newest record of either kind to the first one to
-	 * show (on equal times an aggregate counts as the newer). */
+	 * show (in one order: by time, then by the log's sequence, an
+	 * aggregate standing after the record that was last when it was last
+	 * counted). */
 	mrc = mdb_cursor_get(c, &k, &v, MDB_LAST);
 	if (ac) {
 		arc = mdb_cursor_get(ac, &ak, &av, MDB_LAST);
@@ -515,16 +560,18 @@ RC_API int rc_audit_foreach(rc_store *s, const rc_actor *a, int64_t since, size_
 	}
 	while (!limit || shown < limit) {
 		int64_t mtime = since;
+		uint64_t mseq = 0;
 		if ((mvalid = mrc == 0 && k.mv_size == 8)) {
 			if (rc_audit_decode(v.mv_data, v.mv_size, &e) == RC_OK)
 				mtime = e.time;
+			mseq = be64_at(&k, 0);
 			mvalid = mtime >= since;
 		}
 		avalid = arc == 0 && tkey_time(&ak) >= since;
 		if (!mvalid && !avalid)
 			break;
 		shown++;
-		if (avalid && (!mvalid || tkey_time(&ak) >= mtime)) {
+		if (avalid && (!mvalid || agg_after(&ak, mtime, mseq))) {
 			have_a = true;
 			astart_len = ak.mv_size < sizeof(astart) ? ak.mv_size : sizeof(astart);
 			memcpy(astart, ak.mv_data, astart_len);
@@ -538,7 +585,7 @@ RC_API int rc_audit_foreach(rc_store *s, const rc_actor *a, int64_t since, size_
 		}
 	}
 
-	/* Then forward, merged by time (on equal times the log first). */
+	/* Then forward, in the same order. */
 	mrc = MDB_NOTFOUND;
 	if (have_m) {
 		k.mv_size = 8;
@@ -562,7 +609,7 @@ RC_API int rc_audit_foreach(rc_store *s, const rc_actor *a, int64_t since, size_
 				break;
 			m_ok = true;
 		}
-		if (arc == 0 && is_tkey(&ak) && (!m_ok || tkey_time(&ak) < m.time)) {
+		if (arc == 0 && is_tkey(&ak) && (!m_ok || !agg_after(&ak, m.time, be64_at(&k, 0)))) {
 			rc = agg_load(&t, &ak, &e);
 			if (!rc)
 				rc = cb(&e, ctx);
