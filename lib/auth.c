@@ -301,6 +301,8 @@ static int record_failure_as(rc_store *s, const char *origin, const char *user, 
 		if (attempts > 0 && *failed >= (uint64_t)attempts && !*lock) {
 			*lock = now + duration;
 			snprintf(t.detail, sizeof(t.detail), "failed: %.50s; locked", msg);
+			/* queued only: "rollcall notification send" mails it */
+			(void)rc_notice_queue(&t, RC_EV_MEMBER_LOCKED, user, "too many failed logins");
 		}
 		rc = restore(&t, kind, &m, &u);
 	}
@@ -665,6 +667,8 @@ RC_API int rc_login_totp(rc_store *s, rc_login *l, const char *code)
 		if (attempts > 0 && m.failed >= (uint64_t)attempts) {
 			m.lock_until = now + duration;
 			snprintf(t.detail, sizeof(t.detail), "failed: %.50s; locked", why);
+			(void)rc_notice_queue(&t, RC_EV_MEMBER_LOCKED, l->user,
+			                      "too many failed two-factor codes");
 		}
 		err = RC_ERR_AUTH;
 		rc = rc_store_member(&t, &m);
@@ -962,6 +966,8 @@ RC_API int rc_login_chauthtok(rc_store *s, rc_login *l, const char *origin, cons
 				rc = rc_store_invitation(&t, &inv);
 				m.status = RC_MEMBER_ACTIVE;
 				rc_txn_audit(&t, "member.accept", user);
+				/* queued only: "rollcall notification send" mails it */
+				(void)rc_notice_queue(&t, RC_EV_INVITATION_ACCEPTED, user, m.email);
 			}
 		} else if (code_login) {
 			if (!m.reset_expires || m.reset_expires <= rc_store_now(s) ||

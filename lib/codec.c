@@ -335,6 +335,10 @@ int rc_role_decode(const void *data, size_t len, rc_role *ro)
 	)
 	if (!rc && (ro->perms & ~(uint32_t)RC_PERM_ALL))
 		rc = rc_fail(RC_ERR_STORE, "damaged record (unknown permission bits)");
+	/* owner and admin hold every permission, also those added after the
+	 * store was made (notifications) */
+	if (!rc && ro->builtin && (strcmp(ro->name, "owner") == 0 || strcmp(ro->name, "admin") == 0))
+		ro->perms = RC_PERM_ALL;
 	return rc;
 }
 
@@ -575,6 +579,66 @@ int rc_setting_decode(const void *data, size_t len, char *value, size_t vlen)
 {
 	DECODE(RC_REC_SETTING, BIT(T_VALUE),
 	       case T_VALUE: rc = rc_field_str(v, n, value, vlen); break;
+	)
+	return rc;
+}
+
+/* notification subscription */
+enum { N_EMAIL = 1, N_EVENTS, N_CREATED, N_CREATOR };
+
+int rc_notify_encode(const rc_notification *no, rc_wbuf *w)
+{
+	rc_wbuf_init(w, RC_REC_NOTIFY);
+	rc_wbuf_str(w, N_EMAIL, no->email);
+	rc_wbuf_u64(w, N_EVENTS, no->events);
+	rc_wbuf_u64(w, N_CREATED, (uint64_t)no->created);
+	rc_wbuf_str(w, N_CREATOR, no->creator);
+	wbuf_seal(w);
+	return w->err;
+}
+
+int rc_notify_decode(const void *data, size_t len, rc_notification *no)
+{
+	memset(no, 0, sizeof(*no));
+	DECODE(RC_REC_NOTIFY, BIT(N_EMAIL) | BIT(N_EVENTS),
+	       case N_EMAIL: GET_STR(no->email); break;
+	       case N_EVENTS: GET_U32(no->events); break;
+	       case N_CREATED: GET_I64(no->created); break;
+	       case N_CREATOR: GET_STR(no->creator); break;
+	)
+	if (!rc && (no->events & ~(uint32_t)RC_EV_ALL))
+		rc = rc_fail(RC_ERR_STORE, "damaged record (unknown event bits)");
+	return rc;
+}
+
+/* queued notice */
+enum { Q_ID = 1, Q_EVENT, Q_TIME, Q_ACTOR, Q_TARGET, Q_DETAIL, Q_ORIGIN };
+
+int rc_notice_encode(const rc_notice *no, rc_wbuf *w)
+{
+	rc_wbuf_init(w, RC_REC_NOTICE);
+	rc_wbuf_str(w, Q_ID, no->id);
+	rc_wbuf_u64(w, Q_EVENT, no->event);
+	rc_wbuf_u64(w, Q_TIME, (uint64_t)no->time);
+	rc_wbuf_str(w, Q_ACTOR, no->actor);
+	rc_wbuf_str(w, Q_TARGET, no->target);
+	rc_wbuf_str(w, Q_DETAIL, no->detail);
+	rc_wbuf_str(w, Q_ORIGIN, no->origin);
+	wbuf_seal(w);
+	return w->err;
+}
+
+int rc_notice_decode(const void *data, size_t len, rc_notice *no)
+{
+	memset(no, 0, sizeof(*no));
+	DECODE(RC_REC_NOTICE, BIT(Q_ID) | BIT(Q_EVENT) | BIT(Q_TIME),
+	       case Q_ID: GET_STR(no->id); break;
+	       case Q_EVENT: GET_ENUM(no->event, RC_EV_COUNT - 1); break;
+	       case Q_TIME: GET_I64(no->time); break;
+	       case Q_ACTOR: GET_STR(no->actor); break;
+	       case Q_TARGET: GET_STR(no->target); break;
+	       case Q_DETAIL: GET_STR(no->detail); break;
+	       case Q_ORIGIN: GET_STR(no->origin); break;
 	)
 	return rc;
 }

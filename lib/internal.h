@@ -34,7 +34,8 @@ extern const char *const rc_login_hint_placeholders[];
 #define RC_HEADER_LEN    8
 enum {
 	RC_REC_MEMBER = 1, RC_REC_ROLE, RC_REC_INVITATION, RC_REC_SERVICE,
-	RC_REC_SVCUSER, RC_REC_AUDIT, RC_REC_SETTING, RC_REC_TOKEN
+	RC_REC_SVCUSER, RC_REC_AUDIT, RC_REC_SETTING, RC_REC_TOKEN,
+	RC_REC_NOTIFY, RC_REC_NOTICE
 };
 
 typedef struct rc_wbuf {
@@ -89,6 +90,12 @@ int rc_audit_encode(const rc_audit_entry *e, rc_wbuf *w);
 int rc_audit_decode(const void *data, size_t len, rc_audit_entry *e);
 int rc_setting_encode(const char *value, rc_wbuf *w);
 int rc_setting_decode(const void *data, size_t len, char *value, size_t vlen);
+/* Notifications (notify.c): a subscription under "notify.EMAIL" and a queued
+ * notice under "outbox.ID" in the settings database. */
+int rc_notify_encode(const rc_notification *n, rc_wbuf *w);
+int rc_notify_decode(const void *data, size_t len, rc_notification *n);
+int rc_notice_encode(const rc_notice *n, rc_wbuf *w);
+int rc_notice_decode(const void *data, size_t len, rc_notice *n);
 
 /* ---- crypto ------------------------------------------------------------- */
 #define RC_MASTER_KEY_LEN 32
@@ -136,6 +143,9 @@ struct rc_store {
 	bool no_audit_agg;        /* read-only open of a store without DB_AUDIT_AGG */
 	char warning[512];        /* a problem after a committed change */
 	char named[RC_NAME_MAX + 1]; /* the member the last operation named */
+	/* notices the committed changes of this handle queued (outbox ids) */
+	char queued[16][RC_NOTICE_ID_MAX];
+	unsigned nqueued;
 };
 
 /* A transaction with its resolved actor and the audit record it will add. */
@@ -161,6 +171,9 @@ typedef struct rc_txn {
 	bool aggregate;
 	bool nss_changed;        /* what NSS shows changed: bump the generation
 	                          * and publish (set by rc_db_put/rc_db_del only) */
+	/* notices this transaction queued: the handle's after commit */
+	char queued[4][RC_NOTICE_ID_MAX];
+	unsigned nqueued;
 } rc_txn;
 
 int rc_txn_begin(rc_store *s, const rc_actor *a, bool write, rc_txn *t);
@@ -218,6 +231,9 @@ int rc_setting_str(rc_txn *t, const char *key, char *buf, size_t len);
 int rc_meta_get_u64(rc_txn *t, const char *key, uint64_t *out);
 int rc_meta_put_u64(rc_txn *t, const char *key, uint64_t v);
 
+/* Record a notice of EVENT (RC_EV_*) about TARGET in T: sent after commit. */
+int rc_notice_queue(rc_txn *t, uint32_t event, const char *target,
+                    const char *detail);
 int rc_audit_append(rc_txn *t, const char *result);
 int rc_audit_aggregate(rc_txn *t, const char *result);
 int rc_roles_seed(rc_txn *t);

@@ -714,3 +714,117 @@ RC_API void rc_mail_free(char *msg, size_t len)
 	sodium_memzero(msg, len);
 	free(msg);
 }
+
+/* ---- notifications ------------------------------------------------------ */
+
+static const char *const event_titles[RC_EV_COUNT] = {
+	"invitation accepted", "invitation expired", "member locked out",
+	"two-factor authentication disabled", "role changed", "token created",
+	"member deleted"
+};
+
+/* A value from the store, for a header or a line: control characters become
+ * '?' (every value was checked where it came from; this is a last guard). */
+static void put_clean(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		char ch = ((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s;
+		put(b, &ch, 1);
+	}
+}
+
+RC_API int rc_notice_compose(const rc_config *cfg, const rc_notice *n, const char *to,
+                             int64_t now, char **out, size_t *outlen)
+{
+	struct buf b = { 0 };
+	char host[72], from[RC_EMAIL_MAX + 1], when[64], mid[96], id[17], rnd[8];
+	const char *project, *at, *title;
+	struct tm tm;
+	time_t tt = (time_t)n->time;
+
+	*out = NULL;
+	*outlen = 0;
+	if (n->event < 0 || n->event >= RC_EV_COUNT)
+		return rc_fail(RC_ERR_INVALID, "unknown event %d", n->event);
+	if (rc_valid_email(to) != RC_OK)
+		return RC_ERR_INVALID;
+	title = event_titles[n->event];
+	rc_host_name(host, sizeof(host));
+	project = cfg->project_name[0] ? cfg->project_name : host;
+	if (cfg->mail_from[0])
+		snprintf(from, sizeof(from), "%s", cfg->mail_from);
+	else
+		snprintf(from, sizeof(from), "root@%s", host);
+	if (!gmtime_r(&tt, &tm))
+		memset(&tm, 0, sizeof(tm));
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+
+	puts_(&b, "From: ");
+	put_phrase(&b, project);
+	puts_(&b, " <");
+	puts_(&b, from);
+	puts_(&b, ">\nTo: ");
+	puts_(&b, to);
+	puts_(&b, "\nSubject: ");
+	{
+		struct buf subj = { 0 };
+		puts_(&subj, "[");
+		put_clean(&subj, project);
+		puts_(&subj, "] ");
+		puts_(&subj, title);
+		puts_(&subj, ": ");
+		put_clean(&subj, n->target);
+		puts_(&subj, "");
+		if (subj.err || !subj.p)
+			b.err = 1;
+		else if (ascii_printable(subj.p))
+			puts_(&b, subj.p);
+		else
+			put_encoded(&b, subj.p);
+		buf_wipe(&subj);
+	}
+	puts_(&b, "\nDate: ");
+	put_date(&b, now);
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(id, sizeof(id), (const unsigned char *)rnd, sizeof(rnd));
+	at = strchr(from, '@');
+	snprintf(mid, sizeof(mid), "\nMessage-ID: <rollcall.%lld.%s@", (long long)now, id);
+	puts_(&b, mid);
+	puts_(&b, at ? at + 1 : host);
+	puts_(&b, ">\n"
+	          "MIME-Version: 1.0\n"
+	          "Content-Type: text/plain; charset=UTF-8\n"
+	          "Content-Transfer-Encoding: 8bit\n"
+	          "Auto-Submitted: auto-generated\n"
+	          "\n");
+	puts_(&b, "rollcall on ");
+	put_clean(&b, host);
+	puts_(&b, " (");
+	put_clean(&b, project);
+	puts_(&b, "): ");
+	puts_(&b, title);
+	puts_(&b, ".\n\nEvent:   ");
+	puts_(&b, rc_event_name((unsigned)n->event));
+	puts_(&b, "\nWho:     ");
+	put_clean(&b, n->target);
+	if (n->detail[0]) {
+		puts_(&b, "\nDetail:  ");
+		put_clean(&b, n->detail);
+	}
+	puts_(&b, "\nBy:      ");
+	put_clean(&b, n->actor[0] ? n->actor : "?");
+	puts_(&b, "\nFrom:    ");
+	put_clean(&b, n->origin[0] ? n->origin : "?");
+	puts_(&b, "\nWhen:    ");
+	puts_(&b, when);
+	puts_(&b, "\n\nYou receive this because ");
+	puts_(&b, to);
+	puts_(&b, " is subscribed to\nthese events (rollcall notification list).\n");
+	if (b.err || !b.p) {
+		buf_wipe(&b);
+		return rc_fail(RC_ERR_NOMEM, "out of memory");
+	}
+	*out = b.p;
+	*outlen = b.len;
+	return RC_OK;
+}

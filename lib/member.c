@@ -468,6 +468,8 @@ RC_API int rc_member_accept(rc_store *s, const rc_actor *a, const char *code,
 				inv.state = RC_INV_ACCEPTED;
 				rc = rc_store_invitation(&t, &inv);
 			}
+			if (!rc)
+				rc = rc_notice_queue(&t, RC_EV_INVITATION_ACCEPTED, m.username, m.email);
 		}
 	}
 	if (!rc)
@@ -502,6 +504,13 @@ RC_API int rc_member_set_role(rc_store *s, const rc_actor *a, const char *userna
 		rc = rc_require_can_grant(&t, &r);
 	if (!rc && strcmp(r.name, "owner") != 0)
 		rc = require_not_last_owner(&t, &m, "demoted");
+	if (!rc && strcmp(m.role, r.name) != 0 &&
+	    (strcmp(m.role, "owner") == 0 || strcmp(m.role, "admin") == 0 ||
+	     strcmp(r.name, "owner") == 0 || strcmp(r.name, "admin") == 0)) {
+		char detail[80];
+		snprintf(detail, sizeof(detail), "%.32s to %.32s", m.role, r.name);
+		rc = rc_notice_queue(&t, RC_EV_ROLE_CHANGED, m.username, detail);
+	}
 	if (!rc) {
 		snprintf(m.role, sizeof(m.role), "%s", r.name);
 		rc = rc_store_member(&t, &m);
@@ -613,6 +622,8 @@ RC_API int rc_member_delete(rc_store *s, const rc_actor *a, const char *username
 	}
 	if (!rc)
 		rc = rc_tokens_revoke_owner(&t, m.uid, NULL);
+	if (!rc)
+		rc = rc_notice_queue(&t, RC_EV_MEMBER_DELETED, m.username, m.email);
 	return rc_txn_end(&t, rc);
 }
 

@@ -9,7 +9,7 @@
 
 static const char *const perm_names[RC_PERM_COUNT] = {
 	"view", "members", "invite", "manage-members", "manage-services",
-	"start-stop", "billing-view", "billing", "audit"
+	"start-stop", "billing-view", "billing", "audit", "notifications"
 };
 
 RC_API const char *rc_perm_name(unsigned index)
@@ -36,7 +36,7 @@ RC_API int rc_perms_parse(const char *list, uint32_t *mask)
 			return rc_fail(RC_ERR_INVALID,
 			               "unknown permission \"%.*s\" (known: view, members, invite, "
 			               "manage-members, manage-services, start-stop, billing-view, "
-			               "billing, audit)", (int)(n > 40 ? 40 : n), p);
+			               "billing, audit, notifications)", (int)(n > 40 ? 40 : n), p);
 		m |= 1u << i;
 		p += n;
 		if (*p == ',')

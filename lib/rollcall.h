@@ -166,9 +166,10 @@ enum {
 	RC_PERM_BILLING_VIEW   = 1u << 6,
 	RC_PERM_BILLING        = 1u << 7,
 	RC_PERM_AUDIT          = 1u << 8,
-	RC_PERM_ALL            = (1u << 9) - 1
+	RC_PERM_NOTIFICATIONS  = 1u << 9,
+	RC_PERM_ALL            = (1u << 10) - 1
 };
-#define RC_PERM_COUNT 9
+#define RC_PERM_COUNT 10
 const char *rc_perm_name(unsigned index);          /* index < RC_PERM_COUNT */
 int rc_perms_parse(const char *list, uint32_t *mask);  /* "view,invite" */
 void rc_perms_format(uint32_t mask, char *buf, size_t len);
@@ -564,6 +565,70 @@ int rc_mail_compose(const rc_config *cfg, const rc_mail_template *t,
 void rc_mail_free(char *msg, size_t len);
 /* This host's name (gethostname), for defaults. */
 void rc_host_name(char *buf, size_t len);
+
+/* ---- notifications: email addresses subscribed to events ------------------ */
+/* A change records a notice (an outbox record) in its own write transaction;
+ * the mail goes after the commit, by the front end (rc_notice_take).  A
+ * login only records; "rollcall notification send" delivers what logins
+ * queued. */
+enum {
+	RC_EV_INVITATION_ACCEPTED = 1u << 0,
+	RC_EV_INVITATION_EXPIRED  = 1u << 1,
+	RC_EV_MEMBER_LOCKED       = 1u << 2,
+	RC_EV_MFA_DISABLED        = 1u << 3,   /* disabled or reset */
+	RC_EV_ROLE_CHANGED        = 1u << 4,   /* to or from owner or admin */
+	RC_EV_TOKEN_CREATED       = 1u << 5,
+	RC_EV_MEMBER_DELETED      = 1u << 6,
+	RC_EV_ALL                 = (1u << 7) - 1
+};
+#define RC_EV_COUNT 7
+const char *rc_event_name(unsigned index);            /* index < RC_EV_COUNT */
+/* "role-changed,member-locked" or "all"; unknown names are RC_ERR_INVALID. */
+int rc_events_parse(const char *list, uint32_t *mask);
+void rc_events_format(uint32_t mask, char *buf, size_t len);
+
+typedef struct rc_notification {
+	char email[RC_EMAIL_MAX + 1];
+	uint32_t events;
+	int64_t created;
+	char creator[RC_NAME_MAX + 16];
+} rc_notification;
+typedef int (*rc_notification_cb)(const rc_notification *n, void *ctx);
+/* All need the notifications permission. */
+int rc_notification_foreach(rc_store *s, const rc_actor *a,
+                            rc_notification_cb cb, void *ctx);
+int rc_notification_create(rc_store *s, const rc_actor *a, const char *email,
+                           uint32_t events);
+int rc_notification_update(rc_store *s, const rc_actor *a, const char *email,
+                           uint32_t events);
+int rc_notification_delete(rc_store *s, const rc_actor *a, const char *email);
+
+#define RC_NOTICE_ID_MAX 40
+typedef struct rc_notice {
+	char id[RC_NOTICE_ID_MAX];
+	int event;                 /* index: rc_event_name(event) */
+	int64_t time;
+	char actor[RC_NAME_MAX + 16];
+	char target[RC_EMAIL_MAX + RC_NAME_MAX + 4];
+	char detail[96];
+	char origin[64];
+	/* the subscribed addresses when taken */
+	size_t nrcpt;
+	char (*rcpt)[RC_EMAIL_MAX + 1];
+} rc_notice;
+/* Take queued notices out of the outbox (one write transaction), with
+ * their recipients: ALL (root or the notifications permission) takes every
+ * one, else only those the changes of this handle queued.  Free with
+ * rc_notices_free. */
+int rc_notice_take(rc_store *s, const rc_actor *a, int all, rc_notice **out,
+                   size_t *n);
+void rc_notices_free(rc_notice *list, size_t n);
+/* The mail of notice N to TO: headers and body, lines ending in LF; free(). */
+int rc_notice_compose(const rc_config *cfg, const rc_notice *n, const char *to,
+                      int64_t now, char **out, size_t *len);
+/* Audit a delivery: RESULT "ok" or "failed: ...". */
+int rc_notice_audit(rc_store *s, const rc_actor *a, const rc_notice *n,
+                    const char *to, const char *result);
 
 /* ---- parsing and validation (pure functions) ---------------------------- */
 int rc_duration_parse(const char *text, int64_t *seconds);

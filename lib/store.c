@@ -661,6 +661,8 @@ static int commit(rc_txn *t)
 		return rc_fail_lmdb(mrc, "cannot commit the change");
 	}
 	t->s->warning[0] = '\0';
+	for (unsigned i = 0; i < t->nqueued && t->s->nqueued < 16; i++)
+		memcpy(t->s->queued[t->s->nqueued++], t->queued[i], RC_NOTICE_ID_MAX);
 	/* (the stop signals stay held while the snapshot is published: its
 	 * lock is waited for by every other publisher) */
 	if (t->nss_changed)

@@ -543,6 +543,11 @@ RC_API int rc_token_generate(rc_store *s, const rc_actor *a, const rc_token_req 
 		rc = rc_token_issue(&t, owner.name, owner.uid, RC_TOKEN_API, req->description,
 		                    req->ttl, req->max_age, req->extension, info, token_out);
 	}
+	if (!rc) {
+		char detail[RC_TOKEN_DESC_MAX + 32];
+		snprintf(detail, sizeof(detail), "api token %s", info ? info->id : "");
+		rc = rc_notice_queue(&t, RC_EV_TOKEN_CREATED, owner.name, detail);
+	}
 	if (!rc)
 		snprintf(t.detail, sizeof(t.detail), "ok id=%s", info ? info->id : "");
 	rc = rc_txn_end(&t, rc);

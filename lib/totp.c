@@ -407,6 +407,10 @@ RC_API int rc_mfa_disable(rc_store *s, const rc_actor *a, const char *code)
 	}
 	if (!rc)
 		rc = totp_remove(&t, &m);
+	if (!rc)
+		rc = rc_notice_queue(&t, RC_EV_MFA_DISABLED, m.username,
+		                     t.is_member && strcmp(t.am.username, m.username) == 0
+		                     ? "disabled by the member" : "reset by an administrator");
 	sodium_memzero(&m, sizeof(m));
 	return rc_txn_end(&t, rc);
 }
@@ -431,6 +435,10 @@ RC_API int rc_member_mfa_reset(rc_store *s, const rc_actor *a, const char *usern
 		rc = rc_fail(RC_ERR_STATE, "%s has no two-factor authentication", m.username);
 	if (!rc)
 		rc = totp_remove(&t, &m);
+	if (!rc)
+		rc = rc_notice_queue(&t, RC_EV_MFA_DISABLED, m.username,
+		                     t.is_member && strcmp(t.am.username, m.username) == 0
+		                     ? "disabled by the member" : "reset by an administrator");
 	sodium_memzero(&m, sizeof(m));
 	return rc_txn_end(&t, rc);
 }

@@ -55,6 +55,13 @@ int cli_mail_template(struct cli *c, int kind, rc_mail_template **t);
  * message made from T on its standard input.  0, -1 (no command) or an exit
  * status (reported). */
 int cli_mail_code(struct cli *c, const rc_mail_template *t, const rc_code_result *r);
+/* Mail the queued notices (rc_notice_take: ALL, or those of this process's
+ * changes), each to its subscribed addresses, as the caller.  A failed mail
+ * is reported on stderr as a warning and audited; it never changes the exit
+ * status of the command that queued it.  0 or an exit status (the outbox
+ * could not be read, permission). */
+int cli_notify_deliver(struct cli *c, bool all, size_t *sent, size_t *failed);
+int cmd_notification(struct cli *c, int argc, char **argv);
 
 /* Tables (text like the seeds', or a JSON array of objects). */
 enum cell_type { CELL_STR, CELL_BOOL, CELL_TIME, CELL_INT };

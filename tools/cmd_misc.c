@@ -332,7 +332,7 @@ static const struct action role_actions[] = {
 	{ "show", r_show, "show NAME", "one role" },
 	{ "create", r_create, "create NAME --rank 1-99 --permissions PERM[,PERM...]",
 	  "a custom role; permissions: view, members, invite, manage-members, "
-	  "manage-services, start-stop, billing-view, billing, audit (or none)" },
+	  "manage-services, start-stop, billing-view, billing, audit, notifications (or none)" },
 	{ "delete", r_delete, "delete NAME", "a custom role that nobody has" },
 };
 

@@ -45,6 +45,7 @@ static const char usage_text[] =
 "  billing show|set\n"
 "  settings show|get|set\n"
 "  audit [--since DURATION] [--limit N]\n"
+"  notification list|create|update|delete|send   email addresses subscribed to events\n"
 "  mail-template show|check             the mails' templates (root only)\n"
 "\n"
 "Options:\n"
@@ -258,13 +259,77 @@ int cli_mail_template(struct cli *c, int kind, rc_mail_template **t)
 	return cli_fail(rc_mail_template_load(&c->cfg, kind, t));
 }
 
-int cli_mail_code(struct cli *c, const rc_mail_template *t, const rc_code_result *r)
+/* Run the mail command as the caller with MSG on its standard input: 0, -1
+ * (no command) or 1 with the reason in ERR. */
+static int mail_run(struct cli *c, const char *msg, size_t len, char *err, size_t errlen)
 {
 	char cmd[RC_PATH_MAX];
-	char *argv[32], *msg = NULL;
-	size_t len = 0, off = 0;
-	int n = 0, pipefd[2], status, rc;
+	char *argv[32];
+	size_t off = 0;
+	int n = 0, pipefd[2], status;
 	pid_t pid;
+
+	rc_slow_work("the mail command");
+	snprintf(cmd, sizeof(cmd), "%s", c->cfg.mail_command);
+	for (char *tok = strtok(cmd, " \t"); tok && n < 31; tok = strtok(NULL, " \t"))
+		argv[n++] = tok;
+	argv[n] = NULL;
+	if (n == 0)
+		return -1;
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "cannot run %s: %s", argv[0], strerror(errno));
+		return 1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "cannot run %s: %s", argv[0], strerror(errno));
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return 1;
+	}
+	if (pid == 0) {
+		/* The mail command runs with the caller's privileges, never root's. */
+		if ((c->caller_ngroups >= 0 &&
+		     setgroups((size_t)c->caller_ngroups, c->caller_groups) < 0) ||
+		    setresgid(c->caller_gid, c->caller_gid, c->caller_gid) < 0 ||
+		    setresuid(c->actor.uid, c->actor.uid, c->actor.uid) < 0 ||
+		    (c->actor.uid != 0 && (setuid(0) == 0 || geteuid() == 0)))
+			_exit(126);
+		dup2(pipefd[0], STDIN_FILENO);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(pipefd[0]);
+	/* The message on its standard input (a code is never on argv). */
+	while (off < len) {
+		ssize_t w = write(pipefd[1], msg + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	close(pipefd[1]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		snprintf(err, errlen, "the mail command %s failed (status %d)", argv[0],
+		         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		return 1;
+	}
+	if (off < len) {
+		snprintf(err, errlen, "the mail command %s did not read the whole message",
+		         argv[0]);
+		return 1;
+	}
+	return 0;
+}
+
+int cli_mail_code(struct cli *c, const rc_mail_template *t, const rc_code_result *r)
+{
+	char *msg = NULL, err[RC_PATH_MAX + 128];
+	size_t len = 0;
+	int rc;
 	rc_member self;
 	rc_mail_info info = { .code = r, .now = rc_store_now(c->s) };
 
@@ -280,58 +345,60 @@ int cli_mail_code(struct cli *c, const rc_mail_template *t, const rc_code_result
 		cli_fail(rc);
 		return EX_REFUSED;
 	}
-	rc_slow_work("the mail command");
-	snprintf(cmd, sizeof(cmd), "%s", c->cfg.mail_command);
-	for (char *tok = strtok(cmd, " \t"); tok && n < 31; tok = strtok(NULL, " \t"))
-		argv[n++] = tok;
-	argv[n] = NULL;
-	if (n == 0) {
-		rc_mail_free(msg, len);
-		return -1;
-	}
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
-		rc_mail_free(msg, len);
-		return cli_error(EX_REFUSED, "cannot run %s: %s", argv[0], strerror(errno));
-	}
-	pid = fork();
-	if (pid < 0) {
-		rc_mail_free(msg, len);
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return cli_error(EX_REFUSED, "cannot run %s: %s", argv[0], strerror(errno));
-	}
-	if (pid == 0) {
-		/* The mail command runs with the caller's privileges, never root's. */
-		if ((c->caller_ngroups >= 0 &&
-		     setgroups((size_t)c->caller_ngroups, c->caller_groups) < 0) ||
-		    setresgid(c->caller_gid, c->caller_gid, c->caller_gid) < 0 ||
-		    setresuid(c->actor.uid, c->actor.uid, c->actor.uid) < 0 ||
-		    (c->actor.uid != 0 && (setuid(0) == 0 || geteuid() == 0)))
-			_exit(126);
-		dup2(pipefd[0], STDIN_FILENO);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(pipefd[0]);
-	/* The message on its standard input (the code is never on argv). */
-	while (off < len) {
-		ssize_t w = write(pipefd[1], msg + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-	close(pipefd[1]);
+	rc = mail_run(c, msg, len, err, sizeof(err));
 	rc_mail_free(msg, len);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return cli_error(EX_REFUSED, "the mail command %s failed (status %d)", argv[0],
-		                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-	if (off < len)
-		return cli_error(EX_REFUSED, "the mail command %s did not read the whole message",
-		                 argv[0]);
+	if (rc > 0)
+		return cli_error(EX_REFUSED, "%s", err);
+	return rc;
+}
+
+int cli_notify_deliver(struct cli *c, bool all, size_t *sent, size_t *failed)
+{
+	rc_notice *list = NULL;
+	size_t n = 0;
+	int rc;
+
+	*sent = *failed = 0;
+	if (!c->s)
+		return EX_DONE;
+	rc = rc_notice_take(c->s, &c->actor, all, &list, &n);
+	if (rc)
+		return cli_fail(rc);
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < list[i].nrcpt; j++) {
+			const char *to = list[i].rcpt[j];
+			char *msg = NULL, err[RC_PATH_MAX + 128] = "";
+			size_t len = 0;
+			int r;
+
+			if (!c->cfg.mail_command[0]) {
+				snprintf(err, sizeof(err), "no mail_command is set");
+				r = 1;
+			} else if ((r = rc_notice_compose(&c->cfg, &list[i], to, rc_store_now(c->s),
+			                                  &msg, &len)) != RC_OK) {
+				snprintf(err, sizeof(err), "%s", rc_errmsg());
+				r = 1;
+			} else {
+				r = mail_run(c, msg, len, err, sizeof(err));
+				if (r < 0) {
+					snprintf(err, sizeof(err), "no mail_command is set");
+					r = 1;
+				}
+			}
+			free(msg);
+			if (r == 0) {
+				(*sent)++;
+				(void)rc_notice_audit(c->s, &c->actor, &list[i], to, "ok");
+			} else {
+				char res[RC_PATH_MAX + 160];
+				(*failed)++;
+				fprintf(stderr, "rollcall: warning: the notification to %s was not "
+				        "sent: %s\n", to, err);
+				snprintf(res, sizeof(res), "failed (%.60s)", err);
+				(void)rc_notice_audit(c->s, &c->actor, &list[i], to, res);
+			}
+		}
+	rc_notices_free(list, n);
 	return EX_DONE;
 }
 
@@ -429,6 +496,7 @@ static const struct {
 	{ "settings", cmd_settings, true, NULL },
 	{ "audit", cmd_audit, true, NULL },
 	{ "mail-template", cmd_mail_template, false, NULL },
+	{ "notification", cmd_notification, true, NULL },
 };
 
 int main(int argc, char **argv)
@@ -527,6 +595,12 @@ int main(int argc, char **argv)
 				break;
 		}
 		status = commands[i].fn(&c, nargs, args);
+		/* the notices this command's changes queued, mailed after their
+		 * commit; a failed mail is audited and changes nothing */
+		if (c.s) {
+			size_t sent, failed;
+			(void)cli_notify_deliver(&c, false, &sent, &failed);
+		}
 		break;
 	}
 	if (status < 0)
