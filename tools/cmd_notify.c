@@ -111,6 +111,13 @@ static int n_delete(struct cli *c, int argc, char **argv)
 	return EX_DONE;
 }
 
+static int no_row(const rc_notification *n, void *ctx)
+{
+	(void)n;
+	(void)ctx;
+	return RC_OK;
+}
+
 static int n_send(struct cli *c, int argc, char **argv)
 {
 	size_t sent, failed;
@@ -120,6 +127,9 @@ static int n_send(struct cli *c, int argc, char **argv)
 		return -i;
 	if ((rc = want_args(argc - i, 0, 0, "notification send")))
 		return rc;
+	/* the permission first (a refusal says so, whatever the configuration) */
+	if ((rc = rc_notification_foreach(c->s, &c->actor, no_row, NULL)) != 0)
+		return cli_fail(rc);
 	if ((rc = cli_notify_deliver(c, true, &sent, &failed)) != 0)
 		return rc;
 	if (c->json) {

@@ -361,6 +361,12 @@ int cli_notify_deliver(struct cli *c, bool all, size_t *sent, size_t *failed)
 	*sent = *failed = 0;
 	if (!c->s)
 		return EX_DONE;
+	/* No mail command here (the setuid tool on a host without one): the
+	 * notices stay queued for "rollcall notification send". */
+	if (!c->cfg.mail_command[0])
+		return all ? cli_error(EX_REFUSED, "no mail_command is set in %s: the notices "
+		                       "stay queued", c->cfg.path[0] ? c->cfg.path : "rollcall.conf")
+		           : EX_DONE;
 	rc = rc_notice_take(c->s, &c->actor, all, &list, &n);
 	if (rc)
 		return cli_fail(rc);
@@ -371,10 +377,7 @@ int cli_notify_deliver(struct cli *c, bool all, size_t *sent, size_t *failed)
 			size_t len = 0;
 			int r;
 
-			if (!c->cfg.mail_command[0]) {
-				snprintf(err, sizeof(err), "no mail_command is set");
-				r = 1;
-			} else if ((r = rc_notice_compose(&c->cfg, &list[i], to, rc_store_now(c->s),
+			if ((r = rc_notice_compose(&c->cfg, &list[i], to, rc_store_now(c->s),
 			                                  &msg, &len)) != RC_OK) {
 				snprintf(err, sizeof(err), "%s", rc_errmsg());
 				r = 1;

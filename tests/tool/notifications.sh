@@ -154,4 +154,25 @@ check "... from the PAM service" body_has 2 'From: +pam:rollcall-test'
 expect_out 0 '"sent":0' "a second send has nothing left (--json)" rc --json notification send
 check "... no mail more" test "$(count)" = 2
 
+# ---- the other events, each mailed after its change ----------------------------
+expect 0 "subscribe to every event" rc notification update sec@example.com --events all
+N=$(count)
+expect 0 "root unlocks carol (not an event)" rc member unlock carol
+check "... no mail" test "$(count)" = "$N"
+expect 0 "carol makes an api token (the setuid tool: no mail_command on this host)" as carol --json token generate --description ci
+check "... nothing mailed: the notice stays queued" test "$(count)" = "$N"
+expect_err 1 'no mail_command is set' "notification send without a mail_command refuses, and keeps them" \
+	as alice notification send
+expect_out 0 '1 notification mail\(s\) sent' "... root's notification send mails it" rc notification send
+check "token-created is mailed, without the token" sh -c "[ $(count) = $((N + 1)) ] && ! grep -q rct_ '$MBOX'"
+check "... naming the member" test "$(msg $((N + 1)) 'm["Subject"]')" = "[Acme Ops] token created: carol"
+: > "$TMP/rollcall.conf"
+ECODE=$(rc --json member invite erin@example.com --role read-only | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')
+good_conf
+expect 0 "erin accepts her invitation with the tool" sh -c "printf '%s\\n%s\\n' '$ECODE' 'erin password 12345' | $ROLLCALL --config $TMP/rollcall.conf --state-dir $SD member accept --password-stdin"
+check "invitation-accepted is mailed" test "$(msg $((N + 2)) 'm["Subject"]')" = "[Acme Ops] invitation accepted: erin"
+expect 0 "erin is deleted" rc member delete erin --confirm erin@example.com
+check "member-deleted is mailed" test "$(msg $((N + 3)) 'm["Subject"]')" = "[Acme Ops] member deleted: erin"
+check "... and nothing else" test "$(count)" = $((N + 3))
+
 done_testing
