@@ -208,6 +208,24 @@ static void test_svcuser_rules(void **state)
 	assert_false(rc_looks_like_token(""));
 }
 
+static void test_events(void **state)
+{
+	uint32_t m = 0;
+	char buf[256];
+	(void)state;
+	assert_int_equal(rc_events_parse("role-changed,member-locked", &m), RC_OK);
+	assert_int_equal(m, RC_EV_ROLE_CHANGED | RC_EV_MEMBER_LOCKED);
+	rc_events_format(m, buf, sizeof(buf));
+	assert_string_equal(buf, "member-locked,role-changed");
+	assert_int_equal(rc_events_parse("all", &m), RC_OK);
+	assert_int_equal(m, RC_EV_ALL);
+	assert_int_equal(rc_events_parse("role-changed,lunch", &m), RC_ERR_INVALID);
+	assert_non_null(strstr(rc_errmsg(), "unknown event \"lunch\""));
+	assert_int_equal(rc_events_parse("", &m), RC_ERR_INVALID);
+	assert_int_equal(rc_perms_parse("view,notifications", &m), RC_OK);
+	assert_int_equal(m, RC_PERM_VIEW | RC_PERM_NOTIFICATIONS);
+}
+
 static void test_perms(void **state)
 {
 	(void)state;
@@ -221,7 +239,7 @@ static void test_perms(void **state)
 	assert_non_null(strstr(rc_errmsg(), "unknown permission \"fly\""));
 	rc_perms_format(RC_PERM_ALL, buf, sizeof(buf));
 	assert_string_equal(buf, "view,members,invite,manage-members,manage-services,start-stop,"
-	                         "billing-view,billing,audit");
+	                         "billing-view,billing,audit,notifications");
 }
 
 static char *write_conf(const char *text)
@@ -405,6 +423,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_uint),
 		cmocka_unit_test(test_usernames),
 		cmocka_unit_test(test_numeric_usernames),
