@@ -405,6 +405,68 @@ RC_API void rc_notices_free(rc_notice *list, size_t n)
 	free(list);
 }
 
+/* Invitations that ran out since the last "notification send": nothing
+ * records the moment an invitation expires (it is a time passing, not a
+ * change), so the send looks for pending invitations past their expiry
+ * and queues each once, marked "expired." + the user name -> its expiry
+ * (a resend gives a new expiry, which is reported again when it runs out;
+ * a marker whose invitation is gone is dropped). */
+#define EXPIRED_PREFIX "expired."
+
+static int queue_expired(rc_txn *t)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int64_t now = rc_store_now(t->s);
+	int rc = RC_OK, mrc;
+
+	if ((mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_INVITATIONS], &c)) != 0)
+		return rc_fail_lmdb(mrc, "cannot read the invitations");
+	for (mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
+	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		rc_invitation inv;
+		char key[sizeof(EXPIRED_PREFIX) + RC_NAME_MAX], when[32];
+		uint64_t seen = 0;
+		if (rc_invitation_decode(v.mv_data, v.mv_size, &inv) != RC_OK ||
+		    inv.state != RC_INV_PENDING || inv.expires > now)
+			continue;
+		snprintf(key, sizeof(key), EXPIRED_PREFIX "%s", inv.username);
+		if (rc_meta_get_u64(t, key, &seen) == RC_OK && seen == (uint64_t)inv.expires)
+			continue;
+		rc_time_format(inv.expires, when, sizeof(when));
+		char detail[128];
+		snprintf(detail, sizeof(detail), "the invitation of %.40s expired at %s",
+		         inv.email, when);
+		rc = rc_notice_queue(t, RC_EV_INVITATION_EXPIRED, inv.username, detail);
+		if (!rc)
+			rc = rc_meta_put_u64(t, key, (uint64_t)inv.expires);
+	}
+	mdb_cursor_close(c);
+	if (!rc && mrc && mrc != MDB_NOTFOUND)
+		rc = rc_fail_lmdb(mrc, "cannot read the invitations");
+	return rc;
+}
+
+static int drop_stale_marker(rc_txn *t, MDB_cursor *c, const MDB_val *k, const MDB_val *v,
+                             void *ctx)
+{
+	char name[RC_NAME_MAX + 1];
+	size_t plen = strlen(EXPIRED_PREFIX), n = k->mv_size - plen;
+	MDB_val iv;
+	int mrc;
+
+	(void)v;
+	(void)ctx;
+	if (n == 0 || n > RC_NAME_MAX)
+		return RC_OK;
+	memcpy(name, (const char *)k->mv_data + plen, n);
+	name[n] = '\0';
+	if (rc_db_gets(t, DB_INVITATIONS, name, &iv) == RC_OK)
+		return RC_OK;
+	mrc = mdb_cursor_del(c, 0);
+	return mrc ? rc_fail_lmdb(mrc, "cannot write the settings") : RC_OK;
+}
+
 RC_API int rc_notice_take(rc_store *s, const rc_actor *a, int all, rc_notice **out,
                           size_t *n)
 {
@@ -421,6 +483,10 @@ RC_API int rc_notice_take(rc_store *s, const rc_actor *a, int all, rc_notice **o
 	if (all) {
 		rc_txn_audit(&t, "notification.send", "outbox");
 		rc = rc_require(&t, RC_PERM_NOTIFICATIONS);
+		if (!rc)
+			rc = walk(&t, EXPIRED_PREFIX, drop_stale_marker, NULL);
+		if (!rc)
+			rc = queue_expired(&t);
 	}
 	if (!rc)
 		rc = walk(&t, OUTBOX_PREFIX, take_one, &tc);

@@ -175,4 +175,21 @@ expect 0 "erin is deleted" rc member delete erin --confirm erin@example.com
 check "member-deleted is mailed" test "$(msg $((N + 3)) 'm["Subject"]')" = "[Acme Ops] member deleted: erin"
 check "... and nothing else" test "$(count)" = $((N + 3))
 
+# ---- an invitation that runs out: found and mailed once by "notification send"
+: > "$TMP/rollcall.conf"
+rc member invite fay@example.com --role read-only >/dev/null
+good_conf
+expect_out 0 '0 notification mail\(s\) sent' "before its expiry, notification send has nothing for it" rc notification send
+expect_out 0 '1 notification mail\(s\) sent' "25 hours later, notification send mails the expired invitation" \
+	"$AT_TIME" +25h "$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$SD" notification send
+check "... invitation-expired, naming the member" test "$(msg $((N + 4)) 'm["Subject"]')" = "[Acme Ops] invitation expired: fay"
+expect_out 0 '0 notification mail\(s\) sent' "... once: a later send has nothing" \
+	"$AT_TIME" +26h "$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$SD" notification send
+: > "$TMP/rollcall.conf"
+rc member resend fay >/dev/null
+good_conf
+expect_out 0 '1 notification mail\(s\) sent' "resent, it is reported again when the new expiry passes" \
+	"$AT_TIME" +50h "$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$SD" notification send
+check "... and nothing else was mailed" test "$(count)" = $((N + 5))
+
 done_testing
