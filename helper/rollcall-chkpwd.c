@@ -59,14 +59,13 @@ static int become_root(void)
 	return 0;
 }
 
-/* The whole input, at most LEN - 1 bytes kept (more is read and marked by
- * *too_long), NUL-terminated.  -1 on a read error. */
-static int read_all(char *buf, size_t len, size_t *got, int *too_long)
+/* The whole input, at most LEN - 1 bytes kept (the rest is read and
+ * dropped), NUL-terminated.  -1 on a read error. */
+static int read_all(char *buf, size_t len, size_t *got)
 {
 	size_t n = 0;
 	char sink[256];
 
-	*too_long = 0;
 	for (;;) {
 		ssize_t r = n + 1 < len ? read(STDIN_FILENO, buf + n, len - 1 - n)
 		                        : read(STDIN_FILENO, sink, sizeof(sink));
@@ -78,8 +77,6 @@ static int read_all(char *buf, size_t len, size_t *got, int *too_long)
 			break;
 		if (n + 1 < len)
 			n += (size_t)r;
-		else
-			*too_long = 1;
 	}
 	buf[n] = '\0';
 	*got = n;
@@ -109,7 +106,7 @@ int main(int argc, char **argv)
 	rc_store *s = NULL;
 	rc_login l;
 	size_t got = 0;
-	int too_long = 0, status = RC_CHKPWD_UNAVAIL, rc, must_change = 0;
+	int status = RC_CHKPWD_UNAVAIL, rc, must_change = 0;
 	unsigned lflags = 0;
 
 	sanitize_fds();
@@ -130,7 +127,7 @@ int main(int argc, char **argv)
 		return RC_CHKPWD_UNAVAIL;
 	}
 	user = argv[1];
-	if (read_all(in, sizeof(in), &got, &too_long) < 0 || strlen(in) != got ||
+	if (read_all(in, sizeof(in), &got) < 0 || strlen(in) != got ||
 	    !(nl = strchr(in, '\n')))
 		goto bad_input;
 	*nl = '\0';
@@ -146,10 +143,9 @@ int main(int argc, char **argv)
 		lflags |= RC_LOGIN_NO_TOKENS;
 	else if (strcmp(flags, "tokens=allow") != 0)
 		goto bad_input;
-	/* too long: what is kept is longer than RC_PASSWORD_MAX still (the
-	 * service name and the flags take less than the buffer's margin),
-	 * refused by lib and counted */
-	(void)too_long;
+	/* a secret cut short by the buffer is longer than RC_PASSWORD_MAX
+	 * still (the service name and the flags take less than its margin):
+	 * refused by lib, and counted */
 	snprintf(origin, sizeof(origin), "pam:%.16s via helper, uid %u", service,
 	         (unsigned)caller);
 

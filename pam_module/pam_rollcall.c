@@ -541,7 +541,9 @@ static int sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char *
 	int ret, rc = RC_OK;
 
 	ret = opts_read(pamh, flags, argc, argv, &o);
-	if (ret == PAM_SUCCESS && use_helper(&o)) {
+	if (ret != PAM_SUCCESS)
+		return ret;
+	if (use_helper(&o)) {
 		ret = pam_get_user(pamh, &user, NULL);
 		if (ret != PAM_SUCCESS || !user || !user[0])
 			return ret == PAM_SUCCESS ? PAM_USER_UNKNOWN : ret;
@@ -655,7 +657,9 @@ static int sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **ar
 	const void *vouched = NULL;
 
 	ret = opts_read(pamh, flags, argc, argv, &o);
-	if (ret == PAM_SUCCESS && use_helper(&o)) {
+	if (ret != PAM_SUCCESS)
+		return ret;
+	if (use_helper(&o)) {
 		/* the helper checked the account when it said yes for this user
 		 * in this handle; it knows nothing of roles= and permission= */
 		ret = pam_get_user(pamh, &user, NULL);

@@ -74,6 +74,10 @@ drive_as "a wrong password is refused (PAM_AUTH_ERR)" "$MONA" -s rc -a 'not it' 
 expect_out 0 '"failed_attempts": ?1' "... and counted toward the lockout, as for root" rc --json member show mona
 drive_as "a right one clears the count" "$MONA" -s rc -a "$MPW" mona auth=SUCCESS
 expect_out 0 '"failed_attempts": ?0' "... as for root" rc --json member show mona
+LONG=$(head -c 3000 /dev/zero | tr '\0' x)
+run sh -c "printf 'rc\ntokens=allow\n%s' '$LONG' | setpriv --reuid=$MONA --regid=$MONA --clear-groups '$TMP/bin/rollcall-chkpwd' mona"
+check "a secret longer than the helper reads (3000 bytes) is a no (1)" [ "$st" = 1 ]
+expect_out 0 '"failed_attempts": ?1' "... and counted, as for root" rc --json member show mona
 
 # ---- and no one else's
 drive_as "a member cannot verify another member's password (PAM_CRED_INSUFFICIENT)" "$MONA" -s rc -a "$NPW" nina auth=CRED_INSUFFICIENT
