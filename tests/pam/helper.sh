@@ -147,4 +147,23 @@ check "the helper answers by its status (0)" [ "$st" = 0 ]
 run sh -c "printf 'x\ntokens=allow\n%s' '$NPW' | setpriv --reuid=$MONA --regid=$MONA --clear-groups '$TMP/bin/rollcall-chkpwd' nina"
 check "the helper's not allowed (4)" [ "$st" = 4 ]
 check "the helper prints nothing" [ ! -s "$OUT" ]
+
+# ---- the helper under valgrind (memcheck), as root (valgrind ignores the
+# setuid bit): a yes, a no, an unknown user, a malformed request
+if command -v valgrind >/dev/null && [ -z "${RC_PRELOAD:-}" ]; then
+	VG="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect
+		--errors-for-leak-kinds=definite,indirect --track-origins=yes --num-callers=30"
+	vg_helper() {   # vg_helper STATUS DESC USER INPUT
+		local n=$((T + 1))
+		# shellcheck disable=SC2086
+		printf '%b' "$4" | $VG --log-file="$TMP/vg.$n" "$RC_CHKPWD" "$3" >"$OUT" 2>"$ERR"
+		st=$?
+		if [ "$st" = "$1" ] && ! [ -s "$TMP/vg.$n" ]; then ok "valgrind: the helper: $2"
+		else sed 's/^/#   vg: /' "$TMP/vg.$n" 2>/dev/null | head -30; not_ok "valgrind: the helper: $2 (exit $st, wanted $1)"; fi
+	}
+	vg_helper 0 "yes" mona "rc\ntokens=allow\n$MPW"
+	vg_helper 1 "no" mona "rc\ntokens=allow\nnot it"
+	vg_helper 2 "an unknown user" nosuchuser "rc\ntokens=allow\nwhatever"
+	vg_helper 5 "a malformed request" mona "rc tokens"
+fi
 done_testing
