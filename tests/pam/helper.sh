@@ -105,6 +105,10 @@ expect_out 0 '"runs_as": ?"daemon"' "service show --json has runs_as" rc --json 
 expect_out 0 'db2 .*nobody' "service list shows it" rc service list
 expect_err 1 'no user "no-such-user-x"' "an unknown local user is refused" rc service set db1 --runs-as no-such-user-x
 expect_err 1 'root' "root is refused" rc service set db1 --runs-as root
+invite_accept rita read-only
+expect_err 3 'manage-services' "service set needs manage-services (a read-only member is refused)" as rita service set db1 --runs-as nobody
+expect_out 0 'runs as "daemon"' "... which a developer has" as mona service set db1 --runs-as daemon
+check "... audited" audit_has 'mona +\| service.set +\| db1 +\| ok runs-as daemon'
 check "set-up: a service user of each" sh -c "printf '%s\n' 'db1 app password 1234567890' | $ROLLCALL --config $TMP/rollcall.conf --state-dir $SD service-user create db1 db1_app --password-stdin >/dev/null &&
 	printf '%s\n' 'db2 app password 1234567890' | $ROLLCALL --config $TMP/rollcall.conf --state-dir $SD service-user create db2 db2_report --password-stdin >/dev/null"
 DAEMON=$(id -u daemon)
