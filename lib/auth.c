@@ -1081,19 +1081,25 @@ RC_API int rc_login_session_close(rc_store *s, const char *origin, const char *u
 	return rc_txn_end(&t, rc);
 }
 
-/* The uid of local user NAME, or -1 (NSS: outside any transaction). */
-static int64_t local_uid(const char *name)
+/* The uid of local user NAME, or -1 (NSS: outside any transaction).  A uid
+ * in rollcall's own range (id_min..id_max) is a member or service user
+ * whom rollcall's NSS module names, never a local user that may verify
+ * others: a member invited under a name member_callers lists but the host
+ * lacks would otherwise verify every member. */
+static int64_t local_uid(const rc_store *s, const char *name)
 {
 	struct passwd pw, *res = NULL;
 	char buf[4096];
 
 	if (!name[0] || getpwnam_r(name, &pw, buf, sizeof(buf), &res) != 0 || !res)
 		return -1;
+	if (pw.pw_uid >= s->cfg.id_min && pw.pw_uid <= s->cfg.id_max)
+		return -1;
 	return (int64_t)pw.pw_uid;
 }
 
-/* Is uid CALLER one of the users of LIST ("a,b,c")? */
-static bool listed(const char *list, uid_t caller)
+/* Is uid CALLER one of the local users of LIST ("a,b,c")? */
+static bool listed(const rc_store *s, const char *list, uid_t caller)
 {
 	char name[RC_NAME_MAX + 1];
 	const char *p = list;
@@ -1103,7 +1109,7 @@ static bool listed(const char *list, uid_t caller)
 		if (n <= RC_NAME_MAX) {
 			memcpy(name, p, n);
 			name[n] = '\0';
-			if (local_uid(name) == (int64_t)caller)
+			if (local_uid(s, name) == (int64_t)caller)
 				return true;
 		}
 		p += n;
@@ -1134,10 +1140,10 @@ RC_API int rc_caller_may_verify(rc_store *s, const char *origin, uid_t caller,
 	if (w.kind == RC_KIND_NONE)
 		ok = true;   /* rc_login_begin says unknown, at a known user's cost */
 	else if (w.kind == RC_KIND_MEMBER)
-		ok = w.m.uid == caller || listed(s->cfg.member_callers, caller);
+		ok = w.m.uid == caller || listed(s, s->cfg.member_callers, caller);
 	else
 		ok = w.u.pub.uid == caller ||
-		     (w.svc.runs_as[0] && local_uid(w.svc.runs_as) == (int64_t)caller);
+		     (w.svc.runs_as[0] && local_uid(s, w.svc.runs_as) == (int64_t)caller);
 	if (ok)
 		rc = RC_OK;
 	else {

@@ -324,7 +324,8 @@ int rc_service_create(rc_store *s, const rc_actor *a, const char *name,
 int rc_service_create_as(rc_store *s, const rc_actor *a, const char *name,
                          const char *runs_as, rc_secret_result *default_user);
 /* Set (or clear, with NULL or "") the local user the service runs as: a
- * user of this host (getpwnam), not root.  manage-services. */
+ * user of this host (getpwnam), not root, outside id_min..id_max.
+ * manage-services. */
 int rc_service_set_runs_as(rc_store *s, const rc_actor *a, const char *name,
                            const char *runs_as);
 int rc_service_set_running(rc_store *s, const rc_actor *a, const char *name,
@@ -550,7 +551,8 @@ int rc_login_session_close(rc_store *s, const char *origin, const char *user,
  * when CALLER is named in member_callers, and for a user rollcall does not
  * know (the login says so, at the cost of a known one).  Otherwise
  * RC_ERR_PERM, audited from ORIGIN.  Names are resolved (NSS) before any
- * transaction. */
+ * transaction; one that resolves into id_min..id_max (a rollcall user)
+ * counts for no one. */
 int rc_caller_may_verify(rc_store *s, const char *origin, uid_t caller,
                          const char *user);
 /* A member changes its own password (the tool's passwd). */

@@ -91,9 +91,10 @@ static int svcuser_new(rc_txn *t, const rc_service *svc, const char *name, const
 	return rc;
 }
 
-/* RUNS_AS names a user of this host other than root (NSS: it may come from
- * LDAP, so resolved before any transaction). */
-static int runs_as_check(const char *runs_as)
+/* RUNS_AS names a user of this host other than root and outside rollcall's
+ * own id range (NSS: it may come from LDAP, so resolved before any
+ * transaction). */
+static int runs_as_check(const rc_store *s, const char *runs_as)
 {
 	struct passwd pw, *res = NULL;
 	char buf[4096];
@@ -111,6 +112,10 @@ static int runs_as_check(const char *runs_as)
 	if (pw.pw_uid == 0)
 		return rc_fail(RC_ERR_INVALID, "--runs-as root is pointless: root reads the store "
 		               "itself");
+	if (pw.pw_uid >= s->cfg.id_min && pw.pw_uid <= s->cfg.id_max)
+		return rc_fail(RC_ERR_INVALID, "\"%s\" (uid %u) is in rollcall's id range "
+		               "(%u-%u): a member or service user, not a local user (--runs-as)",
+		               runs_as, (unsigned)pw.pw_uid, s->cfg.id_min, s->cfg.id_max);
 	return RC_OK;
 }
 
@@ -121,7 +126,7 @@ RC_API int rc_service_set_runs_as(rc_store *s, const rc_actor *a, const char *na
 	rc_txn t;
 	int rc;
 
-	if (runs_as && runs_as[0] && (rc = runs_as_check(runs_as)) != 0)
+	if (runs_as && runs_as[0] && (rc = runs_as_check(s, runs_as)) != 0)
 		return rc;
 	if ((rc = rc_txn_begin(s, a, true, &t)) != 0)
 		return rc;
@@ -160,7 +165,7 @@ RC_API int rc_service_create_as(rc_store *s, const rc_actor *a, const char *name
 	if ((rc = rc_valid_service_name(name)) != 0)
 		return rc;
 	if (runs_as && runs_as[0]) {
-		if ((rc = runs_as_check(runs_as)) != 0)
+		if ((rc = runs_as_check(s, runs_as)) != 0)
 			return rc;
 		snprintf(svc.runs_as, sizeof(svc.runs_as), "%s", runs_as);
 	}

@@ -96,6 +96,11 @@ drive_as "... and a member's token" "$WWW" -s rc -a "$TOKEN" mona auth=SUCCESS a
 drive_as "... not with tokens=deny" "$WWW" -s rc-notokens -a "$TOKEN" mona auth=AUTH_ERR
 drive_as "a member verifies its own token" "$MONA" -s rc -a "$TOKEN" mona auth=SUCCESS
 drive_as "the helper's yes does not pass roles= it cannot check" "$WWW" -s rc-roles -a "$NPW" nina auth=SUCCESS acct=AUTHINFO_UNAVAIL
+# a name that resolves into rollcall's id range is a rollcall user, never a
+# local caller (here www-data, with id_min = 1)
+printf 'member_callers = www-data\nid_min = 1\n' > "$CONF"
+drive_as "member_callers naming a uid in rollcall's id range count for no one" "$WWW" -s rc -a "$NPW" nina auth=CRED_INSUFFICIENT
+echo "member_callers = www-data" > "$CONF"
 
 # ---- services: the user a service runs as verifies its users
 expect 0 "service create --runs-as" rc service create db1 --runs-as daemon
@@ -105,6 +110,10 @@ expect_out 0 '"runs_as": ?"daemon"' "service show --json has runs_as" rc --json 
 expect_out 0 'db2 .*nobody' "service list shows it" rc service list
 expect_err 1 'no user "no-such-user-x"' "an unknown local user is refused" rc service set db1 --runs-as no-such-user-x
 expect_err 1 'root' "root is refused" rc service set db1 --runs-as root
+cp "$TMP/rollcall.conf" "$TMP/rollcall.conf.keep"
+echo "id_min = 1" >> "$TMP/rollcall.conf"
+expect_err 1 "in rollcall's id range" "a user in rollcall's id range is refused" rc service set db1 --runs-as www-data
+cp "$TMP/rollcall.conf.keep" "$TMP/rollcall.conf"
 invite_accept rita read-only
 expect_err 3 'manage-services' "service set needs manage-services (a read-only member is refused)" as rita service set db1 --runs-as nobody
 expect_out 0 'runs as "daemon"' "... which a developer has" as mona service set db1 --runs-as daemon
