@@ -23,7 +23,9 @@
  * SPDX-License-Identifier: BSD-3-Clause
  */
 #include "config.h"
+#include <pwd.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <sodium.h>
@@ -1083,6 +1085,83 @@ RC_API int rc_login_session_close(rc_store *s, const char *origin, const char *u
 		rc = RC_OK;
 	}
 	return rc_txn_end(&t, rc);
+}
+
+/* The uid of local user NAME, or -1 (NSS: outside any transaction).  A uid
+ * in rollcall's own range (id_min..id_max) is a member or service user
+ * whom rollcall's NSS module names, never a local user that may verify
+ * others: a member invited under a name member_callers lists but the host
+ * lacks would otherwise verify every member. */
+static int64_t local_uid(const rc_store *s, const char *name)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	if (!name[0] || getpwnam_r(name, &pw, buf, sizeof(buf), &res) != 0 || !res)
+		return -1;
+	if (pw.pw_uid >= s->cfg.id_min && pw.pw_uid <= s->cfg.id_max)
+		return -1;
+	return (int64_t)pw.pw_uid;
+}
+
+/* Is uid CALLER one of the local users of LIST ("a,b,c")? */
+static bool listed(const rc_store *s, const char *list, uid_t caller)
+{
+	char name[RC_NAME_MAX + 1];
+	const char *p = list;
+
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		if (n <= RC_NAME_MAX) {
+			memcpy(name, p, n);
+			name[n] = '\0';
+			if (local_uid(s, name) == (int64_t)caller)
+				return true;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+RC_API int rc_caller_may_verify(rc_store *s, const char *origin, uid_t caller,
+                                const char *user)
+{
+	who w;
+	char why[160];
+	bool ok = false;
+	int rc;
+
+	if (!user || !origin)
+		return rc_fail(RC_ERR_INVALID, "no user or no origin");
+	if (caller == 0)
+		return RC_OK;   /* root reads the store itself */
+	rc = who_load(s, user, &w);
+	if (rc) {
+		who_clear(&w);
+		return rc;
+	}
+	rc_slow_work("user lookups (NSS)");
+	if (w.kind == RC_KIND_NONE)
+		ok = true;   /* rc_login_begin says unknown, at a known user's cost */
+	else if (w.kind == RC_KIND_MEMBER)
+		ok = w.m.uid == caller || listed(s, s->cfg.member_callers, caller);
+	else
+		ok = w.u.pub.uid == caller ||
+		     (w.svc.runs_as[0] && local_uid(s, w.svc.runs_as) == (int64_t)caller);
+	if (ok)
+		rc = RC_OK;
+	else {
+		snprintf(why, sizeof(why), "uid %u may not verify the credentials of %s %s",
+		         (unsigned)caller, w.kind == RC_KIND_MEMBER ? "member" : "service user",
+		         user);
+		rc = record_refusal(s, origin, user, "login.verify", RC_ERR_PERM, why);
+		if (rc == RC_ERR_PERM || rc == RC_OK)
+			rc = rc_fail(RC_ERR_PERM, "%s", why);
+	}
+	who_clear(&w);
+	return rc;
 }
 
 RC_API int rc_member_passwd(rc_store *s, const rc_actor *a, const char *old,

@@ -382,7 +382,8 @@ int rc_invitation_decode(const void *data, size_t len, rc_invitation *i)
 }
 
 /* service */
-enum { S_NAME = 1, S_STATE, S_GID, S_GIDRO, S_GIDREPL, S_DEFUSER, S_CREATED };
+enum { S_NAME = 1, S_STATE, S_GID, S_GIDRO, S_GIDREPL, S_DEFUSER, S_CREATED,
+       S_RUNSAS /* optional: records written before it have none */ };
 
 int rc_service_encode(const rc_service *svc, rc_wbuf *w)
 {
@@ -394,6 +395,8 @@ int rc_service_encode(const rc_service *svc, rc_wbuf *w)
 	rc_wbuf_u64(w, S_GIDREPL, svc->gid_replication);
 	rc_wbuf_str(w, S_DEFUSER, svc->default_user);
 	rc_wbuf_u64(w, S_CREATED, (uint64_t)svc->created);
+	if (svc->runs_as[0])
+		rc_wbuf_str(w, S_RUNSAS, svc->runs_as);
 	wbuf_seal(w);
 	return w->err;
 }
@@ -410,6 +413,7 @@ int rc_service_decode(const void *data, size_t len, rc_service *svc)
 	       case S_GIDREPL: GET_U32(svc->gid_replication); break;
 	       case S_DEFUSER: GET_STR(svc->default_user); break;
 	       case S_CREATED: GET_I64(svc->created); break;
+	       case S_RUNSAS: GET_STR(svc->runs_as); break;
 	)
 	return rc;
 }

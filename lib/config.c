@@ -25,7 +25,7 @@ RC_API void rc_config_defaults(rc_config *cfg)
 	cfg->map_size = (uint64_t)1 << 30;
 }
 
-enum kind { K_PATH, K_ID, K_COMMAND, K_SIZE, K_PROJECT, K_EMAIL, K_HINT };
+enum kind { K_PATH, K_ID, K_COMMAND, K_SIZE, K_PROJECT, K_EMAIL, K_HINT, K_USERS };
 static const struct key {
 	const char *name;
 	enum kind kind;
@@ -45,6 +45,7 @@ static const struct key {
 	{ "mail_from", K_EMAIL, offsetof(rc_config, mail_from) },
 	{ "login_hint", K_HINT, offsetof(rc_config, login_hint) },
 	{ "mail_template_dir", K_PATH, offsetof(rc_config, mail_template_dir) },
+	{ "member_callers", K_USERS, offsetof(rc_config, member_callers) },
 };
 
 static char *trim(char *s)
@@ -107,6 +108,41 @@ static int set_key(rc_config *cfg, const struct key *k, const char *val,
 			return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: unknown placeholder {%s} (known: "
 			               "{username}, {host})", path, lineno, k->name, bad);
 		memcpy(field, val, strlen(val) + 1);
+		return RC_OK;
+	}
+	case K_USERS: {
+		/* local user names separated by commas (spaces around them
+		 * allowed), kept as "a,b,c" */
+		char out[sizeof(((rc_config *)0)->member_callers)];
+		size_t o = 0;
+		const char *p = val;
+		while (*p) {
+			size_t n;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			n = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			              "0123456789._-");
+			if (n == 0 || n > RC_NAME_MAX || p[0] == '-')
+				return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: expected local user names "
+				               "separated by commas", path, lineno, k->name);
+			if (o + n + 2 > sizeof(out))
+				return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: value too long", path,
+				               lineno, k->name);
+			if (o)
+				out[o++] = ',';
+			memcpy(out + o, p, n);
+			o += n;
+			p += n;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			if (*p == ',' && p[1])
+				p++;
+			else if (*p)
+				return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: expected local user names "
+				               "separated by commas", path, lineno, k->name);
+		}
+		out[o] = '\0';
+		memcpy(field, out, o + 1);
 		return RC_OK;
 	}
 	case K_EMAIL:

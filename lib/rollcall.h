@@ -80,6 +80,8 @@ typedef struct rc_config {
 	char passwd_file[RC_PATH_MAX];   /* the host's files source          */
 	char group_file[RC_PATH_MAX];
 	uint64_t map_size;               /* the store's initial LMDB map     */
+	char member_callers[512];        /* local users who may verify members'
+	                                    credentials: "postgres,www-data" */
 } rc_config;
 
 void rc_config_defaults(rc_config *cfg);
@@ -293,6 +295,8 @@ typedef struct rc_service {
 	uint32_t gid, gid_readonly, gid_replication;
 	char default_user[RC_NAME_MAX + 1];
 	int64_t created;
+	char runs_as[RC_NAME_MAX + 1];   /* the local user the service runs as
+	                                    (may verify its users); "" none */
 } rc_service;
 
 typedef struct rc_svcuser {
@@ -316,6 +320,15 @@ typedef struct rc_secret_result {
 
 int rc_service_create(rc_store *s, const rc_actor *a, const char *name,
                       rc_secret_result *default_user);
+/* The same, naming the local user the service runs as (NULL or "": none):
+ * that user may verify the service's users (rc_caller_may_verify). */
+int rc_service_create_as(rc_store *s, const rc_actor *a, const char *name,
+                         const char *runs_as, rc_secret_result *default_user);
+/* Set (or clear, with NULL or "") the local user the service runs as: a
+ * user of this host (getpwnam), not root, outside id_min..id_max.
+ * manage-services. */
+int rc_service_set_runs_as(rc_store *s, const rc_actor *a, const char *name,
+                           const char *runs_as);
 int rc_service_set_running(rc_store *s, const rc_actor *a, const char *name,
                            int running);
 int rc_service_delete(rc_store *s, const rc_actor *a, const char *name);
@@ -532,6 +545,17 @@ int rc_login_session_open(rc_store *s, const char *origin, const char *user,
                           char id_out[RC_TOKEN_ID_LEN + 1]);
 int rc_login_session_close(rc_store *s, const char *origin, const char *user,
                            const char *id);
+/* May the process of local uid CALLER (a PAM client without access to the
+ * store, through the setuid helper) have USER's credentials verified?  Yes
+ * (RC_OK) for root, for its own user (CALLER is USER's uid), for a
+ * service's users when CALLER is the user the service runs as, for members
+ * when CALLER is named in member_callers, and for a user rollcall does not
+ * know (the login says so, at the cost of a known one).  Otherwise
+ * RC_ERR_PERM, audited from ORIGIN.  Names are resolved (NSS) before any
+ * transaction; one that resolves into id_min..id_max (a rollcall user)
+ * counts for no one. */
+int rc_caller_may_verify(rc_store *s, const char *origin, uid_t caller,
+                         const char *user);
 /* A member changes its own password (the tool's passwd). */
 int rc_member_passwd(rc_store *s, const rc_actor *a, const char *old,
                      const char *newpw);

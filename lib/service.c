@@ -3,8 +3,10 @@
  * SPDX-License-Identifier: BSD-3-Clause
  */
 #include "config.h"
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sodium.h>
 #include "internal.h"
 
@@ -89,8 +91,66 @@ static int svcuser_new(rc_txn *t, const rc_service *svc, const char *name, const
 	return rc;
 }
 
+/* RUNS_AS names a user of this host other than root and outside rollcall's
+ * own id range (NSS: it may come from LDAP, so resolved before any
+ * transaction). */
+static int runs_as_check(const rc_store *s, const char *runs_as)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	int e;
+
+	if (strnlen(runs_as, RC_NAME_MAX + 1) > RC_NAME_MAX || !runs_as[0] ||
+	    strspn(runs_as, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+	        strlen(runs_as) || runs_as[0] == '-')
+		return rc_fail(RC_ERR_INVALID, "\"%.40s\" is not a valid local user name "
+		               "(--runs-as)", runs_as);
+	rc_slow_work("a user lookup (NSS)");
+	e = getpwnam_r(runs_as, &pw, buf, sizeof(buf), &res);
+	if (e || !res)
+		return rc_fail(RC_ERR_NOTFOUND, "no user \"%s\" on this host (--runs-as)", runs_as);
+	if (pw.pw_uid == 0)
+		return rc_fail(RC_ERR_INVALID, "--runs-as root is pointless: root reads the store "
+		               "itself");
+	if (pw.pw_uid >= s->cfg.id_min && pw.pw_uid <= s->cfg.id_max)
+		return rc_fail(RC_ERR_INVALID, "\"%s\" (uid %u) is in rollcall's id range "
+		               "(%u-%u): a member or service user, not a local user (--runs-as)",
+		               runs_as, (unsigned)pw.pw_uid, s->cfg.id_min, s->cfg.id_max);
+	return RC_OK;
+}
+
+RC_API int rc_service_set_runs_as(rc_store *s, const rc_actor *a, const char *name,
+                                  const char *runs_as)
+{
+	rc_service svc;
+	rc_txn t;
+	int rc;
+
+	if (runs_as && runs_as[0] && (rc = runs_as_check(s, runs_as)) != 0)
+		return rc;
+	if ((rc = rc_txn_begin(s, a, true, &t)) != 0)
+		return rc;
+	rc_txn_audit(&t, "service.set", name);
+	snprintf(t.detail, sizeof(t.detail), "ok runs-as %s",
+	         runs_as && runs_as[0] ? runs_as : "(none)");
+	rc = rc_require(&t, RC_PERM_MANAGE_SERVICES);
+	if (!rc)
+		rc = rc_load_service(&t, name, &svc);
+	if (!rc) {
+		snprintf(svc.runs_as, sizeof(svc.runs_as), "%s", runs_as ? runs_as : "");
+		rc = service_put(&t, &svc);
+	}
+	return rc_txn_end(&t, rc);
+}
+
 RC_API int rc_service_create(rc_store *s, const rc_actor *a, const char *name,
                              rc_secret_result *def)
+{
+	return rc_service_create_as(s, a, name, NULL, def);
+}
+
+RC_API int rc_service_create_as(rc_store *s, const rc_actor *a, const char *name,
+                                const char *runs_as, rc_secret_result *def)
 {
 	static const char *const suffix[3] = { "", "-readonly", "-replication" };
 	rc_service svc = { .state = RC_SERVICE_RUNNING };
@@ -104,6 +164,11 @@ RC_API int rc_service_create(rc_store *s, const rc_actor *a, const char *name,
 	memset(def, 0, sizeof(*def));
 	if ((rc = rc_valid_service_name(name)) != 0)
 		return rc;
+	if (runs_as && runs_as[0]) {
+		if ((rc = runs_as_check(s, runs_as)) != 0)
+			return rc;
+		snprintf(svc.runs_as, sizeof(svc.runs_as), "%s", runs_as);
+	}
 	/* the default user's generated password, hashed before the write */
 	if ((rc = svc_pw_prepare(s, NULL, &pw, def)) != 0)
 		return rc;

@@ -14,21 +14,29 @@
  * SPDX-License-Identifier: BSD-3-Clause
  */
 #include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <security/pam_modules.h>
 #include <security/pam_ext.h>
 #include <sodium.h>
 #include "rollcall.h"
+#include "rollcall-chkpwd.h"
 
 #define PAM_EXPORT __attribute__((visibility("default")))
 #define DATA_STORE   "pam_rollcall_store"
 #define DATA_LOGIN   "pam_rollcall_login"
 #define DATA_SESSION "pam_rollcall_session"
+#define DATA_HELPER  "pam_rollcall_helper"   /* the user the helper said yes for */
 #define RC_FAIL_DELAY_US 2000000u   /* pam_unix's */
 
 enum { TOTP_DEFAULT = 0, TOTP_REQUIRED, TOTP_OPTIONAL };
@@ -44,6 +52,7 @@ struct opts {
 	int nodelay;            /* no pam_fail_delay() on a failed authentication */
 	char roles[256];
 	uint32_t perm;
+	char helper[RC_PATH_MAX];   /* rollcall-chkpwd, for callers that are not root */
 };
 
 /* ---- the caller's ids ---------------------------------------------------------- */
@@ -106,6 +115,7 @@ static int opts_read(pam_handle_t *pamh, int flags, int argc, const char **argv,
 	o->tokens = 1;
 	o->silent = (flags & PAM_SILENT) != 0;
 	snprintf(o->config, sizeof(o->config), "%s", RC_DEFAULT_CONFIG);
+	snprintf(o->helper, sizeof(o->helper), "%s", RC_HELPER_PATH);
 	for (int i = 0; i < argc; i++)
 		if (opt_value(argv[i], "config", &v)) {
 			if (!v[0] || strlen(v) >= sizeof(o->config)) {
@@ -128,6 +138,11 @@ static int opts_read(pam_handle_t *pamh, int flags, int argc, const char **argv,
 			if (v[0] != '/' || strlen(v) >= sizeof(o->cfg.state_dir))
 				goto bad;
 			snprintf(o->cfg.state_dir, sizeof(o->cfg.state_dir), "%s", v);
+		} else if (opt_value(a, "helper", &v)) {
+			/* for tests: the compiled-in path is the one to use */
+			if (v[0] != '/' || strlen(v) >= sizeof(o->helper))
+				goto bad;
+			snprintf(o->helper, sizeof(o->helper), "%s", v);
 		} else if (opt_value(a, "tokens", &v)) {
 			if (strcmp(v, "allow") == 0)
 				o->tokens = 1;
@@ -301,6 +316,126 @@ static int begin(pam_handle_t *pamh, int flags, int argc, const char **argv, int
 	return PAM_SUCCESS;
 }
 
+
+/* ---- the helper, for callers that are not root ------------------------------------ */
+
+/* Not root, and the store out of reach (0700 root): rollcall-chkpwd answers
+ * instead.  Root never uses it. */
+static int use_helper(const struct opts *o)
+{
+	char path[RC_PATH_MAX + 8];
+
+	if (geteuid() == 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s/store", o->cfg.state_dir);
+	return faccessat(AT_FDCWD, path, R_OK | W_OK | X_OK, AT_EACCESS) != 0;
+}
+
+/* The helper's exit status to PAM's code: the only place it is mapped. */
+static int helper_code(int status)
+{
+	switch (status) {
+	case RC_CHKPWD_YES: return PAM_SUCCESS;
+	case RC_CHKPWD_NO: return PAM_AUTH_ERR;
+	case RC_CHKPWD_UNKNOWN: return PAM_USER_UNKNOWN;
+	case RC_CHKPWD_LOCKED: return PAM_MAXTRIES;
+	case RC_CHKPWD_NOT_ALLOWED: return PAM_CRED_INSUFFICIENT;
+	default: return PAM_AUTHINFO_UNAVAIL;
+	}
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Run the helper: fork and execve with an empty environment and the user
+ * as the only argument; the service, the tokens option and the secret on
+ * its standard input (a socket pair: a helper that exits early raises no
+ * SIGPIPE in the application).  SIGCHLD is left to its default meanwhile,
+ * as pam_unix does for unix_chkpwd, so that the application's handler
+ * does not reap the helper first.  The answer: its exit status, or -1. */
+static int helper_run(pam_handle_t *pamh, const struct opts *o, const char *user,
+                      const char *pw)
+{
+	const void *svc = NULL;
+	struct sigaction dfl, old;
+	struct stat st;
+	char head[128], name[65];
+	int sv[2], status = -1, wr;
+	pid_t pid, w;
+
+	if (stat(o->helper, &st) < 0 || !S_ISREG(st.st_mode)) {
+		pam_syslog(pamh, LOG_ERR, "%s: the store is not readable by uid %u and the helper "
+		           "%s is missing: install it setuid root", __func__, (unsigned)geteuid(),
+		           o->helper);
+		return -1;
+	}
+	(void)pam_get_item(pamh, PAM_SERVICE, &svc);
+	snprintf(name, sizeof(name), "%s", svc && ((const char *)svc)[0] ? (const char *)svc : "?");
+	for (char *p = name; *p; p++)   /* one word on one line */
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			*p = '_';
+	snprintf(head, sizeof(head), "%s\ntokens=%s\n", name, o->tokens ? "allow" : "deny");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		pam_syslog(pamh, LOG_ERR, "%s: socketpair: %m", __func__);
+		return -1;
+	}
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	(void)sigaction(SIGCHLD, &dfl, &old);
+	pid = fork();
+	if (pid == 0) {
+		char *const argv[] = { (char *)(uintptr_t)o->helper, (char *)(uintptr_t)user, NULL };
+		char *const envp[] = { NULL };
+		sigset_t none;
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		sigemptyset(&none);
+		(void)sigprocmask(SIG_SETMASK, &none, NULL);
+		if (null < 0 || dup2(sv[1], STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
+		    dup2(null, STDERR_FILENO) < 0)
+			_exit(RC_CHKPWD_UNAVAIL);
+		closefrom(3);
+		execve(o->helper, argv, envp);
+		_exit(127);
+	}
+	close(sv[1]);
+	if (pid < 0) {
+		pam_syslog(pamh, LOG_ERR, "%s: fork: %m", __func__);
+		close(sv[0]);
+		(void)sigaction(SIGCHLD, &old, NULL);
+		return -1;
+	}
+	wr = write_all(sv[0], head, strlen(head)) == 0 && write_all(sv[0], pw, strlen(pw)) == 0;
+	(void)shutdown(sv[0], SHUT_WR);
+	close(sv[0]);
+	while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+		;
+	(void)sigaction(SIGCHLD, &old, NULL);
+	if (w != pid || !WIFEXITED(status)) {
+		pam_syslog(pamh, LOG_ERR, "%s: the helper %s failed (%s)", __func__, o->helper,
+		           w != pid ? "not reaped" : "killed by a signal");
+		return -1;
+	}
+	if (WEXITSTATUS(status) == 127) {
+		pam_syslog(pamh, LOG_ERR, "%s: cannot run the helper %s", __func__, o->helper);
+		return -1;
+	}
+	if (!wr && WEXITSTATUS(status) == RC_CHKPWD_YES)
+		return -1;   /* never a yes for a request not written in full */
+	return WEXITSTATUS(status);
+}
+
 /* ---- auth ------------------------------------------------------------------------ */
 
 static int ask_code(pam_handle_t *pamh, char **answer)
@@ -358,6 +493,43 @@ out:
 	return rc;
 }
 
+/* Authentication through the helper: the first factor only. */
+static int helper_authenticate(pam_handle_t *pamh, const struct opts *o, const char *user)
+{
+	const char *pw = NULL;
+	char *keep;
+	int ret, status;
+
+	if (!o->nodelay)
+		(void)pam_fail_delay(pamh, RC_FAIL_DELAY_US);
+	ret = pam_get_authtok(pamh, PAM_AUTHTOK, &pw, NULL);
+	if (ret != PAM_SUCCESS || !pw) {
+		if (ret == PAM_CONV_AGAIN)
+			return PAM_INCOMPLETE;
+		return ret != PAM_CONV_ERR && ret != PAM_BUF_ERR && ret != PAM_ABORT
+		       ? PAM_AUTH_ERR : ret;
+	}
+	(void)pam_set_data(pamh, DATA_HELPER, NULL, NULL);
+	status = helper_run(pamh, o, user, pw);
+	ret = helper_code(status);
+	if (ret == PAM_SUCCESS) {
+		/* the helper checked the account too: the account phase of
+		 * this handle answers from it */
+		if (!(keep = strdup(user)) ||
+		    pam_set_data(pamh, DATA_HELPER, keep, string_cleanup) != PAM_SUCCESS) {
+			free(keep);
+			return PAM_BUF_ERR;
+		}
+		if (o->debug)
+			pam_syslog(pamh, LOG_INFO, "%s: %s authenticated by the helper", __func__,
+			           user);
+	} else if (status == RC_CHKPWD_NOT_ALLOWED) {
+		pam_syslog(pamh, LOG_NOTICE, "%s: uid %u may not verify %s's credentials: refused "
+		           "by the helper", __func__, (unsigned)getuid(), user);
+	}
+	return ret;
+}
+
 static int sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct opts o;
@@ -368,6 +540,15 @@ static int sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char *
 	unsigned lflags = 0;
 	int ret, rc = RC_OK;
 
+	ret = opts_read(pamh, flags, argc, argv, &o);
+	if (ret != PAM_SUCCESS)
+		return ret;
+	if (use_helper(&o)) {
+		ret = pam_get_user(pamh, &user, NULL);
+		if (ret != PAM_SUCCESS || !user || !user[0])
+			return ret == PAM_SUCCESS ? PAM_USER_UNKNOWN : ret;
+		return helper_authenticate(pamh, &o, user);
+	}
 	ret = begin(pamh, flags, argc, argv, PAM_AUTH_ERR, &o, &user, origin, &s);
 	if (ret != PAM_SUCCESS)
 		goto out;
@@ -473,7 +654,26 @@ static int sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **ar
 	const char *user = NULL;
 	char origin[64];
 	int must_change = 0, ret, rc;
+	const void *vouched = NULL;
 
+	ret = opts_read(pamh, flags, argc, argv, &o);
+	if (ret != PAM_SUCCESS)
+		return ret;
+	if (use_helper(&o)) {
+		/* the helper checked the account when it said yes for this user
+		 * in this handle; it knows nothing of roles= and permission= */
+		ret = pam_get_user(pamh, &user, NULL);
+		if (ret != PAM_SUCCESS || !user || !user[0])
+			return ret == PAM_SUCCESS ? PAM_USER_UNKNOWN : ret;
+		if (pam_get_data(pamh, DATA_HELPER, &vouched) == PAM_SUCCESS && vouched &&
+		    strcmp(vouched, user) == 0 && !o.roles[0] && !o.perm)
+			return PAM_SUCCESS;
+		pam_syslog(pamh, LOG_ERR, "%s: the store is not readable by uid %u: the account of "
+		           "%s is known only after the helper's authentication in this handle%s",
+		           __func__, (unsigned)geteuid(), user,
+		           o.roles[0] || o.perm ? ", and without roles= or permission=" : "");
+		return PAM_AUTHINFO_UNAVAIL;
+	}
 	ret = begin(pamh, flags, argc, argv, PAM_AUTHINFO_UNAVAIL, &o, &user, origin, &s);
 	if (ret != PAM_SUCCESS)
 		goto out;

@@ -11,21 +11,21 @@
 static int svc_row(const rc_service *svc, void *ctx)
 {
 	table_row(ctx, svc->name, svc->state == RC_SERVICE_RUNNING ? "running" : "stopped",
-	          svc->default_user, (int64_t)svc->created);
+	          svc->default_user, svc->runs_as, (int64_t)svc->created);
 	return RC_OK;
 }
 
 static int s_list(struct cli *c, int argc, char **argv)
 {
-	static const char *const hdr[] = { "NAME", "STATE", "DEFAULT USER", "CREATED" };
-	static const enum cell_type ty[] = { CELL_STR, CELL_STR, CELL_STR, CELL_TIME };
+	static const char *const hdr[] = { "NAME", "STATE", "DEFAULT USER", "RUNS AS", "CREATED" };
+	static const enum cell_type ty[] = { CELL_STR, CELL_STR, CELL_STR, CELL_STR, CELL_TIME };
 	int i = opt_plain(argc, argv), rc;
 
 	if (i < 0)
 		return -i;
 	if ((rc = want_args(argc - i, 0, 0, "service list")))
 		return rc;
-	struct table *t = table_new(4, hdr, ty);
+	struct table *t = table_new(5, hdr, ty);
 	rc = rc_service_foreach(c->s, &c->actor, svc_row, t);
 	if (!rc)
 		table_print(t, c->json);
@@ -50,6 +50,7 @@ static int s_show(struct cli *c, int argc, char **argv)
 	record_str(r, "name", svc.name);
 	record_str(r, "state", svc.state == RC_SERVICE_RUNNING ? "running" : "stopped");
 	record_str(r, "default_user", svc.default_user);
+	record_str(r, "runs_as", svc.runs_as);
 	record_time(r, "created", svc.created);
 	snprintf(g, sizeof(g), "svc-%s", svc.name);
 	record_str(r, "group", g);
@@ -82,16 +83,38 @@ static void print_secret(struct cli *c, const rc_secret_result *r, const char *v
 	}
 }
 
+/* --runs-as USER, the one option of create and set: the index of the first
+ * positional argument, or -(exit status). */
+static int opt_runs_as(int argc, char **argv, const char **runs_as)
+{
+	static const struct option lo[] = {
+		{ "runs-as", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	int ch;
+
+	OPT_START();
+	while ((ch = opt_next(argc, argv, lo)) != -1) {
+		if (ch == 'r')
+			*runs_as = optarg;
+		else
+			return -EX_USAGE;
+	}
+	return optind;
+}
+
 static int s_create(struct cli *c, int argc, char **argv)
 {
 	rc_secret_result def;
-	int i = opt_plain(argc, argv), rc;
+	const char *runs_as = NULL;
+	int i = opt_runs_as(argc, argv, &runs_as), rc;
 
 	if (i < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 1, 1, "service create NAME")))
+	if ((rc = want_args(argc - i, 1, 1, "service create NAME [--runs-as USER]")))
 		return rc;
-	rc = rc_service_create(c->s, &c->actor, argv[i], &def);
+	rc = rc_service_create_as(c->s, &c->actor, argv[i], runs_as, &def);
 	if (rc)
 		return cli_fail(rc);
 	if (c->json) {
@@ -104,6 +127,33 @@ static int s_create(struct cli *c, int argc, char **argv)
 	}
 	sodium_memzero(&def, sizeof(def));
 	return EX_DONE;
+}
+
+static int s_set(struct cli *c, int argc, char **argv)
+{
+	const char *runs_as = NULL;
+	int i = opt_runs_as(argc, argv, &runs_as), rc;
+
+	if (i < 0)
+		return -i;
+	if ((rc = want_args(argc - i, 1, 1, "service set NAME --runs-as USER")))
+		return rc;
+	if (!runs_as)
+		return cli_usage("service set: nothing to set (--runs-as USER, or \"\" for none)");
+	rc = rc_service_set_runs_as(c->s, &c->actor, argv[i], runs_as);
+	if (!rc && !c->json) {
+		if (runs_as[0])
+			printf("Service \"%s\" runs as \"%s\".\n", argv[i], runs_as);
+		else
+			printf("Service \"%s\" runs as no particular user.\n", argv[i]);
+	} else if (!rc) {
+		printf("{\"name\":");
+		json_string(stdout, argv[i]);
+		printf(",\"runs_as\":");
+		json_string(stdout, runs_as);
+		printf("}\n");
+	}
+	return cli_fail(rc);
 }
 
 static int set_running(struct cli *c, int argc, char **argv, int running)
@@ -149,10 +199,13 @@ static int s_delete(struct cli *c, int argc, char **argv)
 }
 
 static const struct action service_actions[] = {
-	{ "list", s_list, "list", "services: NAME STATE DEFAULT USER CREATED (view)" },
+	{ "list", s_list, "list", "services: NAME STATE DEFAULT USER RUNS AS CREATED (view)" },
 	{ "show", s_show, "show NAME", "one service and its groups (view)" },
-	{ "create", s_create, "create NAME",
+	{ "create", s_create, "create NAME [--runs-as USER]",
 	  "create a running service and its protected default user (start-stop)" },
+	{ "set", s_set, "set NAME --runs-as USER",
+	  "the local user the service runs as, who may verify its users' passwords "
+	  "(\"\" for none; manage-services)" },
 	{ "start", s_start, "start NAME", "start a stopped service (start-stop)" },
 	{ "stop", s_stop, "stop NAME", "stop a service; its users cannot be managed (start-stop)" },
 	{ "delete", s_delete, "delete NAME", "delete a stopped service and its users (start-stop)" },

@@ -87,6 +87,8 @@ check "... without a warning" grep -q '^0 problems, 0 warnings' "$OUT"
 PAMDIR=$(pkg-config --variable=libdir pam)/security
 check "rollcall is in /usr/sbin, setuid root" test "$(stat -c %a:%U /usr/sbin/rollcall)" = 4755:root
 check "pam_rollcall.so is in the PAM module directory ($PAMDIR)" test -f "$PAMDIR/pam_rollcall.so"
+check "its helper rollcall-chkpwd is in /usr/libexec/rollcall, setuid root" \
+	test "$(stat -c %a:%U /usr/libexec/rollcall/rollcall-chkpwd)" = 4755:root
 check "... without its .la" test ! -e "$PAMDIR/pam_rollcall.la"
 check "libnss_rollcall.so.2 is in the library directory" test -f /usr/lib/libnss_rollcall.so.2
 check "the man pages" test -f /usr/share/man/man8/rollcall.8 -a -f /usr/share/man/man8/pam_rollcall.8 \
@@ -152,7 +154,7 @@ if [ "$st" = 0 ]; then ok "make uninstall"; else not_ok "make uninstall"; fi
 for f in /usr/sbin/rollcall "$PAMDIR/pam_rollcall.so" /usr/lib/libnss_rollcall.so.2 \
 	/usr/lib/libnss_rollcall.so.2.0.0 /usr/share/man/man8/rollcall.8 \
 	/usr/share/pam-configs/rollcall /usr/share/bash-completion/completions/rollcall \
-	/etc/rollcall/rollcall.conf; do
+	/etc/rollcall/rollcall.conf /usr/libexec/rollcall/rollcall-chkpwd /usr/libexec/rollcall; do
 	[ -e "$f" ] && left="${left:-} $f"
 done
 check "... removed every file it installed${left:+ (left:$left)}" test -z "${left:-}"

@@ -67,6 +67,16 @@ static void test_all_types_roundtrip(void **state)
 	assert_int_equal(rc_service_encode(&s, &w), RC_OK);
 	assert_int_equal(rc_service_decode(w.p, w.len, &s2), RC_OK);
 	assert_memory_equal(&s, &s2, sizeof(s));
+	/* runs_as is optional: absent from a record without it (as every
+	 * record written before it), which decodes with runs_as "" */
+	size_t without = w.len;
+	rc_wbuf_free(&w);
+	strcpy(s.runs_as, "postgres");
+	assert_int_equal(rc_service_encode(&s, &w), RC_OK);
+	assert_true(w.len > without);
+	assert_int_equal(rc_service_decode(w.p, w.len, &s2), RC_OK);
+	assert_memory_equal(&s, &s2, sizeof(s));
+	assert_string_equal(s2.runs_as, "postgres");
 	rc_wbuf_free(&w);
 
 	rc_svcuser_rec u, u2;

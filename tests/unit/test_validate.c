@@ -276,8 +276,10 @@ static void test_config(void **state)
 	rc_config_defaults(&c);
 	p = write_conf("project_name = Acme Café Ops\nmail_from = ops@acme.example\n"
 	               "login_hint = ssh -J bastion {username}@{host}.acme\n"
-	               "mail_template_dir = /etc/rollcall/mail\n");
+	               "mail_template_dir = /etc/rollcall/mail\n"
+	               "member_callers = postgres , www-data,nginx\n");
 	assert_int_equal(rc_config_load(&c, p, 1), RC_OK);
+	assert_string_equal(c.member_callers, "postgres,www-data,nginx");
 	assert_string_equal(c.project_name, "Acme Café Ops");
 	assert_string_equal(c.mail_from, "ops@acme.example");
 	assert_string_equal(c.login_hint, "ssh -J bastion {username}@{host}.acme");
@@ -321,6 +323,10 @@ static void test_config(void **state)
 		{ "login_hint = ssh {code}\n", ":1: login_hint: unknown placeholder {code}" },
 		{ "login_hint = \n", ":1: login_hint: empty value" },
 		{ "mail_template_dir = mail\n", ":1: mail_template_dir: \"mail\" is not an absolute path" },
+		{ "member_callers = postgres,\n", ":1: member_callers: expected local user names" },
+		{ "member_callers = a b\n", ":1: member_callers: expected local user names" },
+		{ "member_callers = -x\n", ":1: member_callers: expected local user names" },
+		{ "member_callers = a;b\n", ":1: member_callers: expected local user names" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		rc_config_defaults(&c);

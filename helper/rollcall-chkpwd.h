@@ -1,0 +1,20 @@
+/*
+ * rollcall-chkpwd.h - the exit statuses of the helper, shared by the helper
+ * and pam_rollcall (which maps them to PAM's codes in one place).
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#ifndef ROLLCALL_CHKPWD_H
+#define ROLLCALL_CHKPWD_H
+
+enum {
+	RC_CHKPWD_YES = 0,          /* the secret is right, the account usable */
+	RC_CHKPWD_NO = 1,           /* wrong, a second factor or a new password
+	                               needed, or the account refused */
+	RC_CHKPWD_UNKNOWN = 2,      /* not a rollcall user */
+	RC_CHKPWD_LOCKED = 3,       /* locked after too many failures */
+	RC_CHKPWD_NOT_ALLOWED = 4,  /* the caller may not verify this user */
+	RC_CHKPWD_UNAVAIL = 5       /* store, configuration or request unusable */
+};
+
+#endif
