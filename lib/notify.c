@@ -408,9 +408,10 @@ RC_API void rc_notices_free(rc_notice *list, size_t n)
 /* Invitations that ran out since the last "notification send": nothing
  * records the moment an invitation expires (it is a time passing, not a
  * change), so the send looks for pending invitations past their expiry
- * and queues each once, marked "expired." + the user name -> its expiry
- * (a resend gives a new expiry, which is reported again when it runs out;
- * a marker whose invitation is gone is dropped). */
+ * and queues each once, marked "expired." + the user name -> the number of
+ * times it had been resent plus one (a resend makes a new invitation,
+ * reported again when it runs out, even within the same second; a marker
+ * whose invitation is gone is dropped). */
 #define EXPIRED_PREFIX "expired."
 
 static int queue_expired(rc_txn *t)
@@ -431,7 +432,7 @@ static int queue_expired(rc_txn *t)
 		    inv.state != RC_INV_PENDING || inv.expires > now)
 			continue;
 		snprintf(key, sizeof(key), EXPIRED_PREFIX "%s", inv.username);
-		if (rc_meta_get_u64(t, key, &seen) == RC_OK && seen == (uint64_t)inv.expires)
+		if (rc_meta_get_u64(t, key, &seen) == RC_OK && seen == (uint64_t)inv.resent + 1)
 			continue;
 		rc_time_format(inv.expires, when, sizeof(when));
 		char detail[128];
@@ -439,7 +440,7 @@ static int queue_expired(rc_txn *t)
 		         inv.email, when);
 		rc = rc_notice_queue(t, RC_EV_INVITATION_EXPIRED, inv.username, detail);
 		if (!rc)
-			rc = rc_meta_put_u64(t, key, (uint64_t)inv.expires);
+			rc = rc_meta_put_u64(t, key, (uint64_t)inv.resent + 1);
 	}
 	mdb_cursor_close(c);
 	if (!rc && mrc && mrc != MDB_NOTFOUND)
