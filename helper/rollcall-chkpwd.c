@@ -42,23 +42,6 @@ static void sanitize_fds(void)
 			_exit(RC_CHKPWD_UNAVAIL);
 }
 
-/* Root in full (real, effective and saved ids): the caller may not signal
- * it while it holds the store's write transaction; limits the caller set
- * that would stop it in the middle of a write are lifted. */
-static int become_root(void)
-{
-	static const int limits[] = { RLIMIT_CPU, RLIMIT_FSIZE };
-
-	if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
-		return -1;
-	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
-		struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
-		(void)setrlimit(limits[i], &rl);
-	}
-	(void)prctl(PR_SET_DUMPABLE, 0);
-	return 0;
-}
-
 /* The whole input, at most LEN - 1 bytes kept (the rest is read and
  * dropped), NUL-terminated.  -1 on a read error. */
 static int read_all(char *buf, size_t len, size_t *got)
@@ -115,7 +98,7 @@ int main(int argc, char **argv)
 	clearenv();
 	memset(&l, 0, sizeof(l));
 	openlog("rollcall-chkpwd", LOG_PID, LOG_AUTHPRIV);
-	if (geteuid() != 0 || become_root() < 0) {
+	if (geteuid() != 0 || rc_privileges_root() < 0) {
 		syslog(LOG_ERR, "not installed setuid root, or cannot take root's ids "
 		       "(uid %u)", (unsigned)caller);
 		return RC_CHKPWD_UNAVAIL;

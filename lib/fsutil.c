@@ -6,7 +6,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <grp.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include "internal.h"
 
@@ -83,4 +86,26 @@ int rc_host_has_name(const char *path, const char *name)
 int rc_host_has_id(const char *path, uint32_t id)
 {
 	return host_scan(path, NULL, (int64_t)id);
+}
+
+/* A setuid-root program started by another user: root in full (real,
+ * effective and saved ids, root's group and no supplementary groups), so
+ * that its caller can no longer signal it (a process may signal any whose
+ * real or saved uid is its own: stopped while it held the store's write
+ * transaction, it would hold every login on the host); the CPU-time and
+ * file-size limits the caller set, which would kill it in the middle of a
+ * write, lifted; not dumpable.  The caller's ids are the program's to keep
+ * before. */
+RC_API int rc_privileges_root(void)
+{
+	static const int limits[] = { RLIMIT_CPU, RLIMIT_FSIZE };
+
+	if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+		(void)setrlimit(limits[i], &rl);
+	}
+	(void)prctl(PR_SET_DUMPABLE, 0);
+	return 0;
 }

@@ -121,6 +121,11 @@ void rc_store_close(rc_store *s);
 void rc_store_set_clock(rc_store *s, rc_clock_fn fn);
 int64_t rc_store_now(const rc_store *s);
 const rc_config *rc_store_config(const rc_store *s);
+/* For setuid-root programs (the tool, rollcall-chkpwd) started by another
+ * user, once they have kept the caller's ids: become root in full, so that
+ * the caller cannot stop them while they hold the store; lift the CPU-time
+ * and file-size limits.  0, or -1 with errno. */
+int rc_privileges_root(void);
 /* Call before anything slow or that waits (argon2id, a terminal, a mail
  * command, the network): none of it may run while this process holds the
  * store's write transaction, which every other writer, login and admin

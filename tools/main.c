@@ -417,8 +417,6 @@ int cli_notify_deliver(struct cli *c, bool all, size_t *sent, size_t *failed)
  * (CPU time, file size) are lifted, as a root process may. */
 static int become_root(struct cli *c)
 {
-	static const int limits[] = { RLIMIT_CPU, RLIMIT_FSIZE };
-
 	int n;
 
 	if (geteuid() != 0)
@@ -431,14 +429,7 @@ static int become_root(struct cli *c)
 	    (n = getgroups(n, c->caller_groups)) < 0)
 		return -1;
 	c->caller_ngroups = n;
-	if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
-		return -1;
-	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
-		struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
-		(void)setrlimit(limits[i], &rl);
-	}
-	(void)prctl(PR_SET_DUMPABLE, 0);
-	return 0;
+	return rc_privileges_root();
 }
 
 static void sanitize_fds(void)

@@ -143,6 +143,42 @@ as() {
 	setpriv --reuid="$uid" --regid="$uid" --clear-groups "$TMP/bin/rollcall" "$@"
 }
 
+# exim_mailbox: a real MTA of the test's own, exim (exim4-daemon-light) with
+# the configuration $MX/exim.conf (run as "$EXIM -C $MX/exim.conf -odi":
+# delivered at once, no daemon, the packaged service plays no part), every
+# message appended to the mailbox $MBOX (in a directory of the transport's
+# user, nobody: its lock files).  Sets MX and MBOX.
+exim_mailbox() {
+	chmod 755 "$TMP"
+	MX=$TMP/exim
+	MBOX=$MX/box/mailbox
+	mkdir -p "$MX/spool" "$MX/log" "$MX/box"
+	chown nobody "$MX/spool" "$MX/log" "$MX/box"
+	: > "$MBOX"; chown nobody "$MBOX"
+	cat > "$MX/exim.conf" <<EOF
+primary_hostname = rollcall.test
+qualify_domain = rollcall.test
+spool_directory = $MX/spool
+log_file_path = $MX/log/%slog
+keep_environment =
+exim_user = nobody
+exim_group = nogroup
+trusted_users = root
+never_users = root
+begin routers
+all:
+  driver = accept
+  transport = mbox
+begin transports
+mbox:
+  driver = appendfile
+  file = $MBOX
+  user = nobody
+  group = nogroup
+  mode = 0644
+EOF
+}
+
 # pam_services DIR NAME[:OPTION,...]...: PAM service files in DIR, one per
 # NAME, whose four phases call the built module on this test's store (with
 # nodelay: the suite fails logins on purpose) and OPTIONs

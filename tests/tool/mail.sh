@@ -18,34 +18,7 @@ if [ -z "$EXIM" ]; then
 	echo "1..0 # SKIP exim4 is not installed (scripts/deps.sh installs exim4-daemon-light)"; exit 0
 fi
 
-chmod 755 "$TMP"
-MX=$TMP/exim
-MBOX=$MX/box/mailbox   # in a directory of the transport's user (lock files)
-mkdir -p "$MX/spool" "$MX/log" "$MX/box"
-chown nobody "$MX/spool" "$MX/log" "$MX/box"
-: > "$MBOX"; chown nobody "$MBOX"
-cat > "$MX/exim.conf" <<EOF
-primary_hostname = rollcall.test
-qualify_domain = rollcall.test
-spool_directory = $MX/spool
-log_file_path = $MX/log/%slog
-keep_environment =
-exim_user = nobody
-exim_group = nogroup
-trusted_users = root
-never_users = root
-begin routers
-all:
-  driver = accept
-  transport = mbox
-begin transports
-mbox:
-  driver = appendfile
-  file = $MBOX
-  user = nobody
-  group = nogroup
-  mode = 0644
-EOF
+exim_mailbox
 HOST=$(hostname)   # as rollcall names it: gethostname(), "localhost" when not a DNS name
 case $HOST in ''|*[!A-Za-z0-9.-]*) HOST=localhost ;; esac
 conf() {

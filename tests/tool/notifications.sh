@@ -26,34 +26,7 @@ if [ -z "${RC_IN_NAMESPACE:-}" ]; then
 	exec unshare --mount --propagation private bash "$0" "$@"
 fi
 
-chmod 755 "$TMP"
-MX=$TMP/exim
-MBOX=$MX/box/mailbox
-mkdir -p "$MX/spool" "$MX/log" "$MX/box"
-chown nobody "$MX/spool" "$MX/log" "$MX/box"
-: > "$MBOX"; chown nobody "$MBOX"
-cat > "$MX/exim.conf" <<EOF
-primary_hostname = rollcall.test
-qualify_domain = rollcall.test
-spool_directory = $MX/spool
-log_file_path = $MX/log/%slog
-keep_environment =
-exim_user = nobody
-exim_group = nogroup
-trusted_users = root
-never_users = root
-begin routers
-all:
-  driver = accept
-  transport = mbox
-begin transports
-mbox:
-  driver = appendfile
-  file = $MBOX
-  user = nobody
-  group = nogroup
-  mode = 0644
-EOF
+exim_mailbox
 GOOD_MAIL="mail_command = $EXIM -C $MX/exim.conf -odi -oi -t"
 : > "$TMP/rollcall.conf"   # no mail_command until the members are made
 good_conf() { printf '%s\nproject_name = Acme Ops\nmail_from = rollcall@acme.test\n' "$GOOD_MAIL" > "$TMP/rollcall.conf"; }
