@@ -297,19 +297,27 @@ static void wipe_free(char *p)
 	}
 }
 
-/* What every pam_sm_* does first: the options, the user, where the request
- * comes from, the store.  Returns PAM_SUCCESS or the phase's error
- * (UNAVAIL is what a store that cannot be used means for this phase). */
-static int begin(pam_handle_t *pamh, int flags, int argc, const char **argv, int unavail,
-                 struct opts *o, const char **user, char origin[64], rc_store **s)
+/* The user the application names: PAM_USER_UNKNOWN for none. */
+static int user_get(pam_handle_t *pamh, const char **user)
 {
-	int ret = opts_read(pamh, flags, argc, argv, o), rc;
+	int ret = pam_get_user(pamh, user, NULL);
+
+	if (ret != PAM_SUCCESS || !*user || !(*user)[0])
+		return ret == PAM_SUCCESS ? PAM_USER_UNKNOWN : ret;
+	return PAM_SUCCESS;
+}
+
+/* What every pam_sm_* does after reading its options (opts_read, once):
+ * the user, where the request comes from, the store.  Returns PAM_SUCCESS
+ * or the phase's error (UNAVAIL is what a store that cannot be used means
+ * for this phase). */
+static int begin(pam_handle_t *pamh, int unavail, const struct opts *o, const char **user,
+                 char origin[64], rc_store **s)
+{
+	int ret = user_get(pamh, user), rc;
 
 	if (ret != PAM_SUCCESS)
 		return ret;
-	ret = pam_get_user(pamh, user, NULL);
-	if (ret != PAM_SUCCESS || !*user || !(*user)[0])
-		return ret == PAM_SUCCESS ? PAM_USER_UNKNOWN : ret;
 	origin_of(pamh, origin, 64);
 	if ((rc = store_get(pamh, o, s)) != RC_OK)
 		return pam_code(rc, unavail);
@@ -544,12 +552,11 @@ static int sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char *
 	if (ret != PAM_SUCCESS)
 		return ret;
 	if (use_helper(&o)) {
-		ret = pam_get_user(pamh, &user, NULL);
-		if (ret != PAM_SUCCESS || !user || !user[0])
-			return ret == PAM_SUCCESS ? PAM_USER_UNKNOWN : ret;
+		if ((ret = user_get(pamh, &user)) != PAM_SUCCESS)
+			return ret;
 		return helper_authenticate(pamh, &o, user);
 	}
-	ret = begin(pamh, flags, argc, argv, PAM_AUTH_ERR, &o, &user, origin, &s);
+	ret = begin(pamh, PAM_AUTH_ERR, &o, &user, origin, &s);
 	if (ret != PAM_SUCCESS)
 		goto out;
 	/* as pam_unix: libpam waits about this long (2 s, randomised) before
@@ -662,9 +669,8 @@ static int sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **ar
 	if (use_helper(&o)) {
 		/* the helper checked the account when it said yes for this user
 		 * in this handle; it knows nothing of roles= and permission= */
-		ret = pam_get_user(pamh, &user, NULL);
-		if (ret != PAM_SUCCESS || !user || !user[0])
-			return ret == PAM_SUCCESS ? PAM_USER_UNKNOWN : ret;
+		if ((ret = user_get(pamh, &user)) != PAM_SUCCESS)
+			return ret;
 		if (pam_get_data(pamh, DATA_HELPER, &vouched) == PAM_SUCCESS && vouched &&
 		    strcmp(vouched, user) == 0 && !o.roles[0] && !o.perm)
 			return PAM_SUCCESS;
@@ -674,7 +680,7 @@ static int sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **ar
 		           o.roles[0] || o.perm ? ", and without roles= or permission=" : "");
 		return PAM_AUTHINFO_UNAVAIL;
 	}
-	ret = begin(pamh, flags, argc, argv, PAM_AUTHINFO_UNAVAIL, &o, &user, origin, &s);
+	ret = begin(pamh, PAM_AUTHINFO_UNAVAIL, &o, &user, origin, &s);
 	if (ret != PAM_SUCCESS)
 		goto out;
 	req.roles = o.roles[0] ? o.roles : NULL;
@@ -712,7 +718,9 @@ static int sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **ar
 	char origin[64];
 	int kind = 0, need_old = 1, privileged, ret, rc;
 
-	ret = begin(pamh, flags, argc, argv, PAM_AUTHTOK_ERR, &o, &user, origin, &s);
+	ret = opts_read(pamh, flags, argc, argv, &o);
+	if (ret == PAM_SUCCESS)
+		ret = begin(pamh, PAM_AUTHTOK_ERR, &o, &user, origin, &s);
 	if (ret != PAM_SUCCESS)
 		goto out;
 	l = login_get(pamh);
