@@ -5,13 +5,19 @@
  *
  * pam_rollcall starts it with an empty environment and the user name as
  * its only argument, and writes on its standard input (a pipe, never a
- * terminal) three things: the PAM service name and "tokens=allow" or
- * "tokens=deny", each on a line, then the secret up to the end of input.
- * The caller is the real uid.  Whether that caller may have this user's
- * credentials verified is lib's rule (rc_caller_may_verify); then the
- * same first-factor login as a root caller's runs (lockout, audit and the
- * cost of an unknown user), and the account checks.  The answer is the
- * exit status alone (see rollcall-chkpwd.h); what happened goes to syslog.
+ * terminal) the PAM service name on a line, then a request line:
+ *   "tokens=allow" or "tokens=deny", then the secret up to the end of
+ *     input: the first factor, then the account (auth);
+ *   "account" with optional words "via=token", "roles=LIST" and
+ *     "permission=LIST", and nothing after: the account alone (account,
+ *     for roles= and permission=, which the auth request does not know).
+ * The caller is the real uid.  Each request is counted against the
+ * caller's allowance first (rc_caller_claim; a yes gives it back); whether
+ * the caller may have this user's credentials verified is lib's rule
+ * (rc_caller_may_verify), and a refusal costs what an unknown user does;
+ * then the same login as a root caller's runs (lockout, audit and the cost
+ * of an unknown user), and the account checks.  The answer is the exit
+ * status alone (see rollcall-chkpwd.h); what happened goes to syslog.
  *
  * SPDX-License-Identifier: BSD-3-Clause
  */
@@ -20,6 +26,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,78 +84,113 @@ static int valid_service(const char *s)
 	return 1;
 }
 
-int main(int argc, char **argv)
+struct request {
+	char *service;
+	bool account;           /* the account alone */
+	unsigned lflags;        /* auth: RC_LOGIN_NO_TOKENS */
+	bool via_token;         /* account: the auth was a token's */
+	char roles[256];        /* account: roles=, "" when none */
+	uint32_t perm;          /* account: permission=, 0 when none */
+	char *secret;           /* auth */
+};
+
+/* The request line's words (see the top of this file).  0, or -1. */
+static int parse_words(char *line, struct request *r)
 {
-	/* service, tokens=..., the secret (a token is 85 bytes; a password
-	 * longer than RC_PASSWORD_MAX is refused by lib, and counted) */
-	static char in[SERVICE_MAX + 16 + RC_PASSWORD_MAX + 4];
-	char origin[64], *service, *flags, *secret, *nl;
-	const char *user;
-	uid_t caller = getuid();
-	rc_config cfg;
-	rc_store *s = NULL;
+	char *save = NULL;
+	bool tokens = false;
+
+	for (char *w = strtok_r(line, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		if (strcmp(w, "tokens=allow") == 0 || strcmp(w, "tokens=deny") == 0) {
+			tokens = true;
+			r->lflags = w[7] == 'd' ? RC_LOGIN_NO_TOKENS : 0;
+		} else if (strcmp(w, "account") == 0) {
+			r->account = true;
+		} else if (strcmp(w, "via=token") == 0) {
+			r->via_token = true;
+		} else if (strncmp(w, "roles=", 6) == 0 && w[6] && strlen(w + 6) < sizeof(r->roles)) {
+			snprintf(r->roles, sizeof(r->roles), "%s", w + 6);
+		} else if (strncmp(w, "permission=", 11) == 0) {
+			if (rc_perms_parse(w + 11, &r->perm) != RC_OK || !r->perm)
+				return -1;
+		} else {
+			return -1;
+		}
+	}
+	/* an auth request names its tokens option and nothing else */
+	if (r->account ? tokens : (!tokens || r->via_token || r->roles[0] || r->perm))
+		return -1;
+	return 0;
+}
+
+static int parse(char *in, struct request *r)
+{
+	char *nl, *words;
+
+	memset(r, 0, sizeof(*r));
+	if (!(nl = strchr(in, '\n')))
+		return -1;
+	*nl = '\0';
+	r->service = in;
+	words = nl + 1;
+	if (!(nl = strchr(words, '\n')))
+		return -1;
+	*nl = '\0';
+	r->secret = nl + 1;
+	if (!valid_service(r->service) || parse_words(words, r) < 0)
+		return -1;
+	return r->account && r->secret[0] ? -1 : 0;
+}
+
+/* lib's refusal of an account to the helper's status */
+static int account_status(int rc)
+{
+	switch (rc) {
+	case RC_ERR_NOTFOUND: return RC_CHKPWD_UNKNOWN;
+	case RC_ERR_LOCKED: return RC_CHKPWD_LOCKED;
+	case RC_ERR_PERM: return RC_CHKPWD_DENIED;
+	case RC_ERR_STATE: return RC_CHKPWD_EXPIRED;
+	case RC_ERR_AUTH: return RC_CHKPWD_NO;
+	default: return RC_CHKPWD_UNAVAIL;
+	}
+}
+
+/* The account alone (roles=, permission=), for the PAM account phase. */
+static int check_account(rc_store *s, const struct request *r, const char *origin,
+                         const char *user)
+{
+	rc_account_req req = { .roles = r->roles[0] ? r->roles : NULL, .perm = r->perm };
 	rc_login l;
-	size_t got = 0;
-	int status = RC_CHKPWD_UNAVAIL, rc, must_change = 0;
-	unsigned lflags = 0;
+	int must_change = 0, rc;
 
-	sanitize_fds();
-	umask(077);
-	signal(SIGPIPE, SIG_IGN);
-	clearenv();
+	/* a token's login is not stopped by a password lockout (the caller
+	 * says how its own authentication went: its own decision is all it
+	 * can change) */
 	memset(&l, 0, sizeof(l));
-	openlog("rollcall-chkpwd", LOG_PID, LOG_AUTHPRIV);
-	if (geteuid() != 0 || rc_privileges_root() < 0) {
-		syslog(LOG_ERR, "not installed setuid root, or cannot take root's ids "
-		       "(uid %u)", (unsigned)caller);
-		return RC_CHKPWD_UNAVAIL;
-	}
-	if (argc != 2 || !argv[1] || !argv[1][0] || isatty(STDIN_FILENO)) {
-		syslog(LOG_NOTICE, "started by uid %u other than by pam_rollcall: refused",
-		       (unsigned)caller);
-		fprintf(stderr, "rollcall-chkpwd: for pam_rollcall only (see pam_rollcall(8))\n");
-		return RC_CHKPWD_UNAVAIL;
-	}
-	user = argv[1];
-	if (read_all(in, sizeof(in), &got) < 0 || strlen(in) != got ||
-	    !(nl = strchr(in, '\n')))
-		goto bad_input;
-	*nl = '\0';
-	service = in;
-	flags = nl + 1;
-	if (!(nl = strchr(flags, '\n')))
-		goto bad_input;
-	*nl = '\0';
-	secret = nl + 1;
-	if (!valid_service(service))
-		goto bad_input;
-	if (strcmp(flags, "tokens=deny") == 0)
-		lflags |= RC_LOGIN_NO_TOKENS;
-	else if (strcmp(flags, "tokens=allow") != 0)
-		goto bad_input;
-	/* a secret cut short by the buffer is longer than RC_PASSWORD_MAX
-	 * still (the service name and the flags take less than its margin):
-	 * refused by lib, and counted */
-	snprintf(origin, sizeof(origin), "pam:%.16s via helper, uid %u", service,
-	         (unsigned)caller);
-
-	rc_config_defaults(&cfg);
-	if ((rc = rc_config_load(&cfg, RC_DEFAULT_CONFIG, 0)) != RC_OK ||
-	    (rc = rc_store_open(&s, &cfg, 0)) != RC_OK) {
-		syslog(LOG_ERR, "store unavailable: %s (%s)", rc_errmsg(), origin);
-		goto out;
-	}
-	rc = rc_caller_may_verify(s, origin, caller, user);
-	if (rc == RC_ERR_PERM) {
-		syslog(LOG_WARNING, "refused: %s (%s)", rc_errmsg(), origin);
-		status = RC_CHKPWD_NOT_ALLOWED;
-		goto out;
-	}
+	l.done = r->via_token;
+	l.via = RC_VIA_TOKEN;
+	snprintf(l.user, sizeof(l.user), "%s", user);
+	rc = rc_login_account(s, &l, origin, user, &req, &must_change);
+	rc_login_clear(&l);
 	if (rc) {
-		syslog(LOG_ERR, "%s (%s)", rc_errmsg(), origin);
-		goto out;
+		syslog(LOG_NOTICE, "account refused for %s: %s (%s)", user, rc_errmsg(), origin);
+		return account_status(rc);
 	}
-	rc = rc_login_begin(s, &l, origin, user, secret, lflags);
+	if (must_change) {
+		syslog(LOG_NOTICE, "account of %s: a new password is required (%s)", user, origin);
+		return RC_CHKPWD_NEW_AUTHTOK;
+	}
+	return RC_CHKPWD_YES;
+}
+
+/* The first factor, then the account. */
+static int check_auth(rc_store *s, const struct request *r, const char *origin,
+                      const char *user)
+{
+	rc_login l;
+	int must_change = 0, status, rc;
+
+	rc = rc_login_begin(s, &l, origin, user, r->secret, r->lflags);
 	if (rc == RC_OK && (!l.done || (l.via != RC_VIA_PASSWORD && l.via != RC_VIA_TOKEN))) {
 		/* a second factor or a new password is wanted: the helper
 		 * answers for the first factor alone */
@@ -156,19 +198,18 @@ int main(int argc, char **argv)
 		       "through the helper (%s)", "authentication failure", user,
 		       l.need_totp || l.need_enroll ? "a second factor" : "a new password", origin);
 		status = RC_CHKPWD_NO;
-		goto out;
-	}
-	if (rc == RC_OK) {
+	} else if (rc == RC_OK) {
 		rc = rc_login_account(s, &l, origin, user, NULL, &must_change);
 		if (rc || must_change) {
 			syslog(LOG_NOTICE, "account refused for %s: %s (%s)", user,
 			       rc ? rc_errmsg() : "a new password is required", origin);
 			status = rc == RC_ERR_STORE || rc == RC_ERR_NOMEM ? RC_CHKPWD_UNAVAIL
 			       : rc == RC_ERR_LOCKED ? RC_CHKPWD_LOCKED : RC_CHKPWD_NO;
-			goto out;
+		} else {
+			syslog(LOG_INFO, "%s authenticated by %s (%s)", user, rc_via_name(l.via),
+			       origin);
+			status = l.via == RC_VIA_TOKEN ? RC_CHKPWD_YES_TOKEN : RC_CHKPWD_YES;
 		}
-		syslog(LOG_INFO, "%s authenticated by %s (%s)", user, rc_via_name(l.via), origin);
-		status = RC_CHKPWD_YES;
 	} else if (rc == RC_ERR_NOTFOUND) {
 		syslog(LOG_NOTICE, "authentication failure for a user rollcall does not know (%s)",
 		       origin);
@@ -183,12 +224,82 @@ int main(int argc, char **argv)
 	} else {
 		syslog(LOG_ERR, "authentication failure for %s: %s (%s)", user, rc_errmsg(),
 		       origin);
+		status = RC_CHKPWD_UNAVAIL;
 	}
-	goto out;
-bad_input:
-	syslog(LOG_ERR, "malformed request from uid %u: refused", (unsigned)caller);
-out:
 	rc_login_clear(&l);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	/* service, the request line, the secret (a token is 85 bytes; a
+	 * password longer than RC_PASSWORD_MAX is refused by lib, and counted) */
+	static char in[SERVICE_MAX + 320 + RC_PASSWORD_MAX + 4];
+	char origin[64];
+	const char *user;
+	uid_t caller = getuid();
+	struct request r;
+	rc_config cfg;
+	rc_store *s = NULL;
+	size_t got = 0;
+	int status = RC_CHKPWD_UNAVAIL, rc;
+
+	sanitize_fds();
+	umask(077);
+	signal(SIGPIPE, SIG_IGN);
+	clearenv();
+	openlog("rollcall-chkpwd", LOG_PID, LOG_AUTHPRIV);
+	if (geteuid() != 0 || rc_privileges_root() < 0) {
+		syslog(LOG_ERR, "not installed setuid root, or cannot take root's ids "
+		       "(uid %u)", (unsigned)caller);
+		return RC_CHKPWD_UNAVAIL;
+	}
+	if (argc != 2 || !argv[1] || !argv[1][0] || isatty(STDIN_FILENO)) {
+		syslog(LOG_NOTICE, "started by uid %u other than by pam_rollcall: refused",
+		       (unsigned)caller);
+		fprintf(stderr, "rollcall-chkpwd: for pam_rollcall only (see pam_rollcall(8))\n");
+		return RC_CHKPWD_UNAVAIL;
+	}
+	user = argv[1];
+	/* a secret cut short by the buffer is longer than RC_PASSWORD_MAX
+	 * still (the service name and the request line take less than its
+	 * margin): refused by lib, and counted */
+	if (read_all(in, sizeof(in), &got) < 0 || strlen(in) != got || parse(in, &r) < 0) {
+		syslog(LOG_ERR, "malformed request from uid %u: refused", (unsigned)caller);
+		goto out;
+	}
+	snprintf(origin, sizeof(origin), "pam:%.16s via helper, uid %u", r.service,
+	         (unsigned)caller);
+
+	rc_config_defaults(&cfg);
+	if ((rc = rc_config_load(&cfg, RC_DEFAULT_CONFIG, 0)) != RC_OK ||
+	    (rc = rc_store_open(&s, &cfg, 0)) != RC_OK) {
+		syslog(LOG_ERR, "store unavailable: %s (%s)", rc_errmsg(), origin);
+		goto out;
+	}
+	rc = rc_caller_claim(s, origin, caller);
+	if (rc == RC_ERR_LOCKED) {
+		syslog(LOG_WARNING, "%s (%s)", rc_errmsg(), origin);
+		status = RC_CHKPWD_LIMITED;
+		goto out;
+	}
+	if (!rc)
+		rc = rc_caller_may_verify(s, origin, caller, user);
+	if (rc == RC_ERR_PERM) {
+		syslog(LOG_WARNING, "refused: %s (%s)", rc_errmsg(), origin);
+		if (!r.account)   /* as long as an unknown user's refusal */
+			rc_login_spend(s, r.secret, r.lflags);
+		status = RC_CHKPWD_NOT_ALLOWED;
+		goto out;
+	}
+	if (rc) {
+		syslog(LOG_ERR, "%s (%s)", rc_errmsg(), origin);
+		goto out;
+	}
+	status = r.account ? check_account(s, &r, origin, user) : check_auth(s, &r, origin, user);
+	if (status == RC_CHKPWD_YES || status == RC_CHKPWD_YES_TOKEN)
+		rc_caller_release(s, caller);
+out:
 	sodium_memzero(in, sizeof(in));
 	rc_store_close(s);
 	closelog();

@@ -14,7 +14,12 @@ enum {
 	RC_CHKPWD_UNKNOWN = 2,      /* not a rollcall user */
 	RC_CHKPWD_LOCKED = 3,       /* locked after too many failures */
 	RC_CHKPWD_NOT_ALLOWED = 4,  /* the caller may not verify this user */
-	RC_CHKPWD_UNAVAIL = 5       /* store, configuration or request unusable */
+	RC_CHKPWD_UNAVAIL = 5,      /* store, configuration or request unusable */
+	RC_CHKPWD_DENIED = 6,       /* account: roles= or permission= refuse it */
+	RC_CHKPWD_EXPIRED = 7,      /* account: inactive, pending, service stopped */
+	RC_CHKPWD_NEW_AUTHTOK = 8,  /* account: a new password is required */
+	RC_CHKPWD_LIMITED = 9,      /* the caller is over caller_failures */
+	RC_CHKPWD_YES_TOKEN = 10    /* auth: yes, and the secret was a token */
 };
 
 #endif

@@ -1164,6 +1164,93 @@ RC_API int rc_caller_may_verify(rc_store *s, const char *origin, uid_t caller,
 	return rc;
 }
 
+/* What a login of a user rollcall does not know costs with SECRET, spent
+ * for a refusal that must not be told apart from one by its time: for a
+ * password, the counted attempt and the dummy argon2id verification; a
+ * token costs a BLAKE2b hash either way, a commit each (the refusal's). */
+RC_API void rc_login_spend(rc_store *s, const char *secret, unsigned flags)
+{
+	who w;
+
+	if (!secret || strnlen(secret, RC_PASSWORD_MAX + 1) > RC_PASSWORD_MAX ||
+	    (!(flags & RC_LOGIN_NO_TOKENS) && rc_looks_like_token(secret)))
+		return;
+	if (who_load(s, "", &w) == RC_OK) {
+		(void)claim_unknown(s, w.attempts);
+		rc_password_dummy_verify((unsigned long long)w.ops, (size_t)w.mem_kib * 1024,
+		                         secret);
+	}
+	who_clear(&w);
+}
+
+/* The helper's allowance per calling uid: one settings key per uid,
+ * "@caller/UID" = minute << 24 | requests of that minute not (yet) given
+ * back by a yes.  Host state, like the lockout's counters. */
+#define CALLER_COUNT_BITS 24
+
+static void caller_key(uid_t caller, char *key, size_t n)
+{
+	snprintf(key, n, "@caller/%u", (unsigned)caller);
+}
+
+RC_API int rc_caller_claim(rc_store *s, const char *origin, uid_t caller)
+{
+	rc_actor root = { .uid = 0 };
+	char key[32], why[200] = "";
+	uint64_t v = 0, minute = (uint64_t)rc_store_now(s) / 60, n;
+	uint32_t limit = s->cfg.caller_failures;
+	rc_txn t;
+	int rc;
+
+	if (caller == 0 || limit == 0)
+		return RC_OK;
+	caller_key(caller, key, sizeof(key));
+	snprintf(root.origin, sizeof(root.origin), "%s", origin ? origin : "helper");
+	if ((rc = rc_txn_begin(s, &root, true, &t)) != 0)
+		return rc;
+	rc = rc_meta_get_u64(&t, key, &v);
+	if (rc == RC_ERR_NOTFOUND)
+		rc = RC_OK;
+	n = v >> CALLER_COUNT_BITS == minute ? v & ((1u << CALLER_COUNT_BITS) - 1) : 0;
+	if (!rc && n >= limit) {
+		/* refused before anything is checked; nothing changes, so the
+		 * refusal joins the aggregated ones */
+		snprintf(why, sizeof(why), "uid %u has had %u requests without a yes this "
+		         "minute (caller_failures = %u in rollcall.conf): refused until the "
+		         "minute is over", (unsigned)caller, (unsigned)n, (unsigned)limit);
+		rc_txn_audit(&t, "login.verify", "(caller)");
+		snprintf(t.detail, sizeof(t.detail), "refused: uid %u over caller_failures (%u a "
+		         "minute)", (unsigned)caller, (unsigned)limit);
+		t.aggregate = true;
+	} else if (!rc) {
+		rc = rc_meta_put_u64(&t, key, minute << CALLER_COUNT_BITS | (n + 1));
+	}
+	rc = rc_txn_end(&t, rc);
+	if (!rc && why[0])
+		return rc_fail(RC_ERR_LOCKED, "%s", why);
+	return rc;
+}
+
+RC_API void rc_caller_release(rc_store *s, uid_t caller)
+{
+	rc_actor root = { .uid = 0, .origin = "helper" };
+	char key[32];
+	uint64_t v = 0, minute = (uint64_t)rc_store_now(s) / 60;
+	rc_txn t;
+	int rc;
+
+	if (caller == 0 || s->cfg.caller_failures == 0)
+		return;
+	caller_key(caller, key, sizeof(key));
+	if (rc_txn_begin(s, &root, true, &t) != 0)
+		return;
+	rc = rc_meta_get_u64(&t, key, &v);
+	/* a count of an earlier minute is over already */
+	if (!rc && v >> CALLER_COUNT_BITS == minute && (v & ((1u << CALLER_COUNT_BITS) - 1)))
+		rc = rc_meta_put_u64(&t, key, v - 1);
+	(void)rc_txn_end(&t, rc == RC_ERR_NOTFOUND ? RC_OK : rc);
+}
+
 RC_API int rc_member_passwd(rc_store *s, const rc_actor *a, const char *old,
                             const char *newpw)
 {

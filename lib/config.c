@@ -23,9 +23,10 @@ RC_API void rc_config_defaults(rc_config *cfg)
 	snprintf(cfg->passwd_file, sizeof(cfg->passwd_file), "/etc/passwd");
 	snprintf(cfg->group_file, sizeof(cfg->group_file), "/etc/group");
 	cfg->map_size = (uint64_t)1 << 30;
+	cfg->caller_failures = 60;
 }
 
-enum kind { K_PATH, K_ID, K_COMMAND, K_SIZE, K_PROJECT, K_EMAIL, K_HINT, K_USERS };
+enum kind { K_PATH, K_ID, K_COMMAND, K_SIZE, K_PROJECT, K_EMAIL, K_HINT, K_USERS, K_COUNT };
 static const struct key {
 	const char *name;
 	enum kind kind;
@@ -46,6 +47,7 @@ static const struct key {
 	{ "login_hint", K_HINT, offsetof(rc_config, login_hint) },
 	{ "mail_template_dir", K_PATH, offsetof(rc_config, mail_template_dir) },
 	{ "member_callers", K_USERS, offsetof(rc_config, member_callers) },
+	{ "caller_failures", K_COUNT, offsetof(rc_config, caller_failures) },
 };
 
 static char *trim(char *s)
@@ -81,7 +83,9 @@ static int set_key(rc_config *cfg, const struct key *k, const char *val,
 		memcpy(field, val, strlen(val) + 1);
 		return RC_OK;
 	case K_ID:
-		if (rc_uint_parse(val, 1, 4294967294u, &v))
+	case K_COUNT:
+		if (rc_uint_parse(val, k->kind == K_ID ? 1 : 0,
+		                  k->kind == K_ID ? 4294967294u : 1000000, &v))
 			return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: %s", path, lineno,
 			               k->name, rc_errmsg());
 		*(uint32_t *)(void *)field = (uint32_t)v;

@@ -82,6 +82,8 @@ typedef struct rc_config {
 	uint64_t map_size;               /* the store's initial LMDB map     */
 	char member_callers[512];        /* local users who may verify members'
 	                                    credentials: "postgres,www-data" */
+	uint32_t caller_failures;        /* the helper's requests without a yes
+	                                    per calling uid and minute; 0: any */
 } rc_config;
 
 void rc_config_defaults(rc_config *cfg);
@@ -561,6 +563,18 @@ int rc_login_session_close(rc_store *s, const char *origin, const char *user,
  * counts for no one. */
 int rc_caller_may_verify(rc_store *s, const char *origin, uid_t caller,
                          const char *user);
+/* The helper's allowance per calling uid: at most caller_failures
+ * (rollcall.conf) requests of CALLER in a minute that did not end in a
+ * yes.  rc_caller_claim counts a request before it is checked, as the
+ * lockout counts attempts, so that requests run side by side cannot pass
+ * the limit: RC_OK, counted; RC_ERR_LOCKED, over it: refused and audited.
+ * rc_caller_release gives a yes's count back.  Root is never counted. */
+int rc_caller_claim(rc_store *s, const char *origin, uid_t caller);
+void rc_caller_release(rc_store *s, uid_t caller);
+/* Spend what a login of a user rollcall does not know costs with SECRET
+ * (FLAGS as for rc_login_begin), recording nothing of anyone: for a
+ * refusal that must not be told apart from an unknown user by its time. */
+void rc_login_spend(rc_store *s, const char *secret, unsigned flags);
 /* A member changes its own password (the tool's passwd). */
 int rc_member_passwd(rc_store *s, const rc_actor *a, const char *old,
                      const char *newpw);

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,16 +340,22 @@ static int use_helper(const struct opts *o)
 	return faccessat(AT_FDCWD, path, R_OK | W_OK | X_OK, AT_EACCESS) != 0;
 }
 
-/* The helper's exit status to PAM's code: the only place it is mapped. */
-static int helper_code(int status)
+/* The helper's exit status to PAM's code for PHASE_ERR's phase (PAM_AUTH_ERR
+ * or PAM_PERM_DENIED): the only place it is mapped. */
+static int helper_code(int status, int phase_err)
 {
+	bool auth = phase_err == PAM_AUTH_ERR;
+
 	switch (status) {
-	case RC_CHKPWD_YES: return PAM_SUCCESS;
-	case RC_CHKPWD_NO: return PAM_AUTH_ERR;
+	case RC_CHKPWD_YES: case RC_CHKPWD_YES_TOKEN: return PAM_SUCCESS;
+	case RC_CHKPWD_NO: return auth ? PAM_AUTH_ERR : PAM_PERM_DENIED;
 	case RC_CHKPWD_UNKNOWN: return PAM_USER_UNKNOWN;
-	case RC_CHKPWD_LOCKED: return PAM_MAXTRIES;
+	case RC_CHKPWD_LOCKED: return auth ? PAM_MAXTRIES : PAM_PERM_DENIED;
 	case RC_CHKPWD_NOT_ALLOWED: return PAM_CRED_INSUFFICIENT;
-	default: return PAM_AUTHINFO_UNAVAIL;
+	case RC_CHKPWD_DENIED: return PAM_PERM_DENIED;
+	case RC_CHKPWD_EXPIRED: return PAM_ACCT_EXPIRED;
+	case RC_CHKPWD_NEW_AUTHTOK: return PAM_NEW_AUTHTOK_REQD;
+	default: return PAM_AUTHINFO_UNAVAIL;   /* unavailable, over the allowance */
 	}
 }
 
@@ -367,18 +374,18 @@ static int write_all(int fd, const char *p, size_t n)
 }
 
 /* Run the helper: fork and execve with an empty environment and the user
- * as the only argument; the service, the tokens option and the secret on
- * its standard input (a socket pair: a helper that exits early raises no
+ * as the only argument; the service, the request line REQ and the secret
+ * PW (auth) on its standard input (a socket pair: a helper that exits early raises no
  * SIGPIPE in the application).  SIGCHLD is left to its default meanwhile,
  * as pam_unix does for unix_chkpwd, so that the application's handler
  * does not reap the helper first.  The answer: its exit status, or -1. */
 static int helper_run(pam_handle_t *pamh, const struct opts *o, const char *user,
-                      const char *pw)
+                      const char *req, const char *pw)
 {
 	const void *svc = NULL;
 	struct sigaction dfl, old;
 	struct stat st;
-	char head[128], name[65];
+	char head[512], name[65];
 	int sv[2], status = -1, wr;
 	pid_t pid, w;
 
@@ -393,7 +400,7 @@ static int helper_run(pam_handle_t *pamh, const struct opts *o, const char *user
 	for (char *p = name; *p; p++)   /* one word on one line */
 		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
 			*p = '_';
-	snprintf(head, sizeof(head), "%s\ntokens=%s\n", name, o->tokens ? "allow" : "deny");
+	snprintf(head, sizeof(head), "%s\n%s\n", name, req);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		pam_syslog(pamh, LOG_ERR, "%s: socketpair: %m", __func__);
 		return -1;
@@ -439,7 +446,8 @@ static int helper_run(pam_handle_t *pamh, const struct opts *o, const char *user
 		pam_syslog(pamh, LOG_ERR, "%s: cannot run the helper %s", __func__, o->helper);
 		return -1;
 	}
-	if (!wr && WEXITSTATUS(status) == RC_CHKPWD_YES)
+	if (!wr && (WEXITSTATUS(status) == RC_CHKPWD_YES ||
+	            WEXITSTATUS(status) == RC_CHKPWD_YES_TOKEN))
 		return -1;   /* never a yes for a request not written in full */
 	return WEXITSTATUS(status);
 }
@@ -501,6 +509,17 @@ out:
 	return rc;
 }
 
+/* What the helper refused, for the administrator (the helper logs why). */
+static void helper_said(pam_handle_t *pamh, int status, const char *user, const char *fn)
+{
+	if (status == RC_CHKPWD_NOT_ALLOWED)
+		pam_syslog(pamh, LOG_NOTICE, "%s: uid %u may not verify %s's credentials: refused "
+		           "by the helper", fn, (unsigned)getuid(), user);
+	else if (status == RC_CHKPWD_LIMITED)
+		pam_syslog(pamh, LOG_WARNING, "%s: uid %u is over its caller_failures allowance: "
+		           "refused by the helper until the minute is over", fn, (unsigned)getuid());
+}
+
 /* Authentication through the helper: the first factor only. */
 static int helper_authenticate(pam_handle_t *pamh, const struct opts *o, const char *user)
 {
@@ -518,12 +537,15 @@ static int helper_authenticate(pam_handle_t *pamh, const struct opts *o, const c
 		       ? PAM_AUTH_ERR : ret;
 	}
 	(void)pam_set_data(pamh, DATA_HELPER, NULL, NULL);
-	status = helper_run(pamh, o, user, pw);
-	ret = helper_code(status);
+	status = helper_run(pamh, o, user, o->tokens ? "tokens=allow" : "tokens=deny", pw);
+	ret = helper_code(status, PAM_AUTH_ERR);
 	if (ret == PAM_SUCCESS) {
 		/* the helper checked the account too: the account phase of
-		 * this handle answers from it */
-		if (!(keep = strdup(user)) ||
+		 * this handle answers from it, "T" or "P" (a token's or a
+		 * password's) and the user */
+		if (asprintf(&keep, "%c%s", status == RC_CHKPWD_YES_TOKEN ? 'T' : 'P', user) < 0)
+			keep = NULL;
+		if (!keep ||
 		    pam_set_data(pamh, DATA_HELPER, keep, string_cleanup) != PAM_SUCCESS) {
 			free(keep);
 			return PAM_BUF_ERR;
@@ -531,10 +553,36 @@ static int helper_authenticate(pam_handle_t *pamh, const struct opts *o, const c
 		if (o->debug)
 			pam_syslog(pamh, LOG_INFO, "%s: %s authenticated by the helper", __func__,
 			           user);
-	} else if (status == RC_CHKPWD_NOT_ALLOWED) {
-		pam_syslog(pamh, LOG_NOTICE, "%s: uid %u may not verify %s's credentials: refused "
-		           "by the helper", __func__, (unsigned)getuid(), user);
+	} else {
+		helper_said(pamh, status, user, __func__);
 	}
+	return ret;
+}
+
+/* The account through the helper: what it said yes to in this handle's
+ * authentication, unless roles= or permission= ask more, which it checks
+ * on its own request. */
+static int helper_account(pam_handle_t *pamh, const struct opts *o, const char *user)
+{
+	const void *vouched = NULL;
+	char req[320], perms[160] = "";
+	bool token = false;
+	int status, ret;
+
+	if (pam_get_data(pamh, DATA_HELPER, &vouched) == PAM_SUCCESS && vouched &&
+	    strcmp((const char *)vouched + 1, user) == 0) {
+		if (!o->roles[0] && !o->perm)
+			return PAM_SUCCESS;
+		token = ((const char *)vouched)[0] == 'T';
+	}
+	if (o->perm)
+		rc_perms_format(o->perm, perms, sizeof(perms));
+	snprintf(req, sizeof(req), "account%s%s%s%s%s", token ? " via=token" : "",
+	         o->roles[0] ? " roles=" : "", o->roles, perms[0] ? " permission=" : "", perms);
+	status = helper_run(pamh, o, user, req, "");
+	ret = helper_code(status, PAM_PERM_DENIED);
+	if (ret != PAM_SUCCESS)
+		helper_said(pamh, status, user, __func__);
 	return ret;
 }
 
@@ -661,24 +709,14 @@ static int sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **ar
 	const char *user = NULL;
 	char origin[64];
 	int must_change = 0, ret, rc;
-	const void *vouched = NULL;
 
 	ret = opts_read(pamh, flags, argc, argv, &o);
 	if (ret != PAM_SUCCESS)
 		return ret;
 	if (use_helper(&o)) {
-		/* the helper checked the account when it said yes for this user
-		 * in this handle; it knows nothing of roles= and permission= */
 		if ((ret = user_get(pamh, &user)) != PAM_SUCCESS)
 			return ret;
-		if (pam_get_data(pamh, DATA_HELPER, &vouched) == PAM_SUCCESS && vouched &&
-		    strcmp(vouched, user) == 0 && !o.roles[0] && !o.perm)
-			return PAM_SUCCESS;
-		pam_syslog(pamh, LOG_ERR, "%s: the store is not readable by uid %u: the account of "
-		           "%s is known only after the helper's authentication in this handle%s",
-		           __func__, (unsigned)geteuid(), user,
-		           o.roles[0] || o.perm ? ", and without roles= or permission=" : "");
-		return PAM_AUTHINFO_UNAVAIL;
+		return helper_account(pamh, &o, user);
 	}
 	ret = begin(pamh, PAM_AUTHINFO_UNAVAIL, &o, &user, origin, &s);
 	if (ret != PAM_SUCCESS)

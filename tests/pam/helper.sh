@@ -40,6 +40,8 @@ PAM_MODULE=$TMP/bin/pam_rollcall.so
 pam_services "$PAMD" "rc:helper=$TMP/bin/rollcall-chkpwd" \
 	"rc-notokens:helper=$TMP/bin/rollcall-chkpwd,tokens=deny" \
 	"rc-roles:helper=$TMP/bin/rollcall-chkpwd,roles=owner" \
+	"rc-dev:helper=$TMP/bin/rollcall-chkpwd,roles=developer" \
+	"rc-perm:helper=$TMP/bin/rollcall-chkpwd,permission=manage-members" \
 	"rc-missing:helper=$TMP/bin/no-such-helper"
 real_pam_services "$PAMD"
 
@@ -85,7 +87,8 @@ check "... the refusal is audited with the caller's uid" audit_has "nina .*uid $
 expect_out 0 '"failed_attempts": ?0' "... and counts nothing against nina" rc --json member show nina
 drive_as "a stranger's uid is refused" "$STRANGER" -s rc -a "$MPW" mona auth=CRED_INSUFFICIENT
 check "... and audited" audit_has "mona .*uid $STRANGER may not verify .*\| pam:rc via helper, uid $STRANGER"
-drive_as "an account phase without the helper's yes is unavailable" "$STRANGER" -s rc mona acct=AUTHINFO_UNAVAIL
+drive_as "an account phase alone: the helper checks it (own user)" "$MONA" -s rc mona acct=SUCCESS
+drive_as "... and refuses another uid's (PAM_CRED_INSUFFICIENT)" "$STRANGER" -s rc mona acct=CRED_INSUFFICIENT
 drive_as "a user rollcall does not know is PAM_USER_UNKNOWN (the stack goes on)" "$STRANGER" -s rc -a whatever nosuchuser auth=USER_UNKNOWN
 
 # ---- member_callers: a local user that verifies members
@@ -95,7 +98,12 @@ TOKEN=$(as mona --json token generate --description helper-test | python3 -c 'im
 drive_as "... and a member's token" "$WWW" -s rc -a "$TOKEN" mona auth=SUCCESS acct=SUCCESS
 drive_as "... not with tokens=deny" "$WWW" -s rc-notokens -a "$TOKEN" mona auth=AUTH_ERR
 drive_as "a member verifies its own token" "$MONA" -s rc -a "$TOKEN" mona auth=SUCCESS
-drive_as "the helper's yes does not pass roles= it cannot check" "$WWW" -s rc-roles -a "$NPW" nina auth=SUCCESS acct=AUTHINFO_UNAVAIL
+drive_as "roles= through the helper: a developer is refused roles=owner (PAM_PERM_DENIED)" "$WWW" -s rc-roles -a "$NPW" nina auth=SUCCESS acct=PERM_DENIED
+check "... audited as an account refusal" audit_has "account +\| nina +\| refused: nina's role developer is not admitted here"
+drive_as "... admitted by roles=developer" "$WWW" -s rc-dev -a "$NPW" nina auth=SUCCESS acct=SUCCESS
+drive_as "... and with a token" "$WWW" -s rc-dev -a "$TOKEN" mona auth=SUCCESS acct=SUCCESS
+drive_as "permission= through the helper: a developer lacks manage-members" "$WWW" -s rc-perm -a "$TOKEN" mona auth=SUCCESS acct=PERM_DENIED
+drive_as "roles= on an account phase alone" "$WWW" -s rc-roles nina acct=PERM_DENIED
 # a name that resolves into rollcall's id range is a rollcall user, never a
 # local caller (here www-data, with id_min = 1)
 printf 'member_callers = www-data\nid_min = 1\n' > "$CONF"
@@ -143,7 +151,24 @@ rc settings set mfa optional >/dev/null
 for i in 1 2 3; do pd_as "$NINA" -s rc -a "wrong $i" nina auth=AUTH_ERR >/dev/null 2>&1; done
 drive_as "locked after lockout.attempts failures through the helper (PAM_MAXTRIES)" "$NINA" -s rc -a "$NPW" nina auth=MAXTRIES
 expect_out 0 '"failed_attempts": ?3' "... three counted" rc --json member show nina
+drive_as "... a locked member's token still passes, roles= included" "$WWW" -s rc-dev -a "$(as nina --json token generate --description locked | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')" nina auth=SUCCESS acct=SUCCESS
+drive_as "... but its password's account phase alone is refused" "$WWW" -s rc-dev nina acct=PERM_DENIED
 rc member unlock nina >/dev/null
+rc member deactivate nina >/dev/null
+drive_as "an inactive member's account through the helper: PAM_ACCT_EXPIRED" "$WWW" -s rc-dev nina acct=ACCT_EXPIRED
+rc member activate nina >/dev/null
+
+# ---- the allowance per calling uid (caller_failures)
+printf 'member_callers = www-data\ncaller_failures = 4\n' > "$CONF"
+for i in 1 2 3 4; do pd_as "$NINA" -s rc -a "$MPW" mona auth=CRED_INSUFFICIENT >/dev/null 2>&1; done
+drive_as "over caller_failures, a uid is refused before any check, its own password too" "$NINA" -s rc -a "$NPW" nina auth=AUTHINFO_UNAVAIL
+check "... audited" audit_has "login.verify .*uid $NINA over caller_failures" 8
+drive_as "... other uids are not" "$MONA" -s rc -a "$MPW" mona auth=SUCCESS
+for i in 1 2 3 4 5 6; do pd_as "$MONA" -s rc -a "$MPW" mona auth=SUCCESS >/dev/null 2>&1; done
+drive_as "a yes gives its count back: more yeses than caller_failures pass" "$MONA" -s rc -a "$MPW" mona auth=SUCCESS acct=SUCCESS
+printf 'member_callers = www-data\ncaller_failures = 0\n' > "$CONF"
+drive_as "caller_failures = 0: no allowance" "$NINA" -s rc -a "$NPW" nina auth=SUCCESS
+echo "member_callers = www-data" > "$CONF"
 
 # ---- a missing helper, and root
 drive_as "a missing helper: PAM_AUTHINFO_UNAVAIL" "$MONA" -s rc-missing -a "$MPW" mona auth=AUTHINFO_UNAVAIL
@@ -160,6 +185,12 @@ check "the helper answers by its status (0)" [ "$st" = 0 ]
 run sh -c "printf 'x\ntokens=allow\n%s' '$NPW' | setpriv --reuid=$MONA --regid=$MONA --clear-groups '$TMP/bin/rollcall-chkpwd' nina"
 check "the helper's not allowed (4)" [ "$st" = 4 ]
 check "the helper prints nothing" [ ! -s "$OUT" ]
+for bad in 'account tokens=allow' 'tokens=allow roles=owner' 'account permission=nosuch' 'account roles=' 'tokens=allow via=token' 'account extra'; do
+	run sh -c "printf 'x\n%s\n' '$bad' | setpriv --reuid=$MONA --regid=$MONA --clear-groups '$TMP/bin/rollcall-chkpwd' mona"
+	check "a malformed request line \"$bad\" is refused (5)" [ "$st" = 5 ]
+done
+run sh -c "printf 'x\naccount\n%s' '$MPW' | setpriv --reuid=$MONA --regid=$MONA --clear-groups '$TMP/bin/rollcall-chkpwd' mona"
+check "an account request with a secret after it is refused (5)" [ "$st" = 5 ]
 
 # ---- the helper under valgrind (memcheck), as root (valgrind ignores the
 # setuid bit): a yes, a no, an unknown user, a malformed request
@@ -178,5 +209,7 @@ if command -v valgrind >/dev/null && [ -z "${RC_PRELOAD:-}" ]; then
 	vg_helper 1 "no" mona "rc\ntokens=allow\nnot it"
 	vg_helper 2 "an unknown user" nosuchuser "rc\ntokens=allow\nwhatever"
 	vg_helper 5 "a malformed request" mona "rc tokens"
+	vg_helper 6 "an account refused by roles=" mona "rc\naccount roles=owner\n"
+	vg_helper 0 "an account with a permission" mona "rc\naccount permission=view\n"
 fi
 done_testing

@@ -955,6 +955,44 @@ static void test_member_by_email(void **state)
 	sodium_memzero(tok, sizeof(tok));
 }
 
+/* The helper's allowance per calling uid: counted before the check, a yes
+ * gives its count back, the count starts over each minute, root is never
+ * counted, and 0 turns it off. */
+static void test_caller_allowance(void **state)
+{
+	struct fixture *f = *state;
+
+	f->s->cfg.caller_failures = 3;
+	fake_now = 1800000000 - 1800000000 % 60;   /* the start of a minute */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(rc_caller_claim(f->s, "test", 4242), RC_OK);
+	assert_int_equal(rc_caller_claim(f->s, "test", 4242), RC_ERR_LOCKED);
+	assert_non_null(strstr(rc_errmsg(), "caller_failures = 3"));
+	assert_int_equal(rc_caller_claim(f->s, "test", 4243), RC_OK);   /* per uid */
+	assert_int_equal(rc_caller_claim(f->s, "test", 0), RC_OK);      /* root */
+	/* a yes gives its count back */
+	rc_caller_release(f->s, 4242);
+	assert_int_equal(rc_caller_claim(f->s, "test", 4242), RC_OK);
+	assert_int_equal(rc_caller_claim(f->s, "test", 4242), RC_ERR_LOCKED);
+	/* the next minute starts over, and a release of the last minute's
+	 * count gives nothing back in this one */
+	fake_now += 59;
+	assert_int_equal(rc_caller_claim(f->s, "test", 4242), RC_ERR_LOCKED);
+	fake_now += 1;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(rc_caller_claim(f->s, "test", 4242), RC_OK);
+	fake_now += 60;
+	assert_int_equal(rc_caller_claim(f->s, "test", 4242), RC_OK);
+	fake_now += 60;
+	rc_caller_release(f->s, 4242);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(rc_caller_claim(f->s, "test", 4242), RC_OK);
+	assert_int_equal(rc_caller_claim(f->s, "test", 4242), RC_ERR_LOCKED);
+	/* 0: no allowance at all */
+	f->s->cfg.caller_failures = 0;
+	assert_int_equal(rc_caller_claim(f->s, "test", 4242), RC_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -974,6 +1012,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_other_guesses_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_svcuser_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrade_schema1_tokens, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_caller_allowance, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
