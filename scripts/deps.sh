@@ -13,4 +13,5 @@ apt-get install -y -q --no-install-recommends \
 	libcmocka-dev libpamtest0-dev libpam-wrapper libnss-wrapper \
 	lmdb-utils oathtool pamtester faketime python3 util-linux \
 	openssh-server openssh-client python3-pexpect openssl bash-completion \
-	valgrind clang libclang-rt-14-dev exim4-daemon-light postgresql postgresql-client "$@"
+	valgrind clang libclang-rt-14-dev exim4-daemon-light postgresql postgresql-client \
+	nginx-light libnginx-mod-http-auth-pam curl "$@"

@@ -23,13 +23,9 @@ if [ -z "${RC_PG_NS:-}" ]; then
 	exec unshare --mount --propagation private bash "$0" "$@"
 fi
 setuid_host
-cp "$PAM_MODULE" "$TMP/bin/pam_rollcall.so" && cp "$RC_CHKPWD" "$TMP/bin/rollcall-chkpwd" &&
-	chown root:root "$TMP/bin/rollcall-chkpwd" && chmod 4755 "$TMP/bin/rollcall-chkpwd" &&
-	chmod 755 "$TMP/bin/pam_rollcall.so" ||
-	{ echo "1..1"; echo "not ok 1 - cannot copy the module and the helper"; exit 1; }
+stage_helper
 PAMD=$TMP/pamd
-PAM_MODULE=$TMP/bin/pam_rollcall.so
-pam_services "$PAMD" "postgresql:helper=$TMP/bin/rollcall-chkpwd"
+pam_services "$PAMD" "postgresql:helper=$HELPER"
 real_pam_services "$PAMD"
 rc settings set argon2.opslimit 1 >/dev/null
 rc settings set argon2.memlimit_kib 8192 >/dev/null

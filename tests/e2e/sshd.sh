@@ -75,7 +75,6 @@ login_refused() {
 }
 ID='echo RAN-REMOTE; id'
 json_of() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-audit_has() { rc audit --limit "${2:-5}" | grep -Eq -- "$1"; }
 
 # ---- the project
 rc --json init --owner alice@example.com --username alice > "$OUT" || e2e_fail "init: $(cat "$OUT")"

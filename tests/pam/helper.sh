@@ -13,30 +13,19 @@
 . "$(dirname "$0")/../tool/lib.sh"
 require_root "setuid copies as other uids, and /etc/pam.d in a mount namespace"
 : "${PAM_MODULE:?}" "${PAMDRIVE:?}" "${RC_CHKPWD:?}"
-CONF=${RC_DEFAULT_CONFIG:-/etc/rollcall/rollcall.conf}
 if [ -z "${RC_HELPER_NS:-}" ]; then
 	export RC_HELPER_NS=1 ROLLCALL
 	exec unshare --mount --propagation private bash "$0" "$@"
 fi
 setuid_host
-# rollcall.conf where the helper reads it: an overlay on the directory above
-# its own, so that the host's is never touched
-CONFDIR=$(dirname "$CONF")
-OVER=$(dirname "$CONFDIR")
-mkdir -p "$TMP/ov" && mount -t tmpfs rollcall-ov "$TMP/ov" && mkdir "$TMP/ov/u" "$TMP/ov/w" &&
-	mount -t overlay rollcall-ov -o "lowerdir=$OVER,upperdir=$TMP/ov/u,workdir=$TMP/ov/w" "$OVER" &&
-	mkdir -p "$CONFDIR" ||
-	{ echo "1..1"; echo "not ok 1 - cannot put an overlay on $OVER"; exit 1; }
+conf_overlay
 echo "member_callers = www-data" > "$CONF"
-chmod 644 "$CONF"
 
 # the module, pamdrive and a setuid-root helper where every uid can reach them
-cp "$PAM_MODULE" "$TMP/bin/pam_rollcall.so" && cp "$PAMDRIVE" "$TMP/bin/pamdrive" &&
-	cp "$RC_CHKPWD" "$TMP/bin/rollcall-chkpwd" && chown root:root "$TMP/bin/rollcall-chkpwd" &&
-	chmod 4755 "$TMP/bin/rollcall-chkpwd" && chmod 755 "$TMP/bin/pamdrive" "$TMP/bin/pam_rollcall.so" ||
-	{ echo "1..1"; echo "not ok 1 - cannot copy the module, pamdrive and the helper"; exit 1; }
+stage_helper
+cp "$PAMDRIVE" "$TMP/bin/pamdrive" && chmod 755 "$TMP/bin/pamdrive" ||
+	{ echo "1..1"; echo "not ok 1 - cannot copy pamdrive"; exit 1; }
 PAMD=$TMP/pamd
-PAM_MODULE=$TMP/bin/pam_rollcall.so
 pam_services "$PAMD" "rc:helper=$TMP/bin/rollcall-chkpwd" \
 	"rc-notokens:helper=$TMP/bin/rollcall-chkpwd,tokens=deny" \
 	"rc-roles:helper=$TMP/bin/rollcall-chkpwd,roles=owner" \
@@ -64,7 +53,6 @@ pd_as() {
 		env ${RC_PRELOAD:+LD_PRELOAD=$RC_PRELOAD} "$TMP/bin/pamdrive" "$@"
 }
 drive_as() { local desc=$1; shift; run pd_as "$@"; if [ "$st" = 0 ]; then ok "$desc"; else not_ok "$desc"; fi; }
-audit_has() { rc audit --limit "${2:-5}" | grep -Eq -- "$1"; }
 
 check "set-up: the store is out of reach of other uids" \
 	setpriv --reuid="$MONA" --regid="$MONA" --clear-groups sh -c "! ls '$SD/store' 2>/dev/null"

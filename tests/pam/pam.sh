@@ -47,7 +47,6 @@ pd_at() {   # pd_at OFFSET ARGS...: the same, at a time OFFSET from now (libfake
 }
 # drive DESC ARGS...: pamdrive returns what every OP=EXPECT says
 drive() { local desc=$1; shift; run pd "$@"; if [ "$st" = 0 ]; then ok "$desc"; else not_ok "$desc"; fi; }
-audit_has() { rc audit --limit "${2:-5}" | grep -Eq -- "$1"; }
 
 rc --json init --owner alice@example.com >"$OUT" 2>"$ERR"
 CODE=$(json 'd["code"]')

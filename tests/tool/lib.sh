@@ -136,6 +136,34 @@ setuid_host() {
 		chmod 4755 "$TMP/bin/rollcall" ||
 		{ echo "1..1"; echo "not ok 1 - cannot make a setuid copy of the tool"; exit 1; }
 }
+# conf_overlay: rollcall.conf where setuid programs read it (the
+# compiled-in path, which they never let a caller change) becomes this
+# test's: an overlay on the directory above its own, in this mount
+# namespace only, so that the host's is never touched.  Sets CONF; the
+# test writes it.
+conf_overlay() {
+	CONF=${RC_DEFAULT_CONFIG:-/etc/rollcall/rollcall.conf}
+	local confdir over
+	confdir=$(dirname "$CONF")
+	over=$(dirname "$confdir")
+	mkdir -p "$TMP/ov" && mount -t tmpfs rollcall-ov "$TMP/ov" && mkdir "$TMP/ov/u" "$TMP/ov/w" &&
+		mount -t overlay rollcall-ov -o "lowerdir=$over,upperdir=$TMP/ov/u,workdir=$TMP/ov/w" "$over" &&
+		mkdir -p "$confdir" && : > "$CONF" && chmod 644 "$CONF" ||
+		{ echo "1..1"; echo "not ok 1 - cannot put an overlay on $over"; exit 1; }
+}
+# stage_helper: the PAM module and a setuid-root copy of rollcall-chkpwd in
+# $TMP/bin (after setuid_host), where every uid reaches them.  Sets
+# PAM_MODULE and HELPER to the copies.
+stage_helper() {
+	cp "$PAM_MODULE" "$TMP/bin/pam_rollcall.so" && cp "$RC_CHKPWD" "$TMP/bin/rollcall-chkpwd" &&
+		chown root:root "$TMP/bin/rollcall-chkpwd" && chmod 4755 "$TMP/bin/rollcall-chkpwd" &&
+		chmod 755 "$TMP/bin/pam_rollcall.so" ||
+		{ echo "1..1"; echo "not ok 1 - cannot copy the module and the helper to $TMP/bin"; exit 1; }
+	PAM_MODULE=$TMP/bin/pam_rollcall.so
+	HELPER=$TMP/bin/rollcall-chkpwd
+}
+# audit_has REGEX [N]: one of the last N (5) audit records matches REGEX
+audit_has() { rc audit --limit "${2:-5}" | grep -Eq -- "$1"; }
 uid_of() { rc --json member show "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["uid"])'; }
 as() {
 	local who=$1 uid; shift

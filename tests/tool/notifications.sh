@@ -41,6 +41,7 @@ print(eval(sys.argv[3]))
 PY
 }
 body_has() { msg "$1" body | grep -Eq -- "$2"; }
+# the last 8 records here (a change and its notice each)
 audit_has() { rc audit --limit "${2:-8}" | grep -Eq -- "$1"; }
 
 # the store on the compiled-in state directory, a setuid copy of the tool
