@@ -12,6 +12,9 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <glob.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +157,96 @@ static void check_modules(struct findings *f)
 		    (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
 	else
 		say(f, RC_CHECK_OK, "PAM module", NULL, "%s", path);
+}
+
+/* ---- the helper, for PAM clients that are not root ------------------------- */
+
+/* May local user PW run the file of ST (its mode bits, its groups)? */
+static bool may_exec(const struct stat *st, const struct passwd *pw)
+{
+	gid_t groups[256];
+	int n = 256;
+
+	if (pw->pw_uid == st->st_uid)
+		return st->st_mode & S_IXUSR;
+	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) >= 0)
+		for (int i = 0; i < n; i++)
+			if (groups[i] == st->st_gid)
+				return st->st_mode & S_IXGRP;
+	return st->st_mode & S_IXOTH;
+}
+
+/* One caller of the helper: USER, named by WHY ("service db1 runs as"). */
+static void check_caller(struct findings *f, const struct stat *st, bool usable,
+                         const char *user, const char *why)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if (!pw)
+		say(f, RC_CHECK_FAIL, "helper caller", "create the user, or change what names it",
+		    "%s %s, a user this host does not have", why, user);
+	else if (!usable)
+		say(f, RC_CHECK_FAIL, "helper caller", "install rollcall-chkpwd (make install)",
+		    "%s %s, who cannot verify through %s: it is missing or not setuid root",
+		    why, user, RC_HELPER_PATH);
+	else if (!may_exec(st, pw))
+		say(f, RC_CHECK_FAIL, "helper caller", "chmod 4755 " RC_HELPER_PATH,
+		    "%s %s, who cannot run %s (mode %04o, group %u)", why, user, RC_HELPER_PATH,
+		    (unsigned)(st->st_mode & 07777), (unsigned)st->st_gid);
+	else
+		say(f, RC_CHECK_OK, "helper caller", NULL, "%s %s, who can run the helper", why,
+		    user);
+}
+
+struct helper_ctx {
+	struct findings *f;
+	const struct stat *st;
+	bool usable;
+};
+
+static int check_service_caller(const rc_service *svc, void *ctx)
+{
+	struct helper_ctx *h = ctx;
+	char why[RC_SERVICE_MAX + 32];
+
+	if (svc->runs_as[0]) {
+		snprintf(why, sizeof(why), "service %s runs as", svc->name);
+		check_caller(h->f, h->st, h->usable, svc->runs_as, why);
+	}
+	return 0;
+}
+
+/* rollcall-chkpwd: setuid root, not writable by others; and every local
+ * user that services run as or member_callers names can run it. */
+static void check_helper(struct findings *f, struct cli *c)
+{
+	struct stat st;
+	struct helper_ctx h = { f, &st, false };
+	char users[sizeof(c->cfg.member_callers)], *save = NULL;
+
+	if (lstat(RC_HELPER_PATH, &st) < 0) {
+		say(f, RC_CHECK_WARN, "helper", "install it (make install)", "%s: %s: PAM clients "
+		    "that are not root (PostgreSQL, nginx, screen lockers) cannot use rollcall",
+		    RC_HELPER_PATH, strerror(errno));
+		memset(&st, 0, sizeof(st));
+	} else if (!S_ISREG(st.st_mode) || st.st_uid != 0 || !(st.st_mode & S_ISUID) ||
+	           (st.st_mode & 0022)) {
+		say(f, RC_CHECK_FAIL, "helper", "chown root: and chmod 4755 it",
+		    "%s must be a file of root's, setuid, writable by root only (it is %04o, "
+		    "uid %u)", RC_HELPER_PATH, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
+	} else {
+		h.usable = true;
+		say(f, RC_CHECK_OK, "helper", NULL, "%s (mode %04o)", RC_HELPER_PATH,
+		    (unsigned)(st.st_mode & 07777));
+	}
+	/* the services: when the store opens (its own check said why not) */
+	if (rc_store_open(&c->s, &c->cfg, RC_OPEN_READONLY) == RC_OK) {
+		(void)rc_service_foreach(c->s, &c->actor, check_service_caller, &h);
+		cli_close(c);
+	}
+	snprintf(users, sizeof(users), "%s", c->cfg.member_callers);
+	for (char *u = strtok_r(users, ",", &save); u; u = strtok_r(NULL, ",", &save))
+		check_caller(f, &st, h.usable, u, "member_callers names");
 }
 
 /* ---- PAM stacks ----------------------------------------------------------- */
@@ -376,6 +469,7 @@ int cmd_doctor(struct cli *c, int argc, char **argv)
 	(void)rc_store_doctor(&c->cfg, found, &f);
 	check_nsswitch(&f);
 	check_modules(&f);
+	check_helper(&f, c);
 	check_pam(&f);
 	check_homes(&f, c->cfg.home_base);
 	check_sshd(&f);

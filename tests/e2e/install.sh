@@ -80,6 +80,26 @@ check "... and login" grep -Eq 'warn +homes +/etc/pam.d/login: no pam_mkhomedir.
 check "... naming what to change" grep -q 'fix: run "pam-auth-update --enable rollcall" again' "$OUT"
 check "... counted" grep -q '^0 problems, 2 warnings' "$OUT"
 cp "$TMP/common-session" /etc/pam.d/common-session
+check "doctor: the helper is setuid root" grep -Eq '^ok +helper +/usr/libexec/rollcall/rollcall-chkpwd \(mode 4755\)' "$OUT"
+expect 0 "a service that runs as www-data" rollcall service create web1 --runs-as www-data
+expect_out 0 '^ok +helper caller +service web1 runs as www-data, who can run the helper' \
+	"doctor: its daemon user can reach the helper" rollcall doctor
+chmod 4750 /usr/libexec/rollcall/rollcall-chkpwd
+expect_out 1 '^FAIL +helper caller +service web1 runs as www-data, who cannot run /usr/libexec/rollcall/rollcall-chkpwd \(mode 4750' \
+	"doctor: a service whose daemon user cannot run the helper" rollcall doctor
+check "... says how to mend it" grep -q 'fix: chmod 4755 /usr/libexec/rollcall/rollcall-chkpwd' "$OUT"
+chmod 4755 /usr/libexec/rollcall/rollcall-chkpwd
+chmod u-s /usr/libexec/rollcall/rollcall-chkpwd
+expect_out 1 '^FAIL +helper +/usr/libexec/rollcall/rollcall-chkpwd must be a file of root.s, setuid' \
+	"doctor: a helper that is not setuid" rollcall doctor
+chmod 4755 /usr/libexec/rollcall/rollcall-chkpwd
+cp /etc/rollcall/rollcall.conf "$TMP/rollcall.conf.keep"
+echo "member_callers = nosuchcaller" >> /etc/rollcall/rollcall.conf
+expect_out 1 '^FAIL +helper caller +member_callers names nosuchcaller, a user this host does not have' \
+	"doctor: member_callers naming a user the host lacks" rollcall doctor
+cp "$TMP/rollcall.conf.keep" /etc/rollcall/rollcall.conf
+rollcall service stop web1 >/dev/null
+expect 0 "the service is deleted" rollcall service delete web1
 expect_out 0 '^0 problems' "doctor is content again" rollcall doctor
 check "... without a warning" grep -q '^0 problems, 0 warnings' "$OUT"
 

@@ -38,39 +38,11 @@ rc settings set argon2.opslimit 1 >/dev/null
 rc settings set argon2.memlimit_kib 8192 >/dev/null
 
 # ---- nginx, of this test's own
-NG=$TMP/nginx
-mkdir -p "$NG/www/api" "$NG/www/admin" "$NG/tmp" && echo "api ok" > "$NG/www/api/index.html" &&
-	echo "admin ok" > "$NG/www/admin/index.html" && chmod -R a+rX "$NG" ||
-	{ echo "1..1"; echo "not ok 1 - cannot make nginx's directory"; exit 1; }
-PORT=$((20000 + RANDOM % 20000))
-while ss -ltn | grep -q ":$PORT "; do PORT=$((PORT + 1)); done
-cat > "$NG/nginx.conf" <<EOF
-load_module $AUTH_PAM;
-user www-data;
-worker_processes 2;
-pid $NG/nginx.pid;
-error_log $NG/error.log info;
-events { worker_connections 64; }
-http {
-	access_log $NG/access.log;
-	client_body_temp_path $NG/tmp/body;
-	proxy_temp_path $NG/tmp/proxy;
-	fastcgi_temp_path $NG/tmp/fastcgi;
-	uwsgi_temp_path $NG/tmp/uwsgi;
-	scgi_temp_path $NG/tmp/scgi;
-	server {
-		listen 127.0.0.1:$PORT;
-		root $NG/www;
-		location /api/ { auth_pam "rollcall api"; auth_pam_service_name nginx-api; }
-		location /admin/ { auth_pam "rollcall admin"; auth_pam_service_name nginx-admin; }
-	}
-}
-EOF
-"$NGINX" -e "$NG/error.log" -p "$NG" -c "$NG/nginx.conf" >"$TMP/nginx.out" 2>&1 ||
-	{ echo "1..1"; echo "not ok 1 - nginx did not start: $(tail -3 "$NG/error.log" "$TMP/nginx.out" | tr '\n' ' ')"; exit 1; }
-n=0
-while [ ! -s "$NG/nginx.pid" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
-NGPID=$(cat "$NG/nginx.pid")
+nginx_start www-data 'location /api/ { auth_pam "rollcall api"; auth_pam_service_name nginx-api; }
+		location /admin/ { auth_pam "rollcall admin"; auth_pam_service_name nginx-admin; }' >"$TMP/ng.err" &&
+	mkdir "$NG/www/api" "$NG/www/admin" && echo "api ok" > "$NG/www/api/index.html" &&
+	echo "admin ok" > "$NG/www/admin/index.html" && chmod -R a+rX "$NG/www" ||
+	{ echo "1..1"; echo "not ok 1 - $(cat "$TMP/ng.err")"; exit 1; }
 trap 'kill -9 "$NGPID" 2>/dev/null; pkill -9 -P "$NGPID" 2>/dev/null; rm -rf "$TMP"' EXIT
 trap 'exit 143' TERM INT HUP
 

@@ -164,6 +164,43 @@ stage_helper() {
 }
 # audit_has REGEX [N]: one of the last N (5) audit records matches REGEX
 audit_has() { rc audit --limit "${2:-5}" | grep -Eq -- "$1"; }
+# nginx_start USER LOCATIONS: an nginx of the caller's own (configuration,
+# logs and temporary files in $TMP/nginx, the packaged service untouched)
+# with Debian's auth_pam module, workers as USER, on 127.0.0.1 at a free
+# high port, serving $NG/www (LOCATIONS: the server's location blocks).
+# Sets NG, PORT and NGPID (the master; stop it by that pid).
+nginx_start() {
+	local user=$1 locations=$2 n=0
+	NG=$TMP/nginx
+	mkdir -p "$NG/www" "$NG/tmp" && chmod 755 "$NG" "$NG/www" || return 1
+	PORT=$((20000 + RANDOM % 20000))
+	while ss -ltn | grep -q ":$PORT "; do PORT=$((PORT + 1)); done
+	cat > "$NG/nginx.conf" <<EOF
+load_module ${AUTH_PAM:-/usr/lib/nginx/modules/ngx_http_auth_pam_module.so};
+user $user;
+worker_processes 2;
+pid $NG/nginx.pid;
+error_log $NG/error.log info;
+events { worker_connections 64; }
+http {
+	access_log off;
+	client_body_temp_path $NG/tmp/body;
+	proxy_temp_path $NG/tmp/proxy;
+	fastcgi_temp_path $NG/tmp/fastcgi;
+	uwsgi_temp_path $NG/tmp/uwsgi;
+	scgi_temp_path $NG/tmp/scgi;
+	server {
+		listen 127.0.0.1:$PORT;
+		root $NG/www;
+		$locations
+	}
+}
+EOF
+	"${NGINX:-/usr/sbin/nginx}" -e "$NG/error.log" -p "$NG" -c "$NG/nginx.conf" >"$NG/start.out" 2>&1 ||
+		{ echo "nginx did not start: $(tail -n 3 "$NG/error.log" "$NG/start.out" | tr '\n' ' ')"; return 1; }
+	while [ ! -s "$NG/nginx.pid" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+	NGPID=$(cat "$NG/nginx.pid")
+}
 uid_of() { rc --json member show "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["uid"])'; }
 as() {
 	local who=$1 uid; shift
