@@ -34,7 +34,7 @@ export RC_CHKPWD=$B/helper/rollcall-chkpwd
 trap 'kill -9 "${NGPID:-0}" 2>/dev/null; rm -rf "$TMP" 2>/dev/null' EXIT
 setuid_host >/dev/null
 conf_overlay >/dev/null
-printf 'member_callers = www-data\ncaller_failures = 0\n' > "$CONF"
+echo 'member_callers = www-data' > "$CONF"   # caller_failures as by default
 stage_helper >/dev/null
 PAMD=$TMP/pamd
 pam_services "$PAMD" "nginx-rc:helper=$HELPER"

@@ -11,8 +11,11 @@
  *   "account" with optional words "via=token", "roles=LIST" and
  *     "permission=LIST", and nothing after: the account alone (account,
  *     for roles= and permission=, which the auth request does not know).
- * The caller is the real uid.  Each request is counted against the
- * caller's allowance first (rc_caller_claim; a yes gives it back); whether
+ * With the single argument "--serve" it answers such requests, framed, on
+ * a socket until its end (see rollcall-chkpwd.h), keeping the store open:
+ * pam_rollcall starts it once per process.
+ * The caller is the real uid.  Each request is checked against the
+ * caller's allowance first (rc_caller_claim); whether
  * the caller may have this user's credentials verified is lib's rule
  * (rc_caller_may_verify), and a refusal costs what an unknown user does;
  * then the same login as a root caller's runs (lockout, audit and the cost
@@ -25,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -230,19 +234,157 @@ static int check_auth(rc_store *s, const struct request *r, const char *origin,
 	return status;
 }
 
+/* The configuration and the store, kept open between the requests of
+ * the serving mode; opened again when rollcall.conf changes. */
+struct ctx {
+	uid_t caller;
+	rc_config cfg;
+	rc_store *s;
+	struct stat conf;      /* rollcall.conf when the store was opened */
+	bool has_conf;
+};
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static int ctx_store(struct ctx *c, const char *origin)
+{
+	struct stat st;
+	bool has = stat(RC_DEFAULT_CONFIG, &st) == 0;
+	int rc;
+
+	if (c->s && has == c->has_conf && (!has || same_file(&st, &c->conf)))
+		return RC_OK;
+	rc_store_close(c->s);
+	c->s = NULL;
+	rc_config_defaults(&c->cfg);
+	if ((rc = rc_config_load(&c->cfg, RC_DEFAULT_CONFIG, 0)) != RC_OK ||
+	    (rc = rc_store_open(&c->s, &c->cfg, 0)) != RC_OK) {
+		syslog(LOG_ERR, "store unavailable: %s (%s)", rc_errmsg(), origin);
+		return rc;
+	}
+	c->conf = st;
+	c->has_conf = has;
+	return RC_OK;
+}
+
+/* One request: IN is "SERVICE\nREQUEST-LINE\nSECRET" (changed in place).
+ * What is slow to check (a password) is counted against the caller's
+ * allowance before it is checked; what is cheap, after a refusal. */
+static int answer(struct ctx *c, const char *user, char *in)
+{
+	struct request r;
+	char origin[64];
+	bool slow;
+	int status = RC_CHKPWD_UNAVAIL, rc;
+
+	if (parse(in, &r) < 0) {
+		syslog(LOG_ERR, "malformed request from uid %u: refused", (unsigned)c->caller);
+		return RC_CHKPWD_UNAVAIL;
+	}
+	snprintf(origin, sizeof(origin), "pam:%.16s via helper, uid %u", r.service,
+	         (unsigned)c->caller);
+	if (ctx_store(c, origin) != RC_OK)
+		return RC_CHKPWD_UNAVAIL;
+	slow = !r.account && ((r.lflags & RC_LOGIN_NO_TOKENS) || !rc_looks_like_token(r.secret));
+	rc = rc_caller_claim(c->s, origin, c->caller, slow);
+	if (rc == RC_ERR_LOCKED) {
+		syslog(LOG_WARNING, "%s (%s)", rc_errmsg(), origin);
+		return RC_CHKPWD_LIMITED;
+	}
+	if (!rc)
+		rc = rc_caller_may_verify(c->s, origin, c->caller, user);
+	if (rc == RC_ERR_PERM) {
+		syslog(LOG_WARNING, "refused: %s (%s)", rc_errmsg(), origin);
+		if (!r.account)   /* as long as an unknown user's refusal */
+			rc_login_spend(c->s, r.secret, r.lflags);
+		status = RC_CHKPWD_NOT_ALLOWED;
+	} else if (rc) {
+		syslog(LOG_ERR, "%s (%s)", rc_errmsg(), origin);
+	} else {
+		status = r.account ? check_account(c->s, &r, origin, user)
+		                   : check_auth(c->s, &r, origin, user);
+	}
+	if (status == RC_CHKPWD_YES || status == RC_CHKPWD_YES_TOKEN) {
+		if (slow)
+			rc_caller_release(c->s, c->caller);
+	} else if (!slow && status != RC_CHKPWD_UNAVAIL) {
+		rc_caller_count(c->s, c->caller);
+	}
+	if (status == RC_CHKPWD_UNAVAIL) {   /* the next request opens it again */
+		rc_store_close(c->s);
+		c->s = NULL;
+	}
+	return status;
+}
+
+/* Exactly N bytes from standard input; 0, or -1 (end, error, or idle for
+ * RC_CHKPWD_IDLE_S seconds while waiting for a frame's start, IDLE). */
+static int read_exact(void *buf, size_t n, bool idle)
+{
+	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+	size_t got = 0;
+
+	while (got < n) {
+		int pr = poll(&p, 1, idle && got == 0 ? RC_CHKPWD_IDLE_S * 1000 : 10000);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr <= 0)
+			return -1;
+		ssize_t r = read(STDIN_FILENO, (char *)buf + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+/* The serving mode: requests on a socket until its end.  0 when served
+ * (whatever the answers), else the status to exit with. */
+static int serve(struct ctx *c)
+{
+	static char frame[RC_CHKPWD_FRAME_MAX + 1];
+	struct stat st;
+	uint32_t len;
+
+	if (fstat(STDIN_FILENO, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		syslog(LOG_NOTICE, "serving mode started by uid %u without a socket: refused",
+		       (unsigned)c->caller);
+		return RC_CHKPWD_UNAVAIL;
+	}
+	while (read_exact(&len, sizeof(len), true) == 0) {
+		char *nl;
+		unsigned char status = RC_CHKPWD_UNAVAIL;
+		if (len == 0 || len > RC_CHKPWD_FRAME_MAX || read_exact(frame, len, false) < 0)
+			break;
+		frame[len] = '\0';
+		if (strlen(frame) == len && (nl = strchr(frame, '\n')) && nl != frame) {
+			*nl = '\0';
+			status = (unsigned char)answer(c, frame, nl + 1);
+		} else {
+			syslog(LOG_ERR, "malformed request from uid %u: refused", (unsigned)c->caller);
+		}
+		sodium_memzero(frame, sizeof(frame));
+		if (write(STDIN_FILENO, &status, 1) != 1)
+			break;
+	}
+	sodium_memzero(frame, sizeof(frame));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	/* service, the request line, the secret (a token is 85 bytes; a
 	 * password longer than RC_PASSWORD_MAX is refused by lib, and counted) */
 	static char in[SERVICE_MAX + 320 + RC_PASSWORD_MAX + 4];
-	char origin[64];
-	const char *user;
-	uid_t caller = getuid();
-	struct request r;
-	rc_config cfg;
-	rc_store *s = NULL;
+	struct ctx c = { .caller = getuid() };
 	size_t got = 0;
-	int status = RC_CHKPWD_UNAVAIL, rc;
+	int status = RC_CHKPWD_UNAVAIL;
 
 	sanitize_fds();
 	umask(077);
@@ -251,57 +393,27 @@ int main(int argc, char **argv)
 	openlog("rollcall-chkpwd", LOG_PID, LOG_AUTHPRIV);
 	if (geteuid() != 0 || rc_privileges_root() < 0) {
 		syslog(LOG_ERR, "not installed setuid root, or cannot take root's ids "
-		       "(uid %u)", (unsigned)caller);
+		       "(uid %u)", (unsigned)c.caller);
 		return RC_CHKPWD_UNAVAIL;
 	}
 	if (argc != 2 || !argv[1] || !argv[1][0] || isatty(STDIN_FILENO)) {
 		syslog(LOG_NOTICE, "started by uid %u other than by pam_rollcall: refused",
-		       (unsigned)caller);
+		       (unsigned)c.caller);
 		fprintf(stderr, "rollcall-chkpwd: for pam_rollcall only (see pam_rollcall(8))\n");
 		return RC_CHKPWD_UNAVAIL;
 	}
-	user = argv[1];
-	/* a secret cut short by the buffer is longer than RC_PASSWORD_MAX
-	 * still (the service name and the request line take less than its
-	 * margin): refused by lib, and counted */
-	if (read_all(in, sizeof(in), &got) < 0 || strlen(in) != got || parse(in, &r) < 0) {
-		syslog(LOG_ERR, "malformed request from uid %u: refused", (unsigned)caller);
-		goto out;
+	if (strcmp(argv[1], RC_CHKPWD_SERVE) == 0) {
+		status = serve(&c);
+	} else if (read_all(in, sizeof(in), &got) < 0 || strlen(in) != got) {
+		/* a secret cut short by the buffer is longer than
+		 * RC_PASSWORD_MAX still (the service name and the request line
+		 * take less than its margin): refused by lib, and counted */
+		syslog(LOG_ERR, "malformed request from uid %u: refused", (unsigned)c.caller);
+	} else {
+		status = answer(&c, argv[1], in);
 	}
-	snprintf(origin, sizeof(origin), "pam:%.16s via helper, uid %u", r.service,
-	         (unsigned)caller);
-
-	rc_config_defaults(&cfg);
-	if ((rc = rc_config_load(&cfg, RC_DEFAULT_CONFIG, 0)) != RC_OK ||
-	    (rc = rc_store_open(&s, &cfg, 0)) != RC_OK) {
-		syslog(LOG_ERR, "store unavailable: %s (%s)", rc_errmsg(), origin);
-		goto out;
-	}
-	rc = rc_caller_claim(s, origin, caller);
-	if (rc == RC_ERR_LOCKED) {
-		syslog(LOG_WARNING, "%s (%s)", rc_errmsg(), origin);
-		status = RC_CHKPWD_LIMITED;
-		goto out;
-	}
-	if (!rc)
-		rc = rc_caller_may_verify(s, origin, caller, user);
-	if (rc == RC_ERR_PERM) {
-		syslog(LOG_WARNING, "refused: %s (%s)", rc_errmsg(), origin);
-		if (!r.account)   /* as long as an unknown user's refusal */
-			rc_login_spend(s, r.secret, r.lflags);
-		status = RC_CHKPWD_NOT_ALLOWED;
-		goto out;
-	}
-	if (rc) {
-		syslog(LOG_ERR, "%s (%s)", rc_errmsg(), origin);
-		goto out;
-	}
-	status = r.account ? check_account(s, &r, origin, user) : check_auth(s, &r, origin, user);
-	if (status == RC_CHKPWD_YES || status == RC_CHKPWD_YES_TOKEN)
-		rc_caller_release(s, caller);
-out:
 	sodium_memzero(in, sizeof(in));
-	rc_store_close(s);
+	rc_store_close(c.s);
 	closelog();
 	return status;
 }

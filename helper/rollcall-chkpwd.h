@@ -22,4 +22,14 @@ enum {
 	RC_CHKPWD_YES_TOKEN = 10    /* auth: yes, and the secret was a token */
 };
 
+/* The serving mode: pam_rollcall starts the helper once per process as
+ * "rollcall-chkpwd --serve" with one end of a socket pair on its standard
+ * input, and sends requests: a 4-byte length (host order) and that many
+ * bytes, "USER\nSERVICE\nREQUEST-LINE\n" and the secret; each is answered
+ * by one byte, a status above.  The helper ends at the end of its input,
+ * on a malformed frame, or after RC_CHKPWD_IDLE_S seconds without one. */
+#define RC_CHKPWD_SERVE "--serve"
+#define RC_CHKPWD_FRAME_MAX 2048
+#define RC_CHKPWD_IDLE_S 60
+
 #endif

@@ -1193,7 +1193,12 @@ static void caller_key(uid_t caller, char *key, size_t n)
 	snprintf(key, n, "@caller/%u", (unsigned)caller);
 }
 
-RC_API int rc_caller_claim(rc_store *s, const char *origin, uid_t caller)
+static uint64_t caller_count(uint64_t v, uint64_t minute)
+{
+	return v >> CALLER_COUNT_BITS == minute ? v & ((1u << CALLER_COUNT_BITS) - 1) : 0;
+}
+
+RC_API int rc_caller_claim(rc_store *s, const char *origin, uid_t caller, int count)
 {
 	rc_actor root = { .uid = 0 };
 	char key[32], why[200] = "";
@@ -1206,12 +1211,25 @@ RC_API int rc_caller_claim(rc_store *s, const char *origin, uid_t caller)
 		return RC_OK;
 	caller_key(caller, key, sizeof(key));
 	snprintf(root.origin, sizeof(root.origin), "%s", origin ? origin : "helper");
+	if (!count) {
+		/* a look first: no write while under the allowance */
+		if ((rc = rc_txn_begin(s, &root, false, &t)) != 0)
+			return rc;
+		rc = rc_meta_get_u64(&t, key, &v);
+		(void)rc_txn_end(&t, RC_OK);
+		if (rc == RC_OK && caller_count(v, minute) < limit)
+			return RC_OK;
+		if (rc && rc != RC_ERR_NOTFOUND)
+			return rc;
+		if (rc == RC_ERR_NOTFOUND)
+			return RC_OK;
+	}
 	if ((rc = rc_txn_begin(s, &root, true, &t)) != 0)
 		return rc;
 	rc = rc_meta_get_u64(&t, key, &v);
 	if (rc == RC_ERR_NOTFOUND)
 		rc = RC_OK;
-	n = v >> CALLER_COUNT_BITS == minute ? v & ((1u << CALLER_COUNT_BITS) - 1) : 0;
+	n = caller_count(v, minute);
 	if (!rc && n >= limit) {
 		/* refused before anything is checked; nothing changes, so the
 		 * refusal joins the aggregated ones */
@@ -1222,7 +1240,7 @@ RC_API int rc_caller_claim(rc_store *s, const char *origin, uid_t caller)
 		snprintf(t.detail, sizeof(t.detail), "refused: uid %u over caller_failures (%u a "
 		         "minute)", (unsigned)caller, (unsigned)limit);
 		t.aggregate = true;
-	} else if (!rc) {
+	} else if (!rc && count) {
 		rc = rc_meta_put_u64(&t, key, minute << CALLER_COUNT_BITS | (n + 1));
 	}
 	rc = rc_txn_end(&t, rc);
@@ -1231,11 +1249,12 @@ RC_API int rc_caller_claim(rc_store *s, const char *origin, uid_t caller)
 	return rc;
 }
 
-RC_API void rc_caller_release(rc_store *s, uid_t caller)
+/* Add DELTA (+1 or -1) to CALLER's count of this minute. */
+static void caller_add(rc_store *s, uid_t caller, int delta)
 {
 	rc_actor root = { .uid = 0, .origin = "helper" };
 	char key[32];
-	uint64_t v = 0, minute = (uint64_t)rc_store_now(s) / 60;
+	uint64_t v = 0, minute = (uint64_t)rc_store_now(s) / 60, n;
 	rc_txn t;
 	int rc;
 
@@ -1245,10 +1264,24 @@ RC_API void rc_caller_release(rc_store *s, uid_t caller)
 	if (rc_txn_begin(s, &root, true, &t) != 0)
 		return;
 	rc = rc_meta_get_u64(&t, key, &v);
-	/* a count of an earlier minute is over already */
-	if (!rc && v >> CALLER_COUNT_BITS == minute && (v & ((1u << CALLER_COUNT_BITS) - 1)))
-		rc = rc_meta_put_u64(&t, key, v - 1);
-	(void)rc_txn_end(&t, rc == RC_ERR_NOTFOUND ? RC_OK : rc);
+	if (rc == RC_ERR_NOTFOUND)
+		rc = RC_OK;
+	/* a count of an earlier minute is over already: nothing to give back */
+	n = caller_count(v, minute);
+	if (!rc && (delta > 0 || n > 0))
+		rc = rc_meta_put_u64(&t, key, minute << CALLER_COUNT_BITS |
+		                     (delta > 0 ? n + 1 : n - 1));
+	(void)rc_txn_end(&t, rc);
+}
+
+RC_API void rc_caller_release(rc_store *s, uid_t caller)
+{
+	caller_add(s, caller, -1);
+}
+
+RC_API void rc_caller_count(rc_store *s, uid_t caller)
+{
+	caller_add(s, caller, +1);
 }
 
 RC_API int rc_member_passwd(rc_store *s, const rc_actor *a, const char *old,

@@ -565,12 +565,17 @@ int rc_caller_may_verify(rc_store *s, const char *origin, uid_t caller,
                          const char *user);
 /* The helper's allowance per calling uid: at most caller_failures
  * (rollcall.conf) requests of CALLER in a minute that did not end in a
- * yes.  rc_caller_claim counts a request before it is checked, as the
- * lockout counts attempts, so that requests run side by side cannot pass
- * the limit: RC_OK, counted; RC_ERR_LOCKED, over it: refused and audited.
- * rc_caller_release gives a yes's count back.  Root is never counted. */
-int rc_caller_claim(rc_store *s, const char *origin, uid_t caller);
+ * yes.  rc_caller_claim with COUNT counts a request before it is checked,
+ * as the lockout counts attempts, so that requests run side by side cannot
+ * pass the limit (for what is slow to check: passwords); without COUNT it
+ * only looks, and rc_caller_count counts a request that did not end in a
+ * yes afterwards (for what is cheap: tokens, account requests).  RC_OK;
+ * RC_ERR_LOCKED, over the allowance: refused and audited.
+ * rc_caller_release gives a counted request's count back after a yes.
+ * Root is never counted. */
+int rc_caller_claim(rc_store *s, const char *origin, uid_t caller, int count);
 void rc_caller_release(rc_store *s, uid_t caller);
+void rc_caller_count(rc_store *s, uid_t caller);
 /* Spend what a login of a user rollcall does not know costs with SECRET
  * (FLAGS as for rc_login_begin), recording nothing of anyone: for a
  * refusal that must not be told apart from an unknown user by its time. */

@@ -16,6 +16,8 @@
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -37,6 +39,7 @@
 #define DATA_STORE   "pam_rollcall_store"
 #define DATA_LOGIN   "pam_rollcall_login"
 #define DATA_SESSION "pam_rollcall_session"
+#define RC_HELPER_TIMEOUT_MS 30000   /* an answer of the helper (argon2id included) */
 #define DATA_HELPER  "pam_rollcall_helper"   /* the user the helper said yes for */
 #define RC_FAIL_DELAY_US 2000000u   /* pam_unix's */
 
@@ -373,21 +376,49 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* Run the helper: fork and execve with an empty environment and the user
- * as the only argument; the service, the request line REQ and the secret
- * PW (auth) on its standard input (a socket pair: a helper that exits early raises no
- * SIGPIPE in the application).  SIGCHLD is left to its default meanwhile,
- * as pam_unix does for unix_chkpwd, so that the application's handler
- * does not reap the helper first.  The answer: its exit status, or -1. */
-static int helper_run(pam_handle_t *pamh, const struct opts *o, const char *user,
-                      const char *req, const char *pw)
+/* The helper serves this process from its first request on (its serving
+ * mode, see rollcall-chkpwd.h): the module stays loaded (-z nodelete), and
+ * so does this connection, one per process, used under a lock.  It is
+ * ours only in the process that made it and while the descriptor is still
+ * the socket it was: an application that forked, or closed the descriptor
+ * and opened another under its number, gets a helper of its own, and no
+ * request is ever written to a file that is not ours. */
+static struct {
+	pthread_mutex_t lock;
+	int fd;
+	pid_t owner;
+	dev_t dev;
+	ino_t ino;
+	char helper[RC_PATH_MAX];
+} conn = { PTHREAD_MUTEX_INITIALIZER, -1, 0, 0, 0, "" };
+
+static bool conn_ours(void)
 {
-	const void *svc = NULL;
+	struct stat st;
+
+	return conn.fd >= 0 && conn.owner == getpid() && fstat(conn.fd, &st) == 0 &&
+	       S_ISSOCK(st.st_mode) && st.st_dev == conn.dev && st.st_ino == conn.ino;
+}
+
+static void conn_drop(void)
+{
+	if (conn_ours())
+		close(conn.fd);
+	conn.fd = -1;
+}
+
+/* Start the helper in its serving mode: fork twice (it is not the
+ * application's child, which may reap children it does not know), execve
+ * with an empty environment, one end of a socket pair on its standard
+ * input.  SIGCHLD is left to its default meanwhile, as pam_unix does for
+ * unix_chkpwd, so that the application's handler does not reap the
+ * intermediate child first. */
+static int conn_start(pam_handle_t *pamh, const struct opts *o)
+{
 	struct sigaction dfl, old;
 	struct stat st;
-	char head[512], name[65];
-	int sv[2], status = -1, wr;
-	pid_t pid, w;
+	int sv[2], status;
+	pid_t pid;
 
 	if (stat(o->helper, &st) < 0 || !S_ISREG(st.st_mode)) {
 		pam_syslog(pamh, LOG_ERR, "%s: the store is not readable by uid %u and the helper "
@@ -395,13 +426,7 @@ static int helper_run(pam_handle_t *pamh, const struct opts *o, const char *user
 		           o->helper);
 		return -1;
 	}
-	(void)pam_get_item(pamh, PAM_SERVICE, &svc);
-	snprintf(name, sizeof(name), "%s", svc && ((const char *)svc)[0] ? (const char *)svc : "?");
-	for (char *p = name; *p; p++)   /* one word on one line */
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
-			*p = '_';
-	snprintf(head, sizeof(head), "%s\n%s\n", name, req);
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 || fstat(sv[0], &st) < 0) {
 		pam_syslog(pamh, LOG_ERR, "%s: socketpair: %m", __func__);
 		return -1;
 	}
@@ -411,45 +436,107 @@ static int helper_run(pam_handle_t *pamh, const struct opts *o, const char *user
 	(void)sigaction(SIGCHLD, &dfl, &old);
 	pid = fork();
 	if (pid == 0) {
-		char *const argv[] = { (char *)(uintptr_t)o->helper, (char *)(uintptr_t)user, NULL };
+		static char serve_arg[] = RC_CHKPWD_SERVE;
+		char *const argv[] = { (char *)(uintptr_t)o->helper, serve_arg, NULL };
 		char *const envp[] = { NULL };
 		sigset_t none;
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		int null;
+		if (fork() != 0)
+			_exit(0);
+		null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		sigemptyset(&none);
 		(void)sigprocmask(SIG_SETMASK, &none, NULL);
+		(void)setsid();   /* no signal to the application's group reaches it */
 		if (null < 0 || dup2(sv[1], STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
 		    dup2(null, STDERR_FILENO) < 0)
-			_exit(RC_CHKPWD_UNAVAIL);
+			_exit(127);
 		closefrom(3);
 		execve(o->helper, argv, envp);
 		_exit(127);
 	}
 	close(sv[1]);
+	if (pid > 0)
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	(void)sigaction(SIGCHLD, &old, NULL);
 	if (pid < 0) {
 		pam_syslog(pamh, LOG_ERR, "%s: fork: %m", __func__);
 		close(sv[0]);
-		(void)sigaction(SIGCHLD, &old, NULL);
 		return -1;
 	}
-	wr = write_all(sv[0], head, strlen(head)) == 0 && write_all(sv[0], pw, strlen(pw)) == 0;
-	(void)shutdown(sv[0], SHUT_WR);
-	close(sv[0]);
-	while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
-		;
-	(void)sigaction(SIGCHLD, &old, NULL);
-	if (w != pid || !WIFEXITED(status)) {
-		pam_syslog(pamh, LOG_ERR, "%s: the helper %s failed (%s)", __func__, o->helper,
-		           w != pid ? "not reaped" : "killed by a signal");
+	conn.fd = sv[0];
+	conn.owner = getpid();
+	conn.dev = st.st_dev;
+	conn.ino = st.st_ino;
+	snprintf(conn.helper, sizeof(conn.helper), "%s", o->helper);
+	return 0;
+}
+
+/* Send FRAME and wait for the answer: a status, or -1. */
+static int conn_ask(const char *frame, size_t len)
+{
+	struct pollfd p = { .fd = conn.fd, .events = POLLIN };
+	unsigned char status;
+	ssize_t r;
+	int pr;
+
+	if (write_all(conn.fd, frame, len) < 0)
 		return -1;
-	}
-	if (WEXITSTATUS(status) == 127) {
-		pam_syslog(pamh, LOG_ERR, "%s: cannot run the helper %s", __func__, o->helper);
+	do
+		pr = poll(&p, 1, RC_HELPER_TIMEOUT_MS);
+	while (pr < 0 && errno == EINTR);
+	if (pr <= 0)
 		return -1;
+	do
+		r = recv(conn.fd, &status, 1, 0);
+	while (r < 0 && errno == EINTR);
+	return r == 1 ? status : -1;
+}
+
+/* Ask the helper: the user, the service, the request line REQ and the
+ * secret PW (auth) in one frame.  The answer: its status, or -1.  A helper
+ * gone since the last request (idle, killed) is started again, once. */
+static int helper_run(pam_handle_t *pamh, const struct opts *o, const char *user,
+                      const char *req, const char *pw)
+{
+	static char frame[RC_CHKPWD_FRAME_MAX];
+	const void *svc = NULL;
+	char name[65];
+	uint32_t len;
+	size_t pwlen = strnlen(pw, RC_PASSWORD_MAX + 1);   /* longer is refused, counted */
+	int n, status = -1;
+
+	(void)pam_get_item(pamh, PAM_SERVICE, &svc);
+	snprintf(name, sizeof(name), "%s", svc && ((const char *)svc)[0] ? (const char *)svc : "?");
+	for (char *p = name; *p; p++)   /* one word on one line */
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			*p = '_';
+	if (pthread_mutex_lock(&conn.lock) != 0)
+		return -1;
+	n = snprintf(frame + 4, sizeof(frame) - 4, "%s\n%s\n%s\n", user, name, req);
+	if (n < 0 || (size_t)n + pwlen + 4 > sizeof(frame)) {
+		pam_syslog(pamh, LOG_ERR, "%s: request too long for the helper", __func__);
+		goto out;
 	}
-	if (!wr && (WEXITSTATUS(status) == RC_CHKPWD_YES ||
-	            WEXITSTATUS(status) == RC_CHKPWD_YES_TOKEN))
-		return -1;   /* never a yes for a request not written in full */
-	return WEXITSTATUS(status);
+	memcpy(frame + 4 + n, pw, pwlen);
+	len = (uint32_t)((size_t)n + pwlen);
+	memcpy(frame, &len, 4);
+	for (int attempt = 0; attempt < 2 && status < 0; attempt++) {
+		if (!conn_ours() || strcmp(conn.helper, o->helper) != 0) {
+			conn_drop();
+			if (conn_start(pamh, o) < 0)
+				goto out;
+		}
+		if ((status = conn_ask(frame, len + 4)) < 0)
+			conn_drop();
+	}
+	if (status < 0)
+		pam_syslog(pamh, LOG_ERR, "%s: the helper %s did not answer (not setuid root, or "
+		           "killed?)", __func__, o->helper);
+out:
+	sodium_memzero(frame, sizeof(frame));
+	(void)pthread_mutex_unlock(&conn.lock);
+	return status;
 }
 
 /* ---- auth ------------------------------------------------------------------------ */

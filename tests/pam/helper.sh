@@ -12,7 +12,7 @@
 # Root only.
 . "$(dirname "$0")/../tool/lib.sh"
 require_root "setuid copies as other uids, and /etc/pam.d in a mount namespace"
-: "${PAM_MODULE:?}" "${PAMDRIVE:?}" "${RC_CHKPWD:?}"
+: "${PAM_MODULE:?}" "${PAMDRIVE:?}" "${RC_CHKPWD:?}" "${HELPERCONN:?}"
 if [ -z "${RC_HELPER_NS:-}" ]; then
 	export RC_HELPER_NS=1 ROLLCALL
 	exec unshare --mount --propagation private bash "$0" "$@"
@@ -23,8 +23,9 @@ echo "member_callers = www-data" > "$CONF"
 
 # the module, pamdrive and a setuid-root helper where every uid can reach them
 stage_helper
-cp "$PAMDRIVE" "$TMP/bin/pamdrive" && chmod 755 "$TMP/bin/pamdrive" ||
-	{ echo "1..1"; echo "not ok 1 - cannot copy pamdrive"; exit 1; }
+cp "$PAMDRIVE" "$TMP/bin/pamdrive" && cp "$HELPERCONN" "$TMP/bin/helperconn" &&
+	chmod 755 "$TMP/bin/pamdrive" "$TMP/bin/helperconn" ||
+	{ echo "1..1"; echo "not ok 1 - cannot copy pamdrive and helperconn"; exit 1; }
 PAMD=$TMP/pamd
 pam_services "$PAMD" "rc:helper=$TMP/bin/rollcall-chkpwd" \
 	"rc-notokens:helper=$TMP/bin/rollcall-chkpwd,tokens=deny" \
@@ -158,6 +159,16 @@ printf 'member_callers = www-data\ncaller_failures = 0\n' > "$CONF"
 drive_as "caller_failures = 0: no allowance" "$NINA" -s rc -a "$NPW" nina auth=SUCCESS
 echo "member_callers = www-data" > "$CONF"
 
+# ---- one helper per process, kept between handles (helperconn)
+rc settings set lockout.attempts 0 >/dev/null
+run setpriv --reuid="$MONA" --regid="$MONA" --clear-groups \
+	env ${RC_PRELOAD:+LD_PRELOAD=$RC_PRELOAD} "$TMP/bin/helperconn" rc mona "$MPW"
+while read -r verdict what; do
+	case $verdict in PASS) ok "helper connection: $what" ;; FAIL) not_ok "helper connection: $what" ;; esac
+done < "$OUT"
+check "helper connection: every check ran and passed" [ "$st" = 0 ] && [ "$(grep -c "^PASS" "$OUT")" = 12 ]
+rc settings set lockout.attempts 3 >/dev/null
+
 # ---- a missing helper, and root
 drive_as "a missing helper: PAM_AUTHINFO_UNAVAIL" "$MONA" -s rc-missing -a "$MPW" mona auth=AUTHINFO_UNAVAIL
 run env ${RC_PRELOAD:+LD_PRELOAD=$RC_PRELOAD} "$TMP/bin/pamdrive" -s rc-missing -a "$MPW" mona auth=SUCCESS acct=SUCCESS
@@ -179,6 +190,56 @@ for bad in 'account tokens=allow' 'tokens=allow roles=owner' 'account permission
 done
 run sh -c "printf 'x\naccount\n%s' '$MPW' | setpriv --reuid=$MONA --regid=$MONA --clear-groups '$TMP/bin/rollcall-chkpwd' mona"
 check "an account request with a secret after it is refused (5)" [ "$st" = 5 ]
+
+# ---- the helper's serving mode, driven directly (python: a socket pair)
+cat > "$TMP/serve.py" <<'EOF'
+import os, socket, struct, subprocess, sys, time
+helper, uid, mpw = sys.argv[1], sys.argv[2], sys.argv[3]
+def start():
+    a, b = socket.socketpair()
+    p = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", helper, "--serve"],
+                         stdin=b, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    b.close()
+    return a, p
+def ask(a, payload):
+    a.sendall(struct.pack("=I", len(payload)) + payload)
+    r = a.recv(1)
+    return r[0] if r else None
+def gone(p):
+    try:
+        p.wait(timeout=5)
+        return True
+    except subprocess.TimeoutExpired:
+        p.kill()
+        return False
+def say(ok, what):
+    print(("PASS " if ok else "FAIL ") + what)
+a, p = start()
+say(ask(a, f"mona\nsrv\ntokens=allow\n{mpw}".encode()) == 0, "a right password: 0")
+say(ask(a, b"mona\nsrv\ntokens=allow\nnot it") == 1, "a wrong one on the same socket: 1")
+say(ask(a, b"nina\nsrv\naccount\n") == 4, "another member's account: not allowed (4)")
+say(ask(a, b"mona\nsrv\nbogus\n") == 5, "a malformed request: 5, and it goes on")
+say(ask(a, b"mona\nsrv\naccount\n") == 0, "... the account: 0")
+a.close()
+say(gone(p), "it ends with its socket")
+a, p = start()
+a.sendall(struct.pack("=I", 5000) + b"x" * 100)
+say(gone(p), "a frame longer than the maximum ends it")
+a.close()
+a, p = start()
+a.sendall(struct.pack("=I", 0))
+say(gone(p), "an empty frame ends it")
+a.close()
+r, w = os.pipe()
+p = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", helper, "--serve"], stdin=r)
+os.close(w)
+say(p.wait(timeout=5) == 5, "without a socket it refuses (5)")
+EOF
+run python3 "$TMP/serve.py" "$TMP/bin/rollcall-chkpwd" "$MONA" "$MPW"
+while read -r verdict what; do
+	case $verdict in PASS) ok "serving mode: $what" ;; FAIL) not_ok "serving mode: $what" ;; esac
+done < "$OUT"
+check "serving mode: every check ran and passed" [ "$(grep -c "^PASS" "$OUT")" = 9 ]
 
 # ---- the helper under valgrind (memcheck), as root (valgrind ignores the
 # setuid bit): a yes, a no, an unknown user, a malformed request

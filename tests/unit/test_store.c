@@ -965,32 +965,42 @@ static void test_caller_allowance(void **state)
 	f->s->cfg.caller_failures = 3;
 	fake_now = 1800000000 - 1800000000 % 60;   /* the start of a minute */
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(rc_caller_claim(f->s, "test", 4242), RC_OK);
-	assert_int_equal(rc_caller_claim(f->s, "test", 4242), RC_ERR_LOCKED);
+		assert_int_equal(rc_caller_claim(f->s, "test", 4242, true), RC_OK);
+	assert_int_equal(rc_caller_claim(f->s, "test", 4242, true), RC_ERR_LOCKED);
 	assert_non_null(strstr(rc_errmsg(), "caller_failures = 3"));
-	assert_int_equal(rc_caller_claim(f->s, "test", 4243), RC_OK);   /* per uid */
-	assert_int_equal(rc_caller_claim(f->s, "test", 0), RC_OK);      /* root */
+	assert_int_equal(rc_caller_claim(f->s, "test", 4243, true), RC_OK);   /* per uid */
+	assert_int_equal(rc_caller_claim(f->s, "test", 0, true), RC_OK);      /* root */
 	/* a yes gives its count back */
 	rc_caller_release(f->s, 4242);
-	assert_int_equal(rc_caller_claim(f->s, "test", 4242), RC_OK);
-	assert_int_equal(rc_caller_claim(f->s, "test", 4242), RC_ERR_LOCKED);
+	assert_int_equal(rc_caller_claim(f->s, "test", 4242, true), RC_OK);
+	assert_int_equal(rc_caller_claim(f->s, "test", 4242, true), RC_ERR_LOCKED);
 	/* the next minute starts over, and a release of the last minute's
 	 * count gives nothing back in this one */
 	fake_now += 59;
-	assert_int_equal(rc_caller_claim(f->s, "test", 4242), RC_ERR_LOCKED);
+	assert_int_equal(rc_caller_claim(f->s, "test", 4242, true), RC_ERR_LOCKED);
 	fake_now += 1;
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(rc_caller_claim(f->s, "test", 4242), RC_OK);
+		assert_int_equal(rc_caller_claim(f->s, "test", 4242, true), RC_OK);
 	fake_now += 60;
-	assert_int_equal(rc_caller_claim(f->s, "test", 4242), RC_OK);
+	assert_int_equal(rc_caller_claim(f->s, "test", 4242, true), RC_OK);
 	fake_now += 60;
 	rc_caller_release(f->s, 4242);
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(rc_caller_claim(f->s, "test", 4242), RC_OK);
-	assert_int_equal(rc_caller_claim(f->s, "test", 4242), RC_ERR_LOCKED);
+		assert_int_equal(rc_caller_claim(f->s, "test", 4242, true), RC_OK);
+	assert_int_equal(rc_caller_claim(f->s, "test", 4242, true), RC_ERR_LOCKED);
+	/* looking counts nothing; rc_caller_count counts afterwards */
+	fake_now += 60;
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(rc_caller_claim(f->s, "test", 4242, false), RC_OK);
+	rc_caller_count(f->s, 4242);
+	rc_caller_count(f->s, 4242);
+	assert_int_equal(rc_caller_claim(f->s, "test", 4242, false), RC_OK);
+	rc_caller_count(f->s, 4242);
+	assert_int_equal(rc_caller_claim(f->s, "test", 4242, false), RC_ERR_LOCKED);
+	assert_int_equal(rc_caller_claim(f->s, "test", 4242, true), RC_ERR_LOCKED);
 	/* 0: no allowance at all */
 	f->s->cfg.caller_failures = 0;
-	assert_int_equal(rc_caller_claim(f->s, "test", 4242), RC_OK);
+	assert_int_equal(rc_caller_claim(f->s, "test", 4242, true), RC_OK);
 }
 
 int main(void)
