@@ -242,6 +242,7 @@ struct ctx {
 	rc_store *s;
 	struct stat conf;      /* rollcall.conf when the store was opened */
 	bool has_conf;
+	struct stat data;      /* and the store's data.mdb */
 };
 
 static bool same_file(const struct stat *a, const struct stat *b)
@@ -250,13 +251,26 @@ static bool same_file(const struct stat *a, const struct stat *b)
 	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
+/* The store's data file under the state directory of C's configuration. */
+static int data_stat(const struct ctx *c, struct stat *st)
+{
+	char path[RC_PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/store/data.mdb", c->cfg.state_dir);
+	return stat(path, st);
+}
+
+/* The store, opened again when rollcall.conf changed or the store was
+ * replaced (a restore) since it was opened. */
 static int ctx_store(struct ctx *c, const char *origin)
 {
-	struct stat st;
+	struct stat st, data;
 	bool has = stat(RC_DEFAULT_CONFIG, &st) == 0;
 	int rc;
 
-	if (c->s && has == c->has_conf && (!has || same_file(&st, &c->conf)))
+	if (c->s && has == c->has_conf && (!has || same_file(&st, &c->conf)) &&
+	    data_stat(c, &data) == 0 && data.st_dev == c->data.st_dev &&
+	    data.st_ino == c->data.st_ino)
 		return RC_OK;
 	rc_store_close(c->s);
 	c->s = NULL;
@@ -268,6 +282,8 @@ static int ctx_store(struct ctx *c, const char *origin)
 	}
 	c->conf = st;
 	c->has_conf = has;
+	if (data_stat(c, &c->data) < 0)
+		memset(&c->data, 0, sizeof(c->data));
 	return RC_OK;
 }
 
