@@ -148,6 +148,12 @@ check "invitation-accepted is mailed" test "$(msg $((N + 2)) 'm["Subject"]')" = 
 expect 0 "erin is deleted" rc member delete erin --confirm erin@example.com
 check "member-deleted is mailed" test "$(msg $((N + 3)) 'm["Subject"]')" = "[Acme Ops] member deleted: erin"
 check "... and nothing else" test "$(count)" = $((N + 3))
+SECRET=$(as carol --json mfa enable | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
+expect 0 "carol sets up two-factor authentication" sh -c "oathtool --totp -b '$SECRET' | setpriv --reuid=$(uid_of carol) --regid=$(uid_of carol) --clear-groups '$TMP/bin/rollcall' mfa confirm --code-stdin"
+check "... not an event: no mail" test "$(count)" = $((N + 3))
+expect 0 "root resets carol's two-factor authentication" rc member mfa-reset carol
+check "mfa-disabled is mailed, naming the member" test "$(msg $((N + 4)) 'm["Subject"]')" = "[Acme Ops] two-factor authentication disabled: carol"
+check "... with no secret in it" sh -c "! grep -q '$SECRET' '$MBOX'"
 
 # ---- an invitation that runs out: found and mailed once by "notification send"
 : > "$TMP/rollcall.conf"
@@ -156,7 +162,7 @@ good_conf
 expect_out 0 '0 notification mail\(s\) sent' "before its expiry, notification send has nothing for it" rc notification send
 expect_out 0 '1 notification mail\(s\) sent' "25 hours later, notification send mails the expired invitation" \
 	"$AT_TIME" +25h "$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$SD" notification send
-check "... invitation-expired, naming the member" test "$(msg $((N + 4)) 'm["Subject"]')" = "[Acme Ops] invitation expired: fay"
+check "... invitation-expired, naming the member" test "$(msg $((N + 5)) 'm["Subject"]')" = "[Acme Ops] invitation expired: fay"
 expect_out 0 '0 notification mail\(s\) sent' "... once: a later send has nothing" \
 	"$AT_TIME" +26h "$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$SD" notification send
 : > "$TMP/rollcall.conf"
@@ -164,6 +170,6 @@ rc member resend fay >/dev/null
 good_conf
 expect_out 0 '1 notification mail\(s\) sent' "resent, it is reported again when the new expiry passes" \
 	"$AT_TIME" +50h "$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$SD" notification send
-check "... and nothing else was mailed" test "$(count)" = $((N + 5))
+check "... and nothing else was mailed" test "$(count)" = $((N + 6))
 
 done_testing
