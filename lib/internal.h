@@ -108,6 +108,10 @@ void rc_code_generate_len(char *out, size_t n);
 void rc_base32_lower(const uint8_t *in, size_t n, char *out);
 void rc_password_dummy_verify(unsigned long long ops, size_t mem, const char *pw);
 void rc_code_hash(const rc_store *s, const char *normalized, uint8_t out[32]);
+/* A new invitation or reset code and its keyed hash (what is stored):
+ * fast (BLAKE2b of a 100-bit code), so a batch makes them all before its
+ * write transaction. */
+void rc_code_new(const rc_store *s, char code[RC_CODE_LEN + 1], uint8_t hash[32]);
 /* Hashing is slow: never inside a write transaction.  The limits are read
  * in a read transaction of their own, then PW hashed outside any. */
 int rc_argon2_limits(rc_store *s, int64_t *ops, int64_t *mem_kib);

@@ -83,11 +83,21 @@ static int email_check_free(rc_txn *t, const char *email)
 	return rc == RC_ERR_NOTFOUND ? RC_OK : rc;
 }
 
-int rc_invitation_issue(rc_txn *t, rc_member *m, const char *inviter, uint32_t resent,
-                        rc_code_result *out)
+/* What a code result says besides the code and its expiry. */
+static void code_result(const rc_member *m, rc_code_result *out)
+{
+	snprintf(out->username, sizeof(out->username), "%s", m->username);
+	snprintf(out->email, sizeof(out->email), "%s", m->email);
+	snprintf(out->full_name, sizeof(out->full_name), "%s", m->full_name);
+	snprintf(out->role, sizeof(out->role), "%s", m->role);
+}
+
+/* Store the pending invitation of M whose code hashes to HASH; its expiry
+ * (invite.ttl from now) to *EXPIRES. */
+static int invitation_put(rc_txn *t, const rc_member *m, const char *inviter, uint32_t resent,
+                          const uint8_t hash[32], int64_t *expires)
 {
 	rc_invitation inv = { .state = RC_INV_PENDING, .resent = resent };
-	char norm[21];
 	int64_t ttl;
 	int rc = rc_setting_int(t, "invite.ttl", &ttl);
 
@@ -99,16 +109,20 @@ int rc_invitation_issue(rc_txn *t, rc_member *m, const char *inviter, uint32_t r
 	snprintf(inv.inviter, sizeof(inv.inviter), "%s", inviter);
 	inv.created = rc_store_now(t->s);
 	inv.expires = inv.created + ttl;
-	rc_code_generate(out->code);
-	rc_code_normalize(out->code, norm);
-	rc_code_hash(t->s, norm, inv.code_hash);
-	sodium_memzero(norm, sizeof(norm));
-	snprintf(out->username, sizeof(out->username), "%s", m->username);
-	snprintf(out->email, sizeof(out->email), "%s", m->email);
-	snprintf(out->full_name, sizeof(out->full_name), "%s", m->full_name);
-	snprintf(out->role, sizeof(out->role), "%s", m->role);
-	out->expires = inv.expires;
-	rc = rc_store_invitation(t, &inv);
+	memcpy(inv.code_hash, hash, sizeof(inv.code_hash));
+	*expires = inv.expires;
+	return rc_store_invitation(t, &inv);
+}
+
+int rc_invitation_issue(rc_txn *t, rc_member *m, const char *inviter, uint32_t resent,
+                        rc_code_result *out)
+{
+	uint8_t hash[32];
+	int rc;
+
+	rc_code_new(t->s, out->code, hash);
+	code_result(m, out);
+	rc = invitation_put(t, m, inviter, resent, hash, &out->expires);
 	if (rc)
 		sodium_memzero(out->code, sizeof(out->code));
 	return rc;
@@ -120,59 +134,94 @@ static int name_from_email(const char *email, char out[RC_NAME_MAX + 1])
 	size_t n = strcspn(email, "@");
 	if (n > RC_NAME_MAX)
 		return rc_fail(RC_ERR_INVALID, "the local part of %s is too long for a user name: "
-		               "use --username", email);
+		               "give one (--username)", email);
 	for (size_t i = 0; i < n; i++)
 		out[i] = (email[i] >= 'A' && email[i] <= 'Z') ? (char)(email[i] + 32) : email[i];
 	out[n] = '\0';
 	if (rc_valid_username(out))
-		return rc_fail(RC_ERR_INVALID, "cannot make a user name of \"%s\" (%s): use --username",
-		               out, rc_errmsg());
+		return rc_fail(RC_ERR_INVALID, "cannot make a user name of \"%s\" (%s): give one "
+		               "(--username)", out, rc_errmsg());
 	return RC_OK;
+}
+
+/* An invitation's own fields, before any transaction: the email, the user
+ * name (given, or the email's local part), the full name, a role named.
+ * M becomes the pending member they describe (its role: invite_check). */
+static int invite_fields(const rc_invite_req *req, rc_member *m)
+{
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	m->status = RC_MEMBER_PENDING;
+	if ((rc = rc_valid_email(req->email)) != 0)
+		return rc;
+	if (req->username) {
+		if ((rc = rc_valid_username(req->username)) != 0)
+			return rc;
+		snprintf(m->username, sizeof(m->username), "%s", req->username);
+	} else if ((rc = name_from_email(req->email, m->username)) != 0) {
+		return rc;
+	}
+	if (req->full_name && (rc = rc_valid_full_name(req->full_name)) != 0)
+		return rc;
+	if (!req->role || !*req->role)
+		return rc_fail(RC_ERR_INVALID, "no role given");
+	snprintf(m->email, sizeof(m->email), "%s", req->email);
+	snprintf(m->full_name, sizeof(m->full_name), "%s", req->full_name ? req->full_name : "");
+	return RC_OK;
+}
+
+/* An invitation against the store, by an actor that has the invite
+ * permission: the role exists and the actor may grant it, the email and
+ * the name are free (members, service users, the host's own users). */
+static int invite_check(rc_txn *t, const char *role_name, rc_member *m)
+{
+	rc_role role;
+	int rc;
+
+	if ((rc = rc_load_role(t, role_name, &role)) != 0 ||
+	    (rc = rc_require_can_grant(t, &role)) != 0 ||
+	    (rc = email_check_free(t, m->email)) != 0 ||
+	    (rc = rc_name_check_free(t, m->username)) != 0)
+		return rc;
+	snprintf(m->role, sizeof(m->role), "%s", role.name);
+	return RC_OK;
+}
+
+/* Write the checked pending member M (its uid allocated now) with the
+ * invitation whose code hashes to HASH. */
+static int invite_store(rc_txn *t, rc_member *m, const uint8_t hash[32], int64_t *expires)
+{
+	int rc;
+
+	m->created = rc_store_now(t->s);
+	if ((rc = rc_id_alloc(t, &m->uid)) != 0 ||
+	    (rc = rc_store_member(t, m)) != 0 ||
+	    (rc = rc_uid_index_put(t, m->uid, 'm', m->username)) != 0 ||
+	    (rc = email_index_put(t, m->email, m->username)) != 0)
+		return rc;
+	return invitation_put(t, m, t->actor_name, 0, hash, expires);
 }
 
 int rc_invite_in(rc_txn *t, const rc_invite_req *req, rc_code_result *out)
 {
-	rc_member m = { .status = RC_MEMBER_PENDING };
-	rc_role role;
+	rc_member m;
+	uint8_t hash[32];
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = rc_valid_email(req->email)) != 0)
+	if ((rc = invite_fields(req, &m)) != 0)
 		return rc;
-	if (req->username)
-		rc = rc_valid_username(req->username);
-	else
-		rc = name_from_email(req->email, m.username);
-	if (rc)
-		return rc;
-	if (req->username)
-		snprintf(m.username, sizeof(m.username), "%s", req->username);
-	if (req->full_name && (rc = rc_valid_full_name(req->full_name)) != 0)
-		return rc;
-	if (!req->role || !*req->role)
-		return rc_fail(RC_ERR_INVALID, "no role given (use --role ROLE)");
 	rc_txn_audit(t, "member.invite", m.username);
-	if ((rc = rc_require(t, RC_PERM_INVITE)) != 0)
+	if ((rc = rc_require(t, RC_PERM_INVITE)) != 0 ||
+	    (rc = invite_check(t, req->role, &m)) != 0)
 		return rc;
-	if ((rc = rc_load_role(t, req->role, &role)) != 0)
-		return rc;
-	if ((rc = rc_require_can_grant(t, &role)) != 0)
-		return rc;
-	if ((rc = email_check_free(t, req->email)) != 0)
-		return rc;
-	if ((rc = rc_name_check_free(t, m.username)) != 0)
-		return rc;
-	snprintf(m.email, sizeof(m.email), "%s", req->email);
-	snprintf(m.full_name, sizeof(m.full_name), "%s", req->full_name ? req->full_name : "");
-	snprintf(m.role, sizeof(m.role), "%s", role.name);
-	m.created = rc_store_now(t->s);
-	if ((rc = rc_id_alloc(t, &m.uid)) != 0)
-		return rc;
-	if ((rc = rc_store_member(t, &m)) != 0 ||
-	    (rc = rc_uid_index_put(t, m.uid, 'm', m.username)) != 0 ||
-	    (rc = email_index_put(t, m.email, m.username)) != 0)
-		return rc;
-	return rc_invitation_issue(t, &m, t->actor_name, 0, out);
+	rc_code_new(t->s, out->code, hash);
+	code_result(&m, out);
+	rc = invite_store(t, &m, hash, &out->expires);
+	if (rc)
+		sodium_memzero(out->code, sizeof(out->code));
+	return rc;
 }
 
 RC_API int rc_member_invite(rc_store *s, const rc_actor *a, const rc_invite_req *req,
@@ -632,7 +681,6 @@ RC_API int rc_member_reset_password(rc_store *s, const rc_actor *a, const char *
 {
 	rc_member m;
 	rc_txn t;
-	char norm[21];
 	int64_t ttl;
 	int rc = begin_on_member(s, a, "member.reset-password", username,
 	                         RC_PERM_MANAGE_MEMBERS, &t, &m);
@@ -644,20 +692,14 @@ RC_API int rc_member_reset_password(rc_store *s, const rc_actor *a, const char *
 	if (!rc)
 		rc = rc_setting_int(&t, "invite.ttl", &ttl);
 	if (!rc) {
-		rc_code_generate(out->code);
-		rc_code_normalize(out->code, norm);
-		rc_code_hash(s, norm, m.reset_hash);
-		sodium_memzero(norm, sizeof(norm));
+		rc_code_new(s, out->code, m.reset_hash);
 		m.reset_expires = rc_store_now(s) + ttl;
 		/* The old password stops working at once. */
 		sodium_memzero(m.pwhash, sizeof(m.pwhash));
 		m.must_change = 1;
 		m.failed = 0;
 		m.lock_until = 0;
-		snprintf(out->username, sizeof(out->username), "%s", m.username);
-		snprintf(out->email, sizeof(out->email), "%s", m.email);
-		snprintf(out->full_name, sizeof(out->full_name), "%s", m.full_name);
-		snprintf(out->role, sizeof(out->role), "%s", m.role);
+		code_result(&m, out);
 		out->expires = m.reset_expires;
 		rc = rc_store_member(&t, &m);
 	}
