@@ -36,7 +36,7 @@ static const char usage_text[] =
 "  doctor                                 check this host's set-up (root only)\n"
 "  whoami                                 your member record and permissions\n"
 "  member list|show|invite|withdraw|resend|accept|set-role|update|\n"
-"         activate|deactivate|delete|reset-password|unlock|mfa-reset\n"
+"         activate|deactivate|delete|reset-password|unlock|mfa-reset|import\n"
 "  role list|show|create|delete\n"
 "  service list|show|create|start|stop|delete\n"
 "  service-user list|create|update-password|set|show-password|delete SERVICE [USER]\n"
