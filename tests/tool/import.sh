@@ -52,14 +52,7 @@ check "audit: one member.invite record per imported member" \
 	test "$(audit_count member.invite bob)$(audit_count member.invite carol)$(audit_count member.invite dave)$(audit_count member.invite erin)" = 1111
 check "... and no other record of the import" test "$(audit_count member.import "$TMP/a.csv")" = 0
 
-# the NSS view (nss_wrapper routes glibc to the module)
-printf 'root:x:0:0:root:/root:/bin/bash\n' > "$TMP/passwd"
-printf 'root:x:0:\n' > "$TMP/group"
-nssw() {
-	env LD_PRELOAD="${RC_PRELOAD:+$RC_PRELOAD:}libnss_wrapper.so" NSS_WRAPPER_PASSWD="$TMP/passwd" NSS_WRAPPER_GROUP="$TMP/group" \
-	    NSS_WRAPPER_MODULE_SO_PATH="$NSS_MODULE" NSS_WRAPPER_MODULE_FN_PREFIX=rollcall \
-	    ROLLCALL_STATE_DIR="$SD" "$@"
-}
+# the NSS view (nssw: lib.sh)
 expect_out 0 '^carol:\*:[0-9]+:[0-9]+:Carol "CJ" Smith:/home/carol:' "getent passwd shows an imported member" nssw getent passwd carol
 expect_out 0 '^rollcall-read-only:\*:[0-9]+:.*erin' "... and its role's group" nssw getent group rollcall-read-only
 
