@@ -69,15 +69,21 @@ out:
 	return rc;
 }
 
+/* 20 characters of the 32-letter alphabet (100 bits): one random byte
+ * each, of which 5 bits (256 is a multiple of 32: uniform). */
 void rc_code_generate(char out[RC_CODE_LEN + 1])
 {
+	uint8_t r[20];
 	size_t o = 0;
+
+	randombytes_buf(r, sizeof(r));
 	for (int i = 0; i < 20; i++) {
 		if (i && i % 5 == 0)
 			out[o++] = '-';
-		out[o++] = code_alphabet[randombytes_uniform(32)];
+		out[o++] = code_alphabet[r[i] & 31];
 	}
 	out[o] = '\0';
+	sodium_memzero(r, sizeof(r));
 }
 
 /* Upper-case, drop '-' and spaces, read O as 0 and I/L as 1; exactly WANT
@@ -180,6 +186,16 @@ void rc_code_hash(const rc_store *s, const char *normalized, uint8_t out[32])
 {
 	crypto_generichash(out, 32, (const uint8_t *)normalized, strlen(normalized),
 	                   s->key_codes, sizeof(s->key_codes));
+}
+
+void rc_code_new(const rc_store *s, char code[RC_CODE_LEN + 1], uint8_t hash[32])
+{
+	char norm[21];
+
+	rc_code_generate(code);
+	(void)rc_code_normalize(code, norm);
+	rc_code_hash(s, norm, hash);
+	sodium_memzero(norm, sizeof(norm));
 }
 
 int rc_argon2_limits(rc_store *s, int64_t *ops, int64_t *mem_kib)

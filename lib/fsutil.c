@@ -41,8 +41,32 @@ int rc_check_owner_mode(const char *path, const struct stat *st,
 	return RC_OK;
 }
 
-/* Scan a passwd- or group-format file ("name:x:id:...").  Returns 1 when a
- * line matches, 0 when none does (or the file is missing), -1 on error. */
+/* One line of a passwd- or group-format file ("name:x:id:..."): its name
+ * (NAME, NLEN) and its id (-1 when the third field is no number).  0 for a
+ * line that names no one (a comment, a NIS +/- line, no ':'). */
+static int host_line(const char *line, const char **name, size_t *nlen, int64_t *id)
+{
+	const char *colon1 = strchr(line, ':'), *colon2, *p;
+	int64_t v = 0;
+	int digits = 0;
+
+	if (!colon1 || line[0] == '#' || line[0] == '+' || line[0] == '-')
+		return 0;
+	*name = line;
+	*nlen = (size_t)(colon1 - line);
+	*id = -1;
+	if (!(colon2 = strchr(colon1 + 1, ':')))
+		return 1;
+	for (p = colon2 + 1; *p >= '0' && *p <= '9' && digits < 11; digits++)
+		v = v * 10 + (*p++ - '0');
+	if (digits && *p == ':')
+		*id = v;
+	return 1;
+}
+
+/* Scan a passwd- or group-format file for NAME (or, NAME NULL, for ID).
+ * Returns 1 when a line matches, 0 when none does (or the file is
+ * missing), -1 on error. */
 static int host_scan(const char *path, const char *name, int64_t id)
 {
 	FILE *f = fopen(path, "re");
@@ -52,27 +76,15 @@ static int host_scan(const char *path, const char *name, int64_t id)
 	if (!f)
 		return errno == ENOENT ? 0 : -1;
 	while (!found && fgets(line, sizeof(line), f)) {
-		char *colon1 = strchr(line, ':');
-		if (!colon1 || line[0] == '#' || line[0] == '+' || line[0] == '-')
+		const char *n;
+		size_t nlen;
+		int64_t v;
+		if (!host_line(line, &n, &nlen, &v))
 			continue;
-		if (name) {
-			if ((size_t)(colon1 - line) == strlen(name) &&
-			    memcmp(line, name, strlen(name)) == 0)
-				found = 1;
-			continue;
-		}
-		char *colon2 = strchr(colon1 + 1, ':');
-		if (!colon2)
-			continue;
-		char *p = colon2 + 1;
-		int64_t v = 0;
-		int digits = 0;
-		while (*p >= '0' && *p <= '9' && digits < 11) {
-			v = v * 10 + (*p++ - '0');
-			digits++;
-		}
-		if (digits && *p == ':' && v == id)
-			found = 1;
+		if (name)
+			found = nlen == strlen(name) && memcmp(n, name, nlen) == 0;
+		else
+			found = v == id;
 	}
 	fclose(f);
 	return found;
@@ -86,6 +98,102 @@ int rc_host_has_name(const char *path, const char *name)
 int rc_host_has_id(const char *path, uint32_t id)
 {
 	return host_scan(path, NULL, (int64_t)id);
+}
+
+/* ---- the same files, read once for a batch (rc_host_files) --------------- */
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int host_load(const char *path, struct rc_host_file *hf)
+{
+	FILE *f = fopen(path, "re");
+	char line[4096];
+	size_t cap = 0;
+	int rc = RC_OK;
+
+	if (!f)
+		return errno == ENOENT ? RC_OK
+		                       : rc_fail(RC_ERR_STORE, "cannot read %s: %s", path, strerror(errno));
+	while (!rc && fgets(line, sizeof(line), f)) {
+		const char *n;
+		size_t nlen;
+		int64_t v;
+		if (!host_line(line, &n, &nlen, &v))
+			continue;
+		if (hf->n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			char **names = realloc(hf->names, ncap * sizeof(*names));
+			uint32_t *ids = names ? realloc(hf->ids, ncap * sizeof(*ids)) : NULL;
+			if (names)
+				hf->names = names;
+			if (!ids) {
+				rc = rc_fail(RC_ERR_NOMEM, "out of memory");
+				break;
+			}
+			hf->ids = ids;
+			cap = ncap;
+		}
+		if (!(hf->names[hf->n] = strndup(n, nlen))) {
+			rc = rc_fail(RC_ERR_NOMEM, "out of memory");
+			break;
+		}
+		if (v >= 0 && v <= UINT32_MAX)
+			hf->ids[hf->nids++] = (uint32_t)v;
+		hf->n++;
+	}
+	if (!rc && ferror(f))
+		rc = rc_fail(RC_ERR_STORE, "cannot read %s: %s", path, strerror(errno));
+	fclose(f);
+	if (!rc) {
+		qsort(hf->names, hf->n, sizeof(*hf->names), cmp_name);
+		qsort(hf->ids, hf->nids, sizeof(*hf->ids), cmp_id);
+	}
+	return rc;
+}
+
+int rc_host_files_load(const rc_config *cfg, rc_host_files *h)
+{
+	int rc;
+
+	memset(h, 0, sizeof(*h));
+	rc = host_load(cfg->passwd_file, &h->f[0]);
+	if (!rc)
+		rc = host_load(cfg->group_file, &h->f[1]);
+	if (rc)
+		rc_host_files_free(h);
+	return rc;
+}
+
+void rc_host_files_free(rc_host_files *h)
+{
+	for (int i = 0; i < 2; i++) {
+		for (size_t j = 0; j < h->f[i].n; j++)
+			free(h->f[i].names[j]);
+		free(h->f[i].names);
+		free(h->f[i].ids);
+	}
+	memset(h, 0, sizeof(*h));
+}
+
+int rc_host_files_has_name(const rc_host_files *h, int which, const char *name)
+{
+	const struct rc_host_file *hf = &h->f[which];
+	return hf->n && bsearch(&name, hf->names, hf->n, sizeof(*hf->names), cmp_name) != NULL;
+}
+
+int rc_host_files_has_id(const rc_host_files *h, int which, uint32_t id)
+{
+	const struct rc_host_file *hf = &h->f[which];
+	return hf->nids && bsearch(&id, hf->ids, hf->nids, sizeof(*hf->ids), cmp_id) != NULL;
 }
 
 /* A setuid-root program started by another user: root in full (real,

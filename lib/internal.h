@@ -108,6 +108,10 @@ void rc_code_generate_len(char *out, size_t n);
 void rc_base32_lower(const uint8_t *in, size_t n, char *out);
 void rc_password_dummy_verify(unsigned long long ops, size_t mem, const char *pw);
 void rc_code_hash(const rc_store *s, const char *normalized, uint8_t out[32]);
+/* A new invitation or reset code and its keyed hash (what is stored):
+ * fast (BLAKE2b of a 100-bit code), so a batch makes them all before its
+ * write transaction. */
+void rc_code_new(const rc_store *s, char code[RC_CODE_LEN + 1], uint8_t hash[32]);
 /* Hashing is slow: never inside a write transaction.  The limits are read
  * in a read transaction of their own, then PW hashed outside any. */
 int rc_argon2_limits(rc_store *s, int64_t *ops, int64_t *mem_kib);
@@ -169,6 +173,8 @@ typedef struct rc_txn {
 	 * a member acting as one: counted in the aggregated refusals, apart
 	 * from the records of changes (settings.c) */
 	bool aggregate;
+	/* the host's files read once (a batch), or NULL: read for each check */
+	const struct rc_host_files *host;
 	bool nss_changed;        /* what NSS shows changed: bump the generation
 	                          * and publish (set by rc_db_put/rc_db_del only) */
 	/* notices this transaction queued: the handle's after commit */
@@ -177,6 +183,9 @@ typedef struct rc_txn {
 } rc_txn;
 
 int rc_txn_begin(rc_store *s, const rc_actor *a, bool write, rc_txn *t);
+/* Grow the map now (no transaction open) so that BYTES more fit in one
+ * write transaction: a batch (member import) that cannot grow it midway. */
+int rc_store_reserve(rc_store *s, size_t bytes);
 /* Commit when rc is RC_OK, else abort; returns rc (or the commit's error).
  * A refusal for lack of permission is audited in a transaction of its own. */
 int rc_txn_end(rc_txn *t, int rc);
@@ -274,6 +283,22 @@ int rc_snapshot_catch_up(rc_store *s);
 /* Host files source. */
 int rc_host_has_name(const char *path, const char *name);
 int rc_host_has_id(const char *path, uint32_t id);
+/* The same files read once, for a batch of checks (member import): a
+ * transaction whose host is set asks it instead of reading the files for
+ * each name and id.  f[0] is passwd_file, f[1] group_file. */
+struct rc_host_file {
+	char **names;        /* sorted */
+	size_t n;
+	uint32_t *ids;       /* sorted */
+	size_t nids;
+};
+typedef struct rc_host_files {
+	struct rc_host_file f[2];
+} rc_host_files;
+int rc_host_files_load(const rc_config *cfg, rc_host_files *h);
+void rc_host_files_free(rc_host_files *h);
+int rc_host_files_has_name(const rc_host_files *h, int which, const char *name);
+int rc_host_files_has_id(const rc_host_files *h, int which, uint32_t id);
 
 /* Paths. */
 int rc_path_join(char *out, size_t len, const char *dir, const char *name);

@@ -83,11 +83,21 @@ static int email_check_free(rc_txn *t, const char *email)
 	return rc == RC_ERR_NOTFOUND ? RC_OK : rc;
 }
 
-int rc_invitation_issue(rc_txn *t, rc_member *m, const char *inviter, uint32_t resent,
-                        rc_code_result *out)
+/* What a code result says besides the code and its expiry. */
+static void code_result(const rc_member *m, rc_code_result *out)
+{
+	snprintf(out->username, sizeof(out->username), "%s", m->username);
+	snprintf(out->email, sizeof(out->email), "%s", m->email);
+	snprintf(out->full_name, sizeof(out->full_name), "%s", m->full_name);
+	snprintf(out->role, sizeof(out->role), "%s", m->role);
+}
+
+/* Store the pending invitation of M whose code hashes to HASH; its expiry
+ * (invite.ttl from now) to *EXPIRES. */
+static int invitation_put(rc_txn *t, const rc_member *m, const char *inviter, uint32_t resent,
+                          const uint8_t hash[32], int64_t *expires)
 {
 	rc_invitation inv = { .state = RC_INV_PENDING, .resent = resent };
-	char norm[21];
 	int64_t ttl;
 	int rc = rc_setting_int(t, "invite.ttl", &ttl);
 
@@ -99,16 +109,20 @@ int rc_invitation_issue(rc_txn *t, rc_member *m, const char *inviter, uint32_t r
 	snprintf(inv.inviter, sizeof(inv.inviter), "%s", inviter);
 	inv.created = rc_store_now(t->s);
 	inv.expires = inv.created + ttl;
-	rc_code_generate(out->code);
-	rc_code_normalize(out->code, norm);
-	rc_code_hash(t->s, norm, inv.code_hash);
-	sodium_memzero(norm, sizeof(norm));
-	snprintf(out->username, sizeof(out->username), "%s", m->username);
-	snprintf(out->email, sizeof(out->email), "%s", m->email);
-	snprintf(out->full_name, sizeof(out->full_name), "%s", m->full_name);
-	snprintf(out->role, sizeof(out->role), "%s", m->role);
-	out->expires = inv.expires;
-	rc = rc_store_invitation(t, &inv);
+	memcpy(inv.code_hash, hash, sizeof(inv.code_hash));
+	*expires = inv.expires;
+	return rc_store_invitation(t, &inv);
+}
+
+int rc_invitation_issue(rc_txn *t, rc_member *m, const char *inviter, uint32_t resent,
+                        rc_code_result *out)
+{
+	uint8_t hash[32];
+	int rc;
+
+	rc_code_new(t->s, out->code, hash);
+	code_result(m, out);
+	rc = invitation_put(t, m, inviter, resent, hash, &out->expires);
 	if (rc)
 		sodium_memzero(out->code, sizeof(out->code));
 	return rc;
@@ -120,59 +134,94 @@ static int name_from_email(const char *email, char out[RC_NAME_MAX + 1])
 	size_t n = strcspn(email, "@");
 	if (n > RC_NAME_MAX)
 		return rc_fail(RC_ERR_INVALID, "the local part of %s is too long for a user name: "
-		               "use --username", email);
+		               "give one (--username)", email);
 	for (size_t i = 0; i < n; i++)
 		out[i] = (email[i] >= 'A' && email[i] <= 'Z') ? (char)(email[i] + 32) : email[i];
 	out[n] = '\0';
 	if (rc_valid_username(out))
-		return rc_fail(RC_ERR_INVALID, "cannot make a user name of \"%s\" (%s): use --username",
-		               out, rc_errmsg());
+		return rc_fail(RC_ERR_INVALID, "cannot make a user name of \"%s\" (%s): give one "
+		               "(--username)", out, rc_errmsg());
 	return RC_OK;
+}
+
+/* An invitation's own fields, before any transaction: the email, the user
+ * name (given, or the email's local part), the full name, a role named.
+ * M becomes the pending member they describe (its role: invite_check). */
+static int invite_fields(const rc_invite_req *req, rc_member *m)
+{
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	m->status = RC_MEMBER_PENDING;
+	if ((rc = rc_valid_email(req->email)) != 0)
+		return rc;
+	if (req->username) {
+		if ((rc = rc_valid_username(req->username)) != 0)
+			return rc;
+		snprintf(m->username, sizeof(m->username), "%s", req->username);
+	} else if ((rc = name_from_email(req->email, m->username)) != 0) {
+		return rc;
+	}
+	if (req->full_name && (rc = rc_valid_full_name(req->full_name)) != 0)
+		return rc;
+	if (!req->role || !*req->role)
+		return rc_fail(RC_ERR_INVALID, "no role given");
+	snprintf(m->email, sizeof(m->email), "%s", req->email);
+	snprintf(m->full_name, sizeof(m->full_name), "%s", req->full_name ? req->full_name : "");
+	return RC_OK;
+}
+
+/* An invitation against the store, by an actor that has the invite
+ * permission: the role exists and the actor may grant it, the email and
+ * the name are free (members, service users, the host's own users). */
+static int invite_check(rc_txn *t, const char *role_name, rc_member *m)
+{
+	rc_role role;
+	int rc;
+
+	if ((rc = rc_load_role(t, role_name, &role)) != 0 ||
+	    (rc = rc_require_can_grant(t, &role)) != 0 ||
+	    (rc = email_check_free(t, m->email)) != 0 ||
+	    (rc = rc_name_check_free(t, m->username)) != 0)
+		return rc;
+	snprintf(m->role, sizeof(m->role), "%s", role.name);
+	return RC_OK;
+}
+
+/* Write the checked pending member M (its uid allocated now) with the
+ * invitation whose code hashes to HASH. */
+static int invite_store(rc_txn *t, rc_member *m, const uint8_t hash[32], int64_t *expires)
+{
+	int rc;
+
+	m->created = rc_store_now(t->s);
+	if ((rc = rc_id_alloc(t, &m->uid)) != 0 ||
+	    (rc = rc_store_member(t, m)) != 0 ||
+	    (rc = rc_uid_index_put(t, m->uid, 'm', m->username)) != 0 ||
+	    (rc = email_index_put(t, m->email, m->username)) != 0)
+		return rc;
+	return invitation_put(t, m, t->actor_name, 0, hash, expires);
 }
 
 int rc_invite_in(rc_txn *t, const rc_invite_req *req, rc_code_result *out)
 {
-	rc_member m = { .status = RC_MEMBER_PENDING };
-	rc_role role;
+	rc_member m;
+	uint8_t hash[32];
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = rc_valid_email(req->email)) != 0)
+	if ((rc = invite_fields(req, &m)) != 0)
 		return rc;
-	if (req->username)
-		rc = rc_valid_username(req->username);
-	else
-		rc = name_from_email(req->email, m.username);
-	if (rc)
-		return rc;
-	if (req->username)
-		snprintf(m.username, sizeof(m.username), "%s", req->username);
-	if (req->full_name && (rc = rc_valid_full_name(req->full_name)) != 0)
-		return rc;
-	if (!req->role || !*req->role)
-		return rc_fail(RC_ERR_INVALID, "no role given (use --role ROLE)");
 	rc_txn_audit(t, "member.invite", m.username);
-	if ((rc = rc_require(t, RC_PERM_INVITE)) != 0)
+	if ((rc = rc_require(t, RC_PERM_INVITE)) != 0 ||
+	    (rc = invite_check(t, req->role, &m)) != 0)
 		return rc;
-	if ((rc = rc_load_role(t, req->role, &role)) != 0)
-		return rc;
-	if ((rc = rc_require_can_grant(t, &role)) != 0)
-		return rc;
-	if ((rc = email_check_free(t, req->email)) != 0)
-		return rc;
-	if ((rc = rc_name_check_free(t, m.username)) != 0)
-		return rc;
-	snprintf(m.email, sizeof(m.email), "%s", req->email);
-	snprintf(m.full_name, sizeof(m.full_name), "%s", req->full_name ? req->full_name : "");
-	snprintf(m.role, sizeof(m.role), "%s", role.name);
-	m.created = rc_store_now(t->s);
-	if ((rc = rc_id_alloc(t, &m.uid)) != 0)
-		return rc;
-	if ((rc = rc_store_member(t, &m)) != 0 ||
-	    (rc = rc_uid_index_put(t, m.uid, 'm', m.username)) != 0 ||
-	    (rc = email_index_put(t, m.email, m.username)) != 0)
-		return rc;
-	return rc_invitation_issue(t, &m, t->actor_name, 0, out);
+	rc_code_new(t->s, out->code, hash);
+	code_result(&m, out);
+	rc = invite_store(t, &m, hash, &out->expires);
+	if (rc)
+		sodium_memzero(out->code, sizeof(out->code));
+	return rc;
 }
 
 RC_API int rc_member_invite(rc_store *s, const rc_actor *a, const rc_invite_req *req,
@@ -185,6 +234,259 @@ RC_API int rc_member_invite(rc_store *s, const rc_actor *a, const rc_invite_req 
 		return rc;
 	rc = rc_invite_in(&t, req, out);
 	return rc_txn_end(&t, rc);
+}
+
+/* ---- member import ---------------------------------------------------------
+ * Every rule of rc_member_invite, for a file of rows, all or nothing:
+ * 1. each row's own fields (invite_fields), and no email address
+ *    (case-insensitive, as idx_email) or user name twice in the file;
+ * 2. in a read transaction: the invite permission, then each row against
+ *    the store (invite_check);
+ * 3. outside any transaction: every code and its hash;
+ * 4. one write transaction: the checks again (a change in between refuses
+ *    the whole file), each member and invitation written and audited as
+ *    "member.invite"; the NSS snapshot is published once, after it.
+ * The host's passwd and group files are read once for all of it. */
+
+/* A set of row indexes keyed by a string of the row (email address or user
+ * name): open addressing, for duplicates within the file. */
+struct rowset {
+	uint32_t *slot;   /* row index + 1; 0: empty */
+	size_t mask;
+	bool fold;        /* keys compared case-insensitively (emails) */
+};
+
+static uint64_t key_hash(const char *k, bool fold)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *k; k++) {
+		unsigned char c = (unsigned char)*k;
+		if (fold && c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c + 32);
+		h = (h ^ c) * 1099511628211ull;
+	}
+	return h;
+}
+
+/* Add row I under KEY (KEYS(j) gives row j's): 0, or the index + 1 of the
+ * row that has it already. */
+static size_t rowset_add(struct rowset *set, const rc_import_row *rows, size_t i,
+                         const char *(*key)(const rc_import_row *))
+{
+	const char *k = key(&rows[i]);
+	for (size_t at = key_hash(k, set->fold) & set->mask;; at = (at + 1) & set->mask) {
+		uint32_t j = set->slot[at];
+		if (!j) {
+			set->slot[at] = (uint32_t)i + 1;
+			return 0;
+		}
+		const char *o = key(&rows[j - 1]);
+		if (set->fold ? strcasecmp(o, k) == 0 : strcmp(o, k) == 0)
+			return j;
+	}
+}
+
+static const char *row_email(const rc_import_row *r) { return r->req.email; }
+static const char *row_name(const rc_import_row *r) { return r->username; }
+
+static void import_bad(const rc_import_hooks *h, rc_import_row *row, const char *fmt, ...)
+	RC_PRINTF(3, 4);
+static void import_bad(const rc_import_hooks *h, rc_import_row *row, const char *fmt, ...)
+{
+	char msg[320];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	row->username[0] = '\0';   /* bad: no further checks */
+	if (h->bad)
+		h->bad(row->line, msg, h->ctx);
+}
+
+static void import_progress(const rc_import_hooks *h, const char *phase, size_t done,
+                            size_t total)
+{
+	if (h->progress)
+		h->progress(phase, done, total, h->ctx);
+}
+
+/* 1: the rows' own fields, and duplicates within the file. */
+static int import_fields(rc_import_row *rows, size_t n, const rc_import_hooks *h, size_t *bad)
+{
+	struct rowset emails = { .fold = true }, names = { .fold = false };
+	size_t cap = 16;
+	rc_member m;
+
+	while (cap < n * 2)
+		cap *= 2;
+	emails.slot = calloc(cap, sizeof(uint32_t));
+	names.slot = calloc(cap, sizeof(uint32_t));
+	if (!emails.slot || !names.slot || n > UINT32_MAX - 1) {
+		free(emails.slot);
+		free(names.slot);
+		return rc_fail(RC_ERR_NOMEM, "out of memory");
+	}
+	emails.mask = names.mask = cap - 1;
+	for (size_t i = 0; i < n; i++) {
+		size_t j;
+		import_progress(h, "checking", i, n);
+		if (invite_fields(&rows[i].req, &m) != RC_OK) {
+			import_bad(h, &rows[i], "%s", rc_errmsg());
+			(*bad)++;
+			continue;
+		}
+		snprintf(rows[i].username, sizeof(rows[i].username), "%s", m.username);
+		if ((j = rowset_add(&emails, rows, i, row_email)) != 0) {
+			import_bad(h, &rows[i], "the email address %s is on line %lu already",
+			           rows[i].req.email, rows[j - 1].line);
+			(*bad)++;
+		} else if ((j = rowset_add(&names, rows, i, row_name)) != 0) {
+			import_bad(h, &rows[i], "the user name %s%s is on line %lu already",
+			           m.username, rows[i].req.username ? "" : " (from the email address)",
+			           rows[j - 1].line);
+			(*bad)++;
+		}
+	}
+	sodium_memzero(&m, sizeof(m));
+	free(emails.slot);
+	free(names.slot);
+	return RC_OK;
+}
+
+/* A caller without the invite permission: its refusal audited (in a write
+ * transaction of its own, as every refused change). */
+static int import_refused(rc_store *s, const rc_actor *a, const char *source)
+{
+	rc_txn t;
+	int rc = rc_txn_begin(s, a, true, &t);
+
+	if (rc)
+		return rc;
+	rc_txn_audit(&t, "member.import", source);
+	if ((rc = rc_require(&t, RC_PERM_INVITE)) == RC_OK)
+		rc = rc_fail(RC_ERR_STATE, "the caller's permissions changed during the import; "
+		             "try again");
+	return rc_txn_end(&t, rc);
+}
+
+/* Bytes of store one imported member takes at most (member, invitation,
+ * indexes, audit record, B-tree pages half full), to grow the map ahead. */
+#define IMPORT_ROW_BYTES 2048
+
+RC_API int rc_member_import(rc_store *s, const rc_actor *a, rc_import_row *rows, size_t n,
+                            unsigned flags, const rc_import_hooks *hooks)
+{
+	static const rc_import_hooks none;
+	const rc_import_hooks *h = hooks ? hooks : &none;
+	const char *source = h->source ? h->source : "-";
+	uint8_t (*hash)[32] = NULL;
+	rc_host_files host;
+	rc_member m;
+	rc_txn t;
+	size_t bad = 0;
+	int rc;
+
+	memset(&host, 0, sizeof(host));
+	/* 1 */
+	if ((rc = import_fields(rows, n, h, &bad)) != RC_OK)
+		return rc;
+	/* 2 */
+	if ((rc = rc_host_files_load(&s->cfg, &host)) != RC_OK)
+		return rc;
+	if ((rc = rc_txn_begin(s, a, false, &t)) != RC_OK)
+		goto out;
+	t.host = &host;
+	if ((rc = rc_require(&t, RC_PERM_INVITE)) != RC_OK) {
+		(void)rc_txn_end(&t, rc);
+		rc = rc == RC_ERR_PERM ? import_refused(s, a, source) : rc;
+		goto out;
+	}
+	for (size_t i = 0; i < n && rc == RC_OK; i++) {
+		import_progress(h, "checking", i, n);
+		if (!rows[i].username[0])
+			continue;
+		if (invite_fields(&rows[i].req, &m) != RC_OK ||
+		    (rc = invite_check(&t, rows[i].req.role, &m)) != RC_OK) {
+			if (rc == RC_ERR_STORE || rc == RC_ERR_NOMEM)
+				break;
+			import_bad(h, &rows[i], "%s", rc_errmsg());
+			bad++;
+			rc = RC_OK;
+		}
+	}
+	rc = rc_txn_end(&t, rc);
+	if (rc)
+		goto out;
+	if (bad) {
+		rc = rc_fail(RC_ERR_INVALID, "%zu bad line%s: nothing was imported", bad,
+		             bad == 1 ? "" : "s");
+		goto out;
+	}
+	if ((flags & RC_IMPORT_CHECK_ONLY) || n == 0)
+		goto out;
+	/* 3 */
+	if (!(hash = malloc(n * sizeof(*hash)))) {
+		rc = rc_fail(RC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		rc_code_new(s, rows[i].code, hash[i]);
+	/* 4 */
+	if (n > SIZE_MAX / IMPORT_ROW_BYTES) {
+		rc = rc_fail(RC_ERR_FULL, "too many rows");
+		goto out;
+	}
+	if ((rc = rc_store_reserve(s, n * IMPORT_ROW_BYTES)) != RC_OK ||
+	    (rc = rc_txn_begin(s, a, true, &t)) != RC_OK)
+		goto out;
+	t.host = &host;
+	rc_txn_audit(&t, "member.import", source);
+	rc = rc_require(&t, RC_PERM_INVITE);
+	for (size_t i = 0; i < n && rc == RC_OK; i++) {
+		import_progress(h, "writing", i, n);
+		if ((rc = invite_fields(&rows[i].req, &m)) != RC_OK ||
+		    (rc = invite_check(&t, rows[i].req.role, &m)) != RC_OK) {
+			if (rc != RC_ERR_STORE && rc != RC_ERR_NOMEM) {
+				import_bad(h, &rows[i], "%s (changed while the file was checked)",
+				           rc_errmsg());
+				rc = rc_fail(RC_ERR_INVALID, "the store changed while the file was "
+				             "checked: nothing was imported");
+			}
+			break;
+		}
+		rc_txn_audit(&t, "member.invite", m.username);
+		if ((rc = invite_store(&t, &m, hash[i], &rows[i].expires)) == RC_OK)
+			rc = rc_audit_append(&t, "ok");
+	}
+	import_progress(h, "writing", n, n);
+	if (rc == RC_OK)
+		t.action[0] = '\0';   /* each member has its record */
+	rc = rc_txn_end(&t, rc);
+out:
+	if (rc)
+		for (size_t i = 0; i < n; i++)
+			sodium_memzero(rows[i].code, sizeof(rows[i].code));
+	if (hash) {
+		sodium_memzero(hash, n * sizeof(*hash));
+		free(hash);
+	}
+	sodium_memzero(&m, sizeof(m));
+	rc_host_files_free(&host);
+	return rc;
+}
+
+RC_API int rc_member_mail_audit(rc_store *s, const rc_actor *a, const char *username,
+                                const char *result)
+{
+	rc_txn t;
+	int rc = rc_txn_begin(s, a, true, &t);
+
+	if (rc)
+		return rc;
+	rc_txn_audit(&t, "member.invite-mail", username);
+	snprintf(t.detail, sizeof(t.detail), "%.90s", result);
+	return rc_txn_end(&t, RC_OK);
 }
 
 /* Begin a write on member NAME by an actor with PERM and a higher rank. */
@@ -632,7 +934,6 @@ RC_API int rc_member_reset_password(rc_store *s, const rc_actor *a, const char *
 {
 	rc_member m;
 	rc_txn t;
-	char norm[21];
 	int64_t ttl;
 	int rc = begin_on_member(s, a, "member.reset-password", username,
 	                         RC_PERM_MANAGE_MEMBERS, &t, &m);
@@ -644,20 +945,14 @@ RC_API int rc_member_reset_password(rc_store *s, const rc_actor *a, const char *
 	if (!rc)
 		rc = rc_setting_int(&t, "invite.ttl", &ttl);
 	if (!rc) {
-		rc_code_generate(out->code);
-		rc_code_normalize(out->code, norm);
-		rc_code_hash(s, norm, m.reset_hash);
-		sodium_memzero(norm, sizeof(norm));
+		rc_code_new(s, out->code, m.reset_hash);
 		m.reset_expires = rc_store_now(s) + ttl;
 		/* The old password stops working at once. */
 		sodium_memzero(m.pwhash, sizeof(m.pwhash));
 		m.must_change = 1;
 		m.failed = 0;
 		m.lock_until = 0;
-		snprintf(out->username, sizeof(out->username), "%s", m.username);
-		snprintf(out->email, sizeof(out->email), "%s", m.email);
-		snprintf(out->full_name, sizeof(out->full_name), "%s", m.full_name);
-		snprintf(out->role, sizeof(out->role), "%s", m.role);
+		code_result(&m, out);
 		out->expires = m.reset_expires;
 		rc = rc_store_member(&t, &m);
 	}

@@ -294,6 +294,51 @@ typedef int (*rc_member_cb)(const rc_member *m, void *ctx);
 int rc_member_foreach(rc_store *s, const rc_actor *a,
                       const rc_member_filter *f, rc_member_cb cb, void *ctx);
 
+/* ---- bulk import (rollcall member import) --------------------------------
+ * A file of invitations, all or nothing: every line is parsed and checked
+ * (the rules of rc_member_invite, and no email or user name twice in the
+ * file) before anything is written, each bad line reported; then one write
+ * transaction stores every member, its invitation and its audit record
+ * ("member.invite", as rc_member_invite), and the NSS snapshot is
+ * published once. */
+typedef struct rc_import_row {
+	rc_invite_req req;         /* its fields; username, full_name NULL: none */
+	unsigned long line;        /* where it starts in the file */
+	/* after rc_member_import: */
+	char username[RC_NAME_MAX + 1];
+	char code[RC_CODE_LEN + 1];
+	int64_t expires;
+} rc_import_row;
+
+typedef struct rc_import_hooks {
+	/* a bad line: its number and what is wrong with it */
+	void (*bad)(unsigned long line, const char *reason, void *ctx);
+	/* DONE of TOTAL rows through PHASE ("checking", "writing"): called
+	 * for every row, inside the write transaction too: only count */
+	void (*progress)(const char *phase, size_t done, size_t total, void *ctx);
+	void *ctx;
+	const char *source;        /* the file's name, for the audit log */
+} rc_import_hooks;
+
+/* Parse an import file: BUF, LEN bytes, changed in place (the rows point
+ * into it).  A header line names the columns: email and role, optionally
+ * username and full_name, in any order (RFC 4180 CSV: "quoted" fields
+ * with "" for a quote, CRLF or LF; a UTF-8 byte order mark and empty lines
+ * are skipped).  Each bad line goes to H->bad; *ROWS (free()) gets the
+ * good ones.  RC_OK, RC_ERR_INVALID when any line was bad, RC_ERR_NOMEM. */
+int rc_import_parse(char *buf, size_t len, rc_import_row **rows, size_t *n,
+                    const rc_import_hooks *h);
+enum { RC_IMPORT_CHECK_ONLY = 1 };   /* report bad lines, write nothing */
+/* Check ROWS, then (unless CHECK_ONLY) invite them all in one write
+ * transaction.  RC_OK: every row's username, code and expires are set;
+ * RC_ERR_INVALID: bad lines (each reported to H->bad), nothing written;
+ * RC_ERR_PERM: the actor may not invite. */
+int rc_member_import(rc_store *s, const rc_actor *a, rc_import_row *rows, size_t n,
+                     unsigned flags, const rc_import_hooks *h);
+/* Audit a failed invitation mail of an imported or invited member. */
+int rc_member_mail_audit(rc_store *s, const rc_actor *a, const char *username,
+                         const char *result);
+
 /* ---- services and service users ----------------------------------------- */
 enum { RC_SERVICE_STOPPED = 0, RC_SERVICE_RUNNING = 1 };
 typedef struct rc_service {

@@ -563,11 +563,12 @@ static int resolve_actor(rc_txn *t)
 	return RC_OK;
 }
 
-/* Before a write: when half of the map is used, double it, so
- * that a growing store never meets MDB_MAP_FULL in normal use.  LMDB
- * allows this only with no transaction open in this process, which holds
- * here: lib/ keeps one store per process and never nests transactions. */
-static int map_room(rc_store *s)
+/* Before a write: when more than half of the map would be used with EXTRA
+ * bytes more, double it (as often as needed), so that a growing store
+ * never meets MDB_MAP_FULL in normal use.  LMDB allows this only with no
+ * transaction open in this process, which holds here: lib/ keeps one store
+ * per process and never nests transactions. */
+static int map_room(rc_store *s, size_t extra)
 {
 	MDB_envinfo info;
 	MDB_stat st;
@@ -575,16 +576,27 @@ static int map_room(rc_store *s)
 
 	if ((mrc = mdb_env_info(s->env, &info)) != 0 || (mrc = mdb_env_stat(s->env, &st)) != 0)
 		return rc_fail_lmdb(mrc, "cannot read the store's size");
-	size_t used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
-	if (used <= info.me_mapsize / 2)
+	size_t used = (info.me_last_pgno + 1) * (size_t)st.ms_psize, size = info.me_mapsize;
+	if (extra > SIZE_MAX / 4 - used)
+		return rc_fail(RC_ERR_FULL, "the store's map cannot grow by %zu bytes", extra);
+	while (used + extra > size / 2) {
+		if (size > SIZE_MAX / 2)
+			return rc_fail(RC_ERR_FULL, "the store's map cannot grow past %zu bytes", size);
+		size *= 2;
+	}
+	if (size == info.me_mapsize)
 		return RC_OK;
-	if (info.me_mapsize > SIZE_MAX / 2)
-		return rc_fail(RC_ERR_FULL, "the store's map cannot grow past %zu bytes",
-		               info.me_mapsize);
-	mrc = mdb_env_set_mapsize(s->env, info.me_mapsize * 2);
+	mrc = mdb_env_set_mapsize(s->env, size);
 	if (mrc)
 		return rc_fail_lmdb(mrc, "cannot grow the store's map");
 	return RC_OK;
+}
+
+int rc_store_reserve(rc_store *s, size_t bytes)
+{
+	if (s->flags & RC_OPEN_READONLY)
+		return rc_fail(RC_ERR_STORE, "the store was opened read-only");
+	return map_room(s, bytes);
 }
 
 int rc_txn_begin(rc_store *s, const rc_actor *a, bool write, rc_txn *t)
@@ -601,7 +613,7 @@ int rc_txn_begin(rc_store *s, const rc_actor *a, bool write, rc_txn *t)
 		return rc_fail(RC_ERR_STORE, "the store was opened read-only");
 	if (s->pid != getpid())
 		return rc_fail(RC_ERR_STORE, "the store handle was opened before fork()");
-	if (write && (rc = map_room(s)) != RC_OK)
+	if (write && (rc = map_room(s, 0)) != RC_OK)
 		return rc;
 	if (write)
 		write_txn_held(true);
@@ -977,6 +989,22 @@ int rc_store_svcuser(rc_txn *t, const rc_svcuser_rec *u)
 
 /* ---- names and ids ------------------------------------------------------ */
 
+/* The host's passwd (WHICH 0) or group file (1) has NAME or ID: from the
+ * files read once when the transaction has them (a batch), else read now. */
+static int host_has_name(const rc_txn *t, int which, const char *name)
+{
+	if (t->host)
+		return rc_host_files_has_name(t->host, which, name);
+	return rc_host_has_name(which ? t->s->cfg.group_file : t->s->cfg.passwd_file, name);
+}
+
+static int host_has_id(const rc_txn *t, int which, uint32_t id)
+{
+	if (t->host)
+		return rc_host_files_has_id(t->host, which, id);
+	return rc_host_has_id(which ? t->s->cfg.group_file : t->s->cfg.passwd_file, id);
+}
+
 int rc_name_check_free(rc_txn *t, const char *name)
 {
 	MDB_val v;
@@ -989,14 +1017,14 @@ int rc_name_check_free(rc_txn *t, const char *name)
 	if (rc != RC_ERR_NOTFOUND)
 		return rc ? rc : rc_fail(RC_ERR_EXISTS,
 		                         "name \"%s\" is already used by a service user", name);
-	h = rc_host_has_name(t->s->cfg.passwd_file, name);
+	h = host_has_name(t, 0, name);
 	if (h < 0)
 		return rc_fail(RC_ERR_STORE, "cannot read %s: %s", t->s->cfg.passwd_file,
 		               strerror(errno));
 	if (h)
 		return rc_fail(RC_ERR_EXISTS, "name \"%s\" is already used by a user of this host (%s)",
 		               name, t->s->cfg.passwd_file);
-	h = rc_host_has_name(t->s->cfg.group_file, name);
+	h = host_has_name(t, 1, name);
 	if (h < 0)
 		return rc_fail(RC_ERR_STORE, "cannot read %s: %s", t->s->cfg.group_file,
 		               strerror(errno));
@@ -1022,8 +1050,8 @@ int rc_id_alloc(rc_txn *t, uint32_t *id)
 		if (next > c->id_max)
 			return rc_fail(RC_ERR_FULL, "the id range %u-%u is used up (id_min/id_max in %s)",
 			               c->id_min, c->id_max, c->path[0] ? c->path : RC_DEFAULT_CONFIG);
-		int hu = rc_host_has_id(c->passwd_file, (uint32_t)next);
-		int hg = rc_host_has_id(c->group_file, (uint32_t)next);
+		int hu = host_has_id(t, 0, (uint32_t)next);
+		int hg = host_has_id(t, 1, (uint32_t)next);
 		if (hu < 0 || hg < 0)
 			return rc_fail(RC_ERR_STORE, "cannot read the host's %s or %s", c->passwd_file,
 			               c->group_file);

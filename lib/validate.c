@@ -292,6 +292,8 @@ RC_API int rc_valid_full_name(const char *name)
 	if (n > RC_FULLNAME_MAX)
 		return rc_fail(RC_ERR_INVALID, "full name is too long (%d bytes at most)",
 		               RC_FULLNAME_MAX);
+	if (!rc_utf8_valid(name, n))
+		return rc_fail(RC_ERR_INVALID, "full name \"%s\" is not valid UTF-8", SHOWN(name));
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)name[i];
 		if (is_ctrl(c))

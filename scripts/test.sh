@@ -56,7 +56,7 @@ make -j2
 make -j2 check TESTS="tests/unit/test_codec tests/unit/test_validate tests/unit/test_store \
 	tests/nss/test_nss tests/nss/glibc.sh tests/pam/pam.sh tests/pam/selfservice.sh tests/pam/svctokens.sh tests/pam/bad_input.sh \
 	tests/tool/basics.sh tests/tool/members.sh tests/tool/services.sh tests/tool/bad_input.sh \
-	tests/tool/permissions.sh" || check=1
+	tests/tool/permissions.sh tests/tool/import.sh" || check=1
 if [ -n "$(ls san 2>/dev/null)" ]; then
 	for f in san/*; do echo "== $f"; head -60 "$f"; done
 	echo "sanitizer reports in _build-san/san: failed"

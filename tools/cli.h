@@ -47,6 +47,11 @@ int cli_read_secret(bool from_stdin, const char *what, const char *prompt, bool 
 /* Refuse a secret given as an argument: exit status 2, saying how to pass
  * it; nothing is consumed. */
 int cli_secret_on_argv(const char *command, const char *what, const char *how);
+/* Read all of PATH ("-": standard input) into *BUF (NUL-terminated, LEN
+ * bytes before it; free()), opened with the caller's privileges: the
+ * setuid tool reads nothing for its caller that the caller could not read
+ * itself.  0 or an exit status (reported). */
+int cli_read_caller_file(struct cli *c, const char *path, char **buf, size_t *len);
 /* The mail template of KIND (RC_MAIL_*), loaded and checked before any
  * change: *t stays NULL when no mail_command is set.  0 or an exit status
  * (a bad template is a configuration error, reported). */
@@ -66,10 +71,21 @@ int cmd_notification(struct cli *c, int argc, char **argv);
 /* Tables (text like the seeds', or a JSON array of objects). */
 enum cell_type { CELL_STR, CELL_BOOL, CELL_TIME, CELL_INT };
 struct table;
+struct cell {
+	enum cell_type type;
+	char *text;      /* text form */
+	long long num;   /* bool, time or int */
+};
 struct table *table_new(int ncols, const char *const *headers, const enum cell_type *types);
 void table_row(struct table *t, ...);   /* ncols values: char*, int, int64_t, long long */
 void table_print(struct table *t, bool json);
 void table_free(struct table *t);
+/* A table whose rows are made as they are printed (none kept: a table of a
+ * million rows): ROW fills the NCOLS cells of row R (texts valid until its
+ * next call); it is called twice per row for text (widths, then lines). */
+typedef void (*table_row_fn)(size_t r, struct cell *cells, void *ctx);
+void table_print_rows(int ncols, const char *const *headers, size_t rows, table_row_fn row,
+                      void *ctx, bool json);
 
 /* A key/value record: text as "Key: value" lines, or one JSON object. */
 struct record;

@@ -3,7 +3,10 @@
  * SPDX-License-Identifier: BSD-3-Clause
  */
 #include "config.h"
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 #include "opts.h"
 
@@ -204,6 +207,269 @@ static int m_resend(struct cli *c, int argc, char **argv)
 	rc = deliver(c, &res, tpl, "New invitation code");
 	sodium_memzero(&res, sizeof(res));
 	return rc;
+}
+
+/* ---- member import ------------------------------------------------------ */
+
+struct bad_line {
+	unsigned long line;
+	size_t seq;
+	char *reason;
+};
+
+struct import_ctx {
+	struct cli *c;
+	const char *file;
+	/* bad lines, printed in line order once all are known */
+	struct bad_line *bad;
+	size_t nbad, capbad;
+	/* progress, counted by lib/ and shown by a thread of its own (a
+	 * terminal that stops output never stops the write transaction) */
+	_Atomic(const char *) phase;
+	atomic_size_t done, total;
+	atomic_bool finished;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	/* the output */
+	rc_import_row *rows;
+	bool *sent;
+	char text[6][RC_EMAIL_MAX + 1];   /* a row's cells, as printed */
+};
+
+static void import_bad(unsigned long line, const char *reason, void *ctx)
+{
+	struct import_ctx *x = ctx;
+
+	if (x->nbad == x->capbad) {
+		size_t ncap = x->capbad ? x->capbad * 2 : 64;
+		struct bad_line *nb = realloc(x->bad, ncap * sizeof(*nb));
+		if (!nb) {
+			fputs("rollcall: out of memory\n", stderr);
+			exit(EX_STORE);
+		}
+		x->bad = nb;
+		x->capbad = ncap;
+	}
+	x->bad[x->nbad].line = line;
+	x->bad[x->nbad].seq = x->nbad;
+	if (!(x->bad[x->nbad].reason = strdup(reason))) {
+		fputs("rollcall: out of memory\n", stderr);
+		exit(EX_STORE);
+	}
+	x->nbad++;
+}
+
+static int bad_cmp(const void *a, const void *b)
+{
+	const struct bad_line *x = a, *y = b;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void import_bad_print(struct import_ctx *x)
+{
+	qsort(x->bad, x->nbad, sizeof(*x->bad), bad_cmp);
+	for (size_t i = 0; i < x->nbad; i++) {
+		fprintf(stderr, "rollcall: %s:%lu: %s\n", x->file, x->bad[i].line, x->bad[i].reason);
+		free(x->bad[i].reason);
+	}
+	free(x->bad);
+	x->bad = NULL;
+	x->nbad = x->capbad = 0;
+}
+
+static void import_progress(const char *phase, size_t done, size_t total, void *ctx)
+{
+	struct import_ctx *x = ctx;
+
+	atomic_store_explicit(&x->phase, phase, memory_order_relaxed);
+	atomic_store_explicit(&x->done, done, memory_order_relaxed);
+	atomic_store_explicit(&x->total, total, memory_order_relaxed);
+}
+
+/* The progress line on standard error (a terminal): every quarter second,
+ * until the import is over; then cleared. */
+static void *progress_thread(void *arg)
+{
+	struct import_ctx *x = arg;
+	struct timespec ts;
+	bool shown = false;
+
+	pthread_mutex_lock(&x->lock);
+	while (!atomic_load(&x->finished)) {
+		const char *phase = atomic_load_explicit(&x->phase, memory_order_relaxed);
+		size_t done = atomic_load_explicit(&x->done, memory_order_relaxed);
+		size_t total = atomic_load_explicit(&x->total, memory_order_relaxed);
+		if (phase && total) {
+			fprintf(stderr, "\rrollcall: %s %s: %zu of %zu rows (%zu%%)\033[K", x->file,
+			        phase, done, total, done * 100 / total);
+			fflush(stderr);
+			shown = true;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 250000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&x->wake, &x->lock, &ts);
+	}
+	pthread_mutex_unlock(&x->lock);
+	if (shown) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+	}
+	return NULL;
+}
+
+static void import_row(size_t r, struct cell *cells, void *ctx)
+{
+	struct import_ctx *x = ctx;
+	const rc_import_row *row = &x->rows[r];
+	bool mailed = x->sent && x->sent[r];
+	int i = 0;
+
+	snprintf(x->text[0], sizeof(x->text[0]), "%s", row->username);
+	snprintf(x->text[1], sizeof(x->text[1]), "%s", row->req.email);
+	snprintf(x->text[2], sizeof(x->text[2]), "%s", row->req.role);
+	snprintf(x->text[3], sizeof(x->text[3]), "%s", mailed ? "true" : "false");
+	snprintf(x->text[4], sizeof(x->text[4]), "%s", mailed ? "" : row->code);
+	rc_time_format(row->expires, x->text[5], sizeof(x->text[5]));
+	cells[i++] = (struct cell){ CELL_STR, x->text[0], 0 };
+	cells[i++] = (struct cell){ CELL_STR, x->text[1], 0 };
+	cells[i++] = (struct cell){ CELL_STR, x->text[2], 0 };
+	if (x->sent)
+		cells[i++] = (struct cell){ CELL_BOOL, x->text[3], mailed };
+	cells[i++] = (struct cell){ CELL_STR, x->text[4], 0 };
+	cells[i++] = (struct cell){ CELL_TIME, x->text[5], row->expires };
+}
+
+/* Mail each code (as member invite does), after the commit; a failed mail
+ * is reported and audited, and its code printed: nothing is undone. */
+static size_t import_mail(struct import_ctx *x, const rc_mail_template *tpl, size_t n)
+{
+	size_t failed = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const rc_import_row *row = &x->rows[i];
+		rc_code_result res = { .expires = row->expires };
+		snprintf(res.username, sizeof(res.username), "%s", row->username);
+		snprintf(res.email, sizeof(res.email), "%s", row->req.email);
+		snprintf(res.full_name, sizeof(res.full_name), "%s",
+		         row->req.full_name ? row->req.full_name : "");
+		snprintf(res.role, sizeof(res.role), "%s", row->req.role);
+		memcpy(res.code, row->code, sizeof(res.code));
+		x->sent[i] = cli_mail_code(x->c, tpl, &res) == EX_DONE;
+		sodium_memzero(&res, sizeof(res));
+		if (!x->sent[i]) {
+			failed++;
+			fprintf(stderr, "rollcall: %s:%lu: the invitation of %s was not mailed; its "
+			        "code is printed\n", x->file, row->line, row->username);
+			(void)rc_member_mail_audit(x->c->s, &x->c->actor, row->username,
+			                           "failed: the invitation was not mailed");
+		}
+	}
+	return failed;
+}
+
+static int m_import(struct cli *c, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "check", no_argument, NULL, 'k' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 } };
+	static const char *const hdr_print[] = { "USERNAME", "EMAIL", "ROLE", "CODE", "EXPIRES" };
+	static const char *const hdr_mail[] = { "USERNAME", "EMAIL", "ROLE", "SENT", "CODE",
+	                                        "EXPIRES" };
+	struct import_ctx x = { .c = c, .lock = PTHREAD_MUTEX_INITIALIZER,
+	                        .wake = PTHREAD_COND_INITIALIZER };
+	rc_import_hooks hooks = { .bad = import_bad, .progress = import_progress, .ctx = &x };
+	rc_mail_template *tpl = NULL;
+	pthread_t progress;
+	bool check_only = false, have_progress = false;
+	char *buf = NULL;
+	size_t len = 0, n = 0;
+	int ch, rc, prc, st;
+
+	OPT_START();
+	while ((ch = opt_next(argc, argv, lo)) != -1) {
+		if (ch != 'k')
+			return EX_USAGE;
+		check_only = true;
+	}
+	if ((st = want_args(argc - optind, 1, 1, "member import FILE")))
+		return st;
+	x.file = hooks.source = argv[optind];
+	/* A bad template is found before anything changes. */
+	if (!check_only && (st = cli_mail_template(c, RC_MAIL_INVITATION, &tpl)))
+		return st;
+	if ((st = cli_read_caller_file(c, x.file, &buf, &len)))
+		goto out;
+	prc = rc_import_parse(buf, len, &x.rows, &n, &hooks);
+	if (prc == RC_ERR_NOMEM) {
+		st = cli_fail(prc);
+		goto out;
+	}
+	if (isatty(STDERR_FILENO) && n >= 10000)
+		have_progress = pthread_create(&progress, NULL, progress_thread, &x) == 0;
+	rc = rc_member_import(c->s, &c->actor, x.rows, n,
+	                      prc || check_only ? RC_IMPORT_CHECK_ONLY : 0, &hooks);
+	if (have_progress) {
+		pthread_mutex_lock(&x.lock);
+		atomic_store(&x.finished, true);
+		pthread_cond_signal(&x.wake);
+		pthread_mutex_unlock(&x.lock);
+		pthread_join(progress, NULL);
+	}
+	if (rc && rc != RC_ERR_INVALID) {
+		st = cli_fail(rc);
+		goto out;
+	}
+	if (x.nbad) {
+		size_t nbad = x.nbad;
+		import_bad_print(&x);
+		st = cli_error(EX_REFUSED, "%s: %zu bad line%s: nothing was imported", x.file, nbad,
+		               nbad == 1 ? "" : "s");
+		goto out;
+	}
+	if (rc) {   /* (every refusal names its line) */
+		st = cli_fail(rc);
+		goto out;
+	}
+	if (check_only) {
+		if (!c->json)
+			printf("%s: %zu member%s to invite, no bad line; nothing was changed.\n",
+			       x.file, n, n == 1 ? "" : "s");
+		else
+			printf("{\"file\":\"%s\",\"members\":%zu,\"bad_lines\":0}\n", x.file, n);
+		st = EX_DONE;
+		goto out;
+	}
+	if (tpl) {
+		if (!(x.sent = calloc(n ? n : 1, sizeof(*x.sent)))) {
+			st = cli_error(EX_STORE, "out of memory (the members are stored)");
+			goto out;
+		}
+		(void)import_mail(&x, tpl, n);
+	}
+	table_print_rows(tpl ? 6 : 5, tpl ? hdr_mail : hdr_print, n, import_row, &x, c->json);
+	if (!c->json)
+		printf("%zu member%s invited from %s.\n", n, n == 1 ? "" : "s", x.file);
+	st = EX_DONE;
+out:
+	if (x.bad)
+		import_bad_print(&x);
+	for (size_t i = 0; i < n; i++)
+		sodium_memzero(x.rows[i].code, sizeof(x.rows[i].code));
+	sodium_memzero(x.text, sizeof(x.text));
+	free(x.rows);
+	free(x.sent);
+	if (buf) {
+		sodium_memzero(buf, len);
+		free(buf);
+	}
+	rc_mail_template_free(tpl);
+	return st;
 }
 
 #define ACCEPT_STDIN "--password-stdin (the code on the first line, the new password on " \
@@ -432,6 +698,10 @@ static const struct action actions[] = {
 	{ "reset-password", m_reset_password, "reset-password NAME",
 	  "invalidate the password and issue a reset code" },
 	{ "unlock", m_unlock, "unlock NAME", "clear failed attempts and a lockout" },
+	{ "import", m_import, "import FILE [--check]",
+	  "invite every member of a CSV file (\"-\": standard input) with the header "
+	  "email,role[,username][,full_name]: all or none, every bad line reported as "
+	  "FILE:LINE; codes mailed (mail_command) or printed" },
 	{ "mfa-reset", m_mfa_reset, "mfa-reset NAME",
 	  "remove a member's two-factor authentication (a lost device); revokes its tokens" },
 };

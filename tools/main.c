@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <grp.h>
+#include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -35,7 +36,7 @@ static const char usage_text[] =
 "  doctor                                 check this host's set-up (root only)\n"
 "  whoami                                 your member record and permissions\n"
 "  member list|show|invite|withdraw|resend|accept|set-role|update|\n"
-"         activate|deactivate|delete|reset-password|unlock|mfa-reset\n"
+"         activate|deactivate|delete|reset-password|unlock|mfa-reset|import\n"
 "  role list|show|create|delete\n"
 "  service list|show|create|start|stop|delete\n"
 "  service-user list|create|update-password|set|show-password|delete SERVICE [USER]\n"
@@ -247,6 +248,86 @@ int cli_secret_on_argv(const char *command, const char *what, const char *how)
 {
 	return cli_error(EX_USAGE, "%s takes no %s on the command line, where every local user "
 	                 "can read it: %s", command, what, how);
+}
+
+/* ---- files read for the caller ----------------------------------------- */
+
+/* Open PATH with the caller's file-system ids and groups, never root's: a
+ * setuid tool reads for its caller only what the caller may read itself
+ * (setfsuid/setfsgid: no signal or ptrace right changes meanwhile). */
+static int open_as_caller(struct cli *c, const char *path)
+{
+	int fd, e;
+
+	if (c->caller_ngroups < 0)   /* not setuid root: the process is the caller */
+		return open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (setgroups((size_t)c->caller_ngroups, c->caller_groups) < 0)
+		return -1;
+	setfsgid(c->caller_gid);
+	setfsuid(c->actor.uid);
+	if ((uid_t)setfsuid((uid_t)-1) != c->actor.uid || (gid_t)setfsgid((gid_t)-1) != c->caller_gid) {
+		e = EPERM;
+		fd = -1;
+	} else {
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		e = errno;
+	}
+	setfsuid(0);
+	setfsgid(0);
+	if (setgroups(0, NULL) < 0 || setfsuid((uid_t)-1) != 0 || setfsgid((gid_t)-1) != 0)
+		_exit(EX_STORE);   /* cannot be root again: stop before anything */
+	errno = e;
+	return fd;
+}
+
+int cli_read_caller_file(struct cli *c, const char *path, char **buf, size_t *len)
+{
+	size_t cap = 1 << 16, n = 0;
+	char *b;
+	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open_as_caller(c, path);
+
+	*buf = NULL;
+	*len = 0;
+	if (fd < 0)
+		return cli_error(EX_REFUSED, "cannot open %s: %s", path, strerror(errno));
+	rc_slow_work("reading a file");
+	if (!(b = malloc(cap))) {
+		if (fd != STDIN_FILENO)
+			close(fd);
+		return cli_error(EX_STORE, "out of memory");
+	}
+	for (;;) {
+		if (n + 1 >= cap) {
+			char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(b, cap * 2);
+			if (!nb) {
+				free(b);
+				if (fd != STDIN_FILENO)
+					close(fd);
+				return cli_error(EX_STORE, "out of memory reading %s", path);
+			}
+			b = nb;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, b + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			free(b);
+			if (fd != STDIN_FILENO)
+				close(fd);
+			return cli_error(EX_REFUSED, "cannot read %s: %s", path, strerror(e));
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (fd != STDIN_FILENO)
+		close(fd);
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return EX_DONE;
 }
 
 /* ---- mail --------------------------------------------------------------- */

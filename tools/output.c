@@ -65,12 +65,6 @@ static void json_key(FILE *f, const char *header)
 	fputs("\":", f);
 }
 
-struct cell {
-	enum cell_type type;
-	char *text;      /* text form */
-	long long num;   /* bool, time or int */
-};
-
 struct table {
 	int ncols;
 	const char *const *headers;
@@ -179,44 +173,64 @@ static void line(const size_t *w, int n, const char *const *vals)
 	fputs("|\n", stdout);
 }
 
-void table_print(struct table *t, bool json)
+void table_print_rows(int ncols, const char *const *headers, size_t rows, table_row_fn row,
+                      void *ctx, bool json)
 {
+	struct cell *cells = xcalloc((size_t)ncols, sizeof(*cells));
+
 	if (json) {
 		fputc('[', stdout);
-		for (size_t r = 0; r < t->rows; r++) {
+		for (size_t r = 0; r < rows; r++) {
+			row(r, cells, ctx);
 			fputs(r ? ",\n {" : "\n {", stdout);
-			for (int i = 0; i < t->ncols; i++) {
+			for (int i = 0; i < ncols; i++) {
 				if (i)
 					fputc(',', stdout);
-				json_key(stdout, t->headers[i]);
-				cell_json(stdout, &t->cells[r * (size_t)t->ncols + (size_t)i]);
+				json_key(stdout, headers[i]);
+				cell_json(stdout, &cells[i]);
 			}
 			fputc('}', stdout);
 		}
-		fputs(t->rows ? "\n]\n" : "]\n", stdout);
+		fputs(rows ? "\n]\n" : "]\n", stdout);
+		free(cells);
 		return;
 	}
-	size_t *w = xcalloc((size_t)t->ncols, sizeof(*w));
-	const char **vals = xcalloc((size_t)t->ncols, sizeof(*vals));
-	for (int i = 0; i < t->ncols; i++) {
-		w[i] = width(t->headers[i]);
-		for (size_t r = 0; r < t->rows; r++) {
-			size_t cw = width(t->cells[r * (size_t)t->ncols + (size_t)i].text);
+	size_t *w = xcalloc((size_t)ncols, sizeof(*w));
+	const char **vals = xcalloc((size_t)ncols, sizeof(*vals));
+	for (int i = 0; i < ncols; i++)
+		w[i] = width(headers[i]);
+	for (size_t r = 0; r < rows; r++) {
+		row(r, cells, ctx);
+		for (int i = 0; i < ncols; i++) {
+			size_t cw = width(cells[i].text);
 			if (cw > w[i])
 				w[i] = cw;
 		}
 	}
-	rule(w, t->ncols);
-	line(w, t->ncols, t->headers);
-	rule(w, t->ncols);
-	for (size_t r = 0; r < t->rows; r++) {
-		for (int i = 0; i < t->ncols; i++)
-			vals[i] = t->cells[r * (size_t)t->ncols + (size_t)i].text;
-		line(w, t->ncols, vals);
+	rule(w, ncols);
+	line(w, ncols, headers);
+	rule(w, ncols);
+	for (size_t r = 0; r < rows; r++) {
+		row(r, cells, ctx);
+		for (int i = 0; i < ncols; i++)
+			vals[i] = cells[i].text;
+		line(w, ncols, vals);
 	}
-	rule(w, t->ncols);
+	rule(w, ncols);
 	free(w);
 	free(vals);
+	free(cells);
+}
+
+static void stored_row(size_t r, struct cell *cells, void *ctx)
+{
+	const struct table *t = ctx;
+	memcpy(cells, &t->cells[r * (size_t)t->ncols], (size_t)t->ncols * sizeof(*cells));
+}
+
+void table_print(struct table *t, bool json)
+{
+	table_print_rows(t->ncols, t->headers, t->rows, stored_row, t, json);
 }
 
 void table_free(struct table *t)

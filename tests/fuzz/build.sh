@@ -46,7 +46,7 @@ $CLANG $cflags -I"$top/helper" -DRC_HELPER_PATH='"/nonexistent/rollcall-chkpwd"'
 $CLANG $cflags -shared -Wl,--version-script="$top/pam_module/pam_rollcall.map" \
 	-Wl,-z,defs -Wl,--unresolved-symbols=ignore-in-object-files \
 	"$o" $objs $libs -o "$out/pam_rollcall_fuzz.so"
-for t in codec config settings token pam snapshot mail; do
+for t in codec config settings token pam snapshot mail import; do
 	lib_objs=$objs
 	extra=
 	[ "$t" = pam ] && extra="-ldl"

@@ -10,7 +10,7 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$(pwd)}"
 secs=${FUZZ_SECONDS:-15}
-targets=${*:-codec config settings token snapshot pam mail}
+targets=${*:-codec config settings token snapshot pam mail import}
 n=$(echo $targets | wc -w)
 echo "1..$n"
 skip() {

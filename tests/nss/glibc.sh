@@ -28,13 +28,6 @@ check "the snapshot holds no service password" sh -c "! grep -q abcdefghijklmnop
 check "the snapshot has the users" grep -q 'reader_one' "$TMP/snapdump"
 
 # Through glibc with nss_wrapper.
-printf 'root:x:0:0:root:/root:/bin/bash\n' > "$TMP/passwd"
-printf 'root:x:0:\n' > "$TMP/group"
-nssw() {
-	env LD_PRELOAD="${RC_PRELOAD:+$RC_PRELOAD:}libnss_wrapper.so" NSS_WRAPPER_PASSWD="$TMP/passwd" NSS_WRAPPER_GROUP="$TMP/group" \
-	    NSS_WRAPPER_MODULE_SO_PATH="$NSS_MODULE" NSS_WRAPPER_MODULE_FN_PREFIX=rollcall \
-	    ROLLCALL_STATE_DIR="$SD" "$@"
-}
 expect_out 0 '^bob:\*:[0-9]+:[0-9]+:Bob Builder:/home/bob:/bin/bash$' "getent passwd bob" nssw getent passwd bob
 BOB_UID=$(cut -d: -f3 "$OUT")
 expect_out 0 "^bob:\\*:$BOB_UID:" "getent passwd by uid" nssw getent passwd "$BOB_UID"

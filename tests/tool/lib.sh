@@ -244,6 +244,17 @@ mbox:
 EOF
 }
 
+# nssw CMD...: CMD with glibc's passwd and group lookups routed by
+# nss_wrapper to the built NSS module on this test's store, after the files
+# $TMP/passwd and $TMP/group (root only, unless the test writes its own)
+nssw() {
+	[ -e "$TMP/passwd" ] || printf 'root:x:0:0:root:/root:/bin/bash\n' > "$TMP/passwd"
+	[ -e "$TMP/group" ] || printf 'root:x:0:\n' > "$TMP/group"
+	env LD_PRELOAD="${RC_PRELOAD:+$RC_PRELOAD:}libnss_wrapper.so" NSS_WRAPPER_PASSWD="$TMP/passwd" NSS_WRAPPER_GROUP="$TMP/group" \
+	    NSS_WRAPPER_MODULE_SO_PATH="$NSS_MODULE" NSS_WRAPPER_MODULE_FN_PREFIX=rollcall \
+	    ROLLCALL_STATE_DIR="$SD" "$@"
+}
+
 # pam_services DIR NAME[:OPTION,...]...: PAM service files in DIR, one per
 # NAME, whose four phases call the built module on this test's store (with
 # nodelay: the suite fails logins on purpose) and OPTIONs
