@@ -37,7 +37,9 @@
 #include <syslog.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <sodium.h>
 #include "rollcall.h"
@@ -53,28 +55,98 @@ static void sanitize_fds(void)
 			_exit(RC_CHKPWD_UNAVAIL);
 }
 
+/* Wait until standard input can be read, at most until DEADLINE (a
+ * CLOCK_MONOTONIC time in ms).  1 ready, 0 the time is over, -1 error. */
+static int wait_input(int64_t deadline)
+{
+	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+	struct timespec now;
+	int pr;
+
+	do {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		int64_t left = deadline - ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+		if (left <= 0)
+			return 0;
+		pr = poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+	} while (pr < 0 && errno == EINTR);
+	return pr < 0 ? -1 : pr > 0;
+}
+
+static int64_t after_ms(int64_t ms)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + ms;
+}
+
 /* The whole input, at most LEN - 1 bytes kept (the rest is read and
- * dropped), NUL-terminated.  -1 on a read error. */
+ * dropped), NUL-terminated, all of it within RC_CHKPWD_READ_S seconds.
+ * -1 on a read error or when the time is over. */
 static int read_all(char *buf, size_t len, size_t *got)
 {
+	int64_t deadline = after_ms(RC_CHKPWD_READ_S * 1000);
 	size_t n = 0;
 	char sink[256];
+	int rc = 0;
 
 	for (;;) {
+		if (wait_input(deadline) != 1) {
+			rc = -1;
+			break;
+		}
 		ssize_t r = n + 1 < len ? read(STDIN_FILENO, buf + n, len - 1 - n)
 		                        : read(STDIN_FILENO, sink, sizeof(sink));
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			return -1;
-		if (r == 0)
+			rc = -1;
+		if (r <= 0)
 			break;
 		if (n + 1 < len)
 			n += (size_t)r;
 	}
+	sodium_memzero(sink, sizeof(sink));
 	buf[n] = '\0';
 	*got = n;
-	return 0;
+	return rc;
+}
+
+/* A slot among caller_helpers for this caller's helper, held (a lock on a
+ * file of the state directory's "callers") until it ends: a caller cannot
+ * keep more helpers than that waiting on input, which would be root's
+ * processes, out of its own process limit.  0, or -1: none free. */
+static int take_slot(const rc_config *cfg, uid_t caller)
+{
+	char path[RC_PATH_MAX + 16], name[48];
+	struct stat st;
+	int dir, fd;
+
+	if (caller == 0 || cfg->caller_helpers == 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s/callers", cfg->state_dir);
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -1;
+	dir = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dir < 0 || fstat(dir, &st) < 0 || st.st_uid != 0 || (st.st_mode & 0077)) {
+		if (dir >= 0)
+			close(dir);
+		return -1;
+	}
+	for (uint32_t i = 0; i < cfg->caller_helpers; i++) {
+		snprintf(name, sizeof(name), "%u.%u", (unsigned)caller,
+		         (unsigned)(((uint32_t)getpid() + i) % cfg->caller_helpers));
+		fd = openat(dir, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			close(dir);
+			return 0;   /* kept open, and locked, until the helper ends */
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	close(dir);
+	return -1;
 }
 
 static int valid_service(const char *s)
@@ -299,7 +371,7 @@ static int answer(struct ctx *c, const char *user, char *in)
 
 	if (parse(in, &r) < 0) {
 		syslog(LOG_ERR, "malformed request from uid %u: refused", (unsigned)c->caller);
-		return RC_CHKPWD_UNAVAIL;
+		return RC_CHKPWD_MALFORMED;
 	}
 	snprintf(origin, sizeof(origin), "pam:%.16s via helper, uid %u", r.service,
 	         (unsigned)c->caller);
@@ -337,18 +409,14 @@ static int answer(struct ctx *c, const char *user, char *in)
 	return status;
 }
 
-/* Exactly N bytes from standard input; 0, or -1 (end, error, or idle for
- * RC_CHKPWD_IDLE_S seconds while waiting for a frame's start, IDLE). */
-static int read_exact(void *buf, size_t n, bool idle)
+/* Exactly N bytes from standard input, by DEADLINE; 0, or -1 (end, error,
+ * or the time is over). */
+static int read_exact(void *buf, size_t n, int64_t deadline)
 {
-	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
 	size_t got = 0;
 
 	while (got < n) {
-		int pr = poll(&p, 1, idle && got == 0 ? RC_CHKPWD_IDLE_S * 1000 : 10000);
-		if (pr < 0 && errno == EINTR)
-			continue;
-		if (pr <= 0)
+		if (wait_input(deadline) != 1)
 			return -1;
 		ssize_t r = read(STDIN_FILENO, (char *)buf + got, n - got);
 		if (r < 0 && errno == EINTR)
@@ -373,20 +441,29 @@ static int serve(struct ctx *c)
 		       (unsigned)c->caller);
 		return RC_CHKPWD_UNAVAIL;
 	}
-	while (read_exact(&len, sizeof(len), true) == 0) {
+	/* one request at a time, each whole within RC_CHKPWD_READ_S seconds
+	 * of its start, at most RC_CHKPWD_IDLE_S seconds apart, for at most
+	 * RC_CHKPWD_LIFE_S seconds in all; a malformed one ends it */
+	int64_t end_of_life = after_ms(RC_CHKPWD_LIFE_S * 1000);
+	while (after_ms(0) < end_of_life &&
+	       read_exact(&len, sizeof(len), after_ms(RC_CHKPWD_IDLE_S * 1000)) == 0) {
 		char *nl;
-		unsigned char status = RC_CHKPWD_UNAVAIL;
-		if (len == 0 || len > RC_CHKPWD_FRAME_MAX || read_exact(frame, len, false) < 0)
+		unsigned char status;
+		if (len == 0 || len > RC_CHKPWD_FRAME_MAX ||
+		    read_exact(frame, len, after_ms(RC_CHKPWD_READ_S * 1000)) < 0)
 			break;
 		frame[len] = '\0';
-		if (strlen(frame) == len && (nl = strchr(frame, '\n')) && nl != frame) {
-			*nl = '\0';
-			status = (unsigned char)answer(c, frame, nl + 1);
-		} else {
+		if (strlen(frame) != len || !(nl = strchr(frame, '\n')) || nl == frame) {
 			syslog(LOG_ERR, "malformed request from uid %u: refused", (unsigned)c->caller);
+			break;
 		}
+		*nl = '\0';
+		status = (unsigned char)answer(c, frame, nl + 1);
 		sodium_memzero(frame, sizeof(frame));
-		if (write(STDIN_FILENO, &status, 1) != 1)
+		bool last = status == RC_CHKPWD_MALFORMED;
+		if (last)
+			status = RC_CHKPWD_UNAVAIL;
+		if (write(STDIN_FILENO, &status, 1) != 1 || last)
 			break;
 	}
 	sodium_memzero(frame, sizeof(frame));
@@ -398,6 +475,7 @@ int main(int argc, char **argv)
 	/* service, the request line, the secret (a token is 85 bytes; a
 	 * password longer than RC_PASSWORD_MAX is refused by lib, and counted) */
 	static char in[SERVICE_MAX + 320 + RC_PASSWORD_MAX + 4];
+	static const int deaf[] = { SIGTSTP, SIGTTIN, SIGTTOU, SIGINT, SIGQUIT, SIGHUP };
 	struct ctx c = { .caller = getuid() };
 	size_t got = 0;
 	int status = RC_CHKPWD_UNAVAIL;
@@ -412,11 +490,26 @@ int main(int argc, char **argv)
 		       "(uid %u)", (unsigned)c.caller);
 		return RC_CHKPWD_UNAVAIL;
 	}
+	/* out of the caller's session and deaf to its terminal: ^Z would stop
+	 * root's process, perhaps while it holds the store's write lock */
+	(void)setsid();
+	for (size_t i = 0; i < sizeof(deaf) / sizeof(deaf[0]); i++)
+		signal(deaf[i], SIG_IGN);
 	if (argc != 2 || !argv[1] || !argv[1][0] || isatty(STDIN_FILENO)) {
 		syslog(LOG_NOTICE, "started by uid %u other than by pam_rollcall: refused",
 		       (unsigned)c.caller);
 		fprintf(stderr, "rollcall-chkpwd: for pam_rollcall only (see pam_rollcall(8))\n");
 		return RC_CHKPWD_UNAVAIL;
+	}
+	rc_config_defaults(&c.cfg);
+	if (rc_config_load(&c.cfg, RC_DEFAULT_CONFIG, 0) != RC_OK) {
+		syslog(LOG_ERR, "%s", rc_errmsg());
+		return RC_CHKPWD_UNAVAIL;
+	}
+	if (take_slot(&c.cfg, c.caller) < 0) {
+		syslog(LOG_WARNING, "uid %u has caller_helpers (%u) helpers running already: "
+		       "refused", (unsigned)c.caller, (unsigned)c.cfg.caller_helpers);
+		return RC_CHKPWD_LIMITED;
 	}
 	if (strcmp(argv[1], RC_CHKPWD_SERVE) == 0) {
 		status = serve(&c);
@@ -427,6 +520,8 @@ int main(int argc, char **argv)
 		syslog(LOG_ERR, "malformed request from uid %u: refused", (unsigned)c.caller);
 	} else {
 		status = answer(&c, argv[1], in);
+		if (status == RC_CHKPWD_MALFORMED)
+			status = RC_CHKPWD_UNAVAIL;
 	}
 	sodium_memzero(in, sizeof(in));
 	rc_store_close(c.s);

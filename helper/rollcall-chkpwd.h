@@ -19,7 +19,8 @@ enum {
 	RC_CHKPWD_EXPIRED = 7,      /* account: inactive, pending, service stopped */
 	RC_CHKPWD_NEW_AUTHTOK = 8,  /* account: a new password is required */
 	RC_CHKPWD_LIMITED = 9,      /* the caller is over caller_failures */
-	RC_CHKPWD_YES_TOKEN = 10    /* auth: yes, and the secret was a token */
+	RC_CHKPWD_YES_TOKEN = 10,   /* auth: yes, and the secret was a token */
+	RC_CHKPWD_MALFORMED = 99    /* (the helper's own: a malformed request) */
 };
 
 /* The serving mode: pam_rollcall starts the helper once per process as
@@ -27,9 +28,12 @@ enum {
  * input, and sends requests: a 4-byte length (host order) and that many
  * bytes, "USER\nSERVICE\nREQUEST-LINE\n" and the secret; each is answered
  * by one byte, a status above.  The helper ends at the end of its input,
- * on a malformed frame, or after RC_CHKPWD_IDLE_S seconds without one. */
+ * on a malformed frame or request, after RC_CHKPWD_IDLE_S seconds without
+ * one, or RC_CHKPWD_LIFE_S seconds after it started. */
 #define RC_CHKPWD_SERVE "--serve"
 #define RC_CHKPWD_FRAME_MAX 2048
 #define RC_CHKPWD_IDLE_S 60
+#define RC_CHKPWD_LIFE_S 600   /* then it ends, and the next request starts another */
+#define RC_CHKPWD_READ_S 10    /* a request, whole, from its first byte */
 
 #endif

@@ -24,6 +24,7 @@ RC_API void rc_config_defaults(rc_config *cfg)
 	snprintf(cfg->group_file, sizeof(cfg->group_file), "/etc/group");
 	cfg->map_size = (uint64_t)1 << 30;
 	cfg->caller_failures = 60;
+	cfg->caller_helpers = 128;
 }
 
 enum kind { K_PATH, K_ID, K_COMMAND, K_SIZE, K_PROJECT, K_EMAIL, K_HINT, K_USERS, K_COUNT };
@@ -48,6 +49,7 @@ static const struct key {
 	{ "mail_template_dir", K_PATH, offsetof(rc_config, mail_template_dir) },
 	{ "member_callers", K_USERS, offsetof(rc_config, member_callers) },
 	{ "caller_failures", K_COUNT, offsetof(rc_config, caller_failures) },
+	{ "caller_helpers", K_COUNT, offsetof(rc_config, caller_helpers) },
 };
 
 static char *trim(char *s)

@@ -202,17 +202,25 @@ int rc_host_files_has_id(const rc_host_files *h, int which, uint32_t id)
  * real or saved uid is its own: stopped while it held the store's write
  * transaction, it would hold every login on the host); the CPU-time and
  * file-size limits the caller set, which would kill it in the middle of a
- * write, lifted; not dumpable.  The caller's ids are the program's to keep
- * before. */
+ * write, lifted, and the memory limits too (the caller would choose which
+ * allocation fails: argon2id's, LMDB's map); at least 1024 descriptors;
+ * not dumpable.  The caller's ids are the program's to keep before. */
 RC_API int rc_privileges_root(void)
 {
-	static const int limits[] = { RLIMIT_CPU, RLIMIT_FSIZE };
+	static const int limits[] = { RLIMIT_CPU, RLIMIT_FSIZE, RLIMIT_AS, RLIMIT_DATA };
+	struct rlimit nofile;
 
 	if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
 		struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
 		(void)setrlimit(limits[i], &rl);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < 1024) {
+		nofile.rlim_cur = 1024;
+		if (nofile.rlim_max < 1024)
+			nofile.rlim_max = 1024;
+		(void)setrlimit(RLIMIT_NOFILE, &nofile);
 	}
 	(void)prctl(PR_SET_DUMPABLE, 0);
 	return 0;

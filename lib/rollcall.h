@@ -84,6 +84,8 @@ typedef struct rc_config {
 	                                    credentials: "postgres,www-data" */
 	uint32_t caller_failures;        /* the helper's requests without a yes
 	                                    per calling uid and minute; 0: any */
+	uint32_t caller_helpers;         /* helpers at once per calling uid;
+	                                    0: any */
 } rc_config;
 
 void rc_config_defaults(rc_config *cfg);

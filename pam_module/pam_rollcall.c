@@ -392,6 +392,22 @@ static struct {
 	char helper[RC_PATH_MAX];
 } conn = { PTHREAD_MUTEX_INITIALIZER, -1, 0, 0, 0, "" };
 
+/* A child forked while another thread held the lock would wait on it for
+ * good: the child starts with it free, and with no connection (its
+ * parent's is the parent's). */
+static void conn_atfork_child(void)
+{
+	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+
+	conn.lock = fresh;
+	conn.fd = -1;
+}
+
+static void conn_atfork_register(void)
+{
+	(void)pthread_atfork(NULL, NULL, conn_atfork_child);
+}
+
 static bool conn_ours(void)
 {
 	struct stat st;
@@ -506,11 +522,17 @@ static int helper_run(pam_handle_t *pamh, const struct opts *o, const char *user
 	size_t pwlen = strnlen(pw, RC_PASSWORD_MAX + 1);   /* longer is refused, counted */
 	int n, status = -1;
 
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	for (const char *p = user; *p; p++)   /* the frame's first line */
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
+			return RC_CHKPWD_UNKNOWN;
 	(void)pam_get_item(pamh, PAM_SERVICE, &svc);
 	snprintf(name, sizeof(name), "%s", svc && ((const char *)svc)[0] ? (const char *)svc : "?");
 	for (char *p = name; *p; p++)   /* one word on one line */
 		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
 			*p = '_';
+	(void)pthread_once(&once, conn_atfork_register);
 	if (pthread_mutex_lock(&conn.lock) != 0)
 		return -1;
 	n = snprintf(frame + 4, sizeof(frame) - 4, "%s\n%s\n%s\n", user, name, req);

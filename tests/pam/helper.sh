@@ -78,6 +78,7 @@ drive_as "a stranger's uid is refused" "$STRANGER" -s rc -a "$MPW" mona auth=CRE
 check "... and audited" audit_has "mona .*uid $STRANGER may not verify .*\| pam:rc via helper, uid $STRANGER"
 drive_as "an account phase alone: the helper checks it (own user)" "$MONA" -s rc mona acct=SUCCESS
 drive_as "... and refuses another uid's (PAM_CRED_INSUFFICIENT)" "$STRANGER" -s rc mona acct=CRED_INSUFFICIENT
+drive_as "a user name with a line break never reaches the helper: PAM_USER_UNKNOWN" "$MONA" -s rc -a "$NPW" "$(printf 'nina\nrc')" auth=USER_UNKNOWN
 drive_as "a user rollcall does not know is PAM_USER_UNKNOWN (the stack goes on)" "$STRANGER" -s rc -a whatever nosuchuser auth=USER_UNKNOWN
 
 # ---- member_callers: a local user that verifies members
@@ -218,10 +219,17 @@ a, p = start()
 say(ask(a, f"mona\nsrv\ntokens=allow\n{mpw}".encode()) == 0, "a right password: 0")
 say(ask(a, b"mona\nsrv\ntokens=allow\nnot it") == 1, "a wrong one on the same socket: 1")
 say(ask(a, b"nina\nsrv\naccount\n") == 4, "another member's account: not allowed (4)")
-say(ask(a, b"mona\nsrv\nbogus\n") == 5, "a malformed request: 5, and it goes on")
-say(ask(a, b"mona\nsrv\naccount\n") == 0, "... the account: 0")
+say(ask(a, b"mona\nsrv\naccount\n") == 0, "the account: 0")
+st = open(f"/proc/{p.pid}/stat").read().rsplit(")", 1)[1].split()
+say(int(st[3]) == p.pid, "it runs in a session of its own (no terminal's signal reaches it)")
+ign = int([l for l in open(f"/proc/{p.pid}/status") if l.startswith("SigIgn:")][0].split()[1], 16)
+say(all(ign & (1 << (n - 1)) for n in (1, 2, 3, 20, 21, 22)), "it ignores SIGHUP, SIGINT, SIGQUIT, SIGTSTP, SIGTTIN and SIGTTOU")
 a.close()
 say(gone(p), "it ends with its socket")
+a, p = start()
+say(ask(a, b"mona\nsrv\nbogus\n") == 5, "a malformed request: 5")
+say(gone(p), "... and it ends")
+a.close()
 a, p = start()
 a.sendall(struct.pack("=I", 5000) + b"x" * 100)
 say(gone(p), "a frame longer than the maximum ends it")
@@ -234,12 +242,59 @@ r, w = os.pipe()
 p = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", helper, "--serve"], stdin=r)
 os.close(w)
 say(p.wait(timeout=5) == 5, "without a socket it refuses (5)")
+os.close(r)
+# one request at most 10 s long: a caller that never ends its input
+r, w = os.pipe()
+p = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", helper, "mona"], stdin=r)
+os.write(w, b"srv\ntokens=allow\nmona pass")
+t0 = time.monotonic()
+try:
+    code = p.wait(timeout=20)
+except subprocess.TimeoutExpired:
+    p.kill(); code = None
+say(code == 5 and 9 <= time.monotonic() - t0 < 15, "input never ended: it gives up after 10 s (5)")
+os.close(r); os.close(w)
 EOF
 run python3 "$TMP/serve.py" "$TMP/bin/rollcall-chkpwd" "$MONA" "$MPW"
 while read -r verdict what; do
 	case $verdict in PASS) ok "serving mode: $what" ;; FAIL) not_ok "serving mode: $what" ;; esac
 done < "$OUT"
-check "serving mode: every check ran and passed" [ "$(grep -c "^PASS" "$OUT")" = 9 ]
+check "serving mode: every check ran and passed" [ "$(grep -c "^PASS" "$OUT")" = 13 ]
+
+# ---- caller_helpers: helpers at once per calling uid
+printf 'member_callers = www-data\ncaller_helpers = 2\n' > "$CONF"
+cat > "$TMP/slots.py" <<'EOF'
+import socket, struct, subprocess, sys
+helper, uid, mpw = sys.argv[1], sys.argv[2], sys.argv[3]
+def start():
+    a, b = socket.socketpair()
+    p = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", helper, "--serve"],
+                         stdin=b, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    b.close()
+    return a, p
+def ask(a, payload):
+    a.sendall(struct.pack("=I", len(payload)) + payload)
+    r = a.recv(1)
+    return r[0] if r else None
+def say(ok, what):
+    print(("PASS " if ok else "FAIL ") + what)
+helpers = [start() for _ in range(2)]
+say(all(ask(a, b"mona\nsrv\naccount\n") == 0 for a, _ in helpers), "two helpers answer")
+a3, p3 = start()
+say(p3.wait(timeout=10) == 9, "a third at once is refused (9)")
+a3.close()
+helpers[0][0].close(); helpers[0][1].wait(timeout=10)
+a4, p4 = start()
+say(ask(a4, b"mona\nsrv\naccount\n") == 0, "once one has ended, another starts")
+for a, p in [helpers[1], (a4, p4)]:
+    a.close(); p.wait(timeout=10)
+EOF
+run python3 "$TMP/slots.py" "$TMP/bin/rollcall-chkpwd" "$MONA" "$MPW"
+while read -r verdict what; do
+	case $verdict in PASS) ok "caller_helpers = 2: $what" ;; FAIL) not_ok "caller_helpers = 2: $what" ;; esac
+done < "$OUT"
+check "caller_helpers: every check ran and passed" [ "$(grep -c "^PASS" "$OUT")" = 3 ]
+echo "member_callers = www-data" > "$CONF"
 
 # ---- the helper under valgrind (memcheck), as root (valgrind ignores the
 # setuid bit): a yes, a no, an unknown user, a malformed request
