@@ -1,7 +1,8 @@
 #!/bin/sh
 # The cost of an authentication (run by "make bench"; never a timed test):
 # a token login through pam_rollcall.so on a kept PAM handle, rollcall's
-# TOTP check alone, the argon2id verification apart, and Debian's pam_oath
+# TOTP check alone, the argon2id verification apart, a known user's failed
+# login against an unknown user's, and Debian's pam_oath
 # (when installed: apt-get install libpam-oath) rejecting a code for the
 # same TOTP secret.  Usage: pam.sh BUILDDIR [N]
 set -eu
@@ -20,6 +21,13 @@ wrap() { env LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR
 echo "== authentication (targets: token auth <= 50 us median in-process; TOTP step <= 5 us)"
 wrap "$BP" pam rc owner "$token" "$N"
 "$BP" core "$N"
+echo "== a failed password login: a known user against one rollcall does not know (target: ratio about 1.0)"
+rc settings set lockout.attempts 1000 >/dev/null
+known=$(wrap "$BP" pam rc owner 'a wrong password' 40)
+unknown=$(wrap "$BP" pam rc nosuchuser 'a wrong password' 40)
+printf '%s\n%s\n' "$known" "$unknown"
+printf '%s\n%s\n' "$known" "$unknown" | awk '{for (i = 1; i < NF; i++) if ($i == "median") m[NR] = $(i + 1)}
+	END {if (m[2] > 0) printf "known / unknown: %.2f\n", m[1] / m[2]}'
 OATH=
 for d in /lib/x86_64-linux-gnu/security /usr/lib/x86_64-linux-gnu/security /lib/security; do
 	[ -e "$d/pam_oath.so" ] && OATH=$d/pam_oath.so && break

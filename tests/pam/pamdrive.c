@@ -3,7 +3,7 @@
  * library (with pam_wrapper: PAM_WRAPPER_SERVICE_DIR holds the service
  * files) using libpamtest, with a scripted conversation.
  *
- *   pamdrive [-s SERVICE] [-a ANSWER | -A FILE]... [-q] [-x] [-t N] USER OP=EXPECT...
+ *   pamdrive [-s SERVICE] [-a ANSWER | -A FILE]... [-q] [-x] [-m] [-t N] USER OP=EXPECT...
  *
  * OP is auth, setcred, acct, chauthtok, open, close or env; EXPECT a PAM
  * return code without its PAM_ prefix (SUCCESS, AUTH_ERR, USER_UNKNOWN,
@@ -18,6 +18,9 @@
  * time of one run is printed ("median_us: 1234"), after each run's time
  * ("sample_us: 1200").
  *
+ * With -m, the peak memory of the process is printed at the end
+ * ("maxrss_kb: 70000"): argon2id's, when one ran.
+ *
  * Exit status: 0 every operation returned what was expected, 1 not, 2 usage.
  * SPDX-License-Identifier: BSD-3-Clause
  */
@@ -25,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include <security/pam_appl.h>
@@ -181,10 +185,10 @@ int main(int argc, char **argv)
 {
 	struct pam_testcase tc[MAX_OPS];
 	const char *service = "rollcall-test", *user;
-	int ntc = 0, ch, times = 0, silent = 0, expired = 0, status = 0;
+	int ntc = 0, ch, times = 0, silent = 0, expired = 0, maxrss = 0, status = 0;
 	long long *samples = NULL;
 
-	while ((ch = getopt(argc, argv, "s:a:A:t:qx")) != -1) {
+	while ((ch = getopt(argc, argv, "s:a:A:t:qxm")) != -1) {
 		switch (ch) {
 		case 's': service = optarg; break;
 		case 'a':
@@ -218,6 +222,7 @@ int main(int argc, char **argv)
 		}
 		case 'q': silent = 1; break;
 		case 'x': expired = 1; break;
+		case 'm': maxrss = 1; break;
 		default: return 2;
 		}
 	}
@@ -294,6 +299,11 @@ int main(int argc, char **argv)
 				tc[i].case_out.envlist = NULL;
 			}
 		}
+	}
+	if (maxrss) {
+		struct rusage ru;
+		if (getrusage(RUSAGE_SELF, &ru) == 0)
+			printf("maxrss_kb: %ld\n", ru.ru_maxrss);
 	}
 	if (times) {
 		for (int i = 0; i < times; i++)
