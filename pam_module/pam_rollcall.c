@@ -262,21 +262,33 @@ static rc_login *login_get(pam_handle_t *pamh)
 	return (rc_login *)(uintptr_t)l;
 }
 
+/* The phases, as far as their answers differ. */
+enum phase { PH_AUTH, PH_ACCOUNT, PH_PASSWD_CHECK, PH_PASSWD_CHANGE };
+
 /* lib's codes to PAM's, per phase: the only place they are mapped. */
-static int pam_code(int rc, int phase_err)
+static int pam_code(int rc, enum phase ph)
 {
+	bool passwd = ph == PH_PASSWD_CHECK || ph == PH_PASSWD_CHANGE;
+	/* what anything else is in each phase */
+	int other = ph == PH_AUTH ? PAM_AUTH_ERR : ph == PH_ACCOUNT ? PAM_AUTHINFO_UNAVAIL
+	                                                             : PAM_AUTHTOK_ERR;
+
 	switch (rc) {
 	case RC_OK: return PAM_SUCCESS;
 	case RC_ERR_NOTFOUND: return PAM_USER_UNKNOWN;
-	case RC_ERR_AUTH: return PAM_AUTH_ERR;
-	case RC_ERR_LOCKED: return phase_err == PAM_AUTH_ERR ? PAM_MAXTRIES : PAM_PERM_DENIED;
 	case RC_ERR_NOMEM: return PAM_BUF_ERR;
 	case RC_ERR_PERM: return PAM_PERM_DENIED;
-	case RC_ERR_STATE:
-		return phase_err == PAM_ACCT_EXPIRED ? PAM_ACCT_EXPIRED : phase_err;
+	case RC_ERR_AUTH:   /* a wrong password; for a change, the old one */
+		return ph == PH_PASSWD_CHANGE ? PAM_AUTHTOK_RECOVERY_ERR : PAM_AUTH_ERR;
+	case RC_ERR_LOCKED: return ph == PH_AUTH ? PAM_MAXTRIES : PAM_PERM_DENIED;
+	case RC_ERR_STATE:  /* inactive, stopped; no password to change */
+		return ph == PH_ACCOUNT ? PAM_ACCT_EXPIRED
+		     : ph == PH_PASSWD_CHECK ? PAM_PERM_DENIED : other;
+	case RC_ERR_POLICY: /* a protected user; a new password the policy refuses */
+		return ph == PH_PASSWD_CHECK ? PAM_PERM_DENIED : other;
 	case RC_ERR_STORE: case RC_ERR_SCHEMA: case RC_ERR_CONFIG: case RC_ERR_FULL:
-		return phase_err == PAM_AUTH_ERR ? PAM_AUTHINFO_UNAVAIL : phase_err;
-	default: return phase_err;
+		return passwd ? PAM_AUTHTOK_ERR : PAM_AUTHINFO_UNAVAIL;
+	default: return other;
 	}
 }
 
@@ -313,9 +325,8 @@ static int user_get(pam_handle_t *pamh, const char **user)
 
 /* What every pam_sm_* does after reading its options (opts_read, once):
  * the user, where the request comes from, the store.  Returns PAM_SUCCESS
- * or the phase's error (UNAVAIL is what a store that cannot be used means
- * for this phase). */
-static int begin(pam_handle_t *pamh, int unavail, const struct opts *o, const char **user,
+ * or the phase's error for a store that cannot be used. */
+static int begin(pam_handle_t *pamh, enum phase ph, const struct opts *o, const char **user,
                  char origin[64], rc_store **s)
 {
 	int ret = user_get(pamh, user), rc;
@@ -324,7 +335,7 @@ static int begin(pam_handle_t *pamh, int unavail, const struct opts *o, const ch
 		return ret;
 	origin_of(pamh, origin, 64);
 	if ((rc = store_get(pamh, o, s)) != RC_OK)
-		return pam_code(rc, unavail);
+		return pam_code(rc, ph);
 	return PAM_SUCCESS;
 }
 
@@ -343,11 +354,11 @@ static int use_helper(const struct opts *o)
 	return faccessat(AT_FDCWD, path, R_OK | W_OK | X_OK, AT_EACCESS) != 0;
 }
 
-/* The helper's exit status to PAM's code for PHASE_ERR's phase (PAM_AUTH_ERR
- * or PAM_PERM_DENIED): the only place it is mapped. */
-static int helper_code(int status, int phase_err)
+/* The helper's exit status to PAM's code for phase PH (auth or account):
+ * the only place it is mapped. */
+static int helper_code(int status, enum phase ph)
 {
-	bool auth = phase_err == PAM_AUTH_ERR;
+	bool auth = ph == PH_AUTH;
 
 	switch (status) {
 	case RC_CHKPWD_YES: case RC_CHKPWD_YES_TOKEN: return PAM_SUCCESS;
@@ -647,7 +658,7 @@ static int helper_authenticate(pam_handle_t *pamh, const struct opts *o, const c
 	}
 	(void)pam_set_data(pamh, DATA_HELPER, NULL, NULL);
 	status = helper_run(pamh, o, user, o->tokens ? "tokens=allow" : "tokens=deny", pw);
-	ret = helper_code(status, PAM_AUTH_ERR);
+	ret = helper_code(status, PH_AUTH);
 	if (ret == PAM_SUCCESS) {
 		/* the helper checked the account too: the account phase of
 		 * this handle answers from it, "T" or "P" (a token's or a
@@ -689,7 +700,7 @@ static int helper_account(pam_handle_t *pamh, const struct opts *o, const char *
 	snprintf(req, sizeof(req), "account%s%s%s%s%s", token ? " via=token" : "",
 	         o->roles[0] ? " roles=" : "", o->roles, perms[0] ? " permission=" : "", perms);
 	status = helper_run(pamh, o, user, req, "");
-	ret = helper_code(status, PAM_PERM_DENIED);
+	ret = helper_code(status, PH_ACCOUNT);
 	if (ret != PAM_SUCCESS)
 		helper_said(pamh, status, user, __func__);
 	return ret;
@@ -713,7 +724,7 @@ static int sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char *
 			return ret;
 		return helper_authenticate(pamh, &o, user);
 	}
-	ret = begin(pamh, PAM_AUTH_ERR, &o, &user, origin, &s);
+	ret = begin(pamh, PH_AUTH, &o, &user, origin, &s);
 	if (ret != PAM_SUCCESS)
 		goto out;
 	/* as pam_unix: libpam waits about this long (2 s, randomised) before
@@ -780,13 +791,13 @@ static int sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char *
 		pam_syslog(pamh, LOG_NOTICE, "%s: %s (%s)", __func__, rc_errmsg(), origin);
 		say(pamh, &o, PAM_ERROR_MSG, "The account is locked after too many failed "
 		    "logins; try again later or ask an administrator to unlock it.");
-		ret = pam_code(rc, PAM_AUTH_ERR);
+		ret = pam_code(rc, PH_AUTH);
 		break;
 	default:
 		pam_syslog(pamh, rc == RC_ERR_AUTH ? LOG_NOTICE : LOG_ERR,
 		           "%s: authentication failure for %s: %s (%s)", __func__, user,
 		           rc_errmsg(), origin);
-		ret = pam_code(rc, PAM_AUTH_ERR);
+		ret = pam_code(rc, PH_AUTH);
 		break;
 	}
 out:
@@ -827,7 +838,7 @@ static int sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **ar
 			return ret;
 		return helper_account(pamh, &o, user);
 	}
-	ret = begin(pamh, PAM_AUTHINFO_UNAVAIL, &o, &user, origin, &s);
+	ret = begin(pamh, PH_ACCOUNT, &o, &user, origin, &s);
 	if (ret != PAM_SUCCESS)
 		goto out;
 	req.roles = o.roles[0] ? o.roles : NULL;
@@ -847,7 +858,7 @@ static int sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **ar
 		           origin);
 		if (rc == RC_ERR_STATE || rc == RC_ERR_PERM || rc == RC_ERR_LOCKED)
 			say(pamh, &o, PAM_ERROR_MSG, "%s", rc_errmsg());
-		ret = pam_code(rc, rc == RC_ERR_STATE ? PAM_ACCT_EXPIRED : PAM_AUTHINFO_UNAVAIL);
+		ret = pam_code(rc, PH_ACCOUNT);
 	}
 out:
 	rc_store_close(s);
@@ -867,7 +878,7 @@ static int sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **ar
 
 	ret = opts_read(pamh, flags, argc, argv, &o);
 	if (ret == PAM_SUCCESS)
-		ret = begin(pamh, PAM_AUTHTOK_ERR, &o, &user, origin, &s);
+		ret = begin(pamh, PH_PASSWD_CHECK, &o, &user, origin, &s);
 	if (ret != PAM_SUCCESS)
 		goto out;
 	l = login_get(pamh);
@@ -882,8 +893,7 @@ static int sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **ar
 	if (rc) {
 		pam_syslog(pamh, LOG_NOTICE, "%s: %s: %s (%s)", __func__, user, rc_errmsg(), origin);
 		say(pamh, &o, PAM_ERROR_MSG, "%s", rc_errmsg());
-		ret = rc == RC_ERR_POLICY || rc == RC_ERR_STATE ? PAM_PERM_DENIED
-		                                                : pam_code(rc, PAM_AUTHTOK_ERR);
+		ret = pam_code(rc, PH_PASSWD_CHECK);
 		goto out;
 	}
 	if (flags & PAM_PRELIM_CHECK) {
@@ -925,9 +935,7 @@ static int sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **ar
 		say(pamh, &o, PAM_ERROR_MSG, "Password not changed: %s", rc_errmsg());
 		/* forget the refused new password so that a retry asks again */
 		(void)pam_set_item(pamh, PAM_AUTHTOK, NULL);
-		ret = rc == RC_ERR_AUTH ? PAM_AUTHTOK_RECOVERY_ERR
-		    : rc == RC_ERR_POLICY || rc == RC_ERR_INVALID ? PAM_AUTHTOK_ERR
-		    : pam_code(rc, PAM_AUTHTOK_ERR);
+		ret = pam_code(rc, PH_PASSWD_CHANGE);
 	}
 out:
 	rc_store_close(s);
