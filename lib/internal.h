@@ -149,12 +149,14 @@ enum {
 	DB_TOKENS, DB_AUDIT, DB_SETTINGS, DB_IDX_UID, DB_IDX_EMAIL,
 	DB_AUDIT_AGG,   /* aggregated refusals (schema 2): made when missing */
 	DB_HOST,        /* host state (schema 3): made when missing */
+	DB_OUTBOX,      /* queued notices (schema 3): made when missing */
 	DB_COUNT
 };
 /* 2: tokens keyed by their owner's uid (1: by name); the audit_refusals
  * database.  3: the host database: what logins write (failures, locks,
  * last active, TOTP steps, recovery codes used, tokens' use) moved out of
- * the members, service_users and tokens records (docs/hoststate.md). */
+ * the members, service_users and tokens records (docs/hoststate.md); the
+ * outbox database: queued notices out of settings. */
 #define RC_SCHEMA_VERSION 3
 
 struct rc_store {
@@ -170,6 +172,7 @@ struct rc_store {
 	bool no_audit_agg;        /* read-only open of a store without DB_AUDIT_AGG */
 	bool no_host;             /* read-only open of a store without DB_HOST: the
 	                           * host state is still in the membership records */
+	bool no_outbox;           /* ... without DB_OUTBOX: notices in settings */
 	char warning[512];        /* a problem after a committed change */
 	char named[RC_NAME_MAX + 1]; /* the member the last operation named */
 	/* notices the committed changes of this handle queued (outbox ids) */
@@ -327,6 +330,8 @@ int rc_host_counter_bump(rc_txn *t, const char *key);
 int rc_store_member_and_host(rc_txn *t, const rc_member *m);
 /* Schema 2 -> 3: the host state out of the membership records. */
 int rc_host_upgrade(rc_txn *t, size_t *moved);
+/* Schema 2 -> 3: the queued notices out of settings (notify.c). */
+int rc_outbox_upgrade(rc_txn *t, size_t *moved);
 
 /* Two-factor (totp.c). */
 int rc_totp_check(rc_txn *t, rc_member *m, const char *code, int *via);

@@ -28,7 +28,7 @@ static const char *const db_names[DB_COUNT] = {
 	[DB_SVCUSERS] = "service_users", [DB_TOKENS] = "tokens",
 	[DB_AUDIT] = "audit", [DB_SETTINGS] = "settings",
 	[DB_IDX_UID] = "idx_uid", [DB_IDX_EMAIL] = "idx_email",
-	[DB_AUDIT_AGG] = "audit_refusals", [DB_HOST] = "host",
+	[DB_AUDIT_AGG] = "audit_refusals", [DB_HOST] = "host", [DB_OUTBOX] = "outbox",
 };
 
 RC_API void rc_store_set_clock(rc_store *s, rc_clock_fn fn)
@@ -147,17 +147,20 @@ static int env_open(rc_store *s, bool create)
 	}
 	for (int i = 0; i < DB_COUNT; i++) {
 		mrc = mdb_dbi_open(txn, db_names[i], create ? MDB_CREATE : 0, &s->dbi[i]);
-		if (mrc == MDB_NOTFOUND && (i == DB_AUDIT_AGG || i == DB_HOST)) {
-			/* came with schema 2 (audit_refusals) and 3 (host): an older
-			 * store gets it below, in a write transaction of its own
-			 * (once), or (read-only) has no aggregated refusals to show,
-			 * and its host state still in the membership records */
+		if (mrc == MDB_NOTFOUND && (i == DB_AUDIT_AGG || i == DB_HOST || i == DB_OUTBOX)) {
+			/* came with schema 2 (audit_refusals) and 3 (host, outbox):
+			 * an older store gets it below, in a write transaction of
+			 * its own (once), or (read-only) has no aggregated refusals
+			 * to show, its host state still in the membership records
+			 * and its notices in settings */
 			if (!(envflags & MDB_RDONLY))
 				make[i] = any_made = true;
 			else if (i == DB_AUDIT_AGG)
 				s->no_audit_agg = true;
-			else
+			else if (i == DB_HOST)
 				s->no_host = true;
+			else
+				s->no_outbox = true;
 			continue;
 		}
 		if (mrc == MDB_NOTFOUND && !create) {
@@ -178,7 +181,7 @@ static int env_open(rc_store *s, bool create)
 	}
 	txn = NULL;
 	if (any_made) {
-		/* (the host state is moved into "host" by schema_upgrade) */
+		/* (the host state and the notices are moved by schema_upgrade) */
 		if ((mrc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
 			txn = NULL;
 		for (int i = 0; !mrc && i < DB_COUNT; i++)
@@ -189,7 +192,8 @@ static int env_open(rc_store *s, bool create)
 			txn = NULL;
 		}
 		if (mrc) {
-			rc = rc_fail_lmdb(mrc, "cannot add the audit_refusals and host databases");
+			rc = rc_fail_lmdb(mrc, "cannot add the audit_refusals, host and outbox "
+			                  "databases");
 			goto fail;
 		}
 	}
@@ -249,7 +253,7 @@ static int schema_upgrade(rc_store *s)
 {
 	rc_txn t;
 	uint64_t v = 0;
-	size_t kept = 0, dropped = 0, moved = 0;
+	size_t kept = 0, dropped = 0, moved = 0, notices = 0;
 	rc_actor root = { .uid = 0, .origin = "open" };
 	int rc = rc_txn_begin(s, &root, true, &t);
 
@@ -265,15 +269,17 @@ static int schema_upgrade(rc_store *s)
 		rc = rc_tokens_upgrade(&t, &kept, &dropped);
 	if (!rc && v < 3)
 		rc = rc_host_upgrade(&t, &moved);
+	if (!rc && v < 3)
+		rc = rc_outbox_upgrade(&t, &notices);
 	if (!rc)
 		rc = rc_meta_put_u64(&t, "@schema", RC_SCHEMA_VERSION);
 	if (!rc && v < 2)
 		snprintf(t.detail, sizeof(t.detail), "ok schema %llu to %d: tokens kept=%zu "
-		         "revoked=%zu, host state moved=%zu", (unsigned long long)v,
-		         RC_SCHEMA_VERSION, kept, dropped, moved);
+		         "revoked=%zu, host state moved=%zu, notices=%zu", (unsigned long long)v,
+		         RC_SCHEMA_VERSION, kept, dropped, moved, notices);
 	else if (!rc)
-		snprintf(t.detail, sizeof(t.detail), "ok schema %llu to %d: host state moved=%zu",
-		         (unsigned long long)v, RC_SCHEMA_VERSION, moved);
+		snprintf(t.detail, sizeof(t.detail), "ok schema %llu to %d: host state moved=%zu, "
+		         "notices=%zu", (unsigned long long)v, RC_SCHEMA_VERSION, moved, notices);
 	return rc_txn_end(&t, rc);
 }
 

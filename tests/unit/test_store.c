@@ -1005,11 +1005,12 @@ static void test_caller_allowance(void **state)
 
 /* ---- host state apart from membership (issue 15, item 2) ----------------------- */
 
-/* The databases a login may write: the host state, and the audit log and
- * its aggregated refusals (append-only logs of what happened). */
+/* The databases a login may write: the host state, the audit log and its
+ * aggregated refusals (append-only logs of what happened), and the outbox
+ * (a queue of notices to mail: a lock's). */
 static bool login_may_write(int db)
 {
-	return db == DB_HOST || db == DB_AUDIT || db == DB_AUDIT_AGG;
+	return db == DB_HOST || db == DB_AUDIT || db == DB_AUDIT_AGG || db == DB_OUTBOX;
 }
 
 static const char *db_name(int db)
@@ -1019,7 +1020,7 @@ static const char *db_name(int db)
 		[DB_SERVICES] = "services", [DB_SVCUSERS] = "service_users",
 		[DB_TOKENS] = "tokens", [DB_AUDIT] = "audit", [DB_SETTINGS] = "settings",
 		[DB_IDX_UID] = "idx_uid", [DB_IDX_EMAIL] = "idx_email",
-		[DB_AUDIT_AGG] = "audit_refusals", [DB_HOST] = "host",
+		[DB_AUDIT_AGG] = "audit_refusals", [DB_HOST] = "host", [DB_OUTBOX] = "outbox",
 	};
 	return names[db] ? names[db] : "?";
 }
@@ -1090,6 +1091,9 @@ static void test_login_writes_host_only(void **state)
 	                 RC_OK);
 	/* hashed at t=1; a login used to hash again at t=2 */
 	assert_int_equal(rc_settings_set(f->s, &root, "argon2.opslimit", "2"), RC_OK);
+	/* a lock queues a notice (it used to go to settings) */
+	assert_int_equal(rc_notification_create(f->s, &root, "ops@example.com",
+	                                        RC_EV_MEMBER_LOCKED), RC_OK);
 	digest_dbs(f, before);
 
 	fake_now += 120;
@@ -1132,10 +1136,11 @@ static void test_login_writes_host_only(void **state)
 		if (login_may_write(db))
 			continue;
 		if (memcmp(before[db], after[db], 32) != 0)
-			fail_msg("a login changed the %s database (only host state and audit may "
+			fail_msg("a login changed the %s database (only host state, audit and outbox may "
 			         "change)", db_name(db));
 	}
 	assert_memory_not_equal(before[DB_HOST], after[DB_HOST], 32);
+	assert_memory_not_equal(before[DB_OUTBOX], after[DB_OUTBOX], 32);
 
 	/* the views show what the logins wrote */
 	assert_int_equal(rc_member_get(f->s, &root, "alice", &m), RC_OK);
@@ -1252,9 +1257,21 @@ static void test_upgrade_schema2_host(void **state)
 	}
 	assert_int_equal(rc_meta_put_u64(&t, "@unknown_logins", 1), RC_OK);
 	assert_int_equal(rc_meta_put_u64(&t, "@caller/4242", 7), RC_OK);
+	{
+		/* a queued notice, in settings as schema 2 kept it */
+		rc_notice no = { .event = 2, .time = fake_now };
+		rc_wbuf w;
+		snprintf(no.id, sizeof(no.id), "%016llx%08x", (unsigned long long)fake_now, 7u);
+		snprintf(no.target, sizeof(no.target), "alice");
+		assert_int_equal(rc_notice_encode(&no, &w), RC_OK);
+		assert_int_equal(rc_db_put(&t, DB_SETTINGS, "outbox.00000000000000aa00000007", 31,
+		                           &w, 0), RC_OK);
+		rc_wbuf_free(&w);
+	}
 	assert_int_equal(rc_meta_put_u64(&t, "@schema", 2), RC_OK);
-	/* schema 2 had no host database */
+	/* schema 2 had no host and no outbox database */
 	assert_int_equal(mdb_drop(t.txn, f->s->dbi[DB_HOST], 1), 0);
+	assert_int_equal(mdb_drop(t.txn, f->s->dbi[DB_OUTBOX], 1), 0);
 	assert_int_equal(rc_txn_end(&t, RC_OK), RC_OK);
 	rc_store_close(f->s);
 	f->s = NULL;
@@ -1262,6 +1279,7 @@ static void test_upgrade_schema2_host(void **state)
 	/* read-only: not upgraded, the records' values shown */
 	assert_int_equal(rc_store_open(&ro, &f->cfg, RC_OPEN_READONLY), RC_OK);
 	assert_true(ro->no_host);
+	assert_true(ro->no_outbox);
 	assert_int_equal(rc_member_get(ro, &root, "alice", &m_after), RC_OK);
 	assert_memory_equal(&m_before, &m_after, sizeof(m_after));
 	memset(&tk_after, 0, sizeof(tk_after));
@@ -1283,6 +1301,9 @@ static void test_upgrade_schema2_host(void **state)
 	assert_int_equal(rc_meta_get_u64(&t, "@caller/4242", &unknown), RC_ERR_NOTFOUND);
 	assert_int_equal(rc_host_meta_get_u64(&t, "@caller/4242", &unknown), RC_OK);
 	assert_int_equal(unknown, 7);
+	assert_int_equal(rc_db_gets(&t, DB_SETTINGS, "outbox.00000000000000aa00000007", &v),
+	                 RC_ERR_NOTFOUND);
+	assert_int_equal(rc_db_gets(&t, DB_OUTBOX, "outbox.00000000000000aa00000007", &v), RC_OK);
 	/* the records hold no host state any more */
 	assert_int_equal(rc_db_gets(&t, DB_MEMBERS, "alice", &v), RC_OK);
 	assert_int_equal(rc_member_decode(v.mv_data, v.mv_size, &raw), RC_OK);
@@ -1306,7 +1327,7 @@ static void test_upgrade_schema2_host(void **state)
 	memset(&e, 0, sizeof(e));
 	snprintf(e.action, sizeof(e.action), "store.upgrade");
 	assert_int_equal(rc_audit_foreach(f->s, &root, 0, 0, find_action_cb, &e), RC_OK);
-	assert_non_null(strstr(e.result, "schema 2 to 3: host state moved=3"));
+	assert_non_null(strstr(e.result, "schema 2 to 3: host state moved=3, notices=1"));
 	/* and the logins go on from there: the lock counts the moved failure */
 	assert_int_equal(rc_settings_set(f->s, &root, "lockout.attempts", "2"), RC_OK);
 	assert_int_equal(try_login(f, "alice", "a wrong password"), RC_ERR_AUTH);
