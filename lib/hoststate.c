@@ -14,7 +14,8 @@
  *
  * The membership records carry none of it: rc_store_member and
  * rc_store_svcuser write the host fields as 0, and a login writes only
- * here (and to the audit log).  Loading lays the host entry, when there is
+ * here (and to the audit log and the outbox of notices, which are not
+ * membership either).  Loading lays the host entry, when there is
  * one, over the membership record: the merged view the public structs show.
  *
  * SPDX-License-Identifier: BSD-3-Clause

@@ -310,7 +310,7 @@ int rc_tokens_host_upgrade(rc_txn *t, size_t *moved);
  * loads return a merged view: the membership record with the host state
  * laid over it.  rc_store_member and rc_store_svcuser write membership
  * only (the codec writes no host field); these write the host state of a
- * view.  A login writes only these (and the audit log). */
+ * view.  A login writes only these (and the audit log and the outbox). */
 int rc_host_member_load(rc_txn *t, rc_member *m);
 int rc_host_member_store(rc_txn *t, const rc_member *m);
 int rc_host_svcuser_load(rc_txn *t, rc_svcuser_rec *u);
