@@ -20,6 +20,13 @@
  * token does not cost a commit per use; the PAM module logs every use to
  * syslog.
  *
+ * A login writes host state only (hoststate.c: failures, lock, last active,
+ * TOTP step, recovery codes used, a token's use) and the audit log, never
+ * membership: a password hashed at older argon2id limits is not hashed
+ * again at login (the next password change hashes at the current limits).
+ * The password change that follows a code login, and enrollment, are
+ * self-service changes of membership.
+ *
  * SPDX-License-Identifier: BSD-3-Clause
  */
 #include "config.h"
@@ -143,9 +150,10 @@ static int reload(rc_txn *t, const char *user, int kind, rc_member *m, rc_svcuse
 	return kind == RC_KIND_MEMBER ? rc_load_member(t, user, m) : rc_load_svcuser(t, user, u);
 }
 
+/* Write back the user's host state (a login's only write). */
 static int restore(rc_txn *t, int kind, const rc_member *m, const rc_svcuser_rec *u)
 {
-	return kind == RC_KIND_MEMBER ? rc_store_member(t, m) : rc_store_svcuser(t, u);
+	return kind == RC_KIND_MEMBER ? rc_host_member_store(t, m) : rc_host_svcuser_store(t, u);
 }
 
 static uint32_t *failed_of(int kind, rc_member *m, rc_svcuser_rec *u)
@@ -243,24 +251,20 @@ static int claim_attempt(rc_store *s, const char *origin, const char *user, int 
 	return rc;
 }
 
-/* What claim_attempt writes, for a user rollcall does not know: a counter,
- * so that an unknown user's attempt costs the commits a known one's does. */
+/* What claim_attempt writes, for a user rollcall does not know: a counter
+ * (host state), so that an unknown user's attempt costs the commits a
+ * known one's does. */
 static int claim_unknown(rc_store *s, int64_t attempts)
 {
 	rc_actor root = { .uid = 0, .origin = "pam" };
 	rc_txn t;
-	uint64_t n = 0;
 	int rc;
 
 	if (attempts <= 0)
 		return RC_OK;
 	if ((rc = rc_txn_begin(s, &root, true, &t)) != 0)
 		return rc;
-	rc = rc_meta_get_u64(&t, "@unknown_logins", &n);
-	if (rc == RC_ERR_NOTFOUND)
-		rc = RC_OK;
-	if (!rc)
-		rc = rc_meta_put_u64(&t, "@unknown_logins", n + 1);
+	rc = rc_host_counter_bump(&t, "@unknown_logins");
 	return rc_txn_end(&t, rc);
 }
 
@@ -355,10 +359,9 @@ static int refuse_unknown(rc_store *s, const char *origin)
 	                      "not a rollcall user");
 }
 
-/* A completed login: reset the failures, record last active, store a new
- * hash or the token's use, audit. */
-static int record_success(rc_store *s, rc_login *l, const char *newhash,
-                          const rc_token_rec *touch)
+/* A completed login: reset the failures, record last active and the
+ * token's use, audit. */
+static int record_success(rc_store *s, rc_login *l, const rc_token_rec *touch)
 {
 	rc_member m;
 	rc_svcuser_rec u;
@@ -392,13 +395,9 @@ static int record_success(rc_store *s, rc_login *l, const char *newhash,
 		m.failed = 0;
 		m.lock_until = 0;
 		m.last_active = now;
-		if (newhash)
-			snprintf(m.pwhash, sizeof(m.pwhash), "%s", newhash);
 	} else if (!rc) {
 		u.pub.failed = 0;
 		u.pub.lock_until = 0;
-		if (newhash)
-			snprintf(u.pub.pwhash, sizeof(u.pub.pwhash), "%s", newhash);
 	}
 	if (!rc)
 		rc = restore(&t, l->kind, &m, &u);
@@ -432,9 +431,9 @@ static bool is_locked(const who *w, int64_t now)
 }
 
 /* The first factor passed and a second one is asked for: this attempt
- * was no failed guess, so its count is given back (and a rehash kept),
- * unless a lock was set meanwhile. */
-static int first_factor_passed(rc_store *s, rc_login *l, const char *newhash)
+ * was no failed guess, so its count is given back, unless a lock was set
+ * meanwhile. */
+static int first_factor_passed(rc_store *s, rc_login *l)
 {
 	rc_member m;
 	rc_txn t;
@@ -456,10 +455,8 @@ static int first_factor_passed(rc_store *s, rc_login *l, const char *newhash)
 	}
 	if (!rc && m.failed)
 		m.failed--;
-	if (!rc && newhash)
-		snprintf(m.pwhash, sizeof(m.pwhash), "%s", newhash);
 	if (!rc)
-		rc = rc_store_member(&t, &m);
+		rc = rc_host_member_store(&t, &m);
 	sodium_memzero(&m, sizeof(m));
 	return rc_txn_end(&t, rc);
 }
@@ -469,7 +466,6 @@ RC_API int rc_login_begin(rc_store *s, rc_login *l, const char *origin, const ch
 {
 	who w;
 	rc_token_rec tok;
-	char newhash[RC_PWHASH_MAX] = "";
 	bool touch = false, ok = false, token_like;
 	int64_t now = rc_store_now(s);
 	size_t slen;
@@ -566,10 +562,6 @@ RC_API int rc_login_begin(rc_store *s, rc_login *l, const char *origin, const ch
 			l->via = RC_VIA_PASSWORD;
 			ok = rc_password_verify(hash, secret);
 			rc_fail(RC_ERR_AUTH, "wrong password");
-			if (ok && crypto_pwhash_str_needs_rehash(hash, (unsigned long long)w.ops,
-			                                         (size_t)w.mem_kib * 1024) != 0 &&
-			    rc_password_hash(secret, w.ops, w.mem_kib, newhash) != RC_OK)
-				newhash[0] = '\0';
 		}
 		if (!w.kind) {
 			rc = refuse_unknown(s, l->origin);
@@ -596,21 +588,19 @@ RC_API int rc_login_begin(rc_store *s, rc_login *l, const char *origin, const ch
 			l->need_enroll = 1;
 	}
 	if (l->need_totp || l->need_enroll) {
-		/* the password was right: its count given back, a rehash kept;
-		 * wait for the second factor */
-		rc = w.attempts > 0 || newhash[0]
-		   ? first_factor_passed(s, l, newhash[0] ? newhash : NULL) : RC_OK;
+		/* the password was right: its count given back; wait for the
+		 * second factor */
+		rc = w.attempts > 0 ? first_factor_passed(s, l) : RC_OK;
 		goto out;
 	}
 	l->done = 1;
 	if (l->via == RC_VIA_TOKEN && !touch)
 		rc = RC_OK;   /* used within the minute: nothing to write */
 	else
-		rc = record_success(s, l, newhash[0] ? newhash : NULL, touch ? &tok : NULL);
+		rc = record_success(s, l, touch ? &tok : NULL);
 out:
 	if (rc == RC_OK)
 		rc_fail(RC_OK, "authenticated");
-	sodium_memzero(newhash, sizeof(newhash));
 	sodium_memzero(&tok, sizeof(tok));
 	who_clear(&w);
 	if (rc) {
@@ -673,7 +663,7 @@ RC_API int rc_login_totp(rc_store *s, rc_login *l, const char *code)
 			                      "too many failed two-factor codes");
 		}
 		err = RC_ERR_AUTH;
-		rc = rc_store_member(&t, &m);
+		rc = rc_host_member_store(&t, &m);
 		goto end;
 	}
 	if (rc)
@@ -683,7 +673,7 @@ RC_API int rc_login_totp(rc_store *s, rc_login *l, const char *code)
 	m.failed = 0;
 	m.lock_until = 0;
 	m.last_active = now;
-	rc = rc_store_member(&t, &m);
+	rc = rc_host_member_store(&t, &m);
 end:
 	sodium_memzero(&m, sizeof(m));
 	rc = rc_txn_end(&t, rc);
@@ -744,10 +734,12 @@ RC_API int rc_login_enroll_finish(rc_store *s, rc_login *l, const char *code)
 	if (!rc)
 		rc = rc_totp_enroll_confirm(&t, &m, code ? code : "");
 	if (!rc) {
+		/* two-factor enabled (self-service: membership), and the
+		 * login's host state */
 		m.failed = 0;
 		m.lock_until = 0;
 		m.last_active = now;
-		rc = rc_store_member(&t, &m);
+		rc = rc_store_member_and_host(&t, &m);
 		snprintf(t.detail, sizeof(t.detail), "ok via password, two-factor enrolled");
 	}
 	sodium_memzero(&m, sizeof(m));
@@ -991,6 +983,9 @@ RC_API int rc_login_chauthtok(rc_store *s, rc_login *l, const char *origin, cons
 		u.pub.failed = 0;
 		u.pub.lock_until = 0;
 	}
+	/* a self-service change: membership, and the lock it clears */
+	if (!rc)
+		rc = w.kind == RC_KIND_MEMBER ? rc_store_member(&t, &m) : rc_store_svcuser(&t, &u);
 	if (!rc)
 		rc = restore(&t, w.kind, &m, &u);
 	if (!rc)
@@ -1183,9 +1178,9 @@ RC_API void rc_login_spend(rc_store *s, const char *secret, unsigned flags)
 	who_clear(&w);
 }
 
-/* The helper's allowance per calling uid: one settings key per uid,
- * "@caller/UID" = minute << 24 | requests of that minute not (yet) given
- * back by a yes.  Host state, like the lockout's counters. */
+/* The helper's allowance per calling uid: one key per uid in the host
+ * database, "@caller/UID" = minute << 24 | requests of that minute not
+ * (yet) given back by a yes.  Host state, like the lockout's counters. */
 #define CALLER_COUNT_BITS 24
 
 static void caller_key(uid_t caller, char *key, size_t n)
@@ -1215,7 +1210,7 @@ RC_API int rc_caller_claim(rc_store *s, const char *origin, uid_t caller, int co
 		/* a look first: no write while under the allowance */
 		if ((rc = rc_txn_begin(s, &root, false, &t)) != 0)
 			return rc;
-		rc = rc_meta_get_u64(&t, key, &v);
+		rc = rc_host_meta_get_u64(&t, key, &v);
 		(void)rc_txn_end(&t, RC_OK);
 		if (rc == RC_OK && caller_count(v, minute) < limit)
 			return RC_OK;
@@ -1226,7 +1221,7 @@ RC_API int rc_caller_claim(rc_store *s, const char *origin, uid_t caller, int co
 	}
 	if ((rc = rc_txn_begin(s, &root, true, &t)) != 0)
 		return rc;
-	rc = rc_meta_get_u64(&t, key, &v);
+	rc = rc_host_meta_get_u64(&t, key, &v);
 	if (rc == RC_ERR_NOTFOUND)
 		rc = RC_OK;
 	n = caller_count(v, minute);
@@ -1241,7 +1236,7 @@ RC_API int rc_caller_claim(rc_store *s, const char *origin, uid_t caller, int co
 		         "minute)", (unsigned)caller, (unsigned)limit);
 		t.aggregate = true;
 	} else if (!rc && count) {
-		rc = rc_meta_put_u64(&t, key, minute << CALLER_COUNT_BITS | (n + 1));
+		rc = rc_host_meta_put_u64(&t, key, minute << CALLER_COUNT_BITS | (n + 1));
 	}
 	rc = rc_txn_end(&t, rc);
 	if (!rc && why[0])
@@ -1263,13 +1258,13 @@ static void caller_add(rc_store *s, uid_t caller, int delta)
 	caller_key(caller, key, sizeof(key));
 	if (rc_txn_begin(s, &root, true, &t) != 0)
 		return;
-	rc = rc_meta_get_u64(&t, key, &v);
+	rc = rc_host_meta_get_u64(&t, key, &v);
 	if (rc == RC_ERR_NOTFOUND)
 		rc = RC_OK;
 	/* a count of an earlier minute is over already: nothing to give back */
 	n = caller_count(v, minute);
 	if (!rc && (delta > 0 || n > 0))
-		rc = rc_meta_put_u64(&t, key, minute << CALLER_COUNT_BITS |
+		rc = rc_host_meta_put_u64(&t, key, minute << CALLER_COUNT_BITS |
 		                     (delta > 0 ? n + 1 : n - 1));
 	(void)rc_txn_end(&t, rc);
 }

@@ -646,3 +646,57 @@ int rc_notice_decode(const void *data, size_t len, rc_notice *no)
 	)
 	return rc;
 }
+
+/* host state of a member or a service user (schema 3: the "host" database) */
+enum { H_FAILED = 1, H_FAILEDAT, H_LOCKUNTIL, H_LASTACT, H_TOTPSTEP, H_RECUSED };
+
+int rc_host_user_encode(const rc_host_user *h, rc_wbuf *w)
+{
+	rc_wbuf_init(w, RC_REC_HOST_USER);
+	rc_wbuf_u64(w, H_FAILED, h->failed);
+	rc_wbuf_u64(w, H_FAILEDAT, (uint64_t)h->failed_at);
+	rc_wbuf_u64(w, H_LOCKUNTIL, (uint64_t)h->lock_until);
+	rc_wbuf_u64(w, H_LASTACT, (uint64_t)h->last_active);
+	rc_wbuf_u64(w, H_TOTPSTEP, (uint64_t)h->totp_last_step);
+	rc_wbuf_u64(w, H_RECUSED, h->recovery_used);
+	wbuf_seal(w);
+	return w->err;
+}
+
+int rc_host_user_decode(const void *data, size_t len, rc_host_user *h)
+{
+	memset(h, 0, sizeof(*h));
+	DECODE(RC_REC_HOST_USER, 0,
+	       case H_FAILED: GET_U32(h->failed); break;
+	       case H_FAILEDAT: GET_I64(h->failed_at); break;
+	       case H_LOCKUNTIL: GET_I64(h->lock_until); break;
+	       case H_LASTACT: GET_I64(h->last_active); break;
+	       case H_TOTPSTEP: GET_I64(h->totp_last_step); break;
+	       case H_RECUSED: GET_U32(h->recovery_used); break;
+	)
+	if (!rc && (h->recovery_used >> RC_RECOVERY_CODES))
+		rc = rc_fail(RC_ERR_STORE, "damaged record (recovery codes out of range)");
+	return rc;
+}
+
+/* host state of a token */
+enum { HT_LASTUSED = 1, HT_EXPIRES };
+
+int rc_host_token_encode(const rc_host_token *h, rc_wbuf *w)
+{
+	rc_wbuf_init(w, RC_REC_HOST_TOKEN);
+	rc_wbuf_u64(w, HT_LASTUSED, (uint64_t)h->last_used);
+	rc_wbuf_u64(w, HT_EXPIRES, (uint64_t)h->expires);
+	wbuf_seal(w);
+	return w->err;
+}
+
+int rc_host_token_decode(const void *data, size_t len, rc_host_token *h)
+{
+	memset(h, 0, sizeof(*h));
+	DECODE(RC_REC_HOST_TOKEN, BIT(HT_LASTUSED) | BIT(HT_EXPIRES),
+	       case HT_LASTUSED: GET_I64(h->last_used); break;
+	       case HT_EXPIRES: GET_I64(h->expires); break;
+	)
+	return rc;
+}

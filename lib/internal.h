@@ -35,7 +35,7 @@ extern const char *const rc_login_hint_placeholders[];
 enum {
 	RC_REC_MEMBER = 1, RC_REC_ROLE, RC_REC_INVITATION, RC_REC_SERVICE,
 	RC_REC_SVCUSER, RC_REC_AUDIT, RC_REC_SETTING, RC_REC_TOKEN,
-	RC_REC_NOTIFY, RC_REC_NOTICE
+	RC_REC_NOTIFY, RC_REC_NOTICE, RC_REC_HOST_USER, RC_REC_HOST_TOKEN
 };
 
 typedef struct rc_wbuf {
@@ -97,6 +97,26 @@ int rc_notify_decode(const void *data, size_t len, rc_notification *n);
 int rc_notice_encode(const rc_notice *n, rc_wbuf *w);
 int rc_notice_decode(const void *data, size_t len, rc_notice *n);
 
+/* Host state (schema 3, hoststate.c): what a login writes on this host,
+ * apart from membership, keyed by never-reused ids.  A member's or a
+ * service user's under its uid, a token's under its id. */
+typedef struct rc_host_user {
+	uint32_t failed;           /* attempts since the last success on this host */
+	int64_t failed_at;         /* the last one */
+	int64_t lock_until;
+	int64_t last_active;       /* members only */
+	int64_t totp_last_step;    /* members only: the last accepted TOTP step */
+	uint32_t recovery_used;    /* members only: bit i set: recovery code i used */
+} rc_host_user;
+typedef struct rc_host_token {
+	int64_t last_used;
+	int64_t expires;           /* a sliding token's expiry after its last use */
+} rc_host_token;
+int rc_host_user_encode(const rc_host_user *h, rc_wbuf *w);
+int rc_host_user_decode(const void *data, size_t len, rc_host_user *h);
+int rc_host_token_encode(const rc_host_token *h, rc_wbuf *w);
+int rc_host_token_decode(const void *data, size_t len, rc_host_token *h);
+
 /* ---- crypto ------------------------------------------------------------- */
 #define RC_MASTER_KEY_LEN 32
 int rc_master_key_create(const char *path);
@@ -128,11 +148,16 @@ enum {
 	DB_MEMBERS, DB_ROLES, DB_INVITATIONS, DB_SERVICES, DB_SVCUSERS,
 	DB_TOKENS, DB_AUDIT, DB_SETTINGS, DB_IDX_UID, DB_IDX_EMAIL,
 	DB_AUDIT_AGG,   /* aggregated refusals (schema 2): made when missing */
+	DB_HOST,        /* host state (schema 3): made when missing */
+	DB_OUTBOX,      /* queued notices (schema 3): made when missing */
 	DB_COUNT
 };
 /* 2: tokens keyed by their owner's uid (1: by name); the audit_refusals
- * database. */
-#define RC_SCHEMA_VERSION 2
+ * database.  3: the host database: what logins write (failures, locks,
+ * last active, TOTP steps, recovery codes used, tokens' use) moved out of
+ * the members, service_users and tokens records (docs/hoststate.md); the
+ * outbox database: queued notices out of settings. */
+#define RC_SCHEMA_VERSION 3
 
 struct rc_store {
 	MDB_env *env;
@@ -145,6 +170,9 @@ struct rc_store {
 	pid_t pid;
 	unsigned refs;            /* RC_OPEN_SHARED handles */
 	bool no_audit_agg;        /* read-only open of a store without DB_AUDIT_AGG */
+	bool no_host;             /* read-only open of a store without DB_HOST: the
+	                           * host state is still in the membership records */
+	bool no_outbox;           /* ... without DB_OUTBOX: notices in settings */
 	char warning[512];        /* a problem after a committed change */
 	char named[RC_NAME_MAX + 1]; /* the member the last operation named */
 	/* notices the committed changes of this handle queued (outbox ids) */
@@ -239,6 +267,13 @@ int rc_setting_int(rc_txn *t, const char *key, int64_t *out);
 int rc_setting_str(rc_txn *t, const char *key, char *buf, size_t len);
 int rc_meta_get_u64(rc_txn *t, const char *key, uint64_t *out);
 int rc_meta_put_u64(rc_txn *t, const char *key, uint64_t v);
+/* The same in database DB (a counter as a setting record). */
+int rc_db_get_u64(rc_txn *t, int db, const char *key, uint64_t *out);
+int rc_db_put_u64(rc_txn *t, int db, const char *key, uint64_t v);
+/* The keys of DB that start with PREFIX ("": all), of RC_NAME_MAX bytes
+ * at most, into a malloc'ed array (a walk that then rewrites records). */
+int rc_db_keys(rc_txn *t, int db, const char *prefix, char (**out)[RC_NAME_MAX + 1],
+               size_t *count);
 
 /* Record a notice of EVENT (RC_EV_*) about TARGET in T: sent after commit. */
 int rc_notice_queue(rc_txn *t, uint32_t event, const char *target,
@@ -267,6 +302,36 @@ int rc_token_remove(rc_txn *t, uint32_t owner_uid, const char *owner,
                     const char *id);
 /* Schema 1 -> 2: tokens keyed by name become tokens keyed by uid. */
 int rc_tokens_upgrade(rc_txn *t, size_t *kept, size_t *dropped);
+/* Schema 2 -> 3: each token's last use and expiry into the host database
+ * (counted in *moved), the records written again without a last use. */
+int rc_tokens_host_upgrade(rc_txn *t, size_t *moved);
+
+/* Host state (hoststate.c).  rc_load_member, rc_load_svcuser and the token
+ * loads return a merged view: the membership record with the host state
+ * laid over it.  rc_store_member and rc_store_svcuser write membership
+ * only (the codec writes no host field); these write the host state of a
+ * view.  A login writes only these (and the audit log and the outbox). */
+int rc_host_member_load(rc_txn *t, rc_member *m);
+int rc_host_member_store(rc_txn *t, const rc_member *m);
+int rc_host_svcuser_load(rc_txn *t, rc_svcuser_rec *u);
+int rc_host_svcuser_store(rc_txn *t, const rc_svcuser_rec *u);
+/* An identity or a token is gone: its host state goes with it. */
+int rc_host_user_del(rc_txn *t, uint32_t uid);
+int rc_host_token_load(rc_txn *t, rc_token_rec *rec);
+int rc_host_token_store(rc_txn *t, const rc_token_rec *rec);
+int rc_host_token_del(rc_txn *t, const char *id);
+/* Counters of this host's ("@" + a name: the logins of unknown users,
+ * the helper's allowance per calling uid). */
+int rc_host_meta_get_u64(rc_txn *t, const char *key, uint64_t *out);
+int rc_host_meta_put_u64(rc_txn *t, const char *key, uint64_t v);
+int rc_host_counter_bump(rc_txn *t, const char *key);
+/* An administrative or self-service change that also sets the host state
+ * of M (unlock, password reset, two-factor reset): both written. */
+int rc_store_member_and_host(rc_txn *t, const rc_member *m);
+/* Schema 2 -> 3: the host state out of the membership records. */
+int rc_host_upgrade(rc_txn *t, size_t *moved);
+/* Schema 2 -> 3: the queued notices out of settings (notify.c). */
+int rc_outbox_upgrade(rc_txn *t, size_t *moved);
 
 /* Two-factor (totp.c). */
 int rc_totp_check(rc_txn *t, rc_member *m, const char *code, int *via);

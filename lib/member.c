@@ -684,6 +684,8 @@ static int find_code(rc_txn *t, const uint8_t hash[32], rc_member *m, bool *is_r
 		if (rc_member_decode(v.mv_data, v.mv_size, m) != RC_OK || !m->reset_expires ||
 		    sodium_memcmp(m->reset_hash, hash, 32) != 0)
 			continue;
+		if ((rc = rc_host_member_load(t, m)) != RC_OK)   /* the view */
+			break;
 		rc = now >= m->reset_expires
 		   ? rc_fail(RC_ERR_STATE, "this reset code has expired; ask for a new one")
 		   : RC_OK;
@@ -775,7 +777,7 @@ RC_API int rc_member_accept(rc_store *s, const rc_actor *a, const char *code,
 		}
 	}
 	if (!rc)
-		rc = rc_store_member(&t, &m);
+		rc = rc_store_member_and_host(&t, &m);   /* the lock cleared too */
 	if (!rc)
 		snprintf(username_out, RC_NAME_MAX + 1, "%s", m.username);
 	rc = rc_txn_end(&t, rc);
@@ -925,6 +927,8 @@ RC_API int rc_member_delete(rc_store *s, const rc_actor *a, const char *username
 	if (!rc)
 		rc = rc_tokens_revoke_owner(&t, m.uid, NULL);
 	if (!rc)
+		rc = rc_host_user_del(&t, m.uid);
+	if (!rc)
 		rc = rc_notice_queue(&t, RC_EV_MEMBER_DELETED, m.username, m.email);
 	return rc_txn_end(&t, rc);
 }
@@ -954,7 +958,7 @@ RC_API int rc_member_reset_password(rc_store *s, const rc_actor *a, const char *
 		m.lock_until = 0;
 		code_result(&m, out);
 		out->expires = m.reset_expires;
-		rc = rc_store_member(&t, &m);
+		rc = rc_store_member_and_host(&t, &m);
 	}
 	/* Resetting a password revokes every token (the seed's rule). */
 	if (!rc)
@@ -975,9 +979,10 @@ RC_API int rc_member_unlock(rc_store *s, const rc_actor *a, const char *username
 		             "the last good one); nothing was changed", m.username,
 		             (unsigned)m.failed, m.failed == 1 ? "" : "s");
 	if (!rc) {
+		/* host state only: the membership record is not written */
 		m.failed = 0;
 		m.lock_until = 0;
-		rc = rc_store_member(&t, &m);
+		rc = rc_host_member_store(&t, &m);
 	}
 	return rc_txn_end(&t, rc);
 }
@@ -1055,6 +1060,8 @@ RC_API int rc_member_foreach(rc_store *s, const rc_actor *a, const rc_member_fil
 	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		rc_member m;
 		rc = rc_member_decode(v.mv_data, v.mv_size, &m);
+		if (!rc)
+			rc = rc_host_member_load(&t, &m);
 		if (rc)
 			break;
 		if (f && f->status >= 0 && m.status != f->status)

@@ -2,11 +2,14 @@
  * notify.c - notifications: email addresses subscribed to events, and the
  * outbox of notices that changes queue for the mail sent after them.
  *
- * Both live in the settings database: a subscription under
- * "notify.<lower-case email>", a notice under "outbox.<id>".  A change
- * queues its notice in its own write transaction (rc_notice_queue); the
- * front end takes the notices after the commit (rc_notice_take) and mails
- * them, outside any transaction.  A login only queues.
+ * A subscription (membership) lives in the settings database under
+ * "notify.<lower-case email>"; a queued notice in the outbox database
+ * (schema 3; settings before) under "outbox.<id>": a queue, written by
+ * changes and by logins (a lock), so that a login writes no membership
+ * (docs/hoststate.md).  A change queues its notice in its own write
+ * transaction (rc_notice_queue); the front end takes the notices after
+ * the commit (rc_notice_take) and mails them, outside any transaction.
+ * A login only queues.
  * SPDX-License-Identifier: BSD-3-Clause
  */
 #include "config.h"
@@ -86,18 +89,21 @@ static int notify_key(const char *email, char *key, size_t len)
 	return RC_OK;
 }
 
-/* Walk the records of the settings database whose keys start with PREFIX. */
+/* Walk the records of the database DB (DB_SETTINGS, DB_OUTBOX) whose keys
+ * start with PREFIX. */
 typedef int (*walk_fn)(rc_txn *t, MDB_cursor *c, const MDB_val *k, const MDB_val *v,
                        void *ctx);
-static int walk(rc_txn *t, const char *prefix, walk_fn fn, void *ctx)
+static int walk_in(rc_txn *t, int db, const char *prefix, walk_fn fn, void *ctx)
 {
 	MDB_cursor *c;
 	MDB_val k = { .mv_size = strlen(prefix), .mv_data = (void *)(uintptr_t)prefix }, v;
 	size_t plen = strlen(prefix);
 	int rc = RC_OK, mrc;
 
-	if ((mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_SETTINGS], &c)) != 0)
-		return rc_fail_lmdb(mrc, "cannot read the settings");
+	if (db == DB_OUTBOX && t->s->no_outbox)
+		return RC_OK;   /* read-only, schema 2: nothing taken from here */
+	if ((mrc = mdb_cursor_open(t->txn, t->s->dbi[db], &c)) != 0)
+		return rc_fail_lmdb(mrc, "cannot read the store");
 	for (mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); mrc == 0 && !rc;
 	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
@@ -108,6 +114,11 @@ static int walk(rc_txn *t, const char *prefix, walk_fn fn, void *ctx)
 	if (!rc && mrc && mrc != MDB_NOTFOUND)
 		rc = rc_fail_lmdb(mrc, "cannot read the settings");
 	return rc;
+}
+
+static int walk(rc_txn *t, const char *prefix, walk_fn fn, void *ctx)
+{
+	return walk_in(t, DB_SETTINGS, prefix, fn, ctx);
 }
 
 struct each_ctx {
@@ -306,7 +317,7 @@ int rc_notice_queue(rc_txn *t, uint32_t event, const char *target, const char *d
 	rc = walk(t, NOTIFY_PREFIX, any_sub, &any);
 	if (rc || !any.found)
 		return rc;
-	if ((rc = walk(t, OUTBOX_PREFIX, count_rec, &waiting)) != 0)
+	if ((rc = walk_in(t, DB_OUTBOX, OUTBOX_PREFIX, count_rec, &waiting)) != 0)
 		return rc;
 	if (waiting >= OUTBOX_MAX)
 		return RC_OK;   /* nobody delivers: never let it grow without end */
@@ -323,7 +334,7 @@ int rc_notice_queue(rc_txn *t, uint32_t event, const char *target, const char *d
 	snprintf(n.origin, sizeof(n.origin), "%s", t->origin);
 	snprintf(key, sizeof(key), OUTBOX_PREFIX "%s", n.id);
 	rc_notice_encode(&n, &w);
-	rc = rc_db_put(t, DB_SETTINGS, key, strlen(key), &w, 0);
+	rc = rc_db_put(t, DB_OUTBOX, key, strlen(key), &w, 0);
 	rc_wbuf_free(&w);
 	if (!rc && t->nqueued < sizeof(t->queued) / sizeof(t->queued[0]))
 		memcpy(t->queued[t->nqueued++], n.id, RC_NOTICE_ID_MAX);
@@ -367,7 +378,7 @@ static int take_one(rc_txn *t, MDB_cursor *c, const MDB_val *k, const MDB_val *v
 		tc->list[tc->n++] = n;
 	}
 	/* taken (a damaged one is dropped) */
-	return rc_db_cursor_del(t, DB_SETTINGS, c);
+	return rc_db_cursor_del(t, DB_OUTBOX, c);
 }
 
 struct rcpt_ctx {
@@ -490,7 +501,7 @@ RC_API int rc_notice_take(rc_store *s, const rc_actor *a, int all, rc_notice **o
 			rc = queue_expired(&t);
 	}
 	if (!rc)
-		rc = walk(&t, OUTBOX_PREFIX, take_one, &tc);
+		rc = walk_in(&t, DB_OUTBOX, OUTBOX_PREFIX, take_one, &tc);
 	if (!rc) {
 		struct rcpt_ctx r = { tc.list, tc.n };
 		rc = walk(&t, NOTIFY_PREFIX, add_rcpt, &r);
@@ -520,4 +531,32 @@ RC_API int rc_notice_audit(rc_store *s, const rc_actor *a, const rc_notice *n,
 	snprintf(t.detail, sizeof(t.detail), "%.40s %s: %.40s", result,
 	         rc_event_name((unsigned)n->event), n->target);
 	return rc_txn_end(&t, RC_OK);
+}
+
+/* Schema 2 -> 3: the notices queued in settings into the outbox database. */
+int rc_outbox_upgrade(rc_txn *t, size_t *moved)
+{
+	char (*keys)[RC_NAME_MAX + 1] = NULL;
+	size_t n = 0;
+	MDB_val v;
+	int rc = rc_db_keys(t, DB_SETTINGS, OUTBOX_PREFIX, &keys, &n);
+
+	*moved = 0;
+	for (size_t i = 0; !rc && i < n; i++) {
+		void *copy = NULL;
+		rc = rc_db_gets(t, DB_SETTINGS, keys[i], &v);
+		if (!rc && !(copy = malloc(v.mv_size ? v.mv_size : 1)))
+			rc = rc_fail(RC_ERR_NOMEM, "out of memory");
+		if (!rc) {
+			memcpy(copy, v.mv_data, v.mv_size);
+			rc = rc_db_put_raw(t, DB_OUTBOX, keys[i], strlen(keys[i]), copy, v.mv_size, 0);
+		}
+		free(copy);
+		if (!rc)
+			rc = rc_db_del(t, DB_SETTINGS, keys[i], strlen(keys[i]));
+		if (!rc)
+			(*moved)++;
+	}
+	free(keys);
+	return rc;
 }

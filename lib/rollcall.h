@@ -213,6 +213,10 @@ typedef struct rc_member {
 	int status;
 	uint32_t uid;
 	int64_t created;
+	/* Host state (last_active, failed, failed_at, lock_until,
+	 * totp_last_step, recovery_used): what logins on this host write,
+	 * stored apart from the membership record and laid over it when a
+	 * member is loaded (docs/hoststate.md). */
 	int64_t last_active;       /* 0 = never */
 	char pwhash[RC_PWHASH_MAX];/* "" = no password yet */
 	int must_change;
@@ -229,8 +233,12 @@ typedef struct rc_member {
 	uint8_t totp_enc[RC_TOTP_ENC_LEN];
 	int64_t totp_last_step;
 	uint8_t recovery[RC_RECOVERY_CODES][32];
-	uint32_t recovery_left;    /* bit i set: recovery code i is unused */
+	uint32_t recovery_left;    /* bit i set: recovery code i was issued (and
+	                            * not used before schema 3) */
+	uint32_t recovery_used;    /* host state: bit i set: code i was used */
 } rc_member;
+/* The recovery codes M can still use (a bit each). */
+#define RC_RECOVERY_UNUSED(m) ((m)->recovery_left & ~(m)->recovery_used)
 
 /* "password" or "two-factor" */
 const char *rc_member_auth_method(const rc_member *m);
@@ -360,6 +368,7 @@ typedef struct rc_svcuser {
 	char pwhash[RC_PWHASH_MAX];
 	int read_only, replication, protected_user;
 	int64_t created;
+	/* host state (as rc_member's) */
 	uint32_t failed;           /* failed logins since the last success */
 	int64_t failed_at;         /* the last one (see rc_member) */
 	int64_t lock_until;
@@ -497,6 +506,8 @@ typedef struct rc_token {
 	int kind;
 	char description[RC_TOKEN_DESC_MAX + 1];
 	int64_t created;
+	/* last_used and a sliding token's expiry after a use are host state
+	 * (docs/hoststate.md), laid over the token record when it is loaded */
 	int64_t last_used;         /* 0 = never; kept to within a minute */
 	int64_t expires;
 	int64_t max_expiry;        /* hard limit (created + max age), 0 = none */

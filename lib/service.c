@@ -272,6 +272,8 @@ RC_API int rc_service_delete(rc_store *s, const rc_actor *a, const char *name)
 			if (!rc)
 				rc = rc_tokens_revoke_owner(&t, u.pub.uid, NULL);
 			if (!rc)
+				rc = rc_host_user_del(&t, u.pub.uid);
+			if (!rc)
 				rc = rc_db_cursor_del(&t, DB_SVCUSERS, c);
 		}
 		sodium_memzero(&u, sizeof(u));
@@ -512,6 +514,8 @@ RC_API int rc_svcuser_delete(rc_store *s, const rc_actor *a, const char *service
 		rc = rc_uid_index_del(&t, u.pub.uid);
 	if (!rc)
 		rc = rc_tokens_revoke_owner(&t, u.pub.uid, NULL);
+	if (!rc)
+		rc = rc_host_user_del(&t, u.pub.uid);
 	sodium_memzero(&u, sizeof(u));
 	return rc_txn_end(&t, rc);
 }

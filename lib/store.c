@@ -28,7 +28,7 @@ static const char *const db_names[DB_COUNT] = {
 	[DB_SVCUSERS] = "service_users", [DB_TOKENS] = "tokens",
 	[DB_AUDIT] = "audit", [DB_SETTINGS] = "settings",
 	[DB_IDX_UID] = "idx_uid", [DB_IDX_EMAIL] = "idx_email",
-	[DB_AUDIT_AGG] = "audit_refusals",
+	[DB_AUDIT_AGG] = "audit_refusals", [DB_HOST] = "host", [DB_OUTBOX] = "outbox",
 };
 
 RC_API void rc_store_set_clock(rc_store *s, rc_clock_fn fn)
@@ -108,7 +108,7 @@ static int env_open(rc_store *s, bool create)
 {
 	char dir[RC_PATH_MAX];
 	MDB_txn *txn = NULL;
-	bool make_agg = false;
+	bool make[DB_COUNT] = { false }, any_made = false;
 	int rc, mrc;
 	unsigned envflags = (s->flags & RC_OPEN_READONLY) ? MDB_RDONLY : 0;
 
@@ -147,14 +147,20 @@ static int env_open(rc_store *s, bool create)
 	}
 	for (int i = 0; i < DB_COUNT; i++) {
 		mrc = mdb_dbi_open(txn, db_names[i], create ? MDB_CREATE : 0, &s->dbi[i]);
-		if (mrc == MDB_NOTFOUND && i == DB_AUDIT_AGG) {
-			/* came with schema 2: an older store gets it below, in a
-			 * write transaction of its own (once), or (read-only) has no
-			 * aggregated refusals to show */
-			if (envflags & MDB_RDONLY)
+		if (mrc == MDB_NOTFOUND && (i == DB_AUDIT_AGG || i == DB_HOST || i == DB_OUTBOX)) {
+			/* came with schema 2 (audit_refusals) and 3 (host, outbox):
+			 * an older store gets it below, in a write transaction of
+			 * its own (once), or (read-only) has no aggregated refusals
+			 * to show, its host state still in the membership records
+			 * and its notices in settings */
+			if (!(envflags & MDB_RDONLY))
+				make[i] = any_made = true;
+			else if (i == DB_AUDIT_AGG)
 				s->no_audit_agg = true;
+			else if (i == DB_HOST)
+				s->no_host = true;
 			else
-				make_agg = true;
+				s->no_outbox = true;
 			continue;
 		}
 		if (mrc == MDB_NOTFOUND && !create) {
@@ -174,16 +180,20 @@ static int env_open(rc_store *s, bool create)
 		goto fail;
 	}
 	txn = NULL;
-	if (make_agg) {
-		if ((mrc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0) {
+	if (any_made) {
+		/* (the host state and the notices are moved by schema_upgrade) */
+		if ((mrc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
 			txn = NULL;
-		} else if ((mrc = mdb_dbi_open(txn, db_names[DB_AUDIT_AGG], MDB_CREATE,
-		                               &s->dbi[DB_AUDIT_AGG])) == 0) {
+		for (int i = 0; !mrc && i < DB_COUNT; i++)
+			if (make[i])
+				mrc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, &s->dbi[i]);
+		if (!mrc) {
 			mrc = mdb_txn_commit(txn);
 			txn = NULL;
 		}
 		if (mrc) {
-			rc = rc_fail_lmdb(mrc, "cannot add the audit_refusals database");
+			rc = rc_fail_lmdb(mrc, "cannot add the audit_refusals, host and outbox "
+			                  "databases");
 			goto fail;
 		}
 	}
@@ -243,7 +253,7 @@ static int schema_upgrade(rc_store *s)
 {
 	rc_txn t;
 	uint64_t v = 0;
-	size_t kept = 0, dropped = 0;
+	size_t kept = 0, dropped = 0, moved = 0, notices = 0;
 	rc_actor root = { .uid = 0, .origin = "open" };
 	int rc = rc_txn_begin(s, &root, true, &t);
 
@@ -257,11 +267,19 @@ static int schema_upgrade(rc_store *s)
 	rc_txn_audit(&t, "store.upgrade", "schema");
 	if (v < 2)
 		rc = rc_tokens_upgrade(&t, &kept, &dropped);
+	if (!rc && v < 3)
+		rc = rc_host_upgrade(&t, &moved);
+	if (!rc && v < 3)
+		rc = rc_outbox_upgrade(&t, &notices);
 	if (!rc)
 		rc = rc_meta_put_u64(&t, "@schema", RC_SCHEMA_VERSION);
-	if (!rc)
+	if (!rc && v < 2)
 		snprintf(t.detail, sizeof(t.detail), "ok schema %llu to %d: tokens kept=%zu "
-		         "revoked=%zu", (unsigned long long)v, RC_SCHEMA_VERSION, kept, dropped);
+		         "revoked=%zu, host state moved=%zu, notices=%zu", (unsigned long long)v,
+		         RC_SCHEMA_VERSION, kept, dropped, moved, notices);
+	else if (!rc)
+		snprintf(t.detail, sizeof(t.detail), "ok schema %llu to %d: host state moved=%zu, "
+		         "notices=%zu", (unsigned long long)v, RC_SCHEMA_VERSION, moved, notices);
 	return rc_txn_end(&t, rc);
 }
 
@@ -871,7 +889,9 @@ int rc_load_member(rc_txn *t, const char *name, rc_member *m)
 
 	if (rc == RC_ERR_NOTFOUND)
 		return rc_fail(RC_ERR_NOTFOUND, "no member named \"%.40s\"", name);
-	return rc ? rc : rc_member_decode(v.mv_data, v.mv_size, m);
+	if (!rc)
+		rc = rc_member_decode(v.mv_data, v.mv_size, m);
+	return rc ? rc : rc_host_member_load(t, m);
 }
 
 int rc_member_ref(rc_txn *t, const char *who, char name[RC_NAME_MAX + 1])
@@ -934,14 +954,21 @@ RC_API const char *rc_member_named(const rc_store *s)
 	return s->named;
 }
 
+/* Membership only: the host state of the view M is written as 0
+ * (rc_host_member_store writes it where it lives). */
 int rc_store_member(rc_txn *t, const rc_member *m)
 {
+	rc_member rec = *m;
 	rc_wbuf w;
 	int rc;
 
-	rc_member_encode(m, &w);
-	rc = rc_db_put(t, DB_MEMBERS, m->username, strlen(m->username), &w, 0);
+	rec.failed = 0;
+	rec.failed_at = rec.lock_until = rec.last_active = rec.totp_last_step = 0;
+	rec.recovery_used = 0;
+	rc_member_encode(&rec, &w);
+	rc = rc_db_put(t, DB_MEMBERS, rec.username, strlen(rec.username), &w, 0);
 	rc_wbuf_free(&w);
+	sodium_memzero(&rec, sizeof(rec));
 	return rc;
 }
 
@@ -973,17 +1000,24 @@ int rc_load_svcuser(rc_txn *t, const char *name, rc_svcuser_rec *u)
 
 	if (rc == RC_ERR_NOTFOUND)
 		return rc_fail(RC_ERR_NOTFOUND, "no service user named \"%.40s\"", name);
-	return rc ? rc : rc_svcuser_decode(v.mv_data, v.mv_size, u);
+	if (!rc)
+		rc = rc_svcuser_decode(v.mv_data, v.mv_size, u);
+	return rc ? rc : rc_host_svcuser_load(t, u);
 }
 
+/* Membership only (see rc_store_member). */
 int rc_store_svcuser(rc_txn *t, const rc_svcuser_rec *u)
 {
+	rc_svcuser_rec rec = *u;
 	rc_wbuf w;
 	int rc;
 
-	rc_svcuser_encode(u, &w);
-	rc = rc_db_put(t, DB_SVCUSERS, u->pub.username, strlen(u->pub.username), &w, 0);
+	rec.pub.failed = 0;
+	rec.pub.failed_at = rec.pub.lock_until = 0;
+	rc_svcuser_encode(&rec, &w);
+	rc = rc_db_put(t, DB_SVCUSERS, rec.pub.username, strlen(rec.pub.username), &w, 0);
 	rc_wbuf_free(&w);
+	sodium_memzero(&rec, sizeof(rec));
 	return rc;
 }
 
@@ -1094,11 +1128,11 @@ void rc_email_key(const char *email, char *out, size_t len)
 
 /* ---- meta values (schema, counters) -------------------------------------- */
 
-int rc_meta_get_u64(rc_txn *t, const char *key, uint64_t *out)
+int rc_db_get_u64(rc_txn *t, int db, const char *key, uint64_t *out)
 {
 	char buf[32];
 	MDB_val v;
-	int rc = rc_db_gets(t, DB_SETTINGS, key, &v);
+	int rc = rc_db_gets(t, db, key, &v);
 
 	if (rc)
 		return rc;
@@ -1110,7 +1144,7 @@ int rc_meta_get_u64(rc_txn *t, const char *key, uint64_t *out)
 	return RC_OK;
 }
 
-int rc_meta_put_u64(rc_txn *t, const char *key, uint64_t v)
+int rc_db_put_u64(rc_txn *t, int db, const char *key, uint64_t v)
 {
 	char buf[32];
 	rc_wbuf w;
@@ -1118,7 +1152,68 @@ int rc_meta_put_u64(rc_txn *t, const char *key, uint64_t v)
 
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
 	rc_setting_encode(buf, &w);
-	rc = rc_db_put(t, DB_SETTINGS, key, strlen(key), &w, 0);
+	rc = rc_db_put(t, db, key, strlen(key), &w, 0);
 	rc_wbuf_free(&w);
 	return rc;
+}
+
+int rc_meta_get_u64(rc_txn *t, const char *key, uint64_t *out)
+{
+	return rc_db_get_u64(t, DB_SETTINGS, key, out);
+}
+
+int rc_meta_put_u64(rc_txn *t, const char *key, uint64_t v)
+{
+	return rc_db_put_u64(t, DB_SETTINGS, key, v);
+}
+
+/* The keys of DB that start with PREFIX, read first (records are
+ * rewritten after the walk). */
+int rc_db_keys(rc_txn *t, int db, const char *prefix, char (**out)[RC_NAME_MAX + 1],
+                   size_t *count)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	char (*arr)[RC_NAME_MAX + 1] = NULL;
+	size_t n = 0, cap = 0;
+	int rc = RC_OK, mrc;
+
+	*out = NULL;
+	*count = 0;
+	if ((mrc = mdb_cursor_open(t->txn, t->s->dbi[db], &c)) != 0)
+		return rc_fail_lmdb(mrc, "cannot read the store");
+	k.mv_size = strlen(prefix);
+	k.mv_data = (void *)(uintptr_t)prefix;
+	for (mrc = mdb_cursor_get(c, &k, &v, k.mv_size ? MDB_SET_RANGE : MDB_FIRST); mrc == 0;
+	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < strlen(prefix) || memcmp(k.mv_data, prefix, strlen(prefix)) != 0)
+			break;
+		if (k.mv_size == 0 || k.mv_size > RC_NAME_MAX) {
+			rc = rc_fail(RC_ERR_STORE, "damaged store (a key of %zu bytes)", k.mv_size);
+			break;
+		}
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			void *na = realloc(arr, ncap * sizeof(*arr));
+			if (!na) {
+				rc = rc_fail(RC_ERR_NOMEM, "out of memory");
+				break;
+			}
+			arr = na;
+			cap = ncap;
+		}
+		memcpy(arr[n], k.mv_data, k.mv_size);
+		arr[n][k.mv_size] = '\0';
+		n++;
+	}
+	mdb_cursor_close(c);
+	if (!rc && mrc != 0 && mrc != MDB_NOTFOUND)
+		rc = rc_fail_lmdb(mrc, "cannot read the store");
+	if (rc) {
+		free(arr);
+		return rc;
+	}
+	*out = arr;
+	*count = n;
+	return RC_OK;
 }

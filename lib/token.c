@@ -142,11 +142,13 @@ static int token_load(rc_txn *t, const char *id, rc_token_rec *rec)
 
 	if (rc == RC_ERR_NOTFOUND)
 		return rc_fail(RC_ERR_NOTFOUND, "no token with id %.16s", id);
-	if (rc)
-		return rc;
-	return rc_token_decode(v.mv_data, v.mv_size, rec);
+	if (!rc)
+		rc = rc_token_decode(v.mv_data, v.mv_size, rec);
+	return rc ? rc : rc_host_token_load(t, rec);   /* the merged view */
 }
 
+/* The token record (membership): given a record, never a merged view (a
+ * new token, or the upgrades' raw records). */
 static int token_store(rc_txn *t, const rc_token_rec *rec)
 {
 	char key[RC_TOKEN_ID_LEN + 2];
@@ -166,6 +168,8 @@ static int token_delete(rc_txn *t, const rc_token *tk)
 
 	if (!rc)
 		rc = rc_db_del(t, DB_TOKENS, key, owner_key(tk->owner_uid, tk->id, key));
+	if (!rc)
+		rc = rc_host_token_del(t, tk->id);
 	return rc;
 }
 
@@ -398,7 +402,8 @@ int rc_token_verify(rc_txn *t, uint32_t uid, const char *token, rc_token_rec *re
 }
 
 /* Write back a use that rc_token_verify found due (SEEN, as it left it),
- * in the login's write transaction.  The verify ran in an earlier read
+ * in the login's write transaction: host state only (the token record is
+ * not written).  The verify ran in an earlier read
  * transaction, so this works on the token as it is now: one revoked
  * meanwhile is not brought back and the login is refused, and a later use
  * written meanwhile by a concurrent login is kept. */
@@ -411,7 +416,7 @@ int rc_token_touch(rc_txn *t, const rc_token_rec *seen)
 		rc = rc_fail(RC_ERR_AUTH, "token %s was revoked during the login", seen->pub.id);
 	else if (!rc && seen->pub.last_used > cur.pub.last_used) {
 		use_at(&cur, seen->pub.last_used);
-		rc = token_store(t, &cur);
+		rc = rc_host_token_store(t, &cur);
 	}
 	sodium_memzero(&cur, sizeof(cur));
 	return rc;
@@ -723,5 +728,32 @@ int rc_tokens_upgrade(rc_txn *t, size_t *kept, size_t *dropped)
 	if (arr)
 		sodium_memzero(arr, cap * sizeof(*arr));
 	free(arr);
+	return rc;
+}
+
+/* ---- schema 2 -> 3 ------------------------------------------------------------ */
+
+int rc_tokens_host_upgrade(rc_txn *t, size_t *moved)
+{
+	char (*keys)[RC_NAME_MAX + 1] = NULL;
+	size_t n = 0;
+	int rc = rc_db_keys(t, DB_TOKENS, "i", &keys, &n);
+
+	for (size_t i = 0; !rc && i < n; i++) {
+		rc_token_rec rec;
+		if (strlen(keys[i]) != RC_TOKEN_ID_LEN + 1)
+			continue;
+		/* (no host entry yet: the record as it is) */
+		rc = token_load(t, keys[i] + 1, &rec);
+		if (!rc && rec.pub.last_used) {
+			rc = rc_host_token_store(t, &rec);
+			rec.pub.last_used = 0;
+			if (!rc)
+				rc = token_store(t, &rec);
+			(*moved)++;
+		}
+		sodium_memzero(&rec, sizeof(rec));
+	}
+	free(keys);
 	return rc;
 }

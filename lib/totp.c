@@ -130,7 +130,8 @@ static void recovery_hash(const rc_store *s, const char *norm, uint8_t out[32])
 }
 
 /* A TOTP code or a recovery code for member M, inside T.  On success M is
- * updated (step or recovery code used) and *via says which it was.  A
+ * updated (step or recovery code used: host state, written by the caller
+ * with rc_host_member_store) and *via says which it was.  A
  * malformed code is RC_ERR_INVALID, a wrong one RC_ERR_AUTH. */
 int rc_totp_check(rc_txn *t, rc_member *m, const char *code, int *via)
 {
@@ -156,13 +157,13 @@ int rc_totp_check(rc_txn *t, rc_member *m, const char *code, int *via)
 		recovery_hash(t->s, norm, h);
 		sodium_memzero(norm, sizeof(norm));
 		for (int i = 0; i < RC_RECOVERY_CODES; i++)
-			if (sodium_memcmp(h, m->recovery[i], 32) == 0 && (m->recovery_left >> i & 1))
+			if (sodium_memcmp(h, m->recovery[i], 32) == 0 &&
+			    (RC_RECOVERY_UNUSED(m) >> i & 1))
 				found = i;
 		sodium_memzero(h, sizeof(h));
 		if (found < 0)
 			return rc_fail(RC_ERR_AUTH, "wrong or already used recovery code");
-		m->recovery_left &= ~(1u << found);
-		sodium_memzero(m->recovery[found], 32);
+		m->recovery_used |= 1u << found;
 		*via = RC_VIA_RECOVERY;
 		return RC_OK;
 	}
@@ -216,6 +217,7 @@ int rc_totp_enroll(rc_txn *t, rc_member *m, rc_mfa_enrollment *out)
 	m->totp_enabled = 0;
 	m->totp_last_step = 0;
 	m->recovery_left = (1u << RC_RECOVERY_CODES) - 1;
+	m->recovery_used = 0;
 	for (int i = 0; i < RC_RECOVERY_CODES; i++) {
 		char norm[RC_RECOVERY_LEN];
 		rc_code_generate_len(out->recovery[i], 10);
@@ -236,7 +238,7 @@ int rc_totp_enroll(rc_txn *t, rc_member *m, rc_mfa_enrollment *out)
 	snprintf(out->uri, sizeof(out->uri),
 	         "otpauth://totp/%s?secret=%s&issuer=%s&algorithm=SHA1&digits=%d&period=%d",
 	         label, out->secret, issuer, DIGITS, STEP);
-	rc = rc_store_member(t, m);
+	rc = rc_store_member_and_host(t, m);   /* new codes: none used */
 	if (rc)
 		rc_mfa_enrollment_clear(out);
 	return rc;
@@ -276,6 +278,7 @@ static void totp_clear(rc_member *m)
 	m->totp_pending = 0;
 	m->totp_last_step = 0;
 	m->recovery_left = 0;
+	m->recovery_used = 0;
 	sodium_memzero(m->totp_enc, sizeof(m->totp_enc));
 	sodium_memzero(m->recovery, sizeof(m->recovery));
 }
@@ -288,7 +291,7 @@ static int totp_remove(rc_txn *t, rc_member *m)
 	int rc;
 
 	totp_clear(m);
-	rc = rc_store_member(t, m);
+	rc = rc_store_member_and_host(t, m);
 	if (!rc)
 		rc = rc_tokens_revoke_owner(t, m->uid, &n);
 	if (!rc)
@@ -345,7 +348,7 @@ RC_API int rc_mfa_confirm(rc_store *s, const rc_actor *a, const char *code)
 	if (!rc)
 		rc = rc_totp_enroll_confirm(&t, &m, code);
 	if (!rc)
-		rc = rc_store_member(&t, &m);
+		rc = rc_store_member_and_host(&t, &m);   /* enabled, and the step used */
 	sodium_memzero(&m, sizeof(m));
 	return rc_txn_end(&t, rc);
 }
@@ -362,7 +365,7 @@ RC_API int rc_mfa_disable(rc_store *s, const rc_actor *a, const char *code)
 	rc = self_member(&t, &m);
 	if (!rc && m.totp_pending && !m.totp_enabled) {
 		totp_clear(&m);   /* an unconfirmed enrollment: just drop it */
-		rc = rc_store_member(&t, &m);
+		rc = rc_store_member_and_host(&t, &m);
 		sodium_memzero(&m, sizeof(m));
 		return rc_txn_end(&t, rc);
 	}
@@ -398,7 +401,7 @@ RC_API int rc_mfa_disable(rc_store *s, const rc_actor *a, const char *code)
 					m.lock_until = now + duration;
 				snprintf(t.detail, sizeof(t.detail), "failed: %.60s%s", why,
 				         m.lock_until ? "; locked" : "");
-				rc = rc_store_member(&t, &m);
+				rc = rc_host_member_store(&t, &m);
 			}
 			sodium_memzero(&m, sizeof(m));
 			rc = rc_txn_end(&t, rc);
@@ -461,7 +464,7 @@ RC_API int rc_mfa_status_get(rc_store *s, const rc_actor *a, rc_mfa_status *out)
 	if (!rc) {
 		out->enabled = t.am.totp_enabled;
 		out->pending = t.am.totp_pending;
-		out->recovery_left = (unsigned)__builtin_popcount(t.am.recovery_left);
+		out->recovery_left = (unsigned)__builtin_popcount(RC_RECOVERY_UNUSED(&t.am));
 		out->required = strcmp(mode, "required") == 0;
 	}
 	return rc_txn_end(&t, rc);

@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t len)
 	const uint8_t *data = in + 1;
 	size_t size = len - 1;
 
-	switch (in[0] % 8) {
+	switch (in[0] % 10) {
 	case 0: ROUNDTRIP(rc_member, rc_member_decode, rc_member_encode); break;
 	case 1: ROUNDTRIP(rc_role, rc_role_decode, rc_role_encode); break;
 	case 2: ROUNDTRIP(rc_invitation, rc_invitation_decode, rc_invitation_encode); break;
@@ -63,6 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t len)
 	case 4: ROUNDTRIP(rc_svcuser_rec, rc_svcuser_decode, rc_svcuser_encode); break;
 	case 5: ROUNDTRIP(rc_audit_entry, rc_audit_decode, rc_audit_encode); break;
 	case 6: ROUNDTRIP(rc_token_rec, rc_token_decode, rc_token_encode); break;
+	case 7: ROUNDTRIP(rc_host_user, rc_host_user_decode, rc_host_user_encode); break;
+	case 8: ROUNDTRIP(rc_host_token, rc_host_token_decode, rc_host_token_encode); break;
 	default: {
 		char a[256], b[256];
 		rc_wbuf w1, w2;

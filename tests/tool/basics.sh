@@ -25,8 +25,8 @@ check "master.key is 0600 and 32 bytes" test "$(stat -c %a:%s "$SD/master.key")"
 check "data.mdb is 0600" test "$(stat -c %a "$SD/store/data.mdb")" = 600
 expect_err 1 'already holds a rollcall store' "a second init is refused" rc init --owner bob@example.com
 
-expect_out 0 '"schema":2' "status --json" rc --json status
-expect_out 0 '^schema: +2' "status" rc status
+expect_out 0 '"schema":3' "status --json" rc --json status
+expect_out 0 '^schema: +3' "status" rc status
 expect 0 "member list --json is valid JSON" rc --json member list
 check "... and an array of objects with the column keys" \
 	test "$(json 'sorted(d[0].keys())')" = "['auth_method', 'email', 'last_active', 'role', 'status', 'username']"

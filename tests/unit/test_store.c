@@ -136,7 +136,7 @@ static void test_schema_newer_refused(void **state)
 	f->s = NULL;
 	assert_int_equal(rc_store_open(&s2, &f->cfg, 0), RC_ERR_SCHEMA);
 	assert_null(s2);
-	assert_non_null(strstr(rc_errmsg(), "schema version 3"));
+	assert_non_null(strstr(rc_errmsg(), "schema version 4"));
 	assert_non_null(strstr(rc_errmsg(), "upgrade rollcall"));
 	/* put it back so that teardown and later opens work */
 	assert_int_equal(rc_store_open(&f->s, &f->cfg, 0) == RC_OK, 0);
@@ -623,7 +623,7 @@ static void test_upgrade_schema1_tokens(void **state)
 	memset(&e, 0, sizeof(e));
 	snprintf(e.action, sizeof(e.action), "store.upgrade");
 	assert_int_equal(rc_audit_foreach(f->s, &root, 0, 0, find_action_cb, &e), RC_OK);
-	assert_non_null(strstr(e.result, "schema 1 to 2: tokens kept=1 revoked=1"));
+	assert_non_null(strstr(e.result, "schema 1 to 3: tokens kept=1 revoked=1"));
 	/* the audit_refusals database was made: a stranger's refusal counts */
 	rc_actor stranger = { .uid = 4242, .origin = "tool" };
 	assert_int_equal(rc_billing_set(f->s, &stranger, "plan", "x"), RC_ERR_PERM);
@@ -1003,6 +1003,343 @@ static void test_caller_allowance(void **state)
 	assert_int_equal(rc_caller_claim(f->s, "test", 4242, true), RC_OK);
 }
 
+/* ---- host state apart from membership (issue 15, item 2) ----------------------- */
+
+/* The databases a login may write: the host state, the audit log and its
+ * aggregated refusals (append-only logs of what happened), and the outbox
+ * (a queue of notices to mail: a lock's). */
+static bool login_may_write(int db)
+{
+	return db == DB_HOST || db == DB_AUDIT || db == DB_AUDIT_AGG || db == DB_OUTBOX;
+}
+
+static const char *db_name(int db)
+{
+	static const char *const names[DB_COUNT] = {
+		[DB_MEMBERS] = "members", [DB_ROLES] = "roles", [DB_INVITATIONS] = "invitations",
+		[DB_SERVICES] = "services", [DB_SVCUSERS] = "service_users",
+		[DB_TOKENS] = "tokens", [DB_AUDIT] = "audit", [DB_SETTINGS] = "settings",
+		[DB_IDX_UID] = "idx_uid", [DB_IDX_EMAIL] = "idx_email",
+		[DB_AUDIT_AGG] = "audit_refusals", [DB_HOST] = "host", [DB_OUTBOX] = "outbox",
+	};
+	return names[db] ? names[db] : "?";
+}
+
+/* A digest of every record of each database (every key and value, in
+ * order), to tell whether a database changed. */
+static void digest_dbs(struct fixture *f, uint8_t out[DB_COUNT][32])
+{
+	rc_txn t;
+
+	assert_int_equal(rc_txn_begin(f->s, &root, false, &t), RC_OK);
+	for (int db = 0; db < DB_COUNT; db++) {
+		crypto_generichash_state st;
+		MDB_cursor *c;
+		MDB_val k, v;
+		crypto_generichash_init(&st, NULL, 0, 32);
+		assert_int_equal(mdb_cursor_open(t.txn, f->s->dbi[db], &c), 0);
+		for (int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0;
+		     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+			uint64_t n[2] = { k.mv_size, v.mv_size };
+			crypto_generichash_update(&st, (const uint8_t *)n, sizeof(n));
+			crypto_generichash_update(&st, k.mv_data, k.mv_size);
+			crypto_generichash_update(&st, v.mv_data, v.mv_size);
+		}
+		mdb_cursor_close(c);
+		crypto_generichash_final(&st, out[db], 32);
+	}
+	rc_txn_end(&t, RC_OK);
+}
+
+static void totp_now(const char *secret_b32, char code[8])
+{
+	char *raw = NULL;
+	size_t len = 0;
+	assert_int_equal(oath_init(), OATH_OK);
+	assert_int_equal(oath_base32_decode(secret_b32, strlen(secret_b32), &raw, &len), OATH_OK);
+	assert_int_equal(oath_totp_generate(raw, len, (time_t)fake_now, 30, 0, 6, code), OATH_OK);
+	free(raw);
+}
+
+/* Password, TOTP and recovery code, token, service-user, unknown-user,
+ * failed, locked and refused logins (with the argon2id limits changed
+ * since the passwords were hashed) change no database but the host state
+ * and the audit log; what they wrote shows in the members' views. */
+static void test_login_writes_host_only(void **state)
+{
+	struct fixture *f = *state;
+	rc_token_req req = { .description = "ci", .extension = RC_EXT_SLIDE };
+	rc_actor alice = { .origin = "test" }, tess = { .origin = "test" };
+	rc_secret_result def, pw;
+	rc_mfa_enrollment e;
+	rc_token info;
+	rc_member m;
+	rc_login l;
+	char tok[RC_TOKEN_LEN + 1], code[8];
+	uint8_t before[DB_COUNT][32], after[DB_COUNT][32];
+
+	fast_argon2(f);
+	assert_int_equal(rc_settings_set(f->s, &root, "lockout.attempts", "3"), RC_OK);
+	alice.uid = member(f, "alice", "developer");
+	tess.uid = member(f, "tess", "developer");
+	assert_int_equal(rc_token_generate(f->s, &alice, &req, &info, tok), RC_OK);
+	assert_int_equal(rc_mfa_enroll(f->s, &tess, &e), RC_OK);
+	totp_now(e.secret, code);
+	assert_int_equal(rc_mfa_confirm(f->s, &tess, code), RC_OK);
+	assert_int_equal(rc_service_create(f->s, &root, "analytics", &def), RC_OK);
+	assert_int_equal(rc_svcuser_create(f->s, &root, "analytics", "dbuser1", NULL, 0, 0, &pw),
+	                 RC_OK);
+	/* hashed at t=1; a login used to hash again at t=2 */
+	assert_int_equal(rc_settings_set(f->s, &root, "argon2.opslimit", "2"), RC_OK);
+	/* a lock queues a notice (it used to go to settings) */
+	assert_int_equal(rc_notification_create(f->s, &root, "ops@example.com",
+	                                        RC_EV_MEMBER_LOCKED), RC_OK);
+	digest_dbs(f, before);
+
+	fake_now += 120;
+	assert_int_equal(try_login(f, "alice", "a long password 1"), RC_OK);
+	assert_int_equal(try_login(f, "alice", "a wrong password"), RC_ERR_AUTH);
+	assert_int_equal(try_login(f, "nosuchuser", "a long password 1"), RC_ERR_NOTFOUND);
+	assert_int_equal(login(f, "alice", tok), RC_OK);
+	assert_int_equal(login(f, "tess", tok), RC_ERR_AUTH);
+	assert_int_equal(try_login(f, "dbuser1", "not its password at all, no"), RC_ERR_AUTH);
+	assert_int_equal(try_login(f, "dbuser1", pw.password), RC_OK);
+	/* TOTP: a code, the same code again (refused), a recovery code */
+	fake_now += 60;
+	assert_int_equal(rc_login_begin(f->s, &l, "pam:test", "tess", "a long password 1", 0),
+	                 RC_OK);
+	assert_true(l.need_totp);
+	totp_now(e.secret, code);
+	assert_int_equal(rc_login_totp(f->s, &l, code), RC_OK);
+	rc_login_clear(&l);
+	assert_int_equal(rc_login_begin(f->s, &l, "pam:test", "tess", "a long password 1", 0),
+	                 RC_OK);
+	assert_int_equal(rc_login_totp(f->s, &l, code), RC_ERR_AUTH);
+	rc_login_clear(&l);
+	assert_int_equal(rc_login_begin(f->s, &l, "pam:test", "tess", "a long password 1", 0),
+	                 RC_OK);
+	assert_int_equal(rc_login_totp(f->s, &l, e.recovery[0]), RC_OK);
+	rc_login_clear(&l);
+	/* locked, then refused while locked */
+	assert_int_equal(try_login(f, "alice", "a long password 1"), RC_OK);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(try_login(f, "alice", "a wrong password"), RC_ERR_AUTH);
+	assert_int_equal(try_login(f, "alice", "a long password 1"), RC_ERR_LOCKED);
+	assert_int_equal(login(f, "alice", tok), RC_OK);   /* a token is not locked out */
+	/* the helper's allowance of a calling uid, counted and given back */
+	assert_int_equal(rc_caller_claim(f->s, "helper", 4242, 1), RC_OK);
+	rc_caller_release(f->s, 4242);
+	assert_int_equal(rc_caller_claim(f->s, "helper", 4243, 1), RC_OK);
+
+	digest_dbs(f, after);
+	for (int db = 0; db < DB_COUNT; db++) {
+		if (login_may_write(db))
+			continue;
+		if (memcmp(before[db], after[db], 32) != 0)
+			fail_msg("a login changed the %s database (only host state, audit and outbox may "
+			         "change)", db_name(db));
+	}
+	assert_memory_not_equal(before[DB_HOST], after[DB_HOST], 32);
+	assert_memory_not_equal(before[DB_OUTBOX], after[DB_OUTBOX], 32);
+
+	/* the views show what the logins wrote */
+	assert_int_equal(rc_member_get(f->s, &root, "alice", &m), RC_OK);
+	assert_true(m.lock_until > fake_now);
+	assert_int_equal(m.failed, 3);
+	assert_int_equal(m.last_active, fake_now);
+	assert_int_equal(rc_member_get(f->s, &root, "tess", &m), RC_OK);
+	assert_int_equal(m.last_active, fake_now);
+	assert_int_equal(m.failed, 0);
+	assert_int_equal(m.totp_last_step, fake_now / 30);
+	assert_int_equal(RC_RECOVERY_UNUSED(&m), ((1u << RC_RECOVERY_CODES) - 1) & ~1u);
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(rc_token_foreach(f->s, &root, "alice", RC_KIND_MEMBER, token_cb, &info),
+	                 RC_OK);
+	assert_int_equal(info.last_used, fake_now);
+	assert_int_equal(info.expires, fake_now + info.ttl);
+	/* a used recovery code stays used */
+	assert_int_equal(rc_login_begin(f->s, &l, "pam:test", "tess", "a long password 1", 0),
+	                 RC_OK);
+	assert_int_equal(rc_login_totp(f->s, &l, e.recovery[0]), RC_ERR_AUTH);
+	rc_login_clear(&l);
+
+	/* an administrator's unlock writes the host state only too */
+	digest_dbs(f, before);
+	assert_int_equal(rc_member_unlock(f->s, &root, "alice"), RC_OK);
+	digest_dbs(f, after);
+	for (int db = 0; db < DB_COUNT; db++)
+		if (!login_may_write(db))
+			assert_memory_equal(before[db], after[db], 32);
+	assert_int_equal(try_login(f, "alice", "a long password 1"), RC_OK);
+
+	/* a deleted member's host state goes with it */
+	assert_int_equal(rc_member_delete(f->s, &root, "tess", "tess@example.com"), RC_OK);
+	{
+		rc_txn t;
+		MDB_val v;
+		uint8_t k[5] = { 'u', (uint8_t)(tess.uid >> 24), (uint8_t)(tess.uid >> 16),
+		                 (uint8_t)(tess.uid >> 8), (uint8_t)tess.uid };
+		assert_int_equal(rc_txn_begin(f->s, &root, false, &t), RC_OK);
+		assert_int_equal(rc_db_get(&t, DB_HOST, k, sizeof(k), &v), RC_ERR_NOTFOUND);
+		rc_txn_end(&t, RC_OK);
+	}
+	rc_mfa_enrollment_clear(&e);
+	sodium_memzero(tok, sizeof(tok));
+	sodium_memzero(&pw, sizeof(pw));
+	sodium_memzero(&def, sizeof(def));
+}
+
+/* A store of schema 2 (the host state in the members, service_users and
+ * tokens records, no host database) keeps working: a read-only open shows
+ * the records' values; the first write open moves them into the host
+ * database in one transaction (audited) and writes the records again
+ * without them, and the views are what they were. */
+static void test_upgrade_schema2_host(void **state)
+{
+	struct fixture *f = *state;
+	rc_token_req req = { .description = "ci", .extension = RC_EXT_SLIDE };
+	rc_actor alice = { .origin = "test" };
+	rc_secret_result def, pw;
+	rc_token info, tk_before, tk_after;
+	rc_member m_before, m_after, raw;
+	rc_svcuser_rec u;
+	rc_store *ro = NULL;
+	char tok[RC_TOKEN_LEN + 1];
+	uint64_t schema = 0, unknown = 0;
+	MDB_val v;
+	rc_txn t;
+
+	fast_argon2(f);
+	alice.uid = member(f, "alice", "developer");
+	assert_int_equal(rc_token_generate(f->s, &alice, &req, &info, tok), RC_OK);
+	assert_int_equal(rc_service_create(f->s, &root, "analytics", &def), RC_OK);
+	assert_int_equal(rc_svcuser_create(f->s, &root, "analytics", "dbuser1", NULL, 0, 0, &pw),
+	                 RC_OK);
+	fake_now += 120;
+	assert_int_equal(login(f, "alice", tok), RC_OK);
+	assert_int_equal(try_login(f, "alice", "a wrong password"), RC_ERR_AUTH);
+	assert_int_equal(try_login(f, "dbuser1", "a wrong password, not this"), RC_ERR_AUTH);
+	assert_int_equal(try_login(f, "nosuchuser", "a wrong password"), RC_ERR_NOTFOUND);
+	assert_int_equal(rc_member_get(f->s, &root, "alice", &m_before), RC_OK);
+	assert_int_equal(m_before.failed, 1);
+	assert_int_equal(m_before.last_active, fake_now);
+	memset(&tk_before, 0, sizeof(tk_before));
+	assert_int_equal(rc_token_foreach(f->s, &root, "alice", RC_KIND_MEMBER, token_cb,
+	                                  &tk_before), RC_OK);
+	assert_int_equal(tk_before.last_used, fake_now);
+
+	/* write it back as schema 2 did: the views into the records */
+	assert_int_equal(rc_txn_begin(f->s, &root, true, &t), RC_OK);
+	{
+		rc_wbuf w;
+		rc_token_rec rec;
+		char key[1 + RC_TOKEN_ID_LEN];
+		assert_int_equal(rc_load_member(&t, "alice", &raw), RC_OK);
+		assert_int_equal(rc_member_encode(&raw, &w), RC_OK);
+		assert_int_equal(rc_db_put(&t, DB_MEMBERS, "alice", 5, &w, 0), RC_OK);
+		rc_wbuf_free(&w);
+		assert_int_equal(rc_load_svcuser(&t, "dbuser1", &u), RC_OK);
+		assert_int_equal(u.pub.failed, 1);
+		assert_int_equal(rc_svcuser_encode(&u, &w), RC_OK);
+		assert_int_equal(rc_db_put(&t, DB_SVCUSERS, "dbuser1", 7, &w, 0), RC_OK);
+		rc_wbuf_free(&w);
+		key[0] = 'i';
+		memcpy(key + 1, info.id, RC_TOKEN_ID_LEN);
+		assert_int_equal(rc_db_get(&t, DB_TOKENS, key, sizeof(key), &v), RC_OK);
+		assert_int_equal(rc_token_decode(v.mv_data, v.mv_size, &rec), RC_OK);
+		assert_int_equal(rec.pub.last_used, 0);   /* schema 3: not in the record */
+		rec.pub.last_used = tk_before.last_used;
+		rec.pub.expires = tk_before.expires;
+		assert_int_equal(rc_token_encode(&rec, &w), RC_OK);
+		assert_int_equal(rc_db_put(&t, DB_TOKENS, key, sizeof(key), &w, 0), RC_OK);
+		rc_wbuf_free(&w);
+		sodium_memzero(&rec, sizeof(rec));
+	}
+	assert_int_equal(rc_meta_put_u64(&t, "@unknown_logins", 1), RC_OK);
+	assert_int_equal(rc_meta_put_u64(&t, "@caller/4242", 7), RC_OK);
+	{
+		/* a queued notice, in settings as schema 2 kept it */
+		rc_notice no = { .event = 2, .time = fake_now };
+		rc_wbuf w;
+		snprintf(no.id, sizeof(no.id), "%016llx%08x", (unsigned long long)fake_now, 7u);
+		snprintf(no.target, sizeof(no.target), "alice");
+		assert_int_equal(rc_notice_encode(&no, &w), RC_OK);
+		assert_int_equal(rc_db_put(&t, DB_SETTINGS, "outbox.00000000000000aa00000007", 31,
+		                           &w, 0), RC_OK);
+		rc_wbuf_free(&w);
+	}
+	assert_int_equal(rc_meta_put_u64(&t, "@schema", 2), RC_OK);
+	/* schema 2 had no host and no outbox database */
+	assert_int_equal(mdb_drop(t.txn, f->s->dbi[DB_HOST], 1), 0);
+	assert_int_equal(mdb_drop(t.txn, f->s->dbi[DB_OUTBOX], 1), 0);
+	assert_int_equal(rc_txn_end(&t, RC_OK), RC_OK);
+	rc_store_close(f->s);
+	f->s = NULL;
+
+	/* read-only: not upgraded, the records' values shown */
+	assert_int_equal(rc_store_open(&ro, &f->cfg, RC_OPEN_READONLY), RC_OK);
+	assert_true(ro->no_host);
+	assert_true(ro->no_outbox);
+	assert_int_equal(rc_member_get(ro, &root, "alice", &m_after), RC_OK);
+	assert_memory_equal(&m_before, &m_after, sizeof(m_after));
+	memset(&tk_after, 0, sizeof(tk_after));
+	assert_int_equal(rc_token_foreach(ro, &root, "alice", RC_KIND_MEMBER, token_cb, &tk_after),
+	                 RC_OK);
+	assert_memory_equal(&tk_before, &tk_after, sizeof(tk_after));
+	rc_store_close(ro);
+
+	/* the first write open upgrades */
+	assert_int_equal(rc_store_open(&f->s, &f->cfg, 0), RC_OK);
+	rc_store_set_clock(f->s, fake_clock);
+	assert_false(f->s->no_host);
+	assert_int_equal(rc_txn_begin(f->s, &root, false, &t), RC_OK);
+	assert_int_equal(rc_meta_get_u64(&t, "@schema", &schema), RC_OK);
+	assert_int_equal(schema, RC_SCHEMA_VERSION);
+	assert_int_equal(rc_meta_get_u64(&t, "@unknown_logins", &unknown), RC_ERR_NOTFOUND);
+	assert_int_equal(rc_host_meta_get_u64(&t, "@unknown_logins", &unknown), RC_OK);
+	assert_int_equal(unknown, 1);
+	assert_int_equal(rc_meta_get_u64(&t, "@caller/4242", &unknown), RC_ERR_NOTFOUND);
+	assert_int_equal(rc_host_meta_get_u64(&t, "@caller/4242", &unknown), RC_OK);
+	assert_int_equal(unknown, 7);
+	assert_int_equal(rc_db_gets(&t, DB_SETTINGS, "outbox.00000000000000aa00000007", &v),
+	                 RC_ERR_NOTFOUND);
+	assert_int_equal(rc_db_gets(&t, DB_OUTBOX, "outbox.00000000000000aa00000007", &v), RC_OK);
+	/* the records hold no host state any more */
+	assert_int_equal(rc_db_gets(&t, DB_MEMBERS, "alice", &v), RC_OK);
+	assert_int_equal(rc_member_decode(v.mv_data, v.mv_size, &raw), RC_OK);
+	assert_int_equal(raw.failed, 0);
+	assert_int_equal(raw.failed_at, 0);
+	assert_int_equal(raw.last_active, 0);
+	assert_int_equal(rc_db_gets(&t, DB_SVCUSERS, "dbuser1", &v), RC_OK);
+	assert_int_equal(rc_svcuser_decode(v.mv_data, v.mv_size, &u), RC_OK);
+	assert_int_equal(u.pub.failed, 0);
+	assert_int_equal(rc_load_svcuser(&t, "dbuser1", &u), RC_OK);
+	assert_int_equal(u.pub.failed, 1);
+	rc_txn_end(&t, RC_OK);
+	assert_int_equal(rc_member_get(f->s, &root, "alice", &m_after), RC_OK);
+	assert_memory_equal(&m_before, &m_after, sizeof(m_after));
+	memset(&tk_after, 0, sizeof(tk_after));
+	assert_int_equal(rc_token_foreach(f->s, &root, "alice", RC_KIND_MEMBER, token_cb,
+	                                  &tk_after), RC_OK);
+	assert_memory_equal(&tk_before, &tk_after, sizeof(tk_after));
+	/* audited */
+	rc_audit_entry e;
+	memset(&e, 0, sizeof(e));
+	snprintf(e.action, sizeof(e.action), "store.upgrade");
+	assert_int_equal(rc_audit_foreach(f->s, &root, 0, 0, find_action_cb, &e), RC_OK);
+	assert_non_null(strstr(e.result, "schema 2 to 3: host state moved=3, notices=1"));
+	/* and the logins go on from there: the lock counts the moved failure */
+	assert_int_equal(rc_settings_set(f->s, &root, "lockout.attempts", "2"), RC_OK);
+	assert_int_equal(try_login(f, "alice", "a wrong password"), RC_ERR_AUTH);
+	assert_int_equal(try_login(f, "alice", "a long password 1"), RC_ERR_LOCKED);
+	assert_int_equal(login(f, "alice", tok), RC_OK);
+	sodium_memzero(tok, sizeof(tok));
+	sodium_memzero(&u, sizeof(u));
+	sodium_memzero(&raw, sizeof(raw));
+	sodium_memzero(&pw, sizeof(pw));
+	sodium_memzero(&def, sizeof(def));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1023,6 +1360,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_svcuser_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrade_schema1_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_caller_allowance, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_login_writes_host_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_schema2_host, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
