@@ -9,6 +9,7 @@
 #include "internal.h"
 
 static __thread char errbuf[512];
+static __thread const char *errfield;   /* the input the failure is about */
 
 static const char *const names[RC_ERR_MAX] = {
 	[RC_OK] = "success",
@@ -49,7 +50,26 @@ int rc_fail(int err, const char *fmt, ...)
 	vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
 	memcpy(errbuf, tmp, sizeof(errbuf));
+	errfield = NULL;
 	return err;
+}
+
+int rc_fail_field(int err, const char *field, const char *fmt, ...)
+{
+	char tmp[sizeof(errbuf)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	memcpy(errbuf, tmp, sizeof(errbuf));
+	errfield = field;
+	return err;
+}
+
+RC_API const char *rc_errfield(void)
+{
+	return errfield;
 }
 
 int rc_fail_lmdb(int mdb_rc, const char *what)

@@ -18,6 +18,8 @@
 /* ---- errors ------------------------------------------------------------- */
 /* Set the thread's detailed message and return ERR. */
 int rc_fail(int err, const char *fmt, ...) RC_PRINTF(2, 3);
+/* The same, about the input FIELD (a static string; see rc_errfield). */
+int rc_fail_field(int err, const char *field, const char *fmt, ...) RC_PRINTF(3, 4);
 int rc_fail_lmdb(int mdb_rc, const char *what);
 
 /* ---- mail.c's checks, shared with config.c ------------------------------ */

@@ -133,14 +133,14 @@ static int name_from_email(const char *email, char out[RC_NAME_MAX + 1])
 {
 	size_t n = strcspn(email, "@");
 	if (n > RC_NAME_MAX)
-		return rc_fail(RC_ERR_INVALID, "the local part of %s is too long for a user name: "
-		               "give one (--username)", email);
+		return rc_fail_field(RC_ERR_INVALID, "username", "the local part of %s is too long "
+		                     "for a user name: give one", email);
 	for (size_t i = 0; i < n; i++)
 		out[i] = (email[i] >= 'A' && email[i] <= 'Z') ? (char)(email[i] + 32) : email[i];
 	out[n] = '\0';
 	if (rc_valid_username(out))
-		return rc_fail(RC_ERR_INVALID, "cannot make a user name of \"%s\" (%s): give one "
-		               "(--username)", out, rc_errmsg());
+		return rc_fail_field(RC_ERR_INVALID, "username", "cannot make a user name of "
+		                     "\"%s\" (%s): give one", out, rc_errmsg());
 	return RC_OK;
 }
 
@@ -834,7 +834,8 @@ RC_API int rc_member_update(rc_store *s, const rc_actor *a, const char *username
 	int rc;
 
 	if (!email && !full_name)
-		return rc_fail(RC_ERR_INVALID, "nothing to update (give --email or --name)");
+		return rc_fail_field(RC_ERR_INVALID, "email,name", "nothing to update: give a new "
+		                     "email address or full name");
 	if (email && (rc = rc_valid_email(email)) != 0)
 		return rc;
 	if (full_name && (rc = rc_valid_full_name(full_name)) != 0)

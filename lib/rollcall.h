@@ -40,6 +40,10 @@ enum {
 };
 const char *rc_strerror(int err);
 const char *rc_errmsg(void);
+/* The input the last failure is about, when one is ("username",
+ * "runs_as"; several, "email,name": one of them is wanted), else NULL:
+ * the front end names its own way of giving it (the tool's option). */
+const char *rc_errfield(void);
 
 /* ---- limits ------------------------------------------------------------- */
 #define RC_NAME_MAX        32   /* user, role and service-user names */

@@ -103,19 +103,20 @@ static int runs_as_check(const rc_store *s, const char *runs_as)
 	if (strnlen(runs_as, RC_NAME_MAX + 1) > RC_NAME_MAX || !runs_as[0] ||
 	    strspn(runs_as, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
 	        strlen(runs_as) || runs_as[0] == '-')
-		return rc_fail(RC_ERR_INVALID, "\"%.40s\" is not a valid local user name "
-		               "(--runs-as)", runs_as);
+		return rc_fail_field(RC_ERR_INVALID, "runs_as", "\"%.40s\" is not a valid local "
+		                     "user name", runs_as);
 	rc_slow_work("a user lookup (NSS)");
 	e = getpwnam_r(runs_as, &pw, buf, sizeof(buf), &res);
 	if (e || !res)
-		return rc_fail(RC_ERR_NOTFOUND, "no user \"%s\" on this host (--runs-as)", runs_as);
+		return rc_fail_field(RC_ERR_NOTFOUND, "runs_as", "no user \"%s\" on this host",
+		                     runs_as);
 	if (pw.pw_uid == 0)
-		return rc_fail(RC_ERR_INVALID, "--runs-as root is pointless: root reads the store "
-		               "itself");
+		return rc_fail_field(RC_ERR_INVALID, "runs_as", "a service that runs as root needs "
+		                     "no one named: root reads the store itself");
 	if (pw.pw_uid >= s->cfg.id_min && pw.pw_uid <= s->cfg.id_max)
-		return rc_fail(RC_ERR_INVALID, "\"%s\" (uid %u) is in rollcall's id range "
-		               "(%u-%u): a member or service user, not a local user (--runs-as)",
-		               runs_as, (unsigned)pw.pw_uid, s->cfg.id_min, s->cfg.id_max);
+		return rc_fail_field(RC_ERR_INVALID, "runs_as", "\"%s\" (uid %u) is in rollcall's "
+		                     "id range (%u-%u): a member or service user, not a local user",
+		                     runs_as, (unsigned)pw.pw_uid, s->cfg.id_min, s->cfg.id_max);
 	return RC_OK;
 }
 
@@ -432,8 +433,8 @@ RC_API int rc_svcuser_set(rc_store *s, const rc_actor *a, const char *service,
 
 	memset(&u, 0, sizeof(u));
 	if (read_only < 0 && replication < 0 && !new_name)
-		return rc_fail(RC_ERR_INVALID, "nothing to change (give --read-only, --replication "
-		               "or --name)");
+		return rc_fail_field(RC_ERR_INVALID, "read_only,replication,name", "nothing to "
+		                     "change: give read-only, replication or a new name");
 	if (new_name && (rc = rc_valid_svcuser_name(new_name)) != 0)
 		return rc;
 	rc = begin_manage(s, a, "service-user.set", service, username, &t, &svc);

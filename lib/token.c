@@ -452,12 +452,11 @@ static int resolve_owner(rc_txn *t, const char *owner, int kind, owner_ref *out)
 	memset(out, 0, sizeof(*out));
 	if (!owner || (kind != RC_KIND_SVCUSER && rc_names_actor(t, owner))) {
 		if (!t->is_member)
-			return rc_fail(t->root ? RC_ERR_INVALID : RC_ERR_PERM,
-			               t->root ? "root has no tokens of its own: name a member "
-			                         "with --member or a service user with "
-			                         "--service-user"
-			                       : "you (uid %u) are not a rollcall member",
-			               (unsigned)t->uid);
+			return t->root
+			       ? rc_fail_field(RC_ERR_INVALID, "member,service_user", "root has no "
+			                       "tokens of its own: name a member or a service user")
+			       : rc_fail(RC_ERR_PERM, "you (uid %u) are not a rollcall member",
+			                 (unsigned)t->uid);
 		snprintf(out->name, sizeof(out->name), "%s", t->am.username);
 		out->uid = t->am.uid;
 		out->kind = RC_KIND_MEMBER;
@@ -485,8 +484,8 @@ static int resolve_owner(rc_txn *t, const char *owner, int kind, owner_ref *out)
 	if (rc == RC_ERR_NOTFOUND && !strchr(owner, '@')) {
 		MDB_val v;
 		if (rc_db_gets(t, DB_SVCUSERS, owner, &v) == RC_OK)
-			rc = rc_fail(RC_ERR_NOTFOUND, "no member named \"%.40s\" (a service user: "
-			             "name it with --service-user)", owner);
+			rc = rc_fail_field(RC_ERR_NOTFOUND, "service_user", "no member named "
+			                   "\"%.40s\": it is a service user", owner);
 		else
 			rc = rc_fail(RC_ERR_NOTFOUND, "no member named \"%.40s\"", owner);
 	}
@@ -528,9 +527,11 @@ RC_API int rc_token_generate(rc_store *s, const rc_actor *a, const rc_token_req 
 	if (req->ttl < 0 || req->max_age < 0)
 		return rc_fail(RC_ERR_INVALID, "durations must be positive");
 	if (req->ttl && (req->ttl < 60 || req->ttl > (int64_t)3650 * 86400))
-		return rc_fail(RC_ERR_INVALID, "--ttl must be from 1m to 3650d");
+		return rc_fail_field(RC_ERR_INVALID, "ttl", "the time to live must be from 1m to "
+		                     "3650d");
 	if (req->max_age && (req->max_age < 60 || req->max_age > (int64_t)3650 * 86400))
-		return rc_fail(RC_ERR_INVALID, "--max-age must be from 1m to 3650d");
+		return rc_fail_field(RC_ERR_INVALID, "max_age", "the maximum age must be from 1m to "
+		                     "3650d");
 	if (req->extension != RC_EXT_SLIDE && req->extension != RC_EXT_FIXED)
 		return rc_fail(RC_ERR_INVALID, "bad extension policy");
 	if ((rc = rc_txn_begin(s, a, true, &t)) != 0)

@@ -99,6 +99,21 @@ int cli_fail(int rc)
 		break;
 	default: status = EX_REFUSED; break;
 	}
+	/* The input lib names: the options that give it. */
+	if (rc_errfield()) {
+		char hint[128] = "";
+		const char *f = rc_errfield();
+		size_t o = 0;
+		while (*f && o + 8 < sizeof(hint)) {
+			size_t n = strcspn(f, ",");
+			o += (size_t)snprintf(hint + o, sizeof(hint) - o, "%s--", o ? " or " : "");
+			for (size_t i = 0; i < n && o + 2 < sizeof(hint); i++)
+				hint[o++] = f[i] == '_' ? '-' : f[i];
+			hint[o] = '\0';
+			f += n + (f[n] == ',');
+		}
+		return cli_error(status, "%s (%s)", rc_errmsg(), hint);
+	}
 	/* A damaged store: say which one, when lib's message does not. */
 	if ((rc == RC_ERR_STORE || rc == RC_ERR_FULL || rc == RC_ERR_SCHEMA) &&
 	    error_state_dir[0] && !strstr(rc_errmsg(), error_state_dir))

@@ -54,7 +54,7 @@ expect_out 0 "$TID.*login.*session" "an admin lists dbuser1's tokens (token list
 expect_err 3 'does not have the manage-services permission' "a read-only member cannot list them" as rob token list --service-user dbuser1
 expect_err 3 'manage-services' "... nor revoke one" as rob token revoke "$TID" --service-user dbuser1
 expect_err 3 'manage-services' "... nor revoke them all" as rob token revoke-all --service-user dbuser1
-expect_err 1 'no member named "dbuser1" \(a service user: name it with --service-user\)' "--member names members only, and says which option to use" as erin token list --member dbuser1
+expect_err 1 'no member named "dbuser1": it is a service user \(--service-user\)' "--member names members only, and says which option to use" as erin token list --member dbuser1
 expect_err 2 'one of --member and --service-user' "--member and --service-user together is a usage error" as erin token list --member erin --service-user dbuser1
 expect_err 1 'no service user named "nosuch_user"' "an unknown service user is refused" as erin token list --service-user nosuch_user
 expect_out 0 "$TID" "root lists dbuser1's tokens too" rc token list --service-user dbuser1
