@@ -56,7 +56,7 @@ bad 2 'needs --read-only, --replication or --name' rc service-user set db1 db1_a
 bad 2 'member update needs --email or --name' rc member update bob
 # lib names the input; the tool, its option
 bad 1 'is too long for a user name: give one \(--username\)$' rc member invite "$(printf 'a%.0s' $(seq 40))@example.com" --role developer
-bad 1 'root has no tokens of its own: name a member or a service user \(--member or --service-user\)$' rc token generate
+bad 1 'root has no tokens of its own: name a member or a service user \(--member or --service-user\)$' rc token generate --description x
 bad 1 'no user "no-such-user-x" on this host \(--runs-as\)$' rc service create web9 --runs-as no-such-user-x
 bad 2 'no invitation or reset code on standard input' stdin "" rc member accept --password-stdin
 bad 2 'no new password on standard input' stdin "AAAAA-AAAAA-AAAAA-AAAAA$nl" rc member accept --password-stdin
