@@ -69,7 +69,7 @@ int cli_notify_deliver(struct cli *c, bool all, size_t *sent, size_t *failed);
 int cmd_notification(struct cli *c, int argc, char **argv);
 
 /* Tables (text like the seeds', or a JSON array of objects). */
-enum cell_type { CELL_STR, CELL_BOOL, CELL_TIME, CELL_INT };
+enum cell_type { CELL_STR, CELL_BOOL, CELL_TIME, CELL_INT, CELL_LIST };
 struct table;
 struct cell {
 	enum cell_type type;
@@ -87,14 +87,22 @@ typedef void (*table_row_fn)(size_t r, struct cell *cells, void *ctx);
 void table_print_rows(int ncols, const char *const *headers, size_t rows, table_row_fn row,
                       void *ctx, bool json);
 
-/* A key/value record: text as "Key: value" lines, or one JSON object. */
+/* A key/value record: text as "Key: value" lines, or one JSON object.
+ * Every result the tool prints as JSON is one (escaped, never made with
+ * printf of what a user gave); the adders return R, to be chained:
+ *   record_emit(record_bool(record_str(record_new(), "username", n), "deleted", 1));
+ * Values are wiped when the record is freed (codes, passwords). */
 struct record;
 struct record *record_new(void);
-void record_str(struct record *r, const char *key, const char *value);
-void record_bool(struct record *r, const char *key, int value);
-void record_time(struct record *r, const char *key, int64_t value);
-void record_int(struct record *r, const char *key, long long value);
+struct record *record_str(struct record *r, const char *key, const char *value);
+struct record *record_bool(struct record *r, const char *key, int value);
+struct record *record_time(struct record *r, const char *key, int64_t value);
+struct record *record_int(struct record *r, const char *key, long long value);
+struct record *record_list(struct record *r, const char *key, const char *const *items,
+                           size_t n);
 void record_print(struct record *r, bool json);
+/* One JSON object on one line, then freed. */
+void record_emit(struct record *r);
 void record_free(struct record *r);
 void json_string(FILE *f, const char *s);
 

@@ -39,7 +39,7 @@ int cmd_passwd(struct cli *c, int argc, char **argv)
 	if (rc)
 		return cli_fail(rc);
 	if (c->json)
-		printf("{\"changed\":true,\"tokens_revoked\":true}\n");
+		record_emit(record_bool(record_bool(record_new(), "changed", 1), "tokens_revoked", 1));
 	else
 		printf("Password changed.  Your tokens were revoked.\n");
 	return EX_DONE;
@@ -91,16 +91,12 @@ static int mfa_enable(struct cli *c, int argc, char **argv)
 	if ((rc = rc_mfa_enroll(c->s, &c->actor, &e)) != 0)
 		return cli_fail(rc);
 	if (c->json) {
-		printf("{\"secret\":");
-		json_string(stdout, e.secret);
-		printf(",\"uri\":");
-		json_string(stdout, e.uri);
-		printf(",\"recovery_codes\":[");
-		for (int k = 0; k < RC_RECOVERY_CODES; k++) {
-			printf(k ? "," : "");
-			json_string(stdout, e.recovery[k]);
-		}
-		printf("],\"status\":\"pending\"}\n");
+		const char *codes[RC_RECOVERY_CODES];
+		for (int k = 0; k < RC_RECOVERY_CODES; k++)
+			codes[k] = e.recovery[k];
+		record_emit(record_str(record_list(record_str(record_str(record_new(),
+		            "secret", e.secret), "uri", e.uri), "recovery_codes", codes,
+		            RC_RECOVERY_CODES), "status", "pending"));
 		rc_mfa_enrollment_clear(&e);
 		return EX_DONE;
 	}
@@ -174,7 +170,7 @@ static int mfa_confirm(struct cli *c, int argc, char **argv)
 	if (rc)
 		return cli_fail(rc);
 	if (c->json)
-		printf("{\"enabled\":true,\"tokens_revoked\":true}\n");
+		record_emit(record_bool(record_bool(record_new(), "enabled", 1), "tokens_revoked", 1));
 	else
 		printf("Two-factor authentication is enabled.  Your tokens were revoked.\n");
 	return EX_DONE;
@@ -193,7 +189,7 @@ static int mfa_disable(struct cli *c, int argc, char **argv)
 	if (rc)
 		return cli_fail(rc);
 	if (c->json)
-		printf("{\"enabled\":false,\"tokens_revoked\":true}\n");
+		record_emit(record_bool(record_bool(record_new(), "enabled", 0), "tokens_revoked", 1));
 	else
 		printf("Two-factor authentication is disabled.  Your tokens were revoked.\n");
 	return EX_DONE;
@@ -362,7 +358,7 @@ static int token_revoke(struct cli *c, int argc, char **argv)
 	if (rc)
 		return cli_fail(rc);
 	if (c->json)
-		printf("{\"revoked\":true}\n");
+		record_emit(record_bool(record_new(), "revoked", 1));
 	else
 		printf("Token revoked.\n");
 	return EX_DONE;
@@ -383,7 +379,7 @@ static int token_revoke_all(struct cli *c, int argc, char **argv)
 	if (rc)
 		return cli_fail(rc);
 	if (c->json)
-		printf("{\"revoked\":%zu}\n", n);
+		record_emit(record_int(record_new(), "revoked", (long long)n));
 	else
 		printf("%zu token%s revoked.\n", n, n == 1 ? "" : "s");
 	return EX_DONE;

@@ -183,7 +183,8 @@ static int m_withdraw(struct cli *c, int argc, char **argv)
 	if (!rc && !c->json)
 		printf("Invitation of %s withdrawn.\n", rc_member_named(c->s));
 	else if (!rc)
-		printf("{\"username\":\"%s\",\"invitation\":\"withdrawn\"}\n", rc_member_named(c->s));
+		record_emit(record_str(record_str(record_new(), "username", rc_member_named(c->s)),
+		                       "invitation", "withdrawn"));
 	return cli_fail(rc);
 }
 
@@ -441,7 +442,8 @@ static int m_import(struct cli *c, int argc, char **argv)
 			printf("%s: %zu member%s to invite, no bad line; nothing was changed.\n",
 			       x.file, n, n == 1 ? "" : "s");
 		else
-			printf("{\"file\":\"%s\",\"members\":%zu,\"bad_lines\":0}\n", x.file, n);
+			record_emit(record_int(record_int(record_str(record_new(), "file", x.file),
+			                                  "members", (long long)n), "bad_lines", 0));
 		st = EX_DONE;
 		goto out;
 	}
@@ -508,7 +510,7 @@ static int m_accept(struct cli *c, int argc, char **argv)
 	if (rc)
 		return cli_fail(rc);
 	if (c->json)
-		printf("{\"username\":\"%s\",\"status\":\"active\"}\n", name);
+		record_emit(record_str(record_str(record_new(), "username", name), "status", "active"));
 	else
 		printf("Welcome, %s: your password is set and your membership is active.\n", name);
 	return EX_DONE;
@@ -526,7 +528,8 @@ static int m_set_role(struct cli *c, int argc, char **argv)
 	if (!rc && !c->json)
 		printf("%s now has role %s.\n", rc_member_named(c->s), argv[i + 1]);
 	else if (!rc)
-		printf("{\"username\":\"%s\",\"role\":\"%s\"}\n", rc_member_named(c->s), argv[i + 1]);
+		record_emit(record_str(record_str(record_new(), "username", rc_member_named(c->s)),
+		                       "role", argv[i + 1]));
 	return cli_fail(rc);
 }
 
@@ -554,7 +557,8 @@ static int m_update(struct cli *c, int argc, char **argv)
 	if (!rc && !c->json)
 		printf("%s updated.\n", rc_member_named(c->s));
 	else if (!rc)
-		printf("{\"username\":\"%s\",\"updated\":true}\n", rc_member_named(c->s));
+		record_emit(record_bool(record_str(record_new(), "username", rc_member_named(c->s)),
+		                        "updated", 1));
 	return cli_fail(rc);
 }
 
@@ -571,8 +575,8 @@ static int set_active(struct cli *c, int argc, char **argv, int active)
 	if (!rc && !c->json)
 		printf("%s is now %s.\n", rc_member_named(c->s), active ? "active" : "inactive");
 	else if (!rc)
-		printf("{\"username\":\"%s\",\"status\":\"%s\"}\n", rc_member_named(c->s),
-		       active ? "active" : "inactive");
+		record_emit(record_str(record_str(record_new(), "username", rc_member_named(c->s)),
+		                       "status", active ? "active" : "inactive"));
 	return cli_fail(rc);
 }
 
@@ -617,7 +621,8 @@ static int m_delete(struct cli *c, int argc, char **argv)
 	if (!rc && !c->json)
 		printf("%s deleted.\n", rc_member_named(c->s));
 	else if (!rc)
-		printf("{\"username\":\"%s\",\"deleted\":true}\n", rc_member_named(c->s));
+		record_emit(record_bool(record_str(record_new(), "username", rc_member_named(c->s)),
+		                        "deleted", 1));
 	return cli_fail(rc);
 }
 
@@ -655,7 +660,8 @@ static int m_unlock(struct cli *c, int argc, char **argv)
 	if (!rc && !c->json)
 		printf("%s unlocked.\n", rc_member_named(c->s));
 	else if (!rc)
-		printf("{\"username\":\"%s\",\"unlocked\":true}\n", rc_member_named(c->s));
+		record_emit(record_bool(record_str(record_new(), "username", rc_member_named(c->s)),
+		                        "unlocked", 1));
 	return cli_fail(rc);
 }
 
@@ -672,7 +678,8 @@ static int m_mfa_reset(struct cli *c, int argc, char **argv)
 		printf("Two-factor authentication of %s removed; its tokens were revoked.\n",
 		       rc_member_named(c->s));
 	else if (!rc)
-		printf("{\"username\":\"%s\",\"mfa\":\"disabled\"}\n", rc_member_named(c->s));
+		record_emit(record_str(record_str(record_new(), "username", rc_member_named(c->s)),
+		                       "mfa", "disabled"));
 	return cli_fail(rc);
 }
 

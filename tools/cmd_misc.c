@@ -307,7 +307,8 @@ static int r_create(struct cli *c, int argc, char **argv)
 	if (!rc && !c->json)
 		printf("Role %s created (rank %llu).\n", argv[optind], (unsigned long long)rank);
 	else if (!rc)
-		printf("{\"role\":\"%s\",\"rank\":%llu}\n", argv[optind], (unsigned long long)rank);
+		record_emit(record_int(record_str(record_new(), "role", argv[optind]), "rank",
+		                       (long long)rank));
 	return cli_fail(rc);
 }
 
@@ -323,7 +324,7 @@ static int r_delete(struct cli *c, int argc, char **argv)
 	if (!rc && !c->json)
 		printf("Role %s deleted.\n", argv[i]);
 	else if (!rc)
-		printf("{\"role\":\"%s\",\"deleted\":true}\n", argv[i]);
+		record_emit(record_bool(record_str(record_new(), "role", argv[i]), "deleted", 1));
 	return cli_fail(rc);
 }
 
@@ -386,7 +387,7 @@ static int b_set(struct cli *c, int argc, char **argv)
 	if (!rc && !c->json)
 		printf("Billing %s set.\n", argv[i]);
 	else if (!rc)
-		printf("{\"field\":\"%s\",\"set\":true}\n", argv[i]);
+		record_emit(record_bool(record_str(record_new(), "field", argv[i]), "set", 1));
 	return cli_fail(rc);
 }
 
@@ -433,11 +434,7 @@ static int s_get(struct cli *c, int argc, char **argv)
 	if (rc)
 		return cli_fail(rc);
 	if (c->json) {
-		printf("{\"setting\":");
-		json_string(stdout, argv[i]);
-		printf(",\"value\":");
-		json_string(stdout, value);
-		printf("}\n");
+		record_emit(record_str(record_str(record_new(), "setting", argv[i]), "value", value));
 	} else {
 		printf("%s\n", value);
 	}
@@ -459,11 +456,7 @@ static int s_set(struct cli *c, int argc, char **argv)
 	if (rc)
 		return cli_fail(rc);
 	if (c->json) {
-		printf("{\"setting\":");
-		json_string(stdout, argv[i]);
-		printf(",\"value\":");
-		json_string(stdout, value);
-		printf("}\n");
+		record_emit(record_str(record_str(record_new(), "setting", argv[i]), "value", value));
 	} else {
 		printf("%s = %s\n", argv[i], value);
 	}

@@ -69,13 +69,8 @@ static int s_show(struct cli *c, int argc, char **argv)
 static void print_secret(struct cli *c, const rc_secret_result *r, const char *verb)
 {
 	if (c->json) {
-		printf("{\"username\":");
-		json_string(stdout, r->username);
-		if (r->generated) {
-			printf(",\"password\":");
-			json_string(stdout, r->password);
-		}
-		printf("}\n");
+		struct record *rec = record_str(record_new(), "username", r->username);
+		record_emit(r->generated ? record_str(rec, "password", r->password) : rec);
 	} else if (r->generated) {
 		printf("User \"%s\" %s with password \"%s\".\n", r->username, verb, r->password);
 	} else {
@@ -118,8 +113,9 @@ static int s_create(struct cli *c, int argc, char **argv)
 	if (rc)
 		return cli_fail(rc);
 	if (c->json) {
-		printf("{\"name\":\"%s\",\"state\":\"running\",\"default_user\":\"%s\","
-		       "\"password\":\"%s\"}\n", argv[i], def.username, def.password);
+		record_emit(record_str(record_str(record_str(record_str(record_new(), "name", argv[i]),
+		            "state", "running"), "default_user", def.username), "password",
+		            def.password));
 	} else {
 		printf("Service \"%s\" created and running.\n", argv[i]);
 		printf("Protected user \"%s\" created with password \"%s\".\n", def.username,
@@ -147,11 +143,7 @@ static int s_set(struct cli *c, int argc, char **argv)
 		else
 			printf("Service \"%s\" runs as no particular user.\n", argv[i]);
 	} else if (!rc) {
-		printf("{\"name\":");
-		json_string(stdout, argv[i]);
-		printf(",\"runs_as\":");
-		json_string(stdout, runs_as);
-		printf("}\n");
+		record_emit(record_str(record_str(record_new(), "name", argv[i]), "runs_as", runs_as));
 	}
 	return cli_fail(rc);
 }
@@ -168,7 +160,8 @@ static int set_running(struct cli *c, int argc, char **argv, int running)
 	if (!rc && !c->json)
 		printf("Service \"%s\" %s.\n", argv[i], running ? "started" : "stopped");
 	else if (!rc)
-		printf("{\"name\":\"%s\",\"state\":\"%s\"}\n", argv[i], running ? "running" : "stopped");
+		record_emit(record_str(record_str(record_new(), "name", argv[i]), "state",
+		                       running ? "running" : "stopped"));
 	return cli_fail(rc);
 }
 
@@ -194,7 +187,7 @@ static int s_delete(struct cli *c, int argc, char **argv)
 	if (!rc && !c->json)
 		printf("Service \"%s\" and its users deleted.\n", argv[i]);
 	else if (!rc)
-		printf("{\"name\":\"%s\",\"deleted\":true}\n", argv[i]);
+		record_emit(record_bool(record_str(record_new(), "name", argv[i]), "deleted", 1));
 	return cli_fail(rc);
 }
 
@@ -361,7 +354,8 @@ static int u_set(struct cli *c, int argc, char **argv)
 	if (rc)
 		return cli_fail(rc);
 	if (c->json)
-		printf("{\"username\":\"%s\",\"updated\":true}\n", name ? name : argv[optind + 1]);
+		record_emit(record_bool(record_str(record_new(), "username",
+		                                   name ? name : argv[optind + 1]), "updated", 1));
 	else
 		printf("User \"%s\" updated.\n", name ? name : argv[optind + 1]);
 	return EX_DONE;
@@ -380,11 +374,8 @@ static int u_show_password(struct cli *c, int argc, char **argv)
 	if (rc)
 		return cli_fail(rc);
 	if (c->json) {
-		printf("{\"username\":");
-		json_string(stdout, res.username);
-		printf(",\"password\":");
-		json_string(stdout, res.password);
-		printf("}\n");
+		record_emit(record_str(record_str(record_new(), "username", res.username), "password",
+		                       res.password));
 	} else {
 		printf("%s\n", res.password);
 	}
@@ -404,7 +395,7 @@ static int u_delete(struct cli *c, int argc, char **argv)
 	if (!rc && !c->json)
 		printf("User \"%s\" deleted.\n", argv[i + 1]);
 	else if (!rc)
-		printf("{\"username\":\"%s\",\"deleted\":true}\n", argv[i + 1]);
+		record_emit(record_bool(record_str(record_new(), "username", argv[i + 1]), "deleted", 1));
 	return cli_fail(rc);
 }
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include "cli.h"
 
 static void *xcalloc(size_t n, size_t sz)
@@ -17,6 +18,14 @@ static void *xcalloc(size_t n, size_t sz)
 		exit(EX_STORE);
 	}
 	return p;
+}
+
+/* A value may be a code or a password: wiped before it is freed. */
+static void wipe_free(char *p)
+{
+	if (p)
+		sodium_memzero(p, strlen(p));
+	free(p);
 }
 
 static char *xstrdup(const char *s)
@@ -105,6 +114,26 @@ static void cell_set(struct cell *c, enum cell_type type, va_list *ap)
 		snprintf(buf, sizeof(buf), "%lld", c->num);
 		c->text = xstrdup(buf);
 		return;
+	case CELL_LIST: {   /* the items' JSON array, made here; text: one a line */
+		const char *const *items = va_arg(*ap, const char *const *);
+		size_t n = va_arg(*ap, size_t), len = 0;
+		char *json = NULL;
+		FILE *f = open_memstream(&json, &len);
+		if (!f) {
+			fputs("rollcall: out of memory\n", stderr);
+			exit(EX_STORE);
+		}
+		fputc('[', f);
+		for (size_t i = 0; i < n; i++) {
+			if (i)
+				fputc(',', f);
+			json_string(f, items[i]);
+		}
+		fputc(']', f);
+		fclose(f);
+		c->text = json;
+		return;
+	}
 	}
 }
 
@@ -141,6 +170,7 @@ static void cell_json(FILE *f, const struct cell *c)
 			fputs("null", f);
 		break;
 	case CELL_INT: fprintf(f, "%lld", c->num); break;
+	case CELL_LIST: fputs(c->text, f); break;
 	}
 }
 
@@ -238,7 +268,7 @@ void table_free(struct table *t)
 	if (!t)
 		return;
 	for (size_t i = 0; i < t->rows * (size_t)t->ncols; i++)
-		free(t->cells[i].text);
+		wipe_free(t->cells[i].text);
 	free(t->cells);
 	free(t);
 }
@@ -258,37 +288,58 @@ struct record *record_new(void)
 	return xcalloc(1, sizeof(struct record));
 }
 
-static void record_add(struct record *r, const char *key, enum cell_type type, ...)
+static struct record *record_add(struct record *r, const char *key, enum cell_type type, ...)
 {
 	va_list ap;
 
 	if (r->n == (int)(sizeof(r->f) / sizeof(r->f[0])))
-		return;
+		return r;
 	r->f[r->n].key = xstrdup(key);
 	va_start(ap, type);
 	cell_set(&r->f[r->n].cell, type, &ap);
 	va_end(ap);
 	r->n++;
+	return r;
 }
 
-void record_str(struct record *r, const char *key, const char *value)
+struct record *record_str(struct record *r, const char *key, const char *value)
 {
-	record_add(r, key, CELL_STR, value);
+	return record_add(r, key, CELL_STR, value);
 }
 
-void record_bool(struct record *r, const char *key, int value)
+struct record *record_bool(struct record *r, const char *key, int value)
 {
-	record_add(r, key, CELL_BOOL, value);
+	return record_add(r, key, CELL_BOOL, value);
 }
 
-void record_time(struct record *r, const char *key, int64_t value)
+struct record *record_time(struct record *r, const char *key, int64_t value)
 {
-	record_add(r, key, CELL_TIME, value);
+	return record_add(r, key, CELL_TIME, value);
 }
 
-void record_int(struct record *r, const char *key, long long value)
+struct record *record_int(struct record *r, const char *key, long long value)
 {
-	record_add(r, key, CELL_INT, value);
+	return record_add(r, key, CELL_INT, value);
+}
+
+struct record *record_list(struct record *r, const char *key, const char *const *items,
+                           size_t n)
+{
+	return record_add(r, key, CELL_LIST, items, n);
+}
+
+void record_emit(struct record *r)
+{
+	fputc('{', stdout);
+	for (int i = 0; i < r->n; i++) {
+		if (i)
+			fputc(',', stdout);
+		json_string(stdout, r->f[i].key);
+		fputc(':', stdout);
+		cell_json(stdout, &r->f[i].cell);
+	}
+	fputs("}\n", stdout);
+	record_free(r);
 }
 
 void record_print(struct record *r, bool json)
@@ -326,7 +377,7 @@ void record_free(struct record *r)
 		return;
 	for (int i = 0; i < r->n; i++) {
 		free(r->f[i].key);
-		free(r->f[i].cell.text);
+		wipe_free(r->f[i].cell.text);
 	}
 	free(r);
 }

@@ -118,6 +118,9 @@ expect_err 2 "member import" "import without a file is a usage error" rc member 
 printf 'email,role\ncheck@example.com,read-only\n' > "$TMP/check.csv"
 expect_out 0 '1 member to invite, no bad line; nothing was changed' "--check checks and changes nothing" rc member import --check "$TMP/check.csv"
 expect_err 1 'no member named "check"' "... no member was made" rc member show check
+cp "$TMP/check.csv" "$TMP/we\"ird\\name.csv"
+expect 0 "--check --json of a file whose name has a quote and a backslash" rc --json member import --check "$TMP/we\"ird\\name.csv"
+check "... is valid JSON naming the file as given" test "$(json 'd["file"]')" = "$TMP/we\"ird\\name.csv"
 dump_store > "$TMP/after"
 check "the store is unchanged after the refusals and --check" cmp -s "$TMP/before" "$TMP/after"
 
