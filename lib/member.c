@@ -1006,17 +1006,29 @@ RC_API int rc_member_get(rc_store *s, const rc_actor *a, const char *username, r
 	return rc_txn_end(&t, rc);
 }
 
-RC_API int rc_member_self(rc_store *s, const rc_actor *a, rc_member *out)
+RC_API int rc_whoami(rc_store *s, const rc_actor *a, rc_identity *out)
 {
 	rc_txn t;
 	int rc = rc_txn_begin(s, a, false, &t);
 
+	memset(out, 0, sizeof(*out));
 	if (rc)
 		return rc;
-	if (t.is_member)
-		*out = t.am;
-	else
+	out->uid = a->uid;
+	if (t.root) {
+		out->root = 1;
+		snprintf(out->username, sizeof(out->username), "root");
+		out->perms = RC_PERM_ALL;
+	} else if (t.is_member) {
+		snprintf(out->username, sizeof(out->username), "%s", t.am.username);
+		snprintf(out->email, sizeof(out->email), "%s", t.am.email);
+		snprintf(out->full_name, sizeof(out->full_name), "%s", t.am.full_name);
+		snprintf(out->role, sizeof(out->role), "%s", t.am.role);
+		out->status = t.am.status;
+		out->perms = t.am.status == RC_MEMBER_ACTIVE ? t.arole.perms : 0;
+	} else {
 		rc = rc_fail(RC_ERR_PERM, "uid %u is not a rollcall member", (unsigned)a->uid);
+	}
 	return rc_txn_end(&t, rc);
 }
 

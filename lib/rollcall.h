@@ -296,8 +296,20 @@ int rc_member_get(rc_store *s, const rc_actor *a, const char *username,
  * (case-insensitive).  After one succeeded: the user name of the member it
  * named, for messages (valid until the next operation on S). */
 const char *rc_member_named(const rc_store *s);
-/* The member record of the actor itself (any active or pending member). */
-int rc_member_self(rc_store *s, const rc_actor *a, rc_member *out);
+/* Who the actor is, with its permissions as they apply: root has every
+ * one; a member that is not active has none.  No secret in it. */
+typedef struct rc_identity {
+	int root;
+	char username[RC_NAME_MAX + 1];   /* "root" for root */
+	uint32_t uid;
+	char email[RC_EMAIL_MAX + 1];     /* members only */
+	char full_name[RC_FULLNAME_MAX + 1];
+	char role[RC_NAME_MAX + 1];
+	int status;                       /* members only */
+	uint32_t perms;
+} rc_identity;
+/* RC_ERR_PERM: the actor is neither root nor a member. */
+int rc_whoami(rc_store *s, const rc_actor *a, rc_identity *out);
 int rc_invitation_get(rc_store *s, const rc_actor *a, const char *username,
                       rc_invitation *out);
 typedef struct rc_member_filter {

@@ -173,8 +173,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 
 int cmd_whoami(struct cli *c, int argc, char **argv)
 {
-	rc_member m;
-	rc_role role;
+	rc_identity me;
 	char perms[256];
 	int i = opt_plain(argc, argv), rc;
 
@@ -182,31 +181,19 @@ int cmd_whoami(struct cli *c, int argc, char **argv)
 		return -i;
 	if ((rc = want_args(argc - i, 0, 0, "whoami")))
 		return rc;
-	struct record *r = record_new();
-	if (c->actor.uid == 0) {
-		record_str(r, "username", "root");
-		record_int(r, "uid", 0);
+	if ((rc = rc_whoami(c->s, &c->actor, &me)) != RC_OK)
+		return cli_fail(rc);
+	struct record *r = record_int(record_str(record_new(), "username", me.username), "uid",
+	                              me.uid);
+	rc_perms_format(me.perms, perms, sizeof(perms));
+	if (me.root) {
 		record_str(r, "role", "root (above every role)");
-		rc_perms_format(RC_PERM_ALL, perms, sizeof(perms));
-		record_str(r, "permissions", perms);
 	} else {
-		rc = rc_member_self(c->s, &c->actor, &m);
-		if (!rc)
-			rc = rc_role_get(c->s, &c->actor, m.role, &role);
-		if (rc == RC_ERR_PERM && m.status != RC_MEMBER_ACTIVE)
-			rc = RC_OK, role.perms = 0;
-		if (rc) {
-			record_free(r);
-			return cli_fail(rc);
-		}
-		record_str(r, "username", m.username);
-		record_int(r, "uid", m.uid);
-		record_str(r, "email", m.email);
-		record_str(r, "role", m.role);
-		record_str(r, "status", rc_member_status_name(m.status));
-		rc_perms_format(m.status == RC_MEMBER_ACTIVE ? role.perms : 0, perms, sizeof(perms));
-		record_str(r, "permissions", perms);
+		record_str(r, "email", me.email);
+		record_str(r, "role", me.role);
+		record_str(r, "status", rc_member_status_name(me.status));
 	}
+	record_str(r, "permissions", perms);
 	record_print(r, c->json);
 	record_free(r);
 	return EX_DONE;

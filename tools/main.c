@@ -426,17 +426,16 @@ int cli_mail_code(struct cli *c, const rc_mail_template *t, const rc_code_result
 	char *msg = NULL, err[RC_PATH_MAX + 128];
 	size_t len = 0;
 	int rc;
-	rc_member self;
+	rc_identity self;
 	rc_mail_info info = { .code = r, .now = rc_store_now(c->s) };
 
 	/* Who sends it: the calling member, or root (a read, after the change
 	 * was committed). */
-	if (c->actor.uid != 0 && rc_member_self(c->s, &c->actor, &self) == RC_OK) {
+	if (c->actor.uid != 0 && rc_whoami(c->s, &c->actor, &self) == RC_OK) {
 		info.inviter_name = self.full_name[0] ? self.full_name : self.username;
 		info.inviter_email = self.email;
 	}
 	rc = rc_mail_compose(&c->cfg, t, &info, &msg, &len);
-	sodium_memzero(&self, sizeof(self));
 	if (rc) {
 		cli_fail(rc);
 		return EX_REFUSED;

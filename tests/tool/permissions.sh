@@ -31,6 +31,14 @@ pwin() { printf 'abcdefghijklmnopqrstuvwxyz0123\n'; }
 
 expect_out 0 'm-admin' "the setuid tool run as a member reads the default state directory" as m-owner member list
 check "... as that member (the real uid)" sh -c "[ \"\$(setpriv --reuid=$(uid_of m-read-only) --regid=$(uid_of m-read-only) --clear-groups '$TMP/bin/rollcall' --json whoami | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"username\"])')\" = m-read-only ]"
+run as m-read-only --json whoami
+check "whoami: an active member has its role's permissions" test "$(json '(d["status"], d["permissions"])')" = "('active', 'view')"
+rc member deactivate m-read-only >/dev/null
+run as m-read-only --json whoami
+check "... a deactivated one none (lib decides)" test "$(json '(d["status"], d["permissions"])')" = "('inactive', '')"
+rc member activate m-read-only >/dev/null
+run rc --json whoami
+check "... root every one" sh -c "test \"\$(python3 -c 'import json; print(json.load(open(\"$OUT\"))[\"permissions\"].count(\",\") + 1)')\" -ge 10"
 
 # The matrix (DESIGN section 3): one command per permission, for every role.
 #               owner admin operator developer read-only
