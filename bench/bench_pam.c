@@ -95,7 +95,7 @@ static int bench_core(size_t n)
 	rc_code_result r;
 	rc_actor root = { .uid = 0, .origin = "bench" };
 	rc_mfa_enrollment e;
-	rc_member m0, m;
+	rc_member_rec m0, m;
 	rc_txn t;
 	double *lat = calloc(n, sizeof(*lat));
 	size_t argon_n = n < 20 ? n : 20;

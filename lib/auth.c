@@ -59,7 +59,7 @@ RC_API void rc_login_clear(rc_login *l)
 /* What a login needs to know of a user, read in one read transaction. */
 typedef struct who {
 	int kind;
-	rc_member m;
+	rc_member_rec m;
 	rc_svcuser_rec u;
 	rc_service svc;
 	rc_role role;
@@ -145,28 +145,28 @@ static int begin_as(rc_store *s, const char *origin, const char *user, rc_txn *t
 }
 
 /* Reload the user's record inside T (kind known). */
-static int reload(rc_txn *t, const char *user, int kind, rc_member *m, rc_svcuser_rec *u)
+static int reload(rc_txn *t, const char *user, int kind, rc_member_rec *m, rc_svcuser_rec *u)
 {
 	return kind == RC_KIND_MEMBER ? rc_load_member(t, user, m) : rc_load_svcuser(t, user, u);
 }
 
 /* Write back the user's host state (a login's only write). */
-static int restore(rc_txn *t, int kind, const rc_member *m, const rc_svcuser_rec *u)
+static int restore(rc_txn *t, int kind, const rc_member_rec *m, const rc_svcuser_rec *u)
 {
 	return kind == RC_KIND_MEMBER ? rc_host_member_store(t, m) : rc_host_svcuser_store(t, u);
 }
 
-static uint32_t *failed_of(int kind, rc_member *m, rc_svcuser_rec *u)
+static uint32_t *failed_of(int kind, rc_member_rec *m, rc_svcuser_rec *u)
 {
 	return kind == RC_KIND_MEMBER ? &m->failed : &u->pub.failed;
 }
 
-static int64_t *lock_of(int kind, rc_member *m, rc_svcuser_rec *u)
+static int64_t *lock_of(int kind, rc_member_rec *m, rc_svcuser_rec *u)
 {
 	return kind == RC_KIND_MEMBER ? &m->lock_until : &u->pub.lock_until;
 }
 
-static int64_t *failed_at_of(int kind, rc_member *m, rc_svcuser_rec *u)
+static int64_t *failed_at_of(int kind, rc_member_rec *m, rc_svcuser_rec *u)
 {
 	return kind == RC_KIND_MEMBER ? &m->failed_at : &u->pub.failed_at;
 }
@@ -205,7 +205,7 @@ static void locked_message(const char *user, int64_t until, char *why, size_t le
 static int claim_attempt(rc_store *s, const char *origin, const char *user, int kind,
                          int64_t attempts, int64_t duration)
 {
-	rc_member m;
+	rc_member_rec m;
 	rc_svcuser_rec u;
 	rc_txn t;
 	int64_t now = rc_store_now(s);
@@ -276,7 +276,7 @@ static int record_failure_as(rc_store *s, const char *origin, const char *user, 
                              const char *action, int err, const char *why, bool counted)
 {
 	char msg[256];
-	rc_member m;
+	rc_member_rec m;
 	rc_svcuser_rec u;
 	rc_txn t;
 	int64_t attempts, duration, now = rc_store_now(s);
@@ -363,7 +363,7 @@ static int refuse_unknown(rc_store *s, const char *origin)
  * token's use, audit. */
 static int record_success(rc_store *s, rc_login *l, const rc_token_rec *touch)
 {
-	rc_member m;
+	rc_member_rec m;
 	rc_svcuser_rec u;
 	rc_txn t;
 	int64_t now = rc_store_now(s);
@@ -435,7 +435,7 @@ static bool is_locked(const who *w, int64_t now)
  * meanwhile. */
 static int first_factor_passed(rc_store *s, rc_login *l)
 {
-	rc_member m;
+	rc_member_rec m;
 	rc_txn t;
 	int64_t now = rc_store_now(s);
 	int rc = begin_as(s, l->origin, l->user, &t);
@@ -620,7 +620,7 @@ out:
  * the next code is checked. */
 RC_API int rc_login_totp(rc_store *s, rc_login *l, const char *code)
 {
-	rc_member m;
+	rc_member_rec m;
 	rc_txn t;
 	int64_t attempts, duration, now = rc_store_now(s);
 	char why[200];
@@ -688,7 +688,7 @@ end:
 
 RC_API int rc_login_enroll_begin(rc_store *s, rc_login *l, rc_mfa_enrollment *out)
 {
-	rc_member m;
+	rc_member_rec m;
 	rc_txn t;
 	int rc;
 
@@ -710,7 +710,7 @@ RC_API int rc_login_enroll_begin(rc_store *s, rc_login *l, rc_mfa_enrollment *ou
 
 RC_API int rc_login_enroll_finish(rc_store *s, rc_login *l, const char *code)
 {
-	rc_member m;
+	rc_member_rec m;
 	rc_txn t;
 	int64_t now = rc_store_now(s);
 	int rc;
@@ -872,7 +872,7 @@ RC_API int rc_login_chauthtok(rc_store *s, rc_login *l, const char *origin, cons
                               const char *old, const char *newpw)
 {
 	who w;
-	rc_member m;
+	rc_member_rec m;
 	rc_svcuser_rec u;
 	rc_invitation inv;
 	rc_txn t;
@@ -1026,7 +1026,7 @@ RC_API int rc_login_session_open(rc_store *s, const char *origin, const char *us
 		return rc;
 	rc_txn_audit(&t, "session.open", user);
 	{
-		rc_member m;
+		rc_member_rec m;
 		rc_svcuser_rec u;
 		rc = rc_load_member(&t, user, &m);
 		if (!rc)
@@ -1055,7 +1055,7 @@ RC_API int rc_login_session_close(rc_store *s, const char *origin, const char *u
                                   const char *id)
 {
 	rc_txn t;
-	rc_member m;
+	rc_member_rec m;
 	rc_svcuser_rec u;
 	uint32_t uid = 0;
 	int rc;

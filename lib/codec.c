@@ -237,7 +237,7 @@ enum { M_NAME = 1, M_EMAIL, M_FULLNAME, M_ROLE, M_STATUS, M_UID, M_CREATED,
        M_RESETHASH, M_RESETEXP, M_TOTPPEND, M_TOTPENC, M_TOTPSTEP, M_RECOVERY,
        M_RECLEFT, M_FAILEDAT };
 
-int rc_member_encode(const rc_member *m, rc_wbuf *w)
+int rc_member_encode(const rc_member_rec *m, rc_wbuf *w)
 {
 	rc_wbuf_init(w, RC_REC_MEMBER);
 	rc_wbuf_str(w, M_NAME, m->username);
@@ -270,7 +270,7 @@ int rc_member_encode(const rc_member *m, rc_wbuf *w)
 	return w->err;
 }
 
-int rc_member_decode(const void *data, size_t len, rc_member *m)
+int rc_member_decode(const void *data, size_t len, rc_member_rec *m)
 {
 	memset(m, 0, sizeof(*m));
 	DECODE(RC_REC_MEMBER,

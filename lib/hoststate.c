@@ -90,7 +90,7 @@ int rc_host_user_del(rc_txn *t, uint32_t uid)
 	return rc == RC_ERR_NOTFOUND ? RC_OK : rc;
 }
 
-int rc_host_member_load(rc_txn *t, rc_member *m)
+int rc_host_member_load(rc_txn *t, rc_member_rec *m)
 {
 	rc_host_user h;
 	bool found;
@@ -107,7 +107,7 @@ int rc_host_member_load(rc_txn *t, rc_member *m)
 	return RC_OK;
 }
 
-int rc_host_member_store(rc_txn *t, const rc_member *m)
+int rc_host_member_store(rc_txn *t, const rc_member_rec *m)
 {
 	rc_host_user h = {
 		.failed = m->failed, .failed_at = m->failed_at, .lock_until = m->lock_until,
@@ -142,7 +142,7 @@ int rc_host_svcuser_store(rc_txn *t, const rc_svcuser_rec *u)
 	return user_put(t, u->pub.uid, &h);
 }
 
-int rc_store_member_and_host(rc_txn *t, const rc_member *m)
+int rc_store_member_and_host(rc_txn *t, const rc_member_rec *m)
 {
 	int rc = rc_store_member(t, m);
 
@@ -250,7 +250,7 @@ int rc_host_upgrade(rc_txn *t, size_t *moved)
 	*moved = 0;
 	rc = rc_db_keys(t, DB_MEMBERS, "", &names, &n);
 	for (size_t i = 0; !rc && i < n; i++) {
-		rc_member m;
+		rc_member_rec m;
 		rc = rc_load_member(t, names[i], &m);
 		if (!rc && (m.failed || m.failed_at || m.lock_until || m.last_active ||
 		            m.totp_last_step)) {

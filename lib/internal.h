@@ -63,6 +63,41 @@ int rc_field_str(const uint8_t *v, size_t n, char *dst, size_t dstsz);
 int rc_field_u64(const uint8_t *v, size_t n, uint64_t *out);
 int rc_field_bytes(const uint8_t *v, size_t n, void *dst, size_t exact);
 
+/* A member as stored (rc_member is its public view, rc_member_view). */
+typedef struct rc_member_rec {
+	char username[RC_NAME_MAX + 1];
+	char email[RC_EMAIL_MAX + 1];
+	char full_name[RC_FULLNAME_MAX + 1];
+	char role[RC_NAME_MAX + 1];
+	int status;
+	uint32_t uid;
+	int64_t created;
+	/* Host state (last_active, failed, failed_at, lock_until,
+	 * totp_last_step, recovery_used): what logins on this host write,
+	 * stored apart from the membership record and laid over it when a
+	 * member is loaded (docs/hoststate.md). */
+	int64_t last_active;       /* 0 = never */
+	char pwhash[RC_PWHASH_MAX];/* "" = no password yet */
+	int must_change;
+	int totp_enabled;
+	uint32_t failed;           /* attempts since the last success ...     */
+	int64_t failed_at;         /* ... the last at; forgotten lockout.duration after */
+	int64_t lock_until;
+	uint8_t reset_hash[32];
+	int64_t reset_expires;     /* 0 = no reset code */
+	/* two-factor: the TOTP secret encrypted with the store's key (valid
+	 * when enabled or pending), the last accepted time step (a code is
+	 * accepted once), keyed hashes of the recovery codes */
+	int totp_pending;          /* enrolled, waiting for the first code */
+	uint8_t totp_enc[RC_TOTP_ENC_LEN];
+	int64_t totp_last_step;
+	uint8_t recovery[RC_RECOVERY_CODES][32];
+	uint32_t recovery_left;    /* bit i set: recovery code i was issued (and
+	                            * not used before schema 3) */
+	uint32_t recovery_used;    /* host state: bit i set: code i was used */
+} rc_member_rec;
+void rc_member_view(const rc_member_rec *in, rc_member *out);
+
 /* Records with their secret parts (never in the public structs). */
 #define RC_SVCPW_ENC_MAX (24 + 16 + RC_SVCPW_MAX)
 typedef struct rc_svcuser_rec {
@@ -78,8 +113,8 @@ typedef struct rc_token_rec {
 int rc_token_encode(const rc_token_rec *t, rc_wbuf *w);
 int rc_token_decode(const void *data, size_t len, rc_token_rec *t);
 
-int rc_member_encode(const rc_member *m, rc_wbuf *w);
-int rc_member_decode(const void *data, size_t len, rc_member *m);
+int rc_member_encode(const rc_member_rec *m, rc_wbuf *w);
+int rc_member_decode(const void *data, size_t len, rc_member_rec *m);
 int rc_role_encode(const rc_role *r, rc_wbuf *w);
 int rc_role_decode(const void *data, size_t len, rc_role *r);
 int rc_invitation_encode(const rc_invitation *i, rc_wbuf *w);
@@ -145,6 +180,8 @@ int rc_secret_encrypt(const rc_store *s, const char *pw, uint8_t *out,
 int rc_secret_decrypt(const rc_store *s, const uint8_t *in, size_t inlen,
                       char *out, size_t outsz);
 
+
+
 /* ---- the store handle ---------------------------------------------------- */
 enum {
 	DB_MEMBERS, DB_ROLES, DB_INVITATIONS, DB_SERVICES, DB_SVCUSERS,
@@ -191,7 +228,7 @@ typedef struct rc_txn {
 	uid_t uid;
 	bool root;
 	bool is_member;          /* a member record exists for the uid */
-	rc_member am;            /* that record */
+	rc_member_rec am;            /* that record */
 	rc_role arole;           /* its role */
 	char actor_name[RC_NAME_MAX + 16];
 	char origin[64];
@@ -237,21 +274,21 @@ static inline int rc_db_gets(rc_txn *t, int db, const char *key, MDB_val *out)
 /* Permission checks.  Each returns RC_OK or RC_ERR_PERM with a message. */
 int rc_require(rc_txn *t, uint32_t perm);
 uint32_t rc_actor_rank(const rc_txn *t);
-int rc_require_rank_over(rc_txn *t, const rc_member *target);
+int rc_require_rank_over(rc_txn *t, const rc_member_rec *target);
 int rc_require_can_grant(rc_txn *t, const rc_role *role);
 
 /* Loading records inside a transaction (RC_ERR_NOTFOUND with a message). */
-int rc_load_member(rc_txn *t, const char *name, rc_member *m);
+int rc_load_member(rc_txn *t, const char *name, rc_member_rec *m);
 /* The member an administrator names: by user name or, when WHO holds an
  * '@', by email address (case-insensitive, as idx_email keys it).  The
  * user name goes to NAME (and to rc_member_named()); an unknown one is
  * RC_ERR_NOTFOUND with a message naming what was given. */
 int rc_member_ref(rc_txn *t, const char *who, char name[RC_NAME_MAX + 1]);
 /* rc_member_ref, then the record. */
-int rc_load_member_ref(rc_txn *t, const char *who, rc_member *m);
+int rc_load_member_ref(rc_txn *t, const char *who, rc_member_rec *m);
 /* WHO names the actor itself (its user name or its email address). */
 bool rc_names_actor(const rc_txn *t, const char *who);
-int rc_store_member(rc_txn *t, const rc_member *m);
+int rc_store_member(rc_txn *t, const rc_member_rec *m);
 int rc_load_role(rc_txn *t, const char *name, rc_role *r);
 int rc_load_service(rc_txn *t, const char *name, rc_service *svc);
 int rc_load_svcuser(rc_txn *t, const char *name, rc_svcuser_rec *u);
@@ -284,12 +321,12 @@ int rc_audit_append(rc_txn *t, const char *result);
 int rc_audit_aggregate(rc_txn *t, const char *result);
 int rc_roles_seed(rc_txn *t);
 int rc_invite_in(rc_txn *t, const rc_invite_req *req, rc_code_result *out);
-int rc_invitation_issue(rc_txn *t, rc_member *m, const char *inviter,
+int rc_invitation_issue(rc_txn *t, rc_member_rec *m, const char *inviter,
                         uint32_t resent, rc_code_result *out);
 
 int rc_load_invitation(rc_txn *t, const char *name, rc_invitation *inv);
 int rc_store_invitation(rc_txn *t, const rc_invitation *inv);
-int rc_password_policy(rc_txn *t, const rc_member *m, const char *pw);
+int rc_password_policy(rc_txn *t, const rc_member_rec *m, const char *pw);
 
 /* Tokens (token.c). */
 /* A token belongs to its owner's uid (never reused), not to a name. */
@@ -313,8 +350,8 @@ int rc_tokens_host_upgrade(rc_txn *t, size_t *moved);
  * laid over it.  rc_store_member and rc_store_svcuser write membership
  * only (the codec writes no host field); these write the host state of a
  * view.  A login writes only these (and the audit log and the outbox). */
-int rc_host_member_load(rc_txn *t, rc_member *m);
-int rc_host_member_store(rc_txn *t, const rc_member *m);
+int rc_host_member_load(rc_txn *t, rc_member_rec *m);
+int rc_host_member_store(rc_txn *t, const rc_member_rec *m);
 int rc_host_svcuser_load(rc_txn *t, rc_svcuser_rec *u);
 int rc_host_svcuser_store(rc_txn *t, const rc_svcuser_rec *u);
 /* An identity or a token is gone: its host state goes with it. */
@@ -329,16 +366,16 @@ int rc_host_meta_put_u64(rc_txn *t, const char *key, uint64_t v);
 int rc_host_counter_bump(rc_txn *t, const char *key);
 /* An administrative or self-service change that also sets the host state
  * of M (unlock, password reset, two-factor reset): both written. */
-int rc_store_member_and_host(rc_txn *t, const rc_member *m);
+int rc_store_member_and_host(rc_txn *t, const rc_member_rec *m);
 /* Schema 2 -> 3: the host state out of the membership records. */
 int rc_host_upgrade(rc_txn *t, size_t *moved);
 /* Schema 2 -> 3: the queued notices out of settings (notify.c). */
 int rc_outbox_upgrade(rc_txn *t, size_t *moved);
 
 /* Two-factor (totp.c). */
-int rc_totp_check(rc_txn *t, rc_member *m, const char *code, int *via);
-int rc_totp_enroll(rc_txn *t, rc_member *m, rc_mfa_enrollment *out);
-int rc_totp_enroll_confirm(rc_txn *t, rc_member *m, const char *code);
+int rc_totp_check(rc_txn *t, rc_member_rec *m, const char *code, int *via);
+int rc_totp_enroll(rc_txn *t, rc_member_rec *m, rc_mfa_enrollment *out);
+int rc_totp_enroll_confirm(rc_txn *t, rc_member_rec *m, const char *code);
 
 /* The NSS snapshot (snapshot.c). */
 int rc_snapshot_publish(rc_store *s);

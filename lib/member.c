@@ -84,7 +84,7 @@ static int email_check_free(rc_txn *t, const char *email)
 }
 
 /* What a code result says besides the code and its expiry. */
-static void code_result(const rc_member *m, rc_code_result *out)
+static void code_result(const rc_member_rec *m, rc_code_result *out)
 {
 	snprintf(out->username, sizeof(out->username), "%s", m->username);
 	snprintf(out->email, sizeof(out->email), "%s", m->email);
@@ -94,7 +94,7 @@ static void code_result(const rc_member *m, rc_code_result *out)
 
 /* Store the pending invitation of M whose code hashes to HASH; its expiry
  * (invite.ttl from now) to *EXPIRES. */
-static int invitation_put(rc_txn *t, const rc_member *m, const char *inviter, uint32_t resent,
+static int invitation_put(rc_txn *t, const rc_member_rec *m, const char *inviter, uint32_t resent,
                           const uint8_t hash[32], int64_t *expires)
 {
 	rc_invitation inv = { .state = RC_INV_PENDING, .resent = resent };
@@ -114,7 +114,7 @@ static int invitation_put(rc_txn *t, const rc_member *m, const char *inviter, ui
 	return rc_store_invitation(t, &inv);
 }
 
-int rc_invitation_issue(rc_txn *t, rc_member *m, const char *inviter, uint32_t resent,
+int rc_invitation_issue(rc_txn *t, rc_member_rec *m, const char *inviter, uint32_t resent,
                         rc_code_result *out)
 {
 	uint8_t hash[32];
@@ -147,7 +147,7 @@ static int name_from_email(const char *email, char out[RC_NAME_MAX + 1])
 /* An invitation's own fields, before any transaction: the email, the user
  * name (given, or the email's local part), the full name, a role named.
  * M becomes the pending member they describe (its role: invite_check). */
-static int invite_fields(const rc_invite_req *req, rc_member *m)
+static int invite_fields(const rc_invite_req *req, rc_member_rec *m)
 {
 	int rc;
 
@@ -174,7 +174,7 @@ static int invite_fields(const rc_invite_req *req, rc_member *m)
 /* An invitation against the store, by an actor that has the invite
  * permission: the role exists and the actor may grant it, the email and
  * the name are free (members, service users, the host's own users). */
-static int invite_check(rc_txn *t, const char *role_name, rc_member *m)
+static int invite_check(rc_txn *t, const char *role_name, rc_member_rec *m)
 {
 	rc_role role;
 	int rc;
@@ -190,7 +190,7 @@ static int invite_check(rc_txn *t, const char *role_name, rc_member *m)
 
 /* Write the checked pending member M (its uid allocated now) with the
  * invitation whose code hashes to HASH. */
-static int invite_store(rc_txn *t, rc_member *m, const uint8_t hash[32], int64_t *expires)
+static int invite_store(rc_txn *t, rc_member_rec *m, const uint8_t hash[32], int64_t *expires)
 {
 	int rc;
 
@@ -205,7 +205,7 @@ static int invite_store(rc_txn *t, rc_member *m, const uint8_t hash[32], int64_t
 
 int rc_invite_in(rc_txn *t, const rc_invite_req *req, rc_code_result *out)
 {
-	rc_member m;
+	rc_member_rec m;
 	uint8_t hash[32];
 	int rc;
 
@@ -316,7 +316,7 @@ static int import_fields(rc_import_row *rows, size_t n, const rc_import_hooks *h
 {
 	struct rowset emails = { .fold = true }, names = { .fold = false };
 	size_t cap = 16;
-	rc_member m;
+	rc_member_rec m;
 
 	while (cap < n * 2)
 		cap *= 2;
@@ -382,7 +382,7 @@ RC_API int rc_member_import(rc_store *s, const rc_actor *a, rc_import_row *rows,
 	const char *source = h->source ? h->source : "-";
 	uint8_t (*hash)[32] = NULL;
 	rc_host_files host;
-	rc_member m;
+	rc_member_rec m;
 	rc_txn t;
 	size_t bad = 0;
 	int rc;
@@ -491,7 +491,7 @@ RC_API int rc_member_mail_audit(rc_store *s, const rc_actor *a, const char *user
 
 /* Begin a write on member NAME by an actor with PERM and a higher rank. */
 static int begin_on_member(rc_store *s, const rc_actor *a, const char *action,
-                           const char *name, uint32_t perm, rc_txn *t, rc_member *m)
+                           const char *name, uint32_t perm, rc_txn *t, rc_member_rec *m)
 {
 	int rc = rc_txn_begin(s, a, true, t);
 
@@ -519,7 +519,7 @@ static int count_active_owners(rc_txn *t, const char *except, size_t *n)
 		return rc_fail_lmdb(mrc, "cannot read members");
 	for (mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
 	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		rc_member m;
+		rc_member_rec m;
 		rc = rc_member_decode(v.mv_data, v.mv_size, &m);
 		if (!rc && m.status == RC_MEMBER_ACTIVE && strcmp(m.role, "owner") == 0 &&
 		    strcmp(m.username, except) != 0)
@@ -530,7 +530,7 @@ static int count_active_owners(rc_txn *t, const char *except, size_t *n)
 }
 
 /* The last active owner can be neither demoted, deactivated nor removed. */
-static int require_not_last_owner(rc_txn *t, const rc_member *m, const char *what)
+static int require_not_last_owner(rc_txn *t, const rc_member_rec *m, const char *what)
 {
 	size_t n;
 	int rc;
@@ -549,7 +549,7 @@ RC_API int rc_member_withdraw(rc_store *s, const rc_actor *a, const char *who)
 {
 	char username[RC_NAME_MAX + 1];
 	rc_invitation inv;
-	rc_member m;
+	rc_member_rec m;
 	rc_role role;
 	rc_txn t;
 	int rc = rc_txn_begin(s, a, true, &t);
@@ -591,7 +591,7 @@ RC_API int rc_member_resend(rc_store *s, const rc_actor *a, const char *who,
 {
 	char username[RC_NAME_MAX + 1];
 	rc_invitation inv;
-	rc_member m;
+	rc_member_rec m;
 	rc_role role;
 	rc_txn t;
 	int rc = rc_txn_begin(s, a, true, &t);
@@ -624,7 +624,7 @@ RC_API int rc_member_resend(rc_store *s, const rc_actor *a, const char *who,
 	return rc_txn_end(&t, rc);
 }
 
-int rc_password_policy(rc_txn *t, const rc_member *m, const char *pw)
+int rc_password_policy(rc_txn *t, const rc_member_rec *m, const char *pw)
 {
 	int64_t min;
 	size_t n = strlen(pw);
@@ -649,7 +649,7 @@ int rc_password_policy(rc_txn *t, const rc_member *m, const char *pw)
 }
 
 /* Find the member a code belongs to: a pending invitation or a reset. */
-static int find_code(rc_txn *t, const uint8_t hash[32], rc_member *m, bool *is_reset)
+static int find_code(rc_txn *t, const uint8_t hash[32], rc_member_rec *m, bool *is_reset)
 {
 	MDB_cursor *c;
 	MDB_val k, v;
@@ -707,7 +707,7 @@ RC_API int rc_member_accept(rc_store *s, const rc_actor *a, const char *code,
 {
 	char norm[21], pwhash[RC_PWHASH_MAX] = "";
 	uint8_t hash[32];
-	rc_member m;
+	rc_member_rec m;
 	rc_invitation inv;
 	bool is_reset = false;
 	int64_t ops = 0, mem_kib = 0;
@@ -791,7 +791,7 @@ out:
 RC_API int rc_member_set_role(rc_store *s, const rc_actor *a, const char *username,
                               const char *role)
 {
-	rc_member m;
+	rc_member_rec m;
 	rc_role r;
 	rc_invitation inv;
 	rc_txn t;
@@ -829,7 +829,7 @@ RC_API int rc_member_set_role(rc_store *s, const rc_actor *a, const char *userna
 RC_API int rc_member_update(rc_store *s, const rc_actor *a, const char *username,
                             const char *email, const char *full_name)
 {
-	rc_member m;
+	rc_member_rec m;
 	rc_txn t;
 	int rc;
 
@@ -881,7 +881,7 @@ RC_API int rc_member_update(rc_store *s, const rc_actor *a, const char *username
 RC_API int rc_member_set_active(rc_store *s, const rc_actor *a, const char *username,
                                 int active)
 {
-	rc_member m;
+	rc_member_rec m;
 	rc_txn t;
 	int rc = begin_on_member(s, a, active ? "member.activate" : "member.deactivate",
 	                         username, RC_PERM_MANAGE_MEMBERS, &t, &m);
@@ -905,7 +905,7 @@ RC_API int rc_member_set_active(rc_store *s, const rc_actor *a, const char *user
 RC_API int rc_member_delete(rc_store *s, const rc_actor *a, const char *username,
                             const char *confirm_email)
 {
-	rc_member m;
+	rc_member_rec m;
 	rc_txn t;
 	int rc = begin_on_member(s, a, "member.delete", username, RC_PERM_MANAGE_MEMBERS, &t, &m);
 
@@ -937,7 +937,7 @@ RC_API int rc_member_delete(rc_store *s, const rc_actor *a, const char *username
 RC_API int rc_member_reset_password(rc_store *s, const rc_actor *a, const char *username,
                                     rc_code_result *out)
 {
-	rc_member m;
+	rc_member_rec m;
 	rc_txn t;
 	int64_t ttl;
 	int rc = begin_on_member(s, a, "member.reset-password", username,
@@ -971,7 +971,7 @@ RC_API int rc_member_reset_password(rc_store *s, const rc_actor *a, const char *
 
 RC_API int rc_member_unlock(rc_store *s, const rc_actor *a, const char *username)
 {
-	rc_member m;
+	rc_member_rec m;
 	rc_txn t;
 	int rc = begin_on_member(s, a, "member.unlock", username, RC_PERM_MANAGE_MEMBERS, &t, &m);
 
@@ -988,20 +988,49 @@ RC_API int rc_member_unlock(rc_store *s, const rc_actor *a, const char *username
 	return rc_txn_end(&t, rc);
 }
 
+/* The public view of a member record: everything but its secrets. */
+void rc_member_view(const rc_member_rec *in, rc_member *out)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->username, in->username, sizeof(out->username));
+	memcpy(out->email, in->email, sizeof(out->email));
+	memcpy(out->full_name, in->full_name, sizeof(out->full_name));
+	memcpy(out->role, in->role, sizeof(out->role));
+	out->status = in->status;
+	out->uid = in->uid;
+	out->created = in->created;
+	out->last_active = in->last_active;
+	out->has_password = in->pwhash[0] != '\0';
+	out->must_change = in->must_change;
+	out->totp_enabled = in->totp_enabled;
+	out->failed = in->failed;
+	out->failed_at = in->failed_at;
+	out->lock_until = in->lock_until;
+	out->reset_expires = in->reset_expires;
+	out->totp_pending = in->totp_pending;
+	out->totp_last_step = in->totp_last_step;
+	out->recovery_left = in->recovery_left;
+	out->recovery_used = in->recovery_used;
+}
+
 RC_API int rc_member_get(rc_store *s, const rc_actor *a, const char *username, rc_member *out)
 {
+	rc_member_rec m;
 	rc_txn t;
 	int rc = rc_txn_begin(s, a, false, &t);
 
 	if (rc)
 		return rc;
 	if (rc_names_actor(&t, username)) {
-		*out = t.am;
+		rc_member_view(&t.am, out);
 		snprintf(s->named, sizeof(s->named), "%s", out->username);
 	} else {
 		rc = rc_require(&t, RC_PERM_MEMBERS);
 		if (!rc)
-			rc = rc_load_member_ref(&t, username, out);
+			rc = rc_load_member_ref(&t, username, &m);
+		if (!rc)
+			rc_member_view(&m, out);
+		sodium_memzero(&m, sizeof(m));
 	}
 	return rc_txn_end(&t, rc);
 }
@@ -1071,17 +1100,20 @@ RC_API int rc_member_foreach(rc_store *s, const rc_actor *a, const rc_member_fil
 		rc = rc_fail_lmdb(mrc, "cannot read members");
 	for (mrc = rc ? MDB_NOTFOUND : mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
 	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		rc_member m;
+		rc_member_rec m;
+		rc_member view;
 		rc = rc_member_decode(v.mv_data, v.mv_size, &m);
 		if (!rc)
 			rc = rc_host_member_load(&t, &m);
+		rc_member_view(&m, &view);
+		sodium_memzero(&m, sizeof(m));
 		if (rc)
 			break;
-		if (f && f->status >= 0 && m.status != f->status)
+		if (f && f->status >= 0 && view.status != f->status)
 			continue;
-		if (f && f->role && strcmp(f->role, m.role) != 0)
+		if (f && f->role && strcmp(f->role, view.role) != 0)
 			continue;
-		rc = cb(&m, ctx);
+		rc = cb(&view, ctx);
 	}
 	if (c)
 		mdb_cursor_close(c);

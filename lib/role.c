@@ -232,7 +232,7 @@ static int role_in_use(rc_txn *t, const char *name, char *who, size_t wlen)
 		for (mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
 		     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 			if (dbs[d] == DB_MEMBERS) {
-				rc_member m;
+				rc_member_rec m;
 				rc = rc_member_decode(v.mv_data, v.mv_size, &m);
 				if (!rc && strcmp(m.role, name) == 0) {
 					snprintf(who, wlen, "member %s", m.username);

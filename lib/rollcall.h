@@ -209,6 +209,8 @@ enum { RC_MEMBER_PENDING = 0, RC_MEMBER_ACTIVE = 1, RC_MEMBER_INACTIVE = 2 };
 const char *rc_member_status_name(int status);
 int rc_member_status_parse(const char *s, int *status);
 
+/* A member as lib shows it: no password hash, TOTP secret, reset or
+ * recovery code hash ever leaves lib/ (those are in lib's own record). */
 typedef struct rc_member {
 	char username[RC_NAME_MAX + 1];
 	char email[RC_EMAIL_MAX + 1];
@@ -222,21 +224,15 @@ typedef struct rc_member {
 	 * stored apart from the membership record and laid over it when a
 	 * member is loaded (docs/hoststate.md). */
 	int64_t last_active;       /* 0 = never */
-	char pwhash[RC_PWHASH_MAX];/* "" = no password yet */
+	int has_password;          /* 0: none yet (an invitation pending) */
 	int must_change;
 	int totp_enabled;
 	uint32_t failed;           /* attempts since the last success ...     */
 	int64_t failed_at;         /* ... the last at; forgotten lockout.duration after */
 	int64_t lock_until;
-	uint8_t reset_hash[32];
 	int64_t reset_expires;     /* 0 = no reset code */
-	/* two-factor: the TOTP secret encrypted with the store's key (valid
-	 * when enabled or pending), the last accepted time step (a code is
-	 * accepted once), keyed hashes of the recovery codes */
 	int totp_pending;          /* enrolled, waiting for the first code */
-	uint8_t totp_enc[RC_TOTP_ENC_LEN];
 	int64_t totp_last_step;
-	uint8_t recovery[RC_RECOVERY_CODES][32];
 	uint32_t recovery_left;    /* bit i set: recovery code i was issued (and
 	                            * not used before schema 3) */
 	uint32_t recovery_used;    /* host state: bit i set: code i was used */

@@ -675,7 +675,7 @@ RC_API int rc_store_status(rc_store *s, const rc_actor *a, rc_status *out)
 		if (mdb_cursor_open(t.txn, s->dbi[DB_MEMBERS], &c) == 0) {
 			for (int m = mdb_cursor_get(c, &k, &val, MDB_FIRST); m == 0;
 			     m = mdb_cursor_get(c, &k, &val, MDB_NEXT)) {
-				rc_member mem;
+				rc_member_rec mem;
 				if (rc_member_decode(val.mv_data, val.mv_size, &mem) == RC_OK &&
 				    mem.status == RC_MEMBER_PENDING)
 					out->pending++;

@@ -238,7 +238,7 @@ static int on_service(struct pub *p, const MDB_val *v)
 
 static int on_member(struct pub *p, const MDB_val *v)
 {
-	rc_member m;
+	rc_member_rec m;
 	uint32_t gids[2];
 	size_t n = 0;
 	struct group_acc *g;
@@ -298,7 +298,7 @@ static size_t projection(int db, const MDB_val *key, const MDB_val *v, char *out
 
 	switch (db) {
 	case DB_MEMBERS: {
-		rc_member m;
+		rc_member_rec m;
 		if (rc_member_decode(v->mv_data, v->mv_size, &m) == RC_OK)
 			n = snprintf(out, len, "m\n%s\n%u\n%s\n%s", m.username, (unsigned)m.uid,
 			             m.full_name, m.role);

@@ -848,7 +848,7 @@ int rc_require(rc_txn *t, uint32_t perm)
 	return RC_OK;
 }
 
-int rc_require_rank_over(rc_txn *t, const rc_member *target)
+int rc_require_rank_over(rc_txn *t, const rc_member_rec *target)
 {
 	rc_role r;
 	int rc;
@@ -882,7 +882,7 @@ int rc_require_can_grant(rc_txn *t, const rc_role *role)
 
 /* ---- loading records ---------------------------------------------------- */
 
-int rc_load_member(rc_txn *t, const char *name, rc_member *m)
+int rc_load_member(rc_txn *t, const char *name, rc_member_rec *m)
 {
 	MDB_val v;
 	int rc = rc_db_gets(t, DB_MEMBERS, name, &v);
@@ -926,7 +926,7 @@ int rc_member_ref(rc_txn *t, const char *who, char name[RC_NAME_MAX + 1])
 	return RC_OK;
 }
 
-int rc_load_member_ref(rc_txn *t, const char *who, rc_member *m)
+int rc_load_member_ref(rc_txn *t, const char *who, rc_member_rec *m)
 {
 	char name[RC_NAME_MAX + 1];
 	int rc = rc_member_ref(t, who, name);
@@ -956,9 +956,9 @@ RC_API const char *rc_member_named(const rc_store *s)
 
 /* Membership only: the host state of the view M is written as 0
  * (rc_host_member_store writes it where it lives). */
-int rc_store_member(rc_txn *t, const rc_member *m)
+int rc_store_member(rc_txn *t, const rc_member_rec *m)
 {
-	rc_member rec = *m;
+	rc_member_rec rec = *m;
 	rc_wbuf w;
 	int rc;
 

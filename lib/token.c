@@ -477,7 +477,7 @@ static int resolve_owner(rc_txn *t, const char *owner, int kind, owner_ref *out)
 	}
 	if (kind != RC_KIND_MEMBER)
 		return rc_fail(RC_ERR_INVALID, "bad kind of token owner");
-	rc_member m;
+	rc_member_rec m;
 	rc = rc_require(t, RC_PERM_MANAGE_MEMBERS);
 	if (!rc)
 		rc = rc_load_member_ref(t, owner, &m);
@@ -709,7 +709,7 @@ int rc_tokens_upgrade(rc_txn *t, size_t *kept, size_t *dropped)
 		rc = rc_fail_lmdb(mrc, "cannot upgrade tokens");
 	for (size_t i = 0; !rc && i < n; i++) {
 		char key[OWNER_KEY_LEN];
-		rc_member m;
+		rc_member_rec m;
 		int lrc = rc_load_member(t, arr[i].pub.owner, &m);
 		if (lrc == RC_OK && m.uid) {
 			arr[i].pub.owner_uid = m.uid;

@@ -133,7 +133,7 @@ static void recovery_hash(const rc_store *s, const char *norm, uint8_t out[32])
  * updated (step or recovery code used: host state, written by the caller
  * with rc_host_member_store) and *via says which it was.  A
  * malformed code is RC_ERR_INVALID, a wrong one RC_ERR_AUTH. */
-int rc_totp_check(rc_txn *t, rc_member *m, const char *code, int *via)
+int rc_totp_check(rc_txn *t, rc_member_rec *m, const char *code, int *via)
 {
 	char digits[DIGITS + 1], norm[RC_RECOVERY_LEN];
 	int64_t step = 0;
@@ -199,7 +199,7 @@ RC_API void rc_mfa_enrollment_clear(rc_mfa_enrollment *e)
 
 /* New secret and recovery codes for M, stored pending in M and written
  * (refused when two-factor is already enabled).  OUT is wiped on failure. */
-int rc_totp_enroll(rc_txn *t, rc_member *m, rc_mfa_enrollment *out)
+int rc_totp_enroll(rc_txn *t, rc_member_rec *m, rc_mfa_enrollment *out)
 {
 	uint8_t raw[RC_TOTP_SECRET_LEN];
 	char host[64] = "", label[400], issuer[256];
@@ -245,7 +245,7 @@ int rc_totp_enroll(rc_txn *t, rc_member *m, rc_mfa_enrollment *out)
 }
 
 /* The first code of a pending enrollment: enable, revoke every token. */
-int rc_totp_enroll_confirm(rc_txn *t, rc_member *m, const char *code)
+int rc_totp_enroll_confirm(rc_txn *t, rc_member_rec *m, const char *code)
 {
 	char digits[DIGITS + 1];
 	int64_t step = 0;
@@ -272,7 +272,7 @@ int rc_totp_enroll_confirm(rc_txn *t, rc_member *m, const char *code)
 	return rc;
 }
 
-static void totp_clear(rc_member *m)
+static void totp_clear(rc_member_rec *m)
 {
 	m->totp_enabled = 0;
 	m->totp_pending = 0;
@@ -285,7 +285,7 @@ static void totp_clear(rc_member *m)
 
 /* Take two-factor authentication away from M and revoke its tokens (a
  * change of credentials). */
-static int totp_remove(rc_txn *t, rc_member *m)
+static int totp_remove(rc_txn *t, rc_member_rec *m)
 {
 	size_t n = 0;
 	int rc;
@@ -300,7 +300,7 @@ static int totp_remove(rc_txn *t, rc_member *m)
 }
 
 /* The actor's own member record, for self-service. */
-static int self_member(rc_txn *t, rc_member *m)
+static int self_member(rc_txn *t, rc_member_rec *m)
 {
 	if (!t->is_member)
 		return rc_fail(t->root ? RC_ERR_INVALID : RC_ERR_PERM,
@@ -317,7 +317,7 @@ static int self_member(rc_txn *t, rc_member *m)
 
 RC_API int rc_mfa_enroll(rc_store *s, const rc_actor *a, rc_mfa_enrollment *out)
 {
-	rc_member m;
+	rc_member_rec m;
 	rc_txn t;
 	int rc;
 
@@ -337,7 +337,7 @@ RC_API int rc_mfa_enroll(rc_store *s, const rc_actor *a, rc_mfa_enrollment *out)
 
 RC_API int rc_mfa_confirm(rc_store *s, const rc_actor *a, const char *code)
 {
-	rc_member m;
+	rc_member_rec m;
 	rc_txn t;
 	int rc;
 
@@ -355,7 +355,7 @@ RC_API int rc_mfa_confirm(rc_store *s, const rc_actor *a, const char *code)
 
 RC_API int rc_mfa_disable(rc_store *s, const rc_actor *a, const char *code)
 {
-	rc_member m;
+	rc_member_rec m;
 	rc_txn t;
 	int via = 0, rc;
 
@@ -420,7 +420,7 @@ RC_API int rc_mfa_disable(rc_store *s, const rc_actor *a, const char *code)
 
 RC_API int rc_member_mfa_reset(rc_store *s, const rc_actor *a, const char *username)
 {
-	rc_member m;
+	rc_member_rec m;
 	rc_txn t;
 	int rc = rc_txn_begin(s, a, true, &t);
 

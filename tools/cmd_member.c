@@ -115,7 +115,7 @@ static int m_show(struct cli *c, int argc, char **argv)
 	record_time(r, "created", m.created);
 	record_time(r, "last_active", m.last_active);
 	record_str(r, "auth_method", rc_member_auth_method(&m));
-	record_bool(r, "has_password", m.pwhash[0] != 0);
+	record_bool(r, "has_password", m.has_password);
 	record_bool(r, "must_change_password", m.must_change);
 	record_int(r, "failed_attempts", m.failed);
 	record_time(r, "locked_until", m.lock_until);

@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t len)
 	size_t size = len - 1;
 
 	switch (in[0] % 10) {
-	case 0: ROUNDTRIP(rc_member, rc_member_decode, rc_member_encode); break;
+	case 0: ROUNDTRIP(rc_member_rec, rc_member_decode, rc_member_encode); break;
 	case 1: ROUNDTRIP(rc_role, rc_role_decode, rc_role_encode); break;
 	case 2: ROUNDTRIP(rc_invitation, rc_invitation_decode, rc_invitation_encode); break;
 	case 3: ROUNDTRIP(rc_service, rc_service_decode, rc_service_encode); break;

@@ -12,9 +12,9 @@
 #include <cmocka.h>
 #include "internal.h"
 
-static rc_member sample_member(void)
+static rc_member_rec sample_member(void)
 {
-	rc_member m = { .status = RC_MEMBER_ACTIVE, .uid = 200042, .created = 1700000000,
+	rc_member_rec m = { .status = RC_MEMBER_ACTIVE, .uid = 200042, .created = 1700000000,
 	                .last_active = 1700000500, .must_change = 1, .totp_enabled = 1,
 	                .failed = 3, .failed_at = 1700000900, .lock_until = 1700001000,
 	                .reset_expires = 1700002000 };
@@ -30,7 +30,7 @@ static rc_member sample_member(void)
 static void test_member_roundtrip(void **state)
 {
 	(void)state;
-	rc_member m = sample_member(), d;
+	rc_member_rec m = sample_member(), d;
 	rc_wbuf w;
 	assert_int_equal(rc_member_encode(&m, &w), RC_OK);
 	assert_int_equal(rc_member_decode(w.p, w.len, &d), RC_OK);
@@ -234,7 +234,7 @@ static void test_token_records(void **state)
 static void test_truncated(void **state)
 {
 	(void)state;
-	rc_member m = sample_member(), d;
+	rc_member_rec m = sample_member(), d;
 	rc_wbuf w;
 	assert_int_equal(rc_member_encode(&m, &w), RC_OK);
 	for (size_t n = 0; n < w.len; n++)
@@ -251,7 +251,7 @@ static void test_truncated(void **state)
 static void test_version_and_type(void **state)
 {
 	(void)state;
-	rc_member m = sample_member(), d;
+	rc_member_rec m = sample_member(), d;
 	rc_role r;
 	rc_wbuf w;
 	assert_int_equal(rc_member_encode(&m, &w), RC_OK);

@@ -501,10 +501,13 @@ static void test_svcuser_tokens(void **state)
 	assert_int_equal(rc_token_revoke_all(f->s, &ro, "dbuser1", RC_KIND_SVCUSER, &n),
 	                 RC_ERR_PERM);
 	assert_int_equal(login(f, "dbuser1", tok), RC_OK);
-	/* --member names members only, and says where to look */
+	/* --member names members only, and says where to look (the input
+	 * that names a service user; the tool says how) */
 	assert_int_equal(rc_token_foreach(f->s, &root, "dbuser1", RC_KIND_MEMBER, count_cb, &n),
 	                 RC_ERR_NOTFOUND);
-	assert_non_null(strstr(rc_errmsg(), "--service-user"));
+	assert_non_null(strstr(rc_errmsg(), "it is a service user"));
+	assert_string_equal(rc_errfield(), "service_user");
+	assert_null(strstr(rc_errmsg(), "--"));
 	assert_int_equal(rc_token_revoke(f->s, &op, "dbuser1", RC_KIND_SVCUSER, id), RC_OK);
 	assert_int_equal(login(f, "dbuser1", tok), RC_ERR_AUTH);
 	session(f, "dbuser1", tok, id);
@@ -1201,7 +1204,8 @@ static void test_upgrade_schema2_host(void **state)
 	rc_actor alice = { .origin = "test" };
 	rc_secret_result def, pw;
 	rc_token info, tk_before, tk_after;
-	rc_member m_before, m_after, raw;
+	rc_member m_before, m_after;
+	rc_member_rec raw;
 	rc_svcuser_rec u;
 	rc_store *ro = NULL;
 	char tok[RC_TOKEN_LEN + 1];
