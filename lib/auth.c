@@ -518,7 +518,7 @@ RC_API int rc_login_begin(rc_store *s, rc_login *l, const char *origin, const ch
 			goto out;
 		}
 	} else {
-		const char *hash = w.kind == RC_KIND_MEMBER ? w.m.pwhash : w.u.pub.pwhash;
+		const char *hash = w.kind == RC_KIND_MEMBER ? w.m.pwhash : w.u.pwhash;
 		/* counted before the argon2id verification (claim_attempt); an
 		 * unknown user's attempt writes as much, and is hashed as long */
 		if (w.kind && w.attempts <= 0 && is_locked(&w, now)) {
@@ -912,7 +912,7 @@ RC_API int rc_login_chauthtok(rc_store *s, rc_login *l, const char *origin, cons
 			goto out;
 	}
 	if (old) {
-		const char *cur = w.kind == RC_KIND_MEMBER ? w.m.pwhash : w.u.pub.pwhash;
+		const char *cur = w.kind == RC_KIND_MEMBER ? w.m.pwhash : w.u.pwhash;
 		bool good;
 		/* the current password is a guess like a login's: counted first,
 		 * refused while locked */
@@ -978,7 +978,7 @@ RC_API int rc_login_chauthtok(rc_store *s, rc_login *l, const char *origin, cons
 		m.failed = 0;
 		m.lock_until = 0;
 	} else if (!rc) {
-		snprintf(u.pub.pwhash, sizeof(u.pub.pwhash), "%s", hash);
+		snprintf(u.pwhash, sizeof(u.pwhash), "%s", hash);
 		rc = rc_secret_encrypt(s, newpw, u.pw_enc, &u.pw_enc_len);
 		u.pub.failed = 0;
 		u.pub.lock_until = 0;

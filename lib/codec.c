@@ -428,7 +428,7 @@ int rc_svcuser_encode(const rc_svcuser_rec *u, rc_wbuf *w)
 	rc_wbuf_str(w, U_NAME, u->pub.username);
 	rc_wbuf_str(w, U_SERVICE, u->pub.service);
 	rc_wbuf_u64(w, U_UID, u->pub.uid);
-	rc_wbuf_str(w, U_PWHASH, u->pub.pwhash);
+	rc_wbuf_str(w, U_PWHASH, u->pwhash);
 	rc_wbuf_bytes(w, U_PWENC, u->pw_enc, u->pw_enc_len);
 	rc_wbuf_u64(w, U_RO, u->pub.read_only ? 1 : 0);
 	rc_wbuf_u64(w, U_REPL, u->pub.replication ? 1 : 0);
@@ -452,7 +452,7 @@ int rc_svcuser_decode(const void *data, size_t len, rc_svcuser_rec *u)
 	       case U_NAME: GET_STR(u->pub.username); break;
 	       case U_SERVICE: GET_STR(u->pub.service); break;
 	       case U_UID: GET_U32(u->pub.uid); break;
-	       case U_PWHASH: GET_STR(u->pub.pwhash); break;
+	       case U_PWHASH: GET_STR(u->pwhash); break;
 	       case U_PWENC:
 			if (n > sizeof(u->pw_enc) || n < 24 + 16)
 				rc = rc_fail(RC_ERR_STORE, "damaged record (bad secret size)");

@@ -101,7 +101,8 @@ void rc_member_view(const rc_member_rec *in, rc_member *out);
 /* Records with their secret parts (never in the public structs). */
 #define RC_SVCPW_ENC_MAX (24 + 16 + RC_SVCPW_MAX)
 typedef struct rc_svcuser_rec {
-	rc_svcuser pub;
+	rc_svcuser pub;           /* the view lib hands out */
+	char pwhash[RC_PWHASH_MAX];
 	uint8_t pw_enc[RC_SVCPW_ENC_MAX];
 	size_t pw_enc_len;
 } rc_svcuser_rec;

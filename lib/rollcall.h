@@ -377,7 +377,6 @@ typedef struct rc_svcuser {
 	char username[RC_NAME_MAX + 1];
 	char service[RC_SERVICE_MAX + 1];
 	uint32_t uid;
-	char pwhash[RC_PWHASH_MAX];
 	int read_only, replication, protected_user;
 	int64_t created;
 	/* host state (as rc_member's) */

@@ -58,7 +58,7 @@ static int svc_pw_prepare(rc_store *s, const char *pw, svc_pw *p, rc_secret_resu
 
 static void svc_pw_apply(const svc_pw *p, rc_svcuser_rec *u)
 {
-	memcpy(u->pub.pwhash, p->pwhash, sizeof(u->pub.pwhash));
+	memcpy(u->pwhash, p->pwhash, sizeof(u->pwhash));
 	memcpy(u->pw_enc, p->enc, sizeof(u->pw_enc));
 	u->pw_enc_len = p->enc_len;
 }

@@ -83,7 +83,7 @@ static void test_all_types_roundtrip(void **state)
 	memset(&u, 0, sizeof(u));
 	strcpy(u.pub.username, "db1_admin");
 	strcpy(u.pub.service, "db1");
-	strcpy(u.pub.pwhash, "$argon2id$x");
+	strcpy(u.pwhash, "$argon2id$x");
 	u.pub.uid = 200100;
 	u.pub.read_only = 1;
 	u.pub.protected_user = 1;
