@@ -1288,12 +1288,9 @@ RC_API int rc_member_passwd(rc_store *s, const rc_actor *a, const char *old,
 
 	if (rc)
 		return rc;
-	if (!t.is_member)
-		rc = rc_fail(t.root ? RC_ERR_INVALID : RC_ERR_PERM, t.root
-		             ? "root is not a rollcall member: use \"rollcall member "
-		               "reset-password NAME\" for a member"
-		             : "you (uid %u) are not a rollcall member", (unsigned)t.uid);
-	else
+	rc = rc_require_self(&t, "root is not a rollcall member: use \"rollcall member "
+	                         "reset-password NAME\" for a member");
+	if (!rc)
 		snprintf(name, sizeof(name), "%s", t.am.username);
 	rc = rc_txn_end(&t, rc);
 	if (rc)

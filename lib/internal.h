@@ -275,6 +275,11 @@ static inline int rc_db_gets(rc_txn *t, int db, const char *key, MDB_val *out)
 /* Permission checks.  Each returns RC_OK or RC_ERR_PERM with a message. */
 int rc_require(rc_txn *t, uint32_t perm);
 uint32_t rc_actor_rank(const rc_txn *t);
+/* The actor acting as a member on itself (its tokens, its two-factor
+ * authentication, its password): RC_OK when it is a member; root is
+ * refused with ROOT_WHY (RC_ERR_INVALID), anyone else as no member
+ * (RC_ERR_PERM). */
+int rc_require_self(rc_txn *t, const char *root_why);
 int rc_require_rank_over(rc_txn *t, const rc_member_rec *target);
 int rc_require_can_grant(rc_txn *t, const rc_role *role);
 

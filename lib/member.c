@@ -1056,7 +1056,7 @@ RC_API int rc_whoami(rc_store *s, const rc_actor *a, rc_identity *out)
 		out->status = t.am.status;
 		out->perms = t.am.status == RC_MEMBER_ACTIVE ? t.arole.perms : 0;
 	} else {
-		rc = rc_fail(RC_ERR_PERM, "uid %u is not a rollcall member", (unsigned)a->uid);
+		rc = rc_require_self(&t, "");
 	}
 	return rc_txn_end(&t, rc);
 }

@@ -821,13 +821,21 @@ uint32_t rc_actor_rank(const rc_txn *t)
 	return t->is_member && t->am.status == RC_MEMBER_ACTIVE ? t->arole.rank : 0;
 }
 
+int rc_require_self(rc_txn *t, const char *root_why)
+{
+	if (t->is_member)
+		return RC_OK;
+	if (t->root)
+		return rc_fail(RC_ERR_INVALID, "%s", root_why);
+	return rc_fail(RC_ERR_PERM, "uid %u is not a rollcall member", (unsigned)t->uid);
+}
+
 static int require_active(rc_txn *t)
 {
 	if (t->root)
 		return RC_OK;
 	if (!t->is_member)
-		return rc_fail(RC_ERR_PERM, "uid %u is not a rollcall member",
-		               (unsigned)t->uid);
+		return rc_require_self(t, "");
 	if (t->am.status != RC_MEMBER_ACTIVE)
 		return rc_fail(RC_ERR_PERM, "member %s is %s and cannot act",
 		               t->am.username, rc_member_status_name(t->am.status));

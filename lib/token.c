@@ -451,12 +451,10 @@ static int resolve_owner(rc_txn *t, const char *owner, int kind, owner_ref *out)
 
 	memset(out, 0, sizeof(*out));
 	if (!owner || (kind != RC_KIND_SVCUSER && rc_names_actor(t, owner))) {
-		if (!t->is_member)
-			return t->root
-			       ? rc_fail_field(RC_ERR_INVALID, "member,service_user", "root has no "
-			                       "tokens of its own: name a member or a service user")
-			       : rc_fail(RC_ERR_PERM, "you (uid %u) are not a rollcall member",
-			                 (unsigned)t->uid);
+		if ((rc = rc_require_self(t, "root has no tokens of its own: name a member or a "
+		                             "service user")) != RC_OK)
+			return t->root ? rc_fail_field(rc, "member,service_user", "%s", rc_errmsg())
+			               : rc;
 		snprintf(out->name, sizeof(out->name), "%s", t->am.username);
 		out->uid = t->am.uid;
 		out->kind = RC_KIND_MEMBER;

@@ -302,12 +302,11 @@ static int totp_remove(rc_txn *t, rc_member_rec *m)
 /* The actor's own member record, for self-service. */
 static int self_member(rc_txn *t, rc_member_rec *m)
 {
-	if (!t->is_member)
-		return rc_fail(t->root ? RC_ERR_INVALID : RC_ERR_PERM,
-		               t->root ? "root has no two-factor authentication of its own; "
-		                         "run this as the member"
-		                       : "you (uid %u) are not a rollcall member",
-		               (unsigned)t->uid);
+	int rc = rc_require_self(t, "root has no two-factor authentication of its own; run "
+	                            "this as the member");
+
+	if (rc)
+		return rc;
 	*m = t->am;
 	if (m->status != RC_MEMBER_ACTIVE)
 		return rc_fail(RC_ERR_STATE, "%s is %s: only active members set up two-factor "
@@ -455,10 +454,7 @@ RC_API int rc_mfa_status_get(rc_store *s, const rc_actor *a, rc_mfa_status *out)
 	memset(out, 0, sizeof(*out));
 	if (rc)
 		return rc;
-	if (!t.is_member)
-		rc = rc_fail(t.root ? RC_ERR_INVALID : RC_ERR_PERM, t.root
-		             ? "root has no two-factor authentication of its own"
-		             : "you (uid %u) are not a rollcall member", (unsigned)t.uid);
+	rc = rc_require_self(&t, "root has no two-factor authentication of its own");
 	if (!rc)
 		rc = rc_setting_str(&t, "mfa", mode, sizeof(mode));
 	if (!rc) {
