@@ -182,10 +182,43 @@ void rc_password_dummy_verify(unsigned long long ops, size_t mem, const char *pw
 		hash[0] = '\0';   /* a made-up digest never matches */
 }
 
+void rc_keyed_hash(const rc_store *s, const char *domain, const void *data, size_t n,
+                   uint8_t out[32])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, s->key_codes, sizeof(s->key_codes), 32);
+	crypto_generichash_update(&st, (const uint8_t *)domain, strlen(domain));
+	crypto_generichash_update(&st, data, n);
+	crypto_generichash_final(&st, out, 32);
+	sodium_memzero(&st, sizeof(st));
+}
+
+void rc_checksum(const void *data, size_t n, uint8_t out[32])
+{
+	crypto_generichash(out, 32, data, n, NULL, 0);
+}
+
+void rc_random_bytes(void *buf, size_t n)
+{
+	randombytes_buf(buf, n);
+}
+
+uint32_t rc_random_below(uint32_t n)
+{
+	return randombytes_uniform(n);
+}
+
+void rc_store_keys_derive(const uint8_t master[RC_MASTER_KEY_LEN], uint8_t codes[32],
+                          uint8_t secrets[32])
+{
+	crypto_kdf_derive_from_key(codes, 32, 1, "rc-codes", master);
+	crypto_kdf_derive_from_key(secrets, 32, 2, "rc-secrt", master);
+}
+
 void rc_code_hash(const rc_store *s, const char *normalized, uint8_t out[32])
 {
-	crypto_generichash(out, 32, (const uint8_t *)normalized, strlen(normalized),
-	                   s->key_codes, sizeof(s->key_codes));
+	rc_keyed_hash(s, "", normalized, strlen(normalized), out);
 }
 
 void rc_code_new(const rc_store *s, char code[RC_CODE_LEN + 1], uint8_t hash[32])
@@ -240,31 +273,53 @@ void rc_svcpw_generate(char out[RC_SVCPW_MAX + 1])
 	out[RC_SVCPW_MAX] = '\0';
 }
 
+_Static_assert(RC_SEAL_OVERHEAD == crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES,
+               "RC_SEAL_OVERHEAD");
+_Static_assert(RC_TOTP_ENC_LEN == RC_SEAL_OVERHEAD + RC_TOTP_SECRET_LEN, "RC_TOTP_ENC_LEN");
+
+/* Sealing: a random nonce, then the secretbox of the N bytes (MAC first),
+ * under the store's secrets key: RC_SEAL_OVERHEAD bytes more. */
+void rc_seal(const rc_store *s, const void *in, size_t n, uint8_t *out)
+{
+	randombytes_buf(out, crypto_secretbox_NONCEBYTES);
+	crypto_secretbox_easy(out + crypto_secretbox_NONCEBYTES, in, n, out, s->key_secrets);
+}
+
+int rc_unseal(const rc_store *s, const uint8_t *in, size_t inlen, void *out, size_t outsz,
+              size_t *n)
+{
+	if (inlen < RC_SEAL_OVERHEAD || inlen - RC_SEAL_OVERHEAD > outsz)
+		return rc_fail(RC_ERR_STORE, "a stored secret has a bad size");
+	if (crypto_secretbox_open_easy(out, in + crypto_secretbox_NONCEBYTES,
+	                               inlen - crypto_secretbox_NONCEBYTES, in,
+	                               s->key_secrets) != 0) {
+		sodium_memzero(out, outsz);
+		return rc_fail(RC_ERR_STORE, "a stored secret does not decrypt (wrong master.key?)");
+	}
+	*n = inlen - RC_SEAL_OVERHEAD;
+	return RC_OK;
+}
+
 int rc_secret_encrypt(const rc_store *s, const char *pw, uint8_t *out, size_t *outlen)
 {
 	size_t n = strlen(pw);
 	if (n > RC_SVCPW_MAX)
 		return rc_fail(RC_ERR_INVALID, "secret too long");
-	randombytes_buf(out, crypto_secretbox_NONCEBYTES);
-	crypto_secretbox_easy(out + crypto_secretbox_NONCEBYTES, (const uint8_t *)pw, n,
-	                      out, s->key_secrets);
-	*outlen = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + n;
+	rc_seal(s, pw, n, out);
+	*outlen = RC_SEAL_OVERHEAD + n;
 	return RC_OK;
 }
 
 int rc_secret_decrypt(const rc_store *s, const uint8_t *in, size_t inlen,
                       char *out, size_t outsz)
 {
-	size_t hdr = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES;
-	if (inlen < hdr || inlen - hdr >= outsz)
-		return rc_fail(RC_ERR_STORE, "stored secret has a bad size");
-	if (crypto_secretbox_open_easy((uint8_t *)out, in + crypto_secretbox_NONCEBYTES,
-	                               inlen - crypto_secretbox_NONCEBYTES, in,
-	                               s->key_secrets) != 0) {
-		sodium_memzero(out, outsz);
-		return rc_fail(RC_ERR_STORE,
-		               "stored secret does not decrypt (wrong master.key?)");
-	}
-	out[inlen - hdr] = '\0';
+	size_t n = 0;
+	int rc;
+
+	if (outsz == 0)
+		return rc_fail(RC_ERR_STORE, "a stored secret has a bad size");
+	if ((rc = rc_unseal(s, in, inlen, out, outsz - 1, &n)) != RC_OK)
+		return rc;
+	out[n] = '\0';
 	return RC_OK;
 }

@@ -666,7 +666,7 @@ RC_API int rc_mail_compose(const rc_config *cfg, const rc_mail_template *t,
 		put_encoded(&b, subject.p);
 	puts_(&b, "\nDate: ");
 	put_date(&b, info->now);
-	randombytes_buf(rnd, sizeof(rnd));
+	rc_random_bytes(rnd, sizeof(rnd));
 	sodium_bin2hex(id, sizeof(id), (const unsigned char *)rnd, sizeof(rnd));
 	at = strchr(from, '@');
 	{
@@ -785,7 +785,7 @@ RC_API int rc_notice_compose(const rc_config *cfg, const rc_notice *n, const cha
 	}
 	puts_(&b, "\nDate: ");
 	put_date(&b, now);
-	randombytes_buf(rnd, sizeof(rnd));
+	rc_random_bytes(rnd, sizeof(rnd));
 	sodium_bin2hex(id, sizeof(id), (const unsigned char *)rnd, sizeof(rnd));
 	at = strchr(from, '@');
 	snprintf(mid, sizeof(mid), "\nMessage-ID: <rollcall.%lld.%s@", (long long)now, id);

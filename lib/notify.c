@@ -327,7 +327,7 @@ int rc_notice_queue(rc_txn *t, uint32_t event, const char *target, const char *d
 	/* time first (the outbox in order), then random: no shared counter, so
 	 * that a login writes only an entry of its own */
 	snprintf(n.id, sizeof(n.id), "%016" PRIx64 "%08" PRIx32, (uint64_t)n.time,
-	         randombytes_random());
+	         rc_random_below(UINT32_MAX));
 	snprintf(n.actor, sizeof(n.actor), "%s", t->actor_name);
 	snprintf(n.target, sizeof(n.target), "%s", target);
 	snprintf(n.detail, sizeof(n.detail), "%s", detail ? detail : "");

@@ -207,7 +207,7 @@ RC_API int rc_service_create_as(rc_store *s, const rc_actor *a, const char *name
 			if (rc != RC_ERR_EXISTS)
 				break;
 			snprintf(user + strlen(name) + 6, sizeof(user) - strlen(name) - 6, "_%04u",
-			         (unsigned)randombytes_uniform(10000));
+			         (unsigned)rc_random_below(10000));
 		}
 		svc.created = rc_store_now(s);
 		snprintf(svc.default_user, sizeof(svc.default_user), "%s", user);

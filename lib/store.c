@@ -217,8 +217,7 @@ static int keys_load(rc_store *s)
 	rc = rc_master_key_load(path, master);
 	if (rc)
 		return rc;
-	crypto_kdf_derive_from_key(s->key_codes, sizeof(s->key_codes), 1, "rc-codes", master);
-	crypto_kdf_derive_from_key(s->key_secrets, sizeof(s->key_secrets), 2, "rc-secrt", master);
+	rc_store_keys_derive(master, s->key_codes, s->key_secrets);
 	sodium_memzero(master, sizeof(master));
 	return RC_OK;
 }

@@ -70,7 +70,7 @@ static void checksum(const char *head, char out[CHECK_LEN + 1])
 {
 	uint8_t h[32];
 
-	crypto_generichash(h, sizeof(h), (const uint8_t *)head, CHECK_OFF, NULL, 0);
+	rc_checksum(head, CHECK_OFF, h);
 	rc_base32_lower(h, 5, out);
 }
 
@@ -99,14 +99,7 @@ RC_API int rc_token_check_format(const char *tok)
 
 static void secret_hash(const rc_store *s, const char *secret, uint8_t out[32])
 {
-	static const char domain[] = "token:";
-	crypto_generichash_state st;
-
-	crypto_generichash_init(&st, s->key_codes, sizeof(s->key_codes), 32);
-	crypto_generichash_update(&st, (const uint8_t *)domain, sizeof(domain) - 1);
-	crypto_generichash_update(&st, (const uint8_t *)secret, SECRET_LEN);
-	crypto_generichash_final(&st, out, 32);
-	sodium_memzero(&st, sizeof(st));
+	rc_keyed_hash(s, "token:", secret, SECRET_LEN, out);
 }
 
 /* ---- records ---------------------------------------------------------------- */
@@ -314,8 +307,8 @@ int rc_token_issue(rc_txn *t, const char *owner, uint32_t owner_uid, int kind,
 	if (rc)
 		return rc;
 
-	randombytes_buf(idb, sizeof(idb));
-	randombytes_buf(sec, sizeof(sec));
+	rc_random_bytes(idb, sizeof(idb));
+	rc_random_bytes(sec, sizeof(sec));
 	memcpy(out, PREFIX, PREFIX_LEN);
 	rc_base32_lower(idb, sizeof(idb), out + ID_OFF);
 	out[SEP_OFF] = '_';

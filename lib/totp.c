@@ -53,17 +53,16 @@ static void secret_b32(const uint8_t raw[RC_TOTP_SECRET_LEN], char out[40])
 static void secret_seal(const rc_store *s, const uint8_t raw[RC_TOTP_SECRET_LEN],
                         uint8_t enc[RC_TOTP_ENC_LEN])
 {
-	randombytes_buf(enc, crypto_secretbox_NONCEBYTES);
-	crypto_secretbox_easy(enc + crypto_secretbox_NONCEBYTES, raw, RC_TOTP_SECRET_LEN, enc,
-	                      s->key_secrets);
+	rc_seal(s, raw, RC_TOTP_SECRET_LEN, enc);
 }
 
 static int secret_open(const rc_store *s, const uint8_t enc[RC_TOTP_ENC_LEN],
                        uint8_t raw[RC_TOTP_SECRET_LEN])
 {
-	if (crypto_secretbox_open_easy(raw, enc + crypto_secretbox_NONCEBYTES,
-	                               RC_TOTP_ENC_LEN - crypto_secretbox_NONCEBYTES, enc,
-	                               s->key_secrets) != 0) {
+	size_t n = 0;
+
+	if (rc_unseal(s, enc, RC_TOTP_ENC_LEN, raw, RC_TOTP_SECRET_LEN, &n) != RC_OK ||
+	    n != RC_TOTP_SECRET_LEN) {
 		sodium_memzero(raw, RC_TOTP_SECRET_LEN);
 		return rc_fail(RC_ERR_STORE, "the stored two-factor secret does not decrypt "
 		               "(wrong master.key?)");
@@ -122,11 +121,7 @@ static int totp_verify(const rc_store *s, const uint8_t enc[RC_TOTP_ENC_LEN],
 
 static void recovery_hash(const rc_store *s, const char *norm, uint8_t out[32])
 {
-	char buf[32];
-	snprintf(buf, sizeof(buf), "recovery:%s", norm);
-	crypto_generichash(out, 32, (const uint8_t *)buf, strlen(buf), s->key_codes,
-	                   sizeof(s->key_codes));
-	sodium_memzero(buf, sizeof(buf));
+	rc_keyed_hash(s, "recovery:", norm, strlen(norm), out);
 }
 
 /* A TOTP code or a recovery code for member M, inside T.  On success M is
@@ -209,7 +204,7 @@ int rc_totp_enroll(rc_txn *t, rc_member_rec *m, rc_mfa_enrollment *out)
 	if (m->totp_enabled)
 		return rc_fail(RC_ERR_STATE, "two-factor authentication is already enabled; "
 		               "\"rollcall mfa disable\" first to set up a new device");
-	randombytes_buf(raw, sizeof(raw));
+	rc_random_bytes(raw, sizeof(raw));
 	secret_b32(raw, out->secret);
 	secret_seal(t->s, raw, m->totp_enc);
 	sodium_memzero(raw, sizeof(raw));
