@@ -210,10 +210,9 @@ static int parse(rc_config *cfg, FILE *f, const char *path)
 		}
 		*eq = '\0';
 		char *key = trim(s), *val = trim(eq + 1);
-		for (char *c = val; *c && !rc; c++)
-			if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f)
-				rc = rc_fail(RC_ERR_CONFIG, "%s:%u: %s: control character in value",
-				             path, lineno, key);
+		if (rc_has_control(val, true))
+			rc = rc_fail(RC_ERR_CONFIG, "%s:%u: %s: control character in value", path,
+			             lineno, key);
 		if (rc)
 			break;
 		const struct key *k = NULL;

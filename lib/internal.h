@@ -155,6 +155,10 @@ int rc_host_user_decode(const void *data, size_t len, rc_host_user *h);
 int rc_host_token_encode(const rc_host_token *h, rc_wbuf *w);
 int rc_host_token_decode(const void *data, size_t len, rc_host_token *h);
 
+/* ---- control characters (validate.c): C0 and DEL ----------------------- */
+bool rc_is_control(unsigned char c);
+bool rc_has_control(const char *s, bool tab_ok);
+
 /* ---- crypto ------------------------------------------------------------- */
 #define RC_MASTER_KEY_LEN 32
 int rc_master_key_create(const char *path);

@@ -226,7 +226,7 @@ static int template_parse(rc_mail_template *t)
 	for (size_t i = 0; i <= n; i++) {
 		if (i < n && s[i] != '\n') {
 			unsigned char c = (unsigned char)s[i];
-			if ((c < 0x20 && c != '\t') || c == 0x7f || (line == 1 && c == '\t'))
+			if (rc_is_control(c) && (c != '\t' || line == 1))
 				return rc_fail(RC_ERR_CONFIG, "%s:%zu: control character (only tabs "
 				               "in the body)", t->source, line);
 			continue;
@@ -640,7 +640,7 @@ RC_API int rc_mail_compose(const rc_config *cfg, const rc_mail_template *t,
 	/* Nothing that could end a header line: every value is checked where
 	 * it comes from; this is the last guard. */
 	for (size_t i = 0; i < subject.len; i++)
-		if ((unsigned char)subject.p[i] < 0x20 || subject.p[i] == 0x7f) {
+		if (rc_is_control((unsigned char)subject.p[i])) {
 			rc = rc_fail(RC_ERR_INVALID, "%s: the subject has a control character",
 			             t->source);
 			goto out;
@@ -728,7 +728,7 @@ static const char *const event_titles[RC_EV_COUNT] = {
 static void put_clean(struct buf *b, const char *s)
 {
 	for (; *s; s++) {
-		char ch = ((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s;
+		char ch = rc_is_control((unsigned char)*s) ? '?' : *s;
 		put(b, &ch, 1);
 	}
 }

@@ -642,9 +642,8 @@ int rc_password_policy(rc_txn *t, const rc_member_rec *m, const char *pw)
 	if (rc_looks_like_token(pw))
 		return rc_fail(RC_ERR_POLICY, "password must not start with \"%s\": it would be "
 		               "taken for a token at login", RC_TOKEN_PREFIX);
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)pw[i] < 0x20 || pw[i] == 0x7f)
-			return rc_fail(RC_ERR_POLICY, "password must not contain control characters");
+	if (rc_has_control(pw, false))
+		return rc_fail(RC_ERR_POLICY, "password must not contain control characters");
 	return RC_OK;
 }
 

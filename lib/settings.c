@@ -231,9 +231,8 @@ RC_API int rc_billing_set(rc_store *s, const rc_actor *a, const char *key, const
 	if (strlen(value) >= RC_SETTING_MAX)
 		return rc_fail(RC_ERR_INVALID, "billing %s is too long (%d characters at most)",
 		               key, RC_SETTING_MAX - 1);
-	for (const char *p = value; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return rc_fail(RC_ERR_INVALID, "billing %s has a control character", key);
+	if (rc_has_control(value, false))
+		return rc_fail(RC_ERR_INVALID, "billing %s has a control character", key);
 	if (strcmp(key, "contact_email") == 0 && value[0] && (rc = rc_valid_email(value)) != 0)
 		return rc;
 	if ((rc = rc_txn_begin(s, a, true, &t)) != 0)

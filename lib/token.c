@@ -498,10 +498,8 @@ static int valid_description(const char *d)
 	if (n > RC_TOKEN_DESC_MAX)
 		return rc_fail(RC_ERR_INVALID, "description is longer than %d bytes",
 		               RC_TOKEN_DESC_MAX);
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)d[i] < 0x20 || d[i] == 0x7f)
-			return rc_fail(RC_ERR_INVALID, "description must not contain control "
-			               "characters");
+	if (rc_has_control(d, false))
+		return rc_fail(RC_ERR_INVALID, "description must not contain control characters");
 	return RC_OK;
 }
 

@@ -8,9 +8,19 @@
 #include <time.h>
 #include "internal.h"
 
-static bool is_ctrl(unsigned char c)
+/* The one rule for a control character: C0 and DEL (a tab is one; the
+ * callers that allow it say so). */
+bool rc_is_control(unsigned char c)
 {
 	return c < 0x20 || c == 0x7f;
+}
+
+bool rc_has_control(const char *s, bool tab_ok)
+{
+	for (; *s; s++)
+		if (rc_is_control((unsigned char)*s) && !(tab_ok && *s == '\t'))
+			return true;
+	return false;
 }
 
 /* Quote a value for a message: printable, bounded. */
@@ -19,7 +29,7 @@ static const char *shown(const char *s, char *buf, size_t len)
 	size_t o = 0;
 	for (; *s && o + 5 < len; s++) {
 		unsigned char c = (unsigned char)*s;
-		if (is_ctrl(c) || c == '\\')
+		if (rc_is_control(c) || c == '\\')
 			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
 		else
 			buf[o++] = (char)c;
@@ -296,7 +306,7 @@ RC_API int rc_valid_full_name(const char *name)
 		return rc_fail(RC_ERR_INVALID, "full name \"%s\" is not valid UTF-8", SHOWN(name));
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)name[i];
-		if (is_ctrl(c))
+		if (rc_is_control(c))
 			return rc_fail(RC_ERR_INVALID,
 			               "full name \"%s\" has a control character", SHOWN(name));
 		if (c == ':' || c == ',')
@@ -390,7 +400,7 @@ RC_API int rc_valid_svcuser_password(const char *pw)
 		return rc_fail(RC_ERR_INVALID, "password must not start with \"%s\": it would be "
 		               "taken for a token at login", RC_TOKEN_PREFIX);
 	for (size_t i = 0; i < n; i++)
-		if (is_ctrl((unsigned char)pw[i]))
+		if (rc_is_control((unsigned char)pw[i]))
 			return rc_fail(RC_ERR_INVALID, "password must not contain control characters");
 	return RC_OK;
 }
