@@ -11,7 +11,8 @@
  * - Entries are sized first: a buffer too small gives ERANGE and
  *   NSS_STATUS_TRYAGAIN, and nothing is written past it.
  * - A missing or damaged snapshot is NSS_STATUS_UNAVAIL: the next source in
- *   nsswitch.conf answers.  errno is left as it was, except for *errnop.
+ *   nsswitch.conf answers.  errno is left as it was, except for *errnop
+ *   (which glibc points at errno itself).
  *
  * SPDX-License-Identifier: BSD-3-Clause
  */
@@ -216,10 +217,19 @@ static bool name_ok(const char *name)
 		st = NSS_STATUS_UNAVAIL;        \
 		goto out;                       \
 	}
+/* errno as it was, then *errnop on failure: glibc passes &errno as
+ * errnop, and reads ERANGE there to grow the buffer (nss-systemd's
+ * UNPROTECT_ERRNO) */
 #define END                                     \
 out:                                            \
 	pthread_mutex_unlock(&lock);            \
-	errno = saved_errno;                    \
+	if (st != NSS_STATUS_SUCCESS) {         \
+		int e_ = *errnop;               \
+		errno = saved_errno;            \
+		*errnop = e_;                   \
+	} else {                                \
+		errno = saved_errno;            \
+	}                                       \
 	return st;
 
 EXPORT enum nss_status _nss_rollcall_getpwnam_r(const char *name, struct passwd *pw,

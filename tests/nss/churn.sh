@@ -64,5 +64,18 @@ last=$(( (K - 1) / N % 2 == 0 ? K % N : N - K % N ))
 [ $((K % N)) = 0 ] && last=$(( (K / N) % 2 == 1 ? N : 0 ))
 expect 0 "getent group rollcall-developer after the changes" nssw getent group rollcall-developer
 check "... has the members the last change left there ($last)" test "$(cut -d: -f4 "$OUT" | tr ',' '\n' | grep -c .)" = "$last"
+# a group far bigger than glibc's first buffer, through the real glibc:
+# ERANGE, then a bigger buffer (glibc reads the ERANGE from errno)
+realns() {
+	unshare --mount --propagation private sh -c 'mount --bind "$1" /etc/nsswitch.conf && shift && exec "$@"' \
+		ns "$TMP/nsswitch.conf" env LD_LIBRARY_PATH="$(dirname "$NSS_MODULE")" ROLLCALL_STATE_DIR="$D/state" \
+		${RC_PRELOAD:+LD_PRELOAD=$RC_PRELOAD} "$@"
+}
+expect 0 "real glibc: getent group rollcall-members" realns getent group rollcall-members
+check "... has all $N members and the owner" test "$(cut -d: -f4 "$OUT" | tr ',' '\n' | grep -c .)" = "$((N + 1))"
+gid=$(cut -d: -f3 "$OUT")
+expect 0 "real glibc: the same by gid" realns getent group "$gid"
+check "... the same $((N + 1)) members" test "$(cut -d: -f4 "$OUT" | tr ',' '\n' | grep -c .)" = "$((N + 1))"
+expect_out 0 '^m0 rollcall-(developer|read-only) rollcall-members$' "real glibc: id -Gn m0 names its groups" realns id -Gn m0
 check "the shards replaced are gone (nss.d holds what the manifest names)" test "$(ls "$D/state/nss.d" | wc -l)" = "$(( 2 * $(ls "$D/state/nss.d" | grep -c '^P') ))"
 done_testing
