@@ -284,7 +284,7 @@ static void enumerate(const char *dir)
 		fclose(f);
 	snprintf(path, sizeof(path), "%s/enum", dir);
 	if ((f = fopen(path, "w")) != NULL) {
-		fprintf(f, "%zu %.0f %.1f\n", users, ms, (double)mapped / 1048576.0);
+		fprintf(f, "%zu %.0f %.2f\n", users, ms, (double)mapped / 1048576.0);
 		fclose(f);
 	}
 }
