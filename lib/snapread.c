@@ -331,30 +331,59 @@ static int user_at(const struct map *m, uint32_t k, rc_snap_user *u)
 	return (size_t)(e - u->gids) == 4 * (size_t)u->ngids ? RC_OK : RC_ERR_STORE;
 }
 
+/* The first entry of M's index (COUNT entries of 8 bytes at M->a, sorted
+ * by their first u32) whose key is X or more.  Keys are hashes, or uids
+ * spread over the id range: a few interpolation steps land next to it
+ * (fewer cache lines than a binary search over a shard's 16 KiB), then a
+ * binary search finishes; damaged keys cost at most the binary search. */
+static uint32_t key_lower(const struct map *m, uint32_t x)
+{
+	const uint8_t *ix = m->p + m->a;
+	uint32_t lo = 0, hi = m->count;
+	for (int step = 0; step < 3 && hi - lo > 32; step++) {
+		uint32_t klo = rc_snap_u32(ix + 8 * (size_t)lo);
+		uint32_t khi = rc_snap_u32(ix + 8 * (size_t)(hi - 1));
+		if (x <= klo)
+			return lo;
+		if (x > khi)
+			return hi;
+		uint32_t g = lo + (uint32_t)((uint64_t)(x - klo) * (hi - 1 - lo) / ((uint64_t)khi - klo));
+		/* a window of 16 around the guess: the answer is in [lo, hi] */
+		uint32_t a = g > lo + 8 ? g - 8 : lo, b = g + 8 < hi ? g + 8 : hi - 1;
+		if (rc_snap_u32(ix + 8 * (size_t)a) >= x) {
+			hi = a;
+			continue;
+		}
+		lo = a + 1;
+		if (b >= lo && rc_snap_u32(ix + 8 * (size_t)b) >= x)
+			hi = b;
+	}
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (rc_snap_u32(ix + 8 * (size_t)mid) < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* The first record of M at or after (HASH, NAME) (after it when STRICT):
  * its number, or M->count. */
 static int lower_bound(const struct map *m, uint32_t hash, const char *name, bool strict,
                        uint32_t *pos)
 {
-	uint32_t lo = 0, hi = m->count;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		uint32_t h = rc_snap_u32(m->p + m->a + 8 * (size_t)mid);
-		int c;
-		if (h != hash) {
-			c = h < hash ? -1 : 1;
-		} else {
-			rc_snap_user u;
-			if (user_at(m, mid, &u))
-				return RC_ERR_STORE;
-			c = strcmp(u.name, name);
-		}
-		if (c < 0 || (strict && c == 0))
-			lo = mid + 1;
-		else
-			hi = mid;
+	uint32_t k = key_lower(m, hash);
+	/* the records of the same hash, by name (a collision is rare) */
+	for (; k < m->count && rc_snap_u32(m->p + m->a + 8 * (size_t)k) == hash; k++) {
+		rc_snap_user u;
+		if (user_at(m, k, &u))
+			return RC_ERR_STORE;
+		int c = strcmp(u.name, name);
+		if (c > 0 || (!strict && c == 0))
+			break;
 	}
-	*pos = lo;
+	*pos = k;
 	return RC_OK;
 }
 
@@ -421,20 +450,11 @@ static int name_of(rc_snap *sn, uint32_t uid, const char **name)
 	int rc = shard(sn, 'U', rc_snap_uid_shard(uid, sn->nbits), &m);
 	if (rc)
 		return rc;
-	uint32_t lo = 0, hi = m->count;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		uint32_t x = rc_snap_u32(m->p + m->a + 8 * (size_t)mid);
-		if (x == uid) {
-			*name = str_at(m, rc_snap_u32(m->p + m->a + 8 * (size_t)mid + 4));
-			return *name && **name ? RC_OK : RC_ERR_STORE;
-		}
-		if (x < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return RC_ERR_NOTFOUND;
+	uint32_t k = key_lower(m, uid);
+	if (k == m->count || rc_snap_u32(m->p + m->a + 8 * (size_t)k) != uid)
+		return RC_ERR_NOTFOUND;
+	*name = str_at(m, rc_snap_u32(m->p + m->a + 8 * (size_t)k + 4));
+	return *name && **name ? RC_OK : RC_ERR_STORE;
 }
 
 static int user_byuid(rc_snap *sn, uint32_t uid, rc_snap_user *u)
