@@ -1130,8 +1130,7 @@ static int build_incremental(struct pub *p, rc_snap *old, char *names, size_t co
 	int rc = RC_OK;
 
 	p->nbits = rc_snap_nbits(old);
-	if (nbits_for(total) > p->nbits || nbits_for(total) + 2 < p->nbits ||
-	    count > total / 8 + 64)
+	if (nbits_for(total) > p->nbits || nbits_for(total) + 2 < p->nbits)
 		return NEED_FULL;
 	if ((rc = table_alloc(p)) != RC_OK)
 		return rc;
@@ -1155,6 +1154,11 @@ static int build_incremental(struct pub *p, rc_snap *old, char *names, size_t co
 	for (size_t i = 0; i < count; i++)
 		if (i == 0 || strcmp(ch.v[i], ch.v[i - 1]) != 0)
 			ch.v[ch.n++] = ch.v[i];
+	/* most users changed: a whole publication costs less */
+	if (ch.n > total / 8 + 64) {
+		rc = NEED_FULL;
+		goto out;
+	}
 	/* the users as they are now; the shards they were and are in */
 	for (size_t i = 0; !rc && i < ch.n; i++) {
 		rc_snap_pw pw;

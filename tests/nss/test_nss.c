@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include "rollcall.h"
@@ -538,6 +539,50 @@ static void test_replaced_under_handle(void **state)
 	assert_int_equal(rc_member_withdraw(store, &root, "dave"), RC_OK);
 }
 
+/* Batch mode: a burst of changes publishes about once a second, not once
+ * per change; the end of the batch publishes the last one. */
+static void test_batch(void **state)
+{
+	(void)state;
+	char path[160];
+	rc_snap *sn = NULL;
+	rc_snap_pw pw;
+	struct timespec t0, t1;
+
+	snprintf(path, sizeof(path), "%s/state/%s", dir, RC_SNAP_FILE);
+	assert_int_equal(rc_snap_open(&sn, path), RC_OK);
+	uint64_t serial = rc_snap_serial(sn);
+	rc_snap_close(sn);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc_store_batch(store, 1);
+	for (int i = 0; i < 300; i++) {
+		char gecos[32];
+		snprintf(gecos, sizeof(gecos), "Batch %d", i);
+		assert_int_equal(rc_member_update(store, &root, "bob", NULL, gecos), RC_OK);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* not yet published: the last change waits for the end of the batch */
+	assert_int_equal(rc_snap_open(&sn, path), RC_OK);
+	uint64_t during = rc_snap_serial(sn) - serial;
+	rc_snap_close(sn);
+	rc_store_batch(store, 0);
+	assert_int_equal(rc_snap_open(&sn, path), RC_OK);
+	uint64_t after = rc_snap_serial(sn) - serial;
+	assert_int_equal(rc_snap_pw_byname(sn, "bob", &pw), RC_OK);
+	assert_string_equal(pw.gecos, "Batch 299");
+	rc_snap_close(sn);
+	long secs = (long)(t1.tv_sec - t0.tv_sec) + 1;
+	printf("# 300 changes in batch mode: %llu publications during %ld s, %llu in all\n",
+	       (unsigned long long)during, secs, (unsigned long long)after);
+	assert_true(during <= (uint64_t)secs);
+	assert_true(after == during || after == during + 1);
+	/* out of batch mode, each change is published when its call returns */
+	assert_int_equal(rc_member_update(store, &root, "bob", NULL, "Bob Builder"), RC_OK);
+	assert_int_equal(rc_snap_open(&sn, path), RC_OK);
+	assert_int_equal(rc_snap_serial(sn) - serial, after + 1);
+	rc_snap_close(sn);
+}
+
 /* Many users: several shards, changes rewrite only their own, and every
  * answer (by name, by uid, the groups and their members, enumeration)
  * is the store's after each of them. */
@@ -638,6 +683,7 @@ int main(void)
 		cmocka_unit_test(test_damaged_snapshot),
 		cmocka_unit_test(test_threads_during_republish),
 		cmocka_unit_test(test_replaced_under_handle),
+		cmocka_unit_test(test_batch),
 		cmocka_unit_test(test_sharded),
 	};
 	return cmocka_run_group_tests_name("nss", tests, group_setup, group_teardown);
