@@ -86,7 +86,9 @@ static bool map_fd(int fd, struct map *m, struct stat *st)
 	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || !trusted(st) ||
 	    st->st_size < RC_SNAP_HDR || (uint64_t)st->st_size > UINT32_MAX)
 		return false;
-	void *p = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_SHARED, fd, 0);
+	/* populated: a shard is small (about 100 KiB), and a lookup that
+	 * faults a page in costs more than the lookup */
+	void *p = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
 	if (p == MAP_FAILED)
 		return false;
 	m->p = p;
