@@ -10,6 +10,9 @@
  *   bench_nss lookup DIR SAMPLES SOURCE
  *                              median and p99 of getpwnam_r, getpwuid_r,
  *                              getgrnam_r and getgrouplist through glibc
+ *                              (DIR/med.SOURCE: the medians); for rollcall,
+ *                              then an enumeration, timed, and the bytes
+ *                              of the snapshot mapped (DIR/enum)
  *
  * SPDX-License-Identifier: BSD-3-Clause
  */
@@ -73,6 +76,18 @@ static int cache_index(const char *path, struct ixent *e, size_t n)
 	return fclose(f) != 0;
 }
 
+struct memctx {
+	FILE *f;
+	int i;
+};
+
+static int put_member(void *ctx, const char *name)
+{
+	struct memctx *m = ctx;
+	fprintf(m->f, "%s%s", m->i++ ? "," : "", name);
+	return 0;
+}
+
 static int populate(const char *dir, size_t n)
 {
 	static const char *const roles[] = { "developer", "read-only", "operator", "admin" };
@@ -102,6 +117,8 @@ static int populate(const char *dir, size_t n)
 		if (rc_service_create(s, &root, svc, &sec))
 			return die("service");
 	}
+	/* an import: batch mode, published once a second and at the end */
+	rc_store_batch(s, 1);
 	for (size_t done = 0; done < n;) {
 		size_t batch = n - done > 20000 ? 20000 : n - done;
 		if (rc_txn_begin(s, &root, true, &t))
@@ -114,11 +131,10 @@ static int populate(const char *dir, size_t n)
 			                      .full_name = "Bench User" };
 			rc = rc_invite_in(&t, &req, &r);
 		}
-		/* one publish at the end, timed, instead of one per batch */
-		t.nss_changed = false;
 		if (rc || rc_txn_end(&t, rc))
 			return die("invite");
 	}
+	rc_store_batch(s, 0);
 	double fill_s = (now_us() - t0) / 1e6;
 	/* publish once more, timed (the last change already published) */
 	rc_txn_begin(s, &root, true, &t);
@@ -132,7 +148,7 @@ static int populate(const char *dir, size_t n)
 
 	/* the same users and groups as files, from the snapshot */
 	rc_snap *sn;
-	snprintf(path, sizeof(path), "%s/state/nss.mdb", dir);
+	snprintf(path, sizeof(path), "%s/state/%s", dir, RC_SNAP_FILE);
 	if (rc_snap_open(&sn, path))
 		return die("snapshot");
 	FILE *pw, *gr, *us;
@@ -181,9 +197,8 @@ static int populate(const char *dir, size_t n)
 		snprintf(grg[ngr].key, sizeof(grg[ngr].key), "%u", g.gid);
 		ngr++;
 		fprintf(gr, "%s:x:%u:", g.name, g.gid);
-		const char *m = g.mem;
-		for (uint32_t i = 0; i < g.nmem; i++, m += strlen(m) + 1)
-			fprintf(gr, "%s%s", i ? "," : "", m);
+		struct memctx mc = { gr, 0 };
+		rc_snap_gr_members(sn, &g, put_member, &mc);
 		fputc('\n', gr);
 		snprintf(last, sizeof(last), "%s", g.name);
 	}
@@ -240,6 +255,37 @@ static int direct(int fn, const struct user *p, char *buf, size_t len)
 	case 1: return mod.pwuid(p->uid, &pw, buf, len, &err) == NSS_STATUS_SUCCESS;
 	case 2: return mod.grnam(p->name, &gr, buf, len, &err) == NSS_STATUS_SUCCESS;
 	default: return mod.initgr(p->name, p->gid, &start, &size, &g, 0, &err) == NSS_STATUS_SUCCESS;
+	}
+}
+
+/* Enumeration through glibc, timed; then how much of the snapshot this
+ * process has mapped (every shard is, after an enumeration) against the
+ * size of its files. */
+static void enumerate(const char *dir)
+{
+	struct passwd pw, *res;
+	static char buf[4096];
+	size_t users = 0;
+	double t0 = now_us();
+
+	setpwent();
+	while (getpwent_r(&pw, buf, sizeof(buf), &res) == 0 && res)
+		users++;
+	endpwent();
+	double ms = (now_us() - t0) / 1e3;
+	unsigned long long mapped = 0, lo, hi;
+	char line[4096], path[RC_PATH_MAX];
+	FILE *f = fopen("/proc/self/maps", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if ((strstr(line, "/" RC_SNAP_DIR "/") || strstr(line, "/" RC_SNAP_FILE)) &&
+		    sscanf(line, "%llx-%llx", &lo, &hi) == 2)
+			mapped += hi - lo;
+	if (f)
+		fclose(f);
+	snprintf(path, sizeof(path), "%s/enum", dir);
+	if ((f = fopen(path, "w")) != NULL) {
+		fprintf(f, "%zu %.0f %.2f\n", users, ms, (double)mapped / 1048576.0);
+		fclose(f);
 	}
 }
 
@@ -307,6 +353,14 @@ static int lookup(const char *dir, size_t samples, const char *source)
 	}
 	printf("| %-9s | %8zu | %10.2f / %-10.2f | %10.2f / %-10.2f | %10.2f / %-10.2f | %10.2f / %-10.2f |\n",
 	       source, n, med[0], p99[0], med[1], p99[1], med[2], p99[2], med[3], p99[3]);
+	/* the medians, for nss.sh's ratios */
+	snprintf(path, sizeof(path), "%s/med.%s", dir, source);
+	if ((f = fopen(path, "w")) != NULL) {
+		fprintf(f, "%.3f %.3f %.3f %.3f\n", med[0], med[1], med[2], med[3]);
+		fclose(f);
+	}
+	if (strcmp(source, "rollcall") == 0)
+		enumerate(dir);
 	free(lat);
 	free(u);
 	return 0;

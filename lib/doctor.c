@@ -35,7 +35,7 @@ static void report(rc_check_cb cb, void *ctx, int level, const char *name, const
 }
 
 /* The state directory itself: root's, not writable by others, and
- * searchable by everyone (nss.mdb in it is read by every process). */
+ * searchable by everyone (nss.snap in it is read by every process). */
 static int check_state_dir(const rc_config *cfg, rc_check_cb cb, void *ctx)
 {
 	struct stat st;
@@ -58,7 +58,7 @@ static int check_state_dir(const rc_config *cfg, rc_check_cb cb, void *ctx)
 	}
 	if ((st.st_mode & 0005) != 0005) {
 		report(cb, ctx, RC_CHECK_FAIL, name, "chmod 0755 it (the store inside stays 0700)",
-		       "%s is mode %04o: other users cannot read nss.mdb in it, so members "
+		       "%s is mode %04o: other users cannot read nss.snap in it, so members "
 		       "are unknown to their own processes", cfg->state_dir,
 		       (unsigned)(st.st_mode & 07777));
 		return 0;
@@ -79,7 +79,7 @@ static void check_snapshot(const rc_config *cfg, uint64_t generation, int64_t no
 	const char *fix = "run any change with rollcall (e.g. \"rollcall settings set "
 	                  "invite.ttl 24h\") to publish it again";
 
-	if (rc_path_join(path, sizeof(path), cfg->state_dir, "nss.mdb"))
+	if (rc_path_join(path, sizeof(path), cfg->state_dir, RC_SNAP_FILE))
 		return;
 	if (lstat(path, &st) < 0) {
 		report(cb, ctx, RC_CHECK_FAIL, name, fix, "%s: %s", path, strerror(errno));

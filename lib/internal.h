@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "rollcall.h"
+#include <time.h>
 
 #define RC_API __attribute__((visibility("default")))
 #define RC_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -236,6 +237,9 @@ struct rc_store {
 	/* notices the committed changes of this handle queued (outbox ids) */
 	char queued[16][RC_NOTICE_ID_MAX];
 	unsigned nqueued;
+	/* rc_store_batch: changes published at most once a second */
+	bool batch, batch_pending;
+	struct timespec last_publish;
 };
 
 /* A transaction with its resolved actor and the audit record it will add. */
@@ -263,6 +267,11 @@ typedef struct rc_txn {
 	const struct rc_host_files *host;
 	bool nss_changed;        /* what NSS shows changed: bump the generation
 	                          * and publish (set by rc_db_put/rc_db_del only) */
+	/* the users whose view changed (rc_nss_note), NUL-separated; or too
+	 * many to list */
+	char *nss_names;
+	size_t nss_len, nss_cap, nss_count;
+	bool nss_full;
 	/* notices this transaction queued: the handle's after commit */
 	char queued[4][RC_NOTICE_ID_MAX];
 	unsigned nqueued;
@@ -407,6 +416,11 @@ int rc_snapshot_publish(rc_store *s);
  * changes what NSS shows (rc_db_put/rc_db_del ask it: callers never say). */
 bool rc_nss_shown_change(int db, const MDB_val *key, const MDB_val *old, const MDB_val *new);
 int rc_snapshot_catch_up(rc_store *s);
+/* A write under KEY of DB changed what NSS shows: note which user. */
+void rc_nss_note(rc_txn *t, int db, const MDB_val *key);
+/* In the commit that makes generation GEN: log what changed. */
+int rc_nss_log(rc_txn *t, uint64_t gen);
+void rc_nss_forget(rc_txn *t);
 
 /* Host files source. */
 int rc_host_has_name(const char *path, const char *name);

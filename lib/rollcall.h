@@ -125,6 +125,10 @@ int rc_store_create(const rc_config *cfg, const char *owner_email,
                     const char *owner_username, rc_code_result *out);
 int rc_store_open(rc_store **out, const rc_config *cfg, unsigned flags);
 void rc_store_close(rc_store *s);
+/* Batch mode (an import, a sync applying many changes): while ON, a change
+ * that NSS sees is published at most once a second rather than at each
+ * commit; turning it off (or closing the store) publishes what is left. */
+void rc_store_batch(rc_store *s, int on);
 /* Test seam: replace the wall clock of this handle. */
 void rc_store_set_clock(rc_store *s, rc_clock_fn fn);
 int64_t rc_store_now(const rc_store *s);

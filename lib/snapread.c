@@ -1,128 +1,210 @@
 /*
- * snapread.c - reading the NSS snapshot.  Linked into the NSS module: it
- * depends on LMDB only, keeps one read transaction for the life of the
- * handle (the file is never modified in place, only replaced), and checks
- * every record before handing out pointers into it.
+ * snapread.c - reading the NSS snapshot (the format is in snapshot.h).
+ * Linked into the NSS module: it depends on libc only.  The manifest is
+ * mapped when opened; shards are mapped when a lookup first needs them,
+ * from the files the manifest names.  Every file is checked before use
+ * (owner, mode, size, header: kind, shard, serial and size as the manifest
+ * says) and every record is bounds-checked before a pointer into it is
+ * handed out.  A shard file that is gone means a newer publication
+ * replaced it: the manifest is opened again and the lookup repeated.
  * SPDX-License-Identifier: BSD-3-Clause
  */
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
-#include <lmdb.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "rollcall.h"
 #include "snapshot.h"
 
+#define AGAIN (-2)   /* a shard the manifest names is gone: reload */
+
+struct map {
+	const uint8_t *p;
+	size_t len;
+	uint32_t count;
+	uint32_t a, b, c;   /* 'P': index, group lists, their number; 'U': index */
+};
+
 struct rc_snap {
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
+	char path[4096];
+	int dirfd;
+	struct map m;         /* the manifest */
 	dev_t dev;
 	ino_t ino;
 	struct timespec mtime;
-	uint64_t generation;
-	uint8_t config_print[8];   /* of the homes and shells it shows */
-	bool has_config_print;
+	uint64_t generation, serial;
+	uint8_t config_print[8];
+	unsigned nbits;
+	uint32_t nshards;
+	const char *home_base, *shell, *service_shell;
+	const uint8_t *table, *byname, *bygid;
+	uint32_t ngroups;
+	struct map *shards;   /* 'P' 0..n-1, then 'U' */
 };
+
+static void unmap_all(rc_snap *sn)
+{
+	if (sn->shards) {
+		for (uint32_t i = 0; i < 2 * sn->nshards; i++)
+			if (sn->shards[i].p)
+				munmap((void *)(uintptr_t)sn->shards[i].p, sn->shards[i].len);
+		free(sn->shards);
+		sn->shards = NULL;
+	}
+	if (sn->m.p)
+		munmap((void *)(uintptr_t)sn->m.p, sn->m.len);
+	sn->m.p = NULL;
+	if (sn->dirfd >= 0)
+		close(sn->dirfd);
+	sn->dirfd = -1;
+}
 
 void rc_snap_close(rc_snap *sn)
 {
 	if (!sn)
 		return;
-	if (sn->txn)
-		mdb_txn_abort(sn->txn);
-	if (sn->env)
-		mdb_env_close(sn->env);
+	unmap_all(sn);
 	free(sn);
 }
 
-/* A snapshot file we trust: a regular file, owned by root (or us), not
- * writable by others, at least a page long. */
-static int trusted_file(const struct stat *st)
+/* A file or directory we trust: owned by root (or us), not writable by
+ * group or others. */
+static bool trusted(const struct stat *st)
 {
-	return S_ISREG(st->st_mode) && !(st->st_mode & 022) &&
-	       (st->st_uid == 0 || st->st_uid == geteuid()) && st->st_size >= 4096;
+	return !(st->st_mode & 022) && (st->st_uid == 0 || st->st_uid == geteuid());
+}
+
+/* Map the regular file FD; false when it is not one to trust. */
+static bool map_fd(int fd, struct map *m, struct stat *st)
+{
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || !trusted(st) ||
+	    st->st_size < RC_SNAP_HDR || (uint64_t)st->st_size > UINT32_MAX)
+		return false;
+	/* populated: a shard is small (about 100 KiB), and a lookup that
+	 * faults a page in costs more than the lookup */
+	void *p = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+	if (p == MAP_FAILED)
+		return false;
+	m->p = p;
+	m->len = (size_t)st->st_size;
+	return true;
+}
+
+/* The common header: magic, version, KIND, shard I, SERIAL, the size. */
+static bool header_ok(const struct map *m, char kind, uint32_t i, uint64_t serial)
+{
+	const uint8_t *p = m->p;
+	return memcmp(p, RC_SNAP_MAGIC, 4) == 0 && rc_snap_u32(p + 4) == RC_SNAP_VERSION &&
+	       rc_snap_u32(p + 8) == (uint32_t)kind && rc_snap_u32(p + 12) == i &&
+	       rc_snap_u64(p + 16) == serial && rc_snap_u32(p + 24) == m->len;
+}
+
+/* A NUL-ended string at OFF, inside the map. */
+static const char *str_at(const struct map *m, size_t off)
+{
+	if (off >= m->len || !memchr(m->p + off, '\0', m->len - off))
+		return NULL;
+	return (const char *)m->p + off;
+}
+
+static int load(rc_snap *sn)
+{
+	struct stat st;
+	char dir[4096 + 16];
+	const char *slash = strrchr(sn->path, '/');
+	size_t dlen = slash ? (size_t)(slash - sn->path) : 0;
+	int fd;
+
+	/* Its directory, the state directory: a real directory (not a
+	 * symlink), owned by root (or us), not writable by others. */
+	if (!slash || dlen == 0 || dlen >= 4096)
+		return RC_ERR_STORE;
+	memcpy(dir, sn->path, dlen);
+	dir[dlen] = '\0';
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || !trusted(&st))
+		return RC_ERR_STORE;
+	/* not a symlink, not a FIFO (O_NONBLOCK), a trusted regular file */
+	fd = open(sn->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return RC_ERR_STORE;
+	bool ok = map_fd(fd, &sn->m, &st);
+	close(fd);
+	if (!ok)
+		return RC_ERR_STORE;
+	sn->dev = st.st_dev;
+	sn->ino = st.st_ino;
+	sn->mtime = st.st_mtim;
+	const struct map *m = &sn->m;
+	const uint8_t *p = m->p;
+	if (m->len < 72 || memcmp(p, RC_SNAP_MAGIC, 4) != 0 ||
+	    rc_snap_u32(p + 4) != RC_SNAP_VERSION || rc_snap_u32(p + 8) != 'M' ||
+	    rc_snap_u32(p + 12) != 0 || rc_snap_u32(p + 24) != m->len)
+		return RC_ERR_STORE;
+	sn->serial = rc_snap_u64(p + 16);
+	sn->ngroups = rc_snap_u32(p + 28);
+	sn->generation = rc_snap_u64(p + 32);
+	memcpy(sn->config_print, p + 40, 8);
+	sn->nbits = rc_snap_u32(p + 48);
+	if (sn->nbits > RC_SNAP_MAX_NBITS || sn->ngroups > m->len / 8)
+		return RC_ERR_STORE;
+	sn->nshards = 1u << sn->nbits;
+	uint32_t so = rc_snap_u32(p + 52), to = rc_snap_u32(p + 56), no = rc_snap_u32(p + 60),
+	         go = rc_snap_u32(p + 64);
+	if (!(sn->home_base = str_at(m, so)) ||
+	    !(sn->shell = str_at(m, so + strlen(sn->home_base) + 1)) ||
+	    !(sn->service_shell = str_at(m, so + strlen(sn->home_base) + strlen(sn->shell) + 2)))
+		return RC_ERR_STORE;
+	if ((uint64_t)to + 24ull * sn->nshards > m->len ||
+	    (uint64_t)no + 8ull * sn->ngroups > m->len || (uint64_t)go + 4ull * sn->ngroups > m->len)
+		return RC_ERR_STORE;
+	sn->table = p + to;
+	sn->byname = p + no;
+	sn->bygid = p + go;
+	/* the shards' directory: a real one, ours */
+	memcpy(dir + dlen, "/" RC_SNAP_DIR, sizeof(RC_SNAP_DIR) + 1);
+	sn->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sn->dirfd < 0 || fstat(sn->dirfd, &st) < 0 || !trusted(&st))
+		return RC_ERR_STORE;
+	sn->shards = calloc(2 * (size_t)sn->nshards, sizeof(*sn->shards));
+	return sn->shards ? RC_OK : RC_ERR_NOMEM;
 }
 
 int rc_snap_open(rc_snap **out, const char *path)
 {
 	rc_snap *sn;
-	struct stat st;
-	MDB_val k = { 1, (void *)(uintptr_t)"V" }, v;
-	int fd;
+	int rc;
 
 	*out = NULL;
-	/* Its directory, the state directory: a real directory (not a
-	 * symlink), owned by root (or us), not writable by others. */
-	char dir[4096];
-	const char *slash = strrchr(path, '/');
-	size_t dlen = slash ? (size_t)(slash - path) : 0;
-	if (!slash || dlen == 0 || dlen >= sizeof(dir))
+	if (strlen(path) >= sizeof(sn->path))
 		return RC_ERR_STORE;
-	memcpy(dir, path, dlen);
-	dir[dlen] = '\0';
-	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || (st.st_mode & 022) ||
-	    (st.st_uid != 0 && st.st_uid != geteuid()))
-		return RC_ERR_STORE;
-	/* Not a symlink, and a trusted file before LMDB opens it (which would
-	 * block on a FIFO). */
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return RC_ERR_STORE;
-	if (fstat(fd, &st) < 0 || !trusted_file(&st)) {
-		close(fd);
-		return RC_ERR_STORE;
-	}
-	close(fd);
-	sn = calloc(1, sizeof(*sn));
-	if (!sn)
+	if (!(sn = calloc(1, sizeof(*sn))))
 		return RC_ERR_NOMEM;
-	if (mdb_env_create(&sn->env) != 0) {
-		sn->env = NULL;
-		goto fail;
-	}
-	if (mdb_env_open(sn->env, path, MDB_RDONLY | MDB_NOLOCK | MDB_NOSUBDIR | MDB_NOTLS |
-	                 MDB_NORDAHEAD, 0) != 0)
-		goto fail;
-	/* LMDB opened the path again: a publish may have renamed a new
-	 * snapshot over it since the checks above.  What counts from here on
-	 * is the file LMDB has, so check that one. */
-	mdb_filehandle_t efd;
-	if (mdb_env_get_fd(sn->env, &efd) != 0 || fstat(efd, &st) < 0 || !trusted_file(&st))
-		goto fail;
-	sn->dev = st.st_dev;
-	sn->ino = st.st_ino;
-	sn->mtime = st.st_mtim;
-	/* A truncated file would fault when a page past its end is read. */
-	MDB_envinfo info;
-	MDB_stat est;
-	if (mdb_env_info(sn->env, &info) != 0 || mdb_env_stat(sn->env, &est) != 0 ||
-	    (uint64_t)(info.me_last_pgno + 1) * est.ms_psize > (uint64_t)st.st_size)
-		goto fail;
-	if (mdb_txn_begin(sn->env, NULL, MDB_RDONLY, &sn->txn) != 0) {
-		sn->txn = NULL;
-		goto fail;
-	}
-	if (mdb_dbi_open(sn->txn, NULL, 0, &sn->dbi) != 0)
-		goto fail;
-	if (mdb_get(sn->txn, sn->dbi, &k, &v) != 0 || (v.mv_size != 12 && v.mv_size != 20) ||
-	    rc_snap_u32(v.mv_data) != RC_SNAP_VERSION)
-		goto fail;
-	sn->generation = (uint64_t)rc_snap_u32((uint8_t *)v.mv_data + 4) |
-	                 ((uint64_t)rc_snap_u32((uint8_t *)v.mv_data + 8) << 32);
-	if (v.mv_size == 20) {
-		memcpy(sn->config_print, (uint8_t *)v.mv_data + 12, 8);
-		sn->has_config_print = true;
+	sn->dirfd = -1;
+	memcpy(sn->path, path, strlen(path) + 1);
+	if ((rc = load(sn)) != RC_OK) {
+		rc_snap_close(sn);
+		return rc;
 	}
 	*out = sn;
 	return RC_OK;
-fail:
-	rc_snap_close(sn);
-	return RC_ERR_STORE;
+}
+
+/* A shard was gone: open the manifest again (a newer one).  The same
+ * manifest again means the shard is missing for good: damaged. */
+static int reload(rc_snap *sn)
+{
+	uint64_t serial = sn->serial;
+	unmap_all(sn);
+	int rc = load(sn);
+	if (rc == RC_OK && sn->serial == serial)
+		rc = RC_ERR_STORE;
+	return rc;
 }
 
 uint64_t rc_snap_generation(const rc_snap *sn)
@@ -130,10 +212,18 @@ uint64_t rc_snap_generation(const rc_snap *sn)
 	return sn->generation;
 }
 
+uint64_t rc_snap_serial(const rc_snap *sn)
+{
+	return sn->serial;
+}
+
+unsigned rc_snap_nbits(const rc_snap *sn)
+{
+	return sn->nbits;
+}
+
 int rc_snap_config_print(const rc_snap *sn, uint8_t out[8])
 {
-	if (!sn->has_config_print)
-		return RC_ERR_NOTFOUND;
 	memcpy(out, sn->config_print, 8);
 	return RC_OK;
 }
@@ -147,178 +237,569 @@ int rc_snap_replaced(const rc_snap *sn, const char *path)
 	       st.st_mtim.tv_sec != sn->mtime.tv_sec || st.st_mtim.tv_nsec != sn->mtime.tv_nsec;
 }
 
-static int get(rc_snap *sn, char prefix, const void *key, size_t klen, MDB_val *v)
+int rc_snap_shard_file(const rc_snap *sn, char kind, uint32_t i, char *name, size_t len,
+                       uint64_t *serial, uint32_t *size)
 {
-	char buf[512];
-	MDB_val k = { klen + 1, buf };
-	if (klen == 0 || klen >= sizeof(buf))
+	if ((kind != 'P' && kind != 'U') || i >= sn->nshards || len < RC_SNAP_NAME_MAX)
 		return RC_ERR_NOTFOUND;
-	buf[0] = prefix;
-	memcpy(buf + 1, key, klen);
-	int m = mdb_get(sn->txn, sn->dbi, &k, v);
-	return m == 0 ? RC_OK : m == MDB_NOTFOUND ? RC_ERR_NOTFOUND : RC_ERR_STORE;
+	const uint8_t *e = sn->table + 12 * ((kind == 'U' ? sn->nshards : 0) + i);
+	*serial = rc_snap_u64(e);
+	*size = rc_snap_u32(e + 8);
+	rc_snap_file_name(name, kind, i, *serial);
+	return RC_OK;
 }
 
-/* Split N NUL-terminated strings from P..P+LEN; all of LEN must be used. */
-static int strings(const char *p, size_t len, const char **out, size_t n)
+int rc_snap_check(const rc_snap *sn)
 {
-	for (size_t i = 0; i < n; i++) {
-		const char *z = memchr(p, '\0', len);
-		if (!z)
+	for (uint32_t i = 0; i < 2 * sn->nshards; i++) {
+		char name[RC_SNAP_NAME_MAX];
+		uint64_t serial;
+		uint32_t size;
+		struct stat st;
+		rc_snap_shard_file(sn, i < sn->nshards ? 'P' : 'U', i % sn->nshards, name, sizeof(name),
+		                   &serial, &size);
+		if (fstatat(sn->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+		    !trusted(&st) || st.st_size != (off_t)size)
 			return RC_ERR_STORE;
-		out[i] = p;
-		len -= (size_t)(z - p) + 1;
-		p = z + 1;
 	}
-	return len == 0 ? RC_OK : RC_ERR_STORE;
-}
-
-static int decode_pw(const MDB_val *v, rc_snap_pw *pw)
-{
-	const char *s[4];
-	if (v->mv_size < 12)
-		return RC_ERR_STORE;
-	pw->uid = rc_snap_u32(v->mv_data);
-	pw->gid = rc_snap_u32((uint8_t *)v->mv_data + 4);
-	if (strings((char *)v->mv_data + 8, v->mv_size - 8, s, 4))
-		return RC_ERR_STORE;
-	pw->name = s[0];
-	pw->gecos = s[1];
-	pw->dir = s[2];
-	pw->shell = s[3];
 	return RC_OK;
 }
 
-static int decode_gr(const MDB_val *v, rc_snap_gr *gr)
+/* Shard I of KIND, mapped and checked: RC_OK, AGAIN or RC_ERR_STORE. */
+static int shard(rc_snap *sn, char kind, uint32_t i, const struct map **out)
 {
-	const char *p, *end;
-	if (v->mv_size < 9)
+	struct map *m = &sn->shards[(kind == 'U' ? sn->nshards : 0) + i];
+	char name[RC_SNAP_NAME_MAX];
+	uint64_t serial;
+	uint32_t size;
+	struct stat st;
+
+	*out = m;
+	if (m->p)
+		return RC_OK;
+	rc_snap_shard_file(sn, kind, i, name, sizeof(name), &serial, &size);
+	int fd = openat(sn->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ENOENT ? AGAIN : RC_ERR_STORE;
+	bool ok = map_fd(fd, m, &st);
+	close(fd);
+	if (!ok)
 		return RC_ERR_STORE;
-	gr->gid = rc_snap_u32(v->mv_data);
-	gr->nmem = rc_snap_u32((uint8_t *)v->mv_data + 4);
-	p = (char *)v->mv_data + 8;
-	end = (char *)v->mv_data + v->mv_size;
-	const char *z = memchr(p, '\0', (size_t)(end - p));
-	if (!z)
+	const uint8_t *p = m->p;
+	uint64_t n = rc_snap_u32(p + 28);
+	bool good = m->len == size && header_ok(m, kind, i, serial) && m->len >= 44;
+	if (good && kind == 'P') {
+		m->a = rc_snap_u32(p + 32);
+		m->b = rc_snap_u32(p + 36);
+		m->c = rc_snap_u32(p + 40);
+		good = m->a >= 44 && m->a + 8 * n <= m->b && m->b <= m->len &&
+		       (uint64_t)m->b + 16ull * m->c <= m->len;
+	} else if (good) {
+		m->a = rc_snap_u32(p + 32);
+		good = m->a >= 36 && m->a + 8 * n <= m->len;
+	}
+	if (!good) {
+		munmap((void *)(uintptr_t)m->p, m->len);
+		m->p = NULL;
 		return RC_ERR_STORE;
-	gr->name = p;
-	gr->mem = z + 1;
-	gr->mem_len = (size_t)(end - gr->mem);
-	/* the member list must hold exactly nmem strings */
-	size_t count = 0;
-	for (const char *q = gr->mem; q < end; q++)
-		count += *q == '\0';
-	if (count != gr->nmem || (gr->mem_len && end[-1] != '\0'))
-		return RC_ERR_STORE;
+	}
+	m->count = (uint32_t)n;
 	return RC_OK;
 }
 
-static void be32(uint32_t x, uint8_t k[4])
+/* Record K of the 'P' shard M, checked. */
+static int user_at(const struct map *m, uint32_t k, rc_snap_user *u)
 {
-	k[0] = (uint8_t)(x >> 24);
-	k[1] = (uint8_t)(x >> 16);
-	k[2] = (uint8_t)(x >> 8);
-	k[3] = (uint8_t)x;
+	const uint8_t *ix = m->p + m->a + 8 * (size_t)k;
+	uint32_t off = rc_snap_u32(ix + 4);
+	uint32_t end = k + 1 < m->count ? rc_snap_u32(ix + 12) : m->b;
+	if (off < m->a + 8 * (size_t)m->count || end > m->b || end < (uint64_t)off + 8)
+		return RC_ERR_STORE;
+	const uint8_t *p = m->p + off, *e = m->p + end;
+	u->hash = rc_snap_u32(ix);
+	u->uid = rc_snap_u32(p);
+	u->kind = p[4];
+	u->ngids = p[5];
+	const uint8_t *z = memchr(p + 6, '\0', (size_t)(e - p - 6));
+	if (!z || z == p + 6 || z - (p + 6) > RC_NAME_MAX || u->ngids > RC_SNAP_MAX_GIDS ||
+	    u->kind > 1)
+		return RC_ERR_STORE;
+	u->name = (const char *)p + 6;
+	const uint8_t *g = memchr(z + 1, '\0', (size_t)(e - z - 1));
+	if (!g)
+		return RC_ERR_STORE;
+	u->gecos = (const char *)z + 1;
+	u->gids = g + 1;
+	return (size_t)(e - u->gids) == 4 * (size_t)u->ngids ? RC_OK : RC_ERR_STORE;
+}
+
+/* The first entry of M's index (COUNT entries of 8 bytes at M->a, sorted
+ * by their first u32) whose key is X or more.  Keys are hashes, or uids
+ * spread over the id range: a few interpolation steps land next to it
+ * (fewer cache lines than a binary search over a shard's 16 KiB), then a
+ * binary search finishes; damaged keys cost at most the binary search. */
+static uint32_t key_lower(const struct map *m, uint32_t x)
+{
+	const uint8_t *ix = m->p + m->a;
+	uint32_t lo = 0, hi = m->count;
+	for (int step = 0; step < 3 && hi - lo > 32; step++) {
+		uint32_t klo = rc_snap_u32(ix + 8 * (size_t)lo);
+		uint32_t khi = rc_snap_u32(ix + 8 * (size_t)(hi - 1));
+		if (x <= klo)
+			return lo;
+		if (x > khi)
+			return hi;
+		uint32_t g = lo + (uint32_t)((uint64_t)(x - klo) * (hi - 1 - lo) / ((uint64_t)khi - klo));
+		/* a window of 16 around the guess: the answer is in [lo, hi] */
+		uint32_t a = g > lo + 8 ? g - 8 : lo, b = g + 8 < hi ? g + 8 : hi - 1;
+		if (rc_snap_u32(ix + 8 * (size_t)a) >= x) {
+			hi = a;
+			continue;
+		}
+		lo = a + 1;
+		if (b >= lo && rc_snap_u32(ix + 8 * (size_t)b) >= x)
+			hi = b;
+	}
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (rc_snap_u32(ix + 8 * (size_t)mid) < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The first record of M at or after (HASH, NAME) (after it when STRICT):
+ * its number, or M->count. */
+static int lower_bound(const struct map *m, uint32_t hash, const char *name, bool strict,
+                       uint32_t *pos)
+{
+	uint32_t k = key_lower(m, hash);
+	/* the records of the same hash, by name (a collision is rare) */
+	for (; k < m->count && rc_snap_u32(m->p + m->a + 8 * (size_t)k) == hash; k++) {
+		rc_snap_user u;
+		if (user_at(m, k, &u))
+			return RC_ERR_STORE;
+		int c = strcmp(u.name, name);
+		if (c > 0 || (!strict && c == 0))
+			break;
+	}
+	*pos = k;
+	return RC_OK;
+}
+
+static int find_user(rc_snap *sn, const char *name, rc_snap_user *u)
+{
+	const struct map *m;
+	uint32_t h = rc_snap_hash(name), pos;
+	int rc = shard(sn, 'P', rc_snap_shard(h, sn->nbits), &m);
+	if (rc || (rc = lower_bound(m, h, name, false, &pos)))
+		return rc;
+	if (pos == m->count)
+		return RC_ERR_NOTFOUND;
+	if ((rc = user_at(m, pos, u)))
+		return rc;
+	return u->hash == h && strcmp(u->name, name) == 0 ? RC_OK : RC_ERR_NOTFOUND;
+}
+
+static void to_pw(const rc_snap *sn, const rc_snap_user *u, rc_snap_pw *pw)
+{
+	pw->uid = u->uid;
+	pw->gid = u->uid;   /* the private group */
+	pw->name = u->name;
+	pw->gecos = u->gecos;
+	pw->shell = u->kind ? sn->service_shell : sn->shell;
+	/* home_base/NAME (snprintf costs more than the rest of a lookup) */
+	size_t b = strnlen(sn->home_base, 4096), n = strnlen(u->name, 39);
+	memcpy(pw->dirbuf, sn->home_base, b);
+	pw->dirbuf[b] = '/';
+	memcpy(pw->dirbuf + b + 1, u->name, n);
+	pw->dirbuf[b + 1 + n] = '\0';
+	pw->dir = pw->dirbuf;
+}
+
+/* Run LOOKUP again after a reload when a shard was replaced under it. */
+#define RETRY(call)                                              \
+	do {                                                     \
+		for (int tries_ = 0;; tries_++) {                \
+			int rc_ = (call);                        \
+			if (rc_ != AGAIN)                        \
+				return rc_;                      \
+			if (tries_ == 4 || reload(sn) != RC_OK)  \
+				return RC_ERR_STORE;             \
+		}                                                \
+	} while (0)
+
+static int pw_byname(rc_snap *sn, const char *name, rc_snap_pw *pw)
+{
+	rc_snap_user u;
+	int rc = find_user(sn, name, &u);
+	if (!rc)
+		to_pw(sn, &u, pw);
+	return rc;
 }
 
 int rc_snap_pw_byname(rc_snap *sn, const char *name, rc_snap_pw *pw)
 {
-	MDB_val v;
-	int rc = get(sn, 'P', name, strlen(name), &v);
-	return rc ? rc : decode_pw(&v, pw);
+	RETRY(pw_byname(sn, name, pw));
 }
 
-/* The name an id index ('U' or 'I') gives for ID. */
-static int name_of(rc_snap *sn, char prefix, uint32_t id, char name[256])
+/* The user name the 'U' shards give for UID. */
+static int name_of(rc_snap *sn, uint32_t uid, const char **name)
 {
-	MDB_val v;
-	uint8_t k[4];
-	be32(id, k);
-	int rc = get(sn, prefix, k, 4, &v);
+	const struct map *m;
+	int rc = shard(sn, 'U', rc_snap_uid_shard(uid, sn->nbits), &m);
 	if (rc)
 		return rc;
-	if (v.mv_size == 0 || v.mv_size >= 256)
-		return RC_ERR_STORE;
-	memcpy(name, v.mv_data, v.mv_size);
-	name[v.mv_size] = '\0';
-	return RC_OK;
+	uint32_t k = key_lower(m, uid);
+	if (k == m->count || rc_snap_u32(m->p + m->a + 8 * (size_t)k) != uid)
+		return RC_ERR_NOTFOUND;
+	*name = str_at(m, rc_snap_u32(m->p + m->a + 8 * (size_t)k + 4));
+	return *name && **name ? RC_OK : RC_ERR_STORE;
+}
+
+static int user_byuid(rc_snap *sn, uint32_t uid, rc_snap_user *u)
+{
+	const char *name;
+	int rc = name_of(sn, uid, &name);
+	if (!rc)
+		rc = find_user(sn, name, u);
+	/* the index names a user that is not there, or another one: damaged */
+	if (rc == RC_ERR_NOTFOUND || (rc == RC_OK && u->uid != uid))
+		rc = RC_ERR_STORE;
+	return rc;
+}
+
+static int pw_byuid(rc_snap *sn, uint32_t uid, rc_snap_pw *pw)
+{
+	rc_snap_user u;
+	const char *name;
+	int rc = name_of(sn, uid, &name);
+	if (rc)
+		return rc;
+	rc = user_byuid(sn, uid, &u);
+	if (!rc)
+		to_pw(sn, &u, pw);
+	return rc;
 }
 
 int rc_snap_pw_byuid(rc_snap *sn, uint32_t uid, rc_snap_pw *pw)
 {
-	char name[256];
-	int rc = name_of(sn, 'U', uid, name);
-	if (!rc)
-		rc = rc_snap_pw_byname(sn, name, pw);
-	return rc == RC_OK && pw->uid != uid ? RC_ERR_STORE : rc;
+	RETRY(pw_byuid(sn, uid, pw));
+}
+
+/* ---- groups ------------------------------------------------------------- */
+
+/* The manifest's group entry at OFF. */
+static int group_at(rc_snap *sn, uint32_t off, rc_snap_gr *gr)
+{
+	const struct map *m = &sn->m;
+	if ((uint64_t)off + 8 > m->len)
+		return RC_ERR_STORE;
+	gr->gid = rc_snap_u32(m->p + off);
+	gr->nshards = rc_snap_u32(m->p + off + 4);
+	if (gr->nshards > sn->nshards || (uint64_t)off + 8 + 2ull * gr->nshards >= m->len)
+		return RC_ERR_STORE;
+	gr->shards = m->p + off + 8;
+	gr->name = str_at(m, off + 8 + 2 * (size_t)gr->nshards);
+	return gr->name && gr->name[0] ? RC_OK : RC_ERR_STORE;
+}
+
+/* The group list for GID in 'P' shard M: its header, or NULL. */
+static const uint8_t *group_list(const struct map *m, uint32_t gid)
+{
+	uint32_t lo = 0, hi = m->c;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		const uint8_t *g = m->p + m->b + 16 * (size_t)mid;
+		uint32_t x = rc_snap_u32(g);
+		if (x == gid)
+			return g;
+		if (x < gid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Complete GR (a group of the manifest): map the shards that hold its
+ * members and add up their counts. */
+static int group_sizes(rc_snap *sn, rc_snap_gr *gr)
+{
+	uint64_t n = 0, bytes = 0;
+	uint32_t last = 0;
+	for (uint32_t k = 0; k < gr->nshards; k++) {
+		uint32_t s = (uint32_t)gr->shards[2 * k] | (uint32_t)gr->shards[2 * k + 1] << 8;
+		const struct map *m;
+		if (s >= sn->nshards || (k && s <= last))
+			return RC_ERR_STORE;
+		last = s;
+		int rc = shard(sn, 'P', s, &m);
+		if (rc)
+			return rc;
+		const uint8_t *g = group_list(m, gr->gid);
+		if (!g)
+			return RC_ERR_STORE;
+		n += rc_snap_u32(g + 4);
+		bytes += rc_snap_u32(g + 8);
+	}
+	if (n > UINT32_MAX || bytes > SIZE_MAX / 2)
+		return RC_ERR_STORE;
+	gr->nmem = (uint32_t)n;
+	gr->mem_len = (size_t)bytes;
+	return RC_OK;
+}
+
+static int private_group(const rc_snap_user *u, rc_snap_gr *gr)
+{
+	memset(gr, 0, sizeof(*gr));
+	gr->gid = u->uid;
+	gr->name = u->name;
+	return RC_OK;
+}
+
+/* The manifest's group named NAME (whose hash is H): its position in the
+ * name index, or where it would be. */
+static int group_lower(rc_snap *sn, uint32_t h, const char *name, bool strict, uint32_t *pos,
+                       rc_snap_gr *gr)
+{
+	uint32_t lo = 0, hi = sn->ngroups;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		uint32_t x = rc_snap_u32(sn->byname + 8 * (size_t)mid);
+		int c;
+		if (x != h) {
+			c = x < h ? -1 : 1;
+		} else {
+			int rc = group_at(sn, rc_snap_u32(sn->byname + 8 * (size_t)mid + 4), gr);
+			if (rc)
+				return rc;
+			c = strcmp(gr->name, name);
+		}
+		if (c < 0 || (strict && c == 0))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*pos = lo;
+	return RC_OK;
+}
+
+static int gr_byname(rc_snap *sn, const char *name, rc_snap_gr *gr)
+{
+	uint32_t h = rc_snap_hash(name), pos;
+	rc_snap_user u;
+	int rc = group_lower(sn, h, name, false, &pos, gr);
+	if (rc)
+		return rc;
+	if (pos < sn->ngroups && rc_snap_u32(sn->byname + 8 * (size_t)pos) == h) {
+		if ((rc = group_at(sn, rc_snap_u32(sn->byname + 8 * (size_t)pos + 4), gr)))
+			return rc;
+		if (strcmp(gr->name, name) == 0)
+			return group_sizes(sn, gr);
+	}
+	rc = find_user(sn, name, &u);
+	return rc ? rc : private_group(&u, gr);
 }
 
 int rc_snap_gr_byname(rc_snap *sn, const char *name, rc_snap_gr *gr)
 {
-	MDB_val v;
-	int rc = get(sn, 'G', name, strlen(name), &v);
-	return rc ? rc : decode_gr(&v, gr);
+	RETRY(gr_byname(sn, name, gr));
+}
+
+static int gr_bygid(rc_snap *sn, uint32_t gid, rc_snap_gr *gr)
+{
+	uint32_t lo = 0, hi = sn->ngroups;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		int rc = group_at(sn, rc_snap_u32(sn->bygid + 4 * (size_t)mid), gr);
+		if (rc)
+			return rc;
+		if (gr->gid == gid)
+			return group_sizes(sn, gr);
+		if (gr->gid < gid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	rc_snap_user u;
+	const char *name;
+	int rc = name_of(sn, gid, &name);
+	if (!rc)
+		rc = user_byuid(sn, gid, &u);
+	return rc ? rc : private_group(&u, gr);
 }
 
 int rc_snap_gr_bygid(rc_snap *sn, uint32_t gid, rc_snap_gr *gr)
 {
-	char name[256];
-	int rc = name_of(sn, 'I', gid, name);
-	if (!rc)
-		rc = rc_snap_gr_byname(sn, name, gr);
-	return rc == RC_OK && gr->gid != gid ? RC_ERR_STORE : rc;
+	RETRY(gr_bygid(sn, gid, gr));
 }
 
-/* The record with PREFIX after the key PREFIX+AFTER (or the first one). */
-static int next(rc_snap *sn, char prefix, const char *after, MDB_val *v)
+int rc_snap_gr_members(rc_snap *sn, const rc_snap_gr *gr,
+                       int (*fn)(void *ctx, const char *name), void *ctx)
 {
-	MDB_cursor *c;
-	char buf[512];
-	MDB_val k;
-	size_t n = after ? strlen(after) : 0;
-	int m, rc;
+	uint64_t n = 0, bytes = 0;
+	for (uint32_t k = 0; k < gr->nshards; k++) {
+		uint32_t s = (uint32_t)gr->shards[2 * k] | (uint32_t)gr->shards[2 * k + 1] << 8;
+		const struct map *m;
+		/* mapped by the lookup that gave GR: never AGAIN here */
+		if (s >= sn->nshards || shard(sn, 'P', s, &m) != RC_OK)
+			return RC_ERR_STORE;
+		const uint8_t *g = group_list(m, gr->gid);
+		if (!g)
+			return RC_ERR_STORE;
+		uint32_t cnt = rc_snap_u32(g + 4), want = rc_snap_u32(g + 8), got = 0;
+		uint32_t off = rc_snap_u32(g + 12);
+		if ((uint64_t)off + 4ull * cnt > m->len)
+			return RC_ERR_STORE;
+		for (uint32_t i = 0; i < cnt; i++) {
+			rc_snap_user u;
+			uint32_t r = rc_snap_u32(m->p + off + 4 * (size_t)i);
+			if (r >= m->count || user_at(m, r, &u))
+				return RC_ERR_STORE;
+			got += (uint32_t)strlen(u.name) + 1;
+			if (got > want || fn(ctx, u.name))
+				return RC_ERR_STORE;
+		}
+		if (got != want)
+			return RC_ERR_STORE;
+		n += cnt;
+		bytes += got;
+	}
+	return n == gr->nmem && bytes == gr->mem_len ? RC_OK : RC_ERR_STORE;
+}
 
-	if (n + 1 >= sizeof(buf))
-		return RC_ERR_NOTFOUND;
-	buf[0] = prefix;
-	memcpy(buf + 1, after ? after : "", n);
-	k.mv_size = n + 1;
-	k.mv_data = buf;
-	if (mdb_cursor_open(sn->txn, sn->dbi, &c) != 0)
-		return RC_ERR_STORE;
-	m = mdb_cursor_get(c, &k, v, MDB_SET_RANGE);
-	if (m == 0 && after && k.mv_size == n + 1 && memcmp(k.mv_data, buf, n + 1) == 0)
-		m = mdb_cursor_get(c, &k, v, MDB_NEXT);
-	if (m == 0 && (k.mv_size < 2 || ((char *)k.mv_data)[0] != prefix))
-		m = MDB_NOTFOUND;
-	rc = m == 0 ? RC_OK : m == MDB_NOTFOUND ? RC_ERR_NOTFOUND : RC_ERR_STORE;
-	mdb_cursor_close(c);
+/* ---- enumeration: (hash, name) order ------------------------------------- */
+
+/* The first user after AFTER (NULL: the first of all). */
+static int user_next(rc_snap *sn, const char *after, rc_snap_user *u)
+{
+	uint32_t h = after ? rc_snap_hash(after) : 0, s = rc_snap_shard(h, sn->nbits), pos = 0;
+	for (; s < sn->nshards; s++, pos = 0) {
+		const struct map *m;
+		int rc = shard(sn, 'P', s, &m);
+		if (rc)
+			return rc;
+		if (after && s == rc_snap_shard(h, sn->nbits) &&
+		    (rc = lower_bound(m, h, after, true, &pos)))
+			return rc;
+		if (pos < m->count)
+			return user_at(m, pos, u);
+	}
+	return RC_ERR_NOTFOUND;
+}
+
+static int pw_next(rc_snap *sn, const char *after, rc_snap_pw *pw)
+{
+	rc_snap_user u;
+	int rc = user_next(sn, after, &u);
+	if (!rc)
+		to_pw(sn, &u, pw);
 	return rc;
 }
 
 int rc_snap_pw_next(rc_snap *sn, const char *after, rc_snap_pw *pw)
 {
-	MDB_val v;
-	int rc = next(sn, 'P', after, &v);
-	return rc ? rc : decode_pw(&v, pw);
+	RETRY(pw_next(sn, after, pw));
+}
+
+/* Groups in (hash, name) order: the manifest's and the private ones merged. */
+static int gr_next(rc_snap *sn, const char *after, rc_snap_gr *gr)
+{
+	uint32_t h = after ? rc_snap_hash(after) : 0, pos = 0;
+	rc_snap_user u;
+	rc_snap_gr g;
+	int rc;
+
+	if (after && (rc = group_lower(sn, h, after, true, &pos, &g)))
+		return rc;
+	rc = user_next(sn, after, &u);
+	if (rc && rc != RC_ERR_NOTFOUND)
+		return rc;
+	if (pos < sn->ngroups) {
+		uint32_t gh = rc_snap_u32(sn->byname + 8 * (size_t)pos);
+		int r2 = group_at(sn, rc_snap_u32(sn->byname + 8 * (size_t)pos + 4), gr);
+		if (r2)
+			return r2;
+		if (rc == RC_ERR_NOTFOUND || gh < u.hash ||
+		    (gh == u.hash && strcmp(gr->name, u.name) <= 0))
+			return group_sizes(sn, gr);
+	}
+	return rc ? rc : private_group(&u, gr);
 }
 
 int rc_snap_gr_next(rc_snap *sn, const char *after, rc_snap_gr *gr)
 {
-	MDB_val v;
-	int rc = next(sn, 'G', after, &v);
-	return rc ? rc : decode_gr(&v, gr);
+	RETRY(gr_next(sn, after, gr));
+}
+
+static int groups_of(rc_snap *sn, const char *name, const uint8_t **gids, size_t *n)
+{
+	rc_snap_user u;
+	int rc = find_user(sn, name, &u);
+	if (!rc) {
+		*gids = u.gids;
+		*n = u.ngids;
+	}
+	return rc;
 }
 
 int rc_snap_groups(rc_snap *sn, const char *name, const uint8_t **gids, size_t *n)
 {
-	MDB_val v;
-	int rc = get(sn, 'M', name, strlen(name), &v);
-	if (rc)
-		return rc;
-	if (v.mv_size % 4)
+	RETRY(groups_of(sn, name, gids, n));
+}
+
+/* ---- for the publisher --------------------------------------------------- */
+
+int rc_snap_shard_users(rc_snap *sn, uint32_t i, int (*fn)(void *ctx, const rc_snap_user *u),
+                        void *ctx)
+{
+	const struct map *m;
+	rc_snap_user u;
+	int rc;
+
+	if (i >= sn->nshards)
 		return RC_ERR_STORE;
-	*gids = v.mv_data;
-	*n = v.mv_size / 4;
+	if ((rc = shard(sn, 'P', i, &m)) != RC_OK)
+		return RC_ERR_STORE;   /* no reload here: the publisher holds the lock */
+	for (uint32_t k = 0; k < m->count; k++) {
+		if ((rc = user_at(m, k, &u)) != RC_OK || (rc = fn(ctx, &u)) != RC_OK)
+			return rc;
+	}
+	return RC_OK;
+}
+
+int rc_snap_shard_uids(rc_snap *sn, uint32_t i, int (*fn)(void *ctx, uint32_t uid, const char *name),
+                       void *ctx)
+{
+	const struct map *m;
+	int rc;
+
+	if (i >= sn->nshards || shard(sn, 'U', i, &m) != RC_OK)
+		return RC_ERR_STORE;
+	for (uint32_t k = 0; k < m->count; k++) {
+		const uint8_t *e = m->p + m->a + 8 * (size_t)k;
+		const char *name = str_at(m, rc_snap_u32(e + 4));
+		if (!name || !name[0])
+			return RC_ERR_STORE;
+		if ((rc = fn(ctx, rc_snap_u32(e), name)) != RC_OK)
+			return rc;
+	}
+	return RC_OK;
+}
+
+int rc_snap_groups_each(rc_snap *sn, int (*fn)(void *ctx, uint32_t gid, const char *name,
+                                               const uint8_t *shards, uint32_t nshards),
+                        void *ctx)
+{
+	rc_snap_gr g;
+	int rc;
+	for (uint32_t k = 0; k < sn->ngroups; k++) {
+		if ((rc = group_at(sn, rc_snap_u32(sn->byname + 8 * (size_t)k + 4), &g)) != RC_OK ||
+		    (rc = fn(ctx, g.gid, g.name, g.shards, g.nshards)) != RC_OK)
+			return rc;
+	}
 	return RC_OK;
 }

@@ -1,16 +1,55 @@
 /*
- * snapshot.c - publishing the NSS snapshot (see snapshot.h).
+ * snapshot.c - publishing the NSS snapshot (the format is in snapshot.h).
  *
- * After a committed change that alters what NSS shows, the whole public view
- * is written to nss.mdb.tmp (mode 0644), synced, and renamed over nss.mdb;
- * then the directory is synced.  Publishing is serialised by a lock file, and
- * the snapshot carries the store's generation, so that an older view never
- * replaces a newer one.  No secret is ever written: names, ids, full names,
- * homes, shells and group memberships only.
+ * Design.  The public view is split into small immutable files: users by
+ * name in 2^nbits shards (by the top bits of a hash of the name), user
+ * names by uid in as many shards (by a hash of the uid), and a manifest,
+ * nss.snap, that names every shard file by its serial and size and holds
+ * the groups (roles, rollcall-members, services: a few thousand at most),
+ * each with the list of name shards that hold its members.  A group's
+ * members are kept in the shards of the members, so rollcall-members at a
+ * million members is 512 pieces, and a change rewrites one of them.
+ *
+ * A file is never modified once a manifest names it: a publication writes
+ * the shards it changes under new names (serial of the publication),
+ * syncs them, writes the manifest to nss.snap.tmp, syncs it, renames it
+ * over nss.snap, and only then removes the files it replaced.  A reader
+ * maps the manifest and, lazily, the shards it names, checking each
+ * header (kind, shard, serial, size) against the manifest; a shard file
+ * that is gone was replaced by a newer publication, and the reader opens
+ * the new manifest and looks again.  So a reader sees one publication,
+ * whole, and LMDB's in-place writes (unsafe for readers without a lock
+ * table) are nowhere in it.
+ *
+ * O(change).  Every write the store makes goes through rc_db_put_raw,
+ * rc_db_del and rc_db_cursor_del, which ask rc_nss_shown_change whether it
+ * changes what NSS shows, and note the user names that changed
+ * (rc_nss_note).  The commit bumps the store's generation and appends the
+ * names to a log in the settings database ("@nsslog/" generation name;
+ * cheap puts, no hashing, nothing synced but the commit itself).  After the
+ * commit, the publisher, under the lock file nss.lock, reads the log from
+ * the manifest's generation to the store's, and rewrites only the shards
+ * of those users (the old shard read back, the users replaced from the
+ * store) and the manifest.  Whatever the log cannot vouch for (no
+ * manifest, another configuration, a generation missing from the log,
+ * a group that went away, a burst too large) is published whole.
+ *
+ * Batching.  The lock holder publishes everything committed up to the
+ * generation it reads, and reads it again when done: writers that queued
+ * on the lock meanwhile find their change published and return at once.
+ * A process making many changes (rc_store_batch) publishes at most once a
+ * second and once at the end.
+ *
+ * Never backwards: the manifest carries the store generation it shows and
+ * a fingerprint of the homes and shells; an older view never replaces a
+ * newer one, and a writer that died between commit and publish is caught
+ * up by the next open of the store.  No secret is ever written: names,
+ * ids, full names, homes, shells and group memberships only.
  *
  * SPDX-License-Identifier: BSD-3-Clause
  */
 #include "config.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -18,43 +57,210 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <sodium.h>
 #include "internal.h"
 #include "snapshot.h"
 
-struct group_acc {
-	char name[RC_NAME_MAX + 1];
-	uint32_t gid;
-	char *mem;        /* NUL-terminated names back to back */
-	size_t len, cap;
-	uint32_t n;
-};
+#define LOG_PREFIX "@nsslog/"
+#define LOG_PLEN 8
+#define LOG_KEEP 65536                /* generations of log kept */
+#define NOTE_MAX 4096                 /* names noted in one transaction */
+#define SHARD_USERS 2048              /* users per shard aimed at */
 
-struct pub {
-	rc_store *s;
-	MDB_txn *out;
-	MDB_dbi dbi;
-	struct group_acc *groups;
-	size_t ngroups, cap;
-	uint32_t members_gid;   /* rollcall-members, 0 when the store has none */
-	/* The groups are added in this order: rollcall-members, the roles and
-	 * the services (three groups each), the last two walked in key order,
-	 * so each run is sorted by name and can be searched. */
-	size_t roles_begin, roles_end, services_begin;
-};
+/* ---- the change log -------------------------------------------------------- */
 
-static int put(struct pub *p, char prefix, const void *key, size_t klen, const void *val,
-               size_t vlen)
+void rc_nss_note(rc_txn *t, int db, const MDB_val *key)
 {
-	char kb[RC_NAME_MAX + 8];
-	MDB_val k = { klen + 1, kb }, v = { vlen, (void *)(uintptr_t)val };
+	if ((db != DB_MEMBERS && db != DB_SVCUSERS) || t->nss_full)
+		return;
+	if (key->mv_size == 0 || key->mv_size > RC_NAME_MAX ||
+	    memchr(key->mv_data, '\0', key->mv_size) || t->nss_count >= NOTE_MAX) {
+		t->nss_full = true;
+		return;
+	}
+	if (t->nss_len + key->mv_size + 1 > t->nss_cap) {
+		size_t ncap = t->nss_cap ? t->nss_cap * 2 : 256;
+		while (ncap < t->nss_len + key->mv_size + 1)
+			ncap *= 2;
+		char *n = realloc(t->nss_names, ncap);
+		if (!n) {
+			t->nss_full = true;
+			return;
+		}
+		t->nss_names = n;
+		t->nss_cap = ncap;
+	}
+	memcpy(t->nss_names + t->nss_len, key->mv_data, key->mv_size);
+	t->nss_names[t->nss_len + key->mv_size] = '\0';
+	t->nss_len += key->mv_size + 1;
+	t->nss_count++;
+}
+
+void rc_nss_forget(rc_txn *t)
+{
+	free(t->nss_names);
+	t->nss_names = NULL;
+	t->nss_len = t->nss_cap = t->nss_count = 0;
+	t->nss_full = false;
+}
+
+static void be64(uint8_t *p, uint64_t x)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(x >> (56 - 8 * i));
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+	uint64_t x = 0;
+	for (int i = 0; i < 8; i++)
+		x = x << 8 | p[i];
+	return x;
+}
+
+static int log_put(rc_txn *t, uint64_t gen, const char *name, size_t n)
+{
+	uint8_t k[LOG_PLEN + 8 + RC_NAME_MAX];
+	MDB_val key = { LOG_PLEN + 8 + n, k }, v = { 0, k };
+	memcpy(k, LOG_PREFIX, LOG_PLEN);
+	be64(k + LOG_PLEN, gen);
+	memcpy(k + LOG_PLEN + 8, name, n);
+	int m = mdb_put(t->txn, t->s->dbi[DB_SETTINGS], &key, &v, 0);
+	return m ? rc_fail_lmdb(m, "cannot write the store") : RC_OK;
+}
+
+/* In the commit of a change NSS sees, as generation GEN: the names it
+ * changed ("\1": too many to list; "": none, the groups changed), and the
+ * log trimmed to its last LOG_KEEP generations. */
+int rc_nss_log(rc_txn *t, uint64_t gen)
+{
+	int rc = RC_OK, m;
+
+	if (t->nss_full)
+		rc = log_put(t, gen, "\1", 1);
+	else if (t->nss_len == 0)
+		rc = log_put(t, gen, "", 0);
+	for (size_t o = 0; !rc && !t->nss_full && o < t->nss_len;) {
+		size_t n = strlen(t->nss_names + o);
+		rc = log_put(t, gen, t->nss_names + o, n);
+		o += n + 1;
+	}
+	if (rc || gen <= LOG_KEEP)
+		return rc;
+	MDB_cursor *c;
+	MDB_val k = { LOG_PLEN, (void *)(uintptr_t)LOG_PREFIX }, v;
+	if ((m = mdb_cursor_open(t->txn, t->s->dbi[DB_SETTINGS], &c)) != 0)
+		return rc_fail_lmdb(m, "cannot write the store");
+	for (m = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); m == 0;
+	     m = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < LOG_PLEN + 8 || memcmp(k.mv_data, LOG_PREFIX, LOG_PLEN) != 0 ||
+		    get_be64((const uint8_t *)k.mv_data + LOG_PLEN) > gen - LOG_KEEP)
+			break;
+		if ((m = mdb_cursor_del(c, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	return m == 0 || m == MDB_NOTFOUND ? RC_OK : rc_fail_lmdb(m, "cannot write the store");
+}
+
+/* The names logged after generation FROM up to GEN, NUL-separated, into
+ * *OUT; false when the log cannot vouch for all of them (a generation
+ * missing, or one too large to list). */
+static bool log_read(rc_txn *t, uint64_t from, uint64_t gen, char **out, size_t *len,
+                     size_t *count)
+{
+	MDB_cursor *c;
+	uint8_t kb[LOG_PLEN + 8];
+	MDB_val k = { sizeof(kb), kb }, v;
+	uint64_t expect = from + 1, last = from;
+	size_t cap = 0;
+	bool ok = true;
 	int m;
 
-	kb[0] = prefix;
-	memcpy(kb + 1, key, klen);
-	m = mdb_put(p->out, p->dbi, &k, &v, 0);
-	return m ? rc_fail_lmdb(m, "cannot write the NSS snapshot") : RC_OK;
+	*out = NULL;
+	*len = *count = 0;
+	memcpy(kb, LOG_PREFIX, LOG_PLEN);
+	be64(kb + LOG_PLEN, from + 1);
+	if (mdb_cursor_open(t->txn, t->s->dbi[DB_SETTINGS], &c) != 0)
+		return false;
+	for (m = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); m == 0 && ok;
+	     m = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		const uint8_t *p = k.mv_data;
+		if (k.mv_size < LOG_PLEN + 8 || memcmp(p, LOG_PREFIX, LOG_PLEN) != 0)
+			break;
+		uint64_t g = get_be64(p + LOG_PLEN);
+		if (g > gen)
+			break;
+		if (g != last) {
+			if (g != expect) {
+				ok = false;
+				break;
+			}
+			last = g;
+			expect = g + 1;
+		}
+		size_t n = k.mv_size - LOG_PLEN - 8;
+		if (n == 1 && p[LOG_PLEN + 8] == 1) {
+			ok = false;
+			break;
+		}
+		if (n == 0)
+			continue;
+		if (*len + n + 1 > cap) {
+			cap = cap ? cap * 2 : 4096;
+			while (cap < *len + n + 1)
+				cap *= 2;
+			char *x = realloc(*out, cap);
+			if (!x) {
+				ok = false;
+				break;
+			}
+			*out = x;
+		}
+		memcpy(*out + *len, p + LOG_PLEN + 8, n);
+		(*out)[*len + n] = '\0';
+		*len += n + 1;
+		(*count)++;
+	}
+	mdb_cursor_close(c);
+	if (last != gen)
+		ok = false;
+	if (!ok) {
+		free(*out);
+		*out = NULL;
+	}
+	return ok;
+}
+
+/* ---- building files ---------------------------------------------------------- */
+
+struct buf {
+	uint8_t *p;
+	size_t len, cap;
+	bool err;
+};
+
+static void b_put(struct buf *b, const void *d, size_t n)
+{
+	if (b->err || n == 0)
+		return;
+	if (b->len + n > b->cap) {
+		size_t ncap = b->cap ? b->cap * 2 : 4096;
+		while (ncap < b->len + n)
+			ncap *= 2;
+		uint8_t *x = realloc(b->p, ncap);
+		if (!x) {
+			b->err = true;
+			return;
+		}
+		b->p = x;
+		b->cap = ncap;
+	}
+	memcpy(b->p + b->len, d, n);
+	b->len += n;
 }
 
 static void le32(uint8_t *p, uint32_t x)
@@ -65,40 +271,209 @@ static void le32(uint8_t *p, uint32_t x)
 	p[3] = (uint8_t)(x >> 24);
 }
 
-static void be32(uint8_t *p, uint32_t x)
+static void b_u32(struct buf *b, uint32_t x)
 {
-	p[0] = (uint8_t)(x >> 24);
-	p[1] = (uint8_t)(x >> 16);
-	p[2] = (uint8_t)(x >> 8);
-	p[3] = (uint8_t)x;
+	uint8_t p[4];
+	le32(p, x);
+	b_put(b, p, 4);
 }
 
-static struct group_acc *group_add(struct pub *p, const char *name, uint32_t gid)
+static void b_u64(struct buf *b, uint64_t x)
 {
-	if (p->ngroups == p->cap) {
-		size_t ncap = p->cap ? p->cap * 2 : 64;
-		struct group_acc *n = realloc(p->groups, ncap * sizeof(*n));
+	b_u32(b, (uint32_t)x);
+	b_u32(b, (uint32_t)(x >> 32));
+}
+
+static void b_set32(struct buf *b, size_t off, uint32_t x)
+{
+	if (!b->err && off + 4 <= b->len)
+		le32(b->p + off, x);
+}
+
+static void b_header(struct buf *b, char kind, uint32_t i, uint64_t serial)
+{
+	b_put(b, RC_SNAP_MAGIC, 4);
+	b_u32(b, RC_SNAP_VERSION);
+	b_u32(b, (uint32_t)kind);
+	b_u32(b, i);
+	b_u64(b, serial);
+	b_u32(b, 0);   /* size, set by b_finish */
+	b_u32(b, 0);   /* count */
+}
+
+static void b_finish(struct buf *b, uint32_t count)
+{
+	if (b->len > UINT32_MAX)
+		b->err = true;
+	b_set32(b, 24, (uint32_t)b->len);
+	b_set32(b, 28, count);
+}
+
+/* qsort, but never with a null array (UBSan: an empty one may be NULL) */
+static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
+static void sort_r(void *base, size_t n, size_t size,
+                   int (*cmp)(const void *, const void *, void *), void *arg)
+{
+	if (n > 1)
+		qsort_r(base, n, size, cmp, arg);
+}
+
+/* A user of the view: 32 bytes, its strings in the arena. */
+#define UGIDS 4
+struct urec {
+	uint32_t hash, uid;
+	uint32_t str;            /* name NUL gecos NUL, in the arena */
+	uint32_t gids[UGIDS - 1];
+	uint8_t kind, ngids;
+};
+
+struct users {
+	struct urec *u;
+	size_t n, cap;
+	char *arena;
+	size_t alen, acap;
+};
+
+static void users_free(struct users *us)
+{
+	free(us->u);
+	free(us->arena);
+	memset(us, 0, sizeof(*us));
+}
+
+static int users_add(struct users *us, uint32_t uid, unsigned kind, const char *name,
+                     const char *gecos, const uint32_t *gids, unsigned ngids)
+{
+	size_t nl = strlen(name) + 1, gl = strlen(gecos) + 1;
+	if (ngids > UGIDS - 1)
+		return rc_fail(RC_ERR_STORE, "a user with too many groups for the snapshot");
+	if (us->n == us->cap) {
+		size_t ncap = us->cap ? us->cap * 2 : 1024;
+		struct urec *x = realloc(us->u, ncap * sizeof(*x));
+		if (!x)
+			return rc_fail(RC_ERR_NOMEM, "out of memory");
+		us->u = x;
+		us->cap = ncap;
+	}
+	if (us->alen + nl + gl > us->acap) {
+		size_t ncap = us->acap ? us->acap * 2 : 16384;
+		while (ncap < us->alen + nl + gl)
+			ncap *= 2;
+		char *x = realloc(us->arena, ncap);
+		if (!x)
+			return rc_fail(RC_ERR_NOMEM, "out of memory");
+		us->arena = x;
+		us->acap = ncap;
+	}
+	if (us->alen + nl + gl > UINT32_MAX)
+		return rc_fail(RC_ERR_NOMEM, "too many users for the snapshot");
+	struct urec *u = &us->u[us->n++];
+	memset(u, 0, sizeof(*u));
+	u->hash = rc_snap_hash(name);
+	u->uid = uid;
+	u->kind = (uint8_t)kind;
+	u->ngids = (uint8_t)ngids;
+	for (unsigned i = 0; i < ngids; i++)
+		u->gids[i] = gids[i];
+	u->str = (uint32_t)us->alen;
+	memcpy(us->arena + us->alen, name, nl);
+	memcpy(us->arena + us->alen + nl, gecos, gl);
+	us->alen += nl + gl;
+	return RC_OK;
+}
+
+static int urec_cmp(const void *a, const void *b, void *arena)
+{
+	const struct urec *x = a, *y = b;
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return strcmp((char *)arena + x->str, (char *)arena + y->str);
+}
+
+struct uidref {
+	uint32_t shard, uid;
+	const char *name;
+};
+
+static int uidref_cmp(const void *a, const void *b)
+{
+	const struct uidref *x = a, *y = b;
+	if (x->shard != y->shard)
+		return x->shard < y->shard ? -1 : 1;
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+struct pair {
+	uint32_t gid, rec;
+};
+
+static int pair_cmp(const void *a, const void *b)
+{
+	const struct pair *x = a, *y = b;
+	if (x->gid != y->gid)
+		return x->gid < y->gid ? -1 : 1;
+	return x->rec < y->rec ? -1 : x->rec > y->rec;
+}
+
+/* A group of the view. */
+struct grp {
+	char name[48];
+	uint32_t gid, hash;
+	uint16_t *sh;            /* the 'P' shards holding members */
+	uint32_t nsh, cap;
+};
+
+struct pub {
+	rc_store *s;
+	rc_txn *t;
+	struct grp *g;
+	size_t ng, gcap;
+	uint32_t *bygid;         /* indexes of g by gid */
+	uint32_t members_gid;
+	/* rollcall-members first, then the roles and the services (three
+	 * groups each), the last two in key order: each run is sorted */
+	size_t roles_begin, roles_end, services_begin;
+	unsigned nbits;
+	uint32_t nshards;
+	uint64_t serial, gen;
+	uint64_t *tser;          /* the shard table: P then U */
+	uint32_t *tsize;
+	int dirfd;
+	bool sync_each;          /* fsync each file (few of them), else syncfs */
+};
+
+static struct grp *group_add(struct pub *p, const char *name, uint32_t gid)
+{
+	if (p->ng == p->gcap) {
+		size_t ncap = p->gcap ? p->gcap * 2 : 64;
+		struct grp *n = realloc(p->g, ncap * sizeof(*n));
 		if (!n)
 			return NULL;
-		p->groups = n;
-		p->cap = ncap;
+		p->g = n;
+		p->gcap = ncap;
 	}
-	struct group_acc *g = &p->groups[p->ngroups++];
+	struct grp *g = &p->g[p->ng++];
 	memset(g, 0, sizeof(*g));
 	snprintf(g->name, sizeof(g->name), "%s", name);
 	g->gid = gid;
+	g->hash = rc_snap_hash(g->name);
 	return g;
 }
 
 /* The group in [BEGIN, END) STEP apart whose name after SKIP characters is
  * NAME, or NULL. */
-static struct group_acc *group_search(struct pub *p, size_t begin, size_t end, size_t step,
-                                      size_t skip, const char *name)
+static struct grp *group_search(struct pub *p, size_t begin, size_t end, size_t step,
+                                size_t skip, const char *name)
 {
 	size_t lo = 0, hi = (end - begin) / step;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		struct group_acc *g = &p->groups[begin + mid * step];
+		struct grp *g = &p->g[begin + mid * step];
 		int c = strcmp(name, g->name + skip);
 		if (c == 0)
 			return g;
@@ -110,88 +485,51 @@ static struct group_acc *group_search(struct pub *p, size_t begin, size_t end, s
 	return NULL;
 }
 
-static int group_add_user(struct group_acc *g, const char *user)
+static struct grp *group_by_gid(struct pub *p, uint32_t gid)
 {
-	size_t n = strlen(user) + 1;
-	if (g->len + n > g->cap) {
-		size_t ncap = g->cap ? g->cap * 2 : 256;
-		while (ncap < g->len + n)
-			ncap *= 2;
-		char *m = realloc(g->mem, ncap);
-		if (!m)
+	size_t lo = 0, hi = p->ng;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct grp *g = &p->g[p->bygid[mid]];
+		if (g->gid == gid)
+			return g;
+		if (g->gid < gid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int grp_add_shard(struct grp *g, uint32_t s)
+{
+	if (g->nsh == g->cap) {
+		uint32_t ncap = g->cap ? g->cap * 2 : 4;
+		uint16_t *x = realloc(g->sh, ncap * sizeof(*x));
+		if (!x)
 			return rc_fail(RC_ERR_NOMEM, "out of memory");
-		g->mem = m;
+		g->sh = x;
 		g->cap = ncap;
 	}
-	memcpy(g->mem + g->len, user, n);
-	g->len += n;
-	g->n++;
+	g->sh[g->nsh++] = (uint16_t)s;
 	return RC_OK;
 }
 
-/* A user: passwd entry, uid index, private group, supplementary gids. */
-static int put_user(struct pub *p, const char *name, uint32_t uid, const char *gecos,
-                    const char *shell, const uint32_t *gids, size_t ngids)
+static void pub_free(struct pub *p)
 {
-	uint8_t rec[8 + RC_NAME_MAX + RC_FULLNAME_MAX + 2 * RC_PATH_MAX + 8], k[4];
-	char dir[RC_PATH_MAX];
-	size_t o = 8;
-	int rc;
-
-	if (rc_path_join(dir, sizeof(dir), p->s->cfg.home_base, name))
-		return rc_fail(RC_ERR_CONFIG, "home_base is too long");
-	le32(rec, uid);
-	le32(rec + 4, uid);   /* the private group */
-	const char *fields[4] = { name, gecos, dir, shell };
-	for (int i = 0; i < 4; i++) {
-		size_t n = strlen(fields[i]) + 1;
-		memcpy(rec + o, fields[i], n);
-		o += n;
-	}
-	if ((rc = put(p, 'P', name, strlen(name), rec, o)) != 0)
-		return rc;
-	be32(k, uid);
-	if ((rc = put(p, 'U', k, 4, name, strlen(name))) != 0)
-		return rc;
-	/* private group: gid = uid, no members */
-	uint8_t gr[8 + RC_NAME_MAX + 1];
-	le32(gr, uid);
-	le32(gr + 4, 0);
-	memcpy(gr + 8, name, strlen(name) + 1);
-	if ((rc = put(p, 'G', name, strlen(name), gr, 8 + strlen(name) + 1)) != 0 ||
-	    (rc = put(p, 'I', k, 4, name, strlen(name))) != 0)
-		return rc;
-	uint8_t g[4 * 8];
-	for (size_t i = 0; i < ngids && i < 8; i++)
-		le32(g + 4 * i, gids[i]);
-	return put(p, 'M', name, strlen(name), g, 4 * (ngids < 8 ? ngids : 8));
-}
-
-static int put_groups(struct pub *p)
-{
-	int rc = RC_OK;
-	for (size_t i = 0; !rc && i < p->ngroups; i++) {
-		struct group_acc *g = &p->groups[i];
-		size_t nl = strlen(g->name) + 1, len = 8 + nl + g->len;
-		uint8_t *rec = malloc(len), k[4];
-		if (!rec)
-			return rc_fail(RC_ERR_NOMEM, "out of memory");
-		le32(rec, g->gid);
-		le32(rec + 4, g->n);
-		memcpy(rec + 8, g->name, nl);
-		if (g->len)
-			memcpy(rec + 8 + nl, g->mem, g->len);
-		rc = put(p, 'G', g->name, nl - 1, rec, len);
-		free(rec);
-		be32(k, g->gid);
-		if (!rc)
-			rc = put(p, 'I', k, 4, g->name, nl - 1);
-	}
-	return rc;
+	for (size_t i = 0; i < p->ng; i++)
+		free(p->g[i].sh);
+	free(p->g);
+	free(p->bygid);
+	free(p->tser);
+	free(p->tsize);
+	if (p->dirfd >= 0)
+		close(p->dirfd);
 }
 
 /* Walk one database of the store, calling FN with each value. */
-static int walk(rc_txn *t, int db, int (*fn)(struct pub *, const MDB_val *), struct pub *p)
+static int walk(rc_txn *t, int db, int (*fn)(struct pub *, void *, const MDB_val *),
+                struct pub *p, void *ctx)
 {
 	MDB_cursor *c;
 	MDB_val k, v;
@@ -201,29 +539,31 @@ static int walk(rc_txn *t, int db, int (*fn)(struct pub *, const MDB_val *), str
 		return rc_fail_lmdb(m, "cannot read the store");
 	for (m = mdb_cursor_get(c, &k, &v, MDB_FIRST); m == 0 && !rc;
 	     m = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-		rc = fn(p, &v);
+		rc = fn(p, ctx, &v);
 	mdb_cursor_close(c);
 	if (!rc && m != MDB_NOTFOUND)
 		rc = rc_fail_lmdb(m, "cannot read the store");
 	return rc;
 }
 
-static int on_role(struct pub *p, const MDB_val *v)
+static int on_role(struct pub *p, void *ctx, const MDB_val *v)
 {
 	rc_role r;
 	char name[RC_NAME_MAX + 16];
 	int rc = rc_role_decode(v->mv_data, v->mv_size, &r);
+	(void)ctx;
 	if (rc)
 		return rc;
 	snprintf(name, sizeof(name), "rollcall-%s", r.name);
 	return group_add(p, name, r.gid) ? RC_OK : rc_fail(RC_ERR_NOMEM, "out of memory");
 }
 
-static int on_service(struct pub *p, const MDB_val *v)
+static int on_service(struct pub *p, void *ctx, const MDB_val *v)
 {
 	rc_service svc;
 	char name[RC_NAME_MAX + 16];
 	int rc = rc_service_decode(v->mv_data, v->mv_size, &svc);
+	(void)ctx;
 	if (rc)
 		return rc;
 	static const char *const suffix[3] = { "", "-readonly", "-replication" };
@@ -236,56 +576,391 @@ static int on_service(struct pub *p, const MDB_val *v)
 	return RC_OK;
 }
 
-static int on_member(struct pub *p, const MDB_val *v)
+static struct pub *cmp_pub;
+static int bygid_cmp(const void *a, const void *b)
 {
-	rc_member_rec m;
-	uint32_t gids[2];
-	size_t n = 0;
-	struct group_acc *g;
-	int rc = rc_member_decode(v->mv_data, v->mv_size, &m);
-	if (rc)
-		return rc;
-	/* the role group, then rollcall-members */
-	g = group_search(p, p->roles_begin, p->roles_end, 1, 9, m.role);
-	if (g) {
-		gids[n++] = g->gid;
-		if ((rc = group_add_user(g, m.username)) != 0)
-			return rc;
-	}
-	if (p->members_gid) {
-		g = &p->groups[0];
-		gids[n++] = g->gid;
-		if ((rc = group_add_user(g, m.username)) != 0)
-			return rc;
-	}
-	return put_user(p, m.username, m.uid, m.full_name, p->s->cfg.shell, gids, n);
+	uint32_t x = cmp_pub->g[*(const uint32_t *)a].gid, y = cmp_pub->g[*(const uint32_t *)b].gid;
+	return x < y ? -1 : x > y;
 }
 
-static int on_svcuser(struct pub *p, const MDB_val *v)
+/* The groups (rollcall-members, roles, services), from the store. */
+static int groups_load(struct pub *p)
 {
-	rc_svcuser_rec u;
-	char gecos[64];
-	uint32_t gids[3];
-	size_t n = 0;
-	int rc = rc_svcuser_decode(v->mv_data, v->mv_size, &u);
+	uint64_t mg = 0;
+	int rc = RC_OK;
+
+	if (rc_meta_get_u64(p->t, "@gid_members", &mg) == RC_OK && mg && mg <= UINT32_MAX) {
+		p->members_gid = (uint32_t)mg;
+		if (!group_add(p, "rollcall-members", p->members_gid))
+			return rc_fail(RC_ERR_NOMEM, "out of memory");
+	}
+	p->roles_begin = p->ng;
+	rc = walk(p->t, DB_ROLES, on_role, p, NULL);
+	p->roles_end = p->services_begin = p->ng;
+	if (!rc)
+		rc = walk(p->t, DB_SERVICES, on_service, p, NULL);
 	if (rc)
 		return rc;
-	/* svc-NAME, svc-NAME-readonly, svc-NAME-replication, in that order */
-	struct group_acc *g = group_search(p, p->services_begin, p->ngroups, 3, 4, u.pub.service);
-	const int want[3] = { 1, u.pub.read_only, u.pub.replication };
-	for (int i = 0; g && i < 3 && !rc; i++) {
-		if (!want[i])
-			continue;
-		gids[n++] = g[i].gid;
-		rc = group_add_user(&g[i], u.pub.username);
+	if (!(p->bygid = malloc((p->ng + 1) * sizeof(*p->bygid))))
+		return rc_fail(RC_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < p->ng; i++)
+		p->bygid[i] = (uint32_t)i;
+	cmp_pub = p;   /* (under the publish lock, and the store's one-per-process rule) */
+	sort(p->bygid, p->ng, sizeof(*p->bygid), bygid_cmp);
+	return RC_OK;
+}
+
+/* What the view shows of the user record V of DB, added to US. */
+static int user_from(struct pub *p, int db, const MDB_val *v, struct users *us)
+{
+	uint32_t gids[UGIDS];
+	unsigned n = 0;
+	int rc;
+
+	if (db == DB_MEMBERS) {
+		rc_member_rec m;
+		if ((rc = rc_member_decode(v->mv_data, v->mv_size, &m)) != RC_OK)
+			return rc;
+		/* the role group, then rollcall-members */
+		struct grp *g = group_search(p, p->roles_begin, p->roles_end, 1, 9, m.role);
+		if (g)
+			gids[n++] = g->gid;
+		if (p->members_gid)
+			gids[n++] = p->members_gid;
+		rc = users_add(us, m.uid, 0, m.username, m.full_name, gids, n);
+		sodium_memzero(&m, sizeof(m));
+		return rc;
 	}
+	rc_svcuser_rec u;
+	char gecos[64];
+	if ((rc = rc_svcuser_decode(v->mv_data, v->mv_size, &u)) != RC_OK)
+		return rc;
+	/* svc-NAME, svc-NAME-readonly, svc-NAME-replication, in that order */
+	struct grp *g = group_search(p, p->services_begin, p->ng, 3, 4, u.pub.service);
+	const int want[3] = { 1, u.pub.read_only, u.pub.replication };
+	for (int i = 0; g && i < 3; i++)
+		if (want[i])
+			gids[n++] = g[i].gid;
 	snprintf(gecos, sizeof(gecos), "service user of %s", u.pub.service);
-	if (!rc)
-		rc = put_user(p, u.pub.username, u.pub.uid, gecos, p->s->cfg.service_shell, gids, n);
-	memset(&u, 0, sizeof(u));
+	rc = users_add(us, u.pub.uid, 1, u.pub.username, gecos, gids, n);
+	sodium_memzero(&u, sizeof(u));
 	return rc;
 }
 
+static int on_member(struct pub *p, void *ctx, const MDB_val *v)
+{
+	return user_from(p, DB_MEMBERS, v, ctx);
+}
+
+static int on_svcuser(struct pub *p, void *ctx, const MDB_val *v)
+{
+	return user_from(p, DB_SVCUSERS, v, ctx);
+}
+
+/* The user NAME as the store has it now, added to US (nothing when there
+ * is none). */
+static int user_load(struct pub *p, const char *name, struct users *us)
+{
+	MDB_val v;
+	int rc = rc_db_gets(p->t, DB_MEMBERS, name, &v);
+	if (rc == RC_OK)
+		return user_from(p, DB_MEMBERS, &v, us);
+	if (rc != RC_ERR_NOTFOUND)
+		return rc;
+	rc = rc_db_gets(p->t, DB_SVCUSERS, name, &v);
+	if (rc == RC_OK)
+		return user_from(p, DB_SVCUSERS, &v, us);
+	return rc == RC_ERR_NOTFOUND ? RC_OK : rc;
+}
+
+static int write_file(struct pub *p, int dirfd, const char *name, const struct buf *b)
+{
+	if (b->err)
+		return rc_fail(RC_ERR_NOMEM, "out of memory");
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return rc_fail(RC_ERR_STORE, "cannot write the NSS snapshot (%s): %s", name,
+		               strerror(errno));
+	size_t off = 0;
+	while (off < b->len) {
+		ssize_t w = write(fd, b->p + off, b->len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int e = w < 0 ? errno : ENOSPC;
+			close(fd);
+			unlinkat(dirfd, name, 0);
+			return rc_fail(RC_ERR_STORE, "cannot write the NSS snapshot (%s): %s", name,
+			               strerror(e));
+		}
+		off += (size_t)w;
+	}
+	if (fchmod(fd, 0644) < 0 || (p->sync_each && fsync(fd) < 0)) {
+		int e = errno;
+		close(fd);
+		unlinkat(dirfd, name, 0);
+		return rc_fail(RC_ERR_STORE, "cannot write the NSS snapshot (%s): %s", name,
+		               strerror(e));
+	}
+	close(fd);
+	return RC_OK;
+}
+
+/* 'P' shard S from the users U[0..N) (sorted); the groups it holds
+ * members of learn it. */
+static int write_pshard(struct pub *p, uint32_t s, const struct users *us, const struct urec *u,
+                        size_t n)
+{
+	struct buf b = { 0 };
+	struct pair *pairs = NULL;
+	size_t np = 0, ngl = 0;
+	char name[RC_SNAP_NAME_MAX];
+	int rc = RC_OK;
+
+	for (size_t i = 0; i < n; i++)
+		np += u[i].ngids;
+	if (np && !(pairs = malloc(np * sizeof(*pairs))))
+		return rc_fail(RC_ERR_NOMEM, "out of memory");
+	np = 0;
+	for (size_t i = 0; i < n; i++)
+		for (unsigned k = 0; k < u[i].ngids; k++)
+			pairs[np++] = (struct pair){ u[i].gids[k], (uint32_t)i };
+	sort(pairs, np, sizeof(*pairs), pair_cmp);
+	for (size_t i = 0; i < np; i++)
+		ngl += i == 0 || pairs[i].gid != pairs[i - 1].gid;
+
+	b_header(&b, 'P', s, p->serial);
+	b_u32(&b, 44);
+	b_u32(&b, 0);      /* group lists, set below */
+	b_u32(&b, (uint32_t)ngl);
+	size_t rec = 44 + 8 * n;
+	for (size_t i = 0; i < n; i++) {
+		const char *nm = us->arena + u[i].str;
+		const char *gc = nm + strlen(nm) + 1;
+		b_u32(&b, u[i].hash);
+		b_u32(&b, (uint32_t)rec);
+		rec += 6 + strlen(nm) + 1 + strlen(gc) + 1 + 4 * (size_t)u[i].ngids;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *nm = us->arena + u[i].str;
+		const char *gc = nm + strlen(nm) + 1;
+		uint8_t h[6];
+		le32(h, u[i].uid);
+		h[4] = u[i].kind;
+		h[5] = u[i].ngids;
+		b_put(&b, h, 6);
+		b_put(&b, nm, strlen(nm) + 1);
+		b_put(&b, gc, strlen(gc) + 1);
+		for (unsigned k = 0; k < u[i].ngids; k++)
+			b_u32(&b, u[i].gids[k]);
+	}
+	b_set32(&b, 36, (uint32_t)b.len);
+	/* the group lists: headers, then the record numbers */
+	size_t lists = b.len + 16 * ngl;
+	for (size_t i = 0; i < np;) {
+		size_t j = i, bytes = 0;
+		for (; j < np && pairs[j].gid == pairs[i].gid; j++)
+			bytes += strlen(us->arena + u[pairs[j].rec].str) + 1;
+		b_u32(&b, pairs[i].gid);
+		b_u32(&b, (uint32_t)(j - i));
+		b_u32(&b, (uint32_t)bytes);
+		b_u32(&b, (uint32_t)lists);
+		lists += 4 * (j - i);
+		struct grp *g = group_by_gid(p, pairs[i].gid);
+		if (g && !rc)
+			rc = grp_add_shard(g, s);
+		i = j;
+	}
+	for (size_t i = 0; i < np; i++)
+		b_u32(&b, pairs[i].rec);
+	b_finish(&b, (uint32_t)n);
+	free(pairs);
+	rc_snap_file_name(name, 'P', s, p->serial);
+	if (!rc)
+		rc = write_file(p, p->dirfd, name, &b);
+	if (!rc) {
+		p->tser[s] = p->serial;
+		p->tsize[s] = (uint32_t)b.len;
+	}
+	free(b.p);
+	return rc;
+}
+
+/* 'U' shard S from R[0..N) (sorted by uid). */
+static int write_ushard(struct pub *p, uint32_t s, const struct uidref *r, size_t n)
+{
+	struct buf b = { 0 };
+	char name[RC_SNAP_NAME_MAX];
+	int rc;
+
+	b_header(&b, 'U', s, p->serial);
+	b_u32(&b, 36);
+	size_t off = 36 + 8 * n;
+	for (size_t i = 0; i < n; i++) {
+		b_u32(&b, r[i].uid);
+		b_u32(&b, (uint32_t)off);
+		off += strlen(r[i].name) + 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		b_put(&b, r[i].name, strlen(r[i].name) + 1);
+	b_finish(&b, (uint32_t)n);
+	rc_snap_file_name(name, 'U', s, p->serial);
+	rc = write_file(p, p->dirfd, name, &b);
+	if (!rc) {
+		p->tser[p->nshards + s] = p->serial;
+		p->tsize[p->nshards + s] = (uint32_t)b.len;
+	}
+	free(b.p);
+	return rc;
+}
+
+static int u16_cmp(const void *a, const void *b)
+{
+	uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int byname_cmp(const void *a, const void *b)
+{
+	const struct grp *x = &cmp_pub->g[*(const uint32_t *)a], *y = &cmp_pub->g[*(const uint32_t *)b];
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* The manifest, to nss.snap.tmp: synced, not yet renamed. */
+static int write_manifest(struct pub *p, int statefd, const uint8_t print[8])
+{
+	struct buf b = { 0 };
+	uint32_t *order = malloc((p->ng + 1) * sizeof(*order));
+	uint32_t *offs = malloc((p->ng + 1) * sizeof(*offs));
+	const rc_config *cfg = &p->s->cfg;
+	int rc;
+
+	if (!order || !offs) {
+		free(order);
+		free(offs);
+		return rc_fail(RC_ERR_NOMEM, "out of memory");
+	}
+	b_header(&b, 'M', 0, p->serial);
+	b_u64(&b, p->gen);
+	b_put(&b, print, 8);
+	b_u32(&b, p->nbits);
+	for (int i = 0; i < 4; i++)
+		b_u32(&b, 0);   /* offsets, set below */
+	b_set32(&b, 52, (uint32_t)b.len);
+	b_put(&b, cfg->home_base, strlen(cfg->home_base) + 1);
+	b_put(&b, cfg->shell, strlen(cfg->shell) + 1);
+	b_put(&b, cfg->service_shell, strlen(cfg->service_shell) + 1);
+	b_set32(&b, 56, (uint32_t)b.len);
+	for (uint32_t i = 0; i < 2 * p->nshards; i++) {
+		b_u64(&b, p->tser[i]);
+		b_u32(&b, p->tsize[i]);
+	}
+	for (size_t i = 0; i < p->ng; i++) {
+		struct grp *g = &p->g[i];
+		sort(g->sh, g->nsh, sizeof(*g->sh), u16_cmp);
+		uint32_t k = 0;
+		for (uint32_t j = 0; j < g->nsh; j++)
+			if (j == 0 || g->sh[j] != g->sh[j - 1])
+				g->sh[k++] = g->sh[j];
+		g->nsh = k;
+		offs[i] = (uint32_t)b.len;
+		b_u32(&b, g->gid);
+		b_u32(&b, g->nsh);
+		for (uint32_t j = 0; j < g->nsh; j++) {
+			uint8_t x[2] = { (uint8_t)g->sh[j], (uint8_t)(g->sh[j] >> 8) };
+			b_put(&b, x, 2);
+		}
+		b_put(&b, g->name, strlen(g->name) + 1);
+	}
+	for (size_t i = 0; i < p->ng; i++)
+		order[i] = (uint32_t)i;
+	cmp_pub = p;
+	sort(order, p->ng, sizeof(*order), byname_cmp);
+	b_set32(&b, 60, (uint32_t)b.len);
+	for (size_t i = 0; i < p->ng; i++) {
+		b_u32(&b, p->g[order[i]].hash);
+		b_u32(&b, offs[order[i]]);
+	}
+	b_set32(&b, 64, (uint32_t)b.len);
+	for (size_t i = 0; i < p->ng; i++)
+		b_u32(&b, offs[p->bygid[i]]);
+	b_finish(&b, (uint32_t)p->ng);
+	free(order);
+	free(offs);
+	bool each = p->sync_each;
+	p->sync_each = true;
+	rc = write_file(p, statefd, RC_SNAP_FILE ".tmp", &b);
+	p->sync_each = each;
+	free(b.p);
+	return rc;
+}
+
+/* ---- a whole publication ----------------------------------------------------- */
+
+static unsigned nbits_for(size_t users)
+{
+	unsigned nbits = 0;
+	while ((users >> nbits) > SHARD_USERS && nbits < RC_SNAP_MAX_NBITS)
+		nbits++;
+	return nbits;
+}
+
+static int table_alloc(struct pub *p)
+{
+	p->nshards = 1u << p->nbits;
+	p->tser = calloc(2 * (size_t)p->nshards, sizeof(*p->tser));
+	p->tsize = calloc(2 * (size_t)p->nshards, sizeof(*p->tsize));
+	return p->tser && p->tsize ? RC_OK : rc_fail(RC_ERR_NOMEM, "out of memory");
+}
+
+static int build_full(struct pub *p)
+{
+	struct users us = { 0 };
+	struct uidref *refs = NULL;
+	int rc = walk(p->t, DB_MEMBERS, on_member, p, &us);
+
+	if (!rc)
+		rc = walk(p->t, DB_SVCUSERS, on_svcuser, p, &us);
+	if (rc)
+		goto out;
+	p->nbits = nbits_for(us.n);
+	p->sync_each = false;
+	if ((rc = table_alloc(p)) != RC_OK)
+		goto out;
+	sort_r(us.u, us.n, sizeof(*us.u), urec_cmp, us.arena);
+	for (size_t i = 0, s = 0; !rc && s < p->nshards; s++) {
+		size_t j = i;
+		while (j < us.n && rc_snap_shard(us.u[j].hash, p->nbits) == s)
+			j++;
+		rc = write_pshard(p, (uint32_t)s, &us, us.u + i, j - i);
+		i = j;
+	}
+	if (rc)
+		goto out;
+	if (!(refs = malloc((us.n + 1) * sizeof(*refs)))) {
+		rc = rc_fail(RC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < us.n; i++)
+		refs[i] = (struct uidref){ rc_snap_uid_shard(us.u[i].uid, p->nbits), us.u[i].uid,
+		                           us.arena + us.u[i].str };
+	sort(refs, us.n, sizeof(*refs), uidref_cmp);
+	for (size_t i = 0, s = 0; !rc && s < p->nshards; s++) {
+		size_t j = i;
+		while (j < us.n && refs[j].shard == s)
+			j++;
+		rc = write_ushard(p, (uint32_t)s, refs + i, j - i);
+		i = j;
+	}
+	if (!rc && syncfs(p->dirfd) < 0)
+		rc = rc_fail(RC_ERR_STORE, "cannot sync the NSS snapshot: %s", strerror(errno));
+out:
+	free(refs);
+	users_free(&us);
+	return rc;
+}
 /* ---- what NSS shows of one record ------------------------------------------- */
 
 /* The NSS projection of a record of database DB: exactly the fields that
@@ -365,10 +1040,215 @@ bool rc_nss_shown_change(int db, const MDB_val *key, const MDB_val *old, const M
 	return na == 0 || nb == 0 || na != nb || memcmp(a, b, na) != 0;
 }
 
+
+/* ---- a publication of what changed -------------------------------------------- */
+
+#define NEED_FULL 1000   /* the log or the old view cannot vouch: publish whole */
+
+struct changed {
+	char **v;
+	size_t n;
+};
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_changed(const struct changed *c, const char *name)
+{
+	return bsearch(&name, c->v, c->n, sizeof(*c->v), str_cmp) != NULL;
+}
+
+struct keep {
+	struct pub *p;
+	struct users *us;
+	const struct changed *ch;
+	struct uidref *r;
+	size_t nr, cap;
+};
+
+static int keep_user(void *ctx, const rc_snap_user *u)
+{
+	struct keep *k = ctx;
+	uint32_t gids[UGIDS];
+	if (is_changed(k->ch, u->name))
+		return RC_OK;
+	if (u->ngids > UGIDS - 1)
+		return NEED_FULL;
+	for (unsigned i = 0; i < u->ngids; i++)
+		gids[i] = rc_snap_u32(u->gids + 4 * i);
+	return users_add(k->us, u->uid, u->kind, u->name, u->gecos, gids, u->ngids);
+}
+
+static int ref_add(struct keep *k, uint32_t uid, const char *name)
+{
+	if (k->nr == k->cap) {
+		size_t ncap = k->cap ? k->cap * 2 : 1024;
+		struct uidref *x = realloc(k->r, ncap * sizeof(*x));
+		if (!x)
+			return rc_fail(RC_ERR_NOMEM, "out of memory");
+		k->r = x;
+		k->cap = ncap;
+	}
+	k->r[k->nr++] = (struct uidref){ 0, uid, name };
+	return RC_OK;
+}
+
+static int keep_uid(void *ctx, uint32_t uid, const char *name)
+{
+	struct keep *k = ctx;
+	return is_changed(k->ch, name) ? RC_OK : ref_add(k, uid, name);
+}
+
+/* The old manifest's groups: each must still be there, with its gid (a
+ * group gone or renumbered would leave users pointing at it: whole). */
+static int keep_group(void *ctx, uint32_t gid, const char *name, const uint8_t *shards,
+                      uint32_t nshards)
+{
+	struct pub *p = ctx;
+	struct grp *g = group_by_gid(p, gid);
+	int rc = RC_OK;
+	if (!g || strcmp(g->name, name) != 0)
+		return NEED_FULL;
+	for (uint32_t i = 0; !rc && i < nshards; i++) {
+		uint32_t s = (uint32_t)shards[2 * i] | (uint32_t)shards[2 * i + 1] << 8;
+		if (s >= p->nshards)
+			return NEED_FULL;
+		rc = grp_add_shard(g, s);
+	}
+	return rc;
+}
+
+static int build_incremental(struct pub *p, rc_snap *old, char *names, size_t count,
+                             size_t total)
+{
+	struct changed ch = { 0 };
+	struct users fresh = { 0 };
+	struct keep k = { .p = p };
+	uint8_t *aff = NULL;
+	int rc = RC_OK;
+
+	p->nbits = rc_snap_nbits(old);
+	if (nbits_for(total) > p->nbits || nbits_for(total) + 2 < p->nbits)
+		return NEED_FULL;
+	if ((rc = table_alloc(p)) != RC_OK)
+		return rc;
+	for (uint32_t i = 0; i < 2 * p->nshards; i++) {
+		char fn[RC_SNAP_NAME_MAX];
+		rc_snap_shard_file(old, i < p->nshards ? 'P' : 'U', i % p->nshards, fn, sizeof(fn),
+		                   &p->tser[i], &p->tsize[i]);
+	}
+	if ((rc = rc_snap_groups_each(old, keep_group, p)) != RC_OK)
+		return rc;
+	if (!(ch.v = malloc((count + 1) * sizeof(*ch.v))) ||
+	    !(aff = calloc(2 * (size_t)p->nshards, 1))) {
+		rc = rc_fail(RC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t o = 0, i = 0; i < count; i++) {
+		ch.v[i] = names + o;
+		o += strlen(names + o) + 1;
+	}
+	sort(ch.v, count, sizeof(*ch.v), str_cmp);
+	for (size_t i = 0; i < count; i++)
+		if (i == 0 || strcmp(ch.v[i], ch.v[i - 1]) != 0)
+			ch.v[ch.n++] = ch.v[i];
+	/* most users changed: a whole publication costs less */
+	if (ch.n > total / 8 + 64) {
+		rc = NEED_FULL;
+		goto out;
+	}
+	/* the users as they are now; the shards they were and are in */
+	for (size_t i = 0; !rc && i < ch.n; i++) {
+		rc_snap_pw pw;
+		uint32_t s = rc_snap_shard(rc_snap_hash(ch.v[i]), p->nbits);
+		aff[s] = 1;
+		int r = rc_snap_pw_byname(old, ch.v[i], &pw);
+		size_t before = fresh.n;
+		if (r != RC_OK && r != RC_ERR_NOTFOUND)
+			rc = NEED_FULL;
+		if (!rc)
+			rc = user_load(p, ch.v[i], &fresh);
+		/* the uid shards change when a user comes, goes or (never)
+		 * changes uid */
+		bool now = fresh.n > before;
+		if (!rc && (r != RC_OK || !now || fresh.u[before].uid != pw.uid)) {
+			if (r == RC_OK)
+				aff[p->nshards + rc_snap_uid_shard(pw.uid, p->nbits)] = 1;
+			if (now)
+				aff[p->nshards + rc_snap_uid_shard(fresh.u[before].uid, p->nbits)] = 1;
+		}
+	}
+	if (rc)
+		goto out;
+	/* the shards rewritten hold what members they will hold */
+	for (size_t i = 0; i < p->ng; i++) {
+		struct grp *g = &p->g[i];
+		uint32_t n = 0;
+		for (uint32_t j = 0; j < g->nsh; j++)
+			if (!aff[g->sh[j]])
+				g->sh[n++] = g->sh[j];
+		g->nsh = n;
+	}
+	size_t nfiles = 0;
+	for (uint32_t s = 0; s < 2 * p->nshards; s++)
+		nfiles += aff[s];
+	p->sync_each = nfiles <= 16;   /* else one syncfs at the end */
+	for (uint32_t s = 0; !rc && s < p->nshards; s++) {
+		struct users us = { 0 };
+		if (!aff[s])
+			continue;
+		k.us = &us;
+		k.ch = &ch;
+		rc = rc_snap_shard_users(old, s, keep_user, &k);
+		if (rc == RC_ERR_STORE)
+			rc = NEED_FULL;   /* the old shard is damaged */
+		for (size_t i = 0; !rc && i < fresh.n; i++) {
+			const struct urec *u = &fresh.u[i];
+			if (rc_snap_shard(u->hash, p->nbits) != s)
+				continue;
+			const char *nm = fresh.arena + u->str;
+			rc = users_add(&us, u->uid, u->kind, nm, nm + strlen(nm) + 1, u->gids, u->ngids);
+		}
+		if (!rc) {
+			sort_r(us.u, us.n, sizeof(*us.u), urec_cmp, us.arena);
+			rc = write_pshard(p, s, &us, us.u, us.n);
+		}
+		users_free(&us);
+	}
+	for (uint32_t s = 0; !rc && s < p->nshards; s++) {
+		if (!aff[p->nshards + s])
+			continue;
+		k.nr = 0;
+		k.ch = &ch;
+		rc = rc_snap_shard_uids(old, s, keep_uid, &k);
+		if (rc == RC_ERR_STORE)
+			rc = NEED_FULL;
+		for (size_t i = 0; !rc && i < fresh.n; i++)
+			if (rc_snap_uid_shard(fresh.u[i].uid, p->nbits) == s)
+				rc = ref_add(&k, fresh.u[i].uid, fresh.arena + fresh.u[i].str);
+		if (!rc) {
+			sort(k.r, k.nr, sizeof(*k.r), uidref_cmp);
+			rc = write_ushard(p, s, k.r, k.nr);
+		}
+	}
+	if (!rc && !p->sync_each && syncfs(p->dirfd) < 0)
+		rc = rc_fail(RC_ERR_STORE, "cannot sync the NSS snapshot: %s", strerror(errno));
+out:
+	free(k.r);
+	free(aff);
+	free(ch.v);
+	users_free(&fresh);
+	return rc;
+}
+
+/* ---- the publication ----------------------------------------------------------- */
+
 /* What of the configuration the snapshot shows (homes, shells), as 8
- * bytes written after the generation: a snapshot made with other values is
- * published again when the store is next opened (rc_snapshot_catch_up),
- * though the store has not changed. */
+ * bytes: a snapshot made with other values is published again when the
+ * store is next opened (rc_snapshot_catch_up), though the store has not
+ * changed. */
 static void config_print(const rc_config *cfg, uint8_t out[8])
 {
 	crypto_generichash_state st;
@@ -379,6 +1259,15 @@ static void config_print(const rc_config *cfg, uint8_t out[8])
 	crypto_generichash_update(&st, (const uint8_t *)cfg->service_shell,
 	                          strlen(cfg->service_shell) + 1);
 	crypto_generichash_final(&st, out, 8);
+}
+
+/* Was SN made with CFG's homes and shells? */
+static bool snap_config_current(rc_snap *sn, const rc_config *cfg)
+{
+	uint8_t want[8], got[8];
+
+	config_print(cfg, want);
+	return rc_snap_config_print(sn, got) == RC_OK && memcmp(want, got, 8) == 0;
 }
 
 /* Hold the terminal's stop signals while the publish lock is held (every
@@ -398,165 +1287,216 @@ static void stop_signals(bool hold, sigset_t *saved)
 	pthread_sigmask(SIG_BLOCK, &stop, saved);
 }
 
-static int fsync_path(const char *path, int flags)
+/* After a whole publication: every file of nss.d the manifest does not
+ * name (replaced ones, a crashed publisher's) goes. */
+static void sweep(struct pub *p)
 {
-	int fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -1;
-	int r = fsync(fd);
-	close(fd);
-	return r;
+	int fd = dup(p->dirfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		char want[RC_SNAP_NAME_MAX];
+		const char *n = e->d_name;
+		if (n[0] == '.')
+			continue;
+		uint32_t i = 0;
+		bool keep = false;
+		if ((n[0] == 'P' || n[0] == 'U') && strlen(n) == 21) {
+			i = (uint32_t)strtoul((char[]){ n[1], n[2], n[3], 0 }, NULL, 16);
+			if (i < p->nshards) {
+				size_t t = (n[0] == 'U' ? p->nshards : 0) + i;
+				rc_snap_file_name(want, n[0], i, p->tser[t]);
+				keep = strcmp(want, n) == 0;
+			}
+		}
+		if (!keep)
+			unlinkat(p->dirfd, n, 0);
+	}
+	closedir(d);
 }
 
-/* Build the snapshot of generation GEN from the read transaction T. */
-static int build(rc_txn *t, uint64_t gen, const char *tmp)
+static int pub_dir(struct pub *p, int statefd)
 {
-	struct pub p = { .s = t->s };
-	MDB_env *env = NULL;
-	uint64_t mg = 0;
-	uint8_t ver[12 + 8];
-	int rc = RC_OK, m;
+	struct stat st;
+	/* not a directory (a symlink, a file): the state directory is root's,
+	 * so this is damage; replace it */
+	if (fstatat(statefd, RC_SNAP_DIR, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
+		unlinkat(statefd, RC_SNAP_DIR, 0);
+	if (mkdirat(statefd, RC_SNAP_DIR, 0755) < 0 && errno != EEXIST)
+		return rc_fail(RC_ERR_STORE, "cannot make %s/%s: %s", p->s->cfg.state_dir,
+		               RC_SNAP_DIR, strerror(errno));
+	p->dirfd = openat(statefd, RC_SNAP_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (p->dirfd < 0 || fstat(p->dirfd, &st) < 0)
+		return rc_fail(RC_ERR_STORE, "cannot open %s/%s: %s", p->s->cfg.state_dir,
+		               RC_SNAP_DIR, strerror(errno));
+	if (st.st_uid != geteuid())
+		return rc_fail(RC_ERR_STORE, "%s/%s is not root's own directory",
+		               p->s->cfg.state_dir, RC_SNAP_DIR);
+	/* mkdirat is subject to the umask; and a wrong mode is put right */
+	if ((st.st_mode & 07777) != 0755 && fchmod(p->dirfd, 0755) < 0)
+		return rc_fail(RC_ERR_STORE, "cannot chmod %s/%s: %s", p->s->cfg.state_dir,
+		               RC_SNAP_DIR, strerror(errno));
+	return RC_OK;
+}
 
-	unlink(tmp);
-	if ((m = mdb_env_create(&env)) != 0)
-		return rc_fail_lmdb(m, "cannot create the NSS snapshot");
-	/* The public view is smaller than the store it comes from. */
-	MDB_envinfo info;
-	MDB_stat est;
-	size_t map = (size_t)64 << 20;
-	if (mdb_env_info(t->s->env, &info) == 0 && mdb_env_stat(t->s->env, &est) == 0 &&
-	    (size_t)(info.me_last_pgno + 1) * est.ms_psize * 2 > map)
-		map = (size_t)(info.me_last_pgno + 1) * est.ms_psize * 2;
-	mdb_env_set_mapsize(env, map);
-	if ((m = mdb_env_open(env, tmp, MDB_NOSUBDIR | MDB_NOLOCK | MDB_NOSYNC, 0644)) != 0) {
-		rc = rc_fail(RC_ERR_STORE, "cannot create the NSS snapshot %s: %s", tmp, mdb_strerror(m));
+/* Publish generation GEN from the read transaction T, over OLD (NULL: none
+ * or unreadable). */
+static int publish_once(rc_txn *t, int statefd, rc_snap *old, uint64_t gen)
+{
+	rc_store *s = t->s;
+	struct pub p = { .s = s, .t = t, .gen = gen, .dirfd = -1 };
+	uint8_t print[8];
+	bool whole = true;
+	int rc;
+
+	config_print(&s->cfg, print);
+	/* over a damaged view (a shard missing or cut short), publish whole */
+	if (old && snap_config_current(old, &s->cfg) && rc_snap_generation(old) < gen &&
+	    rc_snap_check(old) == RC_OK) {
+		char *names = NULL;
+		size_t len, count;
+		if (log_read(t, rc_snap_generation(old), gen, &names, &len, &count)) {
+			MDB_stat a, b;
+			size_t total = 0;
+			if (mdb_stat(t->txn, s->dbi[DB_MEMBERS], &a) == 0 &&
+			    mdb_stat(t->txn, s->dbi[DB_SVCUSERS], &b) == 0)
+				total = a.ms_entries + b.ms_entries;
+			p.serial = rc_snap_serial(old) + 1;
+			rc = pub_dir(&p, statefd);
+			if (!rc)
+				rc = groups_load(&p);
+			if (!rc)
+				rc = build_incremental(&p, old, names, count, total);
+			free(names);
+			if (rc == RC_OK)
+				whole = false;
+			else if (rc != NEED_FULL)
+				goto out;
+			else {
+				pub_free(&p);
+				memset(&p, 0, sizeof(p));
+				p = (struct pub){ .s = s, .t = t, .gen = gen, .dirfd = -1 };
+			}
+		}
+	}
+	if (whole) {
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		p.serial = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+		if (old && p.serial <= rc_snap_serial(old))
+			p.serial = rc_snap_serial(old) + 1;
+		if ((rc = pub_dir(&p, statefd)) != RC_OK || (rc = groups_load(&p)) != RC_OK ||
+		    (rc = build_full(&p)) != RC_OK)
+			goto out;
+	}
+	if (fsync(p.dirfd) < 0) {
+		rc = rc_fail(RC_ERR_STORE, "cannot sync the NSS snapshot: %s", strerror(errno));
 		goto out;
 	}
-	if ((m = mdb_txn_begin(env, NULL, 0, &p.out)) != 0 ||
-	    (m = mdb_dbi_open(p.out, NULL, 0, &p.dbi)) != 0) {
-		rc = rc_fail_lmdb(m, "cannot write the NSS snapshot");
+	if ((rc = write_manifest(&p, statefd, print)) != RC_OK)
+		goto out;
+	if (renameat(statefd, RC_SNAP_FILE ".tmp", statefd, RC_SNAP_FILE) < 0) {
+		rc = rc_fail(RC_ERR_STORE, "cannot replace %s/%s: %s", s->cfg.state_dir,
+		             RC_SNAP_FILE, strerror(errno));
+		unlinkat(statefd, RC_SNAP_FILE ".tmp", 0);
 		goto out;
 	}
-	if (rc_meta_get_u64(t, "@gid_members", &mg) == RC_OK && mg && mg <= UINT32_MAX) {
-		p.members_gid = (uint32_t)mg;
-		if (!group_add(&p, "rollcall-members", p.members_gid))
-			rc = rc_fail(RC_ERR_NOMEM, "out of memory");
+	if (fsync(statefd) < 0) {
+		rc = rc_fail(RC_ERR_STORE, "cannot sync %s: %s", s->cfg.state_dir, strerror(errno));
+		goto out;
 	}
-	p.roles_begin = p.ngroups;
-	if (!rc)
-		rc = walk(t, DB_ROLES, on_role, &p);
-	p.roles_end = p.services_begin = p.ngroups;
-	if (!rc)
-		rc = walk(t, DB_SERVICES, on_service, &p);
-	if (!rc)
-		rc = walk(t, DB_MEMBERS, on_member, &p);
-	if (!rc)
-		rc = walk(t, DB_SVCUSERS, on_svcuser, &p);
-	if (!rc)
-		rc = put_groups(&p);
-	le32(ver, RC_SNAP_VERSION);
-	le32(ver + 4, (uint32_t)gen);
-	le32(ver + 8, (uint32_t)(gen >> 32));
-	config_print(&t->s->cfg, ver + 12);
-	if (!rc)
-		rc = put(&p, 'V', "", 0, ver, sizeof(ver));
-	if (!rc) {
-		m = mdb_txn_commit(p.out);
-		p.out = NULL;
-		if (m)
-			rc = rc_fail_lmdb(m, "cannot write the NSS snapshot");
+	/* the files the new manifest no longer names */
+	if (whole) {
+		sweep(&p);
+		unlinkat(statefd, "nss.mdb", 0);   /* the snapshot of rollcall 0.1 */
+	} else {
+		for (uint32_t i = 0; i < 2 * p.nshards; i++) {
+			char fn[RC_SNAP_NAME_MAX];
+			uint64_t ser;
+			uint32_t size;
+			rc_snap_shard_file(old, i < p.nshards ? 'P' : 'U', i % p.nshards, fn,
+			                   sizeof(fn), &ser, &size);
+			if (ser != p.tser[i])
+				unlinkat(p.dirfd, fn, 0);
+		}
 	}
-	if (!rc && (m = mdb_env_sync(env, 1)) != 0)
-		rc = rc_fail_lmdb(m, "cannot sync the NSS snapshot");
 out:
-	if (p.out)
-		mdb_txn_abort(p.out);
-	for (size_t i = 0; i < p.ngroups; i++)
-		free(p.groups[i].mem);
-	free(p.groups);
-	if (env)
-		mdb_env_close(env);
-	if (!rc && (chmod(tmp, 0644) < 0 || fsync_path(tmp, O_RDONLY) < 0))
-		rc = rc_fail(RC_ERR_STORE, "cannot finish the NSS snapshot %s: %s", tmp,
-		             strerror(errno));
-	if (rc)
-		unlink(tmp);
+	pub_free(&p);
 	return rc;
 }
 
-static int publish(rc_store *s, bool wait);
-
-/* Was SN made with CFG's homes and shells? */
-static bool snap_config_current(rc_snap *sn, const rc_config *cfg)
+static int publish(rc_store *s, bool wait)
 {
-	uint8_t want[8], got[8];
+	char lock[RC_PATH_MAX], path[RC_PATH_MAX];
+	rc_actor root = { .uid = 0, .origin = "publish" };
+	uint64_t done = 0;
+	bool published = false;
+	sigset_t saved;
+	int fd, rc, fl, statefd;
 
-	config_print(cfg, want);
-	return rc_snap_config_print(sn, got) == RC_OK && memcmp(want, got, 8) == 0;
+	if ((rc = rc_path_join(lock, sizeof(lock), s->cfg.state_dir, "nss.lock")) ||
+	    (rc = rc_path_join(path, sizeof(path), s->cfg.state_dir, RC_SNAP_FILE)))
+		return rc;
+	statefd = open(s->cfg.state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (statefd < 0)
+		return rc_fail(RC_ERR_STORE, "cannot open %s: %s", s->cfg.state_dir, strerror(errno));
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		close(statefd);
+		return rc_fail(RC_ERR_STORE, "cannot open %s: %s", lock, strerror(errno));
+	}
+	stop_signals(true, &saved);
+	while ((fl = flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB))) < 0 && errno == EINTR)
+		;
+	/* without the lock: another process is publishing; it reads the
+	 * generation once it holds the lock, so it publishes this one or a
+	 * later one.  With it: publish until the store's generation stays
+	 * what was published (the changes of writers that queued on the lock
+	 * meanwhile go out together). */
+	for (int round = 0; fl == 0 && !rc && round < 1000; round++) {
+		rc_snap *old = NULL;
+		uint64_t gen = 0;
+		rc_txn t;
+		if ((rc = rc_txn_begin(s, &root, false, &t)) != RC_OK)
+			break;
+		if (rc_meta_get_u64(&t, "@generation", &gen) != RC_OK)
+			gen = 0;
+		if (published && gen == done) {
+			rc_txn_end(&t, RC_OK);
+			break;
+		}
+		/* Never go backwards: a newer view stays (one of this
+		 * generation too, unless it shows another configuration). */
+		if (rc_snap_open(&old, path) != RC_OK)
+			old = NULL;
+		if (old && gen &&
+		    (rc_snap_generation(old) > gen ||
+		     (rc_snap_generation(old) == gen && snap_config_current(old, &s->cfg) &&
+		      rc_snap_check(old) == RC_OK))) {
+			rc_snap_close(old);
+			rc_txn_end(&t, RC_OK);
+			break;
+		}
+		rc = publish_once(&t, statefd, old, gen);
+		rc_snap_close(old);
+		rc_txn_end(&t, RC_OK);
+		done = gen;
+		published = true;
+	}
+	close(fd);   /* releases the lock */
+	close(statefd);
+	stop_signals(false, &saved);
+	return rc;
 }
 
 int rc_snapshot_publish(rc_store *s)
 {
 	return publish(s, true);
-}
-
-/* WAIT: wait for another publisher (after a change, which must be
- * published); else (a catch-up) leave it to the one publishing. */
-static int publish(rc_store *s, bool wait)
-{
-	char lock[RC_PATH_MAX], path[RC_PATH_MAX], tmp[RC_PATH_MAX];
-	rc_actor root = { .uid = 0, .origin = "publish" };
-	rc_snap *old = NULL;
-	uint64_t gen = 0;
-	sigset_t saved;
-	rc_txn t;
-	int fd, rc, fl;
-
-	if ((rc = rc_path_join(lock, sizeof(lock), s->cfg.state_dir, "nss.lock")) ||
-	    (rc = rc_path_join(path, sizeof(path), s->cfg.state_dir, RC_SNAP_FILE)) ||
-	    (rc = rc_path_join(tmp, sizeof(tmp), s->cfg.state_dir, RC_SNAP_FILE ".tmp")))
-		return rc;
-	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return rc_fail(RC_ERR_STORE, "cannot open %s: %s", lock, strerror(errno));
-	stop_signals(true, &saved);
-	while ((fl = flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB))) < 0 && errno == EINTR)
-		;
-	if (fl < 0) {
-		/* another process is publishing: it reads the generation once it
-		 * holds the lock, so it publishes this one or a later one */
-		close(fd);
-		stop_signals(false, &saved);
-		return RC_OK;
-	}
-	rc = rc_txn_begin(s, &root, false, &t);
-	if (!rc) {
-		rc = rc_meta_get_u64(&t, "@generation", &gen);
-		if (rc == RC_ERR_NOTFOUND)
-			rc = RC_OK;
-	}
-	/* Never go backwards: a newer snapshot stays (one of this
-	 * generation too, unless it shows another configuration). */
-	if (!rc && rc_snap_open(&old, path) == RC_OK && gen &&
-	    (rc_snap_generation(old) > gen ||
-	     (rc_snap_generation(old) == gen && snap_config_current(old, &s->cfg)))) {
-		rc_snap_close(old);
-		rc_txn_end(&t, RC_OK);
-		close(fd);
-		stop_signals(false, &saved);
-		return RC_OK;
-	}
-	rc_snap_close(old);
-	if (!rc)
-		rc = build(&t, gen, tmp);
-	rc_txn_end(&t, RC_OK);
-	if (!rc && rename(tmp, path) < 0)
-		rc = rc_fail(RC_ERR_STORE, "cannot replace %s: %s", path, strerror(errno));
-	if (!rc && fsync_path(s->cfg.state_dir, O_RDONLY | O_DIRECTORY) < 0)
-		rc = rc_fail(RC_ERR_STORE, "cannot sync %s: %s", s->cfg.state_dir, strerror(errno));
-	close(fd);   /* releases the lock */
-	stop_signals(false, &saved);
-	return rc;
 }
 
 int rc_snapshot_catch_up(rc_store *s)
@@ -574,7 +1514,7 @@ int rc_snapshot_catch_up(rc_store *s)
 		gen = 0;
 	rc_txn_end(&t, RC_OK);
 	if (rc_snap_open(&sn, path) == RC_OK && rc_snap_generation(sn) >= gen &&
-	    snap_config_current(sn, &s->cfg)) {
+	    snap_config_current(sn, &s->cfg) && rc_snap_check(sn) == RC_OK) {
 		rc_snap_close(sn);
 		return RC_OK;
 	}

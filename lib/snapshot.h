@@ -1,74 +1,191 @@
 /*
- * snapshot.h - the NSS snapshot (nss.mdb): what NSS may see, and nothing
- * secret.  Written by lib/snapshot.c after every store change that alters it
- * (to a temporary file, synced, renamed over the old one), read by
- * lib/snapread.c inside the NSS module.
+ * snapshot.h - the NSS snapshot: what NSS may see, and nothing secret.
+ * Written by lib/snapshot.c after store changes that alter it, read by
+ * lib/snapread.c inside the NSS module.  (The design, and why, is at the top
+ * of snapshot.c and in nss_rollcall(8).)
  *
- * One LMDB environment in one file (MDB_NOSUBDIR), one unnamed database,
- * keys by a one-byte prefix:
- *   "V"            u32 format version, u64 store generation (little-endian),
- *                  then (since 0.2) 8 bytes: a BLAKE2b of the configuration
- *                  it shows (home_base, shell, service_shell)
- *   'P' name       passwd: u32 uid, u32 gid, then name, gecos, dir, shell,
- *                  each NUL-terminated
- *   'U' uid (BE)   the user name
- *   'G' name       group: u32 gid, u32 member count, name, members, each
- *                  NUL-terminated
- *   'I' gid (BE)   the group name
- *   'M' name       the user's supplementary gids, u32 each
+ * Files (in the state directory), every one immutable once named by a
+ * manifest, every integer little-endian:
+ *
+ *   nss.snap          the manifest: the store generation it shows, the
+ *                     configuration print, homes and shells, the shard
+ *                     table (each shard's serial and size), the groups
+ *   nss.d/P<i>.<s>    users by name, shard i (the top NBITS bits of the
+ *                     user name's hash), written in publication s
+ *   nss.d/U<i>.<s>    user names by uid, shard i (of the uid's hash)
+ *
+ * Every file starts with the same 32 bytes:
+ *   "RCNS" u32 version, u32 kind ('M', 'P', 'U'), u32 shard index,
+ *   u64 serial (the publication that wrote it), u32 file size, u32 count
+ *
+ * 'M' (count: groups), then at 32:
+ *   u64 generation, u8[8] configuration print, u32 nbits,
+ *   u32 offset of the strings (home_base, shell, service_shell, each NUL-ended),
+ *   u32 offset of the shard table: 2 << nbits entries (u64 serial, u32 size),
+ *        the 'P' shards, then the 'U' shards,
+ *   u32 offset of the group index by name (count u32 offsets of entries),
+ *   u32 offset of the group index by gid (the same, by gid);
+ *   a group entry: u32 gid, u32 nshards, u16 shard[nshards] (the 'P' shards
+ *   that hold members of it, ascending), name NUL-ended.
+ * 'P' (count: users), at 32: u32 offset of the index (count x (u32 hash,
+ *   u32 record offset), in (hash, name) order), u32 offset of the group
+ *   lists, u32 number of them; the records lie back to back in index order
+ *   between the index and the group lists:
+ *     u32 uid, u8 kind (0 member, 1 service user), u8 ngids, name NUL,
+ *     gecos NUL, u32 gid[ngids]
+ *   a group list: u32 gid, u32 members, u32 bytes of their names with NULs,
+ *   u32 offset of (members x u32 record numbers); lists in gid order.
+ * 'U' (count: users), at 32: u32 offset of count x (u32 uid, u32 offset of
+ *   the user name, NUL-ended) in uid order.
  *
  * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef RC_SNAPSHOT_H
 #define RC_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-#define RC_SNAP_VERSION 1
-#define RC_SNAP_FILE "nss.mdb"
+#define RC_SNAP_VERSION 2
+#define RC_SNAP_FILE "nss.snap"
+#define RC_SNAP_DIR "nss.d"
+#define RC_SNAP_MAGIC "RCNS"
+#define RC_SNAP_HDR 32
+#define RC_SNAP_MAX_NBITS 12
+#define RC_SNAP_MAX_GIDS 8
 
 typedef struct rc_snap rc_snap;
 
 typedef struct rc_snap_pw {
 	uint32_t uid, gid;
-	const char *name, *gecos, *dir, *shell;
+	const char *name, *gecos, *shell;
+	const char *dir;      /* points into dirbuf */
+	char dirbuf[4096 + 40];
 } rc_snap_pw;
 
 typedef struct rc_snap_gr {
 	uint32_t gid, nmem;
 	const char *name;
-	const char *mem;      /* nmem NUL-terminated names, back to back */
-	size_t mem_len;       /* bytes of those names with their NULs */
+	size_t mem_len;       /* bytes of the members' names with their NULs */
+	/* where the members are (rc_snap_gr_members) */
+	const uint8_t *shards;
+	uint32_t nshards;
 } rc_snap_gr;
 
-/* Open PATH read-only (0 or an RC_ERR_*); the pointers that lookups return
- * point into the map and stay valid until rc_snap_close(). */
+/* A user record of a 'P' shard, as the publisher reads it back. */
+typedef struct rc_snap_user {
+	uint32_t hash, uid;
+	unsigned kind, ngids;
+	const char *name, *gecos;
+	const uint8_t *gids;  /* ngids u32, unaligned little-endian */
+} rc_snap_user;
+
+/* Open the manifest at PATH read-only (0 or an RC_ERR_*).  The pointers
+ * lookups return point into mapped files and stay valid until the next
+ * call on SN (a lookup that finds a shard replaced reloads the manifest)
+ * or rc_snap_close(). */
 int rc_snap_open(rc_snap **out, const char *path);
 void rc_snap_close(rc_snap *sn);
 uint64_t rc_snap_generation(const rc_snap *sn);
-/* The fingerprint of the homes and shells SN was made with (RC_ERR_NOTFOUND
- * for a snapshot that has none). */
+uint64_t rc_snap_serial(const rc_snap *sn);
+unsigned rc_snap_nbits(const rc_snap *sn);
+/* The fingerprint of the homes and shells SN was made with. */
 int rc_snap_config_print(const rc_snap *sn, uint8_t out[8]);
 /* Is PATH another file than the one SN has open? */
 int rc_snap_replaced(const rc_snap *sn, const char *path);
 
-/* 0 found, RC_ERR_NOTFOUND, or RC_ERR_STORE for a damaged record. */
+/* 0 found, RC_ERR_NOTFOUND, or RC_ERR_STORE for a damaged file. */
 int rc_snap_pw_byname(rc_snap *sn, const char *name, rc_snap_pw *pw);
 int rc_snap_pw_byuid(rc_snap *sn, uint32_t uid, rc_snap_pw *pw);
 int rc_snap_gr_byname(rc_snap *sn, const char *name, rc_snap_gr *gr);
 int rc_snap_gr_bygid(rc_snap *sn, uint32_t gid, rc_snap_gr *gr);
-/* Enumeration: the entry after KEY (NULL: the first).  KEY is the name. */
+/* GR's members, each passed to FN (which returns nonzero to stop); 0, or
+ * RC_ERR_STORE when they are not the nmem names of mem_len bytes that GR
+ * announced. */
+int rc_snap_gr_members(rc_snap *sn, const rc_snap_gr *gr,
+                       int (*fn)(void *ctx, const char *name), void *ctx);
+/* Enumeration: the entry after AFTER (NULL: the first), a name. */
 int rc_snap_pw_next(rc_snap *sn, const char *after, rc_snap_pw *pw);
 int rc_snap_gr_next(rc_snap *sn, const char *after, rc_snap_gr *gr);
 /* The user's supplementary gids: *gids points into the map (unaligned u32
  * little-endian), *n of them. */
 int rc_snap_groups(rc_snap *sn, const char *name, const uint8_t **gids, size_t *n);
 
+/* For the publisher and the fuzzer: shard I of KIND ('P' or 'U') as the
+ * manifest names it (file name under nss.d, serial, size). */
+int rc_snap_shard_file(const rc_snap *sn, char kind, uint32_t i, char *name, size_t len,
+                       uint64_t *serial, uint32_t *size);
+/* Is every shard the manifest names there, a trusted file of its size?
+ * (RC_OK or RC_ERR_STORE; one stat per shard, nothing read.) */
+int rc_snap_check(const rc_snap *sn);
+/* Every record of 'P' shard I, in order, to FN. */
+int rc_snap_shard_users(rc_snap *sn, uint32_t i, int (*fn)(void *ctx, const rc_snap_user *u),
+                        void *ctx);
+/* Every entry of 'U' shard I, in order, to FN. */
+int rc_snap_shard_uids(rc_snap *sn, uint32_t i, int (*fn)(void *ctx, uint32_t uid, const char *name),
+                       void *ctx);
+/* The group entries of the manifest, in name order, to FN (gid, name, the
+ * shards that hold members). */
+int rc_snap_groups_each(rc_snap *sn, int (*fn)(void *ctx, uint32_t gid, const char *name,
+                                               const uint8_t *shards, uint32_t nshards),
+                        void *ctx);
+
 static inline uint32_t rc_snap_u32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
 	       ((uint32_t)p[3] << 24);
+}
+
+static inline uint64_t rc_snap_u64(const uint8_t *p)
+{
+	return (uint64_t)rc_snap_u32(p) | ((uint64_t)rc_snap_u32(p + 4) << 32);
+}
+
+static inline uint32_t rc_snap_mix(uint32_t h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
+
+/* The hash that places a user name (FNV-1a, then mixed). */
+static inline uint32_t rc_snap_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+	while (*s) {
+		h ^= (uint8_t)*s++;
+		h *= 16777619u;
+	}
+	return rc_snap_mix(h);
+}
+
+static inline uint32_t rc_snap_shard(uint32_t hash, unsigned nbits)
+{
+	return nbits ? hash >> (32 - nbits) : 0;
+}
+
+static inline uint32_t rc_snap_uid_shard(uint32_t uid, unsigned nbits)
+{
+	return rc_snap_shard(rc_snap_mix(uid * 0x9e3779b1u + 1), nbits);
+}
+
+/* "P012.00000000000000a3" */
+#define RC_SNAP_NAME_MAX 32
+static inline void rc_snap_file_name(char *out, char kind, uint32_t i, uint64_t serial)
+{
+	static const char hex[] = "0123456789abcdef";
+	out[0] = kind;
+	out[1] = hex[(i >> 8) & 15];
+	out[2] = hex[(i >> 4) & 15];
+	out[3] = hex[i & 15];
+	out[4] = '.';
+	for (int k = 0; k < 16; k++)
+		out[5 + k] = hex[(serial >> (60 - 4 * k)) & 15];
+	out[21] = '\0';
 }
 #endif

@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <sodium.h>
@@ -56,6 +57,9 @@ RC_API const char *rc_store_warning(const rc_store *s)
 static void publish_after_commit(rc_store *s)
 {
 	char saved[512];
+
+	clock_gettime(CLOCK_MONOTONIC, &s->last_publish);
+	s->batch_pending = false;
 
 	snprintf(saved, sizeof(saved), "%s", rc_errmsg());
 	if (rc_snapshot_publish(s) != RC_OK)
@@ -367,10 +371,40 @@ static int store_open(rc_store **out, const rc_config *cfg, unsigned flags)
 	return RC_OK;
 }
 
+/* In batch mode: publish now only when the last publication is a second
+ * old (so that the last change is visible within a second of the next
+ * one, and at the end). */
+static void publish_or_defer(rc_store *s)
+{
+	struct timespec now;
+
+	if (s->batch) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		int64_t ms = (int64_t)(now.tv_sec - s->last_publish.tv_sec) * 1000 +
+		             (now.tv_nsec - s->last_publish.tv_nsec) / 1000000;
+		if (ms < 1000) {
+			s->batch_pending = true;
+			return;
+		}
+	}
+	publish_after_commit(s);
+}
+
+RC_API void rc_store_batch(rc_store *s, int on)
+{
+	s->batch = on != 0;
+	if (on)
+		clock_gettime(CLOCK_MONOTONIC, &s->last_publish);
+	else if (s->batch_pending && s->pid == getpid())
+		publish_after_commit(s);
+}
+
 RC_API void rc_store_close(rc_store *s)
 {
 	if (!s)
 		return;
+	if (s->batch_pending && s->pid == getpid() && s->env)
+		publish_after_commit(s);
 	if ((s->flags & RC_OPEN_SHARED) && s->refs) {   /* not on a failed open */
 		pthread_mutex_lock(&shared_lock);
 		bool last = --s->refs == 0;
@@ -442,7 +476,7 @@ RC_API int rc_store_create(const rc_config *cfg, const char *owner_email,
 		return rc;
 	if ((rc = mkdir_parents(cfg->state_dir)) != 0)
 		goto out;
-	/* 0755 whatever the umask: nss.mdb in it is for every user to read */
+	/* 0755 whatever the umask: nss.snap in it is for every user to read */
 	if (mkdir(cfg->state_dir, 0755) == 0) {
 		if (chmod(cfg->state_dir, 0755) < 0) {
 			rc = rc_fail(RC_ERR_STORE, "cannot chmod %s: %s", cfg->state_dir,
@@ -676,7 +710,10 @@ static int commit(rc_txn *t)
 			rc = RC_OK;
 		if (!rc)
 			rc = rc_meta_put_u64(t, "@generation", gen + 1);
+		if (!rc)
+			rc = rc_nss_log(t, gen + 1);
 	}
+	rc_nss_forget(t);
 	if (rc) {
 		mdb_txn_abort(t->txn);
 		t->txn = NULL;
@@ -685,6 +722,11 @@ static int commit(rc_txn *t)
 	}
 	int mrc = mdb_txn_commit(t->txn);
 	t->txn = NULL;
+	/* LMDB reports a short write as EIO: on a full file system, say so */
+	struct statvfs vfs;
+	if (mrc == EIO && statvfs(t->s->cfg.state_dir, &vfs) == 0 &&
+	    (uint64_t)vfs.f_bavail * vfs.f_frsize < 256 * 1024)
+		mrc = ENOSPC;
 	if (mrc) {
 		write_txn_held(false);
 		return rc_fail_lmdb(mrc, "cannot commit the change");
@@ -695,7 +737,7 @@ static int commit(rc_txn *t)
 	/* (the stop signals stay held while the snapshot is published: its
 	 * lock is waited for by every other publisher) */
 	if (t->nss_changed)
-		publish_after_commit(t->s);
+		publish_or_defer(t->s);
 	write_txn_held(false);
 	return RC_OK;
 }
@@ -721,10 +763,13 @@ static void audit_refusal(rc_txn *t)
 
 int rc_txn_end(rc_txn *t, int rc)
 {
-	if (!t->txn)
+	if (!t->txn) {
+		rc_nss_forget(t);
 		return rc;
+	}
 	if (rc == RC_OK && t->write)
 		return commit(t);
+	rc_nss_forget(t);
 	mdb_txn_abort(t->txn);
 	t->txn = NULL;
 	if (t->write)
@@ -755,12 +800,16 @@ int rc_db_put_raw(rc_txn *t, int db, const void *key, size_t klen,
 	MDB_val old;
 	int mrc;
 
-	if (!t->nss_changed) {
+	/* every user whose view changes is noted (the publisher rewrites
+	 * their shards only); for the rest, the first change is enough */
+	if (!t->nss_changed || db == DB_MEMBERS || db == DB_SVCUSERS) {
 		mrc = mdb_get(t->txn, t->s->dbi[db], &k, &old);
 		if (mrc && mrc != MDB_NOTFOUND)
 			return rc_fail_lmdb(mrc, "cannot read the store");
-		if (rc_nss_shown_change(db, &k, mrc ? NULL : &old, &v))
+		if (rc_nss_shown_change(db, &k, mrc ? NULL : &old, &v)) {
 			t->nss_changed = true;
+			rc_nss_note(t, db, &k);
+		}
 	}
 	mrc = mdb_put(t->txn, t->s->dbi[db], &k, &v, flags);
 
@@ -790,8 +839,10 @@ int rc_db_del(rc_txn *t, int db, const void *key, size_t klen)
 		return RC_ERR_NOTFOUND;
 	if (mrc)
 		return rc_fail_lmdb(mrc, "cannot read the store");
-	if (rc_nss_shown_change(db, &k, &old, NULL))
+	if (rc_nss_shown_change(db, &k, &old, NULL)) {
 		t->nss_changed = true;
+		rc_nss_note(t, db, &k);
+	}
 	mrc = mdb_del(t->txn, t->s->dbi[db], &k, NULL);
 	if (mrc == MDB_NOTFOUND)
 		return RC_ERR_NOTFOUND;
@@ -805,8 +856,10 @@ int rc_db_cursor_del(rc_txn *t, int db, MDB_cursor *c)
 
 	if (mrc)
 		return rc_fail_lmdb(mrc, "cannot read the store");
-	if (rc_nss_shown_change(db, &k, &v, NULL))
+	if (rc_nss_shown_change(db, &k, &v, NULL)) {
 		t->nss_changed = true;
+		rc_nss_note(t, db, &k);
+	}
 	mrc = mdb_cursor_del(c, 0);
 	return mrc ? rc_fail_lmdb(mrc, "cannot write the store") : RC_OK;
 }

@@ -1,7 +1,7 @@
 /*
  * nss_rollcall.c - libnss_rollcall.so.2: rollcall's members and service
  * users as passwd and group entries, read from the published snapshot
- * (state_dir/nss.mdb).  Thin glue over lib/snapread.c.
+ * (state_dir/nss.snap and the shards it names).  Thin glue over lib/snapread.c.
  *
  * - The snapshot is opened read-only and kept mapped; a replaced file is
  *   noticed by a stat() at most once a second (a coarse clock is read on
@@ -11,7 +11,8 @@
  * - Entries are sized first: a buffer too small gives ERANGE and
  *   NSS_STATUS_TRYAGAIN, and nothing is written past it.
  * - A missing or damaged snapshot is NSS_STATUS_UNAVAIL: the next source in
- *   nsswitch.conf answers.  errno is left as it was, except for *errnop.
+ *   nsswitch.conf answers.  errno is left as it was, except for *errnop
+ *   (which glibc points at errno itself).
  *
  * SPDX-License-Identifier: BSD-3-Clause
  */
@@ -141,8 +142,23 @@ static enum nss_status fill_pw(const rc_snap_pw *e, struct passwd *pw, char *buf
 	return NSS_STATUS_SUCCESS;
 }
 
-static enum nss_status fill_gr(const rc_snap_gr *e, struct group *gr, char *buf, size_t len,
-                               int *errnop)
+struct members {
+	char **mem;
+	struct bufp b;
+	uint32_t i, n;
+};
+
+static int add_member(void *ctx, const char *name)
+{
+	struct members *m = ctx;
+	if (m->i >= m->n || strlen(name) + 1 > m->b.left)
+		return 1;   /* not what the group announced: damaged */
+	m->mem[m->i++] = bcopy_str(&m->b, name);
+	return 0;
+}
+
+static enum nss_status fill_gr(rc_snap *sn, const rc_snap_gr *e, struct group *gr, char *buf,
+                               size_t len, int *errnop)
 {
 	size_t strs = strlen(e->name) + 1 + 2 + e->mem_len;
 	uintptr_t base = (uintptr_t)buf;
@@ -153,19 +169,18 @@ static enum nss_status fill_gr(const rc_snap_gr *e, struct group *gr, char *buf,
 		*errnop = ERANGE;
 		return NSS_STATUS_TRYAGAIN;
 	}
-	char **mem = (char **)(void *)(buf + pad);
-	struct bufp b = { buf + pad + ((size_t)e->nmem + 1) * sizeof(char *), 0 };
-	b.left = len - (size_t)(b.p - buf);
-	gr->gr_name = bcopy_str(&b, e->name);
-	gr->gr_passwd = bcopy_str(&b, "*");
+	struct members m = { (char **)(void *)(buf + pad), { NULL, 0 }, 0, e->nmem };
+	m.b.p = buf + pad + ((size_t)e->nmem + 1) * sizeof(char *);
+	m.b.left = len - (size_t)(m.b.p - buf);
+	gr->gr_name = bcopy_str(&m.b, e->name);
+	gr->gr_passwd = bcopy_str(&m.b, "*");
 	gr->gr_gid = e->gid;
-	const char *m = e->mem;
-	for (uint32_t i = 0; i < e->nmem; i++) {
-		mem[i] = bcopy_str(&b, m);
-		m += strlen(m) + 1;
+	if (rc_snap_gr_members(sn, e, add_member, &m) != RC_OK || m.i != e->nmem) {
+		*errnop = ENOENT;
+		return NSS_STATUS_UNAVAIL;
 	}
-	mem[e->nmem] = NULL;
-	gr->gr_mem = mem;
+	m.mem[e->nmem] = NULL;
+	gr->gr_mem = m.mem;
 	return NSS_STATUS_SUCCESS;
 }
 
@@ -202,10 +217,19 @@ static bool name_ok(const char *name)
 		st = NSS_STATUS_UNAVAIL;        \
 		goto out;                       \
 	}
+/* errno as it was, then *errnop on failure: glibc passes &errno as
+ * errnop, and reads ERANGE there to grow the buffer (nss-systemd's
+ * UNPROTECT_ERRNO) */
 #define END                                     \
 out:                                            \
 	pthread_mutex_unlock(&lock);            \
-	errno = saved_errno;                    \
+	if (st != NSS_STATUS_SUCCESS) {         \
+		int e_ = *errnop;               \
+		errno = saved_errno;            \
+		*errnop = e_;                   \
+	} else {                                \
+		errno = saved_errno;            \
+	}                                       \
 	return st;
 
 EXPORT enum nss_status _nss_rollcall_getpwnam_r(const char *name, struct passwd *pw,
@@ -275,7 +299,7 @@ EXPORT enum nss_status _nss_rollcall_getgrnam_r(const char *name, struct group *
 	}
 	BEGIN
 	int rc = rc_snap_gr_byname(sn, name, &e);
-	st = rc ? status_of(rc, errnop) : fill_gr(&e, gr, buf, len, errnop);
+	st = rc ? status_of(rc, errnop) : fill_gr(sn, &e, gr, buf, len, errnop);
 	END
 }
 
@@ -285,7 +309,7 @@ EXPORT enum nss_status _nss_rollcall_getgrgid_r(gid_t gid, struct group *gr, cha
 	rc_snap_gr e;
 	BEGIN
 	int rc = rc_snap_gr_bygid(sn, (uint32_t)gid, &e);
-	st = rc ? status_of(rc, errnop) : fill_gr(&e, gr, buf, len, errnop);
+	st = rc ? status_of(rc, errnop) : fill_gr(sn, &e, gr, buf, len, errnop);
 	END
 }
 
@@ -314,7 +338,7 @@ EXPORT enum nss_status _nss_rollcall_getgrent_r(struct group *gr, char *buf, siz
 		st = status_of(rc, errnop);
 		goto out;
 	}
-	st = fill_gr(&e, gr, buf, len, errnop);
+	st = fill_gr(sn, &e, gr, buf, len, errnop);
 	if (st == NSS_STATUS_SUCCESS) {
 		snprintf(gr_pos, sizeof(gr_pos), "%s", e.name);
 		gr_started = true;

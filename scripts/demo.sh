@@ -152,7 +152,7 @@ nss() {
 nss getent passwd alice bob reporting_ro
 nss id bob
 nss getent group rollcall-developer rollcall-members svc-analytics svc-analytics-readonly
-ls -l "$STATE/nss.mdb"
+ls -l "$STATE/nss.snap" "$STATE/nss.d"
 
 step "15. Policies and billing"
 show settings set invite.ttl 48h

@@ -151,11 +151,19 @@ case_ "the state directory a symlink" "$SD" UNAVAIL sh -c "mv '$SD' '$TMP/moved'
 case_ "the state directory writable by others" "$SD" UNAVAIL chmod 777 "$SD"
 case_ "the state directory owned by another user" "$SD" UNAVAIL chown 4711 "$SD"
 case_ "the store directory a symlink" "$SD/store" any sh -c "mv '$SD/store' '$TMP/store' && ln -s '$TMP/store' '$SD/store'"
-N=$SD/nss.mdb
-case_ "nss.mdb truncated" - UNAVAIL truncate -s 4096 "$N"
-case_ "nss.mdb garbage" - UNAVAIL sh -c "head -c 65536 /dev/urandom > '$N'"
-case_ "nss.mdb a FIFO" - UNAVAIL sh -c "rm '$N' && mkfifo -m 644 '$N'"
-case_ "nss.mdb a symlink" - UNAVAIL sh -c "mv '$N' '$TMP/nss' && ln -s '$TMP/nss' '$N'"
-case_ "nss.mdb writable by others" - UNAVAIL chmod 666 "$N"
-case_ "nss.mdb owned by another user" - UNAVAIL chown 4711 "$N"
+N=$SD/nss.snap
+case_ "nss.snap truncated" - UNAVAIL truncate -s 60 "$N"
+case_ "nss.snap garbage" - UNAVAIL sh -c "head -c 65536 /dev/urandom > '$N'"
+case_ "nss.snap a FIFO" - UNAVAIL sh -c "rm '$N' && mkfifo -m 644 '$N'"
+case_ "nss.snap a symlink" - UNAVAIL sh -c "mv '$N' '$TMP/nss' && ln -s '$TMP/nss' '$N'"
+case_ "nss.snap writable by others" - UNAVAIL chmod 666 "$N"
+case_ "nss.snap owned by another user" - UNAVAIL chown 4711 "$N"
+# the shards (one, on a store this small): the one that holds alice
+S=$SD/nss.d/$(basename "$TMP"/good/nss.d/P000.*)
+case_ "a shard missing" - UNAVAIL sh -c "rm $S"
+case_ "a shard truncated" - UNAVAIL sh -c "truncate -s 40 $S"
+case_ "a shard garbage" - UNAVAIL sh -c "head -c 4096 /dev/urandom > $S"
+case_ "a shard writable by others" - UNAVAIL sh -c "chmod 666 $S"
+case_ "nss.d writable by others" - UNAVAIL chmod 777 "$SD/nss.d"
+case_ "nss.d a symlink" - UNAVAIL sh -c "mv '$SD/nss.d' '$TMP/nssd' && ln -s '$TMP/nssd' '$SD/nss.d'"
 done_testing

@@ -3,26 +3,32 @@
  * (lib/snapread.c) and the NSS module's copying into callers' buffers
  * (nss_module/nss_rollcall.c, built into this target).
  *
- * The input is a list of records, each [key length u8][key][value length
- * u16 LE][value]: they are written into a fresh LMDB snapshot file (LMDB's
- * own page format is LMDB's to check; what is fuzzed here is every record
- * the reader decodes), and every NSS entry point runs over it: lookups by
- * every name and id found, enumeration, initgroups, with a large buffer
- * and with a small one whose guard bytes must stay untouched.
+ * The input is a byte (the small buffer's length), then files, each
+ * [length u16 LE][bytes]: the first is written as the manifest (nss.snap),
+ * the others as the shard files that manifest names, in its order ('P'
+ * shards, then 'U'), under the names it gives them (a manifest that does
+ * not open gets none).  tests/fuzz/snapshot_seed.py packs a published
+ * snapshot this way.  Every NSS entry point then runs over it: lookups by
+ * every name and id found in the files, enumeration, initgroups, with a
+ * large buffer and with a small one whose guard bytes must stay untouched.
  * Findings: a crash or sanitizer report, a write past the caller's buffer,
  * a SUCCESS with a NULL or unterminated field, or a status NSS does not
  * define.
  * SPDX-License-Identifier: BSD-3-Clause
  */
 #include "../../nss_module/nss_rollcall.c"
-#include <lmdb.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char dir[256], file[300];
+static char dir[256], file[300], sdir[320];
 
+static void clear_dir(void);
 static void cleanup(void)
 {
+	clear_dir();
+	rmdir(sdir);
 	unlink(file);
 	rmdir(dir);
 }
@@ -73,41 +79,74 @@ static void check_gr(const struct group *gr)
 		(void)strlen(*m);
 }
 
+static void put(const char *path, const uint8_t *d, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		abort();
+	if (n && write(fd, d, n) != (ssize_t)n)
+		abort();
+	close(fd);
+}
+
+/* The next file of the input: *P and *N, or false at the end. */
+static bool next_file(const uint8_t *data, size_t size, size_t *off, const uint8_t **p, size_t *n)
+{
+	if (*off + 2 > size)
+		return false;
+	size_t len = (size_t)data[*off] | (size_t)data[*off + 1] << 8;
+	*off += 2;
+	if (len > size - *off)
+		len = size - *off;
+	*p = data + *off;
+	*n = len;
+	*off += len;
+	return true;
+}
+
+static void clear_dir(void)
+{
+	DIR *d = opendir(sdir);
+	struct dirent *e;
+	char path[700];
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", sdir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+}
+
 static int write_snapshot(const uint8_t *data, size_t size)
 {
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	int rc = -1;
+	const uint8_t *p;
+	size_t n, off = 0;
+	rc_snap *sn;
 
+	clear_dir();
 	unlink(file);
-	if (mdb_env_create(&env))
-		abort();
-	mdb_env_set_mapsize(env, 4 << 20);
-	if (mdb_env_open(env, file, MDB_NOSUBDIR | MDB_NOSYNC | MDB_NOLOCK, 0644))
-		abort();
-	if (mdb_txn_begin(env, NULL, 0, &txn) || mdb_dbi_open(txn, NULL, 0, &dbi))
-		abort();
-	size_t off = 0;
-	while (off < size) {
-		size_t kl = data[off++];
-		if (off + kl + 2 > size)
+	if (!next_file(data, size, &off, &p, &n))
+		return -1;
+	put(file, p, n);
+	if (rc_snap_open(&sn, file) != RC_OK)
+		return 0;   /* still run: every lookup must be UNAVAIL */
+	uint32_t shards = 2u << rc_snap_nbits(sn);
+	for (uint32_t i = 0; i < shards && next_file(data, size, &off, &p, &n); i++) {
+		char name[RC_SNAP_NAME_MAX], path[700];
+		uint64_t serial;
+		uint32_t sz;
+		uint32_t half = shards / 2;
+		if (rc_snap_shard_file(sn, i < half ? 'P' : 'U', i % half, name, sizeof(name), &serial,
+		                       &sz) != RC_OK)
 			break;
-		MDB_val k = { kl, (void *)(uintptr_t)(data + off) };
-		off += kl;
-		size_t vl = (size_t)data[off] | (size_t)data[off + 1] << 8;
-		off += 2;
-		if (vl > size - off)
-			vl = size - off;
-		MDB_val v = { vl, (void *)(uintptr_t)(data + off) };
-		off += vl;
-		if (kl > 0)
-			(void)mdb_put(txn, dbi, &k, &v, 0);
+		snprintf(path, sizeof(path), "%s/%s", sdir, name);
+		put(path, p, n);
 	}
-	if (mdb_txn_commit(txn) == 0)
-		rc = 0;
-	mdb_env_close(env);
-	return rc;
+	rc_snap_close(sn);
+	return 0;
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -120,6 +159,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!mkdtemp(dir))
 		abort();
 	snprintf(file, sizeof(file), "%s/%s", dir, RC_SNAP_FILE);
+	snprintf(sdir, sizeof(sdir), "%s/%s", dir, RC_SNAP_DIR);
+	if (mkdir(sdir, 0755) < 0)
+		abort();
 	setenv("ROLLCALL_STATE_DIR", dir, 1);
 	atexit(cleanup);
 	return 0;
@@ -145,22 +187,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	stale = true;
 	pthread_mutex_unlock(&lock);
 
-	/* names and ids the records mention, and a few that they do not */
-	for (size_t off = 1; off < size && nn < 14;) {
-		size_t kl = data[off++];
-		if (off + kl + 2 > size)
-			break;
-		if (kl > 1 && kl <= RC_NAME_MAX + 1) {
-			memcpy(names[nn], data + off + 1, kl - 1);
-			names[nn][kl - 1] = '\0';
+	/* names and ids the files mention (strings of name characters, and
+	 * the u32 before a name: a 'P' record's uid), and a few they do not */
+	for (size_t i = 1; i + 1 < size && nn < 14; i++) {
+		size_t k = i;
+		while (k < size && k - i <= RC_NAME_MAX && data[k] > ' ' && data[k] < 0x7f &&
+		       data[k] != ':' && data[k] != '/')
+			k++;
+		if (k < size && data[k] == 0 && k > i && k - i <= RC_NAME_MAX) {
+			memcpy(names[nn], data + i, k - i);
+			names[nn][k - i] = '\0';
 			nn++;
+			if (i >= 7 && ni < 14)
+				ids[ni++] = (uint32_t)data[i - 6] | (uint32_t)data[i - 5] << 8 |
+				            (uint32_t)data[i - 4] << 16 | (uint32_t)data[i - 3] << 24;
+			i = k;
 		}
-		if (kl == 5 && ni < 14)
-			ids[ni++] = (uint32_t)data[off + 1] << 24 | (uint32_t)data[off + 2] << 16 |
-			            (uint32_t)data[off + 3] << 8 | data[off + 4];
-		off += kl;
-		size_t vl = (size_t)data[off] | (size_t)data[off + 1] << 8;
-		off += 2 + (vl > size - off - 2 ? size - off - 2 : vl);
 	}
 	snprintf(names[nn++], sizeof(names[0]), "alice");
 	snprintf(names[nn++], sizeof(names[0]), "rollcall-members");

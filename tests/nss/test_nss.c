@@ -3,8 +3,9 @@
  * module is dlopen()ed from $NSS_MODULE and its exported functions are used
  * against a store made with lib/.  Lookups, invalid names, ERANGE at every
  * buffer size and alignment with guard bytes, errno kept, enumeration, a
- * replaced snapshot, damaged snapshots, 16 threads during 1,000 republishes,
- * and a forked child.
+ * replaced snapshot and a shard replaced under an open handle, damaged
+ * manifests and shards, 16 threads during 1,000 republishes, a forked child,
+ * and a sharded snapshot of 5,000 members changed one at a time.
  * SPDX-License-Identifier: BSD-3-Clause
  */
 #include "config.h"
@@ -23,9 +24,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include <lmdb.h>
 #include "rollcall.h"
 #include "snapshot.h"
 
@@ -306,11 +307,15 @@ static void test_enumeration(void **state)
 	char buf[4096], small[8];
 	int err, users = 0, groups = 0;
 
+	char first[64];
+	nss.setpwent(0);
+	assert_int_equal(nss.getpwent_r(&pw, buf, sizeof(buf), &err), NSS_STATUS_SUCCESS);
+	snprintf(first, sizeof(first), "%s", pw.pw_name);
 	nss.setpwent(0);
 	/* a too-small buffer does not skip the entry */
 	assert_int_equal(nss.getpwent_r(&pw, small, sizeof(small), &err), NSS_STATUS_TRYAGAIN);
 	assert_int_equal(nss.getpwent_r(&pw, buf, sizeof(buf), &err), NSS_STATUS_SUCCESS);
-	assert_string_equal(pw.pw_name, "alice");
+	assert_string_equal(pw.pw_name, first);
 	users++;
 	while (nss.getpwent_r(&pw, buf, sizeof(buf), &err) == NSS_STATUS_SUCCESS)
 		users++;
@@ -368,26 +373,45 @@ static void put_file(const char *path, const void *data, size_t len)
 	chmod(path, 0644);
 }
 
+/* The one 'P' shard of this small snapshot, as the manifest names it. */
+static void shard_path(char *out, size_t len)
+{
+	char man[100], name[RC_SNAP_NAME_MAX];
+	rc_snap *sn;
+	uint64_t serial;
+	uint32_t size;
+	snprintf(man, sizeof(man), "%s/state/%s", dir, RC_SNAP_FILE);
+	assert_int_equal(rc_snap_open(&sn, man), RC_OK);
+	assert_int_equal(rc_snap_nbits(sn), 0);
+	assert_int_equal(rc_snap_shard_file(sn, 'P', 0, name, sizeof(name), &serial, &size), RC_OK);
+	rc_snap_close(sn);
+	snprintf(out, len, "%s/state/%s/%s", dir, RC_SNAP_DIR, name);
+}
+
 static void test_damaged_snapshot(void **state)
 {
 	(void)state;
-	char path[100], saved[100], tmp[100], cmd[1024];
+	char man[100], shard[160], saved[100], ssaved[100], tmp[100], cmd[1024];
 	struct passwd pw;
 	struct group gr;
 	char buf[1024];
 	int err;
 	static char junk[65536];
 
-	snprintf(path, sizeof(path), "%s/state/nss.mdb", dir);
+	snprintf(man, sizeof(man), "%s/state/%s", dir, RC_SNAP_FILE);
+	shard_path(shard, sizeof(shard));
 	snprintf(saved, sizeof(saved), "%s/nss.saved", dir);
+	snprintf(ssaved, sizeof(ssaved), "%s/shard.saved", dir);
 	snprintf(tmp, sizeof(tmp), "%s/nss.tmp", dir);
-	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", path, saved);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && cp '%s' '%s'", man, saved, shard, ssaved);
 	assert_int_equal(system(cmd), 0);
 	for (size_t i = 0; i < sizeof(junk); i++)
 		junk[i] = (char)(i * 7919 + 13);
 
-	for (int c = 0; c < 6; c++) {
-		switch (c) {
+	for (int c = 0; c < 12; c++) {
+		/* the manifest (0-5), then the shard that holds alice (6-11) */
+		const char *path = c < 6 ? man : shard, *good = c < 6 ? saved : ssaved;
+		switch (c % 6) {
 		case 0: /* missing */
 			unlink(path);
 			break;
@@ -400,8 +424,8 @@ static void test_damaged_snapshot(void **state)
 			rename(tmp, path);
 			break;
 		case 3: /* truncated */
-			snprintf(cmd, sizeof(cmd), "head -c 8192 '%s' > '%s' && chmod 644 '%s' && mv '%s' '%s'",
-			         saved, tmp, tmp, tmp, path);
+			snprintf(cmd, sizeof(cmd), "head -c 60 '%s' > '%s' && chmod 644 '%s' && mv '%s' '%s'",
+			         good, tmp, tmp, tmp, path);
 			assert_int_equal(system(cmd), 0);
 			break;
 		case 4: /* a directory */
@@ -410,7 +434,7 @@ static void test_damaged_snapshot(void **state)
 			break;
 		case 5: /* world-writable */
 			rmdir(path);
-			snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chmod 666 '%s'", saved, path, path);
+			snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chmod 666 '%s'", good, path, path);
 			assert_int_equal(system(cmd), 0);
 			break;
 		}
@@ -421,10 +445,12 @@ static void test_damaged_snapshot(void **state)
 		assert_int_equal(nss.getgrgid_r(dev_gid, &gr, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
 		nss.setpwent(0);
 		assert_int_equal(nss.getpwent_r(&pw, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+		if (c == 5 || c == 11) {
+			unlink(path);
+			snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chmod 644 '%s'", good, path, path);
+			assert_int_equal(system(cmd), 0);
+		}
 	}
-	unlink(path);
-	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chmod 644 '%s'", saved, path, path);
-	assert_int_equal(system(cmd), 0);
 	wait_for_reload();
 	assert_int_equal(nss.getpwnam_r("alice", &pw, buf, sizeof(buf), &err), NSS_STATUS_SUCCESS);
 }
@@ -489,58 +515,158 @@ static void test_fork(void **state)
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
-/* rc_snap_open checks the file at the path, then LMDB opens the path
- * again: a publish may have renamed a newer snapshot over it in between,
- * and a bigger one must not be taken for a truncated one (that made a
- * lookup UNAVAIL now and then while members were being added).  The link
- * wraps mdb_env_open (-Wl,--wrap) so that the rename happens exactly
- * there. */
-static char swap_in[160];
-int __real_mdb_env_open(MDB_env *env, const char *path, unsigned int flags, mdb_mode_t mode);
-int __wrap_mdb_env_open(MDB_env *env, const char *path, unsigned int flags, mdb_mode_t mode);
-int __wrap_mdb_env_open(MDB_env *env, const char *path, unsigned int flags, mdb_mode_t mode)
-{
-	if (swap_in[0] && strstr(path, RC_SNAP_FILE)) {
-		if (rename(swap_in, path) < 0)
-			fprintf(stderr, "rename %s: %s\n", swap_in, strerror(errno));
-		swap_in[0] = '\0';
-	}
-	return __real_mdb_env_open(env, path, flags, mode);
-}
-
-static void test_replaced_while_opening(void **state)
+/* A handle keeps the manifest it opened; a publication then replaces the
+ * shard it has not mapped yet (and removes the old file): the lookup
+ * opens the new manifest and answers from it, not UNAVAIL. */
+static void test_replaced_under_handle(void **state)
 {
 	(void)state;
-	char path[160], small[160], cmd[1024], name[32];
-	struct stat a, b;
-	rc_secret_result sec;
+	char path[160];
 	rc_snap *sn = NULL;
 	rc_snap_pw pw;
+	rc_code_result r;
+	rc_invite_req req = { .email = "dave@example.com", .role = "read-only" };
 
 	snprintf(path, sizeof(path), "%s/state/%s", dir, RC_SNAP_FILE);
-	snprintf(small, sizeof(small), "%s/small.mdb", dir);
-	snprintf(swap_in, sizeof(swap_in), "%s/big.mdb", dir);
-	snprintf(cmd, sizeof(cmd), "cp -p '%s' '%s'", path, small);
-	assert_int_equal(system(cmd), 0);
-	swap_in[0] = '\0';
-	/* a bigger snapshot: 100 more users */
-	assert_int_equal(rc_settings_set(store, &root, "argon2.opslimit", "1"), RC_OK);
-	assert_int_equal(rc_settings_set(store, &root, "argon2.memlimit_kib", "8192"), RC_OK);
-	for (int i = 0; i < 100; i++) {
-		snprintf(name, sizeof(name), "bulk_%d", i);
-		assert_int_equal(rc_svcuser_create(store, &root, "db1", name, NULL, 1, 0, &sec), RC_OK);
-	}
-	snprintf(swap_in, sizeof(swap_in), "%s/big.mdb", dir);
-	snprintf(cmd, sizeof(cmd), "cp -p '%s' '%s' && mv '%s' '%s'", path, swap_in, small, path);
-	assert_int_equal(system(cmd), 0);
-	assert_int_equal(stat(path, &a), 0);
-	assert_int_equal(stat(swap_in, &b), 0);
-	assert_true(b.st_size > a.st_size);
-	/* the check sees the small file, LMDB gets the big one */
 	assert_int_equal(rc_snap_open(&sn, path), RC_OK);
-	assert_int_equal(swap_in[0], '\0');
-	assert_int_equal(rc_snap_pw_byname(sn, "bulk_99", &pw), RC_OK);
-	assert_false(rc_snap_replaced(sn, path));
+	uint64_t gen = rc_snap_generation(sn);
+	assert_int_equal(rc_member_invite(store, &root, &req, &r), RC_OK);
+	assert_true(rc_snap_replaced(sn, path));
+	assert_int_equal(rc_snap_pw_byname(sn, "dave", &pw), RC_OK);
+	assert_true(rc_snap_generation(sn) > gen);
+	assert_int_equal(rc_snap_pw_byname(sn, "alice", &pw), RC_OK);
+	rc_snap_close(sn);
+	assert_int_equal(rc_member_withdraw(store, &root, "dave"), RC_OK);
+}
+
+/* Batch mode: a burst of changes publishes about once a second, not once
+ * per change; the end of the batch publishes the last one. */
+static void test_batch(void **state)
+{
+	(void)state;
+	char path[160];
+	rc_snap *sn = NULL;
+	rc_snap_pw pw;
+	struct timespec t0, t1;
+
+	snprintf(path, sizeof(path), "%s/state/%s", dir, RC_SNAP_FILE);
+	assert_int_equal(rc_snap_open(&sn, path), RC_OK);
+	uint64_t serial = rc_snap_serial(sn);
+	rc_snap_close(sn);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc_store_batch(store, 1);
+	for (int i = 0; i < 300; i++) {
+		char gecos[32];
+		snprintf(gecos, sizeof(gecos), "Batch %d", i);
+		assert_int_equal(rc_member_update(store, &root, "bob", NULL, gecos), RC_OK);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* not yet published: the last change waits for the end of the batch */
+	assert_int_equal(rc_snap_open(&sn, path), RC_OK);
+	uint64_t during = rc_snap_serial(sn) - serial;
+	rc_snap_close(sn);
+	rc_store_batch(store, 0);
+	assert_int_equal(rc_snap_open(&sn, path), RC_OK);
+	uint64_t after = rc_snap_serial(sn) - serial;
+	assert_int_equal(rc_snap_pw_byname(sn, "bob", &pw), RC_OK);
+	assert_string_equal(pw.gecos, "Batch 299");
+	rc_snap_close(sn);
+	long secs = (long)(t1.tv_sec - t0.tv_sec) + 1;
+	printf("# 300 changes in batch mode: %llu publications during %ld s, %llu in all\n",
+	       (unsigned long long)during, secs, (unsigned long long)after);
+	assert_true(during <= (uint64_t)secs);
+	assert_true(after == during || after == during + 1);
+	/* out of batch mode, each change is published when its call returns */
+	assert_int_equal(rc_member_update(store, &root, "bob", NULL, "Bob Builder"), RC_OK);
+	assert_int_equal(rc_snap_open(&sn, path), RC_OK);
+	assert_int_equal(rc_snap_serial(sn) - serial, after + 1);
+	rc_snap_close(sn);
+}
+
+/* Many users: several shards, changes rewrite only their own, and every
+ * answer (by name, by uid, the groups and their members, enumeration)
+ * is the store's after each of them. */
+static int count_member(void *ctx, const char *name)
+{
+	(void)name;
+	(*(uint32_t *)ctx)++;
+	return 0;
+}
+
+static void test_sharded(void **state)
+{
+	(void)state;
+	char path[160], name[32], email[64];
+	rc_snap *sn = NULL;
+	rc_snap_pw pw;
+	rc_snap_gr gr;
+	rc_code_result r;
+
+	snprintf(path, sizeof(path), "%s/state/%s", dir, RC_SNAP_FILE);
+	rc_store_batch(store, 1);
+	for (int i = 0; i < 5000; i++) {
+		snprintf(name, sizeof(name), "many%d", i);
+		snprintf(email, sizeof(email), "%s@example.com", name);
+		rc_invite_req req = { .email = email, .role = i % 2 ? "developer" : "read-only",
+		                      .username = name };
+		assert_int_equal(rc_member_invite(store, &root, &req, &r), RC_OK);
+	}
+	rc_store_batch(store, 0);
+	assert_int_equal(rc_snap_open(&sn, path), RC_OK);
+	/* several shards (how many depends on when the batch published) */
+	unsigned nbits = rc_snap_nbits(sn);
+	assert_true(nbits >= 1);
+	assert_int_equal(rc_snap_pw_byname(sn, "many4999", &pw), RC_OK);
+	uint32_t uid = pw.uid;
+	assert_int_equal(rc_snap_pw_byuid(sn, uid, &pw), RC_OK);
+	assert_string_equal(pw.name, "many4999");
+	assert_int_equal(rc_snap_gr_byname(sn, "rollcall-developer", &gr), RC_OK);
+	uint32_t n = 0;
+	assert_int_equal(rc_snap_gr_members(sn, &gr, count_member, &n), RC_OK);
+	assert_int_equal(n, gr.nmem);
+	assert_int_equal(n, 2500 + 1);   /* and bob */
+	assert_true(gr.nshards == 1u << nbits);
+	rc_snap_close(sn);
+	/* one change: one 'P' shard rewritten, the other three stay */
+	char before[8][RC_SNAP_NAME_MAX], after[RC_SNAP_NAME_MAX];
+	uint64_t serial;
+	uint32_t size;
+	assert_int_equal(rc_snap_open(&sn, path), RC_OK);
+	assert_true(nbits <= 3);
+	for (uint32_t i = 0; i < 1u << nbits; i++)
+		rc_snap_shard_file(sn, 'P', i, before[i], sizeof(before[i]), &serial, &size);
+	rc_snap_close(sn);
+	assert_int_equal(rc_member_set_role(store, &root, "many7", "read-only"), RC_OK);
+	assert_int_equal(rc_snap_open(&sn, path), RC_OK);
+	int changed = 0;
+	for (uint32_t i = 0; i < 1u << nbits; i++) {
+		rc_snap_shard_file(sn, 'P', i, after, sizeof(after), &serial, &size);
+		changed += strcmp(after, before[i]) != 0;
+	}
+	assert_int_equal(changed, 1);
+	assert_int_equal(rc_snap_gr_byname(sn, "rollcall-developer", &gr), RC_OK);
+	assert_int_equal(gr.nmem, 2500);
+	assert_int_equal(rc_snap_gr_byname(sn, "rollcall-read-only", &gr), RC_OK);
+	assert_int_equal(gr.nmem, 2501);
+	const uint8_t *g;
+	size_t ng;
+	assert_int_equal(rc_snap_groups(sn, "many7", &g, &ng), RC_OK);
+	assert_int_equal(ng, 2);
+	assert_int_equal(rc_snap_u32(g), gr.gid);
+	/* enumeration: every user once */
+	char last[64] = "";
+	size_t users = 0;
+	while (rc_snap_pw_next(sn, users ? last : NULL, &pw) == RC_OK) {
+		snprintf(last, sizeof(last), "%s", pw.name);
+		users++;
+	}
+	assert_int_equal(users, 5000 + 4);
+	rc_snap_close(sn);
+	/* the uid shards: a withdrawn member is gone by uid too */
+	assert_int_equal(rc_member_withdraw(store, &root, "many4999"), RC_OK);
+	assert_int_equal(rc_snap_open(&sn, path), RC_OK);
+	assert_int_equal(rc_snap_pw_byuid(sn, uid, &pw), RC_ERR_NOTFOUND);
+	assert_int_equal(rc_snap_pw_byname(sn, "many4999", &pw), RC_ERR_NOTFOUND);
 	rc_snap_close(sn);
 }
 
@@ -556,7 +682,9 @@ int main(void)
 		cmocka_unit_test(test_replaced_snapshot),
 		cmocka_unit_test(test_damaged_snapshot),
 		cmocka_unit_test(test_threads_during_republish),
-		cmocka_unit_test(test_replaced_while_opening),
+		cmocka_unit_test(test_replaced_under_handle),
+		cmocka_unit_test(test_batch),
+		cmocka_unit_test(test_sharded),
 	};
 	return cmocka_run_group_tests_name("nss", tests, group_setup, group_teardown);
 }

@@ -57,8 +57,8 @@ vg_check "id bob" 0 id bob
 vg_check "an unknown user" 2 getent passwd nosuch
 vg_check "an invalid name" 2 getent passwd 'a:b'
 head -c 5000 /dev/urandom > "$TMP/garbage"
-cp "$SD/nss.mdb" "$TMP/nss.mdb.good"
-cp "$TMP/garbage" "$SD/nss.mdb"
+cp "$SD/nss.snap" "$TMP/nss.snap.good"
+cp "$TMP/garbage" "$SD/nss.snap"
 vg_check "a garbage snapshot: UNAVAIL, files still answer" 0 getent passwd root
-cp "$TMP/nss.mdb.good" "$SD/nss.mdb"
+cp "$TMP/nss.snap.good" "$SD/nss.snap"
 done_testing

@@ -140,10 +140,10 @@ PY
 ncase() {
 	local desc=$1 want=$2; shift 2
 	local got
-	dump_store > "$TMP/nb"; cp "$SD/nss.mdb" "$TMP/nss.before"
+	dump_store > "$TMP/nb"; cp "$SD/nss.snap" "$TMP/nss.before"
 	got=$(nss "$@")
 	dump_store > "$TMP/na"
-	if [ "$got" = "$want" ] && cmp -s "$TMP/nb" "$TMP/na" && cmp -s "$SD/nss.mdb" "$TMP/nss.before"; then
+	if [ "$got" = "$want" ] && cmp -s "$TMP/nb" "$TMP/na" && cmp -s "$SD/nss.snap" "$TMP/nss.before"; then
 		ok "NSS: $desc: $want"
 	else
 		not_ok "NSS: $desc: $want (got $got)"

@@ -3,7 +3,7 @@
 # item 7): on a store of 10,000 members (bench_nss populate; QUIET_MEMBERS),
 # a failed password login, a successful one, a TOTP-less token login whose
 # use is written back (61 s later, libfaketime) and a session opened and
-# closed leave nss.mdb as it was: the same inode, the same generation
+# closed leave nss.snap as it was: the same inode, the same generation
 # inside; a change NSS shows (a new member) still publishes a new one.
 # And a failed login of a known user does the work an unknown user's does
 # (as many commits, argon2id at the store's memory limit) at that size:
@@ -42,30 +42,25 @@ check "set-up: a session token for alice" test -n "$TOKID"
 
 # the snapshot's inode and the generation written in it
 snap() {
-	printf '%s ' "$(stat -c %i "$SD/nss.mdb")"
-	mdb_dump -n "$SD/nss.mdb" | python3 -c '
-import sys
-lines = sys.stdin.read().split("\n")
-i = lines.index("HEADER=END")
-for k, v in zip(lines[i + 1::2], lines[i + 2::2]):
-    if k.strip() == "56":   # the key "V": version (4 bytes), generation (8, little-endian)
-        print(int.from_bytes(bytes.fromhex(v.strip())[4:12], "little"))'
+	printf '%s ' "$(stat -c %i "$SD/nss.snap")"
+	# the manifest: a 32-byte header, then the generation (8 bytes, little-endian)
+	python3 -c 'import sys; print(int.from_bytes(open(sys.argv[1], "rb").read()[32:40], "little"))' "$SD/nss.snap"
 }
-same_snapshot() {   # same_snapshot DESC: nss.mdb is the one of before
+same_snapshot() {   # same_snapshot DESC: nss.snap is the one of before
 	local now; now=$(snap)
 	if [ "$now" = "$before" ]; then ok "$1"; else not_ok "$1 (inode and generation $before, now $now)"; fi
 }
 before=$(snap)
 check "the snapshot has a generation" sh -c "echo '$before' | grep -Eq '^[0-9]+ [0-9]+$'"
 expect 0 "a failed password login" pd -s rc -a 'not the password' alice auth=AUTH_ERR
-same_snapshot "... leaves nss.mdb untouched (inode and generation)"
+same_snapshot "... leaves nss.snap untouched (inode and generation)"
 expect 0 "a successful password login with account and session" pd -s rc -a 'alice password 12345' alice auth=SUCCESS acct=SUCCESS open=SUCCESS close=SUCCESS
-same_snapshot "... leaves nss.mdb untouched"
+same_snapshot "... leaves nss.snap untouched"
 expect 0 "a token login 61 s later (its use written back)" pd_at 61s -s rc -a "$TOK" alice auth=SUCCESS acct=SUCCESS
 check "... the use was written" sh -c "'$ROLLCALL' --config '$TMP/rollcall.conf' --state-dir '$SD' --json token list --member alice | grep -q '\"last_used\": *\"2'"
-same_snapshot "... leaves nss.mdb untouched"
+same_snapshot "... leaves nss.snap untouched"
 expect 0 "a session opened and closed with a session token" pd -s rc-session -a 'alice password 12345' alice auth=SUCCESS open=SUCCESS close=SUCCESS
-same_snapshot "... leaves nss.mdb untouched"
+same_snapshot "... leaves nss.snap untouched"
 rc member set-role kim developer >/dev/null
 now=$(snap)
 check "a change NSS shows (a role) publishes a new snapshot" test "$now" != "$before"

@@ -19,7 +19,7 @@ expect_err 1 'already used by a user of this host' "init refuses an owner name t
 check "that refused init left no store behind" test ! -e "$SD/store"
 
 expect_out 0 'invitation code is' "init creates the store and prints the owner's code" rc init --owner alice@example.com
-check "state directory is 0755 (nss.mdb in it is public)" test "$(stat -c %a "$SD")" = 755
+check "state directory is 0755 (nss.snap in it is public)" test "$(stat -c %a "$SD")" = 755
 check "store directory is 0700" test "$(stat -c %a "$SD/store")" = 700
 check "master.key is 0600 and 32 bytes" test "$(stat -c %a:%s "$SD/master.key")" = 600:32
 check "data.mdb is 0600" test "$(stat -c %a "$SD/store/data.mdb")" = 600
