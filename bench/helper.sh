@@ -29,8 +29,8 @@ if [ -z "${RC_BENCH_HELPER_NS:-}" ]; then
 fi
 export ROLLCALL=$B/tools/rollcall PAM_MODULE=$B/pam_module/.libs/pam_rollcall.so
 export RC_CHKPWD=$B/helper/rollcall-chkpwd
-# shellcheck source=../tests/tool/lib.sh
-. "$SRC/tests/tool/lib.sh"
+# shellcheck source=../tests/lib.sh
+. "$SRC/tests/lib.sh"
 trap 'kill -9 "${NGPID:-0}" 2>/dev/null; rm -rf "$TMP" 2>/dev/null' EXIT
 setuid_host >/dev/null
 conf_overlay >/dev/null

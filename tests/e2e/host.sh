@@ -1,6 +1,6 @@
 # host.sh - a private copy of the host for the end-to-end tests.
 #
-# Sourced by tests/e2e/*.sh after tests/tool/lib.sh, as root, inside a
+# Sourced by tests/e2e/*.sh after tests/lib.sh, as root, inside a
 # private mount namespace (unshare -m).  Nothing here reaches the real
 # system: /etc and /usr/share/pam-configs get an overlay whose upper layer
 # is a tmpfs, and /var/lib, /run and /home a tmpfs each.  Then the tests write

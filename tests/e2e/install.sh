@@ -12,7 +12,7 @@ if [ -z "${RC_IN_NAMESPACE:-}" ] && [ "$(id -u)" = 0 ]; then
 	export RC_IN_NAMESPACE=1
 	exec unshare --mount --propagation private bash "$0" "$@"
 fi
-. "$(dirname "$0")/../tool/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 require_root "make install into a private mount namespace"
 : "${top_srcdir:?}"
 for prog in pam-auth-update ldconfig /usr/bin/python3 pkg-config; do

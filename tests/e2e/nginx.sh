@@ -11,7 +11,7 @@
 # directory) listening on 127.0.0.1 at a free high port, workers as
 # www-data.  HTTP basic authentication with curl.  nginx is stopped by its
 # pid.  Root only.
-. "$(dirname "$0")/../tool/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 require_root "nginx with workers as www-data, and /etc/pam.d in a mount namespace"
 : "${PAM_MODULE:?}" "${RC_CHKPWD:?}"
 NGINX=${NGINX:-/usr/sbin/nginx}

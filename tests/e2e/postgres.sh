@@ -8,7 +8,7 @@
 # a temporary directory, listening on 127.0.0.1 at a free high port with
 # pg_hba "host all all 127.0.0.1/32 pam pamservice=postgresql"; psql logs
 # in.  The server is stopped by its pid.  Root only.
-. "$(dirname "$0")/../tool/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 require_root "a PostgreSQL server run as postgres, and /etc/pam.d in a mount namespace"
 : "${PAM_MODULE:?}" "${RC_CHKPWD:?}"
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}

@@ -9,7 +9,7 @@ if [ -z "${RC_IN_NAMESPACE:-}" ] && [ "$(id -u)" = 0 ]; then
 	export RC_IN_NAMESPACE=1
 	exec unshare --mount --propagation private bash "$0" "$@"
 fi
-. "$(dirname "$0")/../tool/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 require_root "a real sshd in a private mount namespace"
 : "${PAM_MODULE:?}" "${NSS_MODULE:?}" "${top_srcdir:?}"
 for prog in /usr/sbin/sshd ssh oathtool pamtester pam-auth-update /usr/bin/python3; do

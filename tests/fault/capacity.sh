@@ -12,7 +12,7 @@
 if [ "$(id -u)" = 0 ] && [ -z "${RC_CAPACITY_NS:-}" ]; then
 	exec unshare --mount --propagation private env RC_CAPACITY_NS=1 bash "$0" "$@"
 fi
-. "$(dirname "$0")/../tool/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 require_root "rollcall init and mount"
 : "${NSS_MODULE:?}"
 

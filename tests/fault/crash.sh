@@ -19,7 +19,7 @@
 if [ "$(id -u)" = 0 ] && [ -z "${RC_CRASH_NS:-}" ]; then
 	exec unshare --mount --propagation private env RC_CRASH_NS=1 bash "$0" "$@"
 fi
-. "$(dirname "$0")/../tool/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 require_root "rollcall init"
 : "${PAM_MODULE:?}" "${PAMDRIVE:?}" "${NSS_MODULE:?}"
 ROUNDS=${CRASH_ROUNDS:-200}

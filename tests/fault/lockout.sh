@@ -20,7 +20,7 @@
 if [ "$(id -u)" = 0 ] && [ -z "${RC_LOCK_NS:-}" ]; then
 	exec unshare --mount --propagation private env RC_LOCK_NS=1 bash "$0" "$@"
 fi
-. "$(dirname "$0")/../tool/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 require_root "rollcall init, and /etc/pam.d in a private mount namespace"
 : "${PAM_MODULE:?}" "${PAMDRIVE:?}"
 

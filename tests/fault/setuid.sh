@@ -16,7 +16,7 @@ if [ -z "${RC_IN_NAMESPACE:-}" ] && [ "$(id -u)" = 0 ]; then
 	export RC_IN_NAMESPACE=1
 	exec unshare --mount --propagation private bash "$0" "$@"
 fi
-. "$(dirname "$0")/../tool/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 require_root "a private copy of the host (mount namespace) and a setuid tool"
 : "${top_srcdir:?}"
 command -v cc >/dev/null || { echo "1..1"; echo "not ok 1 - a C compiler is needed (build-essential)"; exit 1; }

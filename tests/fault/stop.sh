@@ -14,7 +14,7 @@
 # root before it writes (its caller may no longer signal it), an open
 # takes no writer lock, and no hashing runs inside a write transaction.
 # Then the tool is let go and finishes.  Root only.
-. "$(dirname "$0")/../tool/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 require_root "setuid copies of the tool as other uids, and /etc/pam.d in a mount namespace"
 : "${PAM_MODULE:?}" "${PAMDRIVE:?}"
 DEFAULT_SD=${RC_DEFAULT_STATE_DIR:-/var/lib/rollcall}

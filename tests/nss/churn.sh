@@ -11,7 +11,7 @@
 # list: a torn view (shards of two publications), a stale group list or a
 # lost member shows.  The writer also checks that each change is in the
 # published snapshot when its call returns.
-. "$(dirname "$0")/../tool/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 require_root "the real glibc NSS in a private mount namespace"
 : "${NSS_MODULE:?}" "${top_builddir:?}"
 CHURN=$top_builddir/tests/nss/churn

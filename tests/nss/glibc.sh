@@ -3,7 +3,7 @@
 # nss_wrapper (any user), then the real glibc NSS in a private mount
 # namespace with a test /etc/nsswitch.conf bind-mounted (root only).  Also:
 # the exported symbols, and that the snapshot holds no secret.
-. "$(dirname "$0")/../tool/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 require_root "rollcall init"
 : "${NSS_MODULE:?NSS_MODULE must name the built libnss_rollcall.so.2}"
 

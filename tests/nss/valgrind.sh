@@ -5,7 +5,7 @@
 # nss_wrapper (by name, by id, enumeration, initgroups, unknown and invalid
 # names, a damaged snapshot): no memory error and no leak, definite or
 # indirect.
-. "$(dirname "$0")/../tool/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 require_root "rollcall init"
 : "${NSS_MODULE:?}" "${top_builddir:?}"
 if ! command -v valgrind >/dev/null; then

@@ -13,7 +13,7 @@
 # (A NUL cannot be part of a name or password here: PAM's and NSS's
 # interfaces take C strings, where it ends the string; the fuzz targets
 # feed NULs to both.)
-. "$(dirname "$0")/../tool/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 : "${PAM_MODULE:?}" "${PAMDRIVE:?}" "${PAM_WRAPPER_LIB:?}" "${NSS_MODULE:?}"
 require_root "rollcall init"
 

@@ -10,7 +10,7 @@
 # Checks who may verify whom, the audit of a refusal, the lockout, tokens,
 # the first factor only, a missing helper, and that root is unaffected.
 # Root only.
-. "$(dirname "$0")/../tool/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 require_root "setuid copies as other uids, and /etc/pam.d in a mount namespace"
 : "${PAM_MODULE:?}" "${PAMDRIVE:?}" "${RC_CHKPWD:?}" "${HELPERCONN:?}"
 if [ -z "${RC_HELPER_NS:-}" ]; then

@@ -4,7 +4,7 @@
 # conversation on one handle) runs auth, acct, chauthtok and sessions.
 # TOTP codes come from oathtool, an independent implementation.  Times are
 # real; expiry is reached with libfaketime.  No root needed.
-. "$(dirname "$0")/../tool/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 : "${PAM_MODULE:?}" "${PAMDRIVE:?}" "${PAM_WRAPPER_LIB:?}"
 for tool in oathtool mdb_dump; do
 	command -v $tool >/dev/null || { echo "1..1"; echo "not ok 1 - $tool is missing"; exit 1; }

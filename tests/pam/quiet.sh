@@ -10,7 +10,7 @@
 # before, each of the known user's failures rebuilt the snapshot (+0.36 s
 # at 100k members), a timing oracle for user names.  pam_wrapper and
 # pamdrive.
-. "$(dirname "$0")/../tool/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 : "${PAM_MODULE:?}" "${PAMDRIVE:?}" "${PAM_WRAPPER_LIB:?}" "${top_builddir:?}"
 N=${QUIET_MEMBERS:-10000}
 POP=$top_builddir/bench/bench_nss

@@ -5,7 +5,7 @@
 # "token list --member" and "token revoke --member"; each checked through
 # the PAM module too (pam_wrapper + pamdrive).  Root only: elsewhere it
 # skips and says why.
-. "$(dirname "$0")/../tool/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 require_root "running the tool setuid as members' uids in a mount namespace"
 : "${PAM_MODULE:?}" "${PAMDRIVE:?}" "${PAM_WRAPPER_LIB:?}"
 DEFAULT_SD=${RC_DEFAULT_STATE_DIR:-/var/lib/rollcall}

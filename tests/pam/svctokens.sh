@@ -8,7 +8,7 @@
 # setuid tool run as the member's uid, as permissions.sh does) and are
 # refused to a member without it.  Root only: elsewhere it skips and says
 # why.
-. "$(dirname "$0")/../tool/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 require_root "running the tool setuid as members' uids in a mount namespace"
 : "${PAM_MODULE:?}" "${PAMDRIVE:?}" "${PAM_WRAPPER_LIB:?}"
 DEFAULT_SD=${RC_DEFAULT_STATE_DIR:-/var/lib/rollcall}

@@ -3,7 +3,7 @@
 # matters, through the real Linux-PAM library (pam_wrapper and pamdrive),
 # with no memory error and no leak (definite or indirect) in any of them.
 # Suppressions (tests/valgrind.supp) name only pam_wrapper, never rollcall.
-. "$(dirname "$0")/../tool/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 : "${PAM_MODULE:?}" "${PAMDRIVE:?}" "${PAM_WRAPPER_LIB:?}"
 if ! command -v valgrind >/dev/null; then
 	if [ -n "${CI:-}" ]; then echo "1..1"; echo "not ok 1 - valgrind is missing (scripts/deps.sh installs it)"; exit 1; fi

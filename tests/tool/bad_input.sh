@@ -2,7 +2,7 @@
 # The bad-input corpus: each case exits 1 or 2 with a message on stderr that
 # names the problem, and leaves every database of the store as it was (the
 # audit log aside: a refusal for lack of permission is recorded there).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 require_root "rollcall init"
 init_store
 invite_accept bob developer

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The tool's basics: help, usage errors, init, status, JSON, and the checks on
 # the state directory, master.key and configuration file.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 require_root "rollcall init"
 
 expect_out 0 'Usage: rollcall' "--help prints usage" "$ROLLCALL" --help

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Invitation expiry, resend and withdraw at injected times (libfaketime):
 # the real binary, with the clock moved forward.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 require_root "rollcall init"
 "$AT_TIME" --check || { echo "1..0 # SKIP libfaketime is not installed"; exit 0; }
 init_store

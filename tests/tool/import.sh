@@ -9,7 +9,7 @@
 # record per member, the NSS view, the progress line on a terminal; and,
 # run setuid as other uids, that a caller imports only files it may read
 # itself.  Root only (a private mount namespace, setuid copies).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 require_root "running the tool setuid as other uids in a mount namespace"
 for tool in setpriv unshare; do
 	command -v $tool >/dev/null || { echo "1..1"; echo "not ok 1 - $tool is missing"; exit 1; }

@@ -10,7 +10,7 @@
 # (file:line, exit 4, store unchanged, nothing sent).  Root only (exim run
 # by root with -C keeps the privilege to deliver as the user of the test's
 # transport).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 require_root "delivering through a private exim"
 EXIM=$(command -v exim4 || command -v exim || true)
 if [ -z "$EXIM" ]; then

@@ -2,7 +2,7 @@
 # Members and invitations: invite, accept, list/show, withdraw, resend,
 # set-role, update, activate/deactivate, delete, reset-password, unlock,
 # the last-owner rule, and mail delivery through mail_command.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 require_root "rollcall init"
 init_store
 # accept CODE PASSWORD: member accept, the code and the password on stdin

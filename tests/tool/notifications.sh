@@ -10,7 +10,7 @@
 # "rollcall notification send", and a failing mail command audited while
 # the change stands.  Root only (exim -C; the setuid tool as other uids in a
 # private mount namespace).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 require_root "delivering through a private exim and running the tool as other uids"
 : "${PAM_MODULE:?}" "${PAMDRIVE:?}" "${PAM_WRAPPER_LIB:?}"
 EXIM=$(command -v exim4 || command -v exim || true)

@@ -5,7 +5,7 @@
 # private mount namespace where the test state directory is bind-mounted on
 # the compiled-in default, so that no override is needed (a setuid rollcall
 # refuses them).  Root only: elsewhere it skips and says why.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 require_root "running the tool setuid as other uids in a mount namespace"
 for tool in setpriv unshare; do
 	command -v $tool >/dev/null || { echo "1..1"; echo "not ok 1 - $tool is missing"; exit 1; }

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Roles: the built-in matrix, custom roles that reproduce the other seeds'
 # models (Editor/Viewer; Root/Admin/Developer), and the rules on deletion.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 require_root "rollcall init"
 init_store
 

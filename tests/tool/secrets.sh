@@ -7,7 +7,7 @@
 # and the password as two lines; either way the code is never in the
 # tool's command line while it waits.  (mfa confirm/disable and token
 # revoke: tool/bad_input.sh and pam/selfservice.sh.)
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 require_root "rollcall init"
 python3 -c 'import pexpect' 2>/dev/null ||
 	{ echo "1..1"; echo "not ok 1 - python3-pexpect is missing (scripts/deps.sh)"; exit 1; }

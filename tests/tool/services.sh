@@ -2,7 +2,7 @@
 # Services and service users (seed 004): the protected default user, name and
 # password rules at their boundaries, generated passwords, show-password, the
 # running-service rule, set and delete.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 require_root "rollcall init"
 init_store
 

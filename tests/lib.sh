@@ -1,6 +1,7 @@
-# lib.sh - helpers for the rollcall tool tests; each test prints TAP.
+# lib.sh - the helpers every shell suite sources (tool, PAM, NSS, faults,
+# end to end; and bench/helper.sh); each test prints TAP.
 #
-# Sourced by every tests/tool/*.sh.  $ROLLCALL is the built tool (set by
+# Sourced by every tests/*/*.sh.  $ROLLCALL is the built tool (set by
 # "make check"; defaults to ../../tools/rollcall from the build directory).
 set -u
 : "${ROLLCALL:=$(pwd)/tools/rollcall}"
@@ -13,10 +14,10 @@ ERR=$TMP/err
 export ROLLCALL_CONFIG=$TMP/none.conf   # never the host's configuration
 unset ROLLCALL_STATE_DIR
 # at-time.sh OFFSET PROGRAM...: PROGRAM at an injected time (libfaketime)
-AT_TIME=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/at-time.sh
+AT_TIME=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/at-time.sh
 export AT_TIME
 # pam-wrap.sh SERVICE_DIR PROGRAM...: PROGRAM with pam_wrapper, one at a time
-PAM_WRAP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/pam-wrap.sh
+PAM_WRAP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/pam-wrap.sh
 export PAM_WRAP
 # real_pam_services DIR: the real Linux-PAM reads the service files in DIR
 # (bind-mounted on /etc/pam.d: root, in the test's private mount namespace)
