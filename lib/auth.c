@@ -409,17 +409,23 @@ static int record_success(rc_store *s, rc_login *l, const rc_token_rec *touch)
 }
 
 /* Compare a code with a stored hash: 1 when it matches. */
-static bool code_matches(const rc_store *s, const char *code, const uint8_t hash[32])
+/* The keyed hash of a code as typed; false when it is no code at all. */
+static bool code_hash_of(const rc_store *s, const char *code, uint8_t h[32])
 {
 	char norm[21];
-	uint8_t h[32];
-	bool ok;
 
 	if (rc_code_normalize_len(code, norm, 20) != RC_OK)
 		return false;
 	rc_code_hash(s, norm, h);
-	ok = sodium_memcmp(h, hash, 32) == 0;
 	sodium_memzero(norm, sizeof(norm));
+	return true;
+}
+
+static bool code_matches(const rc_store *s, const char *code, const uint8_t hash[32])
+{
+	uint8_t h[32];
+	bool ok = code_hash_of(s, code, h) && sodium_memcmp(h, hash, 32) == 0;
+
 	sodium_memzero(h, sizeof(h));
 	return ok;
 }
@@ -874,7 +880,6 @@ RC_API int rc_login_chauthtok(rc_store *s, rc_login *l, const char *origin, cons
 	who w;
 	rc_member_rec m;
 	rc_svcuser_rec u;
-	rc_invitation inv;
 	rc_txn t;
 	char hash[RC_PWHASH_MAX] = "";
 	const char *org = origin ? origin : "pam";
@@ -951,32 +956,23 @@ RC_API int rc_login_chauthtok(rc_store *s, rc_login *l, const char *origin, cons
 		rc = rc_fail(RC_ERR_LOCKED, "%s was locked while the current password was checked",
 		             user);
 	if (!rc && w.kind == RC_KIND_MEMBER) {
-		if (code_login && l->via == RC_VIA_INVITATION) {
-			rc = rc_load_invitation(&t, user, &inv);
-			if (!rc && (inv.state != RC_INV_PENDING || !code_matches(s, l->code, inv.code_hash)))
-				rc = rc_fail(RC_ERR_STATE, "the invitation code is no longer valid");
-			if (!rc) {
-				inv.state = RC_INV_ACCEPTED;
-				rc = rc_store_invitation(&t, &inv);
-				m.status = RC_MEMBER_ACTIVE;
-				rc_txn_audit(&t, "member.accept", user);
-				/* queued only: "rollcall notification send" mails it */
-				(void)rc_notice_queue(&t, RC_EV_INVITATION_ACCEPTED, user, m.email);
-			}
-		} else if (code_login) {
-			if (!m.reset_expires || m.reset_expires <= rc_store_now(s) ||
-			    !code_matches(s, l->code, m.reset_hash))
-				rc = rc_fail(RC_ERR_STATE, "the reset code is no longer valid");
-			m.reset_expires = 0;
-			sodium_memzero(m.reset_hash, sizeof(m.reset_hash));
-			rc_txn_audit(&t, "member.reset-complete", user);
+		if (code_login) {
+			/* the code spent as "rollcall member accept" spends it (the
+			 * invitation's notice queued only: "rollcall notification
+			 * send" mails it) */
+			uint8_t ch[32];
+			rc = code_hash_of(s, l->code, ch)
+			   ? rc_code_redeem(&t, &m, l->via == RC_VIA_RESET, ch, hash)
+			   : rc_fail(RC_ERR_STATE, "the code is no longer valid");
+			sodium_memzero(ch, sizeof(ch));
 		} else if (m.status == RC_MEMBER_PENDING) {
 			rc = rc_fail(RC_ERR_STATE, "%s has not accepted the invitation", user);
+		} else {
+			snprintf(m.pwhash, sizeof(m.pwhash), "%s", hash);
+			m.must_change = 0;
+			m.failed = 0;
+			m.lock_until = 0;
 		}
-		snprintf(m.pwhash, sizeof(m.pwhash), "%s", hash);
-		m.must_change = 0;
-		m.failed = 0;
-		m.lock_until = 0;
 	} else if (!rc) {
 		snprintf(u.pwhash, sizeof(u.pwhash), "%s", hash);
 		rc = rc_secret_encrypt(s, newpw, u.pw_enc, &u.pw_enc_len);

@@ -307,6 +307,9 @@ uint32_t rc_actor_rank(const rc_txn *t);
  * refused with ROOT_WHY (RC_ERR_INVALID), anyone else as no member
  * (RC_ERR_PERM). */
 int rc_require_self(rc_txn *t, const char *root_why);
+/* A code (invitation or reset) becomes the member's password (member.c). */
+int rc_code_redeem(rc_txn *t, rc_member_rec *m, bool is_reset, const uint8_t hash[32],
+                   const char *pwhash);
 int rc_require_rank_over(rc_txn *t, const rc_member_rec *target);
 int rc_require_can_grant(rc_txn *t, const rc_role *role);
 

@@ -696,6 +696,49 @@ static int find_code(rc_txn *t, const uint8_t hash[32], rc_member_rec *m, bool *
 	return rc;
 }
 
+/* The one way a code becomes a password (rollcall member accept, and a
+ * code login's password change through PAM): in T, member M (loaded in T)
+ * spends its invitation (IS_RESET false) or reset code, whose keyed hash is
+ * HASH, for the password hashed as PWHASH.  The code must still be M's and
+ * good (an invitation pending and unexpired, a reset unexpired); then the
+ * invitation is accepted (M active, a notice queued) or the reset spent,
+ * and the failures and the lock are cleared.  Audited as member.accept or
+ * member.reset-complete.  RC_ERR_STATE: the code is no longer good. */
+int rc_code_redeem(rc_txn *t, rc_member_rec *m, bool is_reset, const uint8_t hash[32],
+                   const char *pwhash)
+{
+	int64_t now = rc_store_now(t->s);
+	rc_invitation inv;
+	int rc;
+
+	rc_txn_audit(t, is_reset ? "member.reset-complete" : "member.accept", m->username);
+	if (is_reset) {
+		if (!m->reset_expires || now >= m->reset_expires ||
+		    sodium_memcmp(m->reset_hash, hash, 32) != 0)
+			return rc_fail(RC_ERR_STATE, "the reset code is no longer valid");
+		m->reset_expires = 0;
+		sodium_memzero(m->reset_hash, sizeof(m->reset_hash));
+	} else {
+		if ((rc = rc_load_invitation(t, m->username, &inv)) != RC_OK)
+			return rc;
+		if (inv.state != RC_INV_PENDING || now >= inv.expires ||
+		    sodium_memcmp(inv.code_hash, hash, 32) != 0)
+			return rc_fail(RC_ERR_STATE, "the invitation code is no longer valid");
+		inv.state = RC_INV_ACCEPTED;
+		if ((rc = rc_store_invitation(t, &inv)) != RC_OK)
+			return rc;
+		m->status = RC_MEMBER_ACTIVE;
+		if ((rc = rc_notice_queue(t, RC_EV_INVITATION_ACCEPTED, m->username,
+		                          m->email)) != RC_OK)
+			return rc;
+	}
+	snprintf(m->pwhash, sizeof(m->pwhash), "%s", pwhash);
+	m->must_change = 0;
+	m->failed = 0;
+	m->lock_until = 0;
+	return RC_OK;
+}
+
 /* Accepting an invitation or a reset code: the code is looked up and the
  * password checked against the policy in a read transaction, the password
  * hashed outside any transaction (argon2id is slow: a write transaction
@@ -707,7 +750,6 @@ RC_API int rc_member_accept(rc_store *s, const rc_actor *a, const char *code,
 	char norm[21], pwhash[RC_PWHASH_MAX] = "";
 	uint8_t hash[32];
 	rc_member_rec m;
-	rc_invitation inv;
 	bool is_reset = false;
 	int64_t ops = 0, mem_kib = 0;
 	rc_txn t;
@@ -756,25 +798,10 @@ RC_API int rc_member_accept(rc_store *s, const rc_actor *a, const char *code,
 	if (!rc && !pwhash[0])
 		rc = rc_fail(RC_ERR_STATE, "the code changed while the password was hashed; "
 		             "try again");
-	if (!rc) {
-		memcpy(m.pwhash, pwhash, sizeof(m.pwhash));
-		m.must_change = 0;
-		m.failed = 0;
-		m.lock_until = 0;
-		if (is_reset) {
-			m.reset_expires = 0;
-			sodium_memzero(m.reset_hash, sizeof(m.reset_hash));
-		} else {
-			m.status = RC_MEMBER_ACTIVE;
-			rc = rc_load_invitation(&t, m.username, &inv);
-			if (!rc) {
-				inv.state = RC_INV_ACCEPTED;
-				rc = rc_store_invitation(&t, &inv);
-			}
-			if (!rc)
-				rc = rc_notice_queue(&t, RC_EV_INVITATION_ACCEPTED, m.username, m.email);
-		}
-	}
+	if (!rc)
+		rc = rc_code_redeem(&t, &m, is_reset, hash, pwhash);
+	if (!rc)
+		snprintf(t.detail, sizeof(t.detail), "ok, by uid %u", (unsigned)t.uid);
 	if (!rc)
 		rc = rc_store_member_and_host(&t, &m);   /* the lock cleared too */
 	if (!rc)
