@@ -545,6 +545,23 @@ static int require_not_last_owner(rc_txn *t, const rc_member_rec *m, const char 
 	return RC_OK;
 }
 
+/* The one way a member leaves the store (withdraw and delete): its record,
+ * the uid and email indexes, its tokens and its host state. */
+static int member_remove(rc_txn *t, const rc_member_rec *m)
+{
+	int rc = rc_db_del(t, DB_MEMBERS, m->username, strlen(m->username));
+
+	if (!rc)
+		rc = rc_uid_index_del(t, m->uid);
+	if (!rc)
+		rc = email_index_del(t, m->email);
+	if (!rc)
+		rc = rc_tokens_revoke_owner(t, m->uid, NULL);
+	if (!rc)
+		rc = rc_host_user_del(t, m->uid);
+	return rc;
+}
+
 RC_API int rc_member_withdraw(rc_store *s, const rc_actor *a, const char *who)
 {
 	char username[RC_NAME_MAX + 1];
@@ -578,11 +595,7 @@ RC_API int rc_member_withdraw(rc_store *s, const rc_actor *a, const char *who)
 		rc = rc_store_invitation(&t, &inv);
 	}
 	if (!rc)
-		rc = rc_db_del(&t, DB_MEMBERS, username, strlen(username));
-	if (!rc)
-		rc = rc_uid_index_del(&t, m.uid);
-	if (!rc)
-		rc = email_index_del(&t, m.email);
+		rc = member_remove(&t, &m);
 	return rc_txn_end(&t, rc);
 }
 
@@ -941,20 +954,12 @@ RC_API int rc_member_delete(rc_store *s, const rc_actor *a, const char *username
 	if (!rc)
 		rc = require_not_last_owner(&t, &m, "deleted");
 	if (!rc)
-		rc = rc_db_del(&t, DB_MEMBERS, m.username, strlen(m.username));
-	if (!rc)
-		rc = rc_uid_index_del(&t, m.uid);
-	if (!rc)
-		rc = email_index_del(&t, m.email);
+		rc = member_remove(&t, &m);
 	if (!rc) {
 		rc = rc_db_del(&t, DB_INVITATIONS, m.username, strlen(m.username));
 		if (rc == RC_ERR_NOTFOUND)
 			rc = RC_OK;
 	}
-	if (!rc)
-		rc = rc_tokens_revoke_owner(&t, m.uid, NULL);
-	if (!rc)
-		rc = rc_host_user_del(&t, m.uid);
 	if (!rc)
 		rc = rc_notice_queue(&t, RC_EV_MEMBER_DELETED, m.username, m.email);
 	return rc_txn_end(&t, rc);

@@ -1186,6 +1186,27 @@ static void test_login_writes_host_only(void **state)
 		assert_int_equal(rc_db_get(&t, DB_HOST, k, sizeof(k), &v), RC_ERR_NOTFOUND);
 		rc_txn_end(&t, RC_OK);
 	}
+	/* and a withdrawn one's (its failed code logins were counted there) */
+	{
+		rc_invite_req wreq = { .email = "wanda@example.com", .role = "developer" };
+		rc_code_result inv;
+		rc_member wanda;
+		rc_txn t;
+		MDB_val v;
+		assert_int_equal(rc_member_invite(f->s, &root, &wreq, &inv), RC_OK);
+		assert_int_equal(rc_member_get(f->s, &root, "wanda", &wanda), RC_OK);
+		assert_int_equal(login(f, "wanda", "AAAAA-AAAAA-AAAAA-AAAAA"), RC_ERR_AUTH);
+		uint8_t k[5] = { 'u', (uint8_t)(wanda.uid >> 24), (uint8_t)(wanda.uid >> 16),
+		                 (uint8_t)(wanda.uid >> 8), (uint8_t)wanda.uid };
+		assert_int_equal(rc_txn_begin(f->s, &root, false, &t), RC_OK);
+		assert_int_equal(rc_db_get(&t, DB_HOST, k, sizeof(k), &v), RC_OK);
+		rc_txn_end(&t, RC_OK);
+		assert_int_equal(rc_member_withdraw(f->s, &root, "wanda"), RC_OK);
+		assert_int_equal(rc_txn_begin(f->s, &root, false, &t), RC_OK);
+		assert_int_equal(rc_db_get(&t, DB_HOST, k, sizeof(k), &v), RC_ERR_NOTFOUND);
+		rc_txn_end(&t, RC_OK);
+		sodium_memzero(&inv, sizeof(inv));
+	}
 	rc_mfa_enrollment_clear(&e);
 	sodium_memzero(tok, sizeof(tok));
 	sodium_memzero(&pw, sizeof(pw));
