@@ -239,36 +239,16 @@ RC_API int rc_config_load(rc_config *cfg, const char *path, int must_exist)
 	struct stat st;
 	FILE *f = NULL;
 	int rc = RC_OK;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	int fd = -1;
 
-	if (fd < 0) {
-		if (errno == ENOENT && !must_exist)
-			return RC_OK;
-		if (errno == ELOOP)
-			return rc_fail(RC_ERR_CONFIG, "configuration %s is a symlink", path);
+	rc = rc_open_trusted(path, "configuration", &fd, &st);
+	if (rc == RC_ERR_NOTFOUND && !must_exist)
+		return RC_OK;
+	if (rc == RC_ERR_NOTFOUND)
 		return rc_fail(RC_ERR_CONFIG, "cannot open configuration %s: %s", path,
-		               strerror(errno));
-	}
-	if (fstat(fd, &st) < 0) {
-		rc = rc_fail(RC_ERR_CONFIG, "cannot stat configuration %s: %s", path,
-		             strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = rc_fail(RC_ERR_CONFIG, "configuration %s is not a regular file", path);
-		goto out;
-	}
-	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		rc = rc_fail(RC_ERR_CONFIG, "configuration %s is owned by uid %u, not by root",
-		             path, (unsigned)st.st_uid);
-		goto out;
-	}
-	if (st.st_mode & 0022) {
-		rc = rc_fail(RC_ERR_CONFIG,
-		             "configuration %s is group- or other-writable (mode %04o)",
-		             path, (unsigned)(st.st_mode & 07777));
-		goto out;
-	}
+		               strerror(ENOENT));
+	if (rc)
+		return rc;
 	f = fdopen(fd, "r");
 	if (!f) {
 		rc = rc_fail(RC_ERR_NOMEM, "cannot read configuration %s", path);

@@ -41,6 +41,42 @@ int rc_check_owner_mode(const char *path, const struct stat *st,
 	return RC_OK;
 }
 
+/* A file of settings root trusts (rollcall.conf, a mail template): opened
+ * without following a symlink, a regular file of root's (or of the
+ * effective user's), not group- or other-writable.  RC_OK and *FD;
+ * RC_ERR_NOTFOUND (no message) when it does not exist; else RC_ERR_CONFIG
+ * naming WHAT and PATH. */
+int rc_open_trusted(const char *path, const char *what, int *fd_out, struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	int rc = RC_OK;
+
+	*fd_out = -1;
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return RC_ERR_NOTFOUND;
+		if (errno == ELOOP)
+			return rc_fail(RC_ERR_CONFIG, "%s %s is a symlink", what, path);
+		return rc_fail(RC_ERR_CONFIG, "cannot open %s %s: %s", what, path, strerror(errno));
+	}
+	if (fstat(fd, st) < 0)
+		rc = rc_fail(RC_ERR_CONFIG, "cannot stat %s %s: %s", what, path, strerror(errno));
+	else if (!S_ISREG(st->st_mode))
+		rc = rc_fail(RC_ERR_CONFIG, "%s %s is not a regular file", what, path);
+	else if (st->st_uid != 0 && st->st_uid != geteuid())
+		rc = rc_fail(RC_ERR_CONFIG, "%s %s is owned by uid %u, not by root", what, path,
+		             (unsigned)st->st_uid);
+	else if (st->st_mode & 0022)
+		rc = rc_fail(RC_ERR_CONFIG, "%s %s is group- or other-writable (mode %04o)", what,
+		             path, (unsigned)(st->st_mode & 07777));
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	*fd_out = fd;
+	return RC_OK;
+}
+
 /* One line of a passwd- or group-format file ("name:x:id:..."): its name
  * (NAME, NLEN) and its id (-1 when the third field is no number).  0 for a
  * line that names no one (a comment, a NIS +/- line, no ':'). */

@@ -447,6 +447,7 @@ int rc_host_files_has_id(const rc_host_files *h, int which, uint32_t id);
 
 /* Paths. */
 int rc_path_join(char *out, size_t len, const char *dir, const char *name);
+int rc_open_trusted(const char *path, const char *what, int *fd_out, struct stat *st);
 int rc_check_owner_mode(const char *path, const struct stat *st,
                         unsigned forbidden_bits, const char *what);
 

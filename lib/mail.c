@@ -275,30 +275,17 @@ static int template_read(rc_mail_template *t, const char *path, bool *missing)
 	struct stat st;
 	ssize_t got;
 	int rc = RC_OK;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	int fd = -1;
 
 	*missing = false;
-	if (fd < 0) {
-		if (errno == ENOENT) {
-			*missing = true;
-			return RC_OK;
-		}
-		if (errno == ELOOP)
-			return rc_fail(RC_ERR_CONFIG, "mail template %s is a symlink", path);
-		return rc_fail(RC_ERR_CONFIG, "cannot open mail template %s: %s", path,
-		               strerror(errno));
+	rc = rc_open_trusted(path, "mail template", &fd, &st);
+	if (rc == RC_ERR_NOTFOUND) {
+		*missing = true;
+		return RC_OK;
 	}
-	if (fstat(fd, &st) < 0)
-		rc = rc_fail(RC_ERR_CONFIG, "cannot stat mail template %s: %s", path, strerror(errno));
-	else if (!S_ISREG(st.st_mode))
-		rc = rc_fail(RC_ERR_CONFIG, "mail template %s is not a regular file", path);
-	else if (st.st_uid != 0 && st.st_uid != geteuid())
-		rc = rc_fail(RC_ERR_CONFIG, "mail template %s is owned by uid %u, not by root", path,
-		             (unsigned)st.st_uid);
-	else if (st.st_mode & 0022)
-		rc = rc_fail(RC_ERR_CONFIG, "mail template %s is group- or other-writable (mode "
-		             "%04o)", path, (unsigned)(st.st_mode & 07777));
-	else if (st.st_size > TEMPLATE_MAX)
+	if (rc)
+		return rc;
+	if (st.st_size > TEMPLATE_MAX)
 		rc = rc_fail(RC_ERR_CONFIG, "mail template %s is larger than %d bytes", path,
 		             TEMPLATE_MAX);
 	else if (!(t->text = malloc(TEMPLATE_MAX + 1)))
