@@ -467,14 +467,118 @@ static int first_factor_passed(rc_store *s, rc_login *l)
 	return rc_txn_end(&t, rc);
 }
 
+/* A token as the password: BLAKE2b only; a token is not guessed (280
+ * random bits), so neither counted first nor refused by a password
+ * lockout.  RC_OK: good (*TOK and *TOUCH for its use). */
+static int begin_token(rc_store *s, rc_login *l, const who *w, const char *secret,
+                       rc_token_rec *tok, bool *touch)
+{
+	rc_actor root = { .uid = 0, .origin = "pam" };
+	rc_txn t;
+	bool ok = false;
+	int rc;
+
+	if (w->kind && (rc = rc_txn_begin(s, &root, false, &t)) == RC_OK) {
+		rc = rc_token_verify(&t, w->kind == RC_KIND_MEMBER ? w->m.uid : w->u.pub.uid, secret,
+		                     tok, touch);
+		(void)rc_txn_end(&t, RC_OK);
+		ok = rc == RC_OK;
+		if (rc && rc != RC_ERR_AUTH)
+			return rc;
+	}
+	l->via = RC_VIA_TOKEN;
+	if (!w->kind)
+		return refuse_unknown(s, l->origin);
+	if (!ok) {
+		/* audited, not counted toward the lockout, which protects what
+		 * can be guessed (and a valid token ignores) */
+		char why[200];
+		snprintf(why, sizeof(why), "%s", rc_errmsg());
+		return record_outcome(s, l->origin, l->user, "login", RC_ERR_AUTH, "failed", why);
+	}
+	return RC_OK;
+}
+
+/* Count the attempt before the argon2id verification (claim_attempt); an
+ * unknown user's attempt writes as much.  RC_ERR_LOCKED after as long as a
+ * verification takes. */
+static int count_attempt(rc_store *s, const rc_login *l, const who *w, const char *secret,
+                         int64_t now)
+{
+	int rc;
+
+	if (w->kind && w->attempts <= 0 && is_locked(w, now)) {
+		/* locked before lockout was turned off: until it runs out */
+		char why[160];
+		locked_message(l->user, w->kind == RC_KIND_MEMBER ? w->m.lock_until
+		                                                  : w->u.pub.lock_until,
+		               why, sizeof(why));
+		rc = record_refusal(s, l->origin, l->user, "login", RC_ERR_LOCKED, why);
+	} else {
+		rc = w->kind ? claim_attempt(s, l->origin, l->user, w->kind, w->attempts, w->duration)
+		             : claim_unknown(s, w->attempts);
+	}
+	if (rc == RC_ERR_LOCKED) {
+		char keep[200];
+		snprintf(keep, sizeof(keep), "%s", rc_errmsg());
+		rc_password_dummy_verify((unsigned long long)w->ops, (size_t)w->mem_kib * 1024,
+		                         secret);
+		rc_fail(RC_ERR_LOCKED, "%s", keep);
+	}
+	return rc;
+}
+
+/* A password, or a pending or reset member's code: counted first, and one
+ * argon2id verification, real or dummy, whatever the secret turns out to
+ * be.  RC_OK: good (l->via says which). */
+static int begin_secret(rc_store *s, rc_login *l, const who *w, const char *secret,
+                        int64_t now)
+{
+	const char *hash = w->kind == RC_KIND_MEMBER ? w->m.pwhash : w->u.pwhash;
+	bool ok = false;
+	int rc = count_attempt(s, l, w, secret, now);
+
+	if (rc)
+		return rc;
+	if (w->kind == RC_KIND_MEMBER && w->has_inv && code_matches(s, secret, w->inv.code_hash)) {
+		l->via = RC_VIA_INVITATION;
+		ok = w->inv.state == RC_INV_PENDING && now < w->inv.expires;
+		rc_fail(RC_ERR_AUTH, "this invitation code is %s",
+		        rc_invitation_state_name(w->inv.state));
+	} else if (w->kind == RC_KIND_MEMBER && w->m.reset_expires &&
+	           code_matches(s, secret, w->m.reset_hash)) {
+		l->via = RC_VIA_RESET;
+		ok = now < w->m.reset_expires;
+		rc_fail(RC_ERR_AUTH, "this reset code has expired");
+	}
+	if (l->via || !hash || !hash[0] || !w->kind) {
+		rc_password_dummy_verify((unsigned long long)w->ops, (size_t)w->mem_kib * 1024,
+		                         secret);
+		if (!l->via)
+			rc_fail(RC_ERR_AUTH, "wrong password");
+	} else {
+		l->via = RC_VIA_PASSWORD;
+		ok = rc_password_verify(hash, secret);
+		rc_fail(RC_ERR_AUTH, "wrong password");
+	}
+	if (!w->kind)
+		return refuse_unknown(s, l->origin);
+	if (!ok) {
+		char why[200];
+		snprintf(why, sizeof(why), "%s", rc_errmsg());
+		return record_failure_as(s, l->origin, l->user, w->kind, "login", RC_ERR_AUTH, why,
+		                         w->attempts > 0);
+	}
+	return RC_OK;
+}
+
 RC_API int rc_login_begin(rc_store *s, rc_login *l, const char *origin, const char *user,
                           const char *secret, unsigned flags)
 {
 	who w;
 	rc_token_rec tok;
-	bool touch = false, ok = false, token_like;
+	bool touch = false;
 	int64_t now = rc_store_now(s);
-	size_t slen;
 	int rc;
 
 	memset(l, 0, sizeof(*l));
@@ -483,104 +587,19 @@ RC_API int rc_login_begin(rc_store *s, rc_login *l, const char *origin, const ch
 	if (!user || !secret)
 		return rc_fail(RC_ERR_INVALID, "no user or no password");
 	snprintf(l->user, sizeof(l->user), "%s", user);
-	rc = who_load(s, user, &w);
-	if (rc)
+	if ((rc = who_load(s, user, &w)) != RC_OK)
 		goto out;
 	l->kind = w.kind;
-	slen = strnlen(secret, RC_PASSWORD_MAX + 1);
-	token_like = !(flags & RC_LOGIN_NO_TOKENS) && rc_looks_like_token(secret);
-
-	if (slen > RC_PASSWORD_MAX) {
-		/* refused without hashing, known or not */
+	if (strnlen(secret, RC_PASSWORD_MAX + 1) > RC_PASSWORD_MAX)   /* refused unhashed */
 		rc = w.kind ? record_failure(s, l->origin, user, w.kind, "login", RC_ERR_AUTH,
 		                             "password longer than 1024 bytes")
 		            : rc_fail(RC_ERR_NOTFOUND, "not a rollcall user");
+	else if (!(flags & RC_LOGIN_NO_TOKENS) && rc_looks_like_token(secret))
+		rc = begin_token(s, l, &w, secret, &tok, &touch);
+	else
+		rc = begin_secret(s, l, &w, secret, now);
+	if (rc)
 		goto out;
-	}
-	if (token_like) {
-		/* BLAKE2b only; a token is not guessed (280 random bits), so
-		 * neither counted first nor refused by a password lockout */
-		rc_actor root = { .uid = 0, .origin = "pam" };
-		rc_txn t;
-		if (w.kind && (rc = rc_txn_begin(s, &root, false, &t)) == RC_OK) {
-			rc = rc_token_verify(&t, w.kind == RC_KIND_MEMBER ? w.m.uid : w.u.pub.uid,
-			                     secret, &tok, &touch);
-			(void)rc_txn_end(&t, RC_OK);
-			ok = rc == RC_OK;
-			if (rc && rc != RC_ERR_AUTH)
-				goto out;
-		}
-		l->via = RC_VIA_TOKEN;
-		if (!w.kind) {
-			rc = refuse_unknown(s, l->origin);
-			goto out;
-		}
-		if (!ok) {
-			/* audited, not counted toward the lockout, which protects
-			 * what can be guessed (and a valid token ignores) */
-			char why[200];
-			snprintf(why, sizeof(why), "%s", rc_errmsg());
-			rc = record_outcome(s, l->origin, user, "login", RC_ERR_AUTH, "failed", why);
-			goto out;
-		}
-	} else {
-		const char *hash = w.kind == RC_KIND_MEMBER ? w.m.pwhash : w.u.pwhash;
-		/* counted before the argon2id verification (claim_attempt); an
-		 * unknown user's attempt writes as much, and is hashed as long */
-		if (w.kind && w.attempts <= 0 && is_locked(&w, now)) {
-			/* locked before lockout was turned off: until it runs out */
-			char why[160];
-			locked_message(user, w.kind == RC_KIND_MEMBER ? w.m.lock_until
-			                                              : w.u.pub.lock_until,
-			               why, sizeof(why));
-			rc = record_refusal(s, l->origin, user, "login", RC_ERR_LOCKED, why);
-		} else {
-			rc = w.kind ? claim_attempt(s, l->origin, user, w.kind, w.attempts, w.duration)
-			            : claim_unknown(s, w.attempts);
-		}
-		if (rc && rc != RC_ERR_LOCKED)
-			goto out;
-		if (rc == RC_ERR_LOCKED) {
-			char keep[200];
-			snprintf(keep, sizeof(keep), "%s", rc_errmsg());
-			rc_password_dummy_verify((unsigned long long)w.ops,
-			                         (size_t)w.mem_kib * 1024, secret);
-			rc_fail(RC_ERR_LOCKED, "%s", keep);
-			goto out;
-		}
-		if (w.kind == RC_KIND_MEMBER && w.has_inv && code_matches(s, secret, w.inv.code_hash)) {
-			l->via = RC_VIA_INVITATION;
-			ok = w.inv.state == RC_INV_PENDING && now < w.inv.expires;
-			rc_fail(RC_ERR_AUTH, "this invitation code is %s",
-			        rc_invitation_state_name(w.inv.state));
-		} else if (w.kind == RC_KIND_MEMBER && w.m.reset_expires &&
-		           code_matches(s, secret, w.m.reset_hash)) {
-			l->via = RC_VIA_RESET;
-			ok = now < w.m.reset_expires;
-			rc_fail(RC_ERR_AUTH, "this reset code has expired");
-		}
-		if (l->via || !hash || !hash[0] || !w.kind) {
-			rc_password_dummy_verify((unsigned long long)w.ops,
-			                         (size_t)w.mem_kib * 1024, secret);
-			if (!l->via)
-				rc_fail(RC_ERR_AUTH, "wrong password");
-		} else {
-			l->via = RC_VIA_PASSWORD;
-			ok = rc_password_verify(hash, secret);
-			rc_fail(RC_ERR_AUTH, "wrong password");
-		}
-		if (!w.kind) {
-			rc = refuse_unknown(s, l->origin);
-			goto out;
-		}
-		if (!ok) {
-			char why[200];
-			snprintf(why, sizeof(why), "%s", rc_errmsg());
-			rc = record_failure_as(s, l->origin, user, w.kind, "login", RC_ERR_AUTH, why,
-			                       w.attempts > 0);
-			goto out;
-		}
-	}
 	if (l->via == RC_VIA_INVITATION || l->via == RC_VIA_RESET)
 		snprintf(l->code, sizeof(l->code), "%s", secret);
 	if (l->via == RC_VIA_TOKEN)
@@ -588,10 +607,8 @@ RC_API int rc_login_begin(rc_store *s, rc_login *l, const char *origin, const ch
 	if (l->via == RC_VIA_PASSWORD && w.kind == RC_KIND_MEMBER) {
 		bool required = (w.mfa_required || (flags & RC_LOGIN_MFA_REQUIRED)) &&
 		                !(flags & RC_LOGIN_MFA_OPTIONAL);
-		if (w.m.totp_enabled)
-			l->need_totp = 1;
-		else if (required)
-			l->need_enroll = 1;
+		l->need_totp = w.m.totp_enabled;
+		l->need_enroll = !w.m.totp_enabled && required;
 	}
 	if (l->need_totp || l->need_enroll) {
 		/* the password was right: its count given back; wait for the
@@ -600,10 +617,8 @@ RC_API int rc_login_begin(rc_store *s, rc_login *l, const char *origin, const ch
 		goto out;
 	}
 	l->done = 1;
-	if (l->via == RC_VIA_TOKEN && !touch)
-		rc = RC_OK;   /* used within the minute: nothing to write */
-	else
-		rc = record_success(s, l, touch ? &tok : NULL);
+	/* a token used within the minute: nothing to write */
+	rc = l->via == RC_VIA_TOKEN && !touch ? RC_OK : record_success(s, l, touch ? &tok : NULL);
 out:
 	if (rc == RC_OK)
 		rc_fail(RC_OK, "authenticated");
