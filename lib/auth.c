@@ -889,6 +889,94 @@ out:
 	return rc;
 }
 
+/* May W's password become NEWPW?  Not a protected service user's, and
+ * within the policy (a read transaction). */
+static int chauthtok_allowed(rc_store *s, const who *w, const char *user, const char *newpw)
+{
+	rc_actor root = { .uid = 0, .origin = "pam" };
+	rc_txn t;
+	int rc;
+
+	if (!w->kind)
+		return rc_fail(RC_ERR_NOTFOUND, "not a rollcall user");
+	if (w->kind == RC_KIND_SVCUSER && w->u.pub.protected_user)
+		return rc_fail(RC_ERR_POLICY, "%s is a protected service user: its password is "
+		               "changed with \"rollcall service-user update-password\"", user);
+	if (strnlen(newpw, RC_PASSWORD_MAX + 1) > RC_PASSWORD_MAX)
+		return rc_fail(RC_ERR_POLICY, "password is longer than %d bytes", RC_PASSWORD_MAX);
+	if ((rc = rc_txn_begin(s, &root, false, &t)) != 0)
+		return rc;
+	rc = w->kind == RC_KIND_MEMBER ? rc_password_policy(&t, &w->m, newpw)
+	                               : rc_valid_svcuser_password(newpw);
+	(void)rc_txn_end(&t, RC_OK);
+	return rc;
+}
+
+/* The current password OLD: a guess like a login's, counted first and
+ * refused while locked; and not the new one. */
+static int chauthtok_old(rc_store *s, const who *w, const char *org, const char *user,
+                         const char *old, const char *newpw)
+{
+	const char *cur = w->kind == RC_KIND_MEMBER ? w->m.pwhash : w->u.pwhash;
+	bool good;
+	int rc;
+
+	if ((rc = claim_attempt(s, org, user, w->kind, w->attempts, w->duration)) != RC_OK)
+		return rc;
+	if (w->attempts <= 0 && is_locked(w, rc_store_now(s)))
+		return record_refusal(s, org, user, "password.change", RC_ERR_LOCKED,
+		                      "locked after too many failed logins");
+	if (strnlen(old, RC_PASSWORD_MAX + 1) > RC_PASSWORD_MAX) {
+		good = false;
+	} else if (!cur[0]) {
+		rc_password_dummy_verify((unsigned long long)w->ops, (size_t)w->mem_kib * 1024, old);
+		good = false;
+	} else {
+		good = rc_password_verify(cur, old);
+	}
+	if (!good)
+		return record_failure_as(s, org, user, w->kind, "password.change", RC_ERR_AUTH,
+		                         "the current password is wrong", w->attempts > 0);
+	if (strlen(old) == strlen(newpw) && sodium_memcmp(old, newpw, strlen(old)) == 0)
+		return rc_fail(RC_ERR_POLICY, "the new password is the current one");
+	return RC_OK;
+}
+
+/* In T: the new password's HASH in the member's record (a code login
+ * spends its code there) or the service user's (with NEWPW sealed, to be
+ * shown again). */
+static int chauthtok_set(rc_txn *t, const rc_login *l, bool code_login, int kind,
+                         rc_member_rec *m, rc_svcuser_rec *u, const char *hash,
+                         const char *newpw)
+{
+	int rc = RC_OK;
+
+	if (kind == RC_KIND_SVCUSER) {
+		snprintf(u->pwhash, sizeof(u->pwhash), "%s", hash);
+		u->pub.failed = 0;
+		u->pub.lock_until = 0;
+		return rc_secret_encrypt(t->s, newpw, u->pw_enc, &u->pw_enc_len);
+	}
+	if (code_login) {
+		/* the code spent as "rollcall member accept" spends it (the
+		 * invitation's notice queued only: "rollcall notification send"
+		 * mails it) */
+		uint8_t ch[32];
+		rc = code_hash_of(t->s, l->code, ch)
+		   ? rc_code_redeem(t, m, l->via == RC_VIA_RESET, ch, hash)
+		   : rc_fail(RC_ERR_STATE, "the code is no longer valid");
+		sodium_memzero(ch, sizeof(ch));
+		return rc;
+	}
+	if (m->status == RC_MEMBER_PENDING)
+		return rc_fail(RC_ERR_STATE, "%s has not accepted the invitation", m->username);
+	snprintf(m->pwhash, sizeof(m->pwhash), "%s", hash);
+	m->must_change = 0;
+	m->failed = 0;
+	m->lock_until = 0;
+	return RC_OK;
+}
+
 RC_API int rc_login_chauthtok(rc_store *s, rc_login *l, const char *origin, const char *user,
                               const char *old, const char *newpw)
 {
@@ -905,95 +993,21 @@ RC_API int rc_login_chauthtok(rc_store *s, rc_login *l, const char *origin, cons
 
 	memset(&m, 0, sizeof(m));
 	memset(&u, 0, sizeof(u));
-	if (rc)
-		goto out;
-	if (!w.kind) {
-		rc = rc_fail(RC_ERR_NOTFOUND, "not a rollcall user");
-		goto out;
-	}
-	if (w.kind == RC_KIND_SVCUSER && w.u.pub.protected_user) {
-		rc = rc_fail(RC_ERR_POLICY, "%s is a protected service user: its password is "
-		             "changed with \"rollcall service-user update-password\"", user);
-		goto out;
-	}
-	if (strnlen(newpw, RC_PASSWORD_MAX + 1) > RC_PASSWORD_MAX) {
-		rc = rc_fail(RC_ERR_POLICY, "password is longer than %d bytes", RC_PASSWORD_MAX);
-		goto out;
-	}
-	/* the policy, in a read transaction */
-	{
-		rc_actor root = { .uid = 0, .origin = "pam" };
-		if ((rc = rc_txn_begin(s, &root, false, &t)) != 0)
-			goto out;
-		rc = w.kind == RC_KIND_MEMBER ? rc_password_policy(&t, &w.m, newpw)
-		                              : rc_valid_svcuser_password(newpw);
-		(void)rc_txn_end(&t, RC_OK);
-		if (rc)
-			goto out;
-	}
-	if (old) {
-		const char *cur = w.kind == RC_KIND_MEMBER ? w.m.pwhash : w.u.pwhash;
-		bool good;
-		/* the current password is a guess like a login's: counted first,
-		 * refused while locked */
-		if ((rc = claim_attempt(s, org, user, w.kind, w.attempts, w.duration)) != RC_OK)
-			goto out;
-		if (w.attempts <= 0 && is_locked(&w, rc_store_now(s))) {
-			rc = record_refusal(s, org, user, "password.change", RC_ERR_LOCKED,
-			                    "locked after too many failed logins");
-			goto out;
-		}
-		if (strnlen(old, RC_PASSWORD_MAX + 1) > RC_PASSWORD_MAX) {
-			good = false;
-		} else if (!cur[0]) {
-			rc_password_dummy_verify((unsigned long long)w.ops, (size_t)w.mem_kib * 1024, old);
-			good = false;
-		} else {
-			good = rc_password_verify(cur, old);
-		}
-		if (!good) {
-			rc = record_failure_as(s, org, user, w.kind, "password.change", RC_ERR_AUTH,
-			                       "the current password is wrong", w.attempts > 0);
-			goto out;
-		}
-		if (strlen(old) == strlen(newpw) && sodium_memcmp(old, newpw, strlen(old)) == 0) {
-			rc = rc_fail(RC_ERR_POLICY, "the new password is the current one");
-			goto out;
-		}
-	}
-	if ((rc = rc_password_hash(newpw, w.ops, w.mem_kib, hash)) != RC_OK)
-		goto out;
-	if ((rc = begin_as(s, org, user, &t)) != 0)
+	if (!rc)
+		rc = chauthtok_allowed(s, &w, user, newpw);
+	if (!rc && old)
+		rc = chauthtok_old(s, &w, org, user, old, newpw);
+	if (!rc)   /* outside any transaction */
+		rc = rc_password_hash(newpw, w.ops, w.mem_kib, hash);
+	if (rc || (rc = begin_as(s, org, user, &t)) != 0)
 		goto out;
 	rc_txn_audit(&t, "password.change", user);
 	rc = reload(&t, user, w.kind, &m, &u);
 	if (!rc && old && *lock_of(w.kind, &m, &u) > rc_store_now(s))
 		rc = rc_fail(RC_ERR_LOCKED, "%s was locked while the current password was checked",
 		             user);
-	if (!rc && w.kind == RC_KIND_MEMBER) {
-		if (code_login) {
-			/* the code spent as "rollcall member accept" spends it (the
-			 * invitation's notice queued only: "rollcall notification
-			 * send" mails it) */
-			uint8_t ch[32];
-			rc = code_hash_of(s, l->code, ch)
-			   ? rc_code_redeem(&t, &m, l->via == RC_VIA_RESET, ch, hash)
-			   : rc_fail(RC_ERR_STATE, "the code is no longer valid");
-			sodium_memzero(ch, sizeof(ch));
-		} else if (m.status == RC_MEMBER_PENDING) {
-			rc = rc_fail(RC_ERR_STATE, "%s has not accepted the invitation", user);
-		} else {
-			snprintf(m.pwhash, sizeof(m.pwhash), "%s", hash);
-			m.must_change = 0;
-			m.failed = 0;
-			m.lock_until = 0;
-		}
-	} else if (!rc) {
-		snprintf(u.pwhash, sizeof(u.pwhash), "%s", hash);
-		rc = rc_secret_encrypt(s, newpw, u.pw_enc, &u.pw_enc_len);
-		u.pub.failed = 0;
-		u.pub.lock_until = 0;
-	}
+	if (!rc)
+		rc = chauthtok_set(&t, l, code_login, w.kind, &m, &u, hash, newpw);
 	/* a self-service change: membership, and the lock it clears */
 	if (!rc)
 		rc = w.kind == RC_KIND_MEMBER ? rc_store_member(&t, &m) : rc_store_svcuser(&t, &u);
