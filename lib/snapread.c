@@ -419,16 +419,20 @@ static void to_pw(const rc_snap *sn, const rc_snap_user *u, rc_snap_pw *pw)
 	pw->dir = pw->dirbuf;
 }
 
-/* Run LOOKUP again after a reload when a shard was replaced under it. */
-#define RETRY(call)                                              \
-	do {                                                     \
-		for (int tries_ = 0;; tries_++) {                \
-			int rc_ = (call);                        \
-			if (rc_ != AGAIN)                        \
-				return rc_;                      \
-			if (tries_ == 4 || reload(sn) != RC_OK)  \
-				return RC_ERR_STORE;             \
-		}                                                \
+/* Run LOOKUP again after a reload when a shard was replaced under it.  A
+ * reader slowed down while changes are published back to back (a burst,
+ * a busy machine) can find the shards of each newer manifest gone again
+ * before it maps them: up to RETRIES reloads, each cheap (a manifest). */
+#define RETRIES 32
+#define RETRY(call)                                                    \
+	do {                                                           \
+		for (int tries_ = 0;; tries_++) {                      \
+			int rc_ = (call);                              \
+			if (rc_ != AGAIN)                              \
+				return rc_;                            \
+			if (tries_ == RETRIES || reload(sn) != RC_OK)  \
+				return RC_ERR_STORE;                   \
+		}                                                      \
 	} while (0)
 
 static int pw_byname(rc_snap *sn, const char *name, rc_snap_pw *pw)
