@@ -38,7 +38,7 @@ make -j2
 check=0
 make -j2 check || check=$?
 # what a failing test said, for the record of a run nobody watched
-for t in $(find tests -name '*.trs' | xargs grep -l '^:test-result: \(FAIL\|ERROR\)' 2>/dev/null); do
+for t in $(find tests -name '*.trs' | xargs -r grep -l '^:test-result: \(FAIL\|ERROR\)' 2>/dev/null); do
 	echo "== ${t%.trs}.log (its lines other than ok)"
 	grep -v '^ok \|^PASS: ' "${t%.trs}.log" | tail -60
 done
