@@ -40,30 +40,35 @@ RC_API const char *rc_errmsg(void)
 	return errbuf[0] ? errbuf : "no error";
 }
 
-int rc_fail(int err, const char *fmt, ...)
+/* The message (formatted aside first: the arguments may include
+ * rc_errmsg() itself) and the input it is about. */
+static int fail_v(int err, const char *field, const char *fmt, va_list ap)
 {
 	char tmp[sizeof(errbuf)];
+
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	memcpy(errbuf, tmp, sizeof(errbuf));
+	errfield = field;
+	return err;
+}
+
+int rc_fail(int err, const char *fmt, ...)
+{
 	va_list ap;
 
-	/* Format aside first: the arguments may include rc_errmsg() itself. */
 	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	err = fail_v(err, NULL, fmt, ap);
 	va_end(ap);
-	memcpy(errbuf, tmp, sizeof(errbuf));
-	errfield = NULL;
 	return err;
 }
 
 int rc_fail_field(int err, const char *field, const char *fmt, ...)
 {
-	char tmp[sizeof(errbuf)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	err = fail_v(err, field, fmt, ap);
 	va_end(ap);
-	memcpy(errbuf, tmp, sizeof(errbuf));
-	errfield = field;
 	return err;
 }
 
