@@ -566,131 +566,184 @@ static void set_var(struct vars *vs, const char *name, const char *value)
 			vs->v[k] = value;
 }
 
+/* The sender: the project's name (or the host's) and mail_from (or
+ * root@HOST).  Returns the project's name. */
+static const char *sender(const rc_config *cfg, char *host, size_t hlen, char *from,
+                          size_t flen)
+{
+	rc_host_name(host, hlen);
+	if (cfg->mail_from[0])
+		snprintf(from, flen, "%s", cfg->mail_from);
+	else
+		snprintf(from, flen, "root@%s", host);
+	return cfg->project_name[0] ? cfg->project_name : host;
+}
+
+/* "From: PROJECT <FROM>" and the start of the To: header. */
+static void put_from(struct buf *b, const char *project, const char *from)
+{
+	puts_(b, "From: ");
+	put_phrase(b, project);
+	puts_(b, " <");
+	puts_(b, from);
+	puts_(b, ">\nTo: ");
+}
+
+/* From the end of the To: header to the empty line: Subject (an encoded
+ * word when not printable ASCII), Date, Message-ID on the sender's domain
+ * and the MIME headers. */
+static void put_headers_rest(struct buf *b, const char *subject, int64_t now, const char *from,
+                             const char *host)
+{
+	char mid[96], id[17], rnd[8];
+	const char *at = strchr(from, '@');
+
+	puts_(b, "\nSubject: ");
+	if (ascii_printable(subject))
+		puts_(b, subject);
+	else
+		put_encoded(b, subject);
+	puts_(b, "\nDate: ");
+	put_date(b, now);
+	rc_random_bytes(rnd, sizeof(rnd));
+	sodium_bin2hex(id, sizeof(id), (const unsigned char *)rnd, sizeof(rnd));
+	snprintf(mid, sizeof(mid), "\nMessage-ID: <rollcall.%lld.%s@", (long long)now, id);
+	puts_(b, mid);
+	puts_(b, at ? at + 1 : host);
+	puts_(b, ">\n"
+	         "MIME-Version: 1.0\n"
+	         "Content-Type: text/plain; charset=UTF-8\n"
+	         "Content-Transfer-Encoding: 8bit\n"
+	         "Auto-Submitted: auto-generated\n"
+	         "\n");
+}
+
+/* The values of a code mail's placeholders, and the storage they point to. */
+struct code_mail {
+	char host[72], from[RC_EMAIL_MAX + 1], inviter[RC_FULLNAME_MAX + RC_EMAIL_MAX + 8];
+	char expires[64], in[64];
+	const char *project;
+	struct buf login;   /* login_hint rendered */
+	struct vars vs;
+};
+
+/* {login}: login_hint with its own placeholders, {username} and {host}. */
+static void render_login(struct code_mail *m, const rc_config *cfg, const char *username)
+{
+	struct vars lv = { { 0 } };
+	const char *hint = cfg->login_hint[0] ? cfg->login_hint : "ssh {username}@{host}";
+
+	set_var(&lv, "username", username);
+	set_var(&lv, "host", m->host);
+	for (size_t k = 0; rc_mail_placeholders[k]; k++)
+		if (!lv.v[k])
+			lv.v[k] = "";
+	render(&m->login, hint, strlen(hint), &lv);
+}
+
+static void code_mail_vars(struct code_mail *m, const rc_config *cfg, const rc_mail_info *info)
+{
+	const rc_code_result *r = info->code;
+	time_t et = (time_t)r->expires;
+	struct tm tm;
+
+	m->project = sender(cfg, m->host, sizeof(m->host), m->from, sizeof(m->from));
+	if (info->inviter_name && info->inviter_email)
+		snprintf(m->inviter, sizeof(m->inviter), "%s <%s>", info->inviter_name,
+		         info->inviter_email);
+	else
+		snprintf(m->inviter, sizeof(m->inviter), "the administrator of %s", m->host);
+	if (!gmtime_r(&et, &tm))
+		memset(&tm, 0, sizeof(tm));
+	strftime(m->expires, sizeof(m->expires), "%Y-%m-%d %H:%M UTC", &tm);
+	expires_in(r->expires - info->now, m->in, sizeof(m->in));
+
+	set_var(&m->vs, "project", m->project);
+	set_var(&m->vs, "host", m->host);
+	set_var(&m->vs, "name", r->full_name[0] ? r->full_name : r->username);
+	set_var(&m->vs, "username", r->username);
+	set_var(&m->vs, "email", r->email);
+	set_var(&m->vs, "inviter", m->inviter);
+	set_var(&m->vs, "role", r->role);
+	set_var(&m->vs, "code", r->code);
+	set_var(&m->vs, "expires", m->expires);
+	set_var(&m->vs, "expires_in", m->in);
+	render_login(m, cfg, r->username);
+	set_var(&m->vs, "login", m->login.p ? m->login.p : "");
+}
+
+/* Nothing that could end a header line: every value is checked where it
+ * comes from; this is the last guard. */
+static int check_subject(const struct buf *subject, const rc_mail_template *t)
+{
+	for (size_t i = 0; i < subject->len; i++)
+		if (rc_is_control((unsigned char)subject->p[i]))
+			return rc_fail(RC_ERR_INVALID, "%s: the subject has a control character",
+			               t->source);
+	return RC_OK;
+}
+
+static int check_line_length(const struct buf *b, const rc_mail_template *t)
+{
+	for (size_t i = 0, start = 0; i < b->len; i++)
+		if (b->p[i] == '\n') {
+			if (i - start > MAIL_LINE_MAX)
+				return rc_fail(RC_ERR_INVALID, "%s: a line of the mail is longer "
+				               "than %d bytes", t->source, MAIL_LINE_MAX);
+			start = i + 1;
+		}
+	return RC_OK;
+}
+
+/* "To: NAME <EMAIL>", or the bare address when there is no name. */
+static void put_to(struct buf *b, const rc_code_result *r)
+{
+	if (r->full_name[0]) {
+		put_phrase(b, r->full_name);
+		puts_(b, " <");
+		puts_(b, r->email);
+		puts_(b, ">");
+	} else {
+		puts_(b, r->email);
+	}
+}
+
 RC_API int rc_mail_compose(const rc_config *cfg, const rc_mail_template *t,
                            const rc_mail_info *info, char **out, size_t *outlen)
 {
-	const rc_code_result *r = info->code;
-	struct buf b = { 0 }, subject = { 0 }, login = { 0 };
-	struct vars vs = { { 0 } };
-	char host[72], from[RC_EMAIL_MAX + 1], inviter[RC_FULLNAME_MAX + RC_EMAIL_MAX + 8];
-	char expires[64], in[64], id[17], rnd[8];
-	const char *project, *name, *at;
-	struct tm tm;
-	time_t et = (time_t)r->expires;
-	int rc = RC_OK;
+	struct buf b = { 0 }, subject = { 0 };
+	struct code_mail m = { .login = { 0 } };
+	int rc;
 
 	*out = NULL;
 	*outlen = 0;
-	rc_host_name(host, sizeof(host));
-	project = cfg->project_name[0] ? cfg->project_name : host;
-	name = r->full_name[0] ? r->full_name : r->username;
-	if (cfg->mail_from[0])
-		snprintf(from, sizeof(from), "%s", cfg->mail_from);
-	else
-		snprintf(from, sizeof(from), "root@%s", host);
-	if (info->inviter_name && info->inviter_email)
-		snprintf(inviter, sizeof(inviter), "%s <%s>", info->inviter_name, info->inviter_email);
-	else
-		snprintf(inviter, sizeof(inviter), "the administrator of %s", host);
-	if (!gmtime_r(&et, &tm))
-		memset(&tm, 0, sizeof(tm));
-	strftime(expires, sizeof(expires), "%Y-%m-%d %H:%M UTC", &tm);
-	expires_in(r->expires - info->now, in, sizeof(in));
-
-	set_var(&vs, "project", project);
-	set_var(&vs, "host", host);
-	set_var(&vs, "name", name);
-	set_var(&vs, "username", r->username);
-	set_var(&vs, "email", r->email);
-	set_var(&vs, "inviter", inviter);
-	set_var(&vs, "role", r->role);
-	set_var(&vs, "code", r->code);
-	set_var(&vs, "expires", expires);
-	set_var(&vs, "expires_in", in);
-	/* {login}: login_hint with its own placeholders */
-	{
-		struct vars lv = { { 0 } };
-		const char *hint = cfg->login_hint[0] ? cfg->login_hint : "ssh {username}@{host}";
-		set_var(&lv, "username", r->username);
-		set_var(&lv, "host", host);
-		for (size_t k = 0; rc_mail_placeholders[k]; k++)
-			if (!lv.v[k])
-				lv.v[k] = "";
-		render(&login, hint, strlen(hint), &lv);
-	}
-	set_var(&vs, "login", login.p ? login.p : "");
-	render(&subject, t->text + t->subject, t->subject_len, &vs);
-	if (subject.err || login.err) {
+	code_mail_vars(&m, cfg, info);
+	render(&subject, t->text + t->subject, t->subject_len, &m.vs);
+	if (subject.err || m.login.err) {
 		rc = rc_fail(RC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	/* Nothing that could end a header line: every value is checked where
-	 * it comes from; this is the last guard. */
-	for (size_t i = 0; i < subject.len; i++)
-		if (rc_is_control((unsigned char)subject.p[i])) {
-			rc = rc_fail(RC_ERR_INVALID, "%s: the subject has a control character",
-			             t->source);
-			goto out;
-		}
-
-	puts_(&b, "From: ");
-	put_phrase(&b, project);
-	puts_(&b, " <");
-	puts_(&b, from);
-	puts_(&b, ">\nTo: ");
-	if (r->full_name[0]) {
-		put_phrase(&b, r->full_name);
-		puts_(&b, " <");
-		puts_(&b, r->email);
-		puts_(&b, ">");
-	} else {
-		puts_(&b, r->email);
-	}
-	puts_(&b, "\nSubject: ");
-	if (ascii_printable(subject.p))
-		puts_(&b, subject.p);
-	else
-		put_encoded(&b, subject.p);
-	puts_(&b, "\nDate: ");
-	put_date(&b, info->now);
-	rc_random_bytes(rnd, sizeof(rnd));
-	sodium_bin2hex(id, sizeof(id), (const unsigned char *)rnd, sizeof(rnd));
-	at = strchr(from, '@');
-	{
-		char mid[96];
-		snprintf(mid, sizeof(mid), "\nMessage-ID: <rollcall.%lld.%s@", (long long)info->now, id);
-		puts_(&b, mid);
-		puts_(&b, at ? at + 1 : host);
-		puts_(&b, ">\n");
-	}
-	puts_(&b, "MIME-Version: 1.0\n"
-	          "Content-Type: text/plain; charset=UTF-8\n"
-	          "Content-Transfer-Encoding: 8bit\n"
-	          "Auto-Submitted: auto-generated\n"
-	          "\n");
-	render(&b, t->text + t->body, t->len - t->body, &vs);
+	if ((rc = check_subject(&subject, t)) != RC_OK)
+		goto out;
+	put_from(&b, m.project, m.from);
+	put_to(&b, info->code);
+	put_headers_rest(&b, subject.p, info->now, m.from, m.host);
+	render(&b, t->text + t->body, t->len - t->body, &m.vs);
 	if (b.len && b.p[b.len - 1] != '\n')
 		puts_(&b, "\n");
 	if (b.err) {
 		rc = rc_fail(RC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0, start = 0; i < b.len; i++)
-		if (b.p[i] == '\n') {
-			if (i - start > MAIL_LINE_MAX) {
-				rc = rc_fail(RC_ERR_INVALID, "%s: a line of the mail is longer than %d "
-				             "bytes", t->source, MAIL_LINE_MAX);
-				goto out;
-			}
-			start = i + 1;
-		}
+	if ((rc = check_line_length(&b, t)) != RC_OK)
+		goto out;
 	*out = b.p;
 	*outlen = b.len;
 	b.p = NULL;
 out:
 	buf_wipe(&b);
 	buf_wipe(&subject);
-	buf_wipe(&login);
+	buf_wipe(&m.login);
 	return rc;
 }
 
@@ -720,14 +773,48 @@ static void put_clean(struct buf *b, const char *s)
 	}
 }
 
+/* The notice's body: what happened, to whom, by whom, from where, when. */
+static void put_notice_body(struct buf *b, const rc_notice *n, const char *to,
+                            const char *project, const char *host)
+{
+	time_t tt = (time_t)n->time;
+	char when[64];
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm))
+		memset(&tm, 0, sizeof(tm));
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	puts_(b, "rollcall on ");
+	put_clean(b, host);
+	puts_(b, " (");
+	put_clean(b, project);
+	puts_(b, "): ");
+	puts_(b, event_titles[n->event]);
+	puts_(b, ".\n\nEvent:   ");
+	puts_(b, rc_event_name((unsigned)n->event));
+	puts_(b, "\nWho:     ");
+	put_clean(b, n->target);
+	if (n->detail[0]) {
+		puts_(b, "\nDetail:  ");
+		put_clean(b, n->detail);
+	}
+	puts_(b, "\nBy:      ");
+	put_clean(b, n->actor[0] ? n->actor : "?");
+	puts_(b, "\nFrom:    ");
+	put_clean(b, n->origin[0] ? n->origin : "?");
+	puts_(b, "\nWhen:    ");
+	puts_(b, when);
+	puts_(b, "\n\nYou receive this because ");
+	puts_(b, to);
+	puts_(b, " is subscribed to\nthese events (rollcall notification list).\n");
+}
+
 RC_API int rc_notice_compose(const rc_config *cfg, const rc_notice *n, const char *to,
                              int64_t now, char **out, size_t *outlen)
 {
-	struct buf b = { 0 };
-	char host[72], from[RC_EMAIL_MAX + 1], when[64], mid[96], id[17], rnd[8];
-	const char *project, *at, *title;
-	struct tm tm;
-	time_t tt = (time_t)n->time;
+	struct buf b = { 0 }, subj = { 0 };
+	char host[72], from[RC_EMAIL_MAX + 1];
+	const char *project;
 
 	*out = NULL;
 	*outlen = 0;
@@ -735,78 +822,23 @@ RC_API int rc_notice_compose(const rc_config *cfg, const rc_notice *n, const cha
 		return rc_fail(RC_ERR_INVALID, "unknown event %d", n->event);
 	if (rc_valid_email(to) != RC_OK)
 		return RC_ERR_INVALID;
-	title = event_titles[n->event];
-	rc_host_name(host, sizeof(host));
-	project = cfg->project_name[0] ? cfg->project_name : host;
-	if (cfg->mail_from[0])
-		snprintf(from, sizeof(from), "%s", cfg->mail_from);
-	else
-		snprintf(from, sizeof(from), "root@%s", host);
-	if (!gmtime_r(&tt, &tm))
-		memset(&tm, 0, sizeof(tm));
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
-
-	puts_(&b, "From: ");
-	put_phrase(&b, project);
-	puts_(&b, " <");
-	puts_(&b, from);
-	puts_(&b, ">\nTo: ");
-	puts_(&b, to);
-	puts_(&b, "\nSubject: ");
-	{
-		struct buf subj = { 0 };
-		puts_(&subj, "[");
-		put_clean(&subj, project);
-		puts_(&subj, "] ");
-		puts_(&subj, title);
-		puts_(&subj, ": ");
-		put_clean(&subj, n->target);
-		puts_(&subj, "");
-		if (subj.err || !subj.p)
-			b.err = 1;
-		else if (ascii_printable(subj.p))
-			puts_(&b, subj.p);
-		else
-			put_encoded(&b, subj.p);
+	project = sender(cfg, host, sizeof(host), from, sizeof(from));
+	puts_(&subj, "[");
+	put_clean(&subj, project);
+	puts_(&subj, "] ");
+	puts_(&subj, event_titles[n->event]);
+	puts_(&subj, ": ");
+	put_clean(&subj, n->target);
+	puts_(&subj, "");
+	if (subj.err || !subj.p) {
 		buf_wipe(&subj);
+		return rc_fail(RC_ERR_NOMEM, "out of memory");
 	}
-	puts_(&b, "\nDate: ");
-	put_date(&b, now);
-	rc_random_bytes(rnd, sizeof(rnd));
-	sodium_bin2hex(id, sizeof(id), (const unsigned char *)rnd, sizeof(rnd));
-	at = strchr(from, '@');
-	snprintf(mid, sizeof(mid), "\nMessage-ID: <rollcall.%lld.%s@", (long long)now, id);
-	puts_(&b, mid);
-	puts_(&b, at ? at + 1 : host);
-	puts_(&b, ">\n"
-	          "MIME-Version: 1.0\n"
-	          "Content-Type: text/plain; charset=UTF-8\n"
-	          "Content-Transfer-Encoding: 8bit\n"
-	          "Auto-Submitted: auto-generated\n"
-	          "\n");
-	puts_(&b, "rollcall on ");
-	put_clean(&b, host);
-	puts_(&b, " (");
-	put_clean(&b, project);
-	puts_(&b, "): ");
-	puts_(&b, title);
-	puts_(&b, ".\n\nEvent:   ");
-	puts_(&b, rc_event_name((unsigned)n->event));
-	puts_(&b, "\nWho:     ");
-	put_clean(&b, n->target);
-	if (n->detail[0]) {
-		puts_(&b, "\nDetail:  ");
-		put_clean(&b, n->detail);
-	}
-	puts_(&b, "\nBy:      ");
-	put_clean(&b, n->actor[0] ? n->actor : "?");
-	puts_(&b, "\nFrom:    ");
-	put_clean(&b, n->origin[0] ? n->origin : "?");
-	puts_(&b, "\nWhen:    ");
-	puts_(&b, when);
-	puts_(&b, "\n\nYou receive this because ");
+	put_from(&b, project, from);
 	puts_(&b, to);
-	puts_(&b, " is subscribed to\nthese events (rollcall notification list).\n");
+	put_headers_rest(&b, subj.p, now, from, host);
+	buf_wipe(&subj);
+	put_notice_body(&b, n, to, project, host);
 	if (b.err || !b.p) {
 		buf_wipe(&b);
 		return rc_fail(RC_ERR_NOMEM, "out of memory");
