@@ -63,6 +63,116 @@ static char *trim(char *s)
 	return s;
 }
 
+/* K_PATH (absolute) and K_COMMAND (empty, or starting with an absolute path) */
+static int set_path(char *field, const struct key *k, const char *val, const char *path,
+                    unsigned lineno)
+{
+	if (k->kind == K_PATH && val[0] != '/')
+		return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: \"%s\" is not an absolute path",
+		               path, lineno, k->name, val);
+	if (k->kind == K_COMMAND && val[0] && val[0] != '/')
+		return rc_fail(RC_ERR_CONFIG,
+		               "%s:%u: %s: the command must start with an absolute path",
+		               path, lineno, k->name);
+	if (strlen(val) >= RC_PATH_MAX)
+		return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: value too long", path,
+		               lineno, k->name);
+	memcpy(field, val, strlen(val) + 1);
+	return RC_OK;
+}
+
+/* K_PROJECT and K_HINT: shown in mail, in headers (the project) and the
+ * body.  Control characters, CR and LF among them, are refused for every
+ * key (parse); a tab has no place in a header either. */
+static int set_mail_text(char *field, const struct key *k, const char *val, const char *path,
+                         unsigned lineno)
+{
+	size_t max = k->kind == K_PROJECT ? RC_PROJECT_MAX : RC_LOGIN_HINT_MAX;
+	char bad[40];
+
+	if (!val[0])
+		return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: empty value", path, lineno, k->name);
+	if (strlen(val) > max)
+		return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: longer than %zu bytes", path,
+		               lineno, k->name, max);
+	if (strchr(val, '\t'))
+		return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: tab in value", path, lineno, k->name);
+	if (!rc_utf8_valid(val, strlen(val)))
+		return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: not valid UTF-8", path, lineno,
+		               k->name);
+	if (k->kind == K_HINT && rc_placeholders_check(val, rc_login_hint_placeholders,
+	                                                bad, sizeof(bad)))
+		return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: unknown placeholder {%s} (known: "
+		               "{username}, {host})", path, lineno, k->name, bad);
+	memcpy(field, val, strlen(val) + 1);
+	return RC_OK;
+}
+
+/* K_USERS: local user names separated by commas (spaces around them
+ * allowed), kept as "a,b,c" */
+static int set_users(char *field, const struct key *k, const char *val, const char *path,
+                     unsigned lineno)
+{
+	char out[sizeof(((rc_config *)0)->member_callers)];
+	size_t o = 0;
+	const char *p = val;
+
+	while (*p) {
+		size_t n;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		n = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		              "0123456789._-");
+		if (n == 0 || n > RC_NAME_MAX || p[0] == '-')
+			goto bad;
+		if (o + n + 2 > sizeof(out))
+			return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: value too long", path,
+			               lineno, k->name);
+		if (o)
+			out[o++] = ',';
+		memcpy(out + o, p, n);
+		o += n;
+		p += n;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == ',' && p[1])
+			p++;
+		else if (*p)
+			goto bad;
+	}
+	out[o] = '\0';
+	memcpy(field, out, o + 1);
+	return RC_OK;
+bad:
+	return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: expected local user names separated by commas",
+	               path, lineno, k->name);
+}
+
+/* K_SIZE: bytes, or a number with K, M, G or T (powers of 1024) */
+static int set_size(char *field, const struct key *k, const char *val, const char *path,
+                    unsigned lineno)
+{
+	char num[32];
+	size_t n = strlen(val), shift = 0;
+	uint64_t v;
+
+	if (n && strchr("KMGT", val[n - 1])) {
+		shift = 10 * (size_t)(strchr("KMGT", val[n - 1]) - "KMGT" + 1);
+		n--;
+	}
+	if (n == 0 || n >= sizeof(num))
+		return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: \"%.40s\" is not a size (bytes, "
+		               "or a number with K, M, G or T)", path, lineno, k->name, val);
+	memcpy(num, val, n);
+	num[n] = '\0';
+	if (rc_uint_parse(num, 1, UINT64_MAX >> shift, &v) || (v << shift) < ((uint64_t)1 << 20) ||
+	    (v << shift) > ((uint64_t)1 << 40))
+		return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: \"%.40s\" is not a size from 1M "
+		               "to 1T", path, lineno, k->name, val);
+	*(uint64_t *)(void *)field = v << shift;
+	return RC_OK;
+}
+
 static int set_key(rc_config *cfg, const struct key *k, const char *val,
                    const char *path, unsigned lineno)
 {
@@ -72,18 +182,7 @@ static int set_key(rc_config *cfg, const struct key *k, const char *val,
 	switch (k->kind) {
 	case K_PATH:
 	case K_COMMAND:
-		if (k->kind == K_PATH && val[0] != '/')
-			return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: \"%s\" is not an absolute path",
-			               path, lineno, k->name, val);
-		if (k->kind == K_COMMAND && val[0] && val[0] != '/')
-			return rc_fail(RC_ERR_CONFIG,
-			               "%s:%u: %s: the command must start with an absolute path",
-			               path, lineno, k->name);
-		if (strlen(val) >= RC_PATH_MAX)
-			return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: value too long", path,
-			               lineno, k->name);
-		memcpy(field, val, strlen(val) + 1);
-		return RC_OK;
+		return set_path(field, k, val, path, lineno);
 	case K_ID:
 	case K_COUNT:
 		if (rc_uint_parse(val, k->kind == K_ID ? 1 : 0,
@@ -93,90 +192,18 @@ static int set_key(rc_config *cfg, const struct key *k, const char *val,
 		*(uint32_t *)(void *)field = (uint32_t)v;
 		return RC_OK;
 	case K_PROJECT:
-	case K_HINT: {
-		/* Shown in mail: headers (the project) and the body.  Control
-		 * characters, CR and LF among them, are refused for every key
-		 * (parse); a tab has no place in a header either. */
-		size_t max = k->kind == K_PROJECT ? RC_PROJECT_MAX : RC_LOGIN_HINT_MAX;
-		char bad[40];
-		if (!val[0])
-			return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: empty value", path, lineno, k->name);
-		if (strlen(val) > max)
-			return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: longer than %zu bytes", path,
-			               lineno, k->name, max);
-		if (strchr(val, '\t'))
-			return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: tab in value", path, lineno, k->name);
-		if (!rc_utf8_valid(val, strlen(val)))
-			return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: not valid UTF-8", path, lineno,
-			               k->name);
-		if (k->kind == K_HINT && rc_placeholders_check(val, rc_login_hint_placeholders,
-		                                                bad, sizeof(bad)))
-			return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: unknown placeholder {%s} (known: "
-			               "{username}, {host})", path, lineno, k->name, bad);
-		memcpy(field, val, strlen(val) + 1);
-		return RC_OK;
-	}
-	case K_USERS: {
-		/* local user names separated by commas (spaces around them
-		 * allowed), kept as "a,b,c" */
-		char out[sizeof(((rc_config *)0)->member_callers)];
-		size_t o = 0;
-		const char *p = val;
-		while (*p) {
-			size_t n;
-			while (*p == ' ' || *p == '\t')
-				p++;
-			n = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			              "0123456789._-");
-			if (n == 0 || n > RC_NAME_MAX || p[0] == '-')
-				return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: expected local user names "
-				               "separated by commas", path, lineno, k->name);
-			if (o + n + 2 > sizeof(out))
-				return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: value too long", path,
-				               lineno, k->name);
-			if (o)
-				out[o++] = ',';
-			memcpy(out + o, p, n);
-			o += n;
-			p += n;
-			while (*p == ' ' || *p == '\t')
-				p++;
-			if (*p == ',' && p[1])
-				p++;
-			else if (*p)
-				return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: expected local user names "
-				               "separated by commas", path, lineno, k->name);
-		}
-		out[o] = '\0';
-		memcpy(field, out, o + 1);
-		return RC_OK;
-	}
+	case K_HINT:
+		return set_mail_text(field, k, val, path, lineno);
+	case K_USERS:
+		return set_users(field, k, val, path, lineno);
 	case K_EMAIL:
 		if (rc_valid_email(val))
 			return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: %s", path, lineno, k->name,
 			               rc_errmsg());
 		memcpy(field, val, strlen(val) + 1);
 		return RC_OK;
-	case K_SIZE: {
-		/* bytes, or a number with K, M, G or T (powers of 1024) */
-		char num[32];
-		size_t n = strlen(val), shift = 0;
-		if (n && strchr("KMGT", val[n - 1])) {
-			shift = 10 * (size_t)(strchr("KMGT", val[n - 1]) - "KMGT" + 1);
-			n--;
-		}
-		if (n == 0 || n >= sizeof(num))
-			return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: \"%.40s\" is not a size (bytes, "
-			               "or a number with K, M, G or T)", path, lineno, k->name, val);
-		memcpy(num, val, n);
-		num[n] = '\0';
-		if (rc_uint_parse(num, 1, UINT64_MAX >> shift, &v) || (v << shift) < ((uint64_t)1 << 20) ||
-		    (v << shift) > ((uint64_t)1 << 40))
-			return rc_fail(RC_ERR_CONFIG, "%s:%u: %s: \"%.40s\" is not a size from 1M "
-			               "to 1T", path, lineno, k->name, val);
-		*(uint64_t *)(void *)field = v << shift;
-		return RC_OK;
-	}
+	case K_SIZE:
+		return set_size(field, k, val, path, lineno);
 	}
 	return RC_ERR_CONFIG;
 }
