@@ -77,10 +77,8 @@ static void who_clear(who *w)
 static int who_read(rc_txn *t, const char *user, bool valid_name, who *w)
 {
 	char mfa[16];
-	int rc = rc_setting_int(t, "lockout.attempts", &w->attempts);
+	int rc = rc_lockout_settings(t, &w->attempts, &w->duration);
 
-	if (!rc)
-		rc = rc_setting_int(t, "lockout.duration", &w->duration);
 	if (!rc)
 		rc = rc_setting_int(t, "argon2.opslimit", &w->ops);
 	if (!rc)
@@ -185,6 +183,39 @@ static void count_age(uint32_t *failed, int64_t *at, int64_t *lock, int64_t dura
 		*failed = 0;
 }
 
+/* The lockout's settings: how many failures lock (0: none) and for how
+ * long. */
+int rc_lockout_settings(rc_txn *t, int64_t *attempts, int64_t *duration)
+{
+	int rc = rc_setting_int(t, "lockout.attempts", attempts);
+
+	return rc ? rc : rc_setting_int(t, "lockout.duration", duration);
+}
+
+/* Count a failed guess (a password, a TOTP or recovery code) toward the
+ * lockout, in the caller's transaction: the count ages first (count_age),
+ * and the failure that reaches lockout.attempts sets the lock.  COUNTED:
+ * claim_attempt counted the attempt before it was checked, so only a lock
+ * that ran out starts the count over.  True when this failure locked. */
+bool rc_lockout_fail(uint32_t *failed, int64_t *at, int64_t *lock, int64_t attempts,
+                     int64_t duration, int64_t now, bool counted)
+{
+	if (!counted)
+		count_age(failed, at, lock, duration, now);
+	else if (*lock && *lock <= now) {   /* a lock that ran out: start over */
+		*lock = 0;
+		*failed = 0;
+	}
+	if ((!counted || !*failed) && *failed < UINT32_MAX)
+		(*failed)++;
+	*at = now;
+	if (attempts > 0 && *failed >= (uint64_t)attempts && !*lock) {
+		*lock = now + duration;
+		return true;
+	}
+	return false;
+}
+
 static void locked_message(const char *user, int64_t until, char *why, size_t len)
 {
 	char when[32];
@@ -286,26 +317,13 @@ static int record_failure_as(rc_store *s, const char *origin, const char *user, 
 	if (begin_as(s, origin, user, &t) != RC_OK)
 		return rc_fail(err, "%s", msg);
 	rc_txn_audit(&t, action, user);
-	rc = rc_setting_int(&t, "lockout.attempts", &attempts);
-	if (!rc)
-		rc = rc_setting_int(&t, "lockout.duration", &duration);
+	rc = rc_lockout_settings(&t, &attempts, &duration);
 	if (!rc)
 		rc = reload(&t, user, kind, &m, &u);
 	if (!rc) {
-		uint32_t *failed = failed_of(kind, &m, &u);
-		int64_t *lock = lock_of(kind, &m, &u), *at = failed_at_of(kind, &m, &u);
-		if (!counted)
-			count_age(failed, at, lock, duration, now);
-		else if (*lock && *lock <= now) {   /* a lock that ran out: start over */
-			*lock = 0;
-			*failed = 0;
-		}
-		if ((!counted || !*failed) && *failed < UINT32_MAX)
-			(*failed)++;
-		*at = now;
 		snprintf(t.detail, sizeof(t.detail), "failed: %.60s", msg);
-		if (attempts > 0 && *failed >= (uint64_t)attempts && !*lock) {
-			*lock = now + duration;
+		if (rc_lockout_fail(failed_of(kind, &m, &u), failed_at_of(kind, &m, &u),
+		                    lock_of(kind, &m, &u), attempts, duration, now, counted)) {
 			snprintf(t.detail, sizeof(t.detail), "failed: %.50s; locked", msg);
 			/* queued only: "rollcall notification send" mails it */
 			(void)rc_notice_queue(&t, RC_EV_MEMBER_LOCKED, user, "too many failed logins");
@@ -572,6 +590,36 @@ static int begin_secret(rc_store *s, rc_login *l, const who *w, const char *secr
 	return RC_OK;
 }
 
+/* After a password: what the member's login still needs, a TOTP code, or
+ * enrollment when two-factor authentication is required (by the settings
+ * or the PAM line) and not set up. */
+static void second_factor(rc_login *l, const who *w, unsigned flags)
+{
+	bool required = (w->mfa_required || (flags & RC_LOGIN_MFA_REQUIRED)) &&
+	                !(flags & RC_LOGIN_MFA_OPTIONAL);
+
+	if (l->via != RC_VIA_PASSWORD || w->kind != RC_KIND_MEMBER)
+		return;
+	l->need_totp = w->m.totp_enabled;
+	l->need_enroll = !w->m.totp_enabled && required;
+}
+
+/* rc_login_begin's end: a failed login keeps nothing (no code, no step
+ * pending) and its message. */
+static int begin_end(rc_login *l, int rc)
+{
+	char keep[512];
+
+	if (rc == RC_OK) {
+		rc_fail(RC_OK, "authenticated");
+		return rc;
+	}
+	snprintf(keep, sizeof(keep), "%s", rc_errmsg());
+	l->done = l->need_totp = l->need_enroll = 0;
+	sodium_memzero(l->code, sizeof(l->code));
+	return rc_fail(rc, "%s", keep);
+}
+
 RC_API int rc_login_begin(rc_store *s, rc_login *l, const char *origin, const char *user,
                           const char *secret, unsigned flags)
 {
@@ -604,12 +652,7 @@ RC_API int rc_login_begin(rc_store *s, rc_login *l, const char *origin, const ch
 		snprintf(l->code, sizeof(l->code), "%s", secret);
 	if (l->via == RC_VIA_TOKEN)
 		snprintf(l->token_id, sizeof(l->token_id), "%s", tok.pub.id);
-	if (l->via == RC_VIA_PASSWORD && w.kind == RC_KIND_MEMBER) {
-		bool required = (w.mfa_required || (flags & RC_LOGIN_MFA_REQUIRED)) &&
-		                !(flags & RC_LOGIN_MFA_OPTIONAL);
-		l->need_totp = w.m.totp_enabled;
-		l->need_enroll = !w.m.totp_enabled && required;
-	}
+	second_factor(l, &w, flags);
 	if (l->need_totp || l->need_enroll) {
 		/* the password was right: its count given back; wait for the
 		 * second factor */
@@ -620,18 +663,24 @@ RC_API int rc_login_begin(rc_store *s, rc_login *l, const char *origin, const ch
 	/* a token used within the minute: nothing to write */
 	rc = l->via == RC_VIA_TOKEN && !touch ? RC_OK : record_success(s, l, touch ? &tok : NULL);
 out:
-	if (rc == RC_OK)
-		rc_fail(RC_OK, "authenticated");
 	sodium_memzero(&tok, sizeof(tok));
 	who_clear(&w);
-	if (rc) {
-		char keep[512];
-		snprintf(keep, sizeof(keep), "%s", rc_errmsg());
-		l->done = l->need_totp = l->need_enroll = 0;
-		sodium_memzero(l->code, sizeof(l->code));
-		rc_fail(rc, "%s", keep);
+	return begin_end(l, rc);
+}
+
+/* A wrong TOTP or recovery code in a login: counted toward the lockout,
+ * the lock it sets queued for notification send; host state only. */
+static int totp_failed(rc_txn *t, rc_member_rec *m, const char *why, int64_t attempts,
+                       int64_t duration, int64_t now)
+{
+	snprintf(t->detail, sizeof(t->detail), "failed: %.60s", why);
+	if (rc_lockout_fail(&m->failed, &m->failed_at, &m->lock_until, attempts, duration, now,
+	                    false)) {
+		snprintf(t->detail, sizeof(t->detail), "failed: %.50s; locked", why);
+		(void)rc_notice_queue(t, RC_EV_MEMBER_LOCKED, m->username,
+		                      "too many failed two-factor codes");
 	}
-	return rc;
+	return rc_host_member_store(t, m);
 }
 
 /* The second factor is checked inside the write transaction that records
@@ -655,9 +704,7 @@ RC_API int rc_login_totp(rc_store *s, rc_login *l, const char *code)
 	if ((rc = begin_as(s, l->origin, l->user, &t)) != 0)
 		return rc;
 	rc_txn_audit(&t, "login", l->user);
-	rc = rc_setting_int(&t, "lockout.attempts", &attempts);
-	if (!rc)
-		rc = rc_setting_int(&t, "lockout.duration", &duration);
+	rc = rc_lockout_settings(&t, &attempts, &duration);
 	if (!rc)
 		rc = rc_load_member(&t, l->user, &m);
 	if (rc)
@@ -672,19 +719,8 @@ RC_API int rc_login_totp(rc_store *s, rc_login *l, const char *code)
 	rc = rc_totp_check(&t, &m, code ? code : "", &via);
 	if (rc == RC_ERR_AUTH || rc == RC_ERR_INVALID) {
 		snprintf(why, sizeof(why), "%s", rc_errmsg());
-		count_age(&m.failed, &m.failed_at, &m.lock_until, duration, now);
-		if (m.failed < UINT32_MAX)
-			m.failed++;
-		m.failed_at = now;
-		snprintf(t.detail, sizeof(t.detail), "failed: %.60s", why);
-		if (attempts > 0 && m.failed >= (uint64_t)attempts) {
-			m.lock_until = now + duration;
-			snprintf(t.detail, sizeof(t.detail), "failed: %.50s; locked", why);
-			(void)rc_notice_queue(&t, RC_EV_MEMBER_LOCKED, l->user,
-			                      "too many failed two-factor codes");
-		}
 		err = RC_ERR_AUTH;
-		rc = rc_host_member_store(&t, &m);
+		rc = totp_failed(&t, &m, why, attempts, duration, now);
 		goto end;
 	}
 	if (rc)
@@ -795,6 +831,55 @@ static bool list_has(const char *list, const char *name)
 	return false;
 }
 
+/* Why the account phase refuses a member (its status, the PAM line's
+ * roles= and permission=), in WHY; RC_OK: admitted.  CODE_LOGIN: this
+ * login gave an invitation or reset code. */
+static int member_refusal(const who *w, const char *user, const rc_account_req *req,
+                          bool code_login, char *why, size_t len)
+{
+	if (w->m.status == RC_MEMBER_INACTIVE) {
+		snprintf(why, len, "%s has been deactivated: ask an administrator of the project",
+		         user);
+		return RC_ERR_STATE;
+	}
+	if (w->m.status == RC_MEMBER_PENDING && !code_login) {
+		snprintf(why, len, "%s has not accepted the invitation: log in with the "
+		         "invitation code first", user);
+		return RC_ERR_STATE;
+	}
+	if (req && req->roles && req->roles[0] && !list_has(req->roles, w->m.role)) {
+		snprintf(why, len, "%s's role %s is not admitted here (roles=%.100s)", user,
+		         w->m.role, req->roles);
+		return RC_ERR_PERM;
+	}
+	if (req && req->perm && (w->role.perms & req->perm) != req->perm) {
+		char p[160];
+		rc_perms_format(req->perm, p, sizeof(p));
+		snprintf(why, len, "%s's role %s lacks the permission %s needed here", user,
+		         w->m.role, p);
+		return RC_ERR_PERM;
+	}
+	return RC_OK;
+}
+
+/* Why the account phase refuses a service user (a stopped service, a PAM
+ * line for members with a role only); RC_OK: admitted. */
+static int svcuser_refusal(const who *w, const char *user, const rc_account_req *req,
+                           char *why, size_t len)
+{
+	if (w->svc.state != RC_SERVICE_RUNNING) {
+		snprintf(why, len, "service \"%s\" is stopped: your service must be running "
+		         "before its users can log in", w->svc.name);
+		return RC_ERR_STATE;
+	}
+	if (req && ((req->roles && req->roles[0]) || req->perm)) {
+		snprintf(why, len, "%s is a service user; this service admits members with a "
+		         "role only", user);
+		return RC_ERR_PERM;
+	}
+	return RC_OK;
+}
+
 RC_API int rc_login_account(rc_store *s, const rc_login *l, const char *origin,
                             const char *user, const rc_account_req *req, int *must_change)
 {
@@ -820,37 +905,11 @@ RC_API int rc_login_account(rc_store *s, const rc_login *l, const char *origin,
 		err = RC_ERR_LOCKED;
 		snprintf(why, sizeof(why), "%s is locked after too many failed logins", user);
 	} else if (w.kind == RC_KIND_MEMBER) {
-		if (w.m.status == RC_MEMBER_INACTIVE) {
-			err = RC_ERR_STATE;
-			snprintf(why, sizeof(why), "%s has been deactivated: ask an administrator "
-			         "of the project", user);
-		} else if (w.m.status == RC_MEMBER_PENDING && !code_login) {
-			err = RC_ERR_STATE;
-			snprintf(why, sizeof(why), "%s has not accepted the invitation: log in with "
-			         "the invitation code first", user);
-		} else if (req && req->roles && req->roles[0] && !list_has(req->roles, w.m.role)) {
-			err = RC_ERR_PERM;
-			snprintf(why, sizeof(why), "%s's role %s is not admitted here (roles=%.100s)",
-			         user, w.m.role, req->roles);
-		} else if (req && req->perm && (w.role.perms & req->perm) != req->perm) {
-			char p[160];
-			rc_perms_format(req->perm, p, sizeof(p));
-			err = RC_ERR_PERM;
-			snprintf(why, sizeof(why), "%s's role %s lacks the permission %s needed here",
-			         user, w.m.role, p);
-		} else if (code_login || w.m.must_change) {
+		err = member_refusal(&w, user, req, code_login, why, sizeof(why));
+		if (!err && (code_login || w.m.must_change))
 			*must_change = 1;
-		}
 	} else {
-		if (w.svc.state != RC_SERVICE_RUNNING) {
-			err = RC_ERR_STATE;
-			snprintf(why, sizeof(why), "service \"%s\" is stopped: your service must be "
-			         "running before its users can log in", w.svc.name);
-		} else if (req && ((req->roles && req->roles[0]) || req->perm)) {
-			err = RC_ERR_PERM;
-			snprintf(why, sizeof(why), "%s is a service user; this service admits members "
-			         "with a role only", user);
-		}
+		err = svcuser_refusal(&w, user, req, why, sizeof(why));
 	}
 	if (err)
 		rc = record_refusal(s, org, user, "account", err, why);

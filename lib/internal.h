@@ -408,6 +408,12 @@ int rc_host_upgrade(rc_txn *t, size_t *moved);
 /* Schema 2 -> 3: the queued notices out of settings (notify.c). */
 int rc_outbox_upgrade(rc_txn *t, size_t *moved);
 
+/* The lockout (auth.c): its settings, and a failed guess counted (true
+ * when it locked). */
+int rc_lockout_settings(rc_txn *t, int64_t *attempts, int64_t *duration);
+bool rc_lockout_fail(uint32_t *failed, int64_t *at, int64_t *lock, int64_t attempts,
+                     int64_t duration, int64_t now, bool counted);
+
 /* Two-factor (totp.c). */
 int rc_totp_check(rc_txn *t, rc_member_rec *m, const char *code, int *via);
 int rc_totp_enroll(rc_txn *t, rc_member_rec *m, rc_mfa_enrollment *out);

@@ -347,6 +347,29 @@ RC_API int rc_mfa_confirm(rc_store *s, const rc_actor *a, const char *code)
 	return rc_txn_end(&t, rc);
 }
 
+/* A wrong code given to turn two-factor authentication off is a guess like
+ * a login's: counted toward the lockout (auth.c's rule) in this same
+ * transaction, which ends here.  Returns ERR with its message. */
+static int mfa_disable_failed(rc_store *s, rc_txn *t, rc_member_rec *m, int err)
+{
+	char why[160];
+	int64_t attempts = 0, duration = 0;
+	int rc;
+
+	snprintf(why, sizeof(why), "%s", rc_errmsg());
+	rc = rc_lockout_settings(t, &attempts, &duration);
+	if (!rc) {
+		(void)rc_lockout_fail(&m->failed, &m->failed_at, &m->lock_until, attempts,
+		                      duration, rc_store_now(s), false);
+		snprintf(t->detail, sizeof(t->detail), "failed: %.60s%s", why,
+		         m->lock_until ? "; locked" : "");
+		rc = rc_host_member_store(t, m);
+	}
+	sodium_memzero(m, sizeof(*m));
+	rc = rc_txn_end(t, rc);
+	return rc ? rc : rc_fail(err, "%s", why);
+}
+
 RC_API int rc_mfa_disable(rc_store *s, const rc_actor *a, const char *code)
 {
 	rc_member_rec m;
@@ -370,37 +393,8 @@ RC_API int rc_mfa_disable(rc_store *s, const rc_actor *a, const char *code)
 		             "again later or ask an administrator to unlock it", m.username);
 	if (!rc) {
 		rc = rc_totp_check(&t, &m, code, &via);
-		if (rc == RC_ERR_AUTH || rc == RC_ERR_INVALID) {
-			/* a wrong code is a guess like a login's: counted toward
-			 * the lockout, in this same transaction */
-			char why[160];
-			int64_t attempts = 0, duration = 0;
-			int err = rc;
-			snprintf(why, sizeof(why), "%s", rc_errmsg());
-			rc = rc_setting_int(&t, "lockout.attempts", &attempts);
-			if (!rc)
-				rc = rc_setting_int(&t, "lockout.duration", &duration);
-			if (!rc) {
-				int64_t now = rc_store_now(s);
-				if (m.lock_until && m.lock_until <= now) {
-					m.lock_until = 0;   /* a lock that ran out: start over */
-					m.failed = 0;
-				}
-				if (!m.lock_until && m.failed && m.failed_at + duration <= now)
-					m.failed = 0;   /* attempts long ago are forgotten */
-				if (m.failed < UINT32_MAX)
-					m.failed++;
-				m.failed_at = now;
-				if (attempts > 0 && m.failed >= (uint64_t)attempts && !m.lock_until)
-					m.lock_until = now + duration;
-				snprintf(t.detail, sizeof(t.detail), "failed: %.60s%s", why,
-				         m.lock_until ? "; locked" : "");
-				rc = rc_host_member_store(&t, &m);
-			}
-			sodium_memzero(&m, sizeof(m));
-			rc = rc_txn_end(&t, rc);
-			return rc ? rc : rc_fail(err, "%s", why);
-		}
+		if (rc == RC_ERR_AUTH || rc == RC_ERR_INVALID)
+			return mfa_disable_failed(s, &t, &m, rc);
 	}
 	if (!rc)
 		rc = totp_remove(&t, &m);

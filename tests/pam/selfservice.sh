@@ -105,6 +105,7 @@ check "... audited" sh -c "$ROLLCALL --config $TMP/rollcall.conf --state-dir $SD
 as carol --json mfa enable > "$OUT"; KEY=$(json 'd["secret"]'); REC=$(json 'd["recovery_codes"][1]')
 oathtool --totp -b "$KEY" | as carol mfa confirm --code-stdin >/dev/null
 expect_err 3 'wrong' "mfa disable needs a right code" with_in 123456 as carol mfa disable --code-stdin
+expect_out 0 '"failed_attempts": *1,' "... a wrong code counts toward the lockout, as a login's does" rc --json member show carol
 expect_err 2 'mfa disable takes no code on the command line.*--code-stdin' "mfa disable refuses a code given as an argument (exit 2)" as carol mfa disable "$REC"
 expect_out 0 '"enabled":true' "... and two-factor stays on" as carol --json mfa status
 expect 0 "mfa disable with the same recovery code on standard input (it was not used)" with_in "$REC" as carol mfa disable --code-stdin
