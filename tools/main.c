@@ -355,6 +355,38 @@ int cli_mail_template(struct cli *c, int kind, rc_mail_template **t)
 	return cli_fail(rc_mail_template_load(&c->cfg, kind, t));
 }
 
+/* The mail command's process: the caller's privileges, never root's, and
+ * the message's pipe on its standard input. */
+static void mail_child(const struct cli *c, int in, char **argv)
+{
+	if ((c->caller_ngroups >= 0 &&
+	     setgroups((size_t)c->caller_ngroups, c->caller_groups) < 0) ||
+	    setresgid(c->caller_gid, c->caller_gid, c->caller_gid) < 0 ||
+	    setresuid(c->actor.uid, c->actor.uid, c->actor.uid) < 0 ||
+	    (c->actor.uid != 0 && (setuid(0) == 0 || geteuid() == 0)))
+		_exit(126);
+	dup2(in, STDIN_FILENO);
+	execv(argv[0], argv);
+	_exit(127);
+}
+
+/* Write LEN bytes of BUF to FD: how many were written (fewer when the
+ * reader went away). */
+static size_t write_all(int fd, const char *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t w = write(fd, buf + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	return off;
+}
+
 /* Run the mail command as the caller with MSG on its standard input: 0, -1
  * (no command) or 1 with the reason in ERR. */
 static int mail_run(struct cli *c, const char *msg, size_t len, char *err, size_t errlen)
@@ -383,28 +415,11 @@ static int mail_run(struct cli *c, const char *msg, size_t len, char *err, size_
 		close(pipefd[1]);
 		return 1;
 	}
-	if (pid == 0) {
-		/* The mail command runs with the caller's privileges, never root's. */
-		if ((c->caller_ngroups >= 0 &&
-		     setgroups((size_t)c->caller_ngroups, c->caller_groups) < 0) ||
-		    setresgid(c->caller_gid, c->caller_gid, c->caller_gid) < 0 ||
-		    setresuid(c->actor.uid, c->actor.uid, c->actor.uid) < 0 ||
-		    (c->actor.uid != 0 && (setuid(0) == 0 || geteuid() == 0)))
-			_exit(126);
-		dup2(pipefd[0], STDIN_FILENO);
-		execv(argv[0], argv);
-		_exit(127);
-	}
+	if (pid == 0)
+		mail_child(c, pipefd[0], argv);
 	close(pipefd[0]);
 	/* The message on its standard input (a code is never on argv). */
-	while (off < len) {
-		ssize_t w = write(pipefd[1], msg + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
+	off = write_all(pipefd[1], msg, len);
 	close(pipefd[1]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
@@ -588,6 +603,97 @@ static const struct {
 	{ "notification", cmd_notification, true, NULL },
 };
 
+/* Started setuid: an environment of our own (PATH; TERM kept when it
+ * names no path). */
+static void setuid_env(void)
+{
+	const char *term = getenv("TERM");
+	char saved_term[64] = "";
+
+	if (term && strlen(term) < sizeof(saved_term) && !strpbrk(term, "/"))
+		snprintf(saved_term, sizeof(saved_term), "%s", term);
+	clearenv();
+	setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
+	if (saved_term[0])
+		setenv("TERM", saved_term, 1);
+}
+
+#define GO_ON (-1)
+
+/* The global options, which may stand anywhere before "--", into C; the
+ * other arguments into ARGS (*NARGS).  GO_ON, or the exit status. */
+static int global_options(struct cli *c, int argc, char **argv, char **args, int *nargs)
+{
+	bool dashdash = false;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!dashdash && strcmp(a, "--") == 0) {
+			dashdash = true;
+			args[(*nargs)++] = argv[i];
+		} else if (!dashdash && strcmp(a, "--json") == 0) {
+			c->json = true;
+		} else if (!dashdash && (strcmp(a, "--state-dir") == 0 || strcmp(a, "--config") == 0)) {
+			if (i + 1 >= argc)
+				return cli_usage("%s needs a value", a);
+			if (a[2] == 's')
+				c->state_dir = argv[++i];
+			else
+				c->config = argv[++i];
+		} else if (!dashdash && strncmp(a, "--state-dir=", 12) == 0) {
+			c->state_dir = a + 12;
+		} else if (!dashdash && strncmp(a, "--config=", 9) == 0) {
+			c->config = a + 9;
+		} else if (!dashdash && strcmp(a, "--version") == 0 && *nargs == 0) {
+			printf("rollcall %s\n", PACKAGE_VERSION);
+			return EX_DONE;
+		} else {
+			args[(*nargs)++] = argv[i];
+		}
+	}
+	if (c->privileged && (c->state_dir || c->config))
+		return cli_error(EX_PERM, "%s is refused: rollcall runs setuid and only root may "
+		                 "choose another state directory or configuration",
+		                 c->state_dir ? "--state-dir" : "--config");
+	return GO_ON;
+}
+
+/* The command ARGS[0] (its --help, the store opened when it needs one),
+ * then the notices its changes queued, mailed after their commit (a failed
+ * mail is audited and changes nothing). */
+static int run_command(struct cli *c, int nargs, char **args)
+{
+	if (nargs == 0) {
+		fputs("rollcall: no command given\n", stderr);
+		fputs(usage_text, stderr);
+		return EX_USAGE;
+	}
+	if (strcmp(args[0], "--help") == 0 || strcmp(args[0], "-h") == 0 ||
+	    strcmp(args[0], "help") == 0) {
+		fputs(usage_text, stdout);
+		return EX_DONE;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		int status;
+		if (strcmp(args[0], commands[i].name) != 0)
+			continue;
+		if (commands[i].help && cli_want_help(nargs, args)) {
+			fputs(commands[i].help, stdout);
+			return EX_DONE;
+		}
+		if (commands[i].needs_store && !cli_want_help(nargs, args) &&
+		    (status = store_open(c)) != 0)
+			return status;
+		status = commands[i].fn(c, nargs, args);
+		if (c->s) {
+			size_t sent, failed;
+			(void)cli_notify_deliver(c, false, &sent, &failed);
+		}
+		return status;
+	}
+	return cli_usage("unknown command \"%.40s\"", args[0]);
+}
+
 int main(int argc, char **argv)
 {
 	struct cli c = { 0 };
@@ -598,16 +704,8 @@ int main(int argc, char **argv)
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 	c.privileged = getuid() != geteuid() || getgid() != getegid();
-	if (c.privileged) {
-		const char *term = getenv("TERM");
-		char saved_term[64] = "";
-		if (term && strlen(term) < sizeof(saved_term) && !strpbrk(term, "/"))
-			snprintf(saved_term, sizeof(saved_term), "%s", term);
-		clearenv();
-		setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
-		if (saved_term[0])
-			setenv("TERM", saved_term, 1);
-	}
+	if (c.privileged)
+		setuid_env();
 	if (argc < 1 || !argv[0])
 		return cli_error(EX_USAGE, "started without a program name");
 	c.prog = argv[0];
@@ -618,83 +716,12 @@ int main(int argc, char **argv)
 		return cli_error(EX_STORE, "cannot take root's ids: %s", strerror(errno));
 	snprintf(c.actor.origin, sizeof(c.actor.origin), "tool");
 
-	/* Global options may stand anywhere before "--". */
 	args = calloc((size_t)argc + 1, sizeof(*args));
 	if (!args)
 		return cli_error(EX_STORE, "out of memory");
-	bool dashdash = false;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!dashdash && strcmp(a, "--") == 0) {
-			dashdash = true;
-			args[nargs++] = argv[i];
-		} else if (!dashdash && strcmp(a, "--json") == 0) {
-			c.json = true;
-		} else if (!dashdash && (strcmp(a, "--state-dir") == 0 || strcmp(a, "--config") == 0)) {
-			if (i + 1 >= argc) {
-				status = cli_usage("%s needs a value", a);
-				goto out;
-			}
-			if (a[2] == 's')
-				c.state_dir = argv[++i];
-			else
-				c.config = argv[++i];
-		} else if (!dashdash && strncmp(a, "--state-dir=", 12) == 0) {
-			c.state_dir = a + 12;
-		} else if (!dashdash && strncmp(a, "--config=", 9) == 0) {
-			c.config = a + 9;
-		} else if (!dashdash && strcmp(a, "--version") == 0 && nargs == 0) {
-			printf("rollcall %s\n", PACKAGE_VERSION);
-			status = EX_DONE;
-			goto out;
-		} else {
-			args[nargs++] = argv[i];
-		}
-	}
-	if (c.privileged && (c.state_dir || c.config)) {
-		status = cli_error(EX_PERM, "%s is refused: rollcall runs setuid and only root may "
-		                   "choose another state directory or configuration",
-		                   c.state_dir ? "--state-dir" : "--config");
-		goto out;
-	}
-	if (nargs == 0) {
-		fputs("rollcall: no command given\n", stderr);
-		fputs(usage_text, stderr);
-		status = EX_USAGE;
-		goto out;
-	}
-	if (strcmp(args[0], "--help") == 0 || strcmp(args[0], "-h") == 0 ||
-	    strcmp(args[0], "help") == 0) {
-		fputs(usage_text, stdout);
-		status = EX_DONE;
-		goto out;
-	}
-	status = -1;
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(args[0], commands[i].name) != 0)
-			continue;
-		if (commands[i].help && cli_want_help(nargs, args)) {
-			fputs(commands[i].help, stdout);
-			status = EX_DONE;
-			break;
-		}
-		if (commands[i].needs_store && !cli_want_help(nargs, args)) {
-			status = store_open(&c);
-			if (status)
-				break;
-		}
-		status = commands[i].fn(&c, nargs, args);
-		/* the notices this command's changes queued, mailed after their
-		 * commit; a failed mail is audited and changes nothing */
-		if (c.s) {
-			size_t sent, failed;
-			(void)cli_notify_deliver(&c, false, &sent, &failed);
-		}
-		break;
-	}
-	if (status < 0)
-		status = cli_usage("unknown command \"%.40s\"", args[0]);
-out:
+	status = global_options(&c, argc, argv, args, &nargs);
+	if (status == GO_ON)
+		status = run_command(&c, nargs, args);
 	if (c.s && rc_store_warning(c.s))
 		cli_error(status, "warning: %s", rc_store_warning(c.s));
 	cli_close(&c);
