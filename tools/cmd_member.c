@@ -374,20 +374,80 @@ static size_t import_mail(struct import_ctx *x, const rc_mail_template *tpl, siz
 	return failed;
 }
 
+/* rc_member_import, with the progress line on a terminal for a large file. */
+static int import_store(struct import_ctx *x, size_t n, unsigned flags, rc_import_hooks *hooks)
+{
+	pthread_t progress;
+	bool have_progress = false;
+	int rc;
+
+	if (isatty(STDERR_FILENO) && n >= 10000)
+		have_progress = pthread_create(&progress, NULL, progress_thread, x) == 0;
+	rc = rc_member_import(x->c->s, &x->c->actor, x->rows, n, flags, hooks);
+	if (have_progress) {
+		pthread_mutex_lock(&x->lock);
+		atomic_store(&x->finished, true);
+		pthread_cond_signal(&x->wake);
+		pthread_mutex_unlock(&x->lock);
+		pthread_join(progress, NULL);
+	}
+	return rc;
+}
+
+/* rc_member_import's answer RC: the bad lines (every refusal names its
+ * line) or another failure as the exit status, or EX_DONE. */
+static int import_refusal(struct import_ctx *x, int rc)
+{
+	if (rc && rc != RC_ERR_INVALID)
+		return cli_fail(rc);
+	if (x->nbad) {
+		size_t nbad = x->nbad;
+		import_bad_print(x);
+		return cli_error(EX_REFUSED, "%s: %zu bad line%s: nothing was imported", x->file,
+		                 nbad, nbad == 1 ? "" : "s");
+	}
+	return rc ? cli_fail(rc) : EX_DONE;
+}
+
+/* The N members invited: each code mailed (TPL) or printed, in a table. */
+static int import_print(struct import_ctx *x, const rc_mail_template *tpl, size_t n)
+{
+	static const char *const hdr_print[] = { "USERNAME", "EMAIL", "ROLE", "CODE", "EXPIRES" };
+	static const char *const hdr_mail[] = { "USERNAME", "EMAIL", "ROLE", "SENT", "CODE",
+	                                        "EXPIRES" };
+	bool json = x->c->json;
+
+	if (tpl) {
+		if (!(x->sent = calloc(n ? n : 1, sizeof(*x->sent))))
+			return cli_error(EX_STORE, "out of memory (the members are stored)");
+		(void)import_mail(x, tpl, n);
+	}
+	table_print_rows(tpl ? 6 : 5, tpl ? hdr_mail : hdr_print, n, import_row, x, json);
+	if (!json)
+		printf("%zu member%s invited from %s.\n", n, n == 1 ? "" : "s", x->file);
+	return EX_DONE;
+}
+
+static void import_checked(const struct import_ctx *x, size_t n)
+{
+	if (!x->c->json)
+		printf("%s: %zu member%s to invite, no bad line; nothing was changed.\n",
+		       x->file, n, n == 1 ? "" : "s");
+	else
+		record_emit(record_int(record_int(record_str(record_new(), "file", x->file),
+		                                  "members", (long long)n), "bad_lines", 0));
+}
+
 static int m_import(struct cli *c, int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "check", no_argument, NULL, 'k' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 } };
-	static const char *const hdr_print[] = { "USERNAME", "EMAIL", "ROLE", "CODE", "EXPIRES" };
-	static const char *const hdr_mail[] = { "USERNAME", "EMAIL", "ROLE", "SENT", "CODE",
-	                                        "EXPIRES" };
 	struct import_ctx x = { .c = c, .lock = PTHREAD_MUTEX_INITIALIZER,
 	                        .wake = PTHREAD_COND_INITIALIZER };
 	rc_import_hooks hooks = { .bad = import_bad, .progress = import_progress, .ctx = &x };
 	rc_mail_template *tpl = NULL;
-	pthread_t progress;
-	bool check_only = false, have_progress = false;
+	bool check_only = false;
 	char *buf = NULL;
 	size_t len = 0, n = 0;
 	int ch, rc, prc, st;
@@ -411,53 +471,13 @@ static int m_import(struct cli *c, int argc, char **argv)
 		st = cli_fail(prc);
 		goto out;
 	}
-	if (isatty(STDERR_FILENO) && n >= 10000)
-		have_progress = pthread_create(&progress, NULL, progress_thread, &x) == 0;
-	rc = rc_member_import(c->s, &c->actor, x.rows, n,
-	                      prc || check_only ? RC_IMPORT_CHECK_ONLY : 0, &hooks);
-	if (have_progress) {
-		pthread_mutex_lock(&x.lock);
-		atomic_store(&x.finished, true);
-		pthread_cond_signal(&x.wake);
-		pthread_mutex_unlock(&x.lock);
-		pthread_join(progress, NULL);
-	}
-	if (rc && rc != RC_ERR_INVALID) {
-		st = cli_fail(rc);
+	rc = import_store(&x, n, prc || check_only ? RC_IMPORT_CHECK_ONLY : 0, &hooks);
+	if ((st = import_refusal(&x, rc)) != EX_DONE)
 		goto out;
-	}
-	if (x.nbad) {
-		size_t nbad = x.nbad;
-		import_bad_print(&x);
-		st = cli_error(EX_REFUSED, "%s: %zu bad line%s: nothing was imported", x.file, nbad,
-		               nbad == 1 ? "" : "s");
-		goto out;
-	}
-	if (rc) {   /* (every refusal names its line) */
-		st = cli_fail(rc);
-		goto out;
-	}
-	if (check_only) {
-		if (!c->json)
-			printf("%s: %zu member%s to invite, no bad line; nothing was changed.\n",
-			       x.file, n, n == 1 ? "" : "s");
-		else
-			record_emit(record_int(record_int(record_str(record_new(), "file", x.file),
-			                                  "members", (long long)n), "bad_lines", 0));
-		st = EX_DONE;
-		goto out;
-	}
-	if (tpl) {
-		if (!(x.sent = calloc(n ? n : 1, sizeof(*x.sent)))) {
-			st = cli_error(EX_STORE, "out of memory (the members are stored)");
-			goto out;
-		}
-		(void)import_mail(&x, tpl, n);
-	}
-	table_print_rows(tpl ? 6 : 5, tpl ? hdr_mail : hdr_print, n, import_row, &x, c->json);
-	if (!c->json)
-		printf("%zu member%s invited from %s.\n", n, n == 1 ? "" : "s", x.file);
-	st = EX_DONE;
+	if (check_only)
+		import_checked(&x, n);
+	else
+		st = import_print(&x, tpl, n);
 out:
 	if (x.bad)
 		import_bad_print(&x);
