@@ -103,6 +103,7 @@ static int mfa_enable(struct cli *c, int argc, char **argv)
 	if (rc_qr_text(e.uri, &qr) == RC_OK) {
 		printf("Scan this QR code with an authenticator app (Google Authenticator,\n"
 		       "Duo Mobile, ...):\n\n%s\n", qr);
+		sodium_memzero(qr, strlen(qr));   /* it encodes the secret */
 		free(qr);
 	}
 	printf("Or add this key by hand: %s\n(%s)\n\n", e.secret, e.uri);
