@@ -755,14 +755,7 @@ RC_API int rc_login_enroll_begin(rc_store *s, rc_login *l, rc_mfa_enrollment *ou
 	if ((rc = begin_as(s, l->origin, l->user, &t)) != 0)
 		return rc;
 	rc_txn_audit(&t, "mfa.enroll", l->user);
-	rc = rc_load_member(&t, l->user, &m);
-	if (!rc)
-		rc = rc_totp_enroll(&t, &m, out);
-	sodium_memzero(&m, sizeof(m));
-	rc = rc_txn_end(&t, rc);
-	if (rc)
-		rc_mfa_enrollment_clear(out);
-	return rc;
+	return rc_totp_enroll_end(&t, &m, rc_load_member(&t, l->user, &m), out);
 }
 
 RC_API int rc_login_enroll_finish(rc_store *s, rc_login *l, const char *code)

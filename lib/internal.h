@@ -417,6 +417,7 @@ bool rc_lockout_fail(uint32_t *failed, int64_t *at, int64_t *lock, int64_t attem
 /* Two-factor (totp.c). */
 int rc_totp_check(rc_txn *t, rc_member_rec *m, const char *code, int *via);
 int rc_totp_enroll(rc_txn *t, rc_member_rec *m, rc_mfa_enrollment *out);
+int rc_totp_enroll_end(rc_txn *t, rc_member_rec *m, int rc, rc_mfa_enrollment *out);
 int rc_totp_enroll_confirm(rc_txn *t, rc_member_rec *m, const char *code);
 
 /* The NSS snapshot (snapshot.c). */

@@ -239,6 +239,19 @@ int rc_totp_enroll(rc_txn *t, rc_member_rec *m, rc_mfa_enrollment *out)
 	return rc;
 }
 
+/* Enroll M, loaded in T when RC is RC_OK (the tool's mfa enable and a
+ * login's enrollment), and end T: M wiped, OUT cleared on any failure. */
+int rc_totp_enroll_end(rc_txn *t, rc_member_rec *m, int rc, rc_mfa_enrollment *out)
+{
+	if (!rc)
+		rc = rc_totp_enroll(t, m, out);
+	sodium_memzero(m, sizeof(*m));
+	rc = rc_txn_end(t, rc);
+	if (rc)
+		rc_mfa_enrollment_clear(out);
+	return rc;
+}
+
 /* The first code of a pending enrollment: enable, revoke every token. */
 int rc_totp_enroll_confirm(rc_txn *t, rc_member_rec *m, const char *code)
 {
@@ -319,14 +332,7 @@ RC_API int rc_mfa_enroll(rc_store *s, const rc_actor *a, rc_mfa_enrollment *out)
 	if ((rc = oath_ready()) != 0 || (rc = rc_txn_begin(s, a, true, &t)) != 0)
 		return rc;
 	rc_txn_audit(&t, "mfa.enroll", t.actor_name);
-	rc = self_member(&t, &m);
-	if (!rc)
-		rc = rc_totp_enroll(&t, &m, out);
-	sodium_memzero(&m, sizeof(m));
-	rc = rc_txn_end(&t, rc);
-	if (rc)
-		rc_mfa_enrollment_clear(out);
-	return rc;
+	return rc_totp_enroll_end(&t, &m, self_member(&t, &m), out);
 }
 
 RC_API int rc_mfa_confirm(rc_store *s, const rc_actor *a, const char *code)
@@ -345,6 +351,19 @@ RC_API int rc_mfa_confirm(rc_store *s, const rc_actor *a, const char *code)
 		rc = rc_store_member_and_host(&t, &m);   /* enabled, and the step used */
 	sodium_memzero(&m, sizeof(m));
 	return rc_txn_end(&t, rc);
+}
+
+/* Two-factor authentication off (mfa disable, member mfa-reset), the
+ * mfa-disabled notice queued. */
+static int mfa_remove(rc_txn *t, rc_member_rec *m)
+{
+	int rc = totp_remove(t, m);
+
+	if (!rc)
+		rc = rc_notice_queue(t, RC_EV_MFA_DISABLED, m->username,
+		                     t->is_member && strcmp(t->am.username, m->username) == 0
+		                     ? "disabled by the member" : "reset by an administrator");
+	return rc;
 }
 
 /* A wrong code given to turn two-factor authentication off is a guess like
@@ -397,11 +416,7 @@ RC_API int rc_mfa_disable(rc_store *s, const rc_actor *a, const char *code)
 			return mfa_disable_failed(s, &t, &m, rc);
 	}
 	if (!rc)
-		rc = totp_remove(&t, &m);
-	if (!rc)
-		rc = rc_notice_queue(&t, RC_EV_MFA_DISABLED, m.username,
-		                     t.is_member && strcmp(t.am.username, m.username) == 0
-		                     ? "disabled by the member" : "reset by an administrator");
+		rc = mfa_remove(&t, &m);
 	sodium_memzero(&m, sizeof(m));
 	return rc_txn_end(&t, rc);
 }
@@ -425,11 +440,7 @@ RC_API int rc_member_mfa_reset(rc_store *s, const rc_actor *a, const char *usern
 	if (!rc && !m.totp_enabled && !m.totp_pending)
 		rc = rc_fail(RC_ERR_STATE, "%s has no two-factor authentication", m.username);
 	if (!rc)
-		rc = totp_remove(&t, &m);
-	if (!rc)
-		rc = rc_notice_queue(&t, RC_EV_MFA_DISABLED, m.username,
-		                     t.is_member && strcmp(t.am.username, m.username) == 0
-		                     ? "disabled by the member" : "reset by an administrator");
+		rc = mfa_remove(&t, &m);
 	sodium_memzero(&m, sizeof(m));
 	return rc_txn_end(&t, rc);
 }

@@ -59,15 +59,21 @@ static const char usage_text[] =
 "Exit status: 0 done, 1 refused, 2 usage, 3 permission denied,\n"
 "4 store unavailable or damaged.  See rollcall(8).\n";
 
+/* "rollcall: MESSAGE" and TAIL on standard error. */
+static void say(const char *tail, const char *fmt, va_list ap)
+{
+	fputs("rollcall: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs(tail, stderr);
+}
+
 int cli_error(int status, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("rollcall: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say("\n", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return status;
 }
 
@@ -75,11 +81,9 @@ int cli_usage(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("rollcall: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say(" (see --help)\n", fmt, ap);
 	va_end(ap);
-	fputs(" (see --help)\n", stderr);
 	return EX_USAGE;
 }
 
