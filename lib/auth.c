@@ -670,14 +670,14 @@ out:
 
 /* A wrong TOTP or recovery code in a login: counted toward the lockout,
  * the lock it sets queued for notification send; host state only. */
-static int totp_failed(rc_txn *t, rc_member_rec *m, const char *why, int64_t attempts,
-                       int64_t duration, int64_t now)
+static int totp_failed(rc_txn *t, const rc_login *l, rc_member_rec *m, const char *why,
+                       int64_t attempts, int64_t duration, int64_t now)
 {
 	snprintf(t->detail, sizeof(t->detail), "failed: %.60s", why);
 	if (rc_lockout_fail(&m->failed, &m->failed_at, &m->lock_until, attempts, duration, now,
 	                    false)) {
 		snprintf(t->detail, sizeof(t->detail), "failed: %.50s; locked", why);
-		(void)rc_notice_queue(t, RC_EV_MEMBER_LOCKED, m->username,
+		(void)rc_notice_queue(t, RC_EV_MEMBER_LOCKED, l->user,
 		                      "too many failed two-factor codes");
 	}
 	return rc_host_member_store(t, m);
@@ -720,7 +720,7 @@ RC_API int rc_login_totp(rc_store *s, rc_login *l, const char *code)
 	if (rc == RC_ERR_AUTH || rc == RC_ERR_INVALID) {
 		snprintf(why, sizeof(why), "%s", rc_errmsg());
 		err = RC_ERR_AUTH;
-		rc = totp_failed(&t, &m, why, attempts, duration, now);
+		rc = totp_failed(&t, l, &m, why, attempts, duration, now);
 		goto end;
 	}
 	if (rc)
