@@ -140,7 +140,7 @@ RC_API const char *rc_mail_builtin_template(int kind)
 	return kind >= 0 && kind < RC_MAIL_KINDS ? builtin[kind] : NULL;
 }
 
-bool rc_utf8_valid(const char *s, size_t n)
+RC_API bool rc_utf8_valid(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 

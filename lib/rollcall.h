@@ -12,6 +12,7 @@
 #ifndef ROLLCALL_H
 #define ROLLCALL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -758,6 +759,7 @@ int rc_uint_parse(const char *text, uint64_t min, uint64_t max, uint64_t *out);
 int rc_valid_username(const char *name);        /* RC_OK or RC_ERR_INVALID */
 int rc_valid_email(const char *email);
 int rc_valid_full_name(const char *name);
+bool rc_utf8_valid(const char *s, size_t n);   /* N bytes of S are UTF-8 */
 int rc_valid_role_name(const char *name);
 int rc_valid_service_name(const char *name);
 int rc_valid_svcuser_name(const char *name);

@@ -38,8 +38,12 @@ static char *xstrdup(const char *s)
 	return p;
 }
 
+/* S as a JSON string.  Not UTF-8 (a file name, say): each byte above 0x7f
+ * as \u00XX, so that the document stays valid JSON. */
 void json_string(FILE *f, const char *s)
 {
+	bool utf8 = rc_utf8_valid(s, strlen(s));
+
 	fputc('"', f);
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
@@ -50,7 +54,7 @@ void json_string(FILE *f, const char *s)
 		case '\t': fputs("\\t", f); break;
 		case '\r': fputs("\\r", f); break;
 		default:
-			if (ch < 0x20 || ch == 0x7f)
+			if (ch < 0x20 || ch == 0x7f || (ch >= 0x80 && !utf8))
 				fprintf(f, "\\u%04x", ch);
 			else
 				fputc(ch, f);

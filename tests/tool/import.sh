@@ -121,6 +121,9 @@ expect_err 1 'no member named "check"' "... no member was made" rc member show c
 cp "$TMP/check.csv" "$TMP/we\"ird\\name.csv"
 expect 0 "--check --json of a file whose name has a quote and a backslash" rc --json member import --check "$TMP/we\"ird\\name.csv"
 check "... is valid JSON naming the file as given" test "$(json 'd["file"]')" = "$TMP/we\"ird\\name.csv"
+cp "$TMP/check.csv" "$TMP/latin$(printf '\351').csv"
+expect 0 "--check --json of a file whose name is not UTF-8" rc --json member import --check "$TMP/latin$(printf '\351').csv"
+check "... is valid JSON, the byte as \\u00e9" test "$(json 'd["file"]')" = "$TMP/latin$(printf '\303\251').csv"
 dump_store > "$TMP/after"
 check "the store is unchanged after the refusals and --check" cmp -s "$TMP/before" "$TMP/after"
 
