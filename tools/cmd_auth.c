@@ -50,12 +50,10 @@ int cmd_passwd(struct cli *c, int argc, char **argv)
 static int mfa_status(struct cli *c, int argc, char **argv)
 {
 	rc_mfa_status st;
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 0, 0, "mfa status")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 0, 0, "mfa status")))
-		return rc;
 	if ((rc = rc_mfa_status_get(c->s, &c->actor, &st)) != 0)
 		return cli_fail(rc);
 	struct record *r = record_new();
@@ -82,12 +80,10 @@ static int mfa_enable(struct cli *c, int argc, char **argv)
 {
 	rc_mfa_enrollment e;
 	char *qr = NULL, code[32];
-	int i = opt_plain(argc, argv), rc, st;
+	int i, rc, st;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 0, 0, "mfa enable")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 0, 0, "mfa enable")))
-		return rc;
 	if ((rc = rc_mfa_enroll(c->s, &c->actor, &e)) != 0)
 		return cli_fail(rc);
 	if (c->json) {

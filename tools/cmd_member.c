@@ -96,12 +96,10 @@ static int m_show(struct cli *c, int argc, char **argv)
 {
 	rc_member m;
 	rc_invitation inv;
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 1, 1, "member show NAME")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 1, 1, "member show NAME")))
-		return rc;
 	rc = rc_member_get(c->s, &c->actor, argv[i], &m);
 	if (rc)
 		return cli_fail(rc);
@@ -173,12 +171,10 @@ static int m_invite(struct cli *c, int argc, char **argv)
 
 static int m_withdraw(struct cli *c, int argc, char **argv)
 {
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 1, 1, "member withdraw NAME")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 1, 1, "member withdraw NAME")))
-		return rc;
 	rc = rc_member_withdraw(c->s, &c->actor, argv[i]);
 	if (!rc && !c->json)
 		printf("Invitation of %s withdrawn.\n", rc_member_named(c->s));
@@ -192,12 +188,10 @@ static int m_resend(struct cli *c, int argc, char **argv)
 {
 	rc_code_result res;
 	rc_mail_template *tpl = NULL;
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 1, 1, "member resend NAME")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 1, 1, "member resend NAME")))
-		return rc;
 	if ((rc = cli_mail_template(c, RC_MAIL_RESEND, &tpl)))
 		return rc;
 	rc = rc_member_resend(c->s, &c->actor, argv[i], &res);
@@ -538,12 +532,10 @@ static int m_accept(struct cli *c, int argc, char **argv)
 
 static int m_set_role(struct cli *c, int argc, char **argv)
 {
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 2, 2, "member set-role NAME ROLE")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 2, 2, "member set-role NAME ROLE")))
-		return rc;
 	rc = rc_member_set_role(c->s, &c->actor, argv[i], argv[i + 1]);
 	if (!rc && !c->json)
 		printf("%s now has role %s.\n", rc_member_named(c->s), argv[i + 1]);
@@ -584,13 +576,11 @@ static int m_update(struct cli *c, int argc, char **argv)
 
 static int set_active(struct cli *c, int argc, char **argv, int active)
 {
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 1, 1, active ? "member activate NAME"
+	                                             : "member deactivate NAME")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 1, 1, active ? "member activate NAME"
-	                                             : "member deactivate NAME")))
-		return rc;
 	rc = rc_member_set_active(c->s, &c->actor, argv[i], active);
 	if (!rc && !c->json)
 		printf("%s is now %s.\n", rc_member_named(c->s), active ? "active" : "inactive");
@@ -650,12 +640,10 @@ static int m_reset_password(struct cli *c, int argc, char **argv)
 {
 	rc_code_result res;
 	rc_mail_template *tpl = NULL;
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 1, 1, "member reset-password NAME")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 1, 1, "member reset-password NAME")))
-		return rc;
 	if ((rc = cli_mail_template(c, RC_MAIL_RESET, &tpl)))
 		return rc;
 	rc = rc_member_reset_password(c->s, &c->actor, argv[i], &res);
@@ -670,12 +658,10 @@ static int m_reset_password(struct cli *c, int argc, char **argv)
 
 static int m_unlock(struct cli *c, int argc, char **argv)
 {
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 1, 1, "member unlock NAME")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 1, 1, "member unlock NAME")))
-		return rc;
 	rc = rc_member_unlock(c->s, &c->actor, argv[i]);
 	if (!rc && !c->json)
 		printf("%s unlocked.\n", rc_member_named(c->s));
@@ -687,12 +673,10 @@ static int m_unlock(struct cli *c, int argc, char **argv)
 
 static int m_mfa_reset(struct cli *c, int argc, char **argv)
 {
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 1, 1, "member mfa-reset NAME")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 1, 1, "member mfa-reset NAME")))
-		return rc;
 	rc = rc_member_mfa_reset(c->s, &c->actor, argv[i]);
 	if (!rc && !c->json)
 		printf("Two-factor authentication of %s removed; its tokens were revoked.\n",

@@ -79,6 +79,16 @@ int want_args(int n, int want_min, int want_max, const char *usage)
 	return EX_DONE;
 }
 
+int opt_args(int argc, char **argv, int want_min, int want_max, const char *usage)
+{
+	int i = opt_plain(argc, argv), rc;
+
+	if (i < 0)
+		return i;
+	if ((rc = want_args(argc - i, want_min, want_max, usage)))
+		return -rc;
+	return i;
+}
 
 /* ---- init --------------------------------------------------------------- */
 
@@ -144,12 +154,10 @@ int cmd_init(struct cli *c, int argc, char **argv)
 int cmd_status(struct cli *c, int argc, char **argv)
 {
 	rc_status st;
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 0, 0, "status")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 0, 0, "status")))
-		return rc;
 	rc = rc_store_status(c->s, &c->actor, &st);
 	if (rc)
 		return cli_fail(rc);
@@ -175,12 +183,10 @@ int cmd_whoami(struct cli *c, int argc, char **argv)
 {
 	rc_identity me;
 	char perms[256];
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 0, 0, "whoami")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 0, 0, "whoami")))
-		return rc;
 	if ((rc = rc_whoami(c->s, &c->actor, &me)) != RC_OK)
 		return cli_fail(rc);
 	struct record *r = record_int(record_str(record_new(), "username", me.username), "uid",
@@ -221,12 +227,10 @@ static int role_row(const rc_role *ro, void *ctx)
 
 static int r_list(struct cli *c, int argc, char **argv)
 {
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 0, 0, "role list")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 0, 0, "role list")))
-		return rc;
 	struct table *t = table_new(12, role_hdr, role_ty);
 	rc = rc_role_foreach(c->s, &c->actor, role_row, t);
 	if (!rc)
@@ -239,12 +243,10 @@ static int r_show(struct cli *c, int argc, char **argv)
 {
 	rc_role ro;
 	char perms[256];
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 1, 1, "role show NAME")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 1, 1, "role show NAME")))
-		return rc;
 	rc = rc_role_get(c->s, &c->actor, argv[i], &ro);
 	if (rc)
 		return cli_fail(rc);
@@ -301,12 +303,10 @@ static int r_create(struct cli *c, int argc, char **argv)
 
 static int r_delete(struct cli *c, int argc, char **argv)
 {
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 1, 1, "role delete NAME")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 1, 1, "role delete NAME")))
-		return rc;
 	rc = rc_role_delete(c->s, &c->actor, argv[i]);
 	if (!rc && !c->json)
 		printf("Role %s deleted.\n", argv[i]);
@@ -348,12 +348,10 @@ static int b_show(struct cli *c, int argc, char **argv)
 {
 	static const char *const hdr[] = { "FIELD", "VALUE" };
 	static const enum cell_type ty[] = { CELL_STR, CELL_STR };
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 0, 0, "billing show")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 0, 0, "billing show")))
-		return rc;
 	struct table *t = table_new(2, hdr, ty);
 	rc = rc_billing_foreach(c->s, &c->actor, kv_row, t);
 	if (!rc)
@@ -364,12 +362,10 @@ static int b_show(struct cli *c, int argc, char **argv)
 
 static int b_set(struct cli *c, int argc, char **argv)
 {
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 2, 2, "billing set FIELD VALUE")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 2, 2, "billing set FIELD VALUE")))
-		return rc;
 	rc = rc_billing_set(c->s, &c->actor, argv[i], argv[i + 1]);
 	if (!rc && !c->json)
 		printf("Billing %s set.\n", argv[i]);
@@ -394,12 +390,10 @@ static int s_show(struct cli *c, int argc, char **argv)
 {
 	static const char *const hdr[] = { "SETTING", "VALUE", "ACCEPTS" };
 	static const enum cell_type ty[] = { CELL_STR, CELL_STR, CELL_STR };
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 0, 0, "settings show")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 0, 0, "settings show")))
-		return rc;
 	struct table *t = table_new(3, hdr, ty);
 	rc = rc_settings_foreach(c->s, &c->actor, setting_row, t);
 	if (!rc)
@@ -411,12 +405,10 @@ static int s_show(struct cli *c, int argc, char **argv)
 static int s_get(struct cli *c, int argc, char **argv)
 {
 	char value[RC_SETTING_MAX];
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 1, 1, "settings get KEY")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 1, 1, "settings get KEY")))
-		return rc;
 	rc = rc_settings_get(c->s, &c->actor, argv[i], value, sizeof(value));
 	if (rc)
 		return cli_fail(rc);
@@ -431,12 +423,10 @@ static int s_get(struct cli *c, int argc, char **argv)
 static int s_set(struct cli *c, int argc, char **argv)
 {
 	char value[RC_SETTING_MAX];
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 2, 2, "settings set KEY VALUE")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 2, 2, "settings set KEY VALUE")))
-		return rc;
 	rc = rc_settings_set(c->s, &c->actor, argv[i], argv[i + 1]);
 	if (!rc)
 		rc = rc_settings_get(c->s, &c->actor, argv[i], value, sizeof(value));
@@ -565,12 +555,10 @@ static int mt_show(struct cli *c, int argc, char **argv)
 static int mt_check(struct cli *c, int argc, char **argv)
 {
 	rc_mail_template *t;
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 0, 0, "mail-template check")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 0, 0, "mail-template check")))
-		return rc;
 	if ((rc = mt_open(c)))
 		return rc;
 	for (int k = 0; k < RC_MAIL_KINDS; k++) {

@@ -19,12 +19,10 @@ static int n_list(struct cli *c, int argc, char **argv)
 {
 	static const char *const hdr[] = { "EMAIL", "EVENTS", "CREATED BY", "CREATED" };
 	static const enum cell_type ty[] = { CELL_STR, CELL_STR, CELL_STR, CELL_TIME };
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 0, 0, "notification list")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 0, 0, "notification list")))
-		return rc;
 	struct table *t = table_new(4, hdr, ty);
 	rc = rc_notification_foreach(c->s, &c->actor, row, t);
 	if (!rc)
@@ -90,12 +88,10 @@ static int n_update(struct cli *c, int argc, char **argv)
 
 static int n_delete(struct cli *c, int argc, char **argv)
 {
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 1, 1, "notification delete EMAIL")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 1, 1, "notification delete EMAIL")))
-		return rc;
 	rc = rc_notification_delete(c->s, &c->actor, argv[i]);
 	if (rc)
 		return cli_fail(rc);
@@ -121,12 +117,10 @@ static int no_row(const rc_notification *n, void *ctx)
 static int n_send(struct cli *c, int argc, char **argv)
 {
 	size_t sent, failed;
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 0, 0, "notification send")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 0, 0, "notification send")))
-		return rc;
 	/* the permission first (a refusal says so, whatever the configuration) */
 	if ((rc = rc_notification_foreach(c->s, &c->actor, no_row, NULL)) != 0)
 		return cli_fail(rc);

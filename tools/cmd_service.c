@@ -19,12 +19,10 @@ static int s_list(struct cli *c, int argc, char **argv)
 {
 	static const char *const hdr[] = { "NAME", "STATE", "DEFAULT USER", "RUNS AS", "CREATED" };
 	static const enum cell_type ty[] = { CELL_STR, CELL_STR, CELL_STR, CELL_STR, CELL_TIME };
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 0, 0, "service list")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 0, 0, "service list")))
-		return rc;
 	struct table *t = table_new(5, hdr, ty);
 	rc = rc_service_foreach(c->s, &c->actor, svc_row, t);
 	if (!rc)
@@ -37,12 +35,10 @@ static int s_show(struct cli *c, int argc, char **argv)
 {
 	rc_service svc;
 	char g[64];
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 1, 1, "service show NAME")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 1, 1, "service show NAME")))
-		return rc;
 	rc = rc_service_get(c->s, &c->actor, argv[i], &svc);
 	if (rc)
 		return cli_fail(rc);
@@ -150,12 +146,11 @@ static int s_set(struct cli *c, int argc, char **argv)
 
 static int set_running(struct cli *c, int argc, char **argv, int running)
 {
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 1, 1,
+	                  running ? "service start NAME" : "service stop NAME")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 1, 1, running ? "service start NAME" : "service stop NAME")))
-		return rc;
 	rc = rc_service_set_running(c->s, &c->actor, argv[i], running);
 	if (!rc && !c->json)
 		printf("Service \"%s\" %s.\n", argv[i], running ? "started" : "stopped");
@@ -177,12 +172,10 @@ static int s_stop(struct cli *c, int argc, char **argv)
 
 static int s_delete(struct cli *c, int argc, char **argv)
 {
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 1, 1, "service delete NAME")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 1, 1, "service delete NAME")))
-		return rc;
 	rc = rc_service_delete(c->s, &c->actor, argv[i]);
 	if (!rc && !c->json)
 		printf("Service \"%s\" and its users deleted.\n", argv[i]);
@@ -224,12 +217,10 @@ static int u_list(struct cli *c, int argc, char **argv)
 	static const char *const hdr[] = { "USERNAME", "READ-ONLY", "REPLICATION", "PROTECTED",
 	                                   "PASSWORD ENCRYPTION" };
 	static const enum cell_type ty[] = { CELL_STR, CELL_BOOL, CELL_BOOL, CELL_BOOL, CELL_STR };
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 1, 1, "service-user list SERVICE")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 1, 1, "service-user list SERVICE")))
-		return rc;
 	struct table *t = table_new(5, hdr, ty);
 	rc = rc_svcuser_foreach(c->s, &c->actor, argv[i], su_row, t);
 	if (!rc)
@@ -364,12 +355,10 @@ static int u_set(struct cli *c, int argc, char **argv)
 static int u_show_password(struct cli *c, int argc, char **argv)
 {
 	rc_secret_result res;
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 2, 2, "service-user show-password SERVICE USER")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 2, 2, "service-user show-password SERVICE USER")))
-		return rc;
 	rc = rc_svcuser_show_password(c->s, &c->actor, argv[i], argv[i + 1], &res);
 	if (rc)
 		return cli_fail(rc);
@@ -385,12 +374,10 @@ static int u_show_password(struct cli *c, int argc, char **argv)
 
 static int u_delete(struct cli *c, int argc, char **argv)
 {
-	int i = opt_plain(argc, argv), rc;
+	int i, rc;
 
-	if (i < 0)
+	if ((i = opt_args(argc, argv, 2, 2, "service-user delete SERVICE USER")) < 0)
 		return -i;
-	if ((rc = want_args(argc - i, 2, 2, "service-user delete SERVICE USER")))
-		return rc;
 	rc = rc_svcuser_delete(c->s, &c->actor, argv[i], argv[i + 1]);
 	if (!rc && !c->json)
 		printf("User \"%s\" deleted.\n", argv[i + 1]);

@@ -40,4 +40,7 @@ int opt_password_stdin(int argc, char **argv, bool *from_stdin);
 int opt_stdin(int argc, char **argv, const char *name, bool *from_stdin);
 /* The positional arguments after options: exactly WANT, or a usage error. */
 int want_args(int argc, int want_min, int want_max, const char *usage);
+/* opt_plain and want_args in one: the index of the first positional
+ * argument, or -(exit status). */
+int opt_args(int argc, char **argv, int want_min, int want_max, const char *usage);
 #endif
