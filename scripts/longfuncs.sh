@@ -3,7 +3,7 @@
 # no function over about 60 lines).
 #
 # Usage: scripts/longfuncs.sh [-n LINES] [FILE|DIR...]
-# Default: -n 60 over lib/ tools/ nss_module/ pam_module/ below the tree.
+# Default: -n 60 over lib/ tools/ nss_module/ pam_module/ of this tree.
 # Prints "LINES file:line name", longest first; exits 1 when any is found.
 #
 # The house style (Linux kernel) opens a function's body with "{" in column
@@ -15,8 +15,10 @@
 set -eu
 limit=60
 if [ "${1:-}" = -n ]; then limit=$2; shift 2; fi
-cd "$(dirname "$0")/.."
-[ $# -gt 0 ] || set -- lib tools nss_module pam_module
+if [ $# -eq 0 ]; then
+	cd "$(dirname "$0")/.."
+	set -- lib tools nss_module pam_module
+fi
 files=$(find "$@" -name '*.c' -type f | sort)
 [ -n "$files" ] || exit 0
 # shellcheck disable=SC2086
