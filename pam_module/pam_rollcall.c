@@ -295,6 +295,8 @@ static int pam_code(int rc, enum phase ph)
 }
 
 static void say(pam_handle_t *pamh, const struct opts *o, int style, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void say(pam_handle_t *pamh, const struct opts *o, int style, const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
