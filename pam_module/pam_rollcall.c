@@ -108,6 +108,53 @@ static int opt_value(const char *arg, const char *name, const char **val)
 	return 0;
 }
 
+/* One module argument other than config=, into O: 0, or -1 when it is
+ * unknown or its value is bad. */
+static int opt_one(struct opts *o, const char *a)
+{
+	const char *v;
+
+	if (opt_value(a, "state_dir", &v) || opt_value(a, "store", &v)) {
+		if (v[0] != '/' || strlen(v) >= sizeof(o->cfg.state_dir))
+			return -1;
+		snprintf(o->cfg.state_dir, sizeof(o->cfg.state_dir), "%s", v);
+	} else if (opt_value(a, "helper", &v)) {
+		/* for tests: the compiled-in path is the one to use */
+		if (v[0] != '/' || strlen(v) >= sizeof(o->helper))
+			return -1;
+		snprintf(o->helper, sizeof(o->helper), "%s", v);
+	} else if (opt_value(a, "tokens", &v)) {
+		if (strcmp(v, "allow") != 0 && strcmp(v, "deny") != 0)
+			return -1;
+		o->tokens = strcmp(v, "allow") == 0;
+	} else if (opt_value(a, "totp", &v)) {
+		if (strcmp(v, "required") == 0)
+			o->totp = TOTP_REQUIRED;
+		else if (strcmp(v, "optional") == 0)
+			o->totp = TOTP_OPTIONAL;
+		else
+			return -1;
+	} else if (opt_value(a, "roles", &v)) {
+		if (!v[0] || strlen(v) >= sizeof(o->roles))
+			return -1;
+		snprintf(o->roles, sizeof(o->roles), "%s", v);
+	} else if (opt_value(a, "permission", &v)) {
+		if (rc_perms_parse(v, &o->perm) != RC_OK || !o->perm)
+			return -1;
+	} else if (strcmp(a, "debug") == 0) {
+		o->debug = 1;
+	} else if (strcmp(a, "nodelay") == 0) {
+		o->nodelay = 1;
+	} else if (strcmp(a, "session_token") == 0) {
+		o->session_token = 1;
+	} else if (strcmp(a, "use_first_pass") != 0 && strcmp(a, "try_first_pass") != 0 &&
+	           strcmp(a, "use_authtok") != 0) {
+		/* (those three are read by pam_get_authtok() itself) */
+		return -1;
+	}
+	return 0;
+}
+
 /* Defaults, then the configuration file, then the arguments. */
 static int opts_read(pam_handle_t *pamh, int flags, int argc, const char **argv,
                      struct opts *o)
@@ -134,57 +181,12 @@ static int opts_read(pam_handle_t *pamh, int flags, int argc, const char **argv,
 		pam_syslog(pamh, LOG_ERR, "%s: %s", __func__, rc_errmsg());
 		return PAM_SERVICE_ERR;
 	}
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		if (opt_value(a, "config", &v))
-			continue;
-		if (opt_value(a, "state_dir", &v) || opt_value(a, "store", &v)) {
-			if (v[0] != '/' || strlen(v) >= sizeof(o->cfg.state_dir))
-				goto bad;
-			snprintf(o->cfg.state_dir, sizeof(o->cfg.state_dir), "%s", v);
-		} else if (opt_value(a, "helper", &v)) {
-			/* for tests: the compiled-in path is the one to use */
-			if (v[0] != '/' || strlen(v) >= sizeof(o->helper))
-				goto bad;
-			snprintf(o->helper, sizeof(o->helper), "%s", v);
-		} else if (opt_value(a, "tokens", &v)) {
-			if (strcmp(v, "allow") == 0)
-				o->tokens = 1;
-			else if (strcmp(v, "deny") == 0)
-				o->tokens = 0;
-			else
-				goto bad;
-		} else if (opt_value(a, "totp", &v)) {
-			if (strcmp(v, "required") == 0)
-				o->totp = TOTP_REQUIRED;
-			else if (strcmp(v, "optional") == 0)
-				o->totp = TOTP_OPTIONAL;
-			else
-				goto bad;
-		} else if (opt_value(a, "roles", &v)) {
-			if (!v[0] || strlen(v) >= sizeof(o->roles))
-				goto bad;
-			snprintf(o->roles, sizeof(o->roles), "%s", v);
-		} else if (opt_value(a, "permission", &v)) {
-			if (rc_perms_parse(v, &o->perm) != RC_OK || !o->perm)
-				goto bad;
-		} else if (strcmp(a, "debug") == 0) {
-			o->debug = 1;
-		} else if (strcmp(a, "nodelay") == 0) {
-			o->nodelay = 1;
-		} else if (strcmp(a, "session_token") == 0) {
-			o->session_token = 1;
-		} else if (strcmp(a, "use_first_pass") == 0 || strcmp(a, "try_first_pass") == 0 ||
-		           strcmp(a, "use_authtok") == 0) {
-			/* read by pam_get_authtok() itself */
-		} else {
-			goto bad;
+	for (int i = 0; i < argc; i++)
+		if (!opt_value(argv[i], "config", &v) && opt_one(o, argv[i]) != 0) {
+			pam_syslog(pamh, LOG_ERR, "%s: unknown or bad option \"%s\": refused",
+			           __func__, argv[i]);
+			return PAM_SERVICE_ERR;
 		}
-		continue;
-bad:
-		pam_syslog(pamh, LOG_ERR, "%s: unknown or bad option \"%s\": refused", __func__, a);
-		return PAM_SERVICE_ERR;
-	}
 	return PAM_SUCCESS;
 }
 
@@ -292,6 +294,8 @@ static int pam_code(int rc, enum phase ph)
 	}
 }
 
+static void say(pam_handle_t *pamh, const struct opts *o, int style, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 static void say(pam_handle_t *pamh, const struct opts *o, int style, const char *fmt, ...)
 {
 	char buf[512];
@@ -706,15 +710,110 @@ static int helper_account(pam_handle_t *pamh, const struct opts *o, const char *
 	return ret;
 }
 
+/* The first factor from the application (a password, a token or a code):
+ * PAM_SUCCESS with *pw, or what the authentication returns without one. */
+static int auth_secret(pam_handle_t *pamh, const struct opts *o, const char **pw)
+{
+	int ret;
+
+	/* as pam_unix: libpam waits about this long (2 s, randomised) before
+	 * a failed authentication returns, unless the application handles
+	 * the delay (PAM_FAIL_DELAY) or "nodelay" is given */
+	if (!o->nodelay)
+		(void)pam_fail_delay(pamh, RC_FAIL_DELAY_US);
+	ret = pam_get_authtok(pamh, PAM_AUTHTOK, pw, NULL);
+	if (ret == PAM_SUCCESS && *pw)
+		return PAM_SUCCESS;
+	/* no password: an application that cannot ask (PAM_CONV_ERR) or will
+	 * ask again (PAM_INCOMPLETE); anything else of pam_get_authtok's
+	 * (PAM_AUTHTOK_ERR, ...) is no answer for an auth module to give: a
+	 * failed authentication */
+	if (ret == PAM_CONV_AGAIN)
+		return PAM_INCOMPLETE;
+	if (ret != PAM_SUCCESS && (ret == PAM_CONV_ERR || ret == PAM_BUF_ERR || ret == PAM_ABORT))
+		return ret;
+	return PAM_AUTH_ERR;
+}
+
+/* lib's login: the first factor, then a TOTP or recovery code or the
+ * enrollment it requires.  lib's code: RC_OK when the login is done. */
+static int auth_login(pam_handle_t *pamh, const struct opts *o, rc_store *s, rc_login *l,
+                      const char *origin, const char *user, const char *pw)
+{
+	unsigned lflags = 0;
+	char *answer = NULL;
+	int rc;
+
+	if (!o->tokens)
+		lflags |= RC_LOGIN_NO_TOKENS;
+	if (o->totp == TOTP_REQUIRED)
+		lflags |= RC_LOGIN_MFA_REQUIRED;
+	else if (o->totp == TOTP_OPTIONAL)
+		lflags |= RC_LOGIN_MFA_OPTIONAL;
+	rc = rc_login_begin(s, l, origin, user, pw, lflags);
+	if (rc == RC_OK && l->need_totp) {
+		int pr = ask_code(pamh, &answer);
+		rc = pr == PAM_SUCCESS && answer ? rc_login_totp(s, l, answer)
+		                                 : rc_login_totp(s, l, "");
+		wipe_free(answer);
+	} else if (rc == RC_OK && l->need_enroll) {
+		rc = enroll(pamh, o, s, l);
+		if (rc == RC_ERR_STATE) {
+			say(pamh, o, PAM_ERROR_MSG, "Two-factor authentication is required; set it "
+			    "up with \"rollcall mfa enable\".");
+			rc = RC_ERR_AUTH;
+		}
+	}
+	if (rc == RC_OK && !l->done)
+		rc = RC_ERR_AUTH;
+	return rc;
+}
+
+/* The outcome of a login: logged, told, and as PAM's code.  A login that
+ * passed is kept in the handle for the account phase (*l is then NULL). */
+static int auth_outcome(pam_handle_t *pamh, const struct opts *o, int rc, const char *user,
+                        const char *origin, rc_login **l)
+{
+	int ret;
+
+	switch (rc) {
+	case RC_OK:
+		if (o->debug || (*l)->via != RC_VIA_TOKEN)
+			pam_syslog(pamh, LOG_INFO, "sm_authenticate: %s authenticated by %s (%s)",
+			           user, rc_via_name((*l)->via), origin);
+		else
+			pam_syslog(pamh, LOG_INFO, "sm_authenticate: %s authenticated by token %s "
+			           "(%s)", user, (*l)->token_id, origin);
+		ret = pam_set_data(pamh, DATA_LOGIN, *l, login_cleanup);
+		if (ret == PAM_SUCCESS)
+			*l = NULL;
+		return ret;
+	case RC_ERR_NOTFOUND:
+		/* not named: it may be a password typed into the user name */
+		pam_syslog(pamh, LOG_NOTICE, "sm_authenticate: authentication failure for a "
+		           "user rollcall does not know (%s)", origin);
+		return PAM_USER_UNKNOWN;
+	case RC_ERR_LOCKED:
+		pam_syslog(pamh, LOG_NOTICE, "sm_authenticate: %s (%s)", rc_errmsg(), origin);
+		say(pamh, o, PAM_ERROR_MSG, "The account is locked after too many failed "
+		    "logins; try again later or ask an administrator to unlock it.");
+		return pam_code(rc, PH_AUTH);
+	default:
+		pam_syslog(pamh, rc == RC_ERR_AUTH ? LOG_NOTICE : LOG_ERR,
+		           "sm_authenticate: authentication failure for %s: %s (%s)", user,
+		           rc_errmsg(), origin);
+		return pam_code(rc, PH_AUTH);
+	}
+}
+
 static int sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct opts o;
 	rc_store *s = NULL;
 	rc_login *l = NULL;
 	const char *user = NULL, *pw = NULL;
-	char *answer = NULL, origin[64];
-	unsigned lflags = 0;
-	int ret, rc = RC_OK;
+	char origin[64];
+	int ret;
 
 	ret = opts_read(pamh, flags, argc, argv, &o);
 	if (ret != PAM_SUCCESS)
@@ -725,87 +824,17 @@ static int sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char *
 		return helper_authenticate(pamh, &o, user);
 	}
 	ret = begin(pamh, PH_AUTH, &o, &user, origin, &s);
-	if (ret != PAM_SUCCESS)
-		goto out;
-	/* as pam_unix: libpam waits about this long (2 s, randomised) before
-	 * a failed authentication returns, unless the application handles
-	 * the delay (PAM_FAIL_DELAY) or "nodelay" is given */
-	if (!o.nodelay)
-		(void)pam_fail_delay(pamh, RC_FAIL_DELAY_US);
-	ret = pam_get_authtok(pamh, PAM_AUTHTOK, &pw, NULL);
-	if (ret != PAM_SUCCESS || !pw) {
-		/* no password: an application that cannot ask (PAM_CONV_ERR) or
-		 * will ask again (PAM_INCOMPLETE); anything else of
-		 * pam_get_authtok's (PAM_AUTHTOK_ERR, ...) is no answer for an
-		 * auth module to give: a failed authentication */
-		if (ret == PAM_CONV_AGAIN)
-			ret = PAM_INCOMPLETE;
-		else if (ret != PAM_CONV_ERR && ret != PAM_BUF_ERR && ret != PAM_ABORT)
-			ret = PAM_AUTH_ERR;
-		goto out;
-	}
-	if (!(l = calloc(1, sizeof(*l)))) {
+	if (ret == PAM_SUCCESS)
+		ret = auth_secret(pamh, &o, &pw);
+	if (ret == PAM_SUCCESS && !(l = calloc(1, sizeof(*l))))
 		ret = PAM_BUF_ERR;
-		goto out;
-	}
-	if (!o.tokens)
-		lflags |= RC_LOGIN_NO_TOKENS;
-	if (o.totp == TOTP_REQUIRED)
-		lflags |= RC_LOGIN_MFA_REQUIRED;
-	else if (o.totp == TOTP_OPTIONAL)
-		lflags |= RC_LOGIN_MFA_OPTIONAL;
-	rc = rc_login_begin(s, l, origin, user, pw, lflags);
-	if (rc == RC_OK && l->need_totp) {
-		int pr = ask_code(pamh, &answer);
-		rc = pr == PAM_SUCCESS && answer ? rc_login_totp(s, l, answer)
-		                                 : rc_login_totp(s, l, "");
-	} else if (rc == RC_OK && l->need_enroll) {
-		rc = enroll(pamh, &o, s, l);
-		if (rc == RC_ERR_STATE) {
-			say(pamh, &o, PAM_ERROR_MSG, "Two-factor authentication is required; set it "
-			    "up with \"rollcall mfa enable\".");
-			rc = RC_ERR_AUTH;
-		}
-	}
-	if (rc == RC_OK && !l->done)
-		rc = RC_ERR_AUTH;
-	switch (rc) {
-	case RC_OK:
-		if (o.debug || l->via != RC_VIA_TOKEN)
-			pam_syslog(pamh, LOG_INFO, "%s: %s authenticated by %s (%s)", __func__,
-			           user, rc_via_name(l->via), origin);
-		else
-			pam_syslog(pamh, LOG_INFO, "%s: %s authenticated by token %s (%s)", __func__,
-			           user, l->token_id, origin);
-		ret = pam_set_data(pamh, DATA_LOGIN, l, login_cleanup);
-		if (ret == PAM_SUCCESS)
-			l = NULL;
-		break;
-	case RC_ERR_NOTFOUND:
-		/* not named: it may be a password typed into the user name */
-		pam_syslog(pamh, LOG_NOTICE, "%s: authentication failure for a user rollcall "
-		           "does not know (%s)", __func__, origin);
-		ret = PAM_USER_UNKNOWN;
-		break;
-	case RC_ERR_LOCKED:
-		pam_syslog(pamh, LOG_NOTICE, "%s: %s (%s)", __func__, rc_errmsg(), origin);
-		say(pamh, &o, PAM_ERROR_MSG, "The account is locked after too many failed "
-		    "logins; try again later or ask an administrator to unlock it.");
-		ret = pam_code(rc, PH_AUTH);
-		break;
-	default:
-		pam_syslog(pamh, rc == RC_ERR_AUTH ? LOG_NOTICE : LOG_ERR,
-		           "%s: authentication failure for %s: %s (%s)", __func__, user,
-		           rc_errmsg(), origin);
-		ret = pam_code(rc, PH_AUTH);
-		break;
-	}
-out:
+	if (ret == PAM_SUCCESS)
+		ret = auth_outcome(pamh, &o, auth_login(pamh, &o, s, l, origin, user, pw), user,
+		                   origin, &l);
 	if (l) {
 		rc_login_clear(l);
 		free(l);
 	}
-	wipe_free(answer);
 	rc_store_close(s);
 	return ret;
 }
@@ -867,6 +896,47 @@ out:
 
 /* ---- password ----------------------------------------------------------------------- */
 
+/* The update phase's old password (when NEED_OLD) and new password:
+ * PAM_SUCCESS with both, or what the phase returns without them. */
+static int chauthtok_tokens(pam_handle_t *pamh, int need_old, const char **old,
+                            const char **newpw)
+{
+	int ret;
+
+	if (need_old) {
+		ret = pam_get_item(pamh, PAM_OLDAUTHTOK, (const void **)old);
+		if (ret != PAM_SUCCESS || !*old) {
+			ret = pam_get_authtok(pamh, PAM_OLDAUTHTOK, old, "Current password: ");
+			if (ret != PAM_SUCCESS || !*old)
+				return ret == PAM_SUCCESS ? PAM_AUTHTOK_ERR : ret;
+		}
+	}
+	ret = pam_get_authtok(pamh, PAM_AUTHTOK, newpw, NULL);
+	if (ret != PAM_SUCCESS || !*newpw)
+		return ret == PAM_SUCCESS ? PAM_AUTHTOK_ERR : ret;
+	return PAM_SUCCESS;
+}
+
+/* lib's password change, logged and told; PAM's code. */
+static int chauthtok_change(pam_handle_t *pamh, const struct opts *o, rc_store *s,
+                            rc_login *l, const char *origin, const char *user,
+                            const char *old, const char *newpw)
+{
+	int rc = rc_login_chauthtok(s, l, origin, user, old, newpw);
+
+	if (rc == RC_OK) {
+		pam_syslog(pamh, LOG_NOTICE, "sm_chauthtok: password changed for %s (%s)", user,
+		           origin);
+		return PAM_SUCCESS;
+	}
+	pam_syslog(pamh, LOG_NOTICE, "sm_chauthtok: password not changed for %s: %s (%s)",
+	           user, rc_errmsg(), origin);
+	say(pamh, o, PAM_ERROR_MSG, "Password not changed: %s", rc_errmsg());
+	/* forget the refused new password so that a retry asks again */
+	(void)pam_set_item(pamh, PAM_AUTHTOK, NULL);
+	return pam_code(rc, PH_PASSWD_CHANGE);
+}
+
 static int sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct opts o;
@@ -909,34 +979,9 @@ static int sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **ar
 		ret = PAM_SERVICE_ERR;
 		goto out;
 	}
-	if (need_old) {
-		ret = pam_get_item(pamh, PAM_OLDAUTHTOK, (const void **)&old);
-		if (ret != PAM_SUCCESS || !old) {
-			ret = pam_get_authtok(pamh, PAM_OLDAUTHTOK, &old, "Current password: ");
-			if (ret != PAM_SUCCESS || !old) {
-				ret = ret == PAM_SUCCESS ? PAM_AUTHTOK_ERR : ret;
-				goto out;
-			}
-		}
-	}
-	ret = pam_get_authtok(pamh, PAM_AUTHTOK, &newpw, NULL);
-	if (ret != PAM_SUCCESS || !newpw) {
-		ret = ret == PAM_SUCCESS ? PAM_AUTHTOK_ERR : ret;
-		goto out;
-	}
-	rc = rc_login_chauthtok(s, l, origin, user, need_old ? old : NULL, newpw);
-	if (rc == RC_OK) {
-		pam_syslog(pamh, LOG_NOTICE, "%s: password changed for %s (%s)", __func__, user,
-		           origin);
-		ret = PAM_SUCCESS;
-	} else {
-		pam_syslog(pamh, LOG_NOTICE, "%s: password not changed for %s: %s (%s)", __func__,
-		           user, rc_errmsg(), origin);
-		say(pamh, &o, PAM_ERROR_MSG, "Password not changed: %s", rc_errmsg());
-		/* forget the refused new password so that a retry asks again */
-		(void)pam_set_item(pamh, PAM_AUTHTOK, NULL);
-		ret = pam_code(rc, PH_PASSWD_CHANGE);
-	}
+	ret = chauthtok_tokens(pamh, need_old, &old, &newpw);
+	if (ret == PAM_SUCCESS)
+		ret = chauthtok_change(pamh, &o, s, l, origin, user, need_old ? old : NULL, newpw);
 out:
 	rc_store_close(s);
 	return ret;

@@ -46,7 +46,7 @@ done
 if [ -n "${SKIP_DISTCHECK:-}" ]; then
 	extra="$extra skip"
 elif make -j2 distcheck DISTCHECK_CONFIGURE_FLAGS="--enable-werror --enable-debug-checks" \
-	TESTS="tests/unit/test_codec tests/unit/test_validate tests/unit/test_store tests/tool/basics.sh" \
+	TESTS="tests/unit/test_codec tests/unit/test_validate tests/unit/test_store tests/unit/test_rules tests/tool/basics.sh" \
 	>distcheck.log 2>&1; then
 	extra="$extra pass"
 else
@@ -58,7 +58,7 @@ fi
 cd "$top/_build-san"
 ../configure --enable-werror --enable-debug-checks --enable-sanitizers
 make -j2
-make -j2 check TESTS="tests/unit/test_codec tests/unit/test_validate tests/unit/test_store \
+make -j2 check TESTS="tests/unit/test_codec tests/unit/test_validate tests/unit/test_store tests/unit/test_rules \
 	tests/nss/test_nss tests/nss/glibc.sh tests/pam/pam.sh tests/pam/selfservice.sh tests/pam/svctokens.sh tests/pam/bad_input.sh \
 	tests/tool/basics.sh tests/tool/members.sh tests/tool/services.sh tests/tool/bad_input.sh \
 	tests/tool/permissions.sh tests/tool/import.sh" || check=1

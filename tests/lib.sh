@@ -7,7 +7,21 @@ set -u
 : "${ROLLCALL:=$(pwd)/tools/rollcall}"
 T=0
 TMP=$(mktemp -d /tmp/rollcall-test.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
+# On any exit (a signal from outside too: timeout(1), make's): the
+# background groups started by bg are killed, then the at_exit commands
+# run (last added first), then $TMP goes.  A test adds to this; it never
+# sets its own EXIT trap.
+BG_GROUPS=
+AT_EXIT=
+at_exit() { AT_EXIT="$*; $AT_EXIT"; }
+test_exit() {
+	local g
+	for g in $BG_GROUPS; do group_kill "$g" >&2; done
+	eval "$AT_EXIT"
+	rm -rf "$TMP"
+}
+trap test_exit EXIT
+trap 'exit 143' TERM INT HUP
 SD=$TMP/state
 OUT=$TMP/out
 ERR=$TMP/err
@@ -19,12 +33,8 @@ export AT_TIME
 # pam-wrap.sh SERVICE_DIR PROGRAM...: PROGRAM with pam_wrapper, one at a time
 PAM_WRAP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/pam-wrap.sh
 export PAM_WRAP
-# real_pam_services DIR: the real Linux-PAM reads the service files in DIR
-# (bind-mounted on /etc/pam.d: root, in the test's private mount namespace)
-real_pam_services() {
-	mount --bind "$1" /etc/pam.d && return 0
-	echo "1..1"; echo "not ok 1 - cannot bind-mount the test's PAM services on /etc/pam.d"; exit 0
-}
+# the PAM helpers (service files, pd, pd_at, real_pam_services)
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/pam/lib.sh"
 
 rc() { "$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$SD" "$@"; }
 : > "$TMP/rollcall.conf"
@@ -256,22 +266,6 @@ nssw() {
 	    ROLLCALL_STATE_DIR="$SD" "$@"
 }
 
-# pam_services DIR NAME[:OPTION,...]...: PAM service files in DIR, one per
-# NAME, whose four phases call the built module on this test's store (with
-# nodelay: the suite fails logins on purpose) and OPTIONs
-pam_services() {
-	local dir=$1 spec name opts t
-	shift
-	mkdir -p "$dir"
-	for spec in "$@"; do
-		name=${spec%%:*}
-		opts=; [ "$name" != "$spec" ] && opts=$(echo "${spec#*:}" | tr , ' ')
-		for t in auth account password session; do
-			echo "$t required $PAM_MODULE state_dir=$SD config=$TMP/rollcall.conf nodelay $opts"
-		done > "$dir/$name"
-	done
-}
-
 # Background processes, killed for certain whatever the timing.
 # proc_gone PID: PID has exited (gone, or a zombie waiting to be reaped)
 proc_gone() {
@@ -312,11 +306,48 @@ group_kill() {
 		sleep 0.01
 	done
 }
+# bg CMD...: CMD (a program or a function) in the background, in a process
+# group of its own made before CMD runs (bash's job control: the shell and
+# the child both set it), whose id, CMD's pid, is left in BG_PID.  Every
+# group bg started is killed on exit (test_exit), however the test ends;
+# bg_kill kills one before.
+bg() {
+	set -m
+	"$@" &
+	BG_PID=$!
+	set +m
+	BG_GROUPS="$BG_GROUPS $BG_PID"
+}
+# daemon_kill PID: a daemon that made a process group of its own (nginx's
+# master, PostgreSQL's postmaster), killed with its whole group
+daemon_kill() {
+	local g
+	g=$(ps -o pgid= -p "$1" 2>/dev/null | tr -d ' ')
+	if [ -n "$g" ] && [ "$g" != "$(ps -o pgid= -p $$ | tr -d ' ')" ]; then
+		kill -9 -- "-$g" 2>/dev/null
+		group_kill "$g"
+	else
+		kill -9 "$1" 2>/dev/null
+	fi
+}
+# bg_forget PGID: a group known to be gone is not killed on exit;
+# bg_kill PGID: group_kill it, and forget it
+bg_forget() {
+	local g rest=
+	for g in $BG_GROUPS; do [ "$g" = "$1" ] || rest="$rest $g"; done
+	BG_GROUPS=$rest
+}
+bg_kill() { bg_forget "$1"; group_kill "$1"; }
 # wait_bounded PID SECONDS: wait for the background job PID at most
 # SECONDS; one still running is killed (SIGKILL) and 124 returned
 wait_bounded() {
 	local pid=$1 n=$(($2 * 10))
 	while ! proc_gone "$pid" && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
-	if ! proc_gone "$pid"; then kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; return 124; fi
+	if ! proc_gone "$pid"; then
+		# (its group when bg started it)
+		kill -9 -- "-$pid" 2>/dev/null || kill -9 "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		return 124
+	fi
 	wait "$pid"
 }

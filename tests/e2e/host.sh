@@ -36,7 +36,7 @@ e2e_cleanup() {
 e2e_host() {
 	E2E_SD=${RC_DEFAULT_STATE_DIR:-/var/lib/rollcall}
 	unset ROLLCALL_CONFIG ROLLCALL_STATE_DIR   # the defaults, as on a host
-	trap e2e_cleanup EXIT
+	at_exit e2e_cleanup
 	mkdir -p "$TMP/ov"
 	mount -t tmpfs -o mode=0700 rollcall-e2e "$TMP/ov" || e2e_fail "cannot mount a tmpfs"
 	e2e_overlay /etc

@@ -30,7 +30,6 @@ setuid_host
 conf_overlay
 echo "member_callers = www-data" > "$CONF"
 stage_helper
-PAMD=$TMP/pamd
 pam_services "$PAMD" "nginx-api:helper=$HELPER" "nginx-admin:helper=$HELPER"
 sed -i '/^account/s/$/ roles=owner,admin/' "$PAMD/nginx-admin"   # (pam_services splits at commas)
 real_pam_services "$PAMD"
@@ -43,8 +42,7 @@ nginx_start www-data 'location /api/ { auth_pam "rollcall api"; auth_pam_service
 	mkdir "$NG/www/api" "$NG/www/admin" && echo "api ok" > "$NG/www/api/index.html" &&
 	echo "admin ok" > "$NG/www/admin/index.html" && chmod -R a+rX "$NG/www" ||
 	{ echo "1..1"; echo "not ok 1 - $(cat "$TMP/ng.err")"; exit 1; }
-trap 'kill -9 "$NGPID" 2>/dev/null; pkill -9 -P "$NGPID" 2>/dev/null; rm -rf "$TMP"' EXIT
-trap 'exit 143' TERM INT HUP
+at_exit 'daemon_kill "$NGPID" >&2'
 
 # get PATH USER SECRET: the HTTP status of a GET with basic authentication
 # (the credentials in a file of curl's, never in its arguments)

@@ -24,7 +24,6 @@ if [ -z "${RC_PG_NS:-}" ]; then
 fi
 setuid_host
 stage_helper
-PAMD=$TMP/pamd
 pam_services "$PAMD" "postgresql:helper=$HELPER"
 real_pam_services "$PAMD"
 rc settings set argon2.opslimit 1 >/dev/null
@@ -46,8 +45,7 @@ pg "$PGBIN/pg_ctl" -D "$PG/data" -l "$PG/log" -w -t 60 \
 	-o "-p $PORT -k $PG -c listen_addresses=127.0.0.1" start >"$TMP/pgctl.log" 2>&1 ||
 	{ echo "1..1"; echo "not ok 1 - the server did not start: $(tail -3 "$PG/log" | tr '\n' ' ')"; exit 1; }
 PGPID=$(head -1 "$PG/data/postmaster.pid")
-trap 'kill -9 "$PGPID" 2>/dev/null; rm -rf "$TMP"' EXIT
-trap 'exit 143' TERM INT HUP
+at_exit 'daemon_kill "$PGPID" >&2'
 sql() { pg psql -X -q -h "$PG" -p "$PORT" -U postgres -d postgres -At -c "$1"; }
 
 # ---- a service that runs as postgres, and its user

@@ -40,10 +40,10 @@ ssh-keygen -q -t ed25519 -N '' -f "$TMP/hostkey" || e2e_fail "ssh-keygen"
 mkdir -p /etc/ssh/sshd_config.d
 printf 'KbdInteractiveAuthentication yes\nUsePAM yes\n' > /etc/ssh/sshd_config.d/rollcall.conf
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-/usr/sbin/sshd -D -e -p "$PORT" -o ListenAddress=127.0.0.1 -h "$TMP/hostkey" \
-	-o PidFile="$TMP/sshd.pid" -o PermitRootLogin=yes 2>"$TMP/sshd.log" &
-SSHD=$!
-trap 'kill $SSHD 2>/dev/null; e2e_cleanup' EXIT
+# (in a process group of its own, killed on any exit: bg)
+bg /usr/sbin/sshd -D -e -p "$PORT" -o ListenAddress=127.0.0.1 -h "$TMP/hostkey" \
+	-o PidFile="$TMP/sshd.pid" -o PermitRootLogin=yes 2>"$TMP/sshd.log"
+SSHD=$BG_PID
 for _ in $(seq 100); do grep -q 'Server listening' "$TMP/sshd.log" && break; sleep 0.1; done
 grep -q 'Server listening' "$TMP/sshd.log" || e2e_fail "sshd did not start: $(cat "$TMP/sshd.log")"
 
@@ -163,9 +163,9 @@ check "... and its session starts in its new home, $TMP/home/etl_user, its own, 
 
 # ---- 7. session tokens
 sed -i "s|^\\(session.*$PAM_MODULE\\).*|\\1 session_token|" /etc/pam.d/common-session
-ssh_as erin "echo TOKEN=\$ROLLCALL_TOKEN; while [ ! -e $TMP/logout ]; do sleep 0.1; done" \
-	'erin password 12345' > "$TMP/session.out" 2>&1 &
-SESSION=$!
+bg ssh_as erin "echo TOKEN=\$ROLLCALL_TOKEN; while [ ! -e $TMP/logout ]; do sleep 0.1; done" \
+	'erin password 12345' > "$TMP/session.out" 2>&1
+SESSION=$BG_PID
 for _ in $(seq 150); do grep -q 'TOKEN=rct_' "$TMP/session.out" && break; sleep 0.1; done
 STOK=$(sed -n 's/.*TOKEN=\(rct_[a-z0-9_]*\).*/\1/p' "$TMP/session.out" | head -1)
 check "7. with session_token the ssh session sees ROLLCALL_TOKEN" test -n "$STOK"

@@ -30,11 +30,9 @@ W=${CONC_WRITERS:-8}
 OPS=${CONC_OPS:-500}
 LIMIT=${CONC_TIMEOUT:-900}
 
-PAMD=$TMP/pamd
 pam_services "$PAMD" rc rc-session:session_token rc-mfa:totp=required
 real_pam_services "$PAMD"
 export PAMDRIVE SD TMP ROLLCALL
-pd() { env ${RC_PRELOAD:+LD_PRELOAD=$RC_PRELOAD} "$PAMDRIVE" "$@"; }
 printf 'root:x:0:0:root:/root:/bin/bash\n' > "$TMP/passwd"
 printf 'root:x:0:\n' > "$TMP/group"
 nssw() {
@@ -133,14 +131,17 @@ PY
 	done
 }
 
-# readers and writers still running when this test ends, however it ends, go with it
+# readers and writers run in process groups of their own (bg): still
+# running when this test ends, however it ends, they go with it
 rpid1= rpid2= pids=
-trap 'kill -9 $rpid1 $rpid2 $pids 2>/dev/null; rm -rf "$TMP"' EXIT
-trap 'exit 143' TERM INT HUP
-for n in 1 2; do : > "$TMP/rbad.$n"; reader "$n" & eval "rpid$n=$!"; done
+for n in 1 2; do : > "$TMP/rbad.$n"; bg reader "$n"; eval "rpid$n=$BG_PID"; done
 start=$(date +%s)
 pids=
-for w in $(seq 1 "$W"); do : > "$TMP/log.$w"; (timeout "$LIMIT" bash -c "$(declare -f writer); W=$W OPS=$OPS RC_PRELOAD='${RC_PRELOAD:-}'; writer $w") & pids="$pids $!"; done
+for w in $(seq 1 "$W"); do
+	: > "$TMP/log.$w"
+	bg timeout "$LIMIT" bash -c "$(declare -f writer); W=$W OPS=$OPS RC_PRELOAD='${RC_PRELOAD:-}'; writer $w"
+	pids="$pids $BG_PID"
+done
 hung=0
 for p in $pids; do wait "$p" || hung=$((hung + 1)); done
 took=$(($(date +%s) - start))

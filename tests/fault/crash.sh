@@ -26,13 +26,8 @@ ROUNDS=${CRASH_ROUNDS:-200}
 "$AT_TIME" --check ||
 	{ echo "1..1"; echo "not ok 1 - libfaketime is needed (scripts/deps.sh)"; exit 0; }
 
-PAMD=$TMP/pamd
-mkdir -p "$PAMD"
-for t in auth account password session; do
-	echo "$t required $PAM_MODULE state_dir=$SD config=$TMP/rollcall.conf nodelay session_token"
-done > "$PAMD/rc-session"
+pam_service rc-session session_token
 real_pam_services "$PAMD"
-pd() { env ${RC_PRELOAD:+LD_PRELOAD=$RC_PRELOAD} "$PAMDRIVE" "$@"; }
 printf 'root:x:0:0:root:/root:/bin/bash\n' > "$TMP/passwd"
 printf 'root:x:0:\n' > "$TMP/group"
 nssw() {
@@ -91,8 +86,7 @@ token_writer() {
 		n=$(($(cat "$TMP/tclock") + 1))
 		echo "$n" > "$TMP/tclock.new" && mv -f "$TMP/tclock.new" "$TMP/tclock" || continue
 		t=$((BASE + n * 61))
-		env ${RC_PRELOAD:+LD_PRELOAD=$RC_PRELOAD} "$AT_TIME" "@$t" \
-			"$PAMDRIVE" -s rc-session -a "$TOK" tina auth=SUCCESS acct=SUCCESS \
+		pd_at "@$t" -s rc-session -a "$TOK" tina auth=SUCCESS acct=SUCCESS \
 			>/dev/null 2>&1 && echo "tokenuse $TOKID $t" >> "$LOG"
 	done
 }
@@ -188,22 +182,21 @@ print('\n'.join(sorted(m + s + ['db1_admin'] if 'db1_admin' not in s else m + s)
 	return 1
 }
 
-# a writer still running when this test ends, however it ends, goes with it
+# each writer runs in a process group of its own (bg): one still running
+# when this test ends, however it ends, goes with it
 pid=
-trap '[ -n "$pid" ] && kill -9 -- "-$pid" 2>/dev/null; rm -rf "$TMP"' EXIT
-trap 'exit 143' TERM INT HUP
 : > "$LOG"
 bad=0
 kills=0
 for r in $(seq 1 "$ROUNDS"); do
 	if [ $((r % 2)) = 1 ]; then
-		setsid bash -c "$(declare -f rc tool_writer); ROLLCALL='$ROLLCALL' TMP='$TMP' SD='$SD' LOG='$LOG'; tool_writer $r" &
+		bg tool_writer "$r"
 	elif [ $((r % 4)) = 0 ]; then
-		setsid bash -c "$(declare -f token_writer); PAMDRIVE='$PAMDRIVE' RC_PRELOAD='${RC_PRELOAD:-}' TMP='$TMP' LOG='$LOG' TOK='$TOK' TOKID='$TOKID' BASE='$BASE'; token_writer $r" &
+		bg token_writer "$r"
 	else
-		setsid bash -c "$(declare -f pd pam_writer); PAMDRIVE='$PAMDRIVE' RC_PRELOAD='${RC_PRELOAD:-}' TMP='$TMP' LOG='$LOG' PW='$PW'; pam_writer $r" &
+		bg pam_writer "$r"
 	fi
-	pid=$!
+	pid=$BG_PID
 	# the writer is killed for certain: its process group exists before
 	# the clock starts, and none of it is left after the kill
 	if ! why=$(group_wait_leader "$pid"); then
@@ -212,6 +205,7 @@ for r in $(seq 1 "$ROUNDS"); do
 	# a random point: 20 to 320 ms in
 	sleep "0.$(printf '%03d' $((RANDOM % 300 + 20)))"
 	if why=$(group_kill "$pid"); then
+		bg_forget "$pid"
 		kills=$((kills + 1))
 	else
 		echo "# round $r: the writer could not be killed: $why"; bad=$((bad + 1)); break

@@ -24,13 +24,11 @@ fi
 require_root "rollcall init, and /etc/pam.d in a private mount namespace"
 : "${PAM_MODULE:?}" "${PAMDRIVE:?}"
 
-PAMD=$TMP/pamd
 pam_services "$PAMD" rc rc-session:session_token rc-mfa:totp=required
 real_pam_services "$PAMD"
-pd() { env ${RC_PRELOAD:+LD_PRELOAD=$RC_PRELOAD} timeout 120 "$PAMDRIVE" "$@"; }
+PD_TIMEOUT=120
+# (the logins at once run in groups of their own, killed on any exit: bg)
 pids=
-trap 'kill -9 $pids 2>/dev/null; rm -rf "$TMP"' EXIT
-trap 'exit 143' TERM INT HUP
 
 init_store
 rc settings set argon2.opslimit 1 >/dev/null
@@ -51,12 +49,12 @@ failed_count() { rc audit --limit 200 | grep -E "login +\\| $1 " | grep -c '| fa
 base=$(failed_count tom)
 pids=
 for i in $(seq 1 11); do
-	pd -s rc -a "wrong password $i" tom auth=AUTH_ERR >"$TMP/w.$i" 2>&1 &
-	pids="$pids $!"
+	bg pd -s rc -a "wrong password $i" tom auth=AUTH_ERR >"$TMP/w.$i" 2>&1
+	pids="$pids $BG_PID"
 done
 sleep 0.5
-pd -s rc -a 'tom password 12345' tom auth=SUCCESS >"$TMP/right" 2>&1 &
-right=$!
+bg pd -s rc -a 'tom password 12345' tom auth=SUCCESS >"$TMP/right" 2>&1
+right=$BG_PID
 pids="$pids $right"
 for p in $pids; do wait_bounded "$p" 120 >/dev/null 2>&1; done
 wait_bounded "$right" 1 >/dev/null 2>&1; right_st=$?
@@ -78,13 +76,13 @@ check "... his right password is refused now" pd -s rc -a 'tom password 12345' t
 
 # ---- the right one first, three wrong ones while it is checked
 rc member unlock tom >/dev/null
-pd -s rc -a 'tom password 12345' tom auth=SUCCESS >"$TMP/right" 2>&1 &
-right=$!
+bg pd -s rc -a 'tom password 12345' tom auth=SUCCESS >"$TMP/right" 2>&1
+right=$BG_PID
 sleep 0.3
 pids=
 for i in 1 2 3; do
-	pd -s rc -a "wrong password $i" tom auth=AUTH_ERR >"$TMP/w.$i" 2>&1 &
-	pids="$pids $!"
+	bg pd -s rc -a "wrong password $i" tom auth=AUTH_ERR >"$TMP/w.$i" 2>&1
+	pids="$pids $BG_PID"
 done
 wait_bounded "$right" 120 >/dev/null 2>&1; right_st=$?
 for p in $pids; do wait_bounded "$p" 120 >/dev/null 2>&1; done
@@ -105,8 +103,8 @@ twice=0
 while read -r code; do
 	pids=
 	for i in 1 2 3 4 5 6; do
-		pd -s rc -a 'rita password 12345' -a "$code" rita auth=SUCCESS >"$TMP/r.$i" 2>&1 &
-		pids="$pids $!"
+		bg pd -s rc -a 'rita password 12345' -a "$code" rita auth=SUCCESS >"$TMP/r.$i" 2>&1
+		pids="$pids $BG_PID"
 	done
 	won=0
 	for p in $pids; do wait_bounded "$p" 120 >/dev/null 2>&1 && won=$((won + 1)); done

@@ -24,13 +24,9 @@ if [ -z "${RC_STOP_NS:-}" ]; then
 fi
 ROUNDS=${STOP_ROUNDS:-6}
 setuid_host
-PAMD=$TMP/pamd
 pam_services "$PAMD" rc rc-session:session_token
 real_pam_services "$PAMD"
-pd() { env ${RC_PRELOAD:+LD_PRELOAD=$RC_PRELOAD} "$PAMDRIVE" "$@"; }
-pids=
-trap 'kill -9 $pids 2>/dev/null; rm -rf "$TMP"' EXIT
-trap 'exit 143' TERM INT HUP
+# (the tools it stops run in groups of their own, killed on any exit: bg)
 
 # hashes that take a while (the window the stop had to hit), the same for
 # the watcher, so that its login is not rehashed
@@ -64,24 +60,22 @@ for round in $(seq 1 "$ROUNDS"); do
 			printf '%s\n%s\n' "$code" "s$n password 12345" > "$TMP/in"
 			args="member accept --password-stdin"; who=$STRANGER ;;
 		esac
-		setpriv --reuid="$who" --regid="$who" --clear-groups "$TMP/bin/rollcall" $args \
-			< "$TMP/in" > "$TMP/tool.out" 2>&1 &
-		pid=$!
-		pids=$pid
+		bg setpriv --reuid="$who" --regid="$who" --clear-groups "$TMP/bin/rollcall" $args \
+			< "$TMP/in" > "$TMP/tool.out" 2>&1
+		pid=$BG_PID
 		sleep "0.$(printf '%03d' $((RANDOM % 400)))"
 		# the caller stops its own tool, as it may
 		if setpriv --reuid="$who" --regid="$who" --clear-groups kill -STOP "$pid" 2>/dev/null; then
 			taken=$((taken + 1))
 		fi
 		fail=
-		timeout 1 env ${RC_PRELOAD:+LD_PRELOAD=$RC_PRELOAD} "$PAMDRIVE" -s rc \
+		PD_TIMEOUT=1 pd -s rc \
 			-a "$WTOK" watcher auth=SUCCESS acct=SUCCESS >"$TMP/login" 2>&1 ||
 			fail="the watcher's login did not complete within 1 s ($(tail -1 "$TMP/login"))"
-		timeout 1 env ${RC_PRELOAD:+LD_PRELOAD=$RC_PRELOAD} "$PAMDRIVE" -s rc root acct=USER_UNKNOWN \
+		PD_TIMEOUT=1 pd -s rc root acct=USER_UNKNOWN \
 			>"$TMP/root" 2>&1 || fail="${fail:+$fail; }root's account phase did not complete within 1 s"
 		kill -CONT "$pid" 2>/dev/null
 		wait_bounded "$pid" 60 >/dev/null 2>&1; st=$?
-		pids=
 		if [ "$what" = passwd ] && [ "$st" = 0 ]; then PW=$NEW; fi
 		[ "$st" = 0 ] || fail="${fail:+$fail; }the tool ($what) exited $st: $(tail -1 "$TMP/tool.out")"
 		if [ -n "$fail" ]; then
@@ -98,10 +92,9 @@ check "... the caller could not stop it (it had taken root's ids)" test "$taken"
 # pamdrive) keeps its caller as its real uid; while pam_rollcall works in
 # it (here, argon2id of mona's password), the caller cannot signal it.
 cp "$PAMDRIVE" "$TMP/bin/pamdrive" && chown root:root "$TMP/bin/pamdrive" && chmod 4755 "$TMP/bin/pamdrive"
-setpriv --reuid="$MONA" --regid="$MONA" --clear-groups "$TMP/bin/pamdrive" -s rc -a "$PW" mona auth=SUCCESS \
-	> "$TMP/suid.out" 2>&1 &
-pid=$!
-pids=$pid
+bg setpriv --reuid="$MONA" --regid="$MONA" --clear-groups "$TMP/bin/pamdrive" -s rc -a "$PW" mona auth=SUCCESS \
+	> "$TMP/suid.out" 2>&1
+pid=$BG_PID
 refused=0 allowed=0
 while ! proc_gone "$pid"; do
 	if setpriv --reuid="$MONA" --regid="$MONA" --clear-groups kill -0 "$pid" 2>/dev/null; then
@@ -112,7 +105,6 @@ while ! proc_gone "$pid"; do
 	sleep 0.005
 done
 wait_bounded "$pid" 60; st=$?
-pids=
 echo "# the caller's signals to the setuid PAM application: $allowed allowed, $refused refused"
 check "a member cannot signal a setuid PAM application it started while pam_rollcall works in it" \
 	test "$refused" -gt 0 -a "$st" = 0

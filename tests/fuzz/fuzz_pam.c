@@ -2,9 +2,12 @@
  * fuzz_pam.c - libFuzzer target for pam_sm_authenticate (and, when it
  * succeeds, pam_sm_acct_mgmt), called by the real Linux-PAM library:
  * pam_authenticate() and pam_acct_mgmt() on a service file of the fuzzer's
- * own that names pam_rollcall_fuzz.so, the PAM module built with the same
- * instrumentation (tests/fuzz/build.sh) and loaded once at start so that
- * libpam's dlclose() leaves its coverage in place.
+ * own.  The module's code is linked in (pam_module/libpamrollcall.la, with
+ * the fuzzer's instrumentation: ./configure --enable-fuzzing); the service
+ * names pam_fuzzshim.so (built beside this target, or FUZZ_PAM_SHIM), a
+ * module whose pam_sm_* call fuzz_pam_sm_* below, so that libpam drives
+ * the code the fuzzer measures.  The shim is loaded once at start with
+ * RTLD_NODELETE: libpam's dlclose() would unmap its coverage counters.
  *
  * The input is split at NUL bytes: the first byte is the flags, then the
  * user name, then up to 8 module options, then the conversation's answers
@@ -24,9 +27,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <dlfcn.h>
 #include <libgen.h>
 #include <security/pam_appl.h>
+#include <security/pam_modules.h>
 #include "fuzz_store.h"
 
 #define MAX_FIELDS 24
@@ -84,18 +89,37 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
 	return PAM_SUCCESS;
 }
 
+/* What pam_fuzzshim.so calls: the module's entry points, linked in. */
+#define FUZZ_EXPORT __attribute__((visibility("default")))
+FUZZ_EXPORT int fuzz_pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
+                                         const char **argv);
+FUZZ_EXPORT int fuzz_pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
+                                         const char **argv)
+{
+	return pam_sm_authenticate(pamh, flags, argc, argv);
+}
+
+FUZZ_EXPORT int fuzz_pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc,
+                                      const char **argv);
+FUZZ_EXPORT int fuzz_pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc,
+                                      const char **argv)
+{
+	return pam_sm_acct_mgmt(pamh, flags, argc, argv);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
-	const char *env = getenv("FUZZ_PAM_MODULE");
+	const char *env = getenv("FUZZ_PAM_SHIM");
 	char self[4096];
 
 	if (env) {
 		snprintf(module, sizeof(module), "%s", env);
 	} else {
+		/* libtool's: tests/fuzz/.libs/pam_fuzzshim.so beside tests/fuzz/fuzz_pam */
 		snprintf(self, sizeof(self), "%s", (*argv)[0]);
-		snprintf(module, sizeof(module), "%s/pam_rollcall_fuzz.so", dirname(self));
+		snprintf(module, sizeof(module), "%s/.libs/pam_fuzzshim.so", dirname(self));
 	}
 	if (module[0] != '/') {
 		char cwd[2048];
@@ -105,7 +129,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		snprintf(module, sizeof(module), "%s", self);
 	}
 	if (!dlopen(module, RTLD_NOW | RTLD_NODELETE)) {
-		fprintf(stderr, "fuzz_pam: %s\n", dlerror());
+		fprintf(stderr, "fuzz_pam: %s (FUZZ_PAM_SHIM names another)\n", dlerror());
 		abort();
 	}
 	fuzz_store_setup();

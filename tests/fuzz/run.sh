@@ -1,9 +1,12 @@
 #!/bin/bash
-# Build the libFuzzer targets (tests/fuzz/build.sh) and run each for
-# FUZZ_SECONDS (default 15) from its committed corpus, tests/fuzz/corpus/T
-# (copied: the committed corpus is not changed).  One TAP line per target:
-# "ok" when it ran the whole time without a finding.  Without clang's
-# libFuzzer this skips, and fails when CI is set.
+# Build the libFuzzer targets ("make fuzz" in a build configured with
+# --enable-fuzzing: this one when it is, else one of its own in
+# BUILDDIR/tests/fuzz/build, configured with CC=clang once and brought up to
+# date by make each run) and run each for FUZZ_SECONDS (default 15) from its
+# committed corpus, tests/fuzz/corpus/T (copied: the committed corpus is
+# not changed).  One TAP line per target: "ok" when it ran the whole time
+# without a finding.  Without clang's libFuzzer this skips, and fails when
+# CI is set.
 #   FUZZ_SECONDS=600 FUZZ_KEEP_CORPUS=DIR sh tests/fuzz/run.sh [TARGET...]
 # (FUZZ_KEEP_CORPUS keeps what the run found, per target, for a merge.)
 set -u
@@ -27,12 +30,26 @@ trap 'rm -rf "$TMP"' EXIT
 printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return d && n; }\n' >"$TMP/probe.c"
 "${CLANG:-clang}" -fsanitize=fuzzer,address,undefined "$TMP/probe.c" -o "$TMP/probe" 2>/dev/null ||
 	skip "clang cannot link -fsanitize=fuzzer (Debian: libclang-rt-14-dev)"
-bin=$top_builddir/tests/fuzz/bin
-if ! sh "$top_srcdir/tests/fuzz/build.sh" "$top_builddir" "$bin" >"$TMP/build.log" 2>&1; then
+if grep -q '^FUZZ_LDFLAGS = -fsanitize=fuzzer' "$top_builddir/Makefile" 2>/dev/null; then
+	fbuild=$top_builddir
+else
+	fbuild=$top_builddir/tests/fuzz/build
+	mkdir -p "$fbuild"
+	if [ ! -f "$fbuild/Makefile" ] &&
+	   ! (cd "$fbuild" && "$top_srcdir/configure" CC="${CLANG:-clang}" --enable-fuzzing \
+		--enable-debug-checks --disable-tests) >"$TMP/build.log" 2>&1; then
+		sed 's/^/# /' "$TMP/build.log" | tail -30
+		rm -f "$fbuild/Makefile"
+		for i in $(seq 1 "$n"); do echo "not ok $i - configure --enable-fuzzing failed"; done
+		exit 0
+	fi
+fi
+if ! make -C "$fbuild" -j2 fuzz >"$TMP/build.log" 2>&1; then
 	sed 's/^/# /' "$TMP/build.log" | tail -30
 	for i in $(seq 1 "$n"); do echo "not ok $i - fuzz targets do not build"; done
 	exit 0
 fi
+bin=$fbuild/tests/fuzz
 i=0
 for t in $targets; do
 	i=$((i + 1))

@@ -17,12 +17,8 @@
 : "${PAM_MODULE:?}" "${PAMDRIVE:?}" "${PAM_WRAPPER_LIB:?}" "${NSS_MODULE:?}"
 require_root "rollcall init"
 
-PAMD=$TMP/pamd
-mkdir -p "$PAMD"
-for t in auth account password session; do
-	echo "$t required $PAM_MODULE state_dir=$SD config=$TMP/rollcall.conf nodelay"
-done > "$PAMD/rollcall-test"
-pd() { "$PAM_WRAP" "$PAMD" timeout 60 "$PAMDRIVE" "$@"; }
+pam_service rollcall-test
+PD_TIMEOUT=60
 
 init_store
 rc settings set argon2.opslimit 1 >/dev/null
@@ -31,13 +27,12 @@ rc settings set lockout.attempts 1000 >/dev/null
 PW='alice password 1'
 invite_accept carol developer
 # carol gets TOTP through the tool's library path: enrollment at login
-printf 'auth required %s state_dir=%s config=%s nodelay totp=required\n' "$PAM_MODULE" "$SD" "$TMP/rollcall.conf" > "$PAMD/rc-mfa"
+pam_service rc-mfa totp=required
 pd -s rc-mfa -a 'carol password 12345' -a @enroll carol auth=SUCCESS >/dev/null 2>&1 ||
 	{ echo "1..1"; echo "not ok 1 - set-up: carol's TOTP"; exit 1; }
 pd -s rollcall-test -a "$PW" alice auth=SUCCESS open=SUCCESS >/dev/null 2>&1
 # a real token for alice, to damage
-printf 'auth required %s state_dir=%s config=%s nodelay\nsession required %s state_dir=%s config=%s nodelay session_token\n' \
-	"$PAM_MODULE" "$SD" "$TMP/rollcall.conf" "$PAM_MODULE" "$SD" "$TMP/rollcall.conf" > "$PAMD/rc-session"
+pam_service rc-session session_token
 pd -s rc-session -a "$PW" alice auth=SUCCESS open=SUCCESS env=SUCCESS > "$OUT" 2>&1
 TOKEN=$(sed -n 's/^env: ROLLCALL_TOKEN=//p' "$OUT")
 check "set-up: a session token for alice" test -n "$TOKEN"

@@ -26,7 +26,6 @@ stage_helper
 cp "$PAMDRIVE" "$TMP/bin/pamdrive" && cp "$HELPERCONN" "$TMP/bin/helperconn" &&
 	chmod 755 "$TMP/bin/pamdrive" "$TMP/bin/helperconn" ||
 	{ echo "1..1"; echo "not ok 1 - cannot copy pamdrive and helperconn"; exit 1; }
-PAMD=$TMP/pamd
 pam_services "$PAMD" "rc:helper=$TMP/bin/rollcall-chkpwd" \
 	"rc-notokens:helper=$TMP/bin/rollcall-chkpwd,tokens=deny" \
 	"rc-roles:helper=$TMP/bin/rollcall-chkpwd,roles=owner" \

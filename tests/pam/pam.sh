@@ -16,35 +16,18 @@ got=$(nm -D --defined-only "$PAM_MODULE" | awk '$2 ~ /^[TDBRWV]$/ {print $3}' | 
 want="pam_sm_acct_mgmt pam_sm_authenticate pam_sm_chauthtok pam_sm_close_session pam_sm_open_session pam_sm_setcred"
 if [ "$got" = "$want" ]; then ok "pam_rollcall.so exports only pam_sm_*"; else echo "# got: $got"; not_ok "pam_rollcall.so exports only pam_sm_*"; fi
 
-PAMD=$TMP/pamd
-mkdir -p "$PAMD"
-# service NAME [MODULE OPTIONS...]: a service file using the built module
-service() {
-	local name=$1; shift
-	local args="state_dir=$SD config=$TMP/rollcall.conf nodelay $*"
-	{
-		echo "auth     required $PAM_MODULE $args"
-		echo "account  required $PAM_MODULE $args"
-		echo "password required $PAM_MODULE $args"
-		echo "session  required $PAM_MODULE $args"
-	} > "$PAMD/$name"
-}
-service rollcall-test
-service rc-session session_token
-service rc-notokens tokens=deny
-service rc-mfa totp=required
-service rc-optional totp=optional
-service rc-admins roles=owner,admin
-service rc-audit permission=audit
-service rc-badopt frobnicate=1
-service rc-nostore
+# (pam_service, pd and pd_at: tests/pam/lib.sh)
+pam_service rollcall-test
+pam_service rc-session session_token
+pam_service rc-notokens tokens=deny
+pam_service rc-mfa totp=required
+pam_service rc-optional totp=optional
+pam_service rc-admins roles=owner,admin
+pam_service rc-audit permission=audit
+pam_service rc-badopt frobnicate=1
+pam_service rc-nostore
 sed -i "s#state_dir=$SD#state_dir=$TMP/missing#" "$PAMD/rc-nostore"
 
-pd() { "$PAM_WRAP" "$PAMD" "$PAMDRIVE" "$@"; }
-pd_at() {   # pd_at OFFSET ARGS...: the same, at a time OFFSET from now (libfaketime)
-	local off=$1; shift
-	"$PAM_WRAP" "$PAMD" "$AT_TIME" "+$off" "$PAMDRIVE" "$@"
-}
 # drive DESC ARGS...: pamdrive returns what every OP=EXPECT says
 drive() { local desc=$1; shift; run pd "$@"; if [ "$st" = 0 ]; then ok "$desc"; else not_ok "$desc"; fi; }
 
@@ -107,7 +90,7 @@ rc settings set argon2.opslimit 1 >/dev/null
 
 # ---- lockout
 rc settings set lockout.attempts 3 >/dev/null
-rc settings set lockout.duration 3s >/dev/null
+rc settings set lockout.duration 15m >/dev/null
 for i in 1 2 3; do pd -a nope alice auth=AUTH_ERR >/dev/null; done
 drive "after 3 failures the right password is refused" -a "$PW" alice auth=MAXTRIES
 check "... with a message" grep -q 'locked' "$OUT"
@@ -118,8 +101,12 @@ expect_err 1 'alice is not locked \(0 failed' "... a second unlock says it is no
 drive "member unlock lets it in again" -a "$PW" alice auth=SUCCESS
 for i in 1 2 3; do pd -a nope alice auth=AUTH_ERR >/dev/null; done
 drive "locked again" -a "$PW" alice auth=MAXTRIES
-sleep 4
-drive "the lock runs out after lockout.duration" -a "$PW" alice auth=SUCCESS
+# (injected times: libfaketime through pd_at)
+run pd_at 14m -a "$PW" alice auth=MAXTRIES
+if [ "$st" = 0 ]; then ok "... still 14 minutes later (lockout.duration 15m)"; else not_ok "... still 14 minutes later (lockout.duration 15m)"; fi
+run pd_at 16m -a "$PW" alice auth=SUCCESS
+if [ "$st" = 0 ]; then ok "the lock runs out after lockout.duration (16 minutes later)"; else not_ok "the lock runs out after lockout.duration (16 minutes later)"; fi
+rc settings set lockout.duration 3s >/dev/null
 rc settings set lockout.attempts 20 >/dev/null   # the checks below fail on purpose
 
 # ---- two-factor: enrollment forced by totp=required, then TOTP logins
@@ -137,17 +124,18 @@ REC1=$(echo "$RECOVERY" | sed -n 1p); REC2=$(echo "$RECOVERY" | sed -n 2p)
 expect_out 0 'alice.*two-factor' "member list shows the auth method two-factor" rc member list
 drive "password alone is not enough now" -a "$PW" alice auth=AUTH_ERR
 check "... it asked for a verification code" grep -q 'prompt: Verification code' "$OUT"
-# Skew and replay at injected times: each check runs at now + OFF (libfaketime)
-# with a code oathtool computes for now + OFF + SKEW.  OFF grows by whole
-# minutes, so every check uses fresh time steps; the checks start early in a
-# 30-second step so that none straddles a step boundary.
-phase=$(( $(date +%s) % 30 )); [ "$phase" -gt 12 ] && sleep $(( 32 - phase ))
+# Skew and replay at injected times: each check runs at BASE + OFF
+# (libfaketime starts the clock there) with a code oathtool computes for
+# BASE + OFF + SKEW.  BASE is a second into the current 30-second step and
+# OFF grows by whole minutes, so every check uses fresh time steps and none
+# straddles a step boundary.
+BASE=$(( $(date +%s) / 30 * 30 + 1 ))
 OFF=120
-code_at() { oathtool --totp -b "$KEY" -N "now + $1 seconds"; }
-totp() {   # totp DESC EXPECT SKEW [SAME]: password + code at now+OFF
+code_at() { oathtool --totp -b "$KEY" --now="@$((BASE + $1))"; }
+totp() {   # totp DESC EXPECT SKEW [SAME]: password + code at BASE+OFF
 	local desc=$1 want=$2 skew=$3
 	[ -z "${4:-}" ] && OFF=$((OFF + 120))
-	run pd_at "$OFF" -a "$PW" -a "$(code_at $((OFF + skew)))" alice auth="$want"
+	run pd_at "@$((BASE + OFF))" -a "$PW" -a "$(code_at $((OFF + skew)))" alice auth="$want"
 	if [ "$st" = 0 ]; then ok "$desc"; else not_ok "$desc"; fi
 }
 totp "password + current code" SUCCESS 0
@@ -297,7 +285,7 @@ drive "mfa = optional: the password alone again" -a 'ned password 12345' ned aut
 # ---- pamtester (another PAM application) against the same service file
 pt() {   # pt INPUT ARGS...: pamtester with INPUT on stdin
 	local input=$1; shift
-	printf '%s\n' "$input" | "$PAM_WRAP" "$PAMD" timeout 20 pamtester "$@" >"$OUT" 2>"$ERR"
+	printf "%s\n" "$input" | PD_TIMEOUT=20 pd_run pamtester "$@" >"$OUT" 2>"$ERR"
 }
 if command -v pamtester >/dev/null; then
 	pt "$DPW" rollcall-test dave authenticate acct_mgmt

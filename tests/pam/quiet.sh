@@ -24,10 +24,7 @@ done
 	{ echo "1..1"; echo "not ok 1 - bench_nss populate: $(tail -2 "$TMP/populate.log")"; exit 1; }
 SD=$TMP/pop/state
 printf 'id_min = 1000000\nid_max = 3999999\n' > "$TMP/rollcall.conf"   # bench_nss's range
-PAMD=$TMP/pamd
 pam_services "$PAMD" rc rc-session:session_token
-pd() { "$PAM_WRAP" "$PAMD" "$PAMDRIVE" "$@"; }
-pd_at() { local off=$1; shift; "$PAM_WRAP" "$PAMD" "$AT_TIME" "+$off" "$PAMDRIVE" "$@"; }
 
 rc settings set argon2.memlimit_kib 65536 >/dev/null   # the hashes and the dummy's
 invite_accept alice developer

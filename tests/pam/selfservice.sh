@@ -21,13 +21,7 @@ invite_accept erin admin
 # with_in LINE CMD...: CMD with LINE (and a newline) on standard input
 with_in() { local line=$1; shift; printf '%s\n' "$line" | "$@"; }
 
-PAMD=$TMP/pamd
-mkdir -p "$PAMD"
-for kind in auth account password session; do
-	echo "$kind required $PAM_MODULE state_dir=$SD config=$TMP/rollcall.conf nodelay"
-done > "$PAMD/rollcall-test"
-pd() { "$PAM_WRAP" "$PAMD" "$PAMDRIVE" "$@"; }
-pd_at() { local off=$1; shift; "$PAM_WRAP" "$PAMD" "$AT_TIME" "+$off" "$PAMDRIVE" "$@"; }
+pam_service rollcall-test
 drive() { local desc=$1; shift; run pd "$@"; if [ "$st" = 0 ]; then ok "$desc"; else not_ok "$desc"; fi; }
 CPW='carol password 12345'
 

@@ -22,15 +22,8 @@ rc settings set argon2.memlimit_kib 8192 >/dev/null
 invite_accept erin admin
 invite_accept rob read-only
 
-PAMD=$TMP/pamd
-mkdir -p "$PAMD"
-for kind in auth account password session; do
-	echo "$kind required $PAM_MODULE state_dir=$SD config=$TMP/rollcall.conf"
-done > "$PAMD/rollcall-test"
-for kind in auth account password session; do
-	echo "$kind required $PAM_MODULE state_dir=$SD config=$TMP/rollcall.conf session_token"
-done > "$PAMD/rc-session"
-pd() { "$PAM_WRAP" "$PAMD" "$PAMDRIVE" "$@"; }
+pam_service rollcall-test
+pam_service rc-session session_token
 drive() { local desc=$1; shift; run pd "$@"; if [ "$st" = 0 ]; then ok "$desc"; else not_ok "$desc"; fi; }
 
 SVCPW='dbuser1 password 0123456789abc'

@@ -11,18 +11,11 @@ if ! command -v valgrind >/dev/null; then
 fi
 [ -n "${RC_PRELOAD:-}" ] && { echo "1..0 # SKIP a sanitizer build: valgrind runs in the plain one"; exit 0; }
 
-PAMD=$TMP/pamd
-mkdir -p "$PAMD"
-service() {
-	local name=$1; shift
-	local args="state_dir=$SD config=$TMP/rollcall.conf nodelay $*"
-	for t in auth account password session; do echo "$t required $PAM_MODULE $args"; done > "$PAMD/$name"
-}
-service rollcall-test
-service rc-session session_token
-service rc-mfa totp=required
-service rc-badopt frobnicate=1
-service rc-nostore
+pam_service rollcall-test
+pam_service rc-session session_token
+pam_service rc-mfa totp=required
+pam_service rc-badopt frobnicate=1
+pam_service rc-nostore
 sed -i "s#state_dir=$SD#state_dir=$TMP/missing#" "$PAMD/rc-nostore"
 
 VG="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect
@@ -34,7 +27,7 @@ vg() {
 	local desc=$1; shift
 	n=$((n + 1))
 	# shellcheck disable=SC2086
-	"$PAM_WRAP" "$PAMD" $VG --log-file="$TMP/vg.$n.%p" "$PAMDRIVE" "$@" >"$OUT" 2>"$ERR"
+	pd_run $VG --log-file="$TMP/vg.$n.%p" "$PAMDRIVE" "$@" >"$OUT" 2>"$ERR"
 	st=$?
 	if [ "$st" = 0 ] && ! [ -s "$(ls "$TMP"/vg.$n.* 2>/dev/null | head -1)" ]; then
 		ok "valgrind: $desc"
@@ -64,7 +57,7 @@ vg "a password change with the old password" -x -a "$PW" -a 'alice password 2' -
 PW='alice password 2'
 vg "a session token: open exports it, close revokes it" -s rc-session -a "$PW" alice \
 	auth=SUCCESS open=SUCCESS env=SUCCESS close=SUCCESS
-"$PAM_WRAP" "$PAMD" "$PAMDRIVE" -s rc-session -a "$PW" alice auth=SUCCESS open=SUCCESS env=SUCCESS >"$TMP/session" 2>&1
+pd -s rc-session -a "$PW" alice auth=SUCCESS open=SUCCESS env=SUCCESS >"$TMP/session" 2>&1
 TOKEN=$(grep -o 'rct_[a-z2-7_]*' "$TMP/session" | head -1)
 check "a session token to log in with" test -n "$TOKEN"
 vg "a token as the password" -a "$TOKEN" alice auth=SUCCESS acct=SUCCESS

@@ -113,10 +113,8 @@ check "... nothing was delivered" test "$(count)" = 1
 good_conf
 
 # ---- a lockout by failed PAM logins: queued, mailed by "notification send" -----
-PAMD=$TMP/pamd
-pam_services "$PAMD" rollcall-test
+pam_service rollcall-test
 rc settings set lockout.attempts 3 >/dev/null
-pd() { "$PAM_WRAP" "$PAMD" "$PAMDRIVE" "$@"; }
 for i in 1 2 3; do pd -a "wrong password $i" carol auth=AUTH_ERR >/dev/null 2>&1; done
 run pd -a "carol password 12345" carol auth=MAXTRIES
 expect_out 0 'carol' "three failed logins lock carol" sh -c "$ROLLCALL --config $TMP/rollcall.conf --state-dir $SD --json member show carol | grep -q '\"locked_until\":\"' && echo carol"

@@ -65,9 +65,14 @@ expect_out 0 'status: +active' "... bob is active" rc member show bob
 # ---- --password-stdin: the code is the first line, read before the password
 RESET=$(rc --json member reset-password bob | code_of)
 mkfifo "$TMP/fifo"
-"$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$SD" member accept --password-stdin \
-	< "$TMP/fifo" > "$TMP/fifo.out" 2>&1 &
-pid=$!
+# (in a process group of its own, killed on any exit: bg; the fifo is
+# opened by the background process, which then is the tool itself)
+accept_fifo() {
+	exec "$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$SD" member accept \
+		--password-stdin < "$TMP/fifo" > "$TMP/fifo.out" 2>&1
+}
+bg accept_fifo
+pid=$BG_PID
 exec 3> "$TMP/fifo"
 printf '%s\n' "$RESET" >&3
 sleep 0.5
