@@ -47,7 +47,7 @@ static void token_key(const char *id, char k[TOKEN_KEY_LEN])
 static int user_get(rc_txn *t, uint32_t uid, rc_host_user *h, bool *found)
 {
 	uint8_t k[USER_KEY_LEN];
-	MDB_val v;
+	rc_val v;
 	int rc;
 
 	memset(h, 0, sizeof(*h));
@@ -55,11 +55,11 @@ static int user_get(rc_txn *t, uint32_t uid, rc_host_user *h, bool *found)
 	if (t->s->no_host)
 		return RC_OK;
 	user_key(uid, k);
-	rc = rc_db_get(t, DB_HOST, k, sizeof(k), &v);
+	rc = rc_store_get(t, DB_HOST, k, sizeof(k), &v);
 	if (rc == RC_ERR_NOTFOUND)
 		return RC_OK;
 	if (!rc)
-		rc = rc_host_user_decode(v.mv_data, v.mv_size, h);
+		rc = rc_host_user_decode(v.data, v.size, h);
 	*found = rc == RC_OK;
 	return rc;
 }
@@ -75,7 +75,7 @@ static int user_put(rc_txn *t, uint32_t uid, const rc_host_user *h)
 		return rc_host_user_del(t, uid);
 	user_key(uid, k);
 	rc_host_user_encode(h, &w);
-	rc = rc_db_put(t, DB_HOST, k, sizeof(k), &w, 0);
+	rc = rc_store_putw(t, DB_HOST, k, sizeof(k), &w, 0);
 	rc_wbuf_free(&w);
 	return rc;
 }
@@ -86,7 +86,7 @@ int rc_host_user_del(rc_txn *t, uint32_t uid)
 	int rc;
 
 	user_key(uid, k);
-	rc = rc_db_del(t, DB_HOST, k, sizeof(k));
+	rc = rc_store_del(t, DB_HOST, k, sizeof(k));
 	return rc == RC_ERR_NOTFOUND ? RC_OK : rc;
 }
 
@@ -155,17 +155,17 @@ int rc_host_token_load(rc_txn *t, rc_token_rec *rec)
 {
 	char k[TOKEN_KEY_LEN];
 	rc_host_token h;
-	MDB_val v;
+	rc_val v;
 	int rc;
 
 	if (t->s->no_host)
 		return RC_OK;
 	token_key(rec->pub.id, k);
-	rc = rc_db_get(t, DB_HOST, k, sizeof(k), &v);
+	rc = rc_store_get(t, DB_HOST, k, sizeof(k), &v);
 	if (rc == RC_ERR_NOTFOUND)
 		return RC_OK;
 	if (!rc)
-		rc = rc_host_token_decode(v.mv_data, v.mv_size, &h);
+		rc = rc_host_token_decode(v.data, v.size, &h);
 	if (rc)
 		return rc;
 	rec->pub.last_used = h.last_used;
@@ -184,7 +184,7 @@ int rc_host_token_store(rc_txn *t, const rc_token_rec *rec)
 
 	token_key(rec->pub.id, k);
 	rc_host_token_encode(&h, &w);
-	rc = rc_db_put(t, DB_HOST, k, sizeof(k), &w, 0);
+	rc = rc_store_putw(t, DB_HOST, k, sizeof(k), &w, 0);
 	rc_wbuf_free(&w);
 	return rc;
 }
@@ -195,7 +195,7 @@ int rc_host_token_del(rc_txn *t, const char *id)
 	int rc;
 
 	token_key(id, k);
-	rc = rc_db_del(t, DB_HOST, k, sizeof(k));
+	rc = rc_store_del(t, DB_HOST, k, sizeof(k));
 	return rc == RC_ERR_NOTFOUND ? RC_OK : rc;
 }
 
@@ -204,12 +204,12 @@ int rc_host_token_del(rc_txn *t, const char *id)
 int rc_host_meta_get_u64(rc_txn *t, const char *key, uint64_t *n)
 {
 	*n = 0;
-	return t->s->no_host ? RC_ERR_NOTFOUND : rc_db_get_u64(t, DB_HOST, key, n);
+	return t->s->no_host ? RC_ERR_NOTFOUND : rc_store_get_u64(t, DB_HOST, key, n);
 }
 
 int rc_host_meta_put_u64(rc_txn *t, const char *key, uint64_t n)
 {
-	return rc_db_put_u64(t, DB_HOST, key, n);
+	return rc_store_put_u64(t, DB_HOST, key, n);
 }
 
 int rc_host_counter_bump(rc_txn *t, const char *key)
@@ -234,7 +234,7 @@ static int counter_move(rc_txn *t, const char *key)
 		return RC_OK;
 	if (!rc)
 		rc = rc_host_meta_put_u64(t, key, v);
-	return rc ? rc : rc_db_del(t, DB_SETTINGS, key, strlen(key));
+	return rc ? rc : rc_store_del(t, DB_SETTINGS, key, strlen(key));
 }
 
 /* Each member's and service user's failures, lock, last active and TOTP
@@ -248,7 +248,7 @@ int rc_host_upgrade(rc_txn *t, size_t *moved)
 	int rc;
 
 	*moved = 0;
-	rc = rc_db_keys(t, DB_MEMBERS, "", &names, &n);
+	rc = rc_store_keys(t, DB_MEMBERS, "", &names, &n);
 	for (size_t i = 0; !rc && i < n; i++) {
 		rc_member_rec m;
 		rc = rc_load_member(t, names[i], &m);
@@ -262,7 +262,7 @@ int rc_host_upgrade(rc_txn *t, size_t *moved)
 	free(names);
 	names = NULL;
 	if (!rc)
-		rc = rc_db_keys(t, DB_SVCUSERS, "", &names, &n);
+		rc = rc_store_keys(t, DB_SVCUSERS, "", &names, &n);
 	for (size_t i = 0; !rc && i < n; i++) {
 		rc_svcuser_rec u;
 		rc = rc_load_svcuser(t, names[i], &u);
@@ -281,7 +281,7 @@ int rc_host_upgrade(rc_txn *t, size_t *moved)
 	if (!rc)
 		rc = counter_move(t, "@unknown_logins");
 	if (!rc)
-		rc = rc_db_keys(t, DB_SETTINGS, "@caller/", &names, &n);
+		rc = rc_store_keys(t, DB_SETTINGS, "@caller/", &names, &n);
 	for (size_t i = 0; !rc && i < n; i++)
 		rc = counter_move(t, names[i]);
 	free(names);

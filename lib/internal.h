@@ -5,12 +5,12 @@
 #ifndef RC_INTERNAL_H
 #define RC_INTERNAL_H
 
-#include <lmdb.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "rollcall.h"
+#include "store.h"
 #include <time.h>
 
 #define RC_API __attribute__((visibility("default")))
@@ -21,7 +21,6 @@
 int rc_fail(int err, const char *fmt, ...) RC_PRINTF(2, 3);
 /* The same, about the input FIELD (a static string; see rc_errfield). */
 int rc_fail_field(int err, const char *field, const char *fmt, ...) RC_PRINTF(3, 4);
-int rc_fail_lmdb(int mdb_rc, const char *what);
 
 /* ---- mail.c's checks, shared with config.c ------------------------------ */
 bool rc_utf8_valid(const char *s, size_t n);
@@ -219,8 +218,8 @@ enum {
 #define RC_SCHEMA_VERSION 3
 
 struct rc_store {
-	MDB_env *env;
-	MDB_dbi dbi[DB_COUNT];
+	void *env;                /* the engine's (store.c) */
+	unsigned int dbi[DB_COUNT];
 	rc_config cfg;
 	uint8_t key_codes[32];    /* keyed hashing of codes and tokens */
 	uint8_t key_secrets[32];  /* encryption of stored secrets */
@@ -245,7 +244,7 @@ struct rc_store {
 /* A transaction with its resolved actor and the audit record it will add. */
 typedef struct rc_txn {
 	rc_store *s;
-	MDB_txn *txn;
+	void *txn;               /* the engine's (store.c) */
 	bool write;
 	/* the actor, resolved inside the transaction */
 	uid_t uid;
@@ -266,7 +265,7 @@ typedef struct rc_txn {
 	/* the host's files read once (a batch), or NULL: read for each check */
 	const struct rc_host_files *host;
 	bool nss_changed;        /* what NSS shows changed: bump the generation
-	                          * and publish (set by rc_db_put/rc_db_del only) */
+	                          * and publish (set by rc_db_put/rc_store_del only) */
 	/* the users whose view changed (rc_nss_note), NUL-separated; or too
 	 * many to list */
 	char *nss_names;
@@ -278,25 +277,17 @@ typedef struct rc_txn {
 } rc_txn;
 
 int rc_txn_begin(rc_store *s, const rc_actor *a, bool write, rc_txn *t);
-/* Grow the map now (no transaction open) so that BYTES more fit in one
- * write transaction: a batch (member import) that cannot grow it midway. */
-int rc_store_reserve(rc_store *s, size_t bytes);
 /* Commit when rc is RC_OK, else abort; returns rc (or the commit's error).
  * A refusal for lack of permission is audited in a transaction of its own. */
 int rc_txn_end(rc_txn *t, int rc);
 void rc_txn_audit(rc_txn *t, const char *action, const char *target);
 
-int rc_db_get(rc_txn *t, int db, const void *key, size_t klen, MDB_val *out);
-int rc_db_put(rc_txn *t, int db, const void *key, size_t klen,
-              const rc_wbuf *w, unsigned flags);
-int rc_db_put_raw(rc_txn *t, int db, const void *key, size_t klen,
-                  const void *val, size_t vlen, unsigned flags);
-int rc_db_del(rc_txn *t, int db, const void *key, size_t klen);
-/* Delete the record under cursor C of database DB (walks that delete). */
-int rc_db_cursor_del(rc_txn *t, int db, MDB_cursor *c);
-static inline int rc_db_gets(rc_txn *t, int db, const char *key, MDB_val *out)
+_Static_assert(RC_STORE_KEY_MAX == RC_NAME_MAX, "rc_store_keys holds names");
+/* A record encoded in W (its error, if any, is returned). */
+static inline int rc_store_putw(rc_txn *t, int db, const void *key, size_t klen,
+                                const rc_wbuf *w, unsigned flags)
 {
-	return rc_db_get(t, db, key, strlen(key), out);
+	return w->err ? w->err : rc_store_put(t, db, key, klen, w->p, w->len, flags);
 }
 
 /* Permission checks.  Each returns RC_OK or RC_ERR_PERM with a message. */
@@ -342,13 +333,6 @@ int rc_setting_int(rc_txn *t, const char *key, int64_t *out);
 int rc_setting_str(rc_txn *t, const char *key, char *buf, size_t len);
 int rc_meta_get_u64(rc_txn *t, const char *key, uint64_t *out);
 int rc_meta_put_u64(rc_txn *t, const char *key, uint64_t v);
-/* The same in database DB (a counter as a setting record). */
-int rc_db_get_u64(rc_txn *t, int db, const char *key, uint64_t *out);
-int rc_db_put_u64(rc_txn *t, int db, const char *key, uint64_t v);
-/* The keys of DB that start with PREFIX ("": all), of RC_NAME_MAX bytes
- * at most, into a malloc'ed array (a walk that then rewrites records). */
-int rc_db_keys(rc_txn *t, int db, const char *prefix, char (**out)[RC_NAME_MAX + 1],
-               size_t *count);
 
 /* Record a notice of EVENT (RC_EV_*) about TARGET in T: sent after commit. */
 int rc_notice_queue(rc_txn *t, uint32_t event, const char *target,
@@ -416,11 +400,11 @@ int rc_totp_enroll_confirm(rc_txn *t, rc_member_rec *m, const char *code);
 /* The NSS snapshot (snapshot.c). */
 int rc_snapshot_publish(rc_store *s);
 /* Whether a write of NEW over OLD (either NULL: none) under KEY of DB
- * changes what NSS shows (rc_db_put/rc_db_del ask it: callers never say). */
-bool rc_nss_shown_change(int db, const MDB_val *key, const MDB_val *old, const MDB_val *new);
+ * changes what NSS shows (rc_db_put/rc_store_del ask it: callers never say). */
+bool rc_nss_shown_change(int db, const rc_val *key, const rc_val *old, const rc_val *new);
 int rc_snapshot_catch_up(rc_store *s);
 /* A write under KEY of DB changed what NSS shows: note which user. */
-void rc_nss_note(rc_txn *t, int db, const MDB_val *key);
+void rc_nss_note(rc_txn *t, int db, const rc_val *key);
 /* In the commit that makes generation GEN: log what changed. */
 int rc_nss_log(rc_txn *t, uint64_t gen);
 void rc_nss_forget(rc_txn *t);

@@ -27,14 +27,14 @@ RC_API const char *rc_invitation_state_name(int state)
 
 int rc_load_invitation(rc_txn *t, const char *name, rc_invitation *inv)
 {
-	MDB_val v;
-	int rc = rc_db_gets(t, DB_INVITATIONS, name, &v);
+	rc_val v;
+	int rc = rc_store_gets(t, DB_INVITATIONS, name, &v);
 
 	if (rc == RC_ERR_NOTFOUND)
 		return rc_fail(RC_ERR_NOTFOUND, "no invitation for \"%.40s\"", name);
 	if (rc)
 		return rc;
-	rc = rc_invitation_decode(v.mv_data, v.mv_size, inv);
+	rc = rc_invitation_decode(v.data, v.size, inv);
 	if (!rc && inv->state == RC_INV_PENDING && rc_store_now(t->s) >= inv->expires)
 		inv->state = RC_INV_EXPIRED;
 	return rc;
@@ -46,7 +46,7 @@ int rc_store_invitation(rc_txn *t, const rc_invitation *inv)
 	int rc;
 
 	rc_invitation_encode(inv, &w);
-	rc = rc_db_put(t, DB_INVITATIONS, inv->username, strlen(inv->username), &w, 0);
+	rc = rc_store_putw(t, DB_INVITATIONS, inv->username, strlen(inv->username), &w, 0);
 	rc_wbuf_free(&w);
 	return rc;
 }
@@ -55,7 +55,7 @@ static int email_index_put(rc_txn *t, const char *email, const char *username)
 {
 	char key[RC_EMAIL_MAX + 1];
 	rc_email_key(email, key, sizeof(key));
-	return rc_db_put_raw(t, DB_IDX_EMAIL, key, strlen(key), username, strlen(username), 0);
+	return rc_store_put(t, DB_IDX_EMAIL, key, strlen(key), username, strlen(username), 0);
 }
 
 static int email_index_del(rc_txn *t, const char *email)
@@ -64,22 +64,22 @@ static int email_index_del(rc_txn *t, const char *email)
 	int rc;
 
 	rc_email_key(email, key, sizeof(key));
-	rc = rc_db_del(t, DB_IDX_EMAIL, key, strlen(key));
+	rc = rc_store_del(t, DB_IDX_EMAIL, key, strlen(key));
 	return rc == RC_ERR_NOTFOUND ? RC_OK : rc;
 }
 
 static int email_check_free(rc_txn *t, const char *email)
 {
 	char key[RC_EMAIL_MAX + 1];
-	MDB_val v;
+	rc_val v;
 	int rc;
 
 	rc_email_key(email, key, sizeof(key));
-	rc = rc_db_gets(t, DB_IDX_EMAIL, key, &v);
+	rc = rc_store_gets(t, DB_IDX_EMAIL, key, &v);
 	if (rc == RC_OK)
 		return rc_fail(RC_ERR_EXISTS, "a member with the email address %s already exists "
-		               "(%.*s)", email, (int)(v.mv_size > 32 ? 32 : v.mv_size),
-		               (const char *)v.mv_data);
+		               "(%.*s)", email, (int)(v.size > 32 ? 32 : v.size),
+		               (const char *)v.data);
 	return rc == RC_ERR_NOTFOUND ? RC_OK : rc;
 }
 
@@ -508,24 +508,32 @@ static int begin_on_member(rc_store *s, const rc_actor *a, const char *action,
 	return rc;
 }
 
+struct owners {
+	const char *except;
+	size_t n;
+};
+
+static int count_owner(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
+{
+	struct owners *o = ctx;
+	rc_member_rec m;
+	int rc = rc_member_decode(v->data, v->size, &m);
+
+	(void)t;
+	(void)k;
+	if (!rc && m.status == RC_MEMBER_ACTIVE && strcmp(m.role, "owner") == 0 &&
+	    strcmp(m.username, o->except) != 0)
+		o->n++;
+	sodium_memzero(&m, sizeof(m));
+	return rc;
+}
+
 static int count_active_owners(rc_txn *t, const char *except, size_t *n)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
-	int rc = RC_OK, mrc;
+	struct owners o = { except, 0 };
+	int rc = rc_store_foreach(t, DB_MEMBERS, "", 0, count_owner, &o);
 
-	*n = 0;
-	if ((mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_MEMBERS], &c)) != 0)
-		return rc_fail_lmdb(mrc, "cannot read members");
-	for (mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
-	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		rc_member_rec m;
-		rc = rc_member_decode(v.mv_data, v.mv_size, &m);
-		if (!rc && m.status == RC_MEMBER_ACTIVE && strcmp(m.role, "owner") == 0 &&
-		    strcmp(m.username, except) != 0)
-			(*n)++;
-	}
-	mdb_cursor_close(c);
+	*n = o.n;
 	return rc;
 }
 
@@ -549,7 +557,7 @@ static int require_not_last_owner(rc_txn *t, const rc_member_rec *m, const char 
  * the uid and email indexes, its tokens and its host state. */
 static int member_remove(rc_txn *t, const rc_member_rec *m)
 {
-	int rc = rc_db_del(t, DB_MEMBERS, m->username, strlen(m->username));
+	int rc = rc_store_del(t, DB_MEMBERS, m->username, strlen(m->username));
 
 	if (!rc)
 		rc = rc_uid_index_del(t, m->uid);
@@ -661,52 +669,77 @@ int rc_password_policy(rc_txn *t, const rc_member_rec *m, const char *pw)
 }
 
 /* Find the member a code belongs to: a pending invitation or a reset. */
+struct code_find {
+	const uint8_t *hash;
+	rc_member_rec *m;
+	bool *is_reset;
+	int64_t now;
+	bool found;
+};
+
+/* A walk's result: found (RC_OK or an error), or not yet (RC_ERR_NOTFOUND). */
+static int code_found(struct code_find *f, int rc)
+{
+	if (rc == RC_ERR_NOTFOUND)
+		return RC_OK;   /* go on */
+	f->found = true;
+	return rc ? rc : RC_WALK_STOP;
+}
+
+static int code_in_invitation(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
+{
+	struct code_find *f = ctx;
+	rc_invitation inv;
+	int rc;
+
+	(void)k;
+	if (rc_invitation_decode(v->data, v->size, &inv) != RC_OK ||
+	    sodium_memcmp(inv.code_hash, f->hash, 32) != 0)
+		return RC_OK;
+	if (inv.state != RC_INV_PENDING)
+		rc = rc_fail(RC_ERR_STATE, "this invitation code was %s",
+		             rc_invitation_state_name(inv.state));
+	else if (f->now >= inv.expires)
+		rc = rc_fail(RC_ERR_STATE, "this invitation code has expired; ask for the "
+		             "invitation to be resent");
+	else
+		rc = rc_load_member(t, inv.username, f->m);
+	*f->is_reset = false;
+	return code_found(f, rc);
+}
+
+static int code_in_reset(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
+{
+	struct code_find *f = ctx;
+	rc_member_rec *m = f->m;
+	int rc;
+
+	(void)k;
+	if (rc_member_decode(v->data, v->size, m) != RC_OK || !m->reset_expires ||
+	    sodium_memcmp(m->reset_hash, f->hash, 32) != 0)
+		return RC_OK;
+	if ((rc = rc_host_member_load(t, m)) != RC_OK) {   /* the view */
+		f->found = true;
+		return rc;
+	}
+	rc = f->now >= m->reset_expires
+	   ? rc_fail(RC_ERR_STATE, "this reset code has expired; ask for a new one")
+	   : RC_OK;
+	*f->is_reset = true;
+	return code_found(f, rc);
+}
+
 static int find_code(rc_txn *t, const uint8_t hash[32], rc_member_rec *m, bool *is_reset)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
-	int rc = RC_ERR_NOTFOUND, mrc;
-	int64_t now = rc_store_now(t->s);
+	struct code_find f = { hash, m, is_reset, rc_store_now(t->s), false };
+	int rc = rc_store_foreach(t, DB_INVITATIONS, "", 0, code_in_invitation, &f);
 
-	if ((mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_INVITATIONS], &c)) != 0)
-		return rc_fail_lmdb(mrc, "cannot read invitations");
-	for (mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && rc == RC_ERR_NOTFOUND;
-	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		rc_invitation inv;
-		if (rc_invitation_decode(v.mv_data, v.mv_size, &inv) != RC_OK ||
-		    sodium_memcmp(inv.code_hash, hash, 32) != 0)
-			continue;
-		if (inv.state != RC_INV_PENDING)
-			rc = rc_fail(RC_ERR_STATE, "this invitation code was %s",
-			             rc_invitation_state_name(inv.state));
-		else if (now >= inv.expires)
-			rc = rc_fail(RC_ERR_STATE, "this invitation code has expired; ask for the "
-			             "invitation to be resent");
-		else
-			rc = rc_load_member(t, inv.username, m);
-		*is_reset = false;
-	}
-	mdb_cursor_close(c);
-	if (rc != RC_ERR_NOTFOUND)
+	if (rc || f.found)
 		return rc;
-	if ((mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_MEMBERS], &c)) != 0)
-		return rc_fail_lmdb(mrc, "cannot read members");
-	for (mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && rc == RC_ERR_NOTFOUND;
-	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (rc_member_decode(v.mv_data, v.mv_size, m) != RC_OK || !m->reset_expires ||
-		    sodium_memcmp(m->reset_hash, hash, 32) != 0)
-			continue;
-		if ((rc = rc_host_member_load(t, m)) != RC_OK)   /* the view */
-			break;
-		rc = now >= m->reset_expires
-		   ? rc_fail(RC_ERR_STATE, "this reset code has expired; ask for a new one")
-		   : RC_OK;
-		*is_reset = true;
-	}
-	mdb_cursor_close(c);
-	if (rc == RC_ERR_NOTFOUND)
-		rc = rc_fail(RC_ERR_NOTFOUND, "unknown invitation or reset code");
-	return rc;
+	rc = rc_store_foreach(t, DB_MEMBERS, "", 0, code_in_reset, &f);
+	if (rc || f.found)
+		return rc;
+	return rc_fail(RC_ERR_NOTFOUND, "unknown invitation or reset code");
 }
 
 /* The one way a code becomes a password (rollcall member accept, and a
@@ -956,7 +989,7 @@ RC_API int rc_member_delete(rc_store *s, const rc_actor *a, const char *username
 	if (!rc)
 		rc = member_remove(&t, &m);
 	if (!rc) {
-		rc = rc_db_del(&t, DB_INVITATIONS, m.username, strlen(m.username));
+		rc = rc_store_del(&t, DB_INVITATIONS, m.username, strlen(m.username));
 		if (rc == RC_ERR_NOTFOUND)
 			rc = RC_OK;
 	}
@@ -1114,39 +1147,47 @@ RC_API int rc_invitation_get(rc_store *s, const rc_actor *a, const char *who,
 	return rc_txn_end(&t, rc);
 }
 
+struct member_walk {
+	const rc_member_filter *f;
+	rc_member_cb cb;
+	void *ctx;
+};
+
+static int member_one(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
+{
+	struct member_walk *w = ctx;
+	const rc_member_filter *f = w->f;
+	rc_member_rec m;
+	rc_member view;
+	int rc = rc_member_decode(v->data, v->size, &m);
+
+	(void)k;
+	if (!rc)
+		rc = rc_host_member_load(t, &m);
+	rc_member_view(&m, &view);
+	sodium_memzero(&m, sizeof(m));
+	if (rc)
+		return rc;
+	if (f && f->status >= 0 && view.status != f->status)
+		return RC_OK;
+	if (f && f->role && strcmp(f->role, view.role) != 0)
+		return RC_OK;
+	return w->cb(&view, w->ctx);
+}
+
 RC_API int rc_member_foreach(rc_store *s, const rc_actor *a, const rc_member_filter *f,
                              rc_member_cb cb, void *ctx)
 {
-	MDB_cursor *c = NULL;
-	MDB_val k, v;
+	struct member_walk w = { f, cb, ctx };
 	rc_txn t;
-	int rc = rc_txn_begin(s, a, false, &t), mrc;
+	int rc = rc_txn_begin(s, a, false, &t);
 
 	if (rc)
 		return rc;
 	rc = rc_require(&t, RC_PERM_MEMBERS);
 	if (!rc && f && f->role && rc_load_role(&t, f->role, &(rc_role){0}))
 		rc = RC_ERR_NOTFOUND;
-	if (!rc && (mrc = mdb_cursor_open(t.txn, s->dbi[DB_MEMBERS], &c)) != 0)
-		rc = rc_fail_lmdb(mrc, "cannot read members");
-	for (mrc = rc ? MDB_NOTFOUND : mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
-	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		rc_member_rec m;
-		rc_member view;
-		rc = rc_member_decode(v.mv_data, v.mv_size, &m);
-		if (!rc)
-			rc = rc_host_member_load(&t, &m);
-		rc_member_view(&m, &view);
-		sodium_memzero(&m, sizeof(m));
-		if (rc)
-			break;
-		if (f && f->status >= 0 && view.status != f->status)
-			continue;
-		if (f && f->role && strcmp(f->role, view.role) != 0)
-			continue;
-		rc = cb(&view, ctx);
-	}
-	if (c)
-		mdb_cursor_close(c);
+	if (!rc)
+		rc = rc_store_foreach(&t, DB_MEMBERS, "", 0, member_one, &w);
 	return rc_txn_end(&t, rc);
 }

@@ -16,7 +16,7 @@ static int service_put(rc_txn *t, const rc_service *svc)
 	int rc;
 
 	rc_service_encode(svc, &w);
-	rc = rc_db_put(t, DB_SERVICES, svc->name, strlen(svc->name), &w, 0);
+	rc = rc_store_putw(t, DB_SERVICES, svc->name, strlen(svc->name), &w, 0);
 	rc_wbuf_free(&w);
 	return rc;
 }
@@ -158,7 +158,7 @@ RC_API int rc_service_create_as(rc_store *s, const rc_actor *a, const char *name
 	char group[RC_NAME_MAX + 1], user[RC_NAME_MAX + 1];
 	uint32_t *gids[3] = { &svc.gid, &svc.gid_readonly, &svc.gid_replication };
 	svc_pw pw;
-	MDB_val v;
+	rc_val v;
 	rc_txn t;
 	int rc;
 
@@ -181,7 +181,7 @@ RC_API int rc_service_create_as(rc_store *s, const rc_actor *a, const char *name
 	rc_txn_audit(&t, "service.create", name);
 	rc = rc_require(&t, RC_PERM_START_STOP);
 	if (!rc) {
-		rc = rc_db_gets(&t, DB_SERVICES, name, &v);
+		rc = rc_store_gets(&t, DB_SERVICES, name, &v);
 		if (rc == RC_OK)
 			rc = rc_fail(RC_ERR_EXISTS, "service \"%s\" already exists", name);
 		else if (rc == RC_ERR_NOTFOUND)
@@ -245,13 +245,31 @@ RC_API int rc_service_set_running(rc_store *s, const rc_actor *a, const char *na
 	return rc_txn_end(&t, rc);
 }
 
+/* A user of the service being deleted goes, with its tokens and host state. */
+static int svcuser_drop(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
+{
+	rc_svcuser_rec u;
+	int rc = rc_svcuser_decode(v->data, v->size, &u);
+
+	(void)k;
+	if (!rc && strcmp(u.pub.service, (const char *)ctx) == 0) {
+		rc = rc_uid_index_del(t, u.pub.uid);
+		if (!rc)
+			rc = rc_tokens_revoke_owner(t, u.pub.uid, NULL);
+		if (!rc)
+			rc = rc_host_user_del(t, u.pub.uid);
+		if (!rc)
+			rc = RC_WALK_DEL;
+	}
+	sodium_memzero(&u, sizeof(u));
+	return rc;
+}
+
 RC_API int rc_service_delete(rc_store *s, const rc_actor *a, const char *name)
 {
-	MDB_cursor *c = NULL;
-	MDB_val k, v;
 	rc_service svc;
 	rc_txn t;
-	int rc = rc_txn_begin(s, a, true, &t), mrc;
+	int rc = rc_txn_begin(s, a, true, &t);
 
 	if (rc)
 		return rc;
@@ -262,27 +280,10 @@ RC_API int rc_service_delete(rc_store *s, const rc_actor *a, const char *name)
 	if (!rc && svc.state == RC_SERVICE_RUNNING)
 		rc = rc_fail(RC_ERR_STATE, "service \"%s\" is running; stop it before deleting it",
 		             name);
-	if (!rc && (mrc = mdb_cursor_open(t.txn, s->dbi[DB_SVCUSERS], &c)) != 0)
-		rc = rc_fail_lmdb(mrc, "cannot read service users");
-	for (mrc = rc ? MDB_NOTFOUND : mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
-	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		rc_svcuser_rec u;
-		rc = rc_svcuser_decode(v.mv_data, v.mv_size, &u);
-		if (!rc && strcmp(u.pub.service, name) == 0) {
-			rc = rc_uid_index_del(&t, u.pub.uid);
-			if (!rc)
-				rc = rc_tokens_revoke_owner(&t, u.pub.uid, NULL);
-			if (!rc)
-				rc = rc_host_user_del(&t, u.pub.uid);
-			if (!rc)
-				rc = rc_db_cursor_del(&t, DB_SVCUSERS, c);
-		}
-		sodium_memzero(&u, sizeof(u));
-	}
-	if (c)
-		mdb_cursor_close(c);
 	if (!rc)
-		rc = rc_db_del(&t, DB_SERVICES, name, strlen(name));
+		rc = rc_store_foreach(&t, DB_SVCUSERS, "", 0, svcuser_drop, (void *)(uintptr_t)name);
+	if (!rc)
+		rc = rc_store_del(&t, DB_SERVICES, name, strlen(name));
 	return rc_txn_end(&t, rc);
 }
 
@@ -299,27 +300,33 @@ RC_API int rc_service_get(rc_store *s, const rc_actor *a, const char *name, rc_s
 	return rc_txn_end(&t, rc);
 }
 
+struct svc_walk {
+	rc_service_cb cb;
+	void *ctx;
+};
+
+static int service_one(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
+{
+	struct svc_walk *w = ctx;
+	rc_service svc;
+	int rc = rc_service_decode(v->data, v->size, &svc);
+
+	(void)t;
+	(void)k;
+	return rc ? rc : w->cb(&svc, w->ctx);
+}
+
 RC_API int rc_service_foreach(rc_store *s, const rc_actor *a, rc_service_cb cb, void *ctx)
 {
-	MDB_cursor *c = NULL;
-	MDB_val k, v;
+	struct svc_walk w = { cb, ctx };
 	rc_txn t;
-	int rc = rc_txn_begin(s, a, false, &t), mrc;
+	int rc = rc_txn_begin(s, a, false, &t);
 
 	if (rc)
 		return rc;
 	rc = rc_require(&t, RC_PERM_VIEW);
-	if (!rc && (mrc = mdb_cursor_open(t.txn, s->dbi[DB_SERVICES], &c)) != 0)
-		rc = rc_fail_lmdb(mrc, "cannot read services");
-	for (mrc = rc ? MDB_NOTFOUND : mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
-	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		rc_service svc;
-		rc = rc_service_decode(v.mv_data, v.mv_size, &svc);
-		if (!rc)
-			rc = cb(&svc, ctx);
-	}
-	if (c)
-		mdb_cursor_close(c);
+	if (!rc)
+		rc = rc_store_foreach(&t, DB_SERVICES, "", 0, service_one, &w);
 	return rc_txn_end(&t, rc);
 }
 
@@ -446,7 +453,7 @@ RC_API int rc_svcuser_set(rc_store *s, const rc_actor *a, const char *service,
 	if (!rc && new_name && strcmp(new_name, username) != 0) {
 		rc = rc_name_check_free(&t, new_name);
 		if (!rc)
-			rc = rc_db_del(&t, DB_SVCUSERS, username, strlen(username));
+			rc = rc_store_del(&t, DB_SVCUSERS, username, strlen(username));
 		if (!rc) {
 			snprintf(u.pub.username, sizeof(u.pub.username), "%s", new_name);
 			rc = rc_uid_index_put(&t, u.pub.uid, 's', new_name);
@@ -510,7 +517,7 @@ RC_API int rc_svcuser_delete(rc_store *s, const rc_actor *a, const char *service
 		rc = rc_fail(RC_ERR_POLICY, "user \"%s\" is protected: it cannot be removed",
 		             username);
 	if (!rc)
-		rc = rc_db_del(&t, DB_SVCUSERS, username, strlen(username));
+		rc = rc_store_del(&t, DB_SVCUSERS, username, strlen(username));
 	if (!rc)
 		rc = rc_uid_index_del(&t, u.pub.uid);
 	if (!rc)
@@ -521,31 +528,40 @@ RC_API int rc_svcuser_delete(rc_store *s, const rc_actor *a, const char *service
 	return rc_txn_end(&t, rc);
 }
 
+struct svcuser_walk {
+	const char *service;
+	rc_svcuser_cb cb;
+	void *ctx;
+};
+
+static int svcuser_one(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
+{
+	struct svcuser_walk *w = ctx;
+	rc_svcuser_rec u;
+	int rc = rc_svcuser_decode(v->data, v->size, &u);
+
+	(void)t;
+	(void)k;
+	if (!rc && strcmp(u.pub.service, w->service) == 0)
+		rc = w->cb(&u.pub, w->ctx);
+	sodium_memzero(&u, sizeof(u));
+	return rc;
+}
+
 RC_API int rc_svcuser_foreach(rc_store *s, const rc_actor *a, const char *service,
                               rc_svcuser_cb cb, void *ctx)
 {
-	MDB_cursor *c = NULL;
-	MDB_val k, v;
+	struct svcuser_walk w = { service, cb, ctx };
 	rc_service svc;
 	rc_txn t;
-	int rc = rc_txn_begin(s, a, false, &t), mrc;
+	int rc = rc_txn_begin(s, a, false, &t);
 
 	if (rc)
 		return rc;
 	rc = rc_require(&t, RC_PERM_VIEW);
 	if (!rc)
 		rc = rc_load_service(&t, service, &svc);
-	if (!rc && (mrc = mdb_cursor_open(t.txn, s->dbi[DB_SVCUSERS], &c)) != 0)
-		rc = rc_fail_lmdb(mrc, "cannot read service users");
-	for (mrc = rc ? MDB_NOTFOUND : mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
-	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		rc_svcuser_rec u;
-		rc = rc_svcuser_decode(v.mv_data, v.mv_size, &u);
-		if (!rc && strcmp(u.pub.service, service) == 0)
-			rc = cb(&u.pub, ctx);
-		sodium_memzero(&u, sizeof(u));
-	}
-	if (c)
-		mdb_cursor_close(c);
+	if (!rc)
+		rc = rc_store_foreach(&t, DB_SVCUSERS, "", 0, svcuser_one, &w);
 	return rc_txn_end(&t, rc);
 }

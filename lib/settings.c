@@ -5,6 +5,7 @@
 #include "config.h"
 #include <stdio.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include "internal.h"
 
 enum kind { S_DURATION, S_UINT, S_ENUM };
@@ -90,12 +91,12 @@ static int def_parse(const struct def *d, const char *value, char *canon, size_t
 
 static int stored_value(rc_txn *t, const char *key, char *buf, size_t len)
 {
-	MDB_val v;
-	int rc = rc_db_gets(t, DB_SETTINGS, key, &v);
+	rc_val v;
+	int rc = rc_store_gets(t, DB_SETTINGS, key, &v);
 
 	if (rc)
 		return rc;
-	return rc_setting_decode(v.mv_data, v.mv_size, buf, len);
+	return rc_setting_decode(v.data, v.size, buf, len);
 }
 
 int rc_setting_str(rc_txn *t, const char *key, char *buf, size_t len)
@@ -181,7 +182,7 @@ RC_API int rc_settings_set(rc_store *s, const rc_actor *a, const char *key,
 	rc = rc_require(&t, RC_PERM_MANAGE_MEMBERS);
 	if (!rc) {
 		rc_setting_encode(canon, &w);
-		rc = rc_db_put(&t, DB_SETTINGS, key, strlen(key), &w, 0);
+		rc = rc_store_putw(&t, DB_SETTINGS, key, strlen(key), &w, 0);
 		rc_wbuf_free(&w);
 	}
 	return rc_txn_end(&t, rc);
@@ -242,7 +243,7 @@ RC_API int rc_billing_set(rc_store *s, const rc_actor *a, const char *key, const
 	if (!rc) {
 		snprintf(dbkey, sizeof(dbkey), "billing.%s", key);
 		rc_setting_encode(value, &w);
-		rc = rc_db_put(&t, DB_SETTINGS, dbkey, strlen(dbkey), &w, 0);
+		rc = rc_store_putw(&t, DB_SETTINGS, dbkey, strlen(dbkey), &w, 0);
 		rc_wbuf_free(&w);
 	}
 	return rc_txn_end(&t, rc);
@@ -260,56 +261,61 @@ static void seq_key(uint64_t seq, uint8_t k[8])
  * at a time, so that one append never does unbounded work. */
 static int audit_prune(rc_txn *t, int64_t now)
 {
-	MDB_cursor *c;
-	MDB_stat st;
-	MDB_val k, v;
+	rc_cursor *c;
+	rc_val k, v;
 	int64_t max_entries, max_age;
-	int rc, mrc;
+	size_t count;
+	int rc;
 
 	if ((rc = rc_setting_int(t, "audit.max_entries", &max_entries)) != 0 ||
-	    (rc = rc_setting_int(t, "audit.max_age", &max_age)) != 0)
+	    (rc = rc_setting_int(t, "audit.max_age", &max_age)) != 0 ||
+	    (rc = rc_store_count(t, DB_AUDIT, &count)) != 0 ||
+	    (rc = rc_cursor_open(t, DB_AUDIT, &c)) != 0)
 		return rc;
-	if ((mrc = mdb_stat(t->txn, t->s->dbi[DB_AUDIT], &st)) != 0)
-		return rc_fail_lmdb(mrc, "cannot read the audit log");
-	if ((mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_AUDIT], &c)) != 0)
-		return rc_fail_lmdb(mrc, "cannot read the audit log");
-	size_t count = st.ms_entries;
 	for (int i = 0; i < 16 && rc == RC_OK; i++) {
 		rc_audit_entry e;
-		if (mdb_cursor_get(c, &k, &v, MDB_FIRST) != 0)
+		if (rc_cursor_get(c, &k, &v, RC_CUR_FIRST) != RC_OK)
 			break;
 		bool too_many = count > (size_t)max_entries;
-		bool too_old = rc_audit_decode(v.mv_data, v.mv_size, &e) == RC_OK &&
+		bool too_old = rc_audit_decode(v.data, v.size, &e) == RC_OK &&
 		               e.time < now - max_age;
 		if (!too_many && !too_old)
 			break;
-		if ((mrc = mdb_cursor_del(c, 0)) != 0)
-			rc = rc_fail_lmdb(mrc, "cannot prune the audit log");
+		rc = rc_cursor_del(c);
 		count--;
 	}
-	mdb_cursor_close(c);
+	rc_cursor_close(c);
 	return rc;
+}
+
+static uint64_t be64_at(const rc_val *k, size_t off);
+
+/* The sequence number of the log's last record (0: none). */
+static int audit_last_seq(rc_txn *t, uint64_t *seq)
+{
+	rc_cursor *c;
+	rc_val k, v;
+	int rc;
+
+	*seq = 0;
+	if ((rc = rc_cursor_open(t, DB_AUDIT, &c)) != 0)
+		return rc;
+	rc = rc_cursor_get(c, &k, &v, RC_CUR_LAST);
+	if (rc == RC_OK && k.size == 8)
+		*seq = be64_at(&k, 0);
+	rc_cursor_close(c);
+	return rc == RC_ERR_NOTFOUND ? RC_OK : rc;
 }
 
 int rc_audit_append(rc_txn *t, const char *result)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
 	rc_audit_entry e = { 0 };
 	uint8_t key[8];
 	rc_wbuf w;
-	int rc, mrc;
+	int rc;
 
-	if ((mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_AUDIT], &c)) != 0)
-		return rc_fail_lmdb(mrc, "cannot write the audit log");
-	mrc = mdb_cursor_get(c, &k, &v, MDB_LAST);
-	if (mrc == 0 && k.mv_size == 8) {
-		for (int i = 0; i < 8; i++)
-			e.seq = (e.seq << 8) | ((uint8_t *)k.mv_data)[i];
-	}
-	mdb_cursor_close(c);
-	if (mrc != 0 && mrc != MDB_NOTFOUND)
-		return rc_fail_lmdb(mrc, "cannot read the audit log");
+	if ((rc = audit_last_seq(t, &e.seq)) != RC_OK)
+		return rc;
 	e.seq++;
 	e.time = rc_store_now(t->s);
 	snprintf(e.actor, sizeof(e.actor), "%s", t->actor_name);
@@ -319,7 +325,7 @@ int rc_audit_append(rc_txn *t, const char *result)
 	snprintf(e.origin, sizeof(e.origin), "%s", t->origin);
 	seq_key(e.seq, key);
 	rc_audit_encode(&e, &w);
-	rc = rc_db_put(t, DB_AUDIT, key, 8, &w, MDB_APPEND);
+	rc = rc_store_putw(t, DB_AUDIT, key, 8, &w, RC_PUT_APPEND);
 	rc_wbuf_free(&w);
 	if (!rc)
 		rc = audit_prune(t, e.time);
@@ -375,86 +381,67 @@ static size_t agg_tkey(int64_t time, uint64_t after, const char *key, size_t kle
 	return AGG_THDR + klen;
 }
 
-static uint64_t be64_at(const MDB_val *k, size_t off)
+static uint64_t be64_at(const rc_val *k, size_t off)
 {
 	uint64_t v = 0;
 	for (int i = 0; i < 8; i++)
-		v = (v << 8) | ((const uint8_t *)k->mv_data)[off + i];
+		v = (v << 8) | ((const uint8_t *)k->data)[off + i];
 	return v;
 }
 
-static int64_t tkey_time(const MDB_val *k)
+static int64_t tkey_time(const rc_val *k)
 {
 	return (int64_t)be64_at(k, 1);
 }
 
-static uint64_t tkey_after(const MDB_val *k)
+static uint64_t tkey_after(const rc_val *k)
 {
 	return be64_at(k, 9);
 }
 
-static bool is_tkey(const MDB_val *k)
+static bool is_tkey(const rc_val *k)
 {
-	return k->mv_size > AGG_THDR && ((const char *)k->mv_data)[0] == 't';
+	return k->size > AGG_THDR && ((const char *)k->data)[0] == 't';
 }
 
 /* Is the aggregate of time key AK newer than log record SEQ of time T? */
-static bool agg_after(const MDB_val *ak, int64_t t, uint64_t seq)
+static bool agg_after(const rc_val *ak, int64_t t, uint64_t seq)
 {
 	return tkey_time(ak) > t || (tkey_time(ak) == t && tkey_after(ak) >= seq);
-}
-
-/* The sequence number of the log's last record (0: none). */
-static int audit_last_seq(rc_txn *t, uint64_t *seq)
-{
-	MDB_cursor *c;
-	MDB_val k, v;
-	int mrc;
-
-	*seq = 0;
-	if ((mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_AUDIT], &c)) != 0)
-		return rc_fail_lmdb(mrc, "cannot read the audit log");
-	mrc = mdb_cursor_get(c, &k, &v, MDB_LAST);
-	if (mrc == 0 && k.mv_size == 8)
-		*seq = be64_at(&k, 0);
-	mdb_cursor_close(c);
-	return mrc == 0 || mrc == MDB_NOTFOUND ? RC_OK : rc_fail_lmdb(mrc, "cannot read the audit log");
 }
 
 /* Drop aggregates past audit.max_entries or older than audit.max_age,
  * oldest first, a few at a time. */
 static int agg_prune(rc_txn *t, int64_t now)
 {
-	MDB_cursor *c;
-	MDB_stat st;
-	MDB_val k, v;
+	rc_cursor *c;
+	rc_val k, v;
 	char tprefix[] = "t";
 	int64_t max_entries, max_age;
-	int rc, mrc;
+	size_t count;
+	int rc;
 
 	if ((rc = rc_setting_int(t, "audit.max_entries", &max_entries)) != 0 ||
-	    (rc = rc_setting_int(t, "audit.max_age", &max_age)) != 0)
+	    (rc = rc_setting_int(t, "audit.max_age", &max_age)) != 0 ||
+	    (rc = rc_store_count(t, DB_AUDIT_AGG, &count)) != 0 ||
+	    (rc = rc_cursor_open(t, DB_AUDIT_AGG, &c)) != 0)
 		return rc;
-	if ((mrc = mdb_stat(t->txn, t->s->dbi[DB_AUDIT_AGG], &st)) != 0 ||
-	    (mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_AUDIT_AGG], &c)) != 0)
-		return rc_fail_lmdb(mrc, "cannot read the aggregated refusals");
-	size_t count = st.ms_entries / 2;   /* a record and its time key */
+	count /= 2;   /* a record and its time key */
 	for (int i = 0; i < 16 && rc == RC_OK; i++) {
-		k.mv_size = 1;
-		k.mv_data = tprefix;
-		if (mdb_cursor_get(c, &k, &v, MDB_SET_RANGE) != 0 || !is_tkey(&k))
+		k.size = 1;
+		k.data = tprefix;
+		if (rc_cursor_get(c, &k, &v, RC_CUR_SET_RANGE) != RC_OK || !is_tkey(&k))
 			break;
 		if (count <= (size_t)max_entries && tkey_time(&k) >= now - max_age)
 			break;
-		MDB_val rk = { k.mv_size - AGG_THDR, (char *)k.mv_data + AGG_THDR };
-		mrc = mdb_del(t->txn, t->s->dbi[DB_AUDIT_AGG], &rk, NULL);
-		if (mrc && mrc != MDB_NOTFOUND)
-			rc = rc_fail_lmdb(mrc, "cannot prune the aggregated refusals");
-		else if ((mrc = mdb_cursor_del(c, 0)) != 0)
-			rc = rc_fail_lmdb(mrc, "cannot prune the aggregated refusals");
+		rc = rc_store_del(t, DB_AUDIT_AGG, (char *)k.data + AGG_THDR, k.size - AGG_THDR);
+		if (rc == RC_ERR_NOTFOUND)
+			rc = RC_OK;
+		if (!rc)
+			rc = rc_cursor_del(c);
 		count--;
 	}
-	mdb_cursor_close(c);
+	rc_cursor_close(c);
 	return rc;
 }
 
@@ -462,17 +449,17 @@ int rc_audit_aggregate(rc_txn *t, const char *result)
 {
 	char key[AGG_KEY_MAX], tkey[AGG_TKEY_MAX];
 	rc_audit_entry e;
-	MDB_val v;
+	rc_val v;
 	rc_wbuf w;
 	int64_t now = rc_store_now(t->s);
 	size_t klen = agg_key(t->actor_name, t->action, t->origin, key);
-	int rc = rc_db_get(t, DB_AUDIT_AGG, key, klen, &v);
+	int rc = rc_store_get(t, DB_AUDIT_AGG, key, klen, &v);
 
 	memset(&e, 0, sizeof(e));
 	if (rc == RC_OK) {
-		rc = rc_audit_decode(v.mv_data, v.mv_size, &e);
+		rc = rc_audit_decode(v.data, v.size, &e);
 		if (!rc) {   /* its time key moves */
-			rc = rc_db_del(t, DB_AUDIT_AGG, tkey,
+			rc = rc_store_del(t, DB_AUDIT_AGG, tkey,
 			               agg_tkey(e.time, e.seq, key, klen, tkey));
 			if (rc == RC_ERR_NOTFOUND)
 				rc = RC_OK;
@@ -496,10 +483,10 @@ int rc_audit_aggregate(rc_txn *t, const char *result)
 	snprintf(e.target, sizeof(e.target), "%s", t->target);
 	snprintf(e.result, sizeof(e.result), "%s", result);
 	rc_audit_encode(&e, &w);
-	rc = rc_db_put(t, DB_AUDIT_AGG, key, klen, &w, 0);
+	rc = rc_store_putw(t, DB_AUDIT_AGG, key, klen, &w, 0);
 	rc_wbuf_free(&w);
 	if (!rc)
-		rc = rc_db_put_raw(t, DB_AUDIT_AGG, tkey, agg_tkey(e.time, e.seq, key, klen, tkey),
+		rc = rc_store_put(t, DB_AUDIT_AGG, tkey, agg_tkey(e.time, e.seq, key, klen, tkey),
 		                   "", 0, 0);
 	if (!rc)
 		rc = agg_prune(t, now);
@@ -507,112 +494,110 @@ int rc_audit_aggregate(rc_txn *t, const char *result)
 }
 
 /* The aggregate whose time key is K. */
-static int agg_load(rc_txn *t, const MDB_val *k, rc_audit_entry *e)
+static int agg_load(rc_txn *t, const rc_val *k, rc_audit_entry *e)
 {
-	MDB_val v;
-	int rc = rc_db_get(t, DB_AUDIT_AGG, (const char *)k->mv_data + AGG_THDR,
-	                   k->mv_size - AGG_THDR, &v);
+	rc_val v;
+	int rc = rc_store_get(t, DB_AUDIT_AGG, (const char *)k->data + AGG_THDR,
+	                   k->size - AGG_THDR, &v);
 
 	if (rc == RC_ERR_NOTFOUND)
 		return rc_fail(RC_ERR_STORE, "damaged audit_refusals database (a time key "
 		               "without its record)");
 	if (!rc)
-		rc = rc_audit_decode(v.mv_data, v.mv_size, e);
+		rc = rc_audit_decode(v.data, v.size, e);
 	e->seq = 0;
 	return rc;
 }
 
-RC_API int rc_audit_foreach(rc_store *s, const rc_actor *a, int64_t since, size_t limit,
-                            rc_audit_cb cb, void *ctx)
-{
-	MDB_cursor *c = NULL, *ac = NULL;
-	MDB_val k, v, ak, av;
-	uint8_t mstart[8];
+/* A walk of the log and the aggregates in one order (rc_audit_foreach). */
+struct awalk {
+	rc_txn *t;
+	rc_cursor *c, *ac;        /* the log; the aggregates (NULL: none) */
+	rc_val k, v, ak, av;
+	int mrc, arc;             /* RC_OK: the cursor is on a record */
+	uint8_t mstart[8];        /* the first record of each to show */
 	char astart[AGG_TKEY_MAX];
-	size_t astart_len = 0, shown = 0;
-	bool have_m = false, have_a = false, mvalid, avalid;
-	rc_audit_entry e;
-	rc_txn t;
-	int rc = rc_txn_begin(s, a, false, &t);
-	int mrc, arc = MDB_NOTFOUND;
+	size_t astart_len;
+	bool have_m, have_a;
+};
 
-	if (rc)
-		return rc;
-	rc = rc_require(&t, RC_PERM_AUDIT);
-	if (!rc && (mrc = mdb_cursor_open(t.txn, s->dbi[DB_AUDIT], &c)) != 0)
-		rc = rc_fail_lmdb(mrc, "cannot read the audit log");
-	if (!rc && !s->no_audit_agg &&
-	    (mrc = mdb_cursor_open(t.txn, s->dbi[DB_AUDIT_AGG], &ac)) != 0)
-		rc = rc_fail_lmdb(mrc, "cannot read the aggregated refusals");
-	if (rc)
-		goto out;
+/* The aggregates' cursor to its record OP: only time keys count. */
+static void agg_step(struct awalk *w, int op)
+{
+	w->arc = w->ac ? rc_cursor_get(w->ac, &w->ak, &w->av, op) : RC_ERR_NOTFOUND;
+	if (w->arc == RC_OK && op != RC_CUR_NEXT && !is_tkey(&w->ak))
+		w->arc = RC_ERR_NOTFOUND;
+}
 
-	/* Walk back from the newest record of either kind to the first one to
-	 * show (in one order: by time, then by the log's sequence, an
-	 * aggregate standing after the record that was last when it was last
-	 * counted). */
-	mrc = mdb_cursor_get(c, &k, &v, MDB_LAST);
-	if (ac) {
-		arc = mdb_cursor_get(ac, &ak, &av, MDB_LAST);
-		if (arc == 0 && !is_tkey(&ak))
-			arc = MDB_NOTFOUND;
-	}
+/* Walk back from the newest record of either kind to the first one to
+ * show (in one order: by time, then by the log's sequence, an aggregate
+ * standing after the record that was last when it was last counted). */
+static void audit_find_start(struct awalk *w, int64_t since, size_t limit)
+{
+	size_t shown = 0;
+
+	w->mrc = rc_cursor_get(w->c, &w->k, &w->v, RC_CUR_LAST);
+	agg_step(w, RC_CUR_LAST);
 	while (!limit || shown < limit) {
+		rc_audit_entry e;
 		int64_t mtime = since;
 		uint64_t mseq = 0;
-		if ((mvalid = mrc == 0 && k.mv_size == 8)) {
-			if (rc_audit_decode(v.mv_data, v.mv_size, &e) == RC_OK)
+		bool mvalid, avalid;
+		if ((mvalid = w->mrc == RC_OK && w->k.size == 8)) {
+			if (rc_audit_decode(w->v.data, w->v.size, &e) == RC_OK)
 				mtime = e.time;
-			mseq = be64_at(&k, 0);
+			mseq = be64_at(&w->k, 0);
 			mvalid = mtime >= since;
 		}
-		avalid = arc == 0 && tkey_time(&ak) >= since;
+		avalid = w->arc == RC_OK && tkey_time(&w->ak) >= since;
 		if (!mvalid && !avalid)
 			break;
 		shown++;
-		if (avalid && (!mvalid || agg_after(&ak, mtime, mseq))) {
-			have_a = true;
-			astart_len = ak.mv_size < sizeof(astart) ? ak.mv_size : sizeof(astart);
-			memcpy(astart, ak.mv_data, astart_len);
-			arc = mdb_cursor_get(ac, &ak, &av, MDB_PREV);
-			if (arc == 0 && !is_tkey(&ak))
-				arc = MDB_NOTFOUND;
+		if (avalid && (!mvalid || agg_after(&w->ak, mtime, mseq))) {
+			w->have_a = true;
+			w->astart_len = w->ak.size < sizeof(w->astart) ? w->ak.size
+			                                               : sizeof(w->astart);
+			memcpy(w->astart, w->ak.data, w->astart_len);
+			agg_step(w, RC_CUR_PREV);
 		} else {
-			have_m = true;
-			memcpy(mstart, k.mv_data, 8);
-			mrc = mdb_cursor_get(c, &k, &v, MDB_PREV);
+			w->have_m = true;
+			memcpy(w->mstart, w->k.data, 8);
+			w->mrc = rc_cursor_get(w->c, &w->k, &w->v, RC_CUR_PREV);
 		}
 	}
+}
 
-	/* Then forward, in the same order. */
-	mrc = MDB_NOTFOUND;
-	if (have_m) {
-		k.mv_size = 8;
-		k.mv_data = mstart;
-		mrc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
+/* Then forward from there, in the same order, each to CB. */
+static int audit_emit(struct awalk *w, int64_t since, rc_audit_cb cb, void *ctx)
+{
+	rc_audit_entry m, e;
+	int rc = RC_OK;
+
+	w->mrc = w->arc = RC_ERR_NOTFOUND;
+	if (w->have_m) {
+		w->k.size = 8;
+		w->k.data = w->mstart;
+		w->mrc = rc_cursor_get(w->c, &w->k, &w->v, RC_CUR_SET_KEY);
 	}
-	arc = MDB_NOTFOUND;
-	if (have_a) {
-		char tk[AGG_TKEY_MAX];
-		memcpy(tk, astart, astart_len);
-		ak.mv_size = astart_len;
-		ak.mv_data = tk;
-		arc = mdb_cursor_get(ac, &ak, &av, MDB_SET_KEY);
+	if (w->have_a) {
+		w->ak.size = w->astart_len;
+		w->ak.data = w->astart;
+		w->arc = rc_cursor_get(w->ac, &w->ak, &w->av, RC_CUR_SET_KEY);
 	}
-	while (!rc && (mrc == 0 || arc == 0)) {
-		rc_audit_entry m;
+	while (!rc && (w->mrc == RC_OK || w->arc == RC_OK)) {
 		bool m_ok = false;
-		if (mrc == 0) {
-			rc = rc_audit_decode(v.mv_data, v.mv_size, &m);
+		if (w->mrc == RC_OK) {
+			rc = rc_audit_decode(w->v.data, w->v.size, &m);
 			if (rc)
 				break;
 			m_ok = true;
 		}
-		if (arc == 0 && is_tkey(&ak) && (!m_ok || !agg_after(&ak, m.time, be64_at(&k, 0)))) {
-			rc = agg_load(&t, &ak, &e);
+		if (w->arc == RC_OK && is_tkey(&w->ak) &&
+		    (!m_ok || !agg_after(&w->ak, m.time, be64_at(&w->k, 0)))) {
+			rc = agg_load(w->t, &w->ak, &e);
 			if (!rc)
 				rc = cb(&e, ctx);
-			arc = mdb_cursor_get(ac, &ak, &av, MDB_NEXT);
+			agg_step(w, RC_CUR_NEXT);
 			continue;
 		}
 		if (!m_ok)
@@ -622,28 +607,59 @@ RC_API int rc_audit_foreach(rc_store *s, const rc_actor *a, int64_t since, size_
 			m.first = m.time;
 			rc = cb(&m, ctx);
 		}
-		mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		w->mrc = rc_cursor_get(w->c, &w->k, &w->v, RC_CUR_NEXT);
 	}
-	if (!rc && mrc != 0 && mrc != MDB_NOTFOUND)
-		rc = rc_fail_lmdb(mrc, "cannot read the audit log");
-	if (!rc && arc != 0 && arc != MDB_NOTFOUND)
-		rc = rc_fail_lmdb(arc, "cannot read the aggregated refusals");
-out:
-	if (c)
-		mdb_cursor_close(c);
-	if (ac)
-		mdb_cursor_close(ac);
+	if (!rc && w->mrc != RC_OK && w->mrc != RC_ERR_NOTFOUND)
+		rc = w->mrc;
+	if (!rc && w->arc != RC_OK && w->arc != RC_ERR_NOTFOUND)
+		rc = w->arc;
+	return rc;
+}
+
+RC_API int rc_audit_foreach(rc_store *s, const rc_actor *a, int64_t since, size_t limit,
+                            rc_audit_cb cb, void *ctx)
+{
+	struct awalk w;
+	rc_txn t;
+	int rc = rc_txn_begin(s, a, false, &t);
+
+	if (rc)
+		return rc;
+	memset(&w, 0, sizeof(w));
+	w.t = &t;
+	rc = rc_require(&t, RC_PERM_AUDIT);
+	if (!rc)
+		rc = rc_cursor_open(&t, DB_AUDIT, &w.c);
+	if (!rc && !s->no_audit_agg)
+		rc = rc_cursor_open(&t, DB_AUDIT_AGG, &w.ac);
+	if (!rc) {
+		audit_find_start(&w, since, limit);
+		rc = audit_emit(&w, since, cb, ctx);
+	}
+	rc_cursor_close(w.c);
+	rc_cursor_close(w.ac);
 	return rc_txn_end(&t, rc);
 }
 
 /* ---- status ------------------------------------------------------------- */
 
+static int count_pending(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
+{
+	rc_member_rec mem;
+
+	(void)t;
+	(void)k;
+	if (rc_member_decode(v->data, v->size, &mem) == RC_OK && mem.status == RC_MEMBER_PENDING)
+		(*(size_t *)ctx)++;
+	sodium_memzero(&mem, sizeof(mem));
+	return RC_OK;
+}
+
 RC_API int rc_store_status(rc_store *s, const rc_actor *a, rc_status *out)
 {
-	MDB_stat st;
-	MDB_envinfo info;
 	rc_txn t;
-	uint64_t v;
+	uint64_t v, used, size;
+	size_t n;
 	int rc = rc_txn_begin(s, a, false, &t);
 
 	memset(out, 0, sizeof(*out));
@@ -662,28 +678,17 @@ RC_API int rc_store_status(rc_store *s, const rc_actor *a, rc_status *out)
 		{ DB_AUDIT, offsetof(rc_status, audit_entries) },
 	};
 	for (size_t i = 0; !rc && i < sizeof(counts) / sizeof(counts[0]); i++) {
-		if (mdb_stat(t.txn, s->dbi[counts[i].db], &st) == 0)
-			*(size_t *)(void *)((char *)out + counts[i].off) = st.ms_entries;
+		if (rc_store_count(&t, counts[i].db, &n) == RC_OK)
+			*(size_t *)(void *)((char *)out + counts[i].off) = n;
 	}
 	/* and the aggregated refusals (a record and its time key each) */
-	if (!rc && !s->no_audit_agg && mdb_stat(t.txn, s->dbi[DB_AUDIT_AGG], &st) == 0)
-		out->audit_entries += st.ms_entries / 2;
+	if (!rc && !s->no_audit_agg && rc_store_count(&t, DB_AUDIT_AGG, &n) == RC_OK)
+		out->audit_entries += n / 2;
 	if (!rc) {
-		MDB_cursor *c;
-		MDB_val k, val;
-		if (mdb_cursor_open(t.txn, s->dbi[DB_MEMBERS], &c) == 0) {
-			for (int m = mdb_cursor_get(c, &k, &val, MDB_FIRST); m == 0;
-			     m = mdb_cursor_get(c, &k, &val, MDB_NEXT)) {
-				rc_member_rec mem;
-				if (rc_member_decode(val.mv_data, val.mv_size, &mem) == RC_OK &&
-				    mem.status == RC_MEMBER_PENDING)
-					out->pending++;
-			}
-			mdb_cursor_close(c);
-		}
-		if (mdb_env_info(s->env, &info) == 0 && mdb_env_stat(s->env, &st) == 0) {
-			out->map_size = info.me_mapsize;
-			out->map_used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+		(void)rc_store_foreach(&t, DB_MEMBERS, "", 0, count_pending, &out->pending);
+		if (rc_store_usage(s, &used, &size) == RC_OK) {
+			out->map_size = size;
+			out->map_used = used;
 		}
 	}
 	return rc_txn_end(&t, rc);

@@ -18,10 +18,22 @@
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
+#include <lmdb.h>
 #include <sodium.h>
 #include "internal.h"
 
 #define MAP_SIZE_DEFAULT ((size_t)1 << 30)
+
+static int fail_lmdb(int mrc, const char *what)
+{
+	if (mrc == MDB_MAP_FULL)
+		return rc_fail(RC_ERR_FULL, "%s: the store is full (%s)", what, mdb_strerror(mrc));
+	if (mrc == ENOMEM)
+		return rc_fail(RC_ERR_NOMEM, "%s: out of memory", what);
+	if (mrc == ENOSPC)
+		return rc_fail(RC_ERR_FULL, "%s: no space left on the device", what);
+	return rc_fail(RC_ERR_STORE, "%s: %s", what, mdb_strerror(mrc));
+}
 
 static const char *const db_names[DB_COUNT] = {
 	[DB_MEMBERS] = "members", [DB_ROLES] = "roles",
@@ -98,7 +110,7 @@ static int check_length(MDB_env *env, const char *dir)
 	if (rc_path_join(path, sizeof(path), dir, "data.mdb") != RC_OK)
 		return RC_ERR_STORE;
 	if ((mrc = mdb_env_info(env, &info)) != 0 || (mrc = mdb_env_stat(env, &st)) != 0)
-		return rc_fail_lmdb(mrc, "cannot read the store's size");
+		return fail_lmdb(mrc, "cannot read the store's size");
 	if (stat(path, &fst) < 0)
 		return rc_fail(RC_ERR_STORE, "cannot stat %s: %s", path, strerror(errno));
 	if ((uint64_t)(info.me_last_pgno + 1) * st.ms_psize > (uint64_t)fst.st_size)
@@ -124,8 +136,10 @@ static int env_open(rc_store *s, bool create)
 		if (rc)
 			return rc;
 	}
-	if ((mrc = mdb_env_create(&s->env)) != 0)
-		return rc_fail_lmdb(mrc, "cannot create the LMDB environment");
+	MDB_env *env;
+	if ((mrc = mdb_env_create(&env)) != 0)
+		return fail_lmdb(mrc, "cannot create the LMDB environment");
+	s->env = env;
 	mdb_env_set_maxdbs(s->env, DB_COUNT + 2);
 	/* A new store gets the configured map; an existing one keeps the size
 	 * it has grown to (LMDB reads it from the store). */
@@ -146,7 +160,7 @@ static int env_open(rc_store *s, bool create)
 	 * open never waits for the writer lock (a stopped writer would hold
 	 * every login, even root's account phase); only "init" writes here. */
 	if ((mrc = mdb_txn_begin(s->env, NULL, create ? 0 : MDB_RDONLY, &txn)) != 0) {
-		rc = rc_fail_lmdb(mrc, "cannot read the store");
+		rc = fail_lmdb(mrc, "cannot read the store");
 		goto fail;
 	}
 	for (int i = 0; i < DB_COUNT; i++) {
@@ -180,7 +194,7 @@ static int env_open(rc_store *s, bool create)
 	}
 	if ((mrc = mdb_txn_commit(txn)) != 0) {
 		txn = NULL;
-		rc = rc_fail_lmdb(mrc, "cannot open the store's databases");
+		rc = fail_lmdb(mrc, "cannot open the store's databases");
 		goto fail;
 	}
 	txn = NULL;
@@ -196,8 +210,8 @@ static int env_open(rc_store *s, bool create)
 			txn = NULL;
 		}
 		if (mrc) {
-			rc = rc_fail_lmdb(mrc, "cannot add the audit_refusals, host and outbox "
-			                  "databases");
+			rc = fail_lmdb(mrc, "cannot add the audit_refusals, host and outbox "
+			               "databases");
 			goto fail;
 		}
 	}
@@ -581,7 +595,7 @@ static void uid_key(uint32_t uid, uint8_t k[4])
 
 static int resolve_actor(rc_txn *t)
 {
-	MDB_val v;
+	rc_val v;
 	uint8_t k[4];
 	char name[RC_NAME_MAX + 2];
 	int rc;
@@ -592,15 +606,15 @@ static int resolve_actor(rc_txn *t)
 	}
 	snprintf(t->actor_name, sizeof(t->actor_name), "uid:%u", (unsigned)t->uid);
 	uid_key((uint32_t)t->uid, k);
-	rc = rc_db_get(t, DB_IDX_UID, k, 4, &v);
+	rc = rc_store_get(t, DB_IDX_UID, k, 4, &v);
 	if (rc == RC_ERR_NOTFOUND)
 		return RC_OK;
 	if (rc)
 		return rc;
-	if (v.mv_size < 2 || v.mv_size > RC_NAME_MAX + 1 || ((char *)v.mv_data)[0] != 'm')
+	if (v.size < 2 || v.size > RC_NAME_MAX + 1 || ((char *)v.data)[0] != 'm')
 		return RC_OK;   /* a service user, or garbage: no member */
-	memcpy(name, (char *)v.mv_data + 1, v.mv_size - 1);
-	name[v.mv_size - 1] = '\0';
+	memcpy(name, (char *)v.data + 1, v.size - 1);
+	name[v.size - 1] = '\0';
 	rc = rc_load_member(t, name, &t->am);
 	if (rc)
 		return rc == RC_ERR_NOTFOUND ? RC_OK : rc;
@@ -626,7 +640,7 @@ static int map_room(rc_store *s, size_t extra)
 	int mrc;
 
 	if ((mrc = mdb_env_info(s->env, &info)) != 0 || (mrc = mdb_env_stat(s->env, &st)) != 0)
-		return rc_fail_lmdb(mrc, "cannot read the store's size");
+		return fail_lmdb(mrc, "cannot read the store's size");
 	size_t used = (info.me_last_pgno + 1) * (size_t)st.ms_psize, size = info.me_mapsize;
 	if (extra > SIZE_MAX / 4 - used)
 		return rc_fail(RC_ERR_FULL, "the store's map cannot grow by %zu bytes", extra);
@@ -639,7 +653,7 @@ static int map_room(rc_store *s, size_t extra)
 		return RC_OK;
 	mrc = mdb_env_set_mapsize(s->env, size);
 	if (mrc)
-		return rc_fail_lmdb(mrc, "cannot grow the store's map");
+		return fail_lmdb(mrc, "cannot grow the store's map");
 	return RC_OK;
 }
 
@@ -668,17 +682,19 @@ int rc_txn_begin(rc_store *s, const rc_actor *a, bool write, rc_txn *t)
 		return rc;
 	if (write)
 		write_txn_held(true);
-	mrc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+	MDB_txn *txn = NULL;
+	mrc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &txn);
 	if (mrc == MDB_MAP_RESIZED) {
 		/* another process grew the map: adopt its size */
 		if ((mrc = mdb_env_set_mapsize(s->env, 0)) == 0)
-			mrc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+			mrc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &txn);
 	}
+	t->txn = txn;
 	if (mrc) {
 		t->txn = NULL;
 		if (write)
 			write_txn_held(false);
-		return rc_fail_lmdb(mrc, "cannot begin a store transaction");
+		return fail_lmdb(mrc, "cannot begin a store transaction");
 	}
 	rc = resolve_actor(t);
 	if (rc) {
@@ -729,7 +745,7 @@ static int commit(rc_txn *t)
 		mrc = ENOSPC;
 	if (mrc) {
 		write_txn_held(false);
-		return rc_fail_lmdb(mrc, "cannot commit the change");
+		return fail_lmdb(mrc, "cannot commit the change");
 	}
 	t->s->warning[0] = '\0';
 	for (unsigned i = 0; i < t->nqueued && t->s->nqueued < 16; i++)
@@ -779,89 +795,224 @@ int rc_txn_end(rc_txn *t, int rc)
 	return rc;
 }
 
-int rc_db_get(rc_txn *t, int db, const void *key, size_t klen, MDB_val *out)
-{
-	MDB_val k = { .mv_size = klen, .mv_data = (void *)(uintptr_t)key };
-	int mrc;
+/* ---- records -------------------------------------------------------------- */
 
-	if (klen == 0 || klen > 511)
-		return rc_fail(RC_ERR_NOTFOUND, "bad key");
-	mrc = mdb_get(t->txn, t->s->dbi[db], &k, out);
-	if (mrc == MDB_NOTFOUND)
-		return RC_ERR_NOTFOUND;
-	return mrc ? rc_fail_lmdb(mrc, "cannot read the store") : RC_OK;
+#define TXN(t) ((MDB_txn *)(t)->txn)
+#define DBI(t, db) ((t)->s->dbi[db])
+
+static MDB_val to_mdb(const void *p, size_t n)
+{
+	MDB_val m = { .mv_size = n, .mv_data = (void *)(uintptr_t)p };
+	return m;
 }
 
-int rc_db_put_raw(rc_txn *t, int db, const void *key, size_t klen,
-                  const void *val, size_t vlen, unsigned flags)
+static rc_val from_mdb(const MDB_val *m)
 {
-	MDB_val k = { .mv_size = klen, .mv_data = (void *)(uintptr_t)key };
-	MDB_val v = { .mv_size = vlen, .mv_data = (void *)(uintptr_t)val };
-	MDB_val old;
+	rc_val v = { .size = m->mv_size, .data = m->mv_data };
+	return v;
+}
+
+
+int rc_store_get(rc_txn *t, int db, const void *key, size_t klen, rc_val *out)
+{
+	MDB_val k = to_mdb(key, klen), v;
 	int mrc;
+
+	out->size = 0;
+	out->data = NULL;
+	if (klen == 0 || klen > 511)
+		return rc_fail(RC_ERR_NOTFOUND, "bad key");
+	mrc = mdb_get(TXN(t), DBI(t, db), &k, &v);
+	if (mrc == MDB_NOTFOUND)
+		return RC_ERR_NOTFOUND;
+	if (mrc)
+		return fail_lmdb(mrc, "cannot read the store");
+	*out = from_mdb(&v);
+	return RC_OK;
+}
+
+/* The write hook: a write of NEW (NULL: a delete) under K of DB. */
+static int write_hook(rc_txn *t, int db, const MDB_val *k, const MDB_val *new)
+{
+	rc_val key = from_mdb(k), nv, old;
+	int rc;
 
 	/* every user whose view changes is noted (the publisher rewrites
 	 * their shards only); for the rest, the first change is enough */
-	if (!t->nss_changed || db == DB_MEMBERS || db == DB_SVCUSERS) {
-		mrc = mdb_get(t->txn, t->s->dbi[db], &k, &old);
-		if (mrc && mrc != MDB_NOTFOUND)
-			return rc_fail_lmdb(mrc, "cannot read the store");
-		if (rc_nss_shown_change(db, &k, mrc ? NULL : &old, &v)) {
-			t->nss_changed = true;
-			rc_nss_note(t, db, &k);
-		}
+	if (t->nss_changed && db != DB_MEMBERS && db != DB_SVCUSERS)
+		return RC_OK;
+	rc = rc_store_get(t, db, k->mv_data, k->mv_size, &old);
+	if (rc && rc != RC_ERR_NOTFOUND)
+		return rc;
+	if (new)
+		nv = from_mdb(new);
+	if (rc_nss_shown_change(db, &key, rc ? NULL : &old, new ? &nv : NULL)) {
+		t->nss_changed = true;
+		rc_nss_note(t, db, &key);
 	}
-	mrc = mdb_put(t->txn, t->s->dbi[db], &k, &v, flags);
+	return RC_OK;
+}
 
+int rc_store_put(rc_txn *t, int db, const void *key, size_t klen,
+                 const void *val, size_t vlen, unsigned flags)
+{
+	MDB_val k = to_mdb(key, klen), v = to_mdb(val, vlen);
+	int rc, mrc;
+
+	if (!(flags & RC_PUT_NOHOOK) && (rc = write_hook(t, db, &k, &v)) != RC_OK)
+		return rc;
+	mrc = mdb_put(TXN(t), DBI(t, db), &k, &v, (flags & RC_PUT_APPEND) ? MDB_APPEND : 0);
 	if (mrc == MDB_KEYEXIST)
 		return RC_ERR_EXISTS;
-	return mrc ? rc_fail_lmdb(mrc, "cannot write the store") : RC_OK;
+	return mrc ? fail_lmdb(mrc, "cannot write the store") : RC_OK;
 }
 
-int rc_db_put(rc_txn *t, int db, const void *key, size_t klen,
-              const rc_wbuf *w, unsigned flags)
+int rc_store_del(rc_txn *t, int db, const void *key, size_t klen)
 {
-	if (w->err)
-		return w->err;
-	return rc_db_put_raw(t, db, key, klen, w->p, w->len, flags);
-}
-
-int rc_db_del(rc_txn *t, int db, const void *key, size_t klen)
-{
-	MDB_val k = { .mv_size = klen, .mv_data = (void *)(uintptr_t)key };
-	MDB_val old;
-	int mrc;
+	MDB_val k = to_mdb(key, klen), old;
+	int rc, mrc;
 
 	if (klen == 0 || klen > 511)
 		return RC_ERR_NOTFOUND;
-	mrc = mdb_get(t->txn, t->s->dbi[db], &k, &old);
+	mrc = mdb_get(TXN(t), DBI(t, db), &k, &old);
 	if (mrc == MDB_NOTFOUND)
 		return RC_ERR_NOTFOUND;
 	if (mrc)
-		return rc_fail_lmdb(mrc, "cannot read the store");
-	if (rc_nss_shown_change(db, &k, &old, NULL)) {
-		t->nss_changed = true;
-		rc_nss_note(t, db, &k);
-	}
-	mrc = mdb_del(t->txn, t->s->dbi[db], &k, NULL);
+		return fail_lmdb(mrc, "cannot read the store");
+	if ((rc = write_hook(t, db, &k, NULL)) != RC_OK)
+		return rc;
+	mrc = mdb_del(TXN(t), DBI(t, db), &k, NULL);
 	if (mrc == MDB_NOTFOUND)
 		return RC_ERR_NOTFOUND;
-	return mrc ? rc_fail_lmdb(mrc, "cannot write the store") : RC_OK;
+	return mrc ? fail_lmdb(mrc, "cannot write the store") : RC_OK;
 }
 
-int rc_db_cursor_del(rc_txn *t, int db, MDB_cursor *c)
+int rc_store_drop(rc_txn *t, int db, bool remove)
 {
-	MDB_val k, v;
-	int mrc = mdb_cursor_get(c, &k, &v, MDB_GET_CURRENT);
+	int mrc = mdb_drop(TXN(t), DBI(t, db), remove ? 1 : 0);
+
+	return mrc ? fail_lmdb(mrc, "cannot write the store") : RC_OK;
+}
+
+int rc_store_count(rc_txn *t, int db, size_t *n)
+{
+	MDB_stat st;
+	int mrc = mdb_stat(TXN(t), DBI(t, db), &st);
 
 	if (mrc)
-		return rc_fail_lmdb(mrc, "cannot read the store");
-	if (rc_nss_shown_change(db, &k, &v, NULL)) {
-		t->nss_changed = true;
-		rc_nss_note(t, db, &k);
+		return fail_lmdb(mrc, "cannot read the store");
+	*n = st.ms_entries;
+	return RC_OK;
+}
+
+int rc_store_usage(rc_store *s, uint64_t *used, uint64_t *mapsize)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	int mrc;
+
+	if ((mrc = mdb_env_info(s->env, &info)) != 0 || (mrc = mdb_env_stat(s->env, &st)) != 0)
+		return fail_lmdb(mrc, "cannot read the store's size");
+	*used = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
+	*mapsize = info.me_mapsize;
+	return RC_OK;
+}
+
+/* ---- cursors and walks ---------------------------------------------------- */
+
+struct rc_cursor {
+	MDB_cursor *c;
+	rc_txn *t;
+	int db;
+};
+
+int rc_cursor_open(rc_txn *t, int db, rc_cursor **out)
+{
+	rc_cursor *c = malloc(sizeof(*c));
+	int mrc;
+
+	*out = NULL;
+	if (!c)
+		return rc_fail(RC_ERR_NOMEM, "out of memory");
+	if ((mrc = mdb_cursor_open(TXN(t), DBI(t, db), &c->c)) != 0) {
+		free(c);
+		return fail_lmdb(mrc, "cannot read the store");
 	}
-	mrc = mdb_cursor_del(c, 0);
-	return mrc ? rc_fail_lmdb(mrc, "cannot write the store") : RC_OK;
+	c->t = t;
+	c->db = db;
+	*out = c;
+	return RC_OK;
+}
+
+int rc_cursor_get(rc_cursor *c, rc_val *k, rc_val *v, int op)
+{
+	static const MDB_cursor_op ops[] = {
+		[RC_CUR_FIRST] = MDB_FIRST, [RC_CUR_LAST] = MDB_LAST, [RC_CUR_NEXT] = MDB_NEXT,
+		[RC_CUR_PREV] = MDB_PREV, [RC_CUR_SET_KEY] = MDB_SET_KEY,
+		[RC_CUR_SET_RANGE] = MDB_SET_RANGE,
+	};
+	MDB_val mk = to_mdb(k->data, k->size), mv = { 0, NULL };
+	int mrc = mdb_cursor_get(c->c, &mk, &mv, ops[op]);
+
+	if (mrc == MDB_NOTFOUND)
+		return RC_ERR_NOTFOUND;
+	if (mrc)
+		return fail_lmdb(mrc, "cannot read the store");
+	*k = from_mdb(&mk);
+	*v = from_mdb(&mv);
+	return RC_OK;
+}
+
+int rc_cursor_del(rc_cursor *c)
+{
+	MDB_val k, v;
+	int rc, mrc = mdb_cursor_get(c->c, &k, &v, MDB_GET_CURRENT);
+
+	if (mrc)
+		return fail_lmdb(mrc, "cannot read the store");
+	if ((rc = write_hook(c->t, c->db, &k, NULL)) != RC_OK)
+		return rc;
+	mrc = mdb_cursor_del(c->c, 0);
+	return mrc ? fail_lmdb(mrc, "cannot write the store") : RC_OK;
+}
+
+void rc_cursor_close(rc_cursor *c)
+{
+	if (c) {
+		mdb_cursor_close(c->c);
+		free(c);
+	}
+}
+
+int rc_store_foreach(rc_txn *t, int db, const void *prefix, size_t plen, rc_walk_fn fn,
+                     void *ctx)
+{
+	return rc_store_foreach_from(t, db, prefix, plen, prefix, plen, fn, ctx);
+}
+
+int rc_store_foreach_from(rc_txn *t, int db, const void *prefix, size_t plen,
+                          const void *from, size_t flen, rc_walk_fn fn, void *ctx)
+{
+	rc_cursor *c;
+	rc_val k = { .size = flen, .data = (void *)(uintptr_t)from }, v;
+	int rc = rc_cursor_open(t, db, &c);
+
+	if (rc)
+		return rc;
+	for (rc = rc_cursor_get(c, &k, &v, flen ? RC_CUR_SET_RANGE : RC_CUR_FIRST); rc == RC_OK;
+	     rc = rc_cursor_get(c, &k, &v, RC_CUR_NEXT)) {
+		if (k.size < plen || memcmp(k.data, prefix, plen) != 0)
+			break;   /* past the prefix */
+		int frc = fn(t, &k, &v, ctx);
+		if (frc == RC_WALK_DEL)
+			frc = rc_cursor_del(c);
+		if (frc) {
+			rc_cursor_close(c);
+			return frc == RC_WALK_STOP ? RC_OK : frc;
+		}
+	}
+	rc_cursor_close(c);
+	return rc == RC_ERR_NOTFOUND ? RC_OK : rc;
 }
 
 /* ---- permissions -------------------------------------------------------- */
@@ -944,20 +1095,20 @@ int rc_require_can_grant(rc_txn *t, const rc_role *role)
 
 int rc_load_member(rc_txn *t, const char *name, rc_member_rec *m)
 {
-	MDB_val v;
-	int rc = rc_db_gets(t, DB_MEMBERS, name, &v);
+	rc_val v;
+	int rc = rc_store_gets(t, DB_MEMBERS, name, &v);
 
 	if (rc == RC_ERR_NOTFOUND)
 		return rc_fail(RC_ERR_NOTFOUND, "no member named \"%.40s\"", name);
 	if (!rc)
-		rc = rc_member_decode(v.mv_data, v.mv_size, m);
+		rc = rc_member_decode(v.data, v.size, m);
 	return rc ? rc : rc_host_member_load(t, m);
 }
 
 int rc_member_ref(rc_txn *t, const char *who, char name[RC_NAME_MAX + 1])
 {
 	char key[RC_EMAIL_MAX + 1];
-	MDB_val v;
+	rc_val v;
 	int rc;
 
 	name[0] = '\0';
@@ -970,17 +1121,17 @@ int rc_member_ref(rc_txn *t, const char *who, char name[RC_NAME_MAX + 1])
 			return rc_fail(RC_ERR_NOTFOUND, "no member with the email address "
 			               "\"%.64s...\"", who);
 		rc_email_key(who, key, sizeof(key));
-		rc = rc_db_gets(t, DB_IDX_EMAIL, key, &v);
+		rc = rc_store_gets(t, DB_IDX_EMAIL, key, &v);
 		if (rc == RC_ERR_NOTFOUND)
 			return rc_fail(RC_ERR_NOTFOUND, "no member with the email address \"%s\"",
 			               who);
 		if (rc)
 			return rc;
-		if (v.mv_size == 0 || v.mv_size > RC_NAME_MAX ||
-		    memchr(v.mv_data, '\0', v.mv_size))
+		if (v.size == 0 || v.size > RC_NAME_MAX ||
+		    memchr(v.data, '\0', v.size))
 			return rc_fail(RC_ERR_STORE, "the email index entry of %s is damaged", who);
-		memcpy(name, v.mv_data, v.mv_size);
-		name[v.mv_size] = '\0';
+		memcpy(name, v.data, v.size);
+		name[v.size] = '\0';
 	}
 	snprintf(t->s->named, sizeof(t->s->named), "%s", name);
 	return RC_OK;
@@ -1026,7 +1177,7 @@ int rc_store_member(rc_txn *t, const rc_member_rec *m)
 	rec.failed_at = rec.lock_until = rec.last_active = rec.totp_last_step = 0;
 	rec.recovery_used = 0;
 	rc_member_encode(&rec, &w);
-	rc = rc_db_put(t, DB_MEMBERS, rec.username, strlen(rec.username), &w, 0);
+	rc = rc_store_putw(t, DB_MEMBERS, rec.username, strlen(rec.username), &w, 0);
 	rc_wbuf_free(&w);
 	sodium_memzero(&rec, sizeof(rec));
 	return rc;
@@ -1034,34 +1185,34 @@ int rc_store_member(rc_txn *t, const rc_member_rec *m)
 
 int rc_load_role(rc_txn *t, const char *name, rc_role *r)
 {
-	MDB_val v;
-	int rc = rc_db_gets(t, DB_ROLES, name, &v);
+	rc_val v;
+	int rc = rc_store_gets(t, DB_ROLES, name, &v);
 
 	if (rc == RC_ERR_NOTFOUND)
 		return rc_fail(RC_ERR_NOTFOUND, "no role named \"%.40s\" (see \"rollcall role list\")",
 		               name);
-	return rc ? rc : rc_role_decode(v.mv_data, v.mv_size, r);
+	return rc ? rc : rc_role_decode(v.data, v.size, r);
 }
 
 int rc_load_service(rc_txn *t, const char *name, rc_service *svc)
 {
-	MDB_val v;
-	int rc = rc_db_gets(t, DB_SERVICES, name, &v);
+	rc_val v;
+	int rc = rc_store_gets(t, DB_SERVICES, name, &v);
 
 	if (rc == RC_ERR_NOTFOUND)
 		return rc_fail(RC_ERR_NOTFOUND, "no service named \"%.40s\"", name);
-	return rc ? rc : rc_service_decode(v.mv_data, v.mv_size, svc);
+	return rc ? rc : rc_service_decode(v.data, v.size, svc);
 }
 
 int rc_load_svcuser(rc_txn *t, const char *name, rc_svcuser_rec *u)
 {
-	MDB_val v;
-	int rc = rc_db_gets(t, DB_SVCUSERS, name, &v);
+	rc_val v;
+	int rc = rc_store_gets(t, DB_SVCUSERS, name, &v);
 
 	if (rc == RC_ERR_NOTFOUND)
 		return rc_fail(RC_ERR_NOTFOUND, "no service user named \"%.40s\"", name);
 	if (!rc)
-		rc = rc_svcuser_decode(v.mv_data, v.mv_size, u);
+		rc = rc_svcuser_decode(v.data, v.size, u);
 	return rc ? rc : rc_host_svcuser_load(t, u);
 }
 
@@ -1075,7 +1226,7 @@ int rc_store_svcuser(rc_txn *t, const rc_svcuser_rec *u)
 	rec.pub.failed = 0;
 	rec.pub.failed_at = rec.pub.lock_until = 0;
 	rc_svcuser_encode(&rec, &w);
-	rc = rc_db_put(t, DB_SVCUSERS, rec.pub.username, strlen(rec.pub.username), &w, 0);
+	rc = rc_store_putw(t, DB_SVCUSERS, rec.pub.username, strlen(rec.pub.username), &w, 0);
 	rc_wbuf_free(&w);
 	sodium_memzero(&rec, sizeof(rec));
 	return rc;
@@ -1101,13 +1252,13 @@ static int host_has_id(const rc_txn *t, int which, uint32_t id)
 
 int rc_name_check_free(rc_txn *t, const char *name)
 {
-	MDB_val v;
+	rc_val v;
 	int rc, h;
 
-	rc = rc_db_gets(t, DB_MEMBERS, name, &v);
+	rc = rc_store_gets(t, DB_MEMBERS, name, &v);
 	if (rc != RC_ERR_NOTFOUND)
 		return rc ? rc : rc_fail(RC_ERR_EXISTS, "name \"%s\" is already used by a member", name);
-	rc = rc_db_gets(t, DB_SVCUSERS, name, &v);
+	rc = rc_store_gets(t, DB_SVCUSERS, name, &v);
 	if (rc != RC_ERR_NOTFOUND)
 		return rc ? rc : rc_fail(RC_ERR_EXISTS,
 		                         "name \"%s\" is already used by a service user", name);
@@ -1165,7 +1316,7 @@ int rc_uid_index_put(rc_txn *t, uint32_t uid, char kind, const char *name)
 	uid_key(uid, k);
 	v[0] = kind;
 	memcpy(v + 1, name, n);
-	return rc_db_put_raw(t, DB_IDX_UID, k, 4, v, n + 1, 0);
+	return rc_store_put(t, DB_IDX_UID, k, 4, v, n + 1, 0);
 }
 
 int rc_uid_index_del(rc_txn *t, uint32_t uid)
@@ -1174,7 +1325,7 @@ int rc_uid_index_del(rc_txn *t, uint32_t uid)
 	int rc;
 
 	uid_key(uid, k);
-	rc = rc_db_del(t, DB_IDX_UID, k, 4);
+	rc = rc_store_del(t, DB_IDX_UID, k, 4);
 	return rc == RC_ERR_NOTFOUND ? RC_OK : rc;
 }
 
@@ -1188,15 +1339,15 @@ void rc_email_key(const char *email, char *out, size_t len)
 
 /* ---- meta values (schema, counters) -------------------------------------- */
 
-int rc_db_get_u64(rc_txn *t, int db, const char *key, uint64_t *out)
+int rc_store_get_u64(rc_txn *t, int db, const char *key, uint64_t *out)
 {
 	char buf[32];
-	MDB_val v;
-	int rc = rc_db_gets(t, db, key, &v);
+	rc_val v;
+	int rc = rc_store_gets(t, db, key, &v);
 
 	if (rc)
 		return rc;
-	rc = rc_setting_decode(v.mv_data, v.mv_size, buf, sizeof(buf));
+	rc = rc_setting_decode(v.data, v.size, buf, sizeof(buf));
 	if (rc)
 		return rc;
 	if (rc_uint_parse(buf, 0, UINT64_MAX, out))
@@ -1204,7 +1355,7 @@ int rc_db_get_u64(rc_txn *t, int db, const char *key, uint64_t *out)
 	return RC_OK;
 }
 
-int rc_db_put_u64(rc_txn *t, int db, const char *key, uint64_t v)
+int rc_store_put_u64(rc_txn *t, int db, const char *key, uint64_t v)
 {
 	char buf[32];
 	rc_wbuf w;
@@ -1212,68 +1363,63 @@ int rc_db_put_u64(rc_txn *t, int db, const char *key, uint64_t v)
 
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
 	rc_setting_encode(buf, &w);
-	rc = rc_db_put(t, db, key, strlen(key), &w, 0);
+	rc = rc_store_putw(t, db, key, strlen(key), &w, 0);
 	rc_wbuf_free(&w);
 	return rc;
 }
 
 int rc_meta_get_u64(rc_txn *t, const char *key, uint64_t *out)
 {
-	return rc_db_get_u64(t, DB_SETTINGS, key, out);
+	return rc_store_get_u64(t, DB_SETTINGS, key, out);
 }
 
 int rc_meta_put_u64(rc_txn *t, const char *key, uint64_t v)
 {
-	return rc_db_put_u64(t, DB_SETTINGS, key, v);
+	return rc_store_put_u64(t, DB_SETTINGS, key, v);
 }
 
 /* The keys of DB that start with PREFIX, read first (records are
  * rewritten after the walk). */
-int rc_db_keys(rc_txn *t, int db, const char *prefix, char (**out)[RC_NAME_MAX + 1],
-                   size_t *count)
+struct keys {
+	char (*arr)[RC_STORE_KEY_MAX + 1];
+	size_t n, cap;
+};
+
+static int key_add(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
-	char (*arr)[RC_NAME_MAX + 1] = NULL;
-	size_t n = 0, cap = 0;
-	int rc = RC_OK, mrc;
+	struct keys *ks = ctx;
+
+	(void)t;
+	(void)v;
+	if (k->size == 0 || k->size > RC_STORE_KEY_MAX)
+		return rc_fail(RC_ERR_STORE, "damaged store (a key of %zu bytes)", k->size);
+	if (ks->n == ks->cap) {
+		size_t ncap = ks->cap ? ks->cap * 2 : 64;
+		void *na = realloc(ks->arr, ncap * sizeof(*ks->arr));
+		if (!na)
+			return rc_fail(RC_ERR_NOMEM, "out of memory");
+		ks->arr = na;
+		ks->cap = ncap;
+	}
+	memcpy(ks->arr[ks->n], k->data, k->size);
+	ks->arr[ks->n][k->size] = '\0';
+	ks->n++;
+	return RC_OK;
+}
+
+int rc_store_keys(rc_txn *t, int db, const char *prefix, char (**out)[RC_STORE_KEY_MAX + 1],
+                  size_t *count)
+{
+	struct keys ks = { 0 };
+	int rc = rc_store_foreach(t, db, prefix, strlen(prefix), key_add, &ks);
 
 	*out = NULL;
 	*count = 0;
-	if ((mrc = mdb_cursor_open(t->txn, t->s->dbi[db], &c)) != 0)
-		return rc_fail_lmdb(mrc, "cannot read the store");
-	k.mv_size = strlen(prefix);
-	k.mv_data = (void *)(uintptr_t)prefix;
-	for (mrc = mdb_cursor_get(c, &k, &v, k.mv_size ? MDB_SET_RANGE : MDB_FIRST); mrc == 0;
-	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size < strlen(prefix) || memcmp(k.mv_data, prefix, strlen(prefix)) != 0)
-			break;
-		if (k.mv_size == 0 || k.mv_size > RC_NAME_MAX) {
-			rc = rc_fail(RC_ERR_STORE, "damaged store (a key of %zu bytes)", k.mv_size);
-			break;
-		}
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			void *na = realloc(arr, ncap * sizeof(*arr));
-			if (!na) {
-				rc = rc_fail(RC_ERR_NOMEM, "out of memory");
-				break;
-			}
-			arr = na;
-			cap = ncap;
-		}
-		memcpy(arr[n], k.mv_data, k.mv_size);
-		arr[n][k.mv_size] = '\0';
-		n++;
-	}
-	mdb_cursor_close(c);
-	if (!rc && mrc != 0 && mrc != MDB_NOTFOUND)
-		rc = rc_fail_lmdb(mrc, "cannot read the store");
 	if (rc) {
-		free(arr);
+		free(ks.arr);
 		return rc;
 	}
-	*out = arr;
-	*count = n;
+	*out = ks.arr;
+	*count = ks.n;
 	return RC_OK;
 }
