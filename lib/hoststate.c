@@ -12,8 +12,8 @@
  * Records go through the one codec (RC_REC_HOST_USER, RC_REC_HOST_TOKEN,
  * a counter as a setting).  An entry whose every value is 0 is deleted.
  *
- * The membership records carry none of it: rc_store_member and
- * rc_store_svcuser write the host fields as 0, and a login writes only
+ * The membership records carry none of it: rc_member_put and
+ * rc_svcuser_put write the host fields as 0, and a login writes only
  * here (and to the audit log and the outbox of notices, which are not
  * membership either).  Loading lays the host entry, when there is
  * one, over the membership record: the merged view the public structs show.
@@ -142,9 +142,9 @@ int rc_host_svcuser_store(rc_txn *t, const rc_svcuser_rec *u)
 	return user_put(t, u->pub.uid, &h);
 }
 
-int rc_store_member_and_host(rc_txn *t, const rc_member_rec *m)
+int rc_member_put_with_host(rc_txn *t, const rc_member_rec *m)
 {
-	int rc = rc_store_member(t, m);
+	int rc = rc_member_put(t, m);
 
 	return rc ? rc : rc_host_member_store(t, m);
 }
@@ -251,10 +251,10 @@ int rc_host_upgrade(rc_txn *t, size_t *moved)
 	rc = rc_store_keys(t, DB_MEMBERS, "", &names, &n);
 	for (size_t i = 0; !rc && i < n; i++) {
 		rc_member_rec m;
-		rc = rc_load_member(t, names[i], &m);
+		rc = rc_member_load(t, names[i], &m);
 		if (!rc && (m.failed || m.failed_at || m.lock_until || m.last_active ||
 		            m.totp_last_step)) {
-			rc = rc_store_member_and_host(t, &m);
+			rc = rc_member_put_with_host(t, &m);
 			(*moved)++;
 		}
 		sodium_memzero(&m, sizeof(m));
@@ -265,9 +265,9 @@ int rc_host_upgrade(rc_txn *t, size_t *moved)
 		rc = rc_store_keys(t, DB_SVCUSERS, "", &names, &n);
 	for (size_t i = 0; !rc && i < n; i++) {
 		rc_svcuser_rec u;
-		rc = rc_load_svcuser(t, names[i], &u);
+		rc = rc_svcuser_load(t, names[i], &u);
 		if (!rc && (u.pub.failed || u.pub.failed_at || u.pub.lock_until)) {
-			rc = rc_store_svcuser(t, &u);
+			rc = rc_svcuser_put(t, &u);
 			if (!rc)
 				rc = rc_host_svcuser_store(t, &u);
 			(*moved)++;

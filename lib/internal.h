@@ -290,6 +290,8 @@ static inline int rc_store_putw(rc_txn *t, int db, const void *key, size_t klen,
 	return w->err ? w->err : rc_store_put(t, db, key, klen, w->p, w->len, flags);
 }
 
+/* The actor of T, resolved as T begins (actor.c). */
+int rc_actor_resolve(rc_txn *t);
 /* Permission checks.  Each returns RC_OK or RC_ERR_PERM with a message. */
 int rc_require(rc_txn *t, uint32_t perm);
 uint32_t rc_actor_rank(const rc_txn *t);
@@ -305,27 +307,30 @@ int rc_require_rank_over(rc_txn *t, const rc_member_rec *target);
 int rc_require_can_grant(rc_txn *t, const rc_role *role);
 
 /* Loading records inside a transaction (RC_ERR_NOTFOUND with a message). */
-int rc_load_member(rc_txn *t, const char *name, rc_member_rec *m);
+int rc_member_load(rc_txn *t, const char *name, rc_member_rec *m);
 /* The member an administrator names: by user name or, when WHO holds an
  * '@', by email address (case-insensitive, as idx_email keys it).  The
  * user name goes to NAME (and to rc_member_named()); an unknown one is
  * RC_ERR_NOTFOUND with a message naming what was given. */
 int rc_member_ref(rc_txn *t, const char *who, char name[RC_NAME_MAX + 1]);
 /* rc_member_ref, then the record. */
-int rc_load_member_ref(rc_txn *t, const char *who, rc_member_rec *m);
+int rc_member_load_ref(rc_txn *t, const char *who, rc_member_rec *m);
 /* WHO names the actor itself (its user name or its email address). */
 bool rc_names_actor(const rc_txn *t, const char *who);
-int rc_store_member(rc_txn *t, const rc_member_rec *m);
-int rc_load_role(rc_txn *t, const char *name, rc_role *r);
-int rc_load_service(rc_txn *t, const char *name, rc_service *svc);
-int rc_load_svcuser(rc_txn *t, const char *name, rc_svcuser_rec *u);
-int rc_store_svcuser(rc_txn *t, const rc_svcuser_rec *u);
+int rc_member_put(rc_txn *t, const rc_member_rec *m);
+int rc_role_load(rc_txn *t, const char *name, rc_role *r);
+int rc_service_load(rc_txn *t, const char *name, rc_service *svc);
+int rc_svcuser_load(rc_txn *t, const char *name, rc_svcuser_rec *u);
+int rc_svcuser_put(rc_txn *t, const rc_svcuser_rec *u);
 
 /* Names and ids. */
 int rc_name_check_free(rc_txn *t, const char *name);
 int rc_id_alloc(rc_txn *t, uint32_t *id);
 int rc_uid_index_put(rc_txn *t, uint32_t uid, char kind, const char *name);
 int rc_uid_index_del(rc_txn *t, uint32_t uid);
+/* The entry of UID: its KIND ('m' member, 's' service user; '\0' when the
+ * entry is damaged) and NAME; RC_ERR_NOTFOUND (silent) when none. */
+int rc_uid_index_get(rc_txn *t, uint32_t uid, char *kind, char name[RC_NAME_MAX + 1]);
 void rc_email_key(const char *email, char *out, size_t len);
 
 /* Settings, typed views with their defaults. */
@@ -344,8 +349,8 @@ int rc_invite_in(rc_txn *t, const rc_invite_req *req, rc_code_result *out);
 int rc_invitation_issue(rc_txn *t, rc_member_rec *m, const char *inviter,
                         uint32_t resent, rc_code_result *out);
 
-int rc_load_invitation(rc_txn *t, const char *name, rc_invitation *inv);
-int rc_store_invitation(rc_txn *t, const rc_invitation *inv);
+int rc_invitation_load(rc_txn *t, const char *name, rc_invitation *inv);
+int rc_invitation_put(rc_txn *t, const rc_invitation *inv);
 int rc_password_policy(rc_txn *t, const rc_member_rec *m, const char *pw);
 
 /* Tokens (token.c). */
@@ -365,9 +370,9 @@ int rc_tokens_upgrade(rc_txn *t, size_t *kept, size_t *dropped);
  * (counted in *moved), the records written again without a last use. */
 int rc_tokens_host_upgrade(rc_txn *t, size_t *moved);
 
-/* Host state (hoststate.c).  rc_load_member, rc_load_svcuser and the token
+/* Host state (hoststate.c).  rc_member_load, rc_svcuser_load and the token
  * loads return a merged view: the membership record with the host state
- * laid over it.  rc_store_member and rc_store_svcuser write membership
+ * laid over it.  rc_member_put and rc_svcuser_put write membership
  * only (the codec writes no host field); these write the host state of a
  * view.  A login writes only these (and the audit log and the outbox). */
 int rc_host_member_load(rc_txn *t, rc_member_rec *m);
@@ -386,7 +391,7 @@ int rc_host_meta_put_u64(rc_txn *t, const char *key, uint64_t v);
 int rc_host_counter_bump(rc_txn *t, const char *key);
 /* An administrative or self-service change that also sets the host state
  * of M (unlock, password reset, two-factor reset): both written. */
-int rc_store_member_and_host(rc_txn *t, const rc_member_rec *m);
+int rc_member_put_with_host(rc_txn *t, const rc_member_rec *m);
 /* Schema 2 -> 3: the host state out of the membership records. */
 int rc_host_upgrade(rc_txn *t, size_t *moved);
 /* Schema 2 -> 3: the queued notices out of settings (notify.c). */

@@ -25,7 +25,7 @@ RC_API const char *rc_invitation_state_name(int state)
 	return "?";
 }
 
-int rc_load_invitation(rc_txn *t, const char *name, rc_invitation *inv)
+int rc_invitation_load(rc_txn *t, const char *name, rc_invitation *inv)
 {
 	rc_val v;
 	int rc = rc_store_gets(t, DB_INVITATIONS, name, &v);
@@ -40,7 +40,7 @@ int rc_load_invitation(rc_txn *t, const char *name, rc_invitation *inv)
 	return rc;
 }
 
-int rc_store_invitation(rc_txn *t, const rc_invitation *inv)
+int rc_invitation_put(rc_txn *t, const rc_invitation *inv)
 {
 	rc_wbuf w;
 	int rc;
@@ -111,7 +111,7 @@ static int invitation_put(rc_txn *t, const rc_member_rec *m, const char *inviter
 	inv.expires = inv.created + ttl;
 	memcpy(inv.code_hash, hash, sizeof(inv.code_hash));
 	*expires = inv.expires;
-	return rc_store_invitation(t, &inv);
+	return rc_invitation_put(t, &inv);
 }
 
 int rc_invitation_issue(rc_txn *t, rc_member_rec *m, const char *inviter, uint32_t resent,
@@ -179,7 +179,7 @@ static int invite_check(rc_txn *t, const char *role_name, rc_member_rec *m)
 	rc_role role;
 	int rc;
 
-	if ((rc = rc_load_role(t, role_name, &role)) != 0 ||
+	if ((rc = rc_role_load(t, role_name, &role)) != 0 ||
 	    (rc = rc_require_can_grant(t, &role)) != 0 ||
 	    (rc = email_check_free(t, m->email)) != 0 ||
 	    (rc = rc_name_check_free(t, m->username)) != 0)
@@ -196,7 +196,7 @@ static int invite_store(rc_txn *t, rc_member_rec *m, const uint8_t hash[32], int
 
 	m->created = rc_store_now(t->s);
 	if ((rc = rc_id_alloc(t, &m->uid)) != 0 ||
-	    (rc = rc_store_member(t, m)) != 0 ||
+	    (rc = rc_member_put(t, m)) != 0 ||
 	    (rc = rc_uid_index_put(t, m->uid, 'm', m->username)) != 0 ||
 	    (rc = email_index_put(t, m->email, m->username)) != 0)
 		return rc;
@@ -500,7 +500,7 @@ static int begin_on_member(rc_store *s, const rc_actor *a, const char *action,
 	rc_txn_audit(t, action, name);
 	rc = rc_require(t, perm);
 	if (!rc)
-		rc = rc_load_member_ref(t, name, m);
+		rc = rc_member_load_ref(t, name, m);
 	if (!rc) {
 		rc_txn_audit(t, action, m->username);
 		rc = rc_require_rank_over(t, m);
@@ -587,20 +587,20 @@ RC_API int rc_member_withdraw(rc_store *s, const rc_actor *a, const char *who)
 		rc = rc_member_ref(&t, who, username);
 	if (!rc) {
 		rc_txn_audit(&t, "member.withdraw", username);
-		rc = rc_load_invitation(&t, username, &inv);
+		rc = rc_invitation_load(&t, username, &inv);
 	}
 	if (!rc && inv.state != RC_INV_PENDING)
 		rc = rc_fail(RC_ERR_STATE, "the invitation of %s is %s; only pending invitations "
 		             "can be withdrawn", username, rc_invitation_state_name(inv.state));
-	if (!rc && rc_load_role(&t, inv.role, &role) == RC_OK)
+	if (!rc && rc_role_load(&t, inv.role, &role) == RC_OK)
 		rc = rc_require_can_grant(&t, &role);
 	if (!rc)
-		rc = rc_load_member(&t, username, &m);
+		rc = rc_member_load(&t, username, &m);
 	if (!rc && m.status != RC_MEMBER_PENDING)
 		rc = rc_fail(RC_ERR_STATE, "%s is no longer pending", username);
 	if (!rc) {
 		inv.state = RC_INV_WITHDRAWN;
-		rc = rc_store_invitation(&t, &inv);
+		rc = rc_invitation_put(&t, &inv);
 	}
 	if (!rc)
 		rc = member_remove(&t, &m);
@@ -626,18 +626,18 @@ RC_API int rc_member_resend(rc_store *s, const rc_actor *a, const char *who,
 		rc = rc_member_ref(&t, who, username);
 	if (!rc) {
 		rc_txn_audit(&t, "member.resend", username);
-		rc = rc_load_invitation(&t, username, &inv);
+		rc = rc_invitation_load(&t, username, &inv);
 	}
 	if (!rc && inv.state != RC_INV_PENDING && inv.state != RC_INV_EXPIRED)
 		rc = rc_fail(RC_ERR_STATE, "the invitation of %s is %s; only pending or expired "
 		             "invitations can be resent", username,
 		             rc_invitation_state_name(inv.state));
 	if (!rc)
-		rc = rc_load_member(&t, username, &m);
+		rc = rc_member_load(&t, username, &m);
 	if (!rc && m.status != RC_MEMBER_PENDING)
 		rc = rc_fail(RC_ERR_STATE, "%s is no longer pending", username);
 	if (!rc)
-		rc = rc_load_role(&t, m.role, &role);
+		rc = rc_role_load(&t, m.role, &role);
 	if (!rc)
 		rc = rc_require_can_grant(&t, &role);
 	if (!rc)
@@ -703,7 +703,7 @@ static int code_in_invitation(rc_txn *t, const rc_val *k, const rc_val *v, void 
 		rc = rc_fail(RC_ERR_STATE, "this invitation code has expired; ask for the "
 		             "invitation to be resent");
 	else
-		rc = rc_load_member(t, inv.username, f->m);
+		rc = rc_member_load(t, inv.username, f->m);
 	*f->is_reset = false;
 	return code_found(f, rc);
 }
@@ -765,13 +765,13 @@ int rc_code_redeem(rc_txn *t, rc_member_rec *m, bool is_reset, const uint8_t has
 		m->reset_expires = 0;
 		sodium_memzero(m->reset_hash, sizeof(m->reset_hash));
 	} else {
-		if ((rc = rc_load_invitation(t, m->username, &inv)) != RC_OK)
+		if ((rc = rc_invitation_load(t, m->username, &inv)) != RC_OK)
 			return rc;
 		if (inv.state != RC_INV_PENDING || now >= inv.expires ||
 		    sodium_memcmp(inv.code_hash, hash, 32) != 0)
 			return rc_fail(RC_ERR_STATE, "the invitation code is no longer valid");
 		inv.state = RC_INV_ACCEPTED;
-		if ((rc = rc_store_invitation(t, &inv)) != RC_OK)
+		if ((rc = rc_invitation_put(t, &inv)) != RC_OK)
 			return rc;
 		m->status = RC_MEMBER_ACTIVE;
 		if ((rc = rc_notice_queue(t, RC_EV_INVITATION_ACCEPTED, m->username,
@@ -849,7 +849,7 @@ RC_API int rc_member_accept(rc_store *s, const rc_actor *a, const char *code,
 	if (!rc)
 		snprintf(t.detail, sizeof(t.detail), "ok, by uid %u", (unsigned)t.uid);
 	if (!rc)
-		rc = rc_store_member_and_host(&t, &m);   /* the lock cleared too */
+		rc = rc_member_put_with_host(&t, &m);   /* the lock cleared too */
 	if (!rc)
 		snprintf(username_out, RC_NAME_MAX + 1, "%s", m.username);
 	rc = rc_txn_end(&t, rc);
@@ -875,7 +875,7 @@ RC_API int rc_member_set_role(rc_store *s, const rc_actor *a, const char *userna
 	if (rc == RC_OK || t.txn)
 		rc_txn_audit(&t, "member.set-role", target);
 	if (!rc)
-		rc = rc_load_role(&t, role, &r);
+		rc = rc_role_load(&t, role, &r);
 	if (!rc)
 		rc = rc_require_can_grant(&t, &r);
 	if (!rc && strcmp(r.name, "owner") != 0)
@@ -889,11 +889,11 @@ RC_API int rc_member_set_role(rc_store *s, const rc_actor *a, const char *userna
 	}
 	if (!rc) {
 		snprintf(m.role, sizeof(m.role), "%s", r.name);
-		rc = rc_store_member(&t, &m);
+		rc = rc_member_put(&t, &m);
 	}
-	if (!rc && m.status == RC_MEMBER_PENDING && rc_load_invitation(&t, m.username, &inv) == RC_OK) {
+	if (!rc && m.status == RC_MEMBER_PENDING && rc_invitation_load(&t, m.username, &inv) == RC_OK) {
 		snprintf(inv.role, sizeof(inv.role), "%s", r.name);
-		rc = rc_store_invitation(&t, &inv);
+		rc = rc_invitation_put(&t, &inv);
 	}
 	return rc_txn_end(&t, rc);
 }
@@ -923,7 +923,7 @@ RC_API int rc_member_update(rc_store *s, const rc_actor *a, const char *username
 	} else {
 		rc = rc_require(&t, RC_PERM_MANAGE_MEMBERS);
 		if (!rc)
-			rc = rc_load_member_ref(&t, username, &m);
+			rc = rc_member_load_ref(&t, username, &m);
 		if (!rc)
 			rc = rc_require_rank_over(&t, &m);
 	}
@@ -946,7 +946,7 @@ RC_API int rc_member_update(rc_store *s, const rc_actor *a, const char *username
 	if (!rc && full_name)
 		snprintf(m.full_name, sizeof(m.full_name), "%s", full_name);
 	if (!rc)
-		rc = rc_store_member(&t, &m);
+		rc = rc_member_put(&t, &m);
 	return rc_txn_end(&t, rc);
 }
 
@@ -969,7 +969,7 @@ RC_API int rc_member_set_active(rc_store *s, const rc_actor *a, const char *user
 		rc = require_not_last_owner(&t, &m, "deactivated");
 	if (!rc) {
 		m.status = active ? RC_MEMBER_ACTIVE : RC_MEMBER_INACTIVE;
-		rc = rc_store_member(&t, &m);
+		rc = rc_member_put(&t, &m);
 	}
 	return rc_txn_end(&t, rc);
 }
@@ -1023,7 +1023,7 @@ RC_API int rc_member_reset_password(rc_store *s, const rc_actor *a, const char *
 		m.lock_until = 0;
 		code_result(&m, out);
 		out->expires = m.reset_expires;
-		rc = rc_store_member_and_host(&t, &m);
+		rc = rc_member_put_with_host(&t, &m);
 	}
 	/* Resetting a password revokes every token (the seed's rule). */
 	if (!rc)
@@ -1091,7 +1091,7 @@ RC_API int rc_member_get(rc_store *s, const rc_actor *a, const char *username, r
 	} else {
 		rc = rc_require(&t, RC_PERM_MEMBERS);
 		if (!rc)
-			rc = rc_load_member_ref(&t, username, &m);
+			rc = rc_member_load_ref(&t, username, &m);
 		if (!rc)
 			rc_member_view(&m, out);
 		sodium_memzero(&m, sizeof(m));
@@ -1142,7 +1142,7 @@ RC_API int rc_invitation_get(rc_store *s, const rc_actor *a, const char *who,
 	if (!rc)
 		rc = rc_member_ref(&t, who, username);
 	if (!rc)
-		rc = rc_load_invitation(&t, username, out);
+		rc = rc_invitation_load(&t, username, out);
 	sodium_memzero(out->code_hash, sizeof(out->code_hash));
 	return rc_txn_end(&t, rc);
 }
@@ -1185,9 +1185,86 @@ RC_API int rc_member_foreach(rc_store *s, const rc_actor *a, const rc_member_fil
 	if (rc)
 		return rc;
 	rc = rc_require(&t, RC_PERM_MEMBERS);
-	if (!rc && f && f->role && rc_load_role(&t, f->role, &(rc_role){0}))
+	if (!rc && f && f->role && rc_role_load(&t, f->role, &(rc_role){0}))
 		rc = RC_ERR_NOTFOUND;
 	if (!rc)
 		rc = rc_store_foreach(&t, DB_MEMBERS, "", 0, member_one, &w);
 	return rc_txn_end(&t, rc);
+}
+
+/* ---- loading and writing records ------------------------------------------ */
+
+int rc_member_load(rc_txn *t, const char *name, rc_member_rec *m)
+{
+	rc_val v;
+	int rc = rc_store_gets(t, DB_MEMBERS, name, &v);
+
+	if (rc == RC_ERR_NOTFOUND)
+		return rc_fail(RC_ERR_NOTFOUND, "no member named \"%.40s\"", name);
+	if (!rc)
+		rc = rc_member_decode(v.data, v.size, m);
+	return rc ? rc : rc_host_member_load(t, m);
+}
+
+int rc_member_ref(rc_txn *t, const char *who, char name[RC_NAME_MAX + 1])
+{
+	char key[RC_EMAIL_MAX + 1];
+	rc_val v;
+	int rc;
+
+	name[0] = '\0';
+	if (!strchr(who, '@')) {
+		if (strlen(who) > RC_NAME_MAX)
+			return rc_fail(RC_ERR_NOTFOUND, "no member named \"%.40s\"", who);
+		memcpy(name, who, strlen(who) + 1);
+	} else {
+		if (strlen(who) > RC_EMAIL_MAX)
+			return rc_fail(RC_ERR_NOTFOUND, "no member with the email address "
+			               "\"%.64s...\"", who);
+		rc_email_key(who, key, sizeof(key));
+		rc = rc_store_gets(t, DB_IDX_EMAIL, key, &v);
+		if (rc == RC_ERR_NOTFOUND)
+			return rc_fail(RC_ERR_NOTFOUND, "no member with the email address \"%s\"",
+			               who);
+		if (rc)
+			return rc;
+		if (v.size == 0 || v.size > RC_NAME_MAX ||
+		    memchr(v.data, '\0', v.size))
+			return rc_fail(RC_ERR_STORE, "the email index entry of %s is damaged", who);
+		memcpy(name, v.data, v.size);
+		name[v.size] = '\0';
+	}
+	snprintf(t->s->named, sizeof(t->s->named), "%s", name);
+	return RC_OK;
+}
+
+int rc_member_load_ref(rc_txn *t, const char *who, rc_member_rec *m)
+{
+	char name[RC_NAME_MAX + 1];
+	int rc = rc_member_ref(t, who, name);
+
+	return rc ? rc : rc_member_load(t, name, m);
+}
+
+RC_API const char *rc_member_named(const rc_store *s)
+{
+	return s->named;
+}
+
+/* Membership only: the host state of the view M is written as 0
+ * (rc_host_member_store writes it where it lives). */
+int rc_member_put(rc_txn *t, const rc_member_rec *m)
+{
+	rc_member_rec rec = *m;
+	rc_wbuf w;
+	int rc;
+
+	rec.failed = 0;
+	rec.failed_at = rec.lock_until = rec.last_active = rec.totp_last_step = 0;
+	rec.recovery_used = 0;
+	rc_member_encode(&rec, &w);
+	rc = rc_store_putw(t, DB_MEMBERS, rec.username, strlen(rec.username), &w, 0);
+	rc_wbuf_free(&w);
+	sodium_memzero(&rec, sizeof(rec));
+	return rc;
 }

@@ -121,7 +121,7 @@ RC_API int rc_role_get(rc_store *s, const rc_actor *a, const char *name, rc_role
 		return rc;
 	rc = rc_require(&t, 0);
 	if (!rc)
-		rc = rc_load_role(&t, name, out);
+		rc = rc_role_load(&t, name, out);
 	return rc_txn_end(&t, rc);
 }
 
@@ -283,7 +283,7 @@ RC_API int rc_role_delete(rc_store *s, const rc_actor *a, const char *name)
 	rc_txn_audit(&t, "role.delete", name);
 	rc = rc_require(&t, RC_PERM_MANAGE_MEMBERS);
 	if (!rc)
-		rc = rc_load_role(&t, name, &r);
+		rc = rc_role_load(&t, name, &r);
 	if (!rc && r.builtin)
 		rc = rc_fail(RC_ERR_POLICY, "role \"%s\" is built in and cannot be deleted", name);
 	if (!rc && !t.root && r.rank >= rc_actor_rank(&t))
@@ -298,4 +298,17 @@ RC_API int rc_role_delete(rc_store *s, const rc_actor *a, const char *name)
 	if (!rc)
 		rc = rc_store_del(&t, DB_ROLES, name, strlen(name));
 	return rc_txn_end(&t, rc);
+}
+
+/* ---- loading and writing records ------------------------------------------ */
+
+int rc_role_load(rc_txn *t, const char *name, rc_role *r)
+{
+	rc_val v;
+	int rc = rc_store_gets(t, DB_ROLES, name, &v);
+
+	if (rc == RC_ERR_NOTFOUND)
+		return rc_fail(RC_ERR_NOTFOUND, "no role named \"%.40s\" (see \"rollcall role list\")",
+		               name);
+	return rc ? rc : rc_role_decode(v.data, v.size, r);
 }

@@ -83,7 +83,7 @@ static int svcuser_new(rc_txn *t, const rc_service *svc, const char *name, const
 		rc = rc_id_alloc(t, &u.pub.uid);
 	if (!rc) {
 		svc_pw_apply(pw, &u);
-		rc = rc_store_svcuser(t, &u);
+		rc = rc_svcuser_put(t, &u);
 	}
 	if (!rc)
 		rc = rc_uid_index_put(t, u.pub.uid, 's', name);
@@ -136,7 +136,7 @@ RC_API int rc_service_set_runs_as(rc_store *s, const rc_actor *a, const char *na
 	         runs_as && runs_as[0] ? runs_as : "(none)");
 	rc = rc_require(&t, RC_PERM_MANAGE_SERVICES);
 	if (!rc)
-		rc = rc_load_service(&t, name, &svc);
+		rc = rc_service_load(&t, name, &svc);
 	if (!rc) {
 		snprintf(svc.runs_as, sizeof(svc.runs_as), "%s", runs_as ? runs_as : "");
 		rc = service_put(&t, &svc);
@@ -234,7 +234,7 @@ RC_API int rc_service_set_running(rc_store *s, const rc_actor *a, const char *na
 	rc_txn_audit(&t, running ? "service.start" : "service.stop", name);
 	rc = rc_require(&t, RC_PERM_START_STOP);
 	if (!rc)
-		rc = rc_load_service(&t, name, &svc);
+		rc = rc_service_load(&t, name, &svc);
 	if (!rc && svc.state == (running ? RC_SERVICE_RUNNING : RC_SERVICE_STOPPED))
 		rc = rc_fail(RC_ERR_STATE, "service \"%s\" is already %s", name,
 		             running ? "running" : "stopped");
@@ -276,7 +276,7 @@ RC_API int rc_service_delete(rc_store *s, const rc_actor *a, const char *name)
 	rc_txn_audit(&t, "service.delete", name);
 	rc = rc_require(&t, RC_PERM_START_STOP);
 	if (!rc)
-		rc = rc_load_service(&t, name, &svc);
+		rc = rc_service_load(&t, name, &svc);
 	if (!rc && svc.state == RC_SERVICE_RUNNING)
 		rc = rc_fail(RC_ERR_STATE, "service \"%s\" is running; stop it before deleting it",
 		             name);
@@ -296,7 +296,7 @@ RC_API int rc_service_get(rc_store *s, const rc_actor *a, const char *name, rc_s
 		return rc;
 	rc = rc_require(&t, RC_PERM_VIEW);
 	if (!rc)
-		rc = rc_load_service(&t, name, out);
+		rc = rc_service_load(&t, name, out);
 	return rc_txn_end(&t, rc);
 }
 
@@ -344,7 +344,7 @@ static int begin_manage(rc_store *s, const rc_actor *a, const char *action,
 	rc_txn_audit(t, action, target);
 	rc = rc_require(t, RC_PERM_MANAGE_SERVICES);
 	if (!rc)
-		rc = rc_load_service(t, service, svc);
+		rc = rc_service_load(t, service, svc);
 	if (!rc && svc->state != RC_SERVICE_RUNNING)
 		rc = rc_fail(RC_ERR_STATE, "service \"%s\" is stopped: your service must be "
 		             "running before you can manage users", service);
@@ -353,7 +353,7 @@ static int begin_manage(rc_store *s, const rc_actor *a, const char *action,
 
 static int load_user_of(rc_txn *t, const char *service, const char *name, rc_svcuser_rec *u)
 {
-	int rc = rc_load_svcuser(t, name, u);
+	int rc = rc_svcuser_load(t, name, u);
 	if (rc == RC_OK && strcmp(u->pub.service, service) != 0)
 		rc = rc_fail(RC_ERR_NOTFOUND, "service \"%s\" has no user \"%.40s\"", service, name);
 	else if (rc == RC_ERR_NOTFOUND)
@@ -413,7 +413,7 @@ RC_API int rc_svcuser_update_password(rc_store *s, const rc_actor *a, const char
 	if (!rc) {
 		snprintf(out->username, sizeof(out->username), "%s", username);
 		svc_pw_apply(&pw, &u);
-		rc = rc_store_svcuser(&t, &u);
+		rc = rc_svcuser_put(&t, &u);
 		/* a new password revokes the user's tokens, as a member's does */
 		if (!rc)
 			rc = rc_tokens_revoke_owner(&t, u.pub.uid, &revoked);
@@ -470,7 +470,7 @@ RC_API int rc_svcuser_set(rc_store *s, const rc_actor *a, const char *service,
 			u.pub.read_only = read_only;
 		if (replication >= 0)
 			u.pub.replication = replication;
-		rc = rc_store_svcuser(&t, &u);
+		rc = rc_svcuser_put(&t, &u);
 	}
 	sodium_memzero(&u, sizeof(u));
 	return rc_txn_end(&t, rc);
@@ -490,7 +490,7 @@ RC_API int rc_svcuser_show_password(rc_store *s, const rc_actor *a, const char *
 		return rc;
 	rc = rc_require(&t, RC_PERM_MANAGE_SERVICES);
 	if (!rc)
-		rc = rc_load_service(&t, service, &svc);
+		rc = rc_service_load(&t, service, &svc);
 	if (!rc)
 		rc = load_user_of(&t, service, username, &u);
 	if (!rc)
@@ -560,8 +560,48 @@ RC_API int rc_svcuser_foreach(rc_store *s, const rc_actor *a, const char *servic
 		return rc;
 	rc = rc_require(&t, RC_PERM_VIEW);
 	if (!rc)
-		rc = rc_load_service(&t, service, &svc);
+		rc = rc_service_load(&t, service, &svc);
 	if (!rc)
 		rc = rc_store_foreach(&t, DB_SVCUSERS, "", 0, svcuser_one, &w);
 	return rc_txn_end(&t, rc);
+}
+
+/* ---- loading and writing records ------------------------------------------ */
+
+int rc_service_load(rc_txn *t, const char *name, rc_service *svc)
+{
+	rc_val v;
+	int rc = rc_store_gets(t, DB_SERVICES, name, &v);
+
+	if (rc == RC_ERR_NOTFOUND)
+		return rc_fail(RC_ERR_NOTFOUND, "no service named \"%.40s\"", name);
+	return rc ? rc : rc_service_decode(v.data, v.size, svc);
+}
+
+int rc_svcuser_load(rc_txn *t, const char *name, rc_svcuser_rec *u)
+{
+	rc_val v;
+	int rc = rc_store_gets(t, DB_SVCUSERS, name, &v);
+
+	if (rc == RC_ERR_NOTFOUND)
+		return rc_fail(RC_ERR_NOTFOUND, "no service user named \"%.40s\"", name);
+	if (!rc)
+		rc = rc_svcuser_decode(v.data, v.size, u);
+	return rc ? rc : rc_host_svcuser_load(t, u);
+}
+
+/* Membership only (see rc_member_put). */
+int rc_svcuser_put(rc_txn *t, const rc_svcuser_rec *u)
+{
+	rc_svcuser_rec rec = *u;
+	rc_wbuf w;
+	int rc;
+
+	rec.pub.failed = 0;
+	rec.pub.failed_at = rec.pub.lock_until = 0;
+	rc_svcuser_encode(&rec, &w);
+	rc = rc_store_putw(t, DB_SVCUSERS, rec.pub.username, strlen(rec.pub.username), &w, 0);
+	rc_wbuf_free(&w);
+	sodium_memzero(&rec, sizeof(rec));
+	return rc;
 }

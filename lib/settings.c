@@ -693,3 +693,15 @@ RC_API int rc_store_status(rc_store *s, const rc_actor *a, rc_status *out)
 	}
 	return rc_txn_end(&t, rc);
 }
+
+/* ---- meta values (schema, counters) in settings --------------------------- */
+
+int rc_meta_get_u64(rc_txn *t, const char *key, uint64_t *out)
+{
+	return rc_store_get_u64(t, DB_SETTINGS, key, out);
+}
+
+int rc_meta_put_u64(rc_txn *t, const char *key, uint64_t v)
+{
+	return rc_store_put_u64(t, DB_SETTINGS, key, v);
+}

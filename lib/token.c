@@ -474,7 +474,7 @@ static int resolve_owner(rc_txn *t, const char *owner, int kind, owner_ref *out)
 		rc_svcuser_rec u;
 		rc = rc_require(t, RC_PERM_MANAGE_SERVICES);
 		if (!rc)
-			rc = rc_load_svcuser(t, owner, &u);
+			rc = rc_svcuser_load(t, owner, &u);
 		if (!rc) {
 			snprintf(out->name, sizeof(out->name), "%s", u.pub.username);
 			out->uid = u.pub.uid;
@@ -488,7 +488,7 @@ static int resolve_owner(rc_txn *t, const char *owner, int kind, owner_ref *out)
 	rc_member_rec m;
 	rc = rc_require(t, RC_PERM_MANAGE_MEMBERS);
 	if (!rc)
-		rc = rc_load_member_ref(t, owner, &m);
+		rc = rc_member_load_ref(t, owner, &m);
 	if (rc == RC_ERR_NOTFOUND && !strchr(owner, '@')) {
 		rc_val v;
 		if (rc_store_gets(t, DB_SVCUSERS, owner, &v) == RC_OK)
@@ -705,7 +705,7 @@ int rc_tokens_upgrade(rc_txn *t, size_t *kept, size_t *dropped)
 	for (size_t i = 0; !rc && i < n; i++) {
 		char key[OWNER_KEY_LEN];
 		rc_member_rec m;
-		int lrc = rc_load_member(t, arr[i].pub.owner, &m);
+		int lrc = rc_member_load(t, arr[i].pub.owner, &m);
 		if (lrc == RC_OK && m.uid) {
 			arr[i].pub.owner_uid = m.uid;
 			rc = token_store(t, &arr[i]);

@@ -1259,11 +1259,11 @@ static void test_upgrade_schema2_host(void **state)
 		rc_wbuf w;
 		rc_token_rec rec;
 		char key[1 + RC_TOKEN_ID_LEN];
-		assert_int_equal(rc_load_member(&t, "alice", &raw), RC_OK);
+		assert_int_equal(rc_member_load(&t, "alice", &raw), RC_OK);
 		assert_int_equal(rc_member_encode(&raw, &w), RC_OK);
 		assert_int_equal(rc_store_putw(&t, DB_MEMBERS, "alice", 5, &w, 0), RC_OK);
 		rc_wbuf_free(&w);
-		assert_int_equal(rc_load_svcuser(&t, "dbuser1", &u), RC_OK);
+		assert_int_equal(rc_svcuser_load(&t, "dbuser1", &u), RC_OK);
 		assert_int_equal(u.pub.failed, 1);
 		assert_int_equal(rc_svcuser_encode(&u, &w), RC_OK);
 		assert_int_equal(rc_store_putw(&t, DB_SVCUSERS, "dbuser1", 7, &w, 0), RC_OK);
@@ -1338,7 +1338,7 @@ static void test_upgrade_schema2_host(void **state)
 	assert_int_equal(rc_store_gets(&t, DB_SVCUSERS, "dbuser1", &v), RC_OK);
 	assert_int_equal(rc_svcuser_decode(v.data, v.size, &u), RC_OK);
 	assert_int_equal(u.pub.failed, 0);
-	assert_int_equal(rc_load_svcuser(&t, "dbuser1", &u), RC_OK);
+	assert_int_equal(rc_svcuser_load(&t, "dbuser1", &u), RC_OK);
 	assert_int_equal(u.pub.failed, 1);
 	rc_txn_end(&t, RC_OK);
 	assert_int_equal(rc_member_get(f->s, &root, "alice", &m_after), RC_OK);
