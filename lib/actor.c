@@ -10,6 +10,24 @@
 #include <string.h>
 #include "internal.h"
 
+/* A transaction of the actor A: the engine's, then who acts. */
+int rc_txn_begin(rc_store *s, const rc_actor *a, bool write, rc_txn *t)
+{
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	t->uid = a->uid;
+	t->root = a->uid == 0;
+	snprintf(t->origin, sizeof(t->origin), "%s", a->origin);
+	rc = rc_store_txn_begin(s, write, t);
+	if (rc)
+		return rc;
+	rc = rc_actor_resolve(t);
+	if (rc)
+		(void)rc_txn_end(t, rc);
+	return rc;
+}
+
 /* Who acts in T: root, a member (its record and role, loaded in T) or
  * another uid.  Run as each transaction begins. */
 int rc_actor_resolve(rc_txn *t)

@@ -204,12 +204,12 @@ int rc_host_token_del(rc_txn *t, const char *id)
 int rc_host_meta_get_u64(rc_txn *t, const char *key, uint64_t *n)
 {
 	*n = 0;
-	return t->s->no_host ? RC_ERR_NOTFOUND : rc_store_get_u64(t, DB_HOST, key, n);
+	return t->s->no_host ? RC_ERR_NOTFOUND : rc_counter_get(t, DB_HOST, key, n);
 }
 
 int rc_host_meta_put_u64(rc_txn *t, const char *key, uint64_t n)
 {
-	return rc_store_put_u64(t, DB_HOST, key, n);
+	return rc_counter_put(t, DB_HOST, key, n);
 }
 
 int rc_host_counter_bump(rc_txn *t, const char *key)

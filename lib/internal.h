@@ -218,8 +218,7 @@ enum {
 #define RC_SCHEMA_VERSION 3
 
 struct rc_store {
-	void *env;                /* the engine's (store.c) */
-	unsigned int dbi[DB_COUNT];
+	RC_STORE_ENGINE;          /* store.c's: first */
 	rc_config cfg;
 	uint8_t key_codes[32];    /* keyed hashing of codes and tokens */
 	uint8_t key_secrets[32];  /* encryption of stored secrets */
@@ -243,9 +242,7 @@ struct rc_store {
 
 /* A transaction with its resolved actor and the audit record it will add. */
 typedef struct rc_txn {
-	rc_store *s;
-	void *txn;               /* the engine's (store.c) */
-	bool write;
+	RC_TXN_ENGINE;           /* store.c's: s, write (first) */
 	/* the actor, resolved inside the transaction */
 	uid_t uid;
 	bool root;
@@ -276,11 +273,22 @@ typedef struct rc_txn {
 	unsigned nqueued;
 } rc_txn;
 
+/* A transaction of actor A (actor.c), ended by rc_txn_end (store.h).  A
+ * refusal for lack of permission is audited in a transaction of its own. */
 int rc_txn_begin(rc_store *s, const rc_actor *a, bool write, rc_txn *t);
-/* Commit when rc is RC_OK, else abort; returns rc (or the commit's error).
- * A refusal for lack of permission is audited in a transaction of its own. */
-int rc_txn_end(rc_txn *t, int rc);
+/* The audit record T's commit appends (audit.c). */
 void rc_txn_audit(rc_txn *t, const char *action, const char *target);
+
+/* The hooks open.c registers (store.h): the audit record (audit.c), the
+ * generation and publication (publish.c), the notices (notify.c). */
+int rc_audit_hook(rc_txn *t, int rc, void *ctx);
+int rc_publish_pre_hook(rc_txn *t, int rc, void *ctx);
+int rc_publish_post_hook(rc_txn *t, int rc, void *ctx);
+int rc_publish_write_hook(rc_txn *t, int db, const rc_val *key, const rc_val *new,
+                          void *ctx);
+int rc_notice_hook(rc_txn *t, int rc, void *ctx);
+/* A batch's publication still owed (rc_store_close). */
+void rc_publish_pending(rc_store *s);
 
 _Static_assert(RC_STORE_KEY_MAX == RC_NAME_MAX, "rc_store_keys holds names");
 /* A record encoded in W (its error, if any, is returned). */
@@ -338,6 +346,10 @@ int rc_setting_int(rc_txn *t, const char *key, int64_t *out);
 int rc_setting_str(rc_txn *t, const char *key, char *buf, size_t len);
 int rc_meta_get_u64(rc_txn *t, const char *key, uint64_t *out);
 int rc_meta_put_u64(rc_txn *t, const char *key, uint64_t v);
+/* The same in database DB: a counter, a decimal in a setting record, read
+ * as 0..UINT64_MAX; RC_ERR_NOTFOUND (silent) when missing. */
+int rc_counter_get(rc_txn *t, int db, const char *key, uint64_t *out);
+int rc_counter_put(rc_txn *t, int db, const char *key, uint64_t v);
 
 /* Record a notice of EVENT (RC_EV_*) about TARGET in T: sent after commit. */
 int rc_notice_queue(rc_txn *t, uint32_t event, const char *target,

@@ -872,7 +872,7 @@ RC_API int rc_member_set_role(rc_store *s, const rc_actor *a, const char *userna
 
 	rc = begin_on_member(s, a, "member.set-role", username, RC_PERM_MANAGE_MEMBERS, &t, &m);
 	snprintf(target, sizeof(target), "%.32s role=%.32s", rc ? username : m.username, role);
-	if (rc == RC_OK || t.txn)
+	if (rc == RC_OK || rc_txn_open(&t))
 		rc_txn_audit(&t, "member.set-role", target);
 	if (!rc)
 		rc = rc_role_load(&t, role, &r);

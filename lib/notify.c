@@ -529,3 +529,16 @@ int rc_outbox_upgrade(rc_txn *t, size_t *moved)
 	free(keys);
 	return rc;
 }
+
+/* After a commit: the notices it queued are the handle's (rc_notice_take
+ * of this process takes them). */
+int rc_notice_hook(rc_txn *t, int rc, void *ctx)
+{
+	rc_store *s = t->s;
+
+	(void)rc;
+	(void)ctx;
+	for (unsigned i = 0; i < t->nqueued && s->nqueued < 16; i++)
+		memcpy(s->queued[s->nqueued++], t->queued[i], RC_NOTICE_ID_MAX);
+	return RC_OK;
+}

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 typedef struct rc_store rc_store;
 typedef struct rc_txn rc_txn;
@@ -29,6 +30,74 @@ typedef struct rc_val {
 	size_t size;
 	void *data;
 } rc_val;
+
+/* ---- handles -------------------------------------------------------------
+ * The domain's store handle and transaction embed the engine's part as
+ * their first member:
+ *
+ *     struct rc_store { RC_STORE_ENGINE; ...the domain's... };
+ *     struct rc_txn { RC_TXN_ENGINE; ...the domain's... };
+ *
+ * The engine's part of a handle is opaque (made by rc_store_env_open);
+ * that of a transaction names its handle S, visible to the domain as t->s,
+ * and whether it writes. */
+struct rc_engine;
+#define RC_STORE_ENGINE struct rc_engine *kv
+#define RC_TXN_ENGINE_FIELDS rc_store *s; void *kv_txn; bool write
+struct rc_txn_engine {
+	RC_TXN_ENGINE_FIELDS;
+};
+#define RC_TXN_ENGINE union { struct rc_txn_engine engine; struct { RC_TXN_ENGINE_FIELDS; }; }
+
+/* Open the environment in DIR (CREATE: a new one, of MAP_SIZE bytes; 0:
+ * the default) with the N databases NAMES (N <= RC_STORE_DB_MAX), read-only
+ * when READONLY.  A database of OPTIONAL (bit i: NAMES[i]) may be missing:
+ * it is made (in a write transaction of its own) unless READONLY, when its
+ * bit is set in *MISSING instead.  An existing data file shorter than its
+ * pages claim is refused (damaged) before anything is read. */
+#define RC_STORE_DB_MAX 16
+int rc_store_env_open(rc_store *s, const char *dir, const char *const *names, int n,
+                      uint32_t optional, bool create, bool readonly, size_t map_size,
+                      uint32_t *missing);
+/* The environment is closed and its part of S freed (S itself is the
+ * caller's).  Nothing when it was not opened. */
+void rc_store_env_close(rc_store *s);
+/* The environment is open (the handle is usable). */
+bool rc_store_env_ok(const rc_store *s);
+
+/* ---- transactions ----------------------------------------------------------
+ * One store per process, no nested transactions.  A write transaction holds
+ * the terminal's stop signals (SIGTSTP, SIGTTIN, SIGTTOU) until it ends, and
+ * grows the map first when half of it is used. */
+/* Begin the engine's part of T (the rest of T is the caller's, zeroed or
+ * set before).  No hook runs. */
+int rc_store_txn_begin(rc_store *s, bool write, rc_txn *t);
+/* Commit when RC is RC_OK and T writes, else abort; returns RC (or the
+ * commit's error).  A commit runs the PRE_COMMIT hooks in the transaction
+ * (an error aborts it), commits, then runs the POST_COMMIT hooks (their
+ * results are ignored; the stop signals are still held).  An abort (of a
+ * read, a refusal, a failed commit) runs the ABORT hooks with the result
+ * once the transaction is gone (a hook may begin a transaction of its
+ * own). */
+int rc_txn_end(rc_txn *t, int rc);
+/* T is open (begun and not ended). */
+bool rc_txn_open(const rc_txn *t);
+
+/* ---- hooks -------------------------------------------------------------- */
+enum { RC_HOOK_PRE_COMMIT = 1, RC_HOOK_POST_COMMIT = 2, RC_HOOK_ABORT = 4 };
+/* RC: RC_OK for a commit; the transaction's result for an abort. */
+typedef int (*rc_hook_fn)(rc_txn *t, int rc, void *ctx);
+/* Run FN at WHEN (RC_HOOK_* ORed), after the hooks added before.  At most
+ * 8 hooks; RC_ERR_FULL past them. */
+int rc_store_hook_add(rc_store *s, unsigned when, rc_hook_fn fn, void *ctx);
+/* The write hook: told of each put (NEW the value) and delete (NEW NULL)
+ * under KEY of DB before it is made (it may read the old value with
+ * rc_store_get), except puts with RC_PUT_NOHOOK.  An error fails the write. */
+typedef int (*rc_write_hook_fn)(rc_txn *t, int db, const rc_val *key, const rc_val *new,
+                                void *ctx);
+void rc_store_write_hook_set(rc_store *s, rc_write_hook_fn fn, void *ctx);
+
+
 
 /* ---- records ------------------------------------------------------------ */
 /* Keys are 1 to 511 bytes. */
@@ -50,10 +119,6 @@ int rc_store_count(rc_txn *t, int db, size_t *n);
 /* The bytes of the map in use and its size. */
 int rc_store_usage(rc_store *s, uint64_t *used, uint64_t *mapsize);
 
-/* A counter: a decimal string in a setting record (the codec's), read as
- * 0..UINT64_MAX; RC_ERR_NOTFOUND (silent) when missing. */
-int rc_store_get_u64(rc_txn *t, int db, const char *key, uint64_t *out);
-int rc_store_put_u64(rc_txn *t, int db, const char *key, uint64_t v);
 
 /* ---- walks -------------------------------------------------------------- */
 /* Each record of DB whose key starts with PREFIX (PLEN 0: every record), in
@@ -93,5 +158,7 @@ void rc_cursor_close(rc_cursor *c);
 /* Grow the map now (no transaction open) so that BYTES more fit in one
  * write transaction: a batch (member import) that cannot grow it midway. */
 int rc_store_reserve(rc_store *s, size_t bytes);
+/* The handle was opened by another process (before fork()). */
+bool rc_store_forked(const rc_store *s);
 
 #endif
