@@ -8,7 +8,14 @@
 #include "config.h"
 #include <stdio.h>
 #include <string.h>
-#include "internal.h"
+#include "actor.h"
+#include "errors.h"
+#include "store.h"
+#include "codec.h"
+#include "txn.h"
+#include "ids.h"
+#include "member.h"
+#include "role.h"
 
 /* A transaction of the actor A: the engine's, then who acts. */
 int rc_txn_begin(rc_store *s, const rc_actor *a, bool write, rc_txn *t)
@@ -26,6 +33,13 @@ int rc_txn_begin(rc_store *s, const rc_actor *a, bool write, rc_txn *t)
 	if (rc)
 		(void)rc_txn_end(t, rc);
 	return rc;
+}
+
+/* The audit record T's commit appends (audit.c's hook). */
+void rc_txn_audit(rc_txn *t, const char *action, const char *target)
+{
+	snprintf(t->action, sizeof(t->action), "%s", action);
+	snprintf(t->target, sizeof(t->target), "%s", target ? target : "");
 }
 
 /* Who acts in T: root, a member (its record and role, loaded in T) or

@@ -10,13 +10,13 @@
 #include "config.h"
 #include <stdio.h>
 #include <stdlib.h>
-#include "internal.h"
-
-void rc_txn_audit(rc_txn *t, const char *action, const char *target)
-{
-	snprintf(t->action, sizeof(t->action), "%s", action);
-	snprintf(t->target, sizeof(t->target), "%s", target ? target : "");
-}
+#include "audit.h"
+#include "errors.h"
+#include "store.h"
+#include "codec.h"
+#include "txn.h"
+#include "actor.h"
+#include "settings.h"
 
 /* ---- audit -------------------------------------------------------------- */
 

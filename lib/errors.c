@@ -4,9 +4,10 @@
  */
 #include "config.h"
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include "internal.h"
+#include "errors.h"
 
 static __thread char errbuf[512];
 static __thread const char *errfield;   /* the input the failure is about */

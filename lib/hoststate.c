@@ -23,7 +23,14 @@
 #include "config.h"
 #include <stdlib.h>
 #include <sodium.h>
-#include "internal.h"
+#include "hoststate.h"
+#include "store.h"
+#include "codec.h"
+#include "txn.h"
+#include "member.h"
+#include "service.h"
+#include "settings.h"
+#include "token.h"
 
 #define USER_KEY_LEN  5
 #define TOKEN_KEY_LEN (1 + RC_TOKEN_ID_LEN)

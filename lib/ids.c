@@ -9,7 +9,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include "internal.h"
+#include "ids.h"
+#include "errors.h"
+#include "store.h"
+#include "txn.h"
+#include "fsutil.h"
+#include "settings.h"
 
 static void uid_key(uint32_t uid, uint8_t k[4])
 {

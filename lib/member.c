@@ -3,11 +3,27 @@
  * SPDX-License-Identifier: BSD-3-Clause
  */
 #include "config.h"
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
 #include <sodium.h>
-#include "internal.h"
+#include "member.h"
+#include "errors.h"
+#include "store.h"
+#include "codec.h"
+#include "txn.h"
+#include "validate.h"
+#include "crypto.h"
+#include "fsutil.h"
+#include "actor.h"
+#include "ids.h"
+#include "role.h"
+#include "settings.h"
+#include "notify.h"
+#include "audit.h"
+#include "token.h"
+#include "hoststate.h"
 
 RC_API const char *rc_member_auth_method(const rc_member *m)
 {

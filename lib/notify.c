@@ -17,7 +17,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sodium.h>
-#include "internal.h"
+#include "notify.h"
+#include "errors.h"
+#include "store.h"
+#include "codec.h"
+#include "txn.h"
+#include "crypto.h"
+#include "actor.h"
+#include "ids.h"
+#include "settings.h"
+#include "audit.h"
 
 #define NOTIFY_PREFIX "notify."
 #define OUTBOX_PREFIX "outbox."

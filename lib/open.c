@@ -17,28 +17,21 @@
 #include <time.h>
 #include <unistd.h>
 #include <sodium.h>
-#include "internal.h"
-
-RC_API void rc_store_set_clock(rc_store *s, rc_clock_fn fn)
-{
-	s->clock = fn;
-}
-
-RC_API int64_t rc_store_now(const rc_store *s)
-{
-	return s->clock ? s->clock() : (int64_t)time(NULL);
-}
-
-RC_API const rc_config *rc_store_config(const rc_store *s)
-{
-	return &s->cfg;
-}
-
-RC_API const char *rc_store_warning(const rc_store *s)
-{
-	return s->warning[0] ? s->warning : NULL;
-}
-
+#include "errors.h"
+#include "store.h"
+#include "codec.h"
+#include "txn.h"
+#include "crypto.h"
+#include "actor.h"
+#include "fsutil.h"
+#include "member.h"
+#include "role.h"
+#include "settings.h"
+#include "notify.h"
+#include "audit.h"
+#include "token.h"
+#include "hoststate.h"
+#include "publish.h"
 
 /* A directory of the state: no symlink, a directory, ours, not writable by
  * group or others. */

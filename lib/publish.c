@@ -12,7 +12,11 @@
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
-#include "internal.h"
+#include "publish.h"
+#include "errors.h"
+#include "store.h"
+#include "txn.h"
+#include "settings.h"
 
 /* After a committed change that NSS sees: publish, and keep a failure as a
  * warning (the change itself is stored; the next open catches up). */

@@ -6,7 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sodium.h>
-#include "internal.h"
+#include "role.h"
+#include "errors.h"
+#include "store.h"
+#include "codec.h"
+#include "txn.h"
+#include "fsutil.h"
+#include "actor.h"
+#include "ids.h"
+#include "settings.h"
+#include "audit.h"
 
 static const char *const perm_names[RC_PERM_COUNT] = {
 	"view", "members", "invite", "manage-members", "manage-services",

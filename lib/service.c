@@ -8,7 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
-#include "internal.h"
+#include "service.h"
+#include "errors.h"
+#include "store.h"
+#include "codec.h"
+#include "txn.h"
+#include "crypto.h"
+#include "fsutil.h"
+#include "actor.h"
+#include "ids.h"
+#include "settings.h"
+#include "audit.h"
+#include "token.h"
+#include "hoststate.h"
 
 static int service_put(rc_txn *t, const rc_service *svc)
 {

@@ -6,7 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sodium.h>
-#include "internal.h"
+#include "settings.h"
+#include "errors.h"
+#include "store.h"
+#include "codec.h"
+#include "txn.h"
+#include "validate.h"
+#include "actor.h"
+#include "audit.h"
 
 enum kind { S_DURATION, S_UINT, S_ENUM };
 static const struct def {
@@ -341,4 +348,20 @@ int rc_meta_get_u64(rc_txn *t, const char *key, uint64_t *out)
 int rc_meta_put_u64(rc_txn *t, const char *key, uint64_t v)
 {
 	return rc_counter_put(t, DB_SETTINGS, key, v);
+}
+
+/* The argon2id limits, read in a read transaction of their own (hashing
+ * then happens outside any). */
+int rc_argon2_limits(rc_store *s, int64_t *ops, int64_t *mem_kib)
+{
+	rc_actor root = { .uid = 0, .origin = "hash" };
+	rc_txn t;
+	int rc = rc_txn_begin(s, &root, false, &t);
+
+	if (rc)
+		return rc;
+	rc = rc_setting_int(&t, "argon2.opslimit", ops);
+	if (!rc)
+		rc = rc_setting_int(&t, "argon2.memlimit_kib", mem_kib);
+	return rc_txn_end(&t, rc);
 }

@@ -18,7 +18,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 #include <lmdb.h>
-#include "internal.h"
+#include "store.h"
+#include "errors.h"
+#include "fsutil.h"
 
 #define MAP_SIZE_DEFAULT ((size_t)1 << 30)
 #define HOOKS_MAX 8
@@ -243,7 +245,7 @@ void rc_store_write_hook_set(rc_store *s, rc_write_hook_fn fn, void *ctx)
 
 static int hooks_run(rc_txn *t, unsigned when, int rc)
 {
-	struct rc_engine *e = KV(t->s);
+	struct rc_engine *e = KV(TE(t)->s);
 
 	for (unsigned i = 0; i < e->nhooks; i++) {
 		if (!(e->hooks[i].when & when))

@@ -28,7 +28,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sodium.h>
-#include "internal.h"
+#include "token.h"
+#include "errors.h"
+#include "store.h"
+#include "codec.h"
+#include "txn.h"
+#include "validate.h"
+#include "crypto.h"
+#include "actor.h"
+#include "member.h"
+#include "service.h"
+#include "settings.h"
+#include "notify.h"
+#include "audit.h"
+#include "hoststate.h"
 
 #define PREFIX      RC_TOKEN_PREFIX
 #define PREFIX_LEN  4
