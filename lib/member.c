@@ -1,5 +1,6 @@
 /*
- * member.c - members and their invitations and reset codes.
+ * member.c - members and their invitations and reset codes; the member
+ * records inside a transaction (rc_member_load/put, by name or email).
  * SPDX-License-Identifier: BSD-3-Clause
  */
 #include "config.h"

@@ -1,5 +1,5 @@
 /*
- * role.c - permissions and roles (built-in and custom).
+ * role.c - permissions and roles (built-in and custom); rc_role_load.
  * SPDX-License-Identifier: BSD-3-Clause
  */
 #include "config.h"

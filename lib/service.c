@@ -1,5 +1,6 @@
 /*
- * service.c - services and their service users.
+ * service.c - services and their service users; rc_service_load and
+ * rc_svcuser_load/put inside a transaction.
  * SPDX-License-Identifier: BSD-3-Clause
  */
 #include "config.h"

@@ -1,5 +1,7 @@
 /*
- * settings.c - policies, billing details, the audit log and status.
+ * settings.c - policies, billing details, status; the typed settings,
+ * meta values and counters (a decimal in a setting record) inside a
+ * transaction, and the argon2id limits.  The audit log is audit.c's.
  * SPDX-License-Identifier: BSD-3-Clause
  */
 #include "config.h"
