@@ -391,33 +391,22 @@ static int import_refused(rc_store *s, const rc_actor *a, const char *source)
  * indexes, audit record, B-tree pages half full), to grow the map ahead. */
 #define IMPORT_ROW_BYTES 2048
 
-RC_API int rc_member_import(rc_store *s, const rc_actor *a, rc_import_row *rows, size_t n,
-                            unsigned flags, const rc_import_hooks *hooks)
+/* Step 2: every row checked against the store and the host's files, in a
+ * read transaction; the bad ones told to the hooks and counted in *BAD. */
+static int import_check(rc_store *s, const rc_actor *a, rc_import_row *rows, size_t n,
+                        const rc_import_hooks *h, const rc_host_files *host, size_t *bad)
 {
-	static const rc_import_hooks none;
-	const rc_import_hooks *h = hooks ? hooks : &none;
 	const char *source = h->source ? h->source : "-";
-	uint8_t (*hash)[32] = NULL;
-	rc_host_files host;
 	rc_member_rec m;
 	rc_txn t;
-	size_t bad = 0;
-	int rc;
+	int rc = rc_txn_begin(s, a, false, &t);
 
-	memset(&host, 0, sizeof(host));
-	/* 1 */
-	if ((rc = import_fields(rows, n, h, &bad)) != RC_OK)
+	if (rc)
 		return rc;
-	/* 2 */
-	if ((rc = rc_host_files_load(&s->cfg, &host)) != RC_OK)
-		return rc;
-	if ((rc = rc_txn_begin(s, a, false, &t)) != RC_OK)
-		goto out;
-	t.host = &host;
+	t.host = host;
 	if ((rc = rc_require(&t, RC_PERM_INVITE)) != RC_OK) {
 		(void)rc_txn_end(&t, rc);
-		rc = rc == RC_ERR_PERM ? import_refused(s, a, source) : rc;
-		goto out;
+		return rc == RC_ERR_PERM ? import_refused(s, a, source) : rc;
 	}
 	for (size_t i = 0; i < n && rc == RC_OK; i++) {
 		import_progress(h, "checking", i, n);
@@ -428,37 +417,32 @@ RC_API int rc_member_import(rc_store *s, const rc_actor *a, rc_import_row *rows,
 			if (rc == RC_ERR_STORE || rc == RC_ERR_NOMEM)
 				break;
 			import_bad(h, &rows[i], "%s", rc_errmsg());
-			bad++;
+			(*bad)++;
 			rc = RC_OK;
 		}
 	}
-	rc = rc_txn_end(&t, rc);
-	if (rc)
-		goto out;
-	if (bad) {
-		rc = rc_fail(RC_ERR_INVALID, "%zu bad line%s: nothing was imported", bad,
-		             bad == 1 ? "" : "s");
-		goto out;
-	}
-	if ((flags & RC_IMPORT_CHECK_ONLY) || n == 0)
-		goto out;
-	/* 3 */
-	if (!(hash = malloc(n * sizeof(*hash)))) {
-		rc = rc_fail(RC_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++)
-		rc_code_new(s, rows[i].code, hash[i]);
-	/* 4 */
-	if (n > SIZE_MAX / IMPORT_ROW_BYTES) {
-		rc = rc_fail(RC_ERR_FULL, "too many rows");
-		goto out;
-	}
+	sodium_memzero(&m, sizeof(m));
+	return rc_txn_end(&t, rc);
+}
+
+/* Step 4: every row written in one write transaction, each member with its
+ * audit record; a row that no longer passes (the store changed since the
+ * check) undoes them all. */
+static int import_write(rc_store *s, const rc_actor *a, rc_import_row *rows, size_t n,
+                        const rc_import_hooks *h, const rc_host_files *host,
+                        uint8_t (*hash)[32])
+{
+	rc_member_rec m;
+	rc_txn t;
+	int rc;
+
+	if (n > SIZE_MAX / IMPORT_ROW_BYTES)
+		return rc_fail(RC_ERR_FULL, "too many rows");
 	if ((rc = rc_store_reserve(s, n * IMPORT_ROW_BYTES)) != RC_OK ||
 	    (rc = rc_txn_begin(s, a, true, &t)) != RC_OK)
-		goto out;
-	t.host = &host;
-	rc_txn_audit(&t, "member.import", source);
+		return rc;
+	t.host = host;
+	rc_txn_audit(&t, "member.import", h->source ? h->source : "-");
 	rc = rc_require(&t, RC_PERM_INVITE);
 	for (size_t i = 0; i < n && rc == RC_OK; i++) {
 		import_progress(h, "writing", i, n);
@@ -479,7 +463,42 @@ RC_API int rc_member_import(rc_store *s, const rc_actor *a, rc_import_row *rows,
 	import_progress(h, "writing", n, n);
 	if (rc == RC_OK)
 		t.action[0] = '\0';   /* each member has its record */
-	rc = rc_txn_end(&t, rc);
+	sodium_memzero(&m, sizeof(m));
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_member_import(rc_store *s, const rc_actor *a, rc_import_row *rows, size_t n,
+                            unsigned flags, const rc_import_hooks *hooks)
+{
+	static const rc_import_hooks none;
+	const rc_import_hooks *h = hooks ? hooks : &none;
+	uint8_t (*hash)[32] = NULL;
+	rc_host_files host;
+	size_t bad = 0;
+	int rc;
+
+	memset(&host, 0, sizeof(host));
+	/* 1 */
+	if ((rc = import_fields(rows, n, h, &bad)) != RC_OK)
+		return rc;
+	/* 2 */
+	if ((rc = rc_host_files_load(&s->cfg, &host)) != RC_OK)
+		return rc;
+	rc = import_check(s, a, rows, n, h, &host, &bad);
+	if (!rc && bad)
+		rc = rc_fail(RC_ERR_INVALID, "%zu bad line%s: nothing was imported", bad,
+		             bad == 1 ? "" : "s");
+	if (rc || (flags & RC_IMPORT_CHECK_ONLY) || n == 0)
+		goto out;
+	/* 3 */
+	if (!(hash = malloc(n * sizeof(*hash)))) {
+		rc = rc_fail(RC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		rc_code_new(s, rows[i].code, hash[i]);
+	/* 4 */
+	rc = import_write(s, a, rows, n, h, &host, hash);
 out:
 	if (rc)
 		for (size_t i = 0; i < n; i++)
@@ -488,7 +507,6 @@ out:
 		sodium_memzero(hash, n * sizeof(*hash));
 		free(hash);
 	}
-	sodium_memzero(&m, sizeof(m));
 	rc_host_files_free(&host);
 	return rc;
 }

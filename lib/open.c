@@ -323,16 +323,79 @@ static void create_undo(const rc_config *cfg, bool made_key)
 		unlink(path);
 }
 
-RC_API int rc_store_create(const rc_config *cfg, const char *owner_email,
-                           const char *owner_username, rc_code_result *out)
+/* The state directory, made with its parents: 0755 whatever the umask
+ * (nss.snap in it is for every user to read), ours, not writable by others. */
+static int state_dir_make(const rc_config *cfg)
 {
-	rc_store *s = NULL;
+	int rc = mkdir_parents(cfg->state_dir);
+
+	if (rc)
+		return rc;
+	if (mkdir(cfg->state_dir, 0755) == 0) {
+		if (chmod(cfg->state_dir, 0755) < 0)
+			return rc_fail(RC_ERR_STORE, "cannot chmod %s: %s", cfg->state_dir,
+			               strerror(errno));
+	} else if (errno != EEXIST) {
+		return rc_fail(RC_ERR_STORE, "cannot create %s: %s", cfg->state_dir,
+		               strerror(errno));
+	}
+	return check_dir(cfg->state_dir, "state directory");
+}
+
+/* The store's directory (none yet: a store is never made over another)
+ * and master.key when missing; what was made is told for create_undo. */
+static int store_dir_make(const rc_config *cfg, bool *made_store, bool *made_key)
+{
 	char path[RC_PATH_MAX];
 	struct stat st;
+	int rc = rc_path_join(path, sizeof(path), cfg->state_dir, "store");
+
+	if (rc)
+		return rc;
+	if (lstat(path, &st) == 0)
+		return rc_fail(RC_ERR_EXISTS, "%s already holds a rollcall store; nothing was "
+		               "changed", cfg->state_dir);
+	if (mkdir(path, 0700) < 0)
+		return rc_fail(RC_ERR_STORE, "cannot create %s: %s", path, strerror(errno));
+	*made_store = true;
+	if ((rc = rc_path_join(path, sizeof(path), cfg->state_dir, "master.key")) != 0)
+		return rc;
+	if (lstat(path, &st) != 0) {
+		if ((rc = rc_master_key_create(path)) != 0)
+			return rc;
+		*made_key = true;
+	}
+	return RC_OK;
+}
+
+/* The new store's first commit: the schema, the built-in roles, and the
+ * owner's invitation (its code to OUT). */
+static int store_seed(rc_store *s, const char *owner_email, const char *owner_username,
+                      rc_code_result *out)
+{
 	rc_txn t;
 	rc_actor root = { .uid = 0, .origin = "init" };
 	rc_invite_req req = { .email = owner_email, .role = "owner",
 	                      .username = owner_username, .full_name = NULL };
+	int rc = rc_txn_begin(s, &root, true, &t);
+
+	if (rc)
+		return rc;
+	rc_txn_audit(&t, "store.init", s->cfg.state_dir);
+	rc = rc_meta_put_u64(&t, "@schema", RC_SCHEMA_VERSION);
+	if (!rc)
+		rc = rc_roles_seed(&t);
+	if (!rc)
+		rc = rc_audit_append(&t, "ok");
+	if (!rc)
+		rc = rc_invite_in(&t, &req, out);
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_store_create(const rc_config *cfg, const char *owner_email,
+                           const char *owner_username, rc_code_result *out)
+{
+	rc_store *s = NULL;
 	bool made_store = false, made_key = false;
 	int rc;
 
@@ -346,54 +409,15 @@ RC_API int rc_store_create(const rc_config *cfg, const char *owner_email,
 		               cfg->state_dir);
 	if ((rc = store_new(&s, cfg, 0)) != 0)
 		return rc;
-	if ((rc = mkdir_parents(cfg->state_dir)) != 0)
-		goto out;
-	/* 0755 whatever the umask: nss.snap in it is for every user to read */
-	if (mkdir(cfg->state_dir, 0755) == 0) {
-		if (chmod(cfg->state_dir, 0755) < 0) {
-			rc = rc_fail(RC_ERR_STORE, "cannot chmod %s: %s", cfg->state_dir,
-			             strerror(errno));
-			goto out;
-		}
-	} else if (errno != EEXIST) {
-		rc = rc_fail(RC_ERR_STORE, "cannot create %s: %s", cfg->state_dir, strerror(errno));
-		goto out;
-	}
-	if ((rc = check_dir(cfg->state_dir, "state directory")) != 0)
-		goto out;
-	if ((rc = rc_path_join(path, sizeof(path), cfg->state_dir, "store")) != 0)
-		goto out;
-	if (lstat(path, &st) == 0) {
-		rc = rc_fail(RC_ERR_EXISTS, "%s already holds a rollcall store; nothing was changed",
-		             cfg->state_dir);
-		goto out;
-	}
-	if (mkdir(path, 0700) < 0) {
-		rc = rc_fail(RC_ERR_STORE, "cannot create %s: %s", path, strerror(errno));
-		goto out;
-	}
-	made_store = true;
-	if ((rc = rc_path_join(path, sizeof(path), cfg->state_dir, "master.key")) != 0)
-		goto out;
-	if (lstat(path, &st) != 0) {
-		if ((rc = rc_master_key_create(path)) != 0)
-			goto out;
-		made_key = true;
-	}
-	if ((rc = keys_load(s)) != 0 || (rc = env_open(s, true)) != 0)
-		goto out;
-	if ((rc = rc_txn_begin(s, &root, true, &t)) != 0)
-		goto out;
-	rc_txn_audit(&t, "store.init", cfg->state_dir);
-	rc = rc_meta_put_u64(&t, "@schema", RC_SCHEMA_VERSION);
+	rc = state_dir_make(cfg);
 	if (!rc)
-		rc = rc_roles_seed(&t);
+		rc = store_dir_make(cfg, &made_store, &made_key);
 	if (!rc)
-		rc = rc_audit_append(&t, "ok");
+		rc = keys_load(s);
 	if (!rc)
-		rc = rc_invite_in(&t, &req, out);
-	rc = rc_txn_end(&t, rc);
-out:
+		rc = env_open(s, true);
+	if (!rc)
+		rc = store_seed(s, owner_email, owner_username, out);
 	rc_store_close(s);
 	if (rc && made_store)
 		create_undo(cfg, made_key);
