@@ -36,7 +36,20 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <sodium.h>
-#include "internal.h"
+#include "errors.h"
+#include "store.h"
+#include "codec.h"
+#include "txn.h"
+#include "crypto.h"
+#include "actor.h"
+#include "member.h"
+#include "role.h"
+#include "service.h"
+#include "settings.h"
+#include "notify.h"
+#include "token.h"
+#include "hoststate.h"
+#include "totp.h"
 
 RC_API const char *rc_via_name(int via)
 {

@@ -9,7 +9,11 @@
 #include <stdio.h>
 #include <unistd.h>
 #include <sodium.h>
-#include "internal.h"
+#include <string.h>
+#include "crypto.h"
+#include "errors.h"
+#include "txn.h"
+#include "fsutil.h"
 
 static const char code_alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 

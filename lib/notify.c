@@ -26,7 +26,6 @@
 #include "actor.h"
 #include "ids.h"
 #include "settings.h"
-#include "audit.h"
 
 #define NOTIFY_PREFIX "notify."
 #define OUTBOX_PREFIX "outbox."

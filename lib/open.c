@@ -19,11 +19,10 @@
 #include <sodium.h>
 #include "errors.h"
 #include "store.h"
-#include "codec.h"
 #include "txn.h"
 #include "crypto.h"
-#include "actor.h"
 #include "fsutil.h"
+#include "actor.h"
 #include "member.h"
 #include "role.h"
 #include "settings.h"

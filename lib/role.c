@@ -15,7 +15,6 @@
 #include "actor.h"
 #include "ids.h"
 #include "settings.h"
-#include "audit.h"
 
 static const char *const perm_names[RC_PERM_COUNT] = {
 	"view", "members", "invite", "manage-members", "manage-services",

@@ -19,7 +19,6 @@
 #include "actor.h"
 #include "ids.h"
 #include "settings.h"
-#include "audit.h"
 #include "token.h"
 #include "hoststate.h"
 

@@ -15,7 +15,6 @@
 #include "txn.h"
 #include "validate.h"
 #include "actor.h"
-#include "audit.h"
 
 enum kind { S_DURATION, S_UINT, S_ENUM };
 static const struct def {

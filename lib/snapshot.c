@@ -61,7 +61,14 @@
 #include <time.h>
 #include <unistd.h>
 #include <sodium.h>
-#include "internal.h"
+#include <string.h>
+#include "errors.h"
+#include "store.h"
+#include "codec.h"
+#include "txn.h"
+#include "fsutil.h"
+#include "settings.h"
+#include "publish.h"
 #include "snapshot.h"
 
 #define LOG_PREFIX "@nsslog/"

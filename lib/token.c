@@ -40,7 +40,6 @@
 #include "service.h"
 #include "settings.h"
 #include "notify.h"
-#include "audit.h"
 #include "hoststate.h"
 
 #define PREFIX      RC_TOKEN_PREFIX

@@ -17,7 +17,19 @@
 #include <unistd.h>
 #include <liboath/oath.h>
 #include <sodium.h>
-#include "internal.h"
+#include <string.h>
+#include "totp.h"
+#include "errors.h"
+#include "store.h"
+#include "codec.h"
+#include "txn.h"
+#include "crypto.h"
+#include "actor.h"
+#include "member.h"
+#include "settings.h"
+#include "notify.h"
+#include "token.h"
+#include "hoststate.h"
 
 #define STEP 30
 #define DIGITS 6
