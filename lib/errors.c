@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 #include "errors.h"
-#include "codec.h"
 
 static __thread char errbuf[512];
 static __thread const char *errfield;   /* the input the failure is about */
