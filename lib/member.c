@@ -825,73 +825,98 @@ int rc_code_redeem(rc_txn *t, rc_member_rec *m, bool is_reset, const uint8_t has
  * hashed outside any transaction (argon2id is slow: a write transaction
  * held meanwhile would stop every login), then the write transaction finds
  * the code again, still unused, before it stores the hash. */
+/* Accepting a code (rc_member_accept): what both of its transactions find. */
+struct accept {
+	uint8_t hash[32];          /* the code's keyed hash */
+	rc_member_rec m;
+	bool is_reset;
+	char pwhash[RC_PWHASH_MAX];
+};
+
+/* Step 1: the code and the policy, read only, and the argon2id limits. */
+static int accept_read(rc_store *s, const rc_actor *a, struct accept *x, const char *password,
+                       int64_t *ops, int64_t *mem_kib)
+{
+	rc_txn t;
+	int rc = rc_txn_begin(s, a, false, &t);
+
+	if (rc)
+		return rc;
+	rc = find_code(&t, x->hash, &x->m, &x->is_reset);
+	if (!rc)
+		rc = rc_password_policy(&t, &x->m, password);
+	if (!rc && !x->is_reset && x->m.status != RC_MEMBER_PENDING)
+		rc = rc_fail(RC_ERR_STATE, "%s is not pending", x->m.username);
+	if (!rc)
+		rc = rc_setting_int(&t, "argon2.opslimit", ops);
+	if (!rc)
+		rc = rc_setting_int(&t, "argon2.memlimit_kib", mem_kib);
+	return rc_txn_end(&t, rc);
+}
+
+/* Step 3: the write: the same checks again, then the change (a refusal is
+ * audited here, as before). */
+static int accept_write(rc_store *s, const rc_actor *a, struct accept *x, const char *password,
+                        char username_out[RC_NAME_MAX + 1])
+{
+	rc_member_rec *m = &x->m;
+	rc_txn t;
+	int rc = rc_txn_begin(s, a, true, &t);
+
+	if (rc)
+		return rc;
+	rc = find_code(&t, x->hash, m, &x->is_reset);
+	if (!rc) {
+		/* The code holder acts on its own record; the record names the
+		 * uid that presented the code, whoever it was. */
+		snprintf(t.actor_name, sizeof(t.actor_name), "%s", m->username);
+		rc_txn_audit(&t, x->is_reset ? "member.reset-complete" : "member.accept",
+		             m->username);
+		snprintf(t.detail, sizeof(t.detail), "ok, by uid %u", (unsigned)t.uid);
+		rc = rc_password_policy(&t, m, password);
+	}
+	if (!rc && !x->is_reset && m->status != RC_MEMBER_PENDING)
+		rc = rc_fail(RC_ERR_STATE, "%s is not pending", m->username);
+	if (!rc && !x->pwhash[0])
+		rc = rc_fail(RC_ERR_STATE, "the code changed while the password was hashed; "
+		             "try again");
+	if (!rc)
+		rc = rc_code_redeem(&t, m, x->is_reset, x->hash, x->pwhash);
+	if (!rc)
+		snprintf(t.detail, sizeof(t.detail), "ok, by uid %u", (unsigned)t.uid);
+	if (!rc)
+		rc = rc_member_put_with_host(&t, m);   /* the lock cleared too */
+	if (!rc)
+		snprintf(username_out, RC_NAME_MAX + 1, "%s", m->username);
+	return rc_txn_end(&t, rc);
+}
+
 RC_API int rc_member_accept(rc_store *s, const rc_actor *a, const char *code,
                             const char *password, char username_out[RC_NAME_MAX + 1])
 {
-	char norm[21], pwhash[RC_PWHASH_MAX] = "";
-	uint8_t hash[32];
-	rc_member_rec m;
-	bool is_reset = false;
+	char norm[21];
+	struct accept x;
 	int64_t ops = 0, mem_kib = 0;
-	rc_txn t;
 	int rc = rc_code_normalize(code, norm);
 
 	username_out[0] = '\0';
-	memset(&m, 0, sizeof(m));
+	memset(&x, 0, sizeof(x));
 	if (rc)
 		return rc;
-	rc_code_hash(s, norm, hash);
+	rc_code_hash(s, norm, x.hash);
 	sodium_memzero(norm, sizeof(norm));
 	/* 1. the code and the policy, read only */
-	if ((rc = rc_txn_begin(s, a, false, &t)) != 0)
-		goto out;
-	rc = find_code(&t, hash, &m, &is_reset);
-	if (!rc)
-		rc = rc_password_policy(&t, &m, password);
-	if (!rc && !is_reset && m.status != RC_MEMBER_PENDING)
-		rc = rc_fail(RC_ERR_STATE, "%s is not pending", m.username);
-	if (!rc)
-		rc = rc_setting_int(&t, "argon2.opslimit", &ops);
-	if (!rc)
-		rc = rc_setting_int(&t, "argon2.memlimit_kib", &mem_kib);
-	rc = rc_txn_end(&t, rc);
+	rc = accept_read(s, a, &x, password, &ops, &mem_kib);
 	if (rc && rc != RC_ERR_NOTFOUND && rc != RC_ERR_STATE && rc != RC_ERR_POLICY &&
 	    rc != RC_ERR_INVALID)
 		goto out;
 	/* 2. the hash, outside any transaction (a refusal costs none) */
-	if (!rc && (rc = rc_password_hash(password, ops, mem_kib, pwhash)) != RC_OK)
+	if (!rc && (rc = rc_password_hash(password, ops, mem_kib, x.pwhash)) != RC_OK)
 		goto out;
-	/* 3. the write: the same checks again, then the change (a refusal is
-	 * audited here, as before) */
-	if ((rc = rc_txn_begin(s, a, true, &t)) != 0)
-		goto out;
-	rc = find_code(&t, hash, &m, &is_reset);
-	if (!rc) {
-		/* The code holder acts on its own record; the record names the
-		 * uid that presented the code, whoever it was. */
-		snprintf(t.actor_name, sizeof(t.actor_name), "%s", m.username);
-		rc_txn_audit(&t, is_reset ? "member.reset-complete" : "member.accept", m.username);
-		snprintf(t.detail, sizeof(t.detail), "ok, by uid %u", (unsigned)t.uid);
-		rc = rc_password_policy(&t, &m, password);
-	}
-	if (!rc && !is_reset && m.status != RC_MEMBER_PENDING)
-		rc = rc_fail(RC_ERR_STATE, "%s is not pending", m.username);
-	if (!rc && !pwhash[0])
-		rc = rc_fail(RC_ERR_STATE, "the code changed while the password was hashed; "
-		             "try again");
-	if (!rc)
-		rc = rc_code_redeem(&t, &m, is_reset, hash, pwhash);
-	if (!rc)
-		snprintf(t.detail, sizeof(t.detail), "ok, by uid %u", (unsigned)t.uid);
-	if (!rc)
-		rc = rc_member_put_with_host(&t, &m);   /* the lock cleared too */
-	if (!rc)
-		snprintf(username_out, RC_NAME_MAX + 1, "%s", m.username);
-	rc = rc_txn_end(&t, rc);
+	/* 3. the write */
+	rc = accept_write(s, a, &x, password, username_out);
 out:
-	sodium_memzero(pwhash, sizeof(pwhash));
-	sodium_memzero(hash, sizeof(hash));
-	sodium_memzero(&m, sizeof(m));
+	sodium_memzero(&x, sizeof(x));
 	return rc;
 }
 

@@ -162,15 +162,58 @@ RC_API int rc_service_create(rc_store *s, const rc_actor *a, const char *name,
 	return rc_service_create_as(s, a, name, NULL, def);
 }
 
+/* A new service NAME: none of that name, and its three groups (svc-NAME,
+ * -readonly, -replication) free on the host, their gids into SVC. */
+static int service_new_groups(rc_txn *t, const char *name, rc_service *svc)
+{
+	static const char *const suffix[3] = { "", "-readonly", "-replication" };
+	uint32_t *gids[3] = { &svc->gid, &svc->gid_readonly, &svc->gid_replication };
+	const rc_config *cfg = &t->s->cfg;
+	char group[RC_NAME_MAX + 1];
+	rc_val v;
+	int rc = rc_store_gets(t, DB_SERVICES, name, &v);
+
+	if (rc == RC_OK)
+		return rc_fail(RC_ERR_EXISTS, "service \"%s\" already exists", name);
+	if (rc != RC_ERR_NOTFOUND)
+		return rc;
+	rc = RC_OK;
+	for (int i = 0; i < 3 && !rc; i++) {
+		snprintf(group, sizeof(group), "svc-%s%s", name, suffix[i]);
+		if (rc_host_has_name(cfg->group_file, group) == 1)
+			rc = rc_fail(RC_ERR_EXISTS, "group \"%s\" already exists on this host (%s)",
+			             group, cfg->group_file);
+		if (!rc)
+			rc = rc_id_alloc(t, gids[i]);
+	}
+	return rc;
+}
+
+/* The protected default user: NAME_admin, or NAME_admin_NNNN when taken. */
+static int service_default_user(rc_txn *t, const char *name, char user[RC_NAME_MAX + 1])
+{
+	int rc = RC_OK;
+
+	snprintf(user, RC_NAME_MAX + 1, "%s_admin", name);
+	for (char *p = user; *p; p++)
+		if (*p == '-')
+			*p = '_';
+	for (int tries = 0; tries < 20; tries++) {
+		rc = rc_name_check_free(t, user);
+		if (rc != RC_ERR_EXISTS)
+			break;
+		snprintf(user + strlen(name) + 6, RC_NAME_MAX + 1 - strlen(name) - 6, "_%04u",
+		         (unsigned)rc_random_below(10000));
+	}
+	return rc;
+}
+
 RC_API int rc_service_create_as(rc_store *s, const rc_actor *a, const char *name,
                                 const char *runs_as, rc_secret_result *def)
 {
-	static const char *const suffix[3] = { "", "-readonly", "-replication" };
 	rc_service svc = { .state = RC_SERVICE_RUNNING };
-	char group[RC_NAME_MAX + 1], user[RC_NAME_MAX + 1];
-	uint32_t *gids[3] = { &svc.gid, &svc.gid_readonly, &svc.gid_replication };
+	char user[RC_NAME_MAX + 1];
 	svc_pw pw;
-	rc_val v;
 	rc_txn t;
 	int rc;
 
@@ -192,40 +235,16 @@ RC_API int rc_service_create_as(rc_store *s, const rc_actor *a, const char *name
 	}
 	rc_txn_audit(&t, "service.create", name);
 	rc = rc_require(&t, RC_PERM_START_STOP);
+	if (!rc)
+		rc = service_new_groups(&t, name, &svc);
+	if (!rc)
+		rc = service_default_user(&t, name, user);
 	if (!rc) {
-		rc = rc_store_gets(&t, DB_SERVICES, name, &v);
-		if (rc == RC_OK)
-			rc = rc_fail(RC_ERR_EXISTS, "service \"%s\" already exists", name);
-		else if (rc == RC_ERR_NOTFOUND)
-			rc = RC_OK;
-	}
-	for (int i = 0; i < 3 && !rc; i++) {
-		snprintf(group, sizeof(group), "svc-%s%s", name, suffix[i]);
-		if (rc_host_has_name(s->cfg.group_file, group) == 1)
-			rc = rc_fail(RC_ERR_EXISTS, "group \"%s\" already exists on this host (%s)",
-			             group, s->cfg.group_file);
-		if (!rc)
-			rc = rc_id_alloc(&t, gids[i]);
-	}
-	if (!rc) {
-		/* The protected default user: NAME_admin, or NAME_admin_NNNN when taken. */
 		snprintf(svc.name, sizeof(svc.name), "%s", name);
-		snprintf(user, sizeof(user), "%s_admin", name);
-		for (char *p = user; *p; p++)
-			if (*p == '-')
-				*p = '_';
-		for (int tries = 0; tries < 20; tries++) {
-			rc = rc_name_check_free(&t, user);
-			if (rc != RC_ERR_EXISTS)
-				break;
-			snprintf(user + strlen(name) + 6, sizeof(user) - strlen(name) - 6, "_%04u",
-			         (unsigned)rc_random_below(10000));
-		}
 		svc.created = rc_store_now(s);
 		snprintf(svc.default_user, sizeof(svc.default_user), "%s", user);
-	}
-	if (!rc)
 		rc = service_put(&t, &svc);
+	}
 	if (!rc)
 		rc = svcuser_new(&t, &svc, user, &pw, 0, 1, 1, def);
 	sodium_memzero(&pw, sizeof(pw));

@@ -220,11 +220,6 @@ bool rc_store_env_ok(const rc_store *s)
 	return KV(s) && KV(s)->env;
 }
 
-bool rc_store_forked(const rc_store *s)
-{
-	return KV(s)->pid != getpid();
-}
-
 /* ---- hooks ------------------------------------------------------------------ */
 
 int rc_store_hook_add(rc_store *s, unsigned when, rc_hook_fn fn, void *ctx)

@@ -1,14 +1,28 @@
 /*
- * store.h - the storage engine: an environment of named key-value
- * databases, transactions, get/put/del, walks, counters, the map's room.
- * It knows no record, member or rule: the domain registers hooks that a
- * write and a commit run (audit, the NSS snapshot).  No other file of lib/
- * sees LMDB; a database is named by the small integer the domain gave it
- * (its index in the table of names handed to the open).
+ * store.h - the storage engine (store.c): an environment of named
+ * key-value databases, transactions, get/put/del, walks and cursors, the
+ * map's room.  It knows no record, member or rule: the domain registers
+ * hooks that a write and a commit run (lib/open.c: the audit record, the
+ * NSS snapshot).  No other file of lib/ sees LMDB; a database is named by
+ * the small integer the domain gave it (its index in the table of names
+ * handed to rc_store_env_open: DB_* in txn.h).
  *
  * Errors are RC_ERR_* with a message (rc_errmsg), except RC_ERR_NOTFOUND
  * from a get, a del or a cursor, which is silent: the caller says what
  * was not found.
+ *
+ * A new kind of record (lib/fleet*.c, say) takes a database: its name in
+ * open.c's db_names and a DB_* id in txn.h (in the OPTIONAL mask when an
+ * older store lacks it); then, inside rc_txn_begin ... rc_txn_end:
+ *
+ *     rc_val v;
+ *     rc = rc_store_gets(t, DB_X, name, &v);           // RC_ERR_NOTFOUND: none
+ *     rc = rc_store_put(t, DB_X, key, klen, p, n, 0);  // or rc_store_putw (codec)
+ *     rc = rc_store_foreach(t, DB_X, "pre", 3, fn, ctx);  // fn: RC_OK, RC_WALK_STOP,
+ *                                                          // RC_WALK_DEL, or an error
+ *
+ * Records are encoded by codec.h; a write that NSS may show is noticed by
+ * publish.c's write hook, not by the caller.
  *
  * SPDX-License-Identifier: BSD-3-Clause
  */
@@ -97,8 +111,6 @@ typedef int (*rc_write_hook_fn)(rc_txn *t, int db, const rc_val *key, const rc_v
                                 void *ctx);
 void rc_store_write_hook_set(rc_store *s, rc_write_hook_fn fn, void *ctx);
 
-
-
 /* ---- records ------------------------------------------------------------ */
 /* Keys are 1 to 511 bytes. */
 int rc_store_get(rc_txn *t, int db, const void *key, size_t klen, rc_val *out);
@@ -119,7 +131,6 @@ int rc_store_count(rc_txn *t, int db, size_t *n);
 /* The bytes of the map in use and its size. */
 int rc_store_usage(rc_store *s, uint64_t *used, uint64_t *mapsize);
 
-
 /* ---- walks -------------------------------------------------------------- */
 /* Each record of DB whose key starts with PREFIX (PLEN 0: every record), in
  * key order.  FN returns RC_OK to go on, RC_WALK_STOP to stop (foreach
@@ -135,8 +146,9 @@ int rc_store_foreach(rc_txn *t, int db, const void *prefix, size_t plen, rc_walk
 int rc_store_foreach_from(rc_txn *t, int db, const void *prefix, size_t plen,
                           const void *from, size_t flen, rc_walk_fn fn, void *ctx);
 #define RC_STORE_KEY_MAX 32
-/* The keys of DB that start with PREFIX ("": all), of RC_STORE_KEY_MAX bytes at
- * most, into a malloc'ed array (a walk that then rewrites records). */
+/* The keys of DB that start with PREFIX ("": all), of RC_STORE_KEY_MAX
+ * bytes at most, into a malloc'ed array (for a walk that then rewrites
+ * the records it found). */
 int rc_store_keys(rc_txn *t, int db, const char *prefix, char (**out)[RC_STORE_KEY_MAX + 1],
                   size_t *count);
 
@@ -158,7 +170,5 @@ void rc_cursor_close(rc_cursor *c);
 /* Grow the map now (no transaction open) so that BYTES more fit in one
  * write transaction: a batch (member import) that cannot grow it midway. */
 int rc_store_reserve(rc_store *s, size_t bytes);
-/* The handle was opened by another process (before fork()). */
-bool rc_store_forked(const rc_store *s);
 
 #endif

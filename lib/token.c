@@ -296,25 +296,17 @@ int rc_tokens_revoke_owner(rc_txn *t, uint32_t owner_uid, size_t *revoked)
 /* Make a token for OWNER (uid OWNER_UID).  For a login token, evict the
  * oldest past token.login_limit; for an api token, refuse past
  * token.api_limit. */
-int rc_token_issue(rc_txn *t, const char *owner, uint32_t owner_uid, int kind,
-                   const char *desc, int64_t ttl, int64_t max_age, int ext,
-                   rc_token *info, char out[RC_TOKEN_LEN + 1])
+/* Room for one more token of KIND for OWNER_UID: expired ones dropped, an
+ * API token refused past token.api_limit, the oldest login token revoked
+ * past token.login_limit. */
+static int token_room(rc_txn *t, const char *owner, uint32_t owner_uid, int kind)
 {
-	uint8_t idb[ID_BYTES], sec[SECRET_BYTES];
-	rc_token_rec rec, *arr = NULL;
-	char key[OWNER_KEY_LEN];
+	rc_token_rec *arr = NULL;
 	size_t n = 0, count = 0;
-	int64_t limit, now = rc_store_now(t->s);
-	int rc;
+	int64_t limit;
+	int rc = rc_setting_int(t, kind == RC_TOKEN_LOGIN ? "token.login_limit"
+	                                                  : "token.api_limit", &limit);
 
-	out[0] = '\0';
-	memset(&rec, 0, sizeof(rec));
-	if (owner_uid == 0)
-		return rc_fail(RC_ERR_STORE, "%s has no uid: no token can be made", owner);
-	if (!ttl && (rc = rc_setting_int(t, "token.ttl", &ttl)) != 0)
-		return rc;
-	rc = rc_setting_int(t, kind == RC_TOKEN_LOGIN ? "token.login_limit" : "token.api_limit",
-	                    &limit);
 	if (!rc)
 		rc = revoke_owner(t, owner_uid, -1, true, NULL);   /* drop expired ones */
 	if (!rc)
@@ -333,8 +325,13 @@ int rc_token_issue(rc_txn *t, const char *owner, uint32_t owner_uid, int kind,
 	if (arr)
 		sodium_memzero(arr, n * sizeof(*arr));
 	free(arr);
-	if (rc)
-		return rc;
+	return rc;
+}
+
+/* A new token's text into OUT: prefix, random id and secret, checksum. */
+static void token_text(char out[RC_TOKEN_LEN + 1])
+{
+	uint8_t idb[ID_BYTES], sec[SECRET_BYTES];
 
 	rc_random_bytes(idb, sizeof(idb));
 	rc_random_bytes(sec, sizeof(sec));
@@ -344,7 +341,26 @@ int rc_token_issue(rc_txn *t, const char *owner, uint32_t owner_uid, int kind,
 	rc_base32_lower(sec, sizeof(sec), out + SECRET_OFF);
 	checksum(out, out + CHECK_OFF);
 	sodium_memzero(sec, sizeof(sec));
+}
 
+int rc_token_issue(rc_txn *t, const char *owner, uint32_t owner_uid, int kind,
+                   const char *desc, int64_t ttl, int64_t max_age, int ext,
+                   rc_token *info, char out[RC_TOKEN_LEN + 1])
+{
+	rc_token_rec rec;
+	char key[OWNER_KEY_LEN];
+	int64_t now = rc_store_now(t->s);
+	int rc;
+
+	out[0] = '\0';
+	memset(&rec, 0, sizeof(rec));
+	if (owner_uid == 0)
+		return rc_fail(RC_ERR_STORE, "%s has no uid: no token can be made", owner);
+	if (!ttl && (rc = rc_setting_int(t, "token.ttl", &ttl)) != 0)
+		return rc;
+	if ((rc = token_room(t, owner, owner_uid, kind)) != RC_OK)
+		return rc;
+	token_text(out);
 	memcpy(rec.pub.id, out + ID_OFF, RC_TOKEN_ID_LEN);
 	rec.pub.id[RC_TOKEN_ID_LEN] = '\0';
 	snprintf(rec.pub.owner, sizeof(rec.pub.owner), "%s", owner);
@@ -362,7 +378,7 @@ int rc_token_issue(rc_txn *t, const char *owner, uint32_t owner_uid, int kind,
 	rc = token_store(t, &rec);
 	if (!rc)
 		rc = rc_store_put(t, DB_TOKENS, key, owner_key(owner_uid, rec.pub.id, key), "", 0,
-		                   0);
+		                  0);
 	if (!rc && info)
 		*info = rec.pub;
 	if (rc)
