@@ -111,7 +111,7 @@ static int bench_core(size_t n)
 	}
 	rc = rc_txn_begin(s, &root, true, &t);   /* aborted at the end: nothing stored */
 	if (!rc)
-		rc = rc_load_member(&t, "owner", &m0);
+		rc = rc_member_load(&t, "owner", &m0);
 	if (!rc)
 		rc = rc_totp_enroll(&t, &m0, &e);
 	m0.totp_enabled = 1;

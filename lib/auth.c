@@ -36,7 +36,21 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <sodium.h>
-#include "internal.h"
+#include "errors.h"
+#include "store.h"
+#include "codec.h"
+#include "txn.h"
+#include "crypto.h"
+#include "actor.h"
+#include "member.h"
+#include "role.h"
+#include "service.h"
+#include "settings.h"
+#include "notify.h"
+#include "token.h"
+#include "hoststate.h"
+#include "totp.h"
+#include "auth.h"
 
 RC_API const char *rc_via_name(int via)
 {
@@ -90,21 +104,21 @@ static int who_read(rc_txn *t, const char *user, bool valid_name, who *w)
 	w->mfa_required = strcmp(mfa, "required") == 0;
 	if (!valid_name)
 		return RC_OK;
-	rc = rc_load_member(t, user, &w->m);
+	rc = rc_member_load(t, user, &w->m);
 	if (!rc) {
 		w->kind = RC_KIND_MEMBER;
-		rc = rc_load_role(t, w->m.role, &w->role);
+		rc = rc_role_load(t, w->m.role, &w->role);
 		if (!rc && w->m.status == RC_MEMBER_PENDING &&
-		    rc_load_invitation(t, user, &w->inv) == RC_OK)
+		    rc_invitation_load(t, user, &w->inv) == RC_OK)
 			w->has_inv = true;
 		return rc;
 	}
 	if (rc != RC_ERR_NOTFOUND)
 		return rc;
-	rc = rc_load_svcuser(t, user, &w->u);
+	rc = rc_svcuser_load(t, user, &w->u);
 	if (!rc) {
 		w->kind = RC_KIND_SVCUSER;
-		return rc_load_service(t, w->u.pub.service, &w->svc);
+		return rc_service_load(t, w->u.pub.service, &w->svc);
 	}
 	return rc == RC_ERR_NOTFOUND ? RC_OK : rc;
 }
@@ -145,7 +159,7 @@ static int begin_as(rc_store *s, const char *origin, const char *user, rc_txn *t
 /* Reload the user's record inside T (kind known). */
 static int reload(rc_txn *t, const char *user, int kind, rc_member_rec *m, rc_svcuser_rec *u)
 {
-	return kind == RC_KIND_MEMBER ? rc_load_member(t, user, m) : rc_load_svcuser(t, user, u);
+	return kind == RC_KIND_MEMBER ? rc_member_load(t, user, m) : rc_svcuser_load(t, user, u);
 }
 
 /* Write back the user's host state (a login's only write). */
@@ -466,7 +480,7 @@ static int first_factor_passed(rc_store *s, rc_login *l)
 
 	if (rc)
 		return rc;
-	rc = rc_load_member(&t, l->user, &m);
+	rc = rc_member_load(&t, l->user, &m);
 	if (!rc && m.lock_until > now) {
 		char why[160];
 		locked_message(l->user, m.lock_until, why, sizeof(why));
@@ -706,7 +720,7 @@ RC_API int rc_login_totp(rc_store *s, rc_login *l, const char *code)
 	rc_txn_audit(&t, "login", l->user);
 	rc = rc_lockout_settings(&t, &attempts, &duration);
 	if (!rc)
-		rc = rc_load_member(&t, l->user, &m);
+		rc = rc_member_load(&t, l->user, &m);
 	if (rc)
 		goto end;
 	if (m.lock_until > now) {
@@ -755,7 +769,7 @@ RC_API int rc_login_enroll_begin(rc_store *s, rc_login *l, rc_mfa_enrollment *ou
 	if ((rc = begin_as(s, l->origin, l->user, &t)) != 0)
 		return rc;
 	rc_txn_audit(&t, "mfa.enroll", l->user);
-	return rc_totp_enroll_end(&t, &m, rc_load_member(&t, l->user, &m), out);
+	return rc_totp_enroll_end(&t, &m, rc_member_load(&t, l->user, &m), out);
 }
 
 RC_API int rc_login_enroll_finish(rc_store *s, rc_login *l, const char *code)
@@ -770,7 +784,7 @@ RC_API int rc_login_enroll_finish(rc_store *s, rc_login *l, const char *code)
 	if ((rc = begin_as(s, l->origin, l->user, &t)) != 0)
 		return rc;
 	rc_txn_audit(&t, "login", l->user);
-	rc = rc_load_member(&t, l->user, &m);
+	rc = rc_member_load(&t, l->user, &m);
 	if (!rc && m.lock_until > now) {
 		/* locked by other attempts while this one enrolled */
 		char why[160];
@@ -789,7 +803,7 @@ RC_API int rc_login_enroll_finish(rc_store *s, rc_login *l, const char *code)
 		m.failed = 0;
 		m.lock_until = 0;
 		m.last_active = now;
-		rc = rc_store_member_and_host(&t, &m);
+		rc = rc_member_put_with_host(&t, &m);
 		snprintf(t.detail, sizeof(t.detail), "ok via password, two-factor enrolled");
 	}
 	sodium_memzero(&m, sizeof(m));
@@ -1062,7 +1076,7 @@ RC_API int rc_login_chauthtok(rc_store *s, rc_login *l, const char *origin, cons
 		rc = chauthtok_set(&t, l, code_login, w.kind, &m, &u, hash, newpw);
 	/* a self-service change: membership, and the lock it clears */
 	if (!rc)
-		rc = w.kind == RC_KIND_MEMBER ? rc_store_member(&t, &m) : rc_store_svcuser(&t, &u);
+		rc = w.kind == RC_KIND_MEMBER ? rc_member_put(&t, &m) : rc_svcuser_put(&t, &u);
 	if (!rc)
 		rc = restore(&t, w.kind, &m, &u);
 	if (!rc)
@@ -1105,10 +1119,10 @@ RC_API int rc_login_session_open(rc_store *s, const char *origin, const char *us
 	{
 		rc_member_rec m;
 		rc_svcuser_rec u;
-		rc = rc_load_member(&t, user, &m);
+		rc = rc_member_load(&t, user, &m);
 		if (!rc)
 			uid = m.uid;
-		if (rc == RC_ERR_NOTFOUND && (rc = rc_load_svcuser(&t, user, &u)) == RC_OK)
+		if (rc == RC_ERR_NOTFOUND && (rc = rc_svcuser_load(&t, user, &u)) == RC_OK)
 			uid = u.pub.uid;
 		sodium_memzero(&m, sizeof(m));
 		sodium_memzero(&u, sizeof(u));
@@ -1142,11 +1156,11 @@ RC_API int rc_login_session_close(rc_store *s, const char *origin, const char *u
 	rc_txn_audit(&t, "session.close", user);
 	snprintf(t.detail, sizeof(t.detail), "ok token=%.16s revoked", id);
 	/* the token of the user of this name now (a removed user's are gone) */
-	rc = name_plausible(user) ? rc_load_member(&t, user, &m) : RC_ERR_NOTFOUND;
+	rc = name_plausible(user) ? rc_member_load(&t, user, &m) : RC_ERR_NOTFOUND;
 	if (!rc)
 		uid = m.uid;
 	if (rc == RC_ERR_NOTFOUND && name_plausible(user) &&
-	    (rc = rc_load_svcuser(&t, user, &u)) == RC_OK)
+	    (rc = rc_svcuser_load(&t, user, &u)) == RC_OK)
 		uid = u.pub.uid;
 	sodium_memzero(&m, sizeof(m));
 	sodium_memzero(&u, sizeof(u));

@@ -16,7 +16,9 @@
 #include "config.h"
 #include <stdlib.h>
 #include <sodium.h>
-#include "internal.h"
+#include <string.h>
+#include "codec.h"
+#include "errors.h"
 
 static void wbuf_reserve(rc_wbuf *w, size_t more)
 {

@@ -9,7 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include "internal.h"
+#include <string.h>
+#include "errors.h"
+#include "mail.h"
+#include "validate.h"
+#include "fsutil.h"
 
 RC_API void rc_config_defaults(rc_config *cfg)
 {

@@ -9,7 +9,11 @@
 #include <stdio.h>
 #include <unistd.h>
 #include <sodium.h>
-#include "internal.h"
+#include <string.h>
+#include "crypto.h"
+#include "errors.h"
+#include "txn.h"
+#include "fsutil.h"
 
 static const char code_alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -229,20 +233,6 @@ void rc_code_new(const rc_store *s, char code[RC_CODE_LEN + 1], uint8_t hash[32]
 	(void)rc_code_normalize(code, norm);
 	rc_code_hash(s, norm, hash);
 	sodium_memzero(norm, sizeof(norm));
-}
-
-int rc_argon2_limits(rc_store *s, int64_t *ops, int64_t *mem_kib)
-{
-	rc_actor root = { .uid = 0, .origin = "hash" };
-	rc_txn t;
-	int rc = rc_txn_begin(s, &root, false, &t);
-
-	if (rc)
-		return rc;
-	rc = rc_setting_int(&t, "argon2.opslimit", ops);
-	if (!rc)
-		rc = rc_setting_int(&t, "argon2.memlimit_kib", mem_kib);
-	return rc_txn_end(&t, rc);
 }
 
 int rc_password_hash(const char *pw, int64_t ops, int64_t mem_kib, char out[RC_PWHASH_MAX])

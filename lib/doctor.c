@@ -12,7 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "internal.h"
+#include "errors.h"
+#include "fsutil.h"
 #include "snapshot.h"
 
 static void report(rc_check_cb cb, void *ctx, int level, const char *name, const char *fix,

@@ -4,9 +4,10 @@
  */
 #include "config.h"
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include "internal.h"
+#include "errors.h"
 
 static __thread char errbuf[512];
 static __thread const char *errfield;   /* the input the failure is about */
@@ -75,16 +76,4 @@ int rc_fail_field(int err, const char *field, const char *fmt, ...)
 RC_API const char *rc_errfield(void)
 {
 	return errfield;
-}
-
-int rc_fail_lmdb(int mdb_rc, const char *what)
-{
-	if (mdb_rc == MDB_MAP_FULL)
-		return rc_fail(RC_ERR_FULL, "%s: the store is full (%s)", what,
-		               mdb_strerror(mdb_rc));
-	if (mdb_rc == ENOMEM)
-		return rc_fail(RC_ERR_NOMEM, "%s: out of memory", what);
-	if (mdb_rc == ENOSPC)
-		return rc_fail(RC_ERR_FULL, "%s: no space left on the device", what);
-	return rc_fail(RC_ERR_STORE, "%s: %s", what, mdb_strerror(mdb_rc));
 }

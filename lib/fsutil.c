@@ -11,7 +11,9 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
-#include "internal.h"
+#include <string.h>
+#include "fsutil.h"
+#include "errors.h"
 
 int rc_path_join(char *out, size_t len, const char *dir, const char *name)
 {

@@ -12,8 +12,8 @@
  * Records go through the one codec (RC_REC_HOST_USER, RC_REC_HOST_TOKEN,
  * a counter as a setting).  An entry whose every value is 0 is deleted.
  *
- * The membership records carry none of it: rc_store_member and
- * rc_store_svcuser write the host fields as 0, and a login writes only
+ * The membership records carry none of it: rc_member_put and
+ * rc_svcuser_put write the host fields as 0, and a login writes only
  * here (and to the audit log and the outbox of notices, which are not
  * membership either).  Loading lays the host entry, when there is
  * one, over the membership record: the merged view the public structs show.
@@ -23,7 +23,14 @@
 #include "config.h"
 #include <stdlib.h>
 #include <sodium.h>
-#include "internal.h"
+#include "hoststate.h"
+#include "store.h"
+#include "codec.h"
+#include "txn.h"
+#include "member.h"
+#include "service.h"
+#include "settings.h"
+#include "token.h"
 
 #define USER_KEY_LEN  5
 #define TOKEN_KEY_LEN (1 + RC_TOKEN_ID_LEN)
@@ -47,7 +54,7 @@ static void token_key(const char *id, char k[TOKEN_KEY_LEN])
 static int user_get(rc_txn *t, uint32_t uid, rc_host_user *h, bool *found)
 {
 	uint8_t k[USER_KEY_LEN];
-	MDB_val v;
+	rc_val v;
 	int rc;
 
 	memset(h, 0, sizeof(*h));
@@ -55,11 +62,11 @@ static int user_get(rc_txn *t, uint32_t uid, rc_host_user *h, bool *found)
 	if (t->s->no_host)
 		return RC_OK;
 	user_key(uid, k);
-	rc = rc_db_get(t, DB_HOST, k, sizeof(k), &v);
+	rc = rc_store_get(t, DB_HOST, k, sizeof(k), &v);
 	if (rc == RC_ERR_NOTFOUND)
 		return RC_OK;
 	if (!rc)
-		rc = rc_host_user_decode(v.mv_data, v.mv_size, h);
+		rc = rc_host_user_decode(v.data, v.size, h);
 	*found = rc == RC_OK;
 	return rc;
 }
@@ -75,7 +82,7 @@ static int user_put(rc_txn *t, uint32_t uid, const rc_host_user *h)
 		return rc_host_user_del(t, uid);
 	user_key(uid, k);
 	rc_host_user_encode(h, &w);
-	rc = rc_db_put(t, DB_HOST, k, sizeof(k), &w, 0);
+	rc = rc_store_putw(t, DB_HOST, k, sizeof(k), &w, 0);
 	rc_wbuf_free(&w);
 	return rc;
 }
@@ -86,7 +93,7 @@ int rc_host_user_del(rc_txn *t, uint32_t uid)
 	int rc;
 
 	user_key(uid, k);
-	rc = rc_db_del(t, DB_HOST, k, sizeof(k));
+	rc = rc_store_del(t, DB_HOST, k, sizeof(k));
 	return rc == RC_ERR_NOTFOUND ? RC_OK : rc;
 }
 
@@ -142,9 +149,9 @@ int rc_host_svcuser_store(rc_txn *t, const rc_svcuser_rec *u)
 	return user_put(t, u->pub.uid, &h);
 }
 
-int rc_store_member_and_host(rc_txn *t, const rc_member_rec *m)
+int rc_member_put_with_host(rc_txn *t, const rc_member_rec *m)
 {
-	int rc = rc_store_member(t, m);
+	int rc = rc_member_put(t, m);
 
 	return rc ? rc : rc_host_member_store(t, m);
 }
@@ -155,17 +162,17 @@ int rc_host_token_load(rc_txn *t, rc_token_rec *rec)
 {
 	char k[TOKEN_KEY_LEN];
 	rc_host_token h;
-	MDB_val v;
+	rc_val v;
 	int rc;
 
 	if (t->s->no_host)
 		return RC_OK;
 	token_key(rec->pub.id, k);
-	rc = rc_db_get(t, DB_HOST, k, sizeof(k), &v);
+	rc = rc_store_get(t, DB_HOST, k, sizeof(k), &v);
 	if (rc == RC_ERR_NOTFOUND)
 		return RC_OK;
 	if (!rc)
-		rc = rc_host_token_decode(v.mv_data, v.mv_size, &h);
+		rc = rc_host_token_decode(v.data, v.size, &h);
 	if (rc)
 		return rc;
 	rec->pub.last_used = h.last_used;
@@ -184,7 +191,7 @@ int rc_host_token_store(rc_txn *t, const rc_token_rec *rec)
 
 	token_key(rec->pub.id, k);
 	rc_host_token_encode(&h, &w);
-	rc = rc_db_put(t, DB_HOST, k, sizeof(k), &w, 0);
+	rc = rc_store_putw(t, DB_HOST, k, sizeof(k), &w, 0);
 	rc_wbuf_free(&w);
 	return rc;
 }
@@ -195,7 +202,7 @@ int rc_host_token_del(rc_txn *t, const char *id)
 	int rc;
 
 	token_key(id, k);
-	rc = rc_db_del(t, DB_HOST, k, sizeof(k));
+	rc = rc_store_del(t, DB_HOST, k, sizeof(k));
 	return rc == RC_ERR_NOTFOUND ? RC_OK : rc;
 }
 
@@ -204,12 +211,12 @@ int rc_host_token_del(rc_txn *t, const char *id)
 int rc_host_meta_get_u64(rc_txn *t, const char *key, uint64_t *n)
 {
 	*n = 0;
-	return t->s->no_host ? RC_ERR_NOTFOUND : rc_db_get_u64(t, DB_HOST, key, n);
+	return t->s->no_host ? RC_ERR_NOTFOUND : rc_counter_get(t, DB_HOST, key, n);
 }
 
 int rc_host_meta_put_u64(rc_txn *t, const char *key, uint64_t n)
 {
-	return rc_db_put_u64(t, DB_HOST, key, n);
+	return rc_counter_put(t, DB_HOST, key, n);
 }
 
 int rc_host_counter_bump(rc_txn *t, const char *key)
@@ -234,7 +241,7 @@ static int counter_move(rc_txn *t, const char *key)
 		return RC_OK;
 	if (!rc)
 		rc = rc_host_meta_put_u64(t, key, v);
-	return rc ? rc : rc_db_del(t, DB_SETTINGS, key, strlen(key));
+	return rc ? rc : rc_store_del(t, DB_SETTINGS, key, strlen(key));
 }
 
 /* Each member's and service user's failures, lock, last active and TOTP
@@ -248,13 +255,13 @@ int rc_host_upgrade(rc_txn *t, size_t *moved)
 	int rc;
 
 	*moved = 0;
-	rc = rc_db_keys(t, DB_MEMBERS, "", &names, &n);
+	rc = rc_store_keys(t, DB_MEMBERS, "", &names, &n);
 	for (size_t i = 0; !rc && i < n; i++) {
 		rc_member_rec m;
-		rc = rc_load_member(t, names[i], &m);
+		rc = rc_member_load(t, names[i], &m);
 		if (!rc && (m.failed || m.failed_at || m.lock_until || m.last_active ||
 		            m.totp_last_step)) {
-			rc = rc_store_member_and_host(t, &m);
+			rc = rc_member_put_with_host(t, &m);
 			(*moved)++;
 		}
 		sodium_memzero(&m, sizeof(m));
@@ -262,12 +269,12 @@ int rc_host_upgrade(rc_txn *t, size_t *moved)
 	free(names);
 	names = NULL;
 	if (!rc)
-		rc = rc_db_keys(t, DB_SVCUSERS, "", &names, &n);
+		rc = rc_store_keys(t, DB_SVCUSERS, "", &names, &n);
 	for (size_t i = 0; !rc && i < n; i++) {
 		rc_svcuser_rec u;
-		rc = rc_load_svcuser(t, names[i], &u);
+		rc = rc_svcuser_load(t, names[i], &u);
 		if (!rc && (u.pub.failed || u.pub.failed_at || u.pub.lock_until)) {
-			rc = rc_store_svcuser(t, &u);
+			rc = rc_svcuser_put(t, &u);
 			if (!rc)
 				rc = rc_host_svcuser_store(t, &u);
 			(*moved)++;
@@ -281,7 +288,7 @@ int rc_host_upgrade(rc_txn *t, size_t *moved)
 	if (!rc)
 		rc = counter_move(t, "@unknown_logins");
 	if (!rc)
-		rc = rc_db_keys(t, DB_SETTINGS, "@caller/", &names, &n);
+		rc = rc_store_keys(t, DB_SETTINGS, "@caller/", &names, &n);
 	for (size_t i = 0; !rc && i < n; i++)
 		rc = counter_move(t, names[i]);
 	free(names);

@@ -8,7 +8,10 @@
 #include "config.h"
 #include <stdio.h>
 #include <stdlib.h>
-#include "internal.h"
+#include <stdarg.h>
+#include <stdbool.h>
+#include <string.h>
+#include "errors.h"
 
 enum { COL_EMAIL, COL_ROLE, COL_USERNAME, COL_FULLNAME, NCOLS };
 static const char *const col_names[NCOLS] = { "email", "role", "username", "full_name" };

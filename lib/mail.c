@@ -18,7 +18,12 @@
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
-#include "internal.h"
+#include <string.h>
+#include "mail.h"
+#include "errors.h"
+#include "validate.h"
+#include "crypto.h"
+#include "fsutil.h"
 
 #define TEMPLATE_MAX  16384   /* bytes in a template file */
 #define TLINE_MAX       400   /* bytes in a template line */

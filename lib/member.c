@@ -1,13 +1,30 @@
 /*
- * member.c - members and their invitations and reset codes.
+ * member.c - members and their invitations and reset codes; the member
+ * records inside a transaction (rc_member_load/put, by name or email).
  * SPDX-License-Identifier: BSD-3-Clause
  */
 #include "config.h"
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
 #include <sodium.h>
-#include "internal.h"
+#include "member.h"
+#include "errors.h"
+#include "store.h"
+#include "codec.h"
+#include "txn.h"
+#include "validate.h"
+#include "crypto.h"
+#include "fsutil.h"
+#include "actor.h"
+#include "ids.h"
+#include "role.h"
+#include "settings.h"
+#include "notify.h"
+#include "audit.h"
+#include "token.h"
+#include "hoststate.h"
 
 RC_API const char *rc_member_auth_method(const rc_member *m)
 {
@@ -25,28 +42,28 @@ RC_API const char *rc_invitation_state_name(int state)
 	return "?";
 }
 
-int rc_load_invitation(rc_txn *t, const char *name, rc_invitation *inv)
+int rc_invitation_load(rc_txn *t, const char *name, rc_invitation *inv)
 {
-	MDB_val v;
-	int rc = rc_db_gets(t, DB_INVITATIONS, name, &v);
+	rc_val v;
+	int rc = rc_store_gets(t, DB_INVITATIONS, name, &v);
 
 	if (rc == RC_ERR_NOTFOUND)
 		return rc_fail(RC_ERR_NOTFOUND, "no invitation for \"%.40s\"", name);
 	if (rc)
 		return rc;
-	rc = rc_invitation_decode(v.mv_data, v.mv_size, inv);
+	rc = rc_invitation_decode(v.data, v.size, inv);
 	if (!rc && inv->state == RC_INV_PENDING && rc_store_now(t->s) >= inv->expires)
 		inv->state = RC_INV_EXPIRED;
 	return rc;
 }
 
-int rc_store_invitation(rc_txn *t, const rc_invitation *inv)
+int rc_invitation_put(rc_txn *t, const rc_invitation *inv)
 {
 	rc_wbuf w;
 	int rc;
 
 	rc_invitation_encode(inv, &w);
-	rc = rc_db_put(t, DB_INVITATIONS, inv->username, strlen(inv->username), &w, 0);
+	rc = rc_store_putw(t, DB_INVITATIONS, inv->username, strlen(inv->username), &w, 0);
 	rc_wbuf_free(&w);
 	return rc;
 }
@@ -55,7 +72,7 @@ static int email_index_put(rc_txn *t, const char *email, const char *username)
 {
 	char key[RC_EMAIL_MAX + 1];
 	rc_email_key(email, key, sizeof(key));
-	return rc_db_put_raw(t, DB_IDX_EMAIL, key, strlen(key), username, strlen(username), 0);
+	return rc_store_put(t, DB_IDX_EMAIL, key, strlen(key), username, strlen(username), 0);
 }
 
 static int email_index_del(rc_txn *t, const char *email)
@@ -64,22 +81,22 @@ static int email_index_del(rc_txn *t, const char *email)
 	int rc;
 
 	rc_email_key(email, key, sizeof(key));
-	rc = rc_db_del(t, DB_IDX_EMAIL, key, strlen(key));
+	rc = rc_store_del(t, DB_IDX_EMAIL, key, strlen(key));
 	return rc == RC_ERR_NOTFOUND ? RC_OK : rc;
 }
 
 static int email_check_free(rc_txn *t, const char *email)
 {
 	char key[RC_EMAIL_MAX + 1];
-	MDB_val v;
+	rc_val v;
 	int rc;
 
 	rc_email_key(email, key, sizeof(key));
-	rc = rc_db_gets(t, DB_IDX_EMAIL, key, &v);
+	rc = rc_store_gets(t, DB_IDX_EMAIL, key, &v);
 	if (rc == RC_OK)
 		return rc_fail(RC_ERR_EXISTS, "a member with the email address %s already exists "
-		               "(%.*s)", email, (int)(v.mv_size > 32 ? 32 : v.mv_size),
-		               (const char *)v.mv_data);
+		               "(%.*s)", email, (int)(v.size > 32 ? 32 : v.size),
+		               (const char *)v.data);
 	return rc == RC_ERR_NOTFOUND ? RC_OK : rc;
 }
 
@@ -111,7 +128,7 @@ static int invitation_put(rc_txn *t, const rc_member_rec *m, const char *inviter
 	inv.expires = inv.created + ttl;
 	memcpy(inv.code_hash, hash, sizeof(inv.code_hash));
 	*expires = inv.expires;
-	return rc_store_invitation(t, &inv);
+	return rc_invitation_put(t, &inv);
 }
 
 int rc_invitation_issue(rc_txn *t, rc_member_rec *m, const char *inviter, uint32_t resent,
@@ -179,7 +196,7 @@ static int invite_check(rc_txn *t, const char *role_name, rc_member_rec *m)
 	rc_role role;
 	int rc;
 
-	if ((rc = rc_load_role(t, role_name, &role)) != 0 ||
+	if ((rc = rc_role_load(t, role_name, &role)) != 0 ||
 	    (rc = rc_require_can_grant(t, &role)) != 0 ||
 	    (rc = email_check_free(t, m->email)) != 0 ||
 	    (rc = rc_name_check_free(t, m->username)) != 0)
@@ -196,7 +213,7 @@ static int invite_store(rc_txn *t, rc_member_rec *m, const uint8_t hash[32], int
 
 	m->created = rc_store_now(t->s);
 	if ((rc = rc_id_alloc(t, &m->uid)) != 0 ||
-	    (rc = rc_store_member(t, m)) != 0 ||
+	    (rc = rc_member_put(t, m)) != 0 ||
 	    (rc = rc_uid_index_put(t, m->uid, 'm', m->username)) != 0 ||
 	    (rc = email_index_put(t, m->email, m->username)) != 0)
 		return rc;
@@ -374,33 +391,22 @@ static int import_refused(rc_store *s, const rc_actor *a, const char *source)
  * indexes, audit record, B-tree pages half full), to grow the map ahead. */
 #define IMPORT_ROW_BYTES 2048
 
-RC_API int rc_member_import(rc_store *s, const rc_actor *a, rc_import_row *rows, size_t n,
-                            unsigned flags, const rc_import_hooks *hooks)
+/* Step 2: every row checked against the store and the host's files, in a
+ * read transaction; the bad ones told to the hooks and counted in *BAD. */
+static int import_check(rc_store *s, const rc_actor *a, rc_import_row *rows, size_t n,
+                        const rc_import_hooks *h, const rc_host_files *host, size_t *bad)
 {
-	static const rc_import_hooks none;
-	const rc_import_hooks *h = hooks ? hooks : &none;
 	const char *source = h->source ? h->source : "-";
-	uint8_t (*hash)[32] = NULL;
-	rc_host_files host;
 	rc_member_rec m;
 	rc_txn t;
-	size_t bad = 0;
-	int rc;
+	int rc = rc_txn_begin(s, a, false, &t);
 
-	memset(&host, 0, sizeof(host));
-	/* 1 */
-	if ((rc = import_fields(rows, n, h, &bad)) != RC_OK)
+	if (rc)
 		return rc;
-	/* 2 */
-	if ((rc = rc_host_files_load(&s->cfg, &host)) != RC_OK)
-		return rc;
-	if ((rc = rc_txn_begin(s, a, false, &t)) != RC_OK)
-		goto out;
-	t.host = &host;
+	t.host = host;
 	if ((rc = rc_require(&t, RC_PERM_INVITE)) != RC_OK) {
 		(void)rc_txn_end(&t, rc);
-		rc = rc == RC_ERR_PERM ? import_refused(s, a, source) : rc;
-		goto out;
+		return rc == RC_ERR_PERM ? import_refused(s, a, source) : rc;
 	}
 	for (size_t i = 0; i < n && rc == RC_OK; i++) {
 		import_progress(h, "checking", i, n);
@@ -411,37 +417,32 @@ RC_API int rc_member_import(rc_store *s, const rc_actor *a, rc_import_row *rows,
 			if (rc == RC_ERR_STORE || rc == RC_ERR_NOMEM)
 				break;
 			import_bad(h, &rows[i], "%s", rc_errmsg());
-			bad++;
+			(*bad)++;
 			rc = RC_OK;
 		}
 	}
-	rc = rc_txn_end(&t, rc);
-	if (rc)
-		goto out;
-	if (bad) {
-		rc = rc_fail(RC_ERR_INVALID, "%zu bad line%s: nothing was imported", bad,
-		             bad == 1 ? "" : "s");
-		goto out;
-	}
-	if ((flags & RC_IMPORT_CHECK_ONLY) || n == 0)
-		goto out;
-	/* 3 */
-	if (!(hash = malloc(n * sizeof(*hash)))) {
-		rc = rc_fail(RC_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++)
-		rc_code_new(s, rows[i].code, hash[i]);
-	/* 4 */
-	if (n > SIZE_MAX / IMPORT_ROW_BYTES) {
-		rc = rc_fail(RC_ERR_FULL, "too many rows");
-		goto out;
-	}
+	sodium_memzero(&m, sizeof(m));
+	return rc_txn_end(&t, rc);
+}
+
+/* Step 4: every row written in one write transaction, each member with its
+ * audit record; a row that no longer passes (the store changed since the
+ * check) undoes them all. */
+static int import_write(rc_store *s, const rc_actor *a, rc_import_row *rows, size_t n,
+                        const rc_import_hooks *h, const rc_host_files *host,
+                        uint8_t (*hash)[32])
+{
+	rc_member_rec m;
+	rc_txn t;
+	int rc;
+
+	if (n > SIZE_MAX / IMPORT_ROW_BYTES)
+		return rc_fail(RC_ERR_FULL, "too many rows");
 	if ((rc = rc_store_reserve(s, n * IMPORT_ROW_BYTES)) != RC_OK ||
 	    (rc = rc_txn_begin(s, a, true, &t)) != RC_OK)
-		goto out;
-	t.host = &host;
-	rc_txn_audit(&t, "member.import", source);
+		return rc;
+	t.host = host;
+	rc_txn_audit(&t, "member.import", h->source ? h->source : "-");
 	rc = rc_require(&t, RC_PERM_INVITE);
 	for (size_t i = 0; i < n && rc == RC_OK; i++) {
 		import_progress(h, "writing", i, n);
@@ -462,7 +463,42 @@ RC_API int rc_member_import(rc_store *s, const rc_actor *a, rc_import_row *rows,
 	import_progress(h, "writing", n, n);
 	if (rc == RC_OK)
 		t.action[0] = '\0';   /* each member has its record */
-	rc = rc_txn_end(&t, rc);
+	sodium_memzero(&m, sizeof(m));
+	return rc_txn_end(&t, rc);
+}
+
+RC_API int rc_member_import(rc_store *s, const rc_actor *a, rc_import_row *rows, size_t n,
+                            unsigned flags, const rc_import_hooks *hooks)
+{
+	static const rc_import_hooks none;
+	const rc_import_hooks *h = hooks ? hooks : &none;
+	uint8_t (*hash)[32] = NULL;
+	rc_host_files host;
+	size_t bad = 0;
+	int rc;
+
+	memset(&host, 0, sizeof(host));
+	/* 1 */
+	if ((rc = import_fields(rows, n, h, &bad)) != RC_OK)
+		return rc;
+	/* 2 */
+	if ((rc = rc_host_files_load(&s->cfg, &host)) != RC_OK)
+		return rc;
+	rc = import_check(s, a, rows, n, h, &host, &bad);
+	if (!rc && bad)
+		rc = rc_fail(RC_ERR_INVALID, "%zu bad line%s: nothing was imported", bad,
+		             bad == 1 ? "" : "s");
+	if (rc || (flags & RC_IMPORT_CHECK_ONLY) || n == 0)
+		goto out;
+	/* 3 */
+	if (!(hash = malloc(n * sizeof(*hash)))) {
+		rc = rc_fail(RC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		rc_code_new(s, rows[i].code, hash[i]);
+	/* 4 */
+	rc = import_write(s, a, rows, n, h, &host, hash);
 out:
 	if (rc)
 		for (size_t i = 0; i < n; i++)
@@ -471,7 +507,6 @@ out:
 		sodium_memzero(hash, n * sizeof(*hash));
 		free(hash);
 	}
-	sodium_memzero(&m, sizeof(m));
 	rc_host_files_free(&host);
 	return rc;
 }
@@ -500,7 +535,7 @@ static int begin_on_member(rc_store *s, const rc_actor *a, const char *action,
 	rc_txn_audit(t, action, name);
 	rc = rc_require(t, perm);
 	if (!rc)
-		rc = rc_load_member_ref(t, name, m);
+		rc = rc_member_load_ref(t, name, m);
 	if (!rc) {
 		rc_txn_audit(t, action, m->username);
 		rc = rc_require_rank_over(t, m);
@@ -508,24 +543,32 @@ static int begin_on_member(rc_store *s, const rc_actor *a, const char *action,
 	return rc;
 }
 
+struct owners {
+	const char *except;
+	size_t n;
+};
+
+static int count_owner(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
+{
+	struct owners *o = ctx;
+	rc_member_rec m;
+	int rc = rc_member_decode(v->data, v->size, &m);
+
+	(void)t;
+	(void)k;
+	if (!rc && m.status == RC_MEMBER_ACTIVE && strcmp(m.role, "owner") == 0 &&
+	    strcmp(m.username, o->except) != 0)
+		o->n++;
+	sodium_memzero(&m, sizeof(m));
+	return rc;
+}
+
 static int count_active_owners(rc_txn *t, const char *except, size_t *n)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
-	int rc = RC_OK, mrc;
+	struct owners o = { except, 0 };
+	int rc = rc_store_foreach(t, DB_MEMBERS, "", 0, count_owner, &o);
 
-	*n = 0;
-	if ((mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_MEMBERS], &c)) != 0)
-		return rc_fail_lmdb(mrc, "cannot read members");
-	for (mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
-	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		rc_member_rec m;
-		rc = rc_member_decode(v.mv_data, v.mv_size, &m);
-		if (!rc && m.status == RC_MEMBER_ACTIVE && strcmp(m.role, "owner") == 0 &&
-		    strcmp(m.username, except) != 0)
-			(*n)++;
-	}
-	mdb_cursor_close(c);
+	*n = o.n;
 	return rc;
 }
 
@@ -549,7 +592,7 @@ static int require_not_last_owner(rc_txn *t, const rc_member_rec *m, const char 
  * the uid and email indexes, its tokens and its host state. */
 static int member_remove(rc_txn *t, const rc_member_rec *m)
 {
-	int rc = rc_db_del(t, DB_MEMBERS, m->username, strlen(m->username));
+	int rc = rc_store_del(t, DB_MEMBERS, m->username, strlen(m->username));
 
 	if (!rc)
 		rc = rc_uid_index_del(t, m->uid);
@@ -579,20 +622,20 @@ RC_API int rc_member_withdraw(rc_store *s, const rc_actor *a, const char *who)
 		rc = rc_member_ref(&t, who, username);
 	if (!rc) {
 		rc_txn_audit(&t, "member.withdraw", username);
-		rc = rc_load_invitation(&t, username, &inv);
+		rc = rc_invitation_load(&t, username, &inv);
 	}
 	if (!rc && inv.state != RC_INV_PENDING)
 		rc = rc_fail(RC_ERR_STATE, "the invitation of %s is %s; only pending invitations "
 		             "can be withdrawn", username, rc_invitation_state_name(inv.state));
-	if (!rc && rc_load_role(&t, inv.role, &role) == RC_OK)
+	if (!rc && rc_role_load(&t, inv.role, &role) == RC_OK)
 		rc = rc_require_can_grant(&t, &role);
 	if (!rc)
-		rc = rc_load_member(&t, username, &m);
+		rc = rc_member_load(&t, username, &m);
 	if (!rc && m.status != RC_MEMBER_PENDING)
 		rc = rc_fail(RC_ERR_STATE, "%s is no longer pending", username);
 	if (!rc) {
 		inv.state = RC_INV_WITHDRAWN;
-		rc = rc_store_invitation(&t, &inv);
+		rc = rc_invitation_put(&t, &inv);
 	}
 	if (!rc)
 		rc = member_remove(&t, &m);
@@ -618,18 +661,18 @@ RC_API int rc_member_resend(rc_store *s, const rc_actor *a, const char *who,
 		rc = rc_member_ref(&t, who, username);
 	if (!rc) {
 		rc_txn_audit(&t, "member.resend", username);
-		rc = rc_load_invitation(&t, username, &inv);
+		rc = rc_invitation_load(&t, username, &inv);
 	}
 	if (!rc && inv.state != RC_INV_PENDING && inv.state != RC_INV_EXPIRED)
 		rc = rc_fail(RC_ERR_STATE, "the invitation of %s is %s; only pending or expired "
 		             "invitations can be resent", username,
 		             rc_invitation_state_name(inv.state));
 	if (!rc)
-		rc = rc_load_member(&t, username, &m);
+		rc = rc_member_load(&t, username, &m);
 	if (!rc && m.status != RC_MEMBER_PENDING)
 		rc = rc_fail(RC_ERR_STATE, "%s is no longer pending", username);
 	if (!rc)
-		rc = rc_load_role(&t, m.role, &role);
+		rc = rc_role_load(&t, m.role, &role);
 	if (!rc)
 		rc = rc_require_can_grant(&t, &role);
 	if (!rc)
@@ -661,52 +704,77 @@ int rc_password_policy(rc_txn *t, const rc_member_rec *m, const char *pw)
 }
 
 /* Find the member a code belongs to: a pending invitation or a reset. */
+struct code_find {
+	const uint8_t *hash;
+	rc_member_rec *m;
+	bool *is_reset;
+	int64_t now;
+	bool found;
+};
+
+/* A walk's result: found (RC_OK or an error), or not yet (RC_ERR_NOTFOUND). */
+static int code_found(struct code_find *f, int rc)
+{
+	if (rc == RC_ERR_NOTFOUND)
+		return RC_OK;   /* go on */
+	f->found = true;
+	return rc ? rc : RC_WALK_STOP;
+}
+
+static int code_in_invitation(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
+{
+	struct code_find *f = ctx;
+	rc_invitation inv;
+	int rc;
+
+	(void)k;
+	if (rc_invitation_decode(v->data, v->size, &inv) != RC_OK ||
+	    sodium_memcmp(inv.code_hash, f->hash, 32) != 0)
+		return RC_OK;
+	if (inv.state != RC_INV_PENDING)
+		rc = rc_fail(RC_ERR_STATE, "this invitation code was %s",
+		             rc_invitation_state_name(inv.state));
+	else if (f->now >= inv.expires)
+		rc = rc_fail(RC_ERR_STATE, "this invitation code has expired; ask for the "
+		             "invitation to be resent");
+	else
+		rc = rc_member_load(t, inv.username, f->m);
+	*f->is_reset = false;
+	return code_found(f, rc);
+}
+
+static int code_in_reset(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
+{
+	struct code_find *f = ctx;
+	rc_member_rec *m = f->m;
+	int rc;
+
+	(void)k;
+	if (rc_member_decode(v->data, v->size, m) != RC_OK || !m->reset_expires ||
+	    sodium_memcmp(m->reset_hash, f->hash, 32) != 0)
+		return RC_OK;
+	if ((rc = rc_host_member_load(t, m)) != RC_OK) {   /* the view */
+		f->found = true;
+		return rc;
+	}
+	rc = f->now >= m->reset_expires
+	   ? rc_fail(RC_ERR_STATE, "this reset code has expired; ask for a new one")
+	   : RC_OK;
+	*f->is_reset = true;
+	return code_found(f, rc);
+}
+
 static int find_code(rc_txn *t, const uint8_t hash[32], rc_member_rec *m, bool *is_reset)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
-	int rc = RC_ERR_NOTFOUND, mrc;
-	int64_t now = rc_store_now(t->s);
+	struct code_find f = { hash, m, is_reset, rc_store_now(t->s), false };
+	int rc = rc_store_foreach(t, DB_INVITATIONS, "", 0, code_in_invitation, &f);
 
-	if ((mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_INVITATIONS], &c)) != 0)
-		return rc_fail_lmdb(mrc, "cannot read invitations");
-	for (mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && rc == RC_ERR_NOTFOUND;
-	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		rc_invitation inv;
-		if (rc_invitation_decode(v.mv_data, v.mv_size, &inv) != RC_OK ||
-		    sodium_memcmp(inv.code_hash, hash, 32) != 0)
-			continue;
-		if (inv.state != RC_INV_PENDING)
-			rc = rc_fail(RC_ERR_STATE, "this invitation code was %s",
-			             rc_invitation_state_name(inv.state));
-		else if (now >= inv.expires)
-			rc = rc_fail(RC_ERR_STATE, "this invitation code has expired; ask for the "
-			             "invitation to be resent");
-		else
-			rc = rc_load_member(t, inv.username, m);
-		*is_reset = false;
-	}
-	mdb_cursor_close(c);
-	if (rc != RC_ERR_NOTFOUND)
+	if (rc || f.found)
 		return rc;
-	if ((mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_MEMBERS], &c)) != 0)
-		return rc_fail_lmdb(mrc, "cannot read members");
-	for (mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && rc == RC_ERR_NOTFOUND;
-	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (rc_member_decode(v.mv_data, v.mv_size, m) != RC_OK || !m->reset_expires ||
-		    sodium_memcmp(m->reset_hash, hash, 32) != 0)
-			continue;
-		if ((rc = rc_host_member_load(t, m)) != RC_OK)   /* the view */
-			break;
-		rc = now >= m->reset_expires
-		   ? rc_fail(RC_ERR_STATE, "this reset code has expired; ask for a new one")
-		   : RC_OK;
-		*is_reset = true;
-	}
-	mdb_cursor_close(c);
-	if (rc == RC_ERR_NOTFOUND)
-		rc = rc_fail(RC_ERR_NOTFOUND, "unknown invitation or reset code");
-	return rc;
+	rc = rc_store_foreach(t, DB_MEMBERS, "", 0, code_in_reset, &f);
+	if (rc || f.found)
+		return rc;
+	return rc_fail(RC_ERR_NOTFOUND, "unknown invitation or reset code");
 }
 
 /* The one way a code becomes a password (rollcall member accept, and a
@@ -732,13 +800,13 @@ int rc_code_redeem(rc_txn *t, rc_member_rec *m, bool is_reset, const uint8_t has
 		m->reset_expires = 0;
 		sodium_memzero(m->reset_hash, sizeof(m->reset_hash));
 	} else {
-		if ((rc = rc_load_invitation(t, m->username, &inv)) != RC_OK)
+		if ((rc = rc_invitation_load(t, m->username, &inv)) != RC_OK)
 			return rc;
 		if (inv.state != RC_INV_PENDING || now >= inv.expires ||
 		    sodium_memcmp(inv.code_hash, hash, 32) != 0)
 			return rc_fail(RC_ERR_STATE, "the invitation code is no longer valid");
 		inv.state = RC_INV_ACCEPTED;
-		if ((rc = rc_store_invitation(t, &inv)) != RC_OK)
+		if ((rc = rc_invitation_put(t, &inv)) != RC_OK)
 			return rc;
 		m->status = RC_MEMBER_ACTIVE;
 		if ((rc = rc_notice_queue(t, RC_EV_INVITATION_ACCEPTED, m->username,
@@ -757,73 +825,98 @@ int rc_code_redeem(rc_txn *t, rc_member_rec *m, bool is_reset, const uint8_t has
  * hashed outside any transaction (argon2id is slow: a write transaction
  * held meanwhile would stop every login), then the write transaction finds
  * the code again, still unused, before it stores the hash. */
+/* Accepting a code (rc_member_accept): what both of its transactions find. */
+struct accept {
+	uint8_t hash[32];          /* the code's keyed hash */
+	rc_member_rec m;
+	bool is_reset;
+	char pwhash[RC_PWHASH_MAX];
+};
+
+/* Step 1: the code and the policy, read only, and the argon2id limits. */
+static int accept_read(rc_store *s, const rc_actor *a, struct accept *x, const char *password,
+                       int64_t *ops, int64_t *mem_kib)
+{
+	rc_txn t;
+	int rc = rc_txn_begin(s, a, false, &t);
+
+	if (rc)
+		return rc;
+	rc = find_code(&t, x->hash, &x->m, &x->is_reset);
+	if (!rc)
+		rc = rc_password_policy(&t, &x->m, password);
+	if (!rc && !x->is_reset && x->m.status != RC_MEMBER_PENDING)
+		rc = rc_fail(RC_ERR_STATE, "%s is not pending", x->m.username);
+	if (!rc)
+		rc = rc_setting_int(&t, "argon2.opslimit", ops);
+	if (!rc)
+		rc = rc_setting_int(&t, "argon2.memlimit_kib", mem_kib);
+	return rc_txn_end(&t, rc);
+}
+
+/* Step 3: the write: the same checks again, then the change (a refusal is
+ * audited here, as before). */
+static int accept_write(rc_store *s, const rc_actor *a, struct accept *x, const char *password,
+                        char username_out[RC_NAME_MAX + 1])
+{
+	rc_member_rec *m = &x->m;
+	rc_txn t;
+	int rc = rc_txn_begin(s, a, true, &t);
+
+	if (rc)
+		return rc;
+	rc = find_code(&t, x->hash, m, &x->is_reset);
+	if (!rc) {
+		/* The code holder acts on its own record; the record names the
+		 * uid that presented the code, whoever it was. */
+		snprintf(t.actor_name, sizeof(t.actor_name), "%s", m->username);
+		rc_txn_audit(&t, x->is_reset ? "member.reset-complete" : "member.accept",
+		             m->username);
+		snprintf(t.detail, sizeof(t.detail), "ok, by uid %u", (unsigned)t.uid);
+		rc = rc_password_policy(&t, m, password);
+	}
+	if (!rc && !x->is_reset && m->status != RC_MEMBER_PENDING)
+		rc = rc_fail(RC_ERR_STATE, "%s is not pending", m->username);
+	if (!rc && !x->pwhash[0])
+		rc = rc_fail(RC_ERR_STATE, "the code changed while the password was hashed; "
+		             "try again");
+	if (!rc)
+		rc = rc_code_redeem(&t, m, x->is_reset, x->hash, x->pwhash);
+	if (!rc)
+		snprintf(t.detail, sizeof(t.detail), "ok, by uid %u", (unsigned)t.uid);
+	if (!rc)
+		rc = rc_member_put_with_host(&t, m);   /* the lock cleared too */
+	if (!rc)
+		snprintf(username_out, RC_NAME_MAX + 1, "%s", m->username);
+	return rc_txn_end(&t, rc);
+}
+
 RC_API int rc_member_accept(rc_store *s, const rc_actor *a, const char *code,
                             const char *password, char username_out[RC_NAME_MAX + 1])
 {
-	char norm[21], pwhash[RC_PWHASH_MAX] = "";
-	uint8_t hash[32];
-	rc_member_rec m;
-	bool is_reset = false;
+	char norm[21];
+	struct accept x;
 	int64_t ops = 0, mem_kib = 0;
-	rc_txn t;
 	int rc = rc_code_normalize(code, norm);
 
 	username_out[0] = '\0';
-	memset(&m, 0, sizeof(m));
+	memset(&x, 0, sizeof(x));
 	if (rc)
 		return rc;
-	rc_code_hash(s, norm, hash);
+	rc_code_hash(s, norm, x.hash);
 	sodium_memzero(norm, sizeof(norm));
 	/* 1. the code and the policy, read only */
-	if ((rc = rc_txn_begin(s, a, false, &t)) != 0)
-		goto out;
-	rc = find_code(&t, hash, &m, &is_reset);
-	if (!rc)
-		rc = rc_password_policy(&t, &m, password);
-	if (!rc && !is_reset && m.status != RC_MEMBER_PENDING)
-		rc = rc_fail(RC_ERR_STATE, "%s is not pending", m.username);
-	if (!rc)
-		rc = rc_setting_int(&t, "argon2.opslimit", &ops);
-	if (!rc)
-		rc = rc_setting_int(&t, "argon2.memlimit_kib", &mem_kib);
-	rc = rc_txn_end(&t, rc);
+	rc = accept_read(s, a, &x, password, &ops, &mem_kib);
 	if (rc && rc != RC_ERR_NOTFOUND && rc != RC_ERR_STATE && rc != RC_ERR_POLICY &&
 	    rc != RC_ERR_INVALID)
 		goto out;
 	/* 2. the hash, outside any transaction (a refusal costs none) */
-	if (!rc && (rc = rc_password_hash(password, ops, mem_kib, pwhash)) != RC_OK)
+	if (!rc && (rc = rc_password_hash(password, ops, mem_kib, x.pwhash)) != RC_OK)
 		goto out;
-	/* 3. the write: the same checks again, then the change (a refusal is
-	 * audited here, as before) */
-	if ((rc = rc_txn_begin(s, a, true, &t)) != 0)
-		goto out;
-	rc = find_code(&t, hash, &m, &is_reset);
-	if (!rc) {
-		/* The code holder acts on its own record; the record names the
-		 * uid that presented the code, whoever it was. */
-		snprintf(t.actor_name, sizeof(t.actor_name), "%s", m.username);
-		rc_txn_audit(&t, is_reset ? "member.reset-complete" : "member.accept", m.username);
-		snprintf(t.detail, sizeof(t.detail), "ok, by uid %u", (unsigned)t.uid);
-		rc = rc_password_policy(&t, &m, password);
-	}
-	if (!rc && !is_reset && m.status != RC_MEMBER_PENDING)
-		rc = rc_fail(RC_ERR_STATE, "%s is not pending", m.username);
-	if (!rc && !pwhash[0])
-		rc = rc_fail(RC_ERR_STATE, "the code changed while the password was hashed; "
-		             "try again");
-	if (!rc)
-		rc = rc_code_redeem(&t, &m, is_reset, hash, pwhash);
-	if (!rc)
-		snprintf(t.detail, sizeof(t.detail), "ok, by uid %u", (unsigned)t.uid);
-	if (!rc)
-		rc = rc_store_member_and_host(&t, &m);   /* the lock cleared too */
-	if (!rc)
-		snprintf(username_out, RC_NAME_MAX + 1, "%s", m.username);
-	rc = rc_txn_end(&t, rc);
+	/* 3. the write */
+	rc = accept_write(s, a, &x, password, username_out);
 out:
-	sodium_memzero(pwhash, sizeof(pwhash));
-	sodium_memzero(hash, sizeof(hash));
-	sodium_memzero(&m, sizeof(m));
+	sodium_memzero(&x, sizeof(x));
 	return rc;
 }
 
@@ -839,10 +932,10 @@ RC_API int rc_member_set_role(rc_store *s, const rc_actor *a, const char *userna
 
 	rc = begin_on_member(s, a, "member.set-role", username, RC_PERM_MANAGE_MEMBERS, &t, &m);
 	snprintf(target, sizeof(target), "%.32s role=%.32s", rc ? username : m.username, role);
-	if (rc == RC_OK || t.txn)
+	if (rc == RC_OK || rc_txn_open(&t))
 		rc_txn_audit(&t, "member.set-role", target);
 	if (!rc)
-		rc = rc_load_role(&t, role, &r);
+		rc = rc_role_load(&t, role, &r);
 	if (!rc)
 		rc = rc_require_can_grant(&t, &r);
 	if (!rc && strcmp(r.name, "owner") != 0)
@@ -856,11 +949,11 @@ RC_API int rc_member_set_role(rc_store *s, const rc_actor *a, const char *userna
 	}
 	if (!rc) {
 		snprintf(m.role, sizeof(m.role), "%s", r.name);
-		rc = rc_store_member(&t, &m);
+		rc = rc_member_put(&t, &m);
 	}
-	if (!rc && m.status == RC_MEMBER_PENDING && rc_load_invitation(&t, m.username, &inv) == RC_OK) {
+	if (!rc && m.status == RC_MEMBER_PENDING && rc_invitation_load(&t, m.username, &inv) == RC_OK) {
 		snprintf(inv.role, sizeof(inv.role), "%s", r.name);
-		rc = rc_store_invitation(&t, &inv);
+		rc = rc_invitation_put(&t, &inv);
 	}
 	return rc_txn_end(&t, rc);
 }
@@ -890,7 +983,7 @@ RC_API int rc_member_update(rc_store *s, const rc_actor *a, const char *username
 	} else {
 		rc = rc_require(&t, RC_PERM_MANAGE_MEMBERS);
 		if (!rc)
-			rc = rc_load_member_ref(&t, username, &m);
+			rc = rc_member_load_ref(&t, username, &m);
 		if (!rc)
 			rc = rc_require_rank_over(&t, &m);
 	}
@@ -913,7 +1006,7 @@ RC_API int rc_member_update(rc_store *s, const rc_actor *a, const char *username
 	if (!rc && full_name)
 		snprintf(m.full_name, sizeof(m.full_name), "%s", full_name);
 	if (!rc)
-		rc = rc_store_member(&t, &m);
+		rc = rc_member_put(&t, &m);
 	return rc_txn_end(&t, rc);
 }
 
@@ -936,7 +1029,7 @@ RC_API int rc_member_set_active(rc_store *s, const rc_actor *a, const char *user
 		rc = require_not_last_owner(&t, &m, "deactivated");
 	if (!rc) {
 		m.status = active ? RC_MEMBER_ACTIVE : RC_MEMBER_INACTIVE;
-		rc = rc_store_member(&t, &m);
+		rc = rc_member_put(&t, &m);
 	}
 	return rc_txn_end(&t, rc);
 }
@@ -956,7 +1049,7 @@ RC_API int rc_member_delete(rc_store *s, const rc_actor *a, const char *username
 	if (!rc)
 		rc = member_remove(&t, &m);
 	if (!rc) {
-		rc = rc_db_del(&t, DB_INVITATIONS, m.username, strlen(m.username));
+		rc = rc_store_del(&t, DB_INVITATIONS, m.username, strlen(m.username));
 		if (rc == RC_ERR_NOTFOUND)
 			rc = RC_OK;
 	}
@@ -990,7 +1083,7 @@ RC_API int rc_member_reset_password(rc_store *s, const rc_actor *a, const char *
 		m.lock_until = 0;
 		code_result(&m, out);
 		out->expires = m.reset_expires;
-		rc = rc_store_member_and_host(&t, &m);
+		rc = rc_member_put_with_host(&t, &m);
 	}
 	/* Resetting a password revokes every token (the seed's rule). */
 	if (!rc)
@@ -1058,7 +1151,7 @@ RC_API int rc_member_get(rc_store *s, const rc_actor *a, const char *username, r
 	} else {
 		rc = rc_require(&t, RC_PERM_MEMBERS);
 		if (!rc)
-			rc = rc_load_member_ref(&t, username, &m);
+			rc = rc_member_load_ref(&t, username, &m);
 		if (!rc)
 			rc_member_view(&m, out);
 		sodium_memzero(&m, sizeof(m));
@@ -1109,44 +1202,129 @@ RC_API int rc_invitation_get(rc_store *s, const rc_actor *a, const char *who,
 	if (!rc)
 		rc = rc_member_ref(&t, who, username);
 	if (!rc)
-		rc = rc_load_invitation(&t, username, out);
+		rc = rc_invitation_load(&t, username, out);
 	sodium_memzero(out->code_hash, sizeof(out->code_hash));
 	return rc_txn_end(&t, rc);
+}
+
+struct member_walk {
+	const rc_member_filter *f;
+	rc_member_cb cb;
+	void *ctx;
+};
+
+static int member_one(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
+{
+	struct member_walk *w = ctx;
+	const rc_member_filter *f = w->f;
+	rc_member_rec m;
+	rc_member view;
+	int rc = rc_member_decode(v->data, v->size, &m);
+
+	(void)k;
+	if (!rc)
+		rc = rc_host_member_load(t, &m);
+	rc_member_view(&m, &view);
+	sodium_memzero(&m, sizeof(m));
+	if (rc)
+		return rc;
+	if (f && f->status >= 0 && view.status != f->status)
+		return RC_OK;
+	if (f && f->role && strcmp(f->role, view.role) != 0)
+		return RC_OK;
+	return w->cb(&view, w->ctx);
 }
 
 RC_API int rc_member_foreach(rc_store *s, const rc_actor *a, const rc_member_filter *f,
                              rc_member_cb cb, void *ctx)
 {
-	MDB_cursor *c = NULL;
-	MDB_val k, v;
+	struct member_walk w = { f, cb, ctx };
 	rc_txn t;
-	int rc = rc_txn_begin(s, a, false, &t), mrc;
+	int rc = rc_txn_begin(s, a, false, &t);
 
 	if (rc)
 		return rc;
 	rc = rc_require(&t, RC_PERM_MEMBERS);
-	if (!rc && f && f->role && rc_load_role(&t, f->role, &(rc_role){0}))
+	if (!rc && f && f->role && rc_role_load(&t, f->role, &(rc_role){0}))
 		rc = RC_ERR_NOTFOUND;
-	if (!rc && (mrc = mdb_cursor_open(t.txn, s->dbi[DB_MEMBERS], &c)) != 0)
-		rc = rc_fail_lmdb(mrc, "cannot read members");
-	for (mrc = rc ? MDB_NOTFOUND : mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
-	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		rc_member_rec m;
-		rc_member view;
-		rc = rc_member_decode(v.mv_data, v.mv_size, &m);
-		if (!rc)
-			rc = rc_host_member_load(&t, &m);
-		rc_member_view(&m, &view);
-		sodium_memzero(&m, sizeof(m));
-		if (rc)
-			break;
-		if (f && f->status >= 0 && view.status != f->status)
-			continue;
-		if (f && f->role && strcmp(f->role, view.role) != 0)
-			continue;
-		rc = cb(&view, ctx);
-	}
-	if (c)
-		mdb_cursor_close(c);
+	if (!rc)
+		rc = rc_store_foreach(&t, DB_MEMBERS, "", 0, member_one, &w);
 	return rc_txn_end(&t, rc);
+}
+
+/* ---- loading and writing records ------------------------------------------ */
+
+int rc_member_load(rc_txn *t, const char *name, rc_member_rec *m)
+{
+	rc_val v;
+	int rc = rc_store_gets(t, DB_MEMBERS, name, &v);
+
+	if (rc == RC_ERR_NOTFOUND)
+		return rc_fail(RC_ERR_NOTFOUND, "no member named \"%.40s\"", name);
+	if (!rc)
+		rc = rc_member_decode(v.data, v.size, m);
+	return rc ? rc : rc_host_member_load(t, m);
+}
+
+int rc_member_ref(rc_txn *t, const char *who, char name[RC_NAME_MAX + 1])
+{
+	char key[RC_EMAIL_MAX + 1];
+	rc_val v;
+	int rc;
+
+	name[0] = '\0';
+	if (!strchr(who, '@')) {
+		if (strlen(who) > RC_NAME_MAX)
+			return rc_fail(RC_ERR_NOTFOUND, "no member named \"%.40s\"", who);
+		memcpy(name, who, strlen(who) + 1);
+	} else {
+		if (strlen(who) > RC_EMAIL_MAX)
+			return rc_fail(RC_ERR_NOTFOUND, "no member with the email address "
+			               "\"%.64s...\"", who);
+		rc_email_key(who, key, sizeof(key));
+		rc = rc_store_gets(t, DB_IDX_EMAIL, key, &v);
+		if (rc == RC_ERR_NOTFOUND)
+			return rc_fail(RC_ERR_NOTFOUND, "no member with the email address \"%s\"",
+			               who);
+		if (rc)
+			return rc;
+		if (v.size == 0 || v.size > RC_NAME_MAX ||
+		    memchr(v.data, '\0', v.size))
+			return rc_fail(RC_ERR_STORE, "the email index entry of %s is damaged", who);
+		memcpy(name, v.data, v.size);
+		name[v.size] = '\0';
+	}
+	snprintf(t->s->named, sizeof(t->s->named), "%s", name);
+	return RC_OK;
+}
+
+int rc_member_load_ref(rc_txn *t, const char *who, rc_member_rec *m)
+{
+	char name[RC_NAME_MAX + 1];
+	int rc = rc_member_ref(t, who, name);
+
+	return rc ? rc : rc_member_load(t, name, m);
+}
+
+RC_API const char *rc_member_named(const rc_store *s)
+{
+	return s->named;
+}
+
+/* Membership only: the host state of the view M is written as 0
+ * (rc_host_member_store writes it where it lives). */
+int rc_member_put(rc_txn *t, const rc_member_rec *m)
+{
+	rc_member_rec rec = *m;
+	rc_wbuf w;
+	int rc;
+
+	rec.failed = 0;
+	rec.failed_at = rec.lock_until = rec.last_active = rec.totp_last_step = 0;
+	rec.recovery_used = 0;
+	rc_member_encode(&rec, &w);
+	rc = rc_store_putw(t, DB_MEMBERS, rec.username, strlen(rec.username), &w, 0);
+	rc_wbuf_free(&w);
+	sodium_memzero(&rec, sizeof(rec));
+	return rc;
 }

@@ -17,7 +17,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sodium.h>
-#include "internal.h"
+#include "notify.h"
+#include "errors.h"
+#include "store.h"
+#include "codec.h"
+#include "txn.h"
+#include "crypto.h"
+#include "actor.h"
+#include "ids.h"
+#include "settings.h"
 
 #define NOTIFY_PREFIX "notify."
 #define OUTBOX_PREFIX "outbox."
@@ -91,32 +99,14 @@ static int notify_key(const char *email, char *key, size_t len)
 
 /* Walk the records of the database DB (DB_SETTINGS, DB_OUTBOX) whose keys
  * start with PREFIX. */
-typedef int (*walk_fn)(rc_txn *t, MDB_cursor *c, const MDB_val *k, const MDB_val *v,
-                       void *ctx);
-static int walk_in(rc_txn *t, int db, const char *prefix, walk_fn fn, void *ctx)
+static int walk_in(rc_txn *t, int db, const char *prefix, rc_walk_fn fn, void *ctx)
 {
-	MDB_cursor *c;
-	MDB_val k = { .mv_size = strlen(prefix), .mv_data = (void *)(uintptr_t)prefix }, v;
-	size_t plen = strlen(prefix);
-	int rc = RC_OK, mrc;
-
 	if (db == DB_OUTBOX && t->s->no_outbox)
 		return RC_OK;   /* read-only, schema 2: nothing taken from here */
-	if ((mrc = mdb_cursor_open(t->txn, t->s->dbi[db], &c)) != 0)
-		return rc_fail_lmdb(mrc, "cannot read the store");
-	for (mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); mrc == 0 && !rc;
-	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
-			break;
-		rc = fn(t, c, &k, &v, ctx);
-	}
-	mdb_cursor_close(c);
-	if (!rc && mrc && mrc != MDB_NOTFOUND)
-		rc = rc_fail_lmdb(mrc, "cannot read the settings");
-	return rc;
+	return rc_store_foreach(t, db, prefix, strlen(prefix), fn, ctx);
 }
 
-static int walk(rc_txn *t, const char *prefix, walk_fn fn, void *ctx)
+static int walk(rc_txn *t, const char *prefix, rc_walk_fn fn, void *ctx)
 {
 	return walk_in(t, DB_SETTINGS, prefix, fn, ctx);
 }
@@ -127,14 +117,13 @@ struct each_ctx {
 	size_t count;
 };
 
-static int each_sub(rc_txn *t, MDB_cursor *c, const MDB_val *k, const MDB_val *v, void *ctx)
+static int each_sub(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
 {
 	struct each_ctx *e = ctx;
 	rc_notification n;
-	int rc = rc_notify_decode(v->mv_data, v->mv_size, &n);
+	int rc = rc_notify_decode(v->data, v->size, &n);
 
 	(void)t;
-	(void)c;
 	(void)k;
 	e->count++;
 	if (rc || !e->cb)
@@ -170,7 +159,7 @@ static int put_sub(rc_txn *t, const char *key, const rc_notification *n)
 	int rc;
 
 	rc_notify_encode(n, &w);
-	rc = rc_db_put(t, DB_SETTINGS, key, strlen(key), &w, 0);
+	rc = rc_store_putw(t, DB_SETTINGS, key, strlen(key), &w, 0);
 	rc_wbuf_free(&w);
 	return rc;
 }
@@ -188,7 +177,7 @@ RC_API int rc_notification_create(rc_store *s, const rc_actor *a, const char *em
 	char key[sizeof(NOTIFY_PREFIX) + RC_EMAIL_MAX + 1];
 	rc_notification n = { .events = events };
 	struct each_ctx e = { NULL, NULL, 0 };
-	MDB_val v;
+	rc_val v;
 	rc_txn t;
 	int rc;
 
@@ -199,7 +188,7 @@ RC_API int rc_notification_create(rc_store *s, const rc_actor *a, const char *em
 	rc_txn_audit(&t, "notification.create", email);
 	rc = rc_require(&t, RC_PERM_NOTIFICATIONS);
 	if (!rc) {
-		rc = rc_db_gets(&t, DB_SETTINGS, key, &v);
+		rc = rc_store_gets(&t, DB_SETTINGS, key, &v);
 		if (rc == RC_OK)
 			rc = rc_fail(RC_ERR_EXISTS, "%s is already subscribed (use notification "
 			             "update)", email);
@@ -220,14 +209,14 @@ RC_API int rc_notification_create(rc_store *s, const rc_actor *a, const char *em
 
 static int load_sub(rc_txn *t, const char *key, const char *email, rc_notification *n)
 {
-	MDB_val v;
-	int rc = rc_db_gets(t, DB_SETTINGS, key, &v);
+	rc_val v;
+	int rc = rc_store_gets(t, DB_SETTINGS, key, &v);
 
 	if (rc == RC_ERR_NOTFOUND)
 		return rc_fail(RC_ERR_NOTFOUND, "no notification for %s", email);
 	if (rc)
 		return rc;
-	return rc_notify_decode(v.mv_data, v.mv_size, n);
+	return rc_notify_decode(v.data, v.size, n);
 }
 
 RC_API int rc_notification_update(rc_store *s, const rc_actor *a, const char *email,
@@ -270,7 +259,7 @@ RC_API int rc_notification_delete(rc_store *s, const rc_actor *a, const char *em
 	if (!rc)
 		rc = load_sub(&t, key, email, &n);
 	if (!rc)
-		rc = rc_db_del(&t, DB_SETTINGS, key, strlen(key));
+		rc = rc_store_del(&t, DB_SETTINGS, key, strlen(key));
 	return rc_txn_end(&t, rc);
 }
 
@@ -281,23 +270,21 @@ struct any_ctx {
 	bool found;
 };
 
-static int any_sub(rc_txn *t, MDB_cursor *c, const MDB_val *k, const MDB_val *v, void *ctx)
+static int any_sub(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
 {
 	struct any_ctx *a = ctx;
 	rc_notification n;
 
 	(void)t;
-	(void)c;
 	(void)k;
-	if (rc_notify_decode(v->mv_data, v->mv_size, &n) == RC_OK && (n.events & a->event))
+	if (rc_notify_decode(v->data, v->size, &n) == RC_OK && (n.events & a->event))
 		a->found = true;
 	return RC_OK;
 }
 
-static int count_rec(rc_txn *t, MDB_cursor *c, const MDB_val *k, const MDB_val *v, void *ctx)
+static int count_rec(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
 {
 	(void)t;
-	(void)c;
 	(void)k;
 	(void)v;
 	++*(size_t *)ctx;
@@ -334,7 +321,7 @@ int rc_notice_queue(rc_txn *t, uint32_t event, const char *target, const char *d
 	snprintf(n.origin, sizeof(n.origin), "%s", t->origin);
 	snprintf(key, sizeof(key), OUTBOX_PREFIX "%s", n.id);
 	rc_notice_encode(&n, &w);
-	rc = rc_db_put(t, DB_OUTBOX, key, strlen(key), &w, 0);
+	rc = rc_store_putw(t, DB_OUTBOX, key, strlen(key), &w, 0);
 	rc_wbuf_free(&w);
 	if (!rc && t->nqueued < sizeof(t->queued) / sizeof(t->queued[0]))
 		memcpy(t->queued[t->nqueued++], n.id, RC_NOTICE_ID_MAX);
@@ -357,12 +344,13 @@ static bool queued_here(const rc_store *s, const char *id)
 	return false;
 }
 
-static int take_one(rc_txn *t, MDB_cursor *c, const MDB_val *k, const MDB_val *v, void *ctx)
+static int take_one(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
 {
 	struct take_ctx *tc = ctx;
 	rc_notice n;
-	int rc = rc_notice_decode(v->mv_data, v->mv_size, &n);
+	int rc = rc_notice_decode(v->data, v->size, &n);
 
+	(void)t;
 	(void)k;
 	if (rc == RC_OK && !tc->all && !queued_here(tc->s, n.id))
 		return RC_OK;
@@ -378,7 +366,7 @@ static int take_one(rc_txn *t, MDB_cursor *c, const MDB_val *k, const MDB_val *v
 		tc->list[tc->n++] = n;
 	}
 	/* taken (a damaged one is dropped) */
-	return rc_db_cursor_del(t, DB_OUTBOX, c);
+	return RC_WALK_DEL;
 }
 
 struct rcpt_ctx {
@@ -386,15 +374,14 @@ struct rcpt_ctx {
 	size_t n;
 };
 
-static int add_rcpt(rc_txn *t, MDB_cursor *c, const MDB_val *k, const MDB_val *v, void *ctx)
+static int add_rcpt(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
 {
 	struct rcpt_ctx *rc_ = ctx;
 	rc_notification sub;
 
 	(void)t;
-	(void)c;
 	(void)k;
-	if (rc_notify_decode(v->mv_data, v->mv_size, &sub) != RC_OK)
+	if (rc_notify_decode(v->data, v->size, &sub) != RC_OK)
 		return RC_OK;
 	for (size_t i = 0; i < rc_->n; i++) {
 		rc_notice *n = &rc_->list[i];
@@ -425,58 +412,48 @@ RC_API void rc_notices_free(rc_notice *list, size_t n)
  * whose invitation is gone is dropped). */
 #define EXPIRED_PREFIX "expired."
 
-static int queue_expired(rc_txn *t)
+static int queue_one_expired(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
-	int64_t now = rc_store_now(t->s);
-	int rc = RC_OK, mrc;
+	rc_invitation inv;
+	char key[sizeof(EXPIRED_PREFIX) + RC_NAME_MAX], when[32], detail[128];
+	uint64_t seen = 0;
+	int rc;
 
-	if ((mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_INVITATIONS], &c)) != 0)
-		return rc_fail_lmdb(mrc, "cannot read the invitations");
-	for (mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
-	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		rc_invitation inv;
-		char key[sizeof(EXPIRED_PREFIX) + RC_NAME_MAX], when[32];
-		uint64_t seen = 0;
-		if (rc_invitation_decode(v.mv_data, v.mv_size, &inv) != RC_OK ||
-		    inv.state != RC_INV_PENDING || inv.expires > now)
-			continue;
-		snprintf(key, sizeof(key), EXPIRED_PREFIX "%s", inv.username);
-		if (rc_meta_get_u64(t, key, &seen) == RC_OK && seen == (uint64_t)inv.resent + 1)
-			continue;
-		rc_time_format(inv.expires, when, sizeof(when));
-		char detail[128];
-		snprintf(detail, sizeof(detail), "the invitation of %.40s expired at %s",
-		         inv.email, when);
-		rc = rc_notice_queue(t, RC_EV_INVITATION_EXPIRED, inv.username, detail);
-		if (!rc)
-			rc = rc_meta_put_u64(t, key, (uint64_t)inv.resent + 1);
-	}
-	mdb_cursor_close(c);
-	if (!rc && mrc && mrc != MDB_NOTFOUND)
-		rc = rc_fail_lmdb(mrc, "cannot read the invitations");
-	return rc;
+	(void)k;
+	(void)ctx;
+	if (rc_invitation_decode(v->data, v->size, &inv) != RC_OK ||
+	    inv.state != RC_INV_PENDING || inv.expires > rc_store_now(t->s))
+		return RC_OK;
+	snprintf(key, sizeof(key), EXPIRED_PREFIX "%s", inv.username);
+	if (rc_meta_get_u64(t, key, &seen) == RC_OK && seen == (uint64_t)inv.resent + 1)
+		return RC_OK;
+	rc_time_format(inv.expires, when, sizeof(when));
+	snprintf(detail, sizeof(detail), "the invitation of %.40s expired at %s",
+	         inv.email, when);
+	rc = rc_notice_queue(t, RC_EV_INVITATION_EXPIRED, inv.username, detail);
+	return rc ? rc : rc_meta_put_u64(t, key, (uint64_t)inv.resent + 1);
 }
 
-static int drop_stale_marker(rc_txn *t, MDB_cursor *c, const MDB_val *k, const MDB_val *v,
-                             void *ctx)
+static int queue_expired(rc_txn *t)
+{
+	return rc_store_foreach(t, DB_INVITATIONS, "", 0, queue_one_expired, NULL);
+}
+
+static int drop_stale_marker(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
 {
 	char name[RC_NAME_MAX + 1];
-	size_t plen = strlen(EXPIRED_PREFIX), n = k->mv_size - plen;
-	MDB_val iv;
-	int mrc;
+	size_t plen = strlen(EXPIRED_PREFIX), n = k->size - plen;
+	rc_val iv;
 
 	(void)v;
 	(void)ctx;
 	if (n == 0 || n > RC_NAME_MAX)
 		return RC_OK;
-	memcpy(name, (const char *)k->mv_data + plen, n);
+	memcpy(name, (const char *)k->data + plen, n);
 	name[n] = '\0';
-	if (rc_db_gets(t, DB_INVITATIONS, name, &iv) == RC_OK)
+	if (rc_store_gets(t, DB_INVITATIONS, name, &iv) == RC_OK)
 		return RC_OK;
-	mrc = mdb_cursor_del(c, 0);
-	return mrc ? rc_fail_lmdb(mrc, "cannot write the settings") : RC_OK;
+	return RC_WALK_DEL;
 }
 
 RC_API int rc_notice_take(rc_store *s, const rc_actor *a, int all, rc_notice **out,
@@ -538,25 +515,38 @@ int rc_outbox_upgrade(rc_txn *t, size_t *moved)
 {
 	char (*keys)[RC_NAME_MAX + 1] = NULL;
 	size_t n = 0;
-	MDB_val v;
-	int rc = rc_db_keys(t, DB_SETTINGS, OUTBOX_PREFIX, &keys, &n);
+	rc_val v;
+	int rc = rc_store_keys(t, DB_SETTINGS, OUTBOX_PREFIX, &keys, &n);
 
 	*moved = 0;
 	for (size_t i = 0; !rc && i < n; i++) {
 		void *copy = NULL;
-		rc = rc_db_gets(t, DB_SETTINGS, keys[i], &v);
-		if (!rc && !(copy = malloc(v.mv_size ? v.mv_size : 1)))
+		rc = rc_store_gets(t, DB_SETTINGS, keys[i], &v);
+		if (!rc && !(copy = malloc(v.size ? v.size : 1)))
 			rc = rc_fail(RC_ERR_NOMEM, "out of memory");
 		if (!rc) {
-			memcpy(copy, v.mv_data, v.mv_size);
-			rc = rc_db_put_raw(t, DB_OUTBOX, keys[i], strlen(keys[i]), copy, v.mv_size, 0);
+			memcpy(copy, v.data, v.size);
+			rc = rc_store_put(t, DB_OUTBOX, keys[i], strlen(keys[i]), copy, v.size, 0);
 		}
 		free(copy);
 		if (!rc)
-			rc = rc_db_del(t, DB_SETTINGS, keys[i], strlen(keys[i]));
+			rc = rc_store_del(t, DB_SETTINGS, keys[i], strlen(keys[i]));
 		if (!rc)
 			(*moved)++;
 	}
 	free(keys);
 	return rc;
+}
+
+/* After a commit: the notices it queued are the handle's (rc_notice_take
+ * of this process takes them). */
+int rc_notice_hook(rc_txn *t, int rc, void *ctx)
+{
+	rc_store *s = t->s;
+
+	(void)rc;
+	(void)ctx;
+	for (unsigned i = 0; i < t->nqueued && s->nqueued < 16; i++)
+		memcpy(s->queued[s->nqueued++], t->queued[i], RC_NOTICE_ID_MAX);
+	return RC_OK;
 }

@@ -11,7 +11,8 @@
 #include "config.h"
 #include <stdlib.h>
 #include <qrencode.h>
-#include "internal.h"
+#include <string.h>
+#include "errors.h"
 
 #define QUIET 2
 

@@ -1,11 +1,20 @@
 /*
- * role.c - permissions and roles (built-in and custom).
+ * role.c - permissions and roles (built-in and custom); rc_role_load.
  * SPDX-License-Identifier: BSD-3-Clause
  */
 #include "config.h"
 #include <stdio.h>
 #include <stdlib.h>
-#include "internal.h"
+#include <sodium.h>
+#include "role.h"
+#include "errors.h"
+#include "store.h"
+#include "codec.h"
+#include "txn.h"
+#include "fsutil.h"
+#include "actor.h"
+#include "ids.h"
+#include "settings.h"
 
 static const char *const perm_names[RC_PERM_COUNT] = {
 	"view", "members", "invite", "manage-members", "manage-services",
@@ -89,7 +98,7 @@ static int role_put(rc_txn *t, const rc_role *r)
 	int rc;
 
 	rc_role_encode(r, &w);
-	rc = rc_db_put(t, DB_ROLES, r->name, strlen(r->name), &w, 0);
+	rc = rc_store_putw(t, DB_ROLES, r->name, strlen(r->name), &w, 0);
 	rc_wbuf_free(&w);
 	return rc;
 }
@@ -120,7 +129,7 @@ RC_API int rc_role_get(rc_store *s, const rc_actor *a, const char *name, rc_role
 		return rc;
 	rc = rc_require(&t, 0);
 	if (!rc)
-		rc = rc_load_role(&t, name, out);
+		rc = rc_role_load(&t, name, out);
 	return rc_txn_end(&t, rc);
 }
 
@@ -133,41 +142,47 @@ static int cmp_rank(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+struct role_list {
+	rc_role *list;
+	size_t n, cap;
+};
+
+static int role_add(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
+{
+	struct role_list *l = ctx;
+	int rc;
+
+	(void)t;
+	(void)k;
+	if (l->n == l->cap) {
+		rc_role *nl = realloc(l->list, (l->cap ? l->cap * 2 : 16) * sizeof(*nl));
+		if (!nl)
+			return rc_fail(RC_ERR_NOMEM, "out of memory");
+		l->list = nl;
+		l->cap = l->cap ? l->cap * 2 : 16;
+	}
+	rc = rc_role_decode(v->data, v->size, &l->list[l->n]);
+	l->n += rc == RC_OK;
+	return rc;
+}
+
 RC_API int rc_role_foreach(rc_store *s, const rc_actor *a, rc_role_cb cb, void *ctx)
 {
-	MDB_cursor *c = NULL;
-	MDB_val k, v;
-	rc_role *list = NULL;
-	size_t n = 0, cap = 0;
+	struct role_list l = { 0 };
 	rc_txn t;
-	int rc = rc_txn_begin(s, a, false, &t), mrc;
+	int rc = rc_txn_begin(s, a, false, &t);
 
 	if (rc)
 		return rc;
 	rc = rc_require(&t, 0);
-	if (!rc && (mrc = mdb_cursor_open(t.txn, s->dbi[DB_ROLES], &c)) != 0)
-		rc = rc_fail_lmdb(mrc, "cannot read roles");
-	for (mrc = rc ? MDB_NOTFOUND : mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
-	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (n == cap) {
-			rc_role *nl = realloc(list, (cap = cap ? cap * 2 : 16) * sizeof(*list));
-			if (!nl) {
-				rc = rc_fail(RC_ERR_NOMEM, "out of memory");
-				break;
-			}
-			list = nl;
-		}
-		rc = rc_role_decode(v.mv_data, v.mv_size, &list[n]);
-		n += rc == RC_OK;
-	}
-	if (c)
-		mdb_cursor_close(c);
+	if (!rc)
+		rc = rc_store_foreach(&t, DB_ROLES, "", 0, role_add, &l);
 	rc = rc_txn_end(&t, rc);
-	if (!rc && n)
-		qsort(list, n, sizeof(*list), cmp_rank);
-	for (size_t i = 0; !rc && i < n; i++)
-		rc = cb(&list[i], ctx);
-	free(list);
+	if (!rc && l.n)
+		qsort(l.list, l.n, sizeof(*l.list), cmp_rank);
+	for (size_t i = 0; !rc && i < l.n; i++)
+		rc = cb(&l.list[i], ctx);
+	free(l.list);
 	return rc;
 }
 
@@ -176,7 +191,7 @@ RC_API int rc_role_create(rc_store *s, const rc_actor *a, const char *name,
 {
 	char group[RC_NAME_MAX + 16];
 	rc_role r = { .rank = rank, .perms = perms };
-	MDB_val v;
+	rc_val v;
 	rc_txn t;
 	int rc;
 
@@ -199,7 +214,7 @@ RC_API int rc_role_create(rc_store *s, const rc_actor *a, const char *name,
 		rc = rc_fail(RC_ERR_PERM, "member %s (role %s) cannot give a role permissions "
 		             "it does not have itself", t.am.username, t.arole.name);
 	if (!rc) {
-		rc = rc_db_gets(&t, DB_ROLES, name, &v);
+		rc = rc_store_gets(&t, DB_ROLES, name, &v);
 		if (rc == RC_OK)
 			rc = rc_fail(RC_ERR_EXISTS, "role \"%s\" already exists", name);
 		else if (rc == RC_ERR_NOTFOUND)
@@ -219,37 +234,49 @@ RC_API int rc_role_create(rc_store *s, const rc_actor *a, const char *name,
 }
 
 /* Is a role given to a member or a pending invitation? */
-static int role_in_use(rc_txn *t, const char *name, char *who, size_t wlen)
-{
-	MDB_cursor *c;
-	MDB_val k, v;
-	int rc = RC_OK, mrc;
-	const int dbs[2] = { DB_MEMBERS, DB_INVITATIONS };
+struct role_use {
+	const char *name;
+	char *who;
+	size_t wlen;
+};
 
-	for (int d = 0; d < 2 && !rc; d++) {
-		if ((mrc = mdb_cursor_open(t->txn, t->s->dbi[dbs[d]], &c)) != 0)
-			return rc_fail_lmdb(mrc, "cannot read the store");
-		for (mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
-		     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-			if (dbs[d] == DB_MEMBERS) {
-				rc_member_rec m;
-				rc = rc_member_decode(v.mv_data, v.mv_size, &m);
-				if (!rc && strcmp(m.role, name) == 0) {
-					snprintf(who, wlen, "member %s", m.username);
-					rc = RC_ERR_EXISTS;
-				}
-			} else {
-				rc_invitation i;
-				rc = rc_invitation_decode(v.mv_data, v.mv_size, &i);
-				if (!rc && i.state == RC_INV_PENDING && strcmp(i.role, name) == 0) {
-					snprintf(who, wlen, "the invitation of %s", i.username);
-					rc = RC_ERR_EXISTS;
-				}
-			}
-		}
-		mdb_cursor_close(c);
+static int role_of_member(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
+{
+	struct role_use *u = ctx;
+	rc_member_rec m;
+	int rc = rc_member_decode(v->data, v->size, &m);
+
+	(void)t;
+	(void)k;
+	if (!rc && strcmp(m.role, u->name) == 0) {
+		snprintf(u->who, u->wlen, "member %s", m.username);
+		rc = RC_ERR_EXISTS;
+	}
+	sodium_memzero(&m, sizeof(m));
+	return rc;
+}
+
+static int role_of_invitation(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
+{
+	struct role_use *u = ctx;
+	rc_invitation i;
+	int rc = rc_invitation_decode(v->data, v->size, &i);
+
+	(void)t;
+	(void)k;
+	if (!rc && i.state == RC_INV_PENDING && strcmp(i.role, u->name) == 0) {
+		snprintf(u->who, u->wlen, "the invitation of %s", i.username);
+		rc = RC_ERR_EXISTS;
 	}
 	return rc;
+}
+
+static int role_in_use(rc_txn *t, const char *name, char *who, size_t wlen)
+{
+	struct role_use u = { name, who, wlen };
+	int rc = rc_store_foreach(t, DB_MEMBERS, "", 0, role_of_member, &u);
+
+	return rc ? rc : rc_store_foreach(t, DB_INVITATIONS, "", 0, role_of_invitation, &u);
 }
 
 RC_API int rc_role_delete(rc_store *s, const rc_actor *a, const char *name)
@@ -264,7 +291,7 @@ RC_API int rc_role_delete(rc_store *s, const rc_actor *a, const char *name)
 	rc_txn_audit(&t, "role.delete", name);
 	rc = rc_require(&t, RC_PERM_MANAGE_MEMBERS);
 	if (!rc)
-		rc = rc_load_role(&t, name, &r);
+		rc = rc_role_load(&t, name, &r);
 	if (!rc && r.builtin)
 		rc = rc_fail(RC_ERR_POLICY, "role \"%s\" is built in and cannot be deleted", name);
 	if (!rc && !t.root && r.rank >= rc_actor_rank(&t))
@@ -277,6 +304,19 @@ RC_API int rc_role_delete(rc_store *s, const rc_actor *a, const char *name)
 			             name, who);
 	}
 	if (!rc)
-		rc = rc_db_del(&t, DB_ROLES, name, strlen(name));
+		rc = rc_store_del(&t, DB_ROLES, name, strlen(name));
 	return rc_txn_end(&t, rc);
+}
+
+/* ---- loading and writing records ------------------------------------------ */
+
+int rc_role_load(rc_txn *t, const char *name, rc_role *r)
+{
+	rc_val v;
+	int rc = rc_store_gets(t, DB_ROLES, name, &v);
+
+	if (rc == RC_ERR_NOTFOUND)
+		return rc_fail(RC_ERR_NOTFOUND, "no role named \"%.40s\" (see \"rollcall role list\")",
+		               name);
+	return rc ? rc : rc_role_decode(v.data, v.size, r);
 }

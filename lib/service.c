@@ -1,5 +1,6 @@
 /*
- * service.c - services and their service users.
+ * service.c - services and their service users; rc_service_load and
+ * rc_svcuser_load/put inside a transaction.
  * SPDX-License-Identifier: BSD-3-Clause
  */
 #include "config.h"
@@ -8,7 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
-#include "internal.h"
+#include "service.h"
+#include "errors.h"
+#include "store.h"
+#include "codec.h"
+#include "txn.h"
+#include "crypto.h"
+#include "fsutil.h"
+#include "actor.h"
+#include "ids.h"
+#include "settings.h"
+#include "token.h"
+#include "hoststate.h"
 
 static int service_put(rc_txn *t, const rc_service *svc)
 {
@@ -16,7 +28,7 @@ static int service_put(rc_txn *t, const rc_service *svc)
 	int rc;
 
 	rc_service_encode(svc, &w);
-	rc = rc_db_put(t, DB_SERVICES, svc->name, strlen(svc->name), &w, 0);
+	rc = rc_store_putw(t, DB_SERVICES, svc->name, strlen(svc->name), &w, 0);
 	rc_wbuf_free(&w);
 	return rc;
 }
@@ -83,7 +95,7 @@ static int svcuser_new(rc_txn *t, const rc_service *svc, const char *name, const
 		rc = rc_id_alloc(t, &u.pub.uid);
 	if (!rc) {
 		svc_pw_apply(pw, &u);
-		rc = rc_store_svcuser(t, &u);
+		rc = rc_svcuser_put(t, &u);
 	}
 	if (!rc)
 		rc = rc_uid_index_put(t, u.pub.uid, 's', name);
@@ -136,7 +148,7 @@ RC_API int rc_service_set_runs_as(rc_store *s, const rc_actor *a, const char *na
 	         runs_as && runs_as[0] ? runs_as : "(none)");
 	rc = rc_require(&t, RC_PERM_MANAGE_SERVICES);
 	if (!rc)
-		rc = rc_load_service(&t, name, &svc);
+		rc = rc_service_load(&t, name, &svc);
 	if (!rc) {
 		snprintf(svc.runs_as, sizeof(svc.runs_as), "%s", runs_as ? runs_as : "");
 		rc = service_put(&t, &svc);
@@ -150,15 +162,58 @@ RC_API int rc_service_create(rc_store *s, const rc_actor *a, const char *name,
 	return rc_service_create_as(s, a, name, NULL, def);
 }
 
+/* A new service NAME: none of that name, and its three groups (svc-NAME,
+ * -readonly, -replication) free on the host, their gids into SVC. */
+static int service_new_groups(rc_txn *t, const char *name, rc_service *svc)
+{
+	static const char *const suffix[3] = { "", "-readonly", "-replication" };
+	uint32_t *gids[3] = { &svc->gid, &svc->gid_readonly, &svc->gid_replication };
+	const rc_config *cfg = &t->s->cfg;
+	char group[RC_NAME_MAX + 1];
+	rc_val v;
+	int rc = rc_store_gets(t, DB_SERVICES, name, &v);
+
+	if (rc == RC_OK)
+		return rc_fail(RC_ERR_EXISTS, "service \"%s\" already exists", name);
+	if (rc != RC_ERR_NOTFOUND)
+		return rc;
+	rc = RC_OK;
+	for (int i = 0; i < 3 && !rc; i++) {
+		snprintf(group, sizeof(group), "svc-%s%s", name, suffix[i]);
+		if (rc_host_has_name(cfg->group_file, group) == 1)
+			rc = rc_fail(RC_ERR_EXISTS, "group \"%s\" already exists on this host (%s)",
+			             group, cfg->group_file);
+		if (!rc)
+			rc = rc_id_alloc(t, gids[i]);
+	}
+	return rc;
+}
+
+/* The protected default user: NAME_admin, or NAME_admin_NNNN when taken. */
+static int service_default_user(rc_txn *t, const char *name, char user[RC_NAME_MAX + 1])
+{
+	int rc = RC_OK;
+
+	snprintf(user, RC_NAME_MAX + 1, "%s_admin", name);
+	for (char *p = user; *p; p++)
+		if (*p == '-')
+			*p = '_';
+	for (int tries = 0; tries < 20; tries++) {
+		rc = rc_name_check_free(t, user);
+		if (rc != RC_ERR_EXISTS)
+			break;
+		snprintf(user + strlen(name) + 6, RC_NAME_MAX + 1 - strlen(name) - 6, "_%04u",
+		         (unsigned)rc_random_below(10000));
+	}
+	return rc;
+}
+
 RC_API int rc_service_create_as(rc_store *s, const rc_actor *a, const char *name,
                                 const char *runs_as, rc_secret_result *def)
 {
-	static const char *const suffix[3] = { "", "-readonly", "-replication" };
 	rc_service svc = { .state = RC_SERVICE_RUNNING };
-	char group[RC_NAME_MAX + 1], user[RC_NAME_MAX + 1];
-	uint32_t *gids[3] = { &svc.gid, &svc.gid_readonly, &svc.gid_replication };
+	char user[RC_NAME_MAX + 1];
 	svc_pw pw;
-	MDB_val v;
 	rc_txn t;
 	int rc;
 
@@ -180,40 +235,16 @@ RC_API int rc_service_create_as(rc_store *s, const rc_actor *a, const char *name
 	}
 	rc_txn_audit(&t, "service.create", name);
 	rc = rc_require(&t, RC_PERM_START_STOP);
+	if (!rc)
+		rc = service_new_groups(&t, name, &svc);
+	if (!rc)
+		rc = service_default_user(&t, name, user);
 	if (!rc) {
-		rc = rc_db_gets(&t, DB_SERVICES, name, &v);
-		if (rc == RC_OK)
-			rc = rc_fail(RC_ERR_EXISTS, "service \"%s\" already exists", name);
-		else if (rc == RC_ERR_NOTFOUND)
-			rc = RC_OK;
-	}
-	for (int i = 0; i < 3 && !rc; i++) {
-		snprintf(group, sizeof(group), "svc-%s%s", name, suffix[i]);
-		if (rc_host_has_name(s->cfg.group_file, group) == 1)
-			rc = rc_fail(RC_ERR_EXISTS, "group \"%s\" already exists on this host (%s)",
-			             group, s->cfg.group_file);
-		if (!rc)
-			rc = rc_id_alloc(&t, gids[i]);
-	}
-	if (!rc) {
-		/* The protected default user: NAME_admin, or NAME_admin_NNNN when taken. */
 		snprintf(svc.name, sizeof(svc.name), "%s", name);
-		snprintf(user, sizeof(user), "%s_admin", name);
-		for (char *p = user; *p; p++)
-			if (*p == '-')
-				*p = '_';
-		for (int tries = 0; tries < 20; tries++) {
-			rc = rc_name_check_free(&t, user);
-			if (rc != RC_ERR_EXISTS)
-				break;
-			snprintf(user + strlen(name) + 6, sizeof(user) - strlen(name) - 6, "_%04u",
-			         (unsigned)rc_random_below(10000));
-		}
 		svc.created = rc_store_now(s);
 		snprintf(svc.default_user, sizeof(svc.default_user), "%s", user);
-	}
-	if (!rc)
 		rc = service_put(&t, &svc);
+	}
 	if (!rc)
 		rc = svcuser_new(&t, &svc, user, &pw, 0, 1, 1, def);
 	sodium_memzero(&pw, sizeof(pw));
@@ -234,7 +265,7 @@ RC_API int rc_service_set_running(rc_store *s, const rc_actor *a, const char *na
 	rc_txn_audit(&t, running ? "service.start" : "service.stop", name);
 	rc = rc_require(&t, RC_PERM_START_STOP);
 	if (!rc)
-		rc = rc_load_service(&t, name, &svc);
+		rc = rc_service_load(&t, name, &svc);
 	if (!rc && svc.state == (running ? RC_SERVICE_RUNNING : RC_SERVICE_STOPPED))
 		rc = rc_fail(RC_ERR_STATE, "service \"%s\" is already %s", name,
 		             running ? "running" : "stopped");
@@ -245,44 +276,45 @@ RC_API int rc_service_set_running(rc_store *s, const rc_actor *a, const char *na
 	return rc_txn_end(&t, rc);
 }
 
+/* A user of the service being deleted goes, with its tokens and host state. */
+static int svcuser_drop(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
+{
+	rc_svcuser_rec u;
+	int rc = rc_svcuser_decode(v->data, v->size, &u);
+
+	(void)k;
+	if (!rc && strcmp(u.pub.service, (const char *)ctx) == 0) {
+		rc = rc_uid_index_del(t, u.pub.uid);
+		if (!rc)
+			rc = rc_tokens_revoke_owner(t, u.pub.uid, NULL);
+		if (!rc)
+			rc = rc_host_user_del(t, u.pub.uid);
+		if (!rc)
+			rc = RC_WALK_DEL;
+	}
+	sodium_memzero(&u, sizeof(u));
+	return rc;
+}
+
 RC_API int rc_service_delete(rc_store *s, const rc_actor *a, const char *name)
 {
-	MDB_cursor *c = NULL;
-	MDB_val k, v;
 	rc_service svc;
 	rc_txn t;
-	int rc = rc_txn_begin(s, a, true, &t), mrc;
+	int rc = rc_txn_begin(s, a, true, &t);
 
 	if (rc)
 		return rc;
 	rc_txn_audit(&t, "service.delete", name);
 	rc = rc_require(&t, RC_PERM_START_STOP);
 	if (!rc)
-		rc = rc_load_service(&t, name, &svc);
+		rc = rc_service_load(&t, name, &svc);
 	if (!rc && svc.state == RC_SERVICE_RUNNING)
 		rc = rc_fail(RC_ERR_STATE, "service \"%s\" is running; stop it before deleting it",
 		             name);
-	if (!rc && (mrc = mdb_cursor_open(t.txn, s->dbi[DB_SVCUSERS], &c)) != 0)
-		rc = rc_fail_lmdb(mrc, "cannot read service users");
-	for (mrc = rc ? MDB_NOTFOUND : mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
-	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		rc_svcuser_rec u;
-		rc = rc_svcuser_decode(v.mv_data, v.mv_size, &u);
-		if (!rc && strcmp(u.pub.service, name) == 0) {
-			rc = rc_uid_index_del(&t, u.pub.uid);
-			if (!rc)
-				rc = rc_tokens_revoke_owner(&t, u.pub.uid, NULL);
-			if (!rc)
-				rc = rc_host_user_del(&t, u.pub.uid);
-			if (!rc)
-				rc = rc_db_cursor_del(&t, DB_SVCUSERS, c);
-		}
-		sodium_memzero(&u, sizeof(u));
-	}
-	if (c)
-		mdb_cursor_close(c);
 	if (!rc)
-		rc = rc_db_del(&t, DB_SERVICES, name, strlen(name));
+		rc = rc_store_foreach(&t, DB_SVCUSERS, "", 0, svcuser_drop, (void *)(uintptr_t)name);
+	if (!rc)
+		rc = rc_store_del(&t, DB_SERVICES, name, strlen(name));
 	return rc_txn_end(&t, rc);
 }
 
@@ -295,31 +327,37 @@ RC_API int rc_service_get(rc_store *s, const rc_actor *a, const char *name, rc_s
 		return rc;
 	rc = rc_require(&t, RC_PERM_VIEW);
 	if (!rc)
-		rc = rc_load_service(&t, name, out);
+		rc = rc_service_load(&t, name, out);
 	return rc_txn_end(&t, rc);
+}
+
+struct svc_walk {
+	rc_service_cb cb;
+	void *ctx;
+};
+
+static int service_one(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
+{
+	struct svc_walk *w = ctx;
+	rc_service svc;
+	int rc = rc_service_decode(v->data, v->size, &svc);
+
+	(void)t;
+	(void)k;
+	return rc ? rc : w->cb(&svc, w->ctx);
 }
 
 RC_API int rc_service_foreach(rc_store *s, const rc_actor *a, rc_service_cb cb, void *ctx)
 {
-	MDB_cursor *c = NULL;
-	MDB_val k, v;
+	struct svc_walk w = { cb, ctx };
 	rc_txn t;
-	int rc = rc_txn_begin(s, a, false, &t), mrc;
+	int rc = rc_txn_begin(s, a, false, &t);
 
 	if (rc)
 		return rc;
 	rc = rc_require(&t, RC_PERM_VIEW);
-	if (!rc && (mrc = mdb_cursor_open(t.txn, s->dbi[DB_SERVICES], &c)) != 0)
-		rc = rc_fail_lmdb(mrc, "cannot read services");
-	for (mrc = rc ? MDB_NOTFOUND : mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
-	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		rc_service svc;
-		rc = rc_service_decode(v.mv_data, v.mv_size, &svc);
-		if (!rc)
-			rc = cb(&svc, ctx);
-	}
-	if (c)
-		mdb_cursor_close(c);
+	if (!rc)
+		rc = rc_store_foreach(&t, DB_SERVICES, "", 0, service_one, &w);
 	return rc_txn_end(&t, rc);
 }
 
@@ -337,7 +375,7 @@ static int begin_manage(rc_store *s, const rc_actor *a, const char *action,
 	rc_txn_audit(t, action, target);
 	rc = rc_require(t, RC_PERM_MANAGE_SERVICES);
 	if (!rc)
-		rc = rc_load_service(t, service, svc);
+		rc = rc_service_load(t, service, svc);
 	if (!rc && svc->state != RC_SERVICE_RUNNING)
 		rc = rc_fail(RC_ERR_STATE, "service \"%s\" is stopped: your service must be "
 		             "running before you can manage users", service);
@@ -346,7 +384,7 @@ static int begin_manage(rc_store *s, const rc_actor *a, const char *action,
 
 static int load_user_of(rc_txn *t, const char *service, const char *name, rc_svcuser_rec *u)
 {
-	int rc = rc_load_svcuser(t, name, u);
+	int rc = rc_svcuser_load(t, name, u);
 	if (rc == RC_OK && strcmp(u->pub.service, service) != 0)
 		rc = rc_fail(RC_ERR_NOTFOUND, "service \"%s\" has no user \"%.40s\"", service, name);
 	else if (rc == RC_ERR_NOTFOUND)
@@ -406,7 +444,7 @@ RC_API int rc_svcuser_update_password(rc_store *s, const rc_actor *a, const char
 	if (!rc) {
 		snprintf(out->username, sizeof(out->username), "%s", username);
 		svc_pw_apply(&pw, &u);
-		rc = rc_store_svcuser(&t, &u);
+		rc = rc_svcuser_put(&t, &u);
 		/* a new password revokes the user's tokens, as a member's does */
 		if (!rc)
 			rc = rc_tokens_revoke_owner(&t, u.pub.uid, &revoked);
@@ -446,7 +484,7 @@ RC_API int rc_svcuser_set(rc_store *s, const rc_actor *a, const char *service,
 	if (!rc && new_name && strcmp(new_name, username) != 0) {
 		rc = rc_name_check_free(&t, new_name);
 		if (!rc)
-			rc = rc_db_del(&t, DB_SVCUSERS, username, strlen(username));
+			rc = rc_store_del(&t, DB_SVCUSERS, username, strlen(username));
 		if (!rc) {
 			snprintf(u.pub.username, sizeof(u.pub.username), "%s", new_name);
 			rc = rc_uid_index_put(&t, u.pub.uid, 's', new_name);
@@ -463,7 +501,7 @@ RC_API int rc_svcuser_set(rc_store *s, const rc_actor *a, const char *service,
 			u.pub.read_only = read_only;
 		if (replication >= 0)
 			u.pub.replication = replication;
-		rc = rc_store_svcuser(&t, &u);
+		rc = rc_svcuser_put(&t, &u);
 	}
 	sodium_memzero(&u, sizeof(u));
 	return rc_txn_end(&t, rc);
@@ -483,7 +521,7 @@ RC_API int rc_svcuser_show_password(rc_store *s, const rc_actor *a, const char *
 		return rc;
 	rc = rc_require(&t, RC_PERM_MANAGE_SERVICES);
 	if (!rc)
-		rc = rc_load_service(&t, service, &svc);
+		rc = rc_service_load(&t, service, &svc);
 	if (!rc)
 		rc = load_user_of(&t, service, username, &u);
 	if (!rc)
@@ -510,7 +548,7 @@ RC_API int rc_svcuser_delete(rc_store *s, const rc_actor *a, const char *service
 		rc = rc_fail(RC_ERR_POLICY, "user \"%s\" is protected: it cannot be removed",
 		             username);
 	if (!rc)
-		rc = rc_db_del(&t, DB_SVCUSERS, username, strlen(username));
+		rc = rc_store_del(&t, DB_SVCUSERS, username, strlen(username));
 	if (!rc)
 		rc = rc_uid_index_del(&t, u.pub.uid);
 	if (!rc)
@@ -521,31 +559,80 @@ RC_API int rc_svcuser_delete(rc_store *s, const rc_actor *a, const char *service
 	return rc_txn_end(&t, rc);
 }
 
+struct svcuser_walk {
+	const char *service;
+	rc_svcuser_cb cb;
+	void *ctx;
+};
+
+static int svcuser_one(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
+{
+	struct svcuser_walk *w = ctx;
+	rc_svcuser_rec u;
+	int rc = rc_svcuser_decode(v->data, v->size, &u);
+
+	(void)t;
+	(void)k;
+	if (!rc && strcmp(u.pub.service, w->service) == 0)
+		rc = w->cb(&u.pub, w->ctx);
+	sodium_memzero(&u, sizeof(u));
+	return rc;
+}
+
 RC_API int rc_svcuser_foreach(rc_store *s, const rc_actor *a, const char *service,
                               rc_svcuser_cb cb, void *ctx)
 {
-	MDB_cursor *c = NULL;
-	MDB_val k, v;
+	struct svcuser_walk w = { service, cb, ctx };
 	rc_service svc;
 	rc_txn t;
-	int rc = rc_txn_begin(s, a, false, &t), mrc;
+	int rc = rc_txn_begin(s, a, false, &t);
 
 	if (rc)
 		return rc;
 	rc = rc_require(&t, RC_PERM_VIEW);
 	if (!rc)
-		rc = rc_load_service(&t, service, &svc);
-	if (!rc && (mrc = mdb_cursor_open(t.txn, s->dbi[DB_SVCUSERS], &c)) != 0)
-		rc = rc_fail_lmdb(mrc, "cannot read service users");
-	for (mrc = rc ? MDB_NOTFOUND : mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
-	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		rc_svcuser_rec u;
-		rc = rc_svcuser_decode(v.mv_data, v.mv_size, &u);
-		if (!rc && strcmp(u.pub.service, service) == 0)
-			rc = cb(&u.pub, ctx);
-		sodium_memzero(&u, sizeof(u));
-	}
-	if (c)
-		mdb_cursor_close(c);
+		rc = rc_service_load(&t, service, &svc);
+	if (!rc)
+		rc = rc_store_foreach(&t, DB_SVCUSERS, "", 0, svcuser_one, &w);
 	return rc_txn_end(&t, rc);
+}
+
+/* ---- loading and writing records ------------------------------------------ */
+
+int rc_service_load(rc_txn *t, const char *name, rc_service *svc)
+{
+	rc_val v;
+	int rc = rc_store_gets(t, DB_SERVICES, name, &v);
+
+	if (rc == RC_ERR_NOTFOUND)
+		return rc_fail(RC_ERR_NOTFOUND, "no service named \"%.40s\"", name);
+	return rc ? rc : rc_service_decode(v.data, v.size, svc);
+}
+
+int rc_svcuser_load(rc_txn *t, const char *name, rc_svcuser_rec *u)
+{
+	rc_val v;
+	int rc = rc_store_gets(t, DB_SVCUSERS, name, &v);
+
+	if (rc == RC_ERR_NOTFOUND)
+		return rc_fail(RC_ERR_NOTFOUND, "no service user named \"%.40s\"", name);
+	if (!rc)
+		rc = rc_svcuser_decode(v.data, v.size, u);
+	return rc ? rc : rc_host_svcuser_load(t, u);
+}
+
+/* Membership only (see rc_member_put). */
+int rc_svcuser_put(rc_txn *t, const rc_svcuser_rec *u)
+{
+	rc_svcuser_rec rec = *u;
+	rc_wbuf w;
+	int rc;
+
+	rec.pub.failed = 0;
+	rec.pub.failed_at = rec.pub.lock_until = 0;
+	rc_svcuser_encode(&rec, &w);
+	rc = rc_store_putw(t, DB_SVCUSERS, rec.pub.username, strlen(rec.pub.username), &w, 0);
+	rc_wbuf_free(&w);
+	sodium_memzero(&rec, sizeof(rec));
+	return rc;
 }

@@ -21,8 +21,8 @@
  * whole, and LMDB's in-place writes (unsafe for readers without a lock
  * table) are nowhere in it.
  *
- * O(change).  Every write the store makes goes through rc_db_put_raw,
- * rc_db_del and rc_db_cursor_del, which ask rc_nss_shown_change whether it
+ * O(change).  Every write the store makes goes through rc_store_put,
+ * rc_store_del and rc_db_cursor_del, which ask rc_nss_shown_change whether it
  * changes what NSS shows, and note the user names that changed
  * (rc_nss_note).  The commit bumps the store's generation and appends the
  * names to a log in the settings database ("@nsslog/" generation name;
@@ -61,7 +61,14 @@
 #include <time.h>
 #include <unistd.h>
 #include <sodium.h>
-#include "internal.h"
+#include <string.h>
+#include "errors.h"
+#include "store.h"
+#include "codec.h"
+#include "txn.h"
+#include "fsutil.h"
+#include "settings.h"
+#include "publish.h"
 #include "snapshot.h"
 
 #define LOG_PREFIX "@nsslog/"
@@ -72,18 +79,18 @@
 
 /* ---- the change log -------------------------------------------------------- */
 
-void rc_nss_note(rc_txn *t, int db, const MDB_val *key)
+void rc_nss_note(rc_txn *t, int db, const rc_val *key)
 {
 	if ((db != DB_MEMBERS && db != DB_SVCUSERS) || t->nss_full)
 		return;
-	if (key->mv_size == 0 || key->mv_size > RC_NAME_MAX ||
-	    memchr(key->mv_data, '\0', key->mv_size) || t->nss_count >= NOTE_MAX) {
+	if (key->size == 0 || key->size > RC_NAME_MAX ||
+	    memchr(key->data, '\0', key->size) || t->nss_count >= NOTE_MAX) {
 		t->nss_full = true;
 		return;
 	}
-	if (t->nss_len + key->mv_size + 1 > t->nss_cap) {
+	if (t->nss_len + key->size + 1 > t->nss_cap) {
 		size_t ncap = t->nss_cap ? t->nss_cap * 2 : 256;
-		while (ncap < t->nss_len + key->mv_size + 1)
+		while (ncap < t->nss_len + key->size + 1)
 			ncap *= 2;
 		char *n = realloc(t->nss_names, ncap);
 		if (!n) {
@@ -93,9 +100,9 @@ void rc_nss_note(rc_txn *t, int db, const MDB_val *key)
 		t->nss_names = n;
 		t->nss_cap = ncap;
 	}
-	memcpy(t->nss_names + t->nss_len, key->mv_data, key->mv_size);
-	t->nss_names[t->nss_len + key->mv_size] = '\0';
-	t->nss_len += key->mv_size + 1;
+	memcpy(t->nss_names + t->nss_len, key->data, key->size);
+	t->nss_names[t->nss_len + key->size] = '\0';
+	t->nss_len += key->size + 1;
 	t->nss_count++;
 }
 
@@ -124,12 +131,22 @@ static uint64_t get_be64(const uint8_t *p)
 static int log_put(rc_txn *t, uint64_t gen, const char *name, size_t n)
 {
 	uint8_t k[LOG_PLEN + 8 + RC_NAME_MAX];
-	MDB_val key = { LOG_PLEN + 8 + n, k }, v = { 0, k };
+	rc_val key = { LOG_PLEN + 8 + n, k }, v = { 0, k };
 	memcpy(k, LOG_PREFIX, LOG_PLEN);
 	be64(k + LOG_PLEN, gen);
 	memcpy(k + LOG_PLEN + 8, name, n);
-	int m = mdb_put(t->txn, t->s->dbi[DB_SETTINGS], &key, &v, 0);
-	return m ? rc_fail_lmdb(m, "cannot write the store") : RC_OK;
+	return rc_store_put(t, DB_SETTINGS, key.data, key.size, v.data, v.size, RC_PUT_NOHOOK);
+}
+
+/* The log's generations up to *CTX go. */
+static int log_trim(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
+{
+	(void)t;
+	(void)v;
+	if (k->size < LOG_PLEN + 8 ||
+	    get_be64((const uint8_t *)k->data + LOG_PLEN) > *(const uint64_t *)ctx)
+		return RC_WALK_STOP;
+	return RC_WALK_DEL;
 }
 
 /* In the commit of a change NSS sees, as generation GEN: the names it
@@ -137,7 +154,7 @@ static int log_put(rc_txn *t, uint64_t gen, const char *name, size_t n)
  * log trimmed to its last LOG_KEEP generations. */
 int rc_nss_log(rc_txn *t, uint64_t gen)
 {
-	int rc = RC_OK, m;
+	int rc = RC_OK;
 
 	if (t->nss_full)
 		rc = log_put(t, gen, "\1", 1);
@@ -150,20 +167,62 @@ int rc_nss_log(rc_txn *t, uint64_t gen)
 	}
 	if (rc || gen <= LOG_KEEP)
 		return rc;
-	MDB_cursor *c;
-	MDB_val k = { LOG_PLEN, (void *)(uintptr_t)LOG_PREFIX }, v;
-	if ((m = mdb_cursor_open(t->txn, t->s->dbi[DB_SETTINGS], &c)) != 0)
-		return rc_fail_lmdb(m, "cannot write the store");
-	for (m = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); m == 0;
-	     m = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size < LOG_PLEN + 8 || memcmp(k.mv_data, LOG_PREFIX, LOG_PLEN) != 0 ||
-		    get_be64((const uint8_t *)k.mv_data + LOG_PLEN) > gen - LOG_KEEP)
-			break;
-		if ((m = mdb_cursor_del(c, 0)) != 0)
-			break;
+	uint64_t keep_after = gen - LOG_KEEP;
+	return rc_store_foreach(t, DB_SETTINGS, LOG_PREFIX, LOG_PLEN, log_trim, &keep_after);
+}
+
+/* The names logged after generation FROM up to GEN (log_read). */
+struct log_names {
+	uint64_t gen, expect, last;
+	char *out;
+	size_t len, cap, count;
+	bool ok;
+};
+
+static int log_name(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
+{
+	struct log_names *l = ctx;
+	const uint8_t *p = k->data;
+
+	(void)t;
+	(void)v;
+	if (k->size < LOG_PLEN + 8)
+		return RC_WALK_STOP;
+	uint64_t g = get_be64(p + LOG_PLEN);
+	if (g > l->gen)
+		return RC_WALK_STOP;
+	if (g != l->last) {
+		if (g != l->expect) {
+			l->ok = false;
+			return RC_WALK_STOP;
+		}
+		l->last = g;
+		l->expect = g + 1;
 	}
-	mdb_cursor_close(c);
-	return m == 0 || m == MDB_NOTFOUND ? RC_OK : rc_fail_lmdb(m, "cannot write the store");
+	size_t n = k->size - LOG_PLEN - 8;
+	if (n == 1 && p[LOG_PLEN + 8] == 1) {
+		l->ok = false;
+		return RC_WALK_STOP;
+	}
+	if (n == 0)
+		return RC_OK;
+	if (l->len + n + 1 > l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 4096;
+		while (cap < l->len + n + 1)
+			cap *= 2;
+		char *x = realloc(l->out, cap);
+		if (!x) {
+			l->ok = false;
+			return RC_WALK_STOP;
+		}
+		l->out = x;
+		l->cap = cap;
+	}
+	memcpy(l->out + l->len, p + LOG_PLEN + 8, n);
+	l->out[l->len + n] = '\0';
+	l->len += n + 1;
+	l->count++;
+	return RC_OK;
 }
 
 /* The names logged after generation FROM up to GEN, NUL-separated, into
@@ -172,67 +231,25 @@ int rc_nss_log(rc_txn *t, uint64_t gen)
 static bool log_read(rc_txn *t, uint64_t from, uint64_t gen, char **out, size_t *len,
                      size_t *count)
 {
-	MDB_cursor *c;
 	uint8_t kb[LOG_PLEN + 8];
-	MDB_val k = { sizeof(kb), kb }, v;
-	uint64_t expect = from + 1, last = from;
-	size_t cap = 0;
-	bool ok = true;
-	int m;
+	struct log_names l = { .gen = gen, .expect = from + 1, .last = from, .ok = true };
 
-	*out = NULL;
-	*len = *count = 0;
 	memcpy(kb, LOG_PREFIX, LOG_PLEN);
 	be64(kb + LOG_PLEN, from + 1);
-	if (mdb_cursor_open(t->txn, t->s->dbi[DB_SETTINGS], &c) != 0)
-		return false;
-	for (m = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); m == 0 && ok;
-	     m = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		const uint8_t *p = k.mv_data;
-		if (k.mv_size < LOG_PLEN + 8 || memcmp(p, LOG_PREFIX, LOG_PLEN) != 0)
-			break;
-		uint64_t g = get_be64(p + LOG_PLEN);
-		if (g > gen)
-			break;
-		if (g != last) {
-			if (g != expect) {
-				ok = false;
-				break;
-			}
-			last = g;
-			expect = g + 1;
-		}
-		size_t n = k.mv_size - LOG_PLEN - 8;
-		if (n == 1 && p[LOG_PLEN + 8] == 1) {
-			ok = false;
-			break;
-		}
-		if (n == 0)
-			continue;
-		if (*len + n + 1 > cap) {
-			cap = cap ? cap * 2 : 4096;
-			while (cap < *len + n + 1)
-				cap *= 2;
-			char *x = realloc(*out, cap);
-			if (!x) {
-				ok = false;
-				break;
-			}
-			*out = x;
-		}
-		memcpy(*out + *len, p + LOG_PLEN + 8, n);
-		(*out)[*len + n] = '\0';
-		*len += n + 1;
-		(*count)++;
+	if (rc_store_foreach_from(t, DB_SETTINGS, LOG_PREFIX, LOG_PLEN, kb, sizeof(kb),
+	                          log_name, &l) != RC_OK)
+		l.ok = false;
+	if (l.last != gen)
+		l.ok = false;
+	if (!l.ok) {
+		free(l.out);
+		l.out = NULL;
+		l.len = l.count = 0;
 	}
-	mdb_cursor_close(c);
-	if (last != gen)
-		ok = false;
-	if (!ok) {
-		free(*out);
-		*out = NULL;
-	}
-	return ok;
+	*out = l.out;
+	*len = l.len;
+	*count = l.count;
+	return l.ok;
 }
 
 /* ---- building files ---------------------------------------------------------- */
@@ -528,29 +545,34 @@ static void pub_free(struct pub *p)
 }
 
 /* Walk one database of the store, calling FN with each value. */
-static int walk(rc_txn *t, int db, int (*fn)(struct pub *, void *, const MDB_val *),
-                struct pub *p, void *ctx)
-{
-	MDB_cursor *c;
-	MDB_val k, v;
-	int rc = RC_OK, m;
+struct walk_ctx {
+	int (*fn)(struct pub *, void *, const rc_val *);
+	struct pub *p;
+	void *ctx;
+};
 
-	if ((m = mdb_cursor_open(t->txn, t->s->dbi[db], &c)) != 0)
-		return rc_fail_lmdb(m, "cannot read the store");
-	for (m = mdb_cursor_get(c, &k, &v, MDB_FIRST); m == 0 && !rc;
-	     m = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-		rc = fn(p, ctx, &v);
-	mdb_cursor_close(c);
-	if (!rc && m != MDB_NOTFOUND)
-		rc = rc_fail_lmdb(m, "cannot read the store");
-	return rc;
+static int walk_one(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
+{
+	struct walk_ctx *w = ctx;
+
+	(void)t;
+	(void)k;
+	return w->fn(w->p, w->ctx, v);
 }
 
-static int on_role(struct pub *p, void *ctx, const MDB_val *v)
+static int walk(rc_txn *t, int db, int (*fn)(struct pub *, void *, const rc_val *),
+                struct pub *p, void *ctx)
+{
+	struct walk_ctx w = { fn, p, ctx };
+
+	return rc_store_foreach(t, db, "", 0, walk_one, &w);
+}
+
+static int on_role(struct pub *p, void *ctx, const rc_val *v)
 {
 	rc_role r;
 	char name[RC_NAME_MAX + 16];
-	int rc = rc_role_decode(v->mv_data, v->mv_size, &r);
+	int rc = rc_role_decode(v->data, v->size, &r);
 	(void)ctx;
 	if (rc)
 		return rc;
@@ -558,11 +580,11 @@ static int on_role(struct pub *p, void *ctx, const MDB_val *v)
 	return group_add(p, name, r.gid) ? RC_OK : rc_fail(RC_ERR_NOMEM, "out of memory");
 }
 
-static int on_service(struct pub *p, void *ctx, const MDB_val *v)
+static int on_service(struct pub *p, void *ctx, const rc_val *v)
 {
 	rc_service svc;
 	char name[RC_NAME_MAX + 16];
-	int rc = rc_service_decode(v->mv_data, v->mv_size, &svc);
+	int rc = rc_service_decode(v->data, v->size, &svc);
 	(void)ctx;
 	if (rc)
 		return rc;
@@ -611,7 +633,7 @@ static int groups_load(struct pub *p)
 }
 
 /* What the view shows of the user record V of DB, added to US. */
-static int user_from(struct pub *p, int db, const MDB_val *v, struct users *us)
+static int user_from(struct pub *p, int db, const rc_val *v, struct users *us)
 {
 	uint32_t gids[UGIDS];
 	unsigned n = 0;
@@ -619,7 +641,7 @@ static int user_from(struct pub *p, int db, const MDB_val *v, struct users *us)
 
 	if (db == DB_MEMBERS) {
 		rc_member_rec m;
-		if ((rc = rc_member_decode(v->mv_data, v->mv_size, &m)) != RC_OK)
+		if ((rc = rc_member_decode(v->data, v->size, &m)) != RC_OK)
 			return rc;
 		/* the role group, then rollcall-members */
 		struct grp *g = group_search(p, p->roles_begin, p->roles_end, 1, 9, m.role);
@@ -633,7 +655,7 @@ static int user_from(struct pub *p, int db, const MDB_val *v, struct users *us)
 	}
 	rc_svcuser_rec u;
 	char gecos[64];
-	if ((rc = rc_svcuser_decode(v->mv_data, v->mv_size, &u)) != RC_OK)
+	if ((rc = rc_svcuser_decode(v->data, v->size, &u)) != RC_OK)
 		return rc;
 	/* svc-NAME, svc-NAME-readonly, svc-NAME-replication, in that order */
 	struct grp *g = group_search(p, p->services_begin, p->ng, 3, 4, u.pub.service);
@@ -647,12 +669,12 @@ static int user_from(struct pub *p, int db, const MDB_val *v, struct users *us)
 	return rc;
 }
 
-static int on_member(struct pub *p, void *ctx, const MDB_val *v)
+static int on_member(struct pub *p, void *ctx, const rc_val *v)
 {
 	return user_from(p, DB_MEMBERS, v, ctx);
 }
 
-static int on_svcuser(struct pub *p, void *ctx, const MDB_val *v)
+static int on_svcuser(struct pub *p, void *ctx, const rc_val *v)
 {
 	return user_from(p, DB_SVCUSERS, v, ctx);
 }
@@ -661,13 +683,13 @@ static int on_svcuser(struct pub *p, void *ctx, const MDB_val *v)
  * is none). */
 static int user_load(struct pub *p, const char *name, struct users *us)
 {
-	MDB_val v;
-	int rc = rc_db_gets(p->t, DB_MEMBERS, name, &v);
+	rc_val v;
+	int rc = rc_store_gets(p->t, DB_MEMBERS, name, &v);
 	if (rc == RC_OK)
 		return user_from(p, DB_MEMBERS, &v, us);
 	if (rc != RC_ERR_NOTFOUND)
 		return rc;
-	rc = rc_db_gets(p->t, DB_SVCUSERS, name, &v);
+	rc = rc_store_gets(p->t, DB_SVCUSERS, name, &v);
 	if (rc == RC_OK)
 		return user_from(p, DB_SVCUSERS, &v, us);
 	return rc == RC_ERR_NOTFOUND ? RC_OK : rc;
@@ -967,14 +989,14 @@ out:
  * on_role, on_service, on_member and on_svcuser above publish, written to
  * OUT (a canonical string).  0 when DB is not published (or the record
  * does not decode: then it is taken as changed). */
-static size_t projection(int db, const MDB_val *key, const MDB_val *v, char *out, size_t len)
+static size_t projection(int db, const rc_val *key, const rc_val *v, char *out, size_t len)
 {
 	int n = -1;
 
 	switch (db) {
 	case DB_MEMBERS: {
 		rc_member_rec m;
-		if (rc_member_decode(v->mv_data, v->mv_size, &m) == RC_OK)
+		if (rc_member_decode(v->data, v->size, &m) == RC_OK)
 			n = snprintf(out, len, "m\n%s\n%u\n%s\n%s", m.username, (unsigned)m.uid,
 			             m.full_name, m.role);
 		sodium_memzero(&m, sizeof(m));
@@ -982,7 +1004,7 @@ static size_t projection(int db, const MDB_val *key, const MDB_val *v, char *out
 	}
 	case DB_SVCUSERS: {
 		rc_svcuser_rec u;
-		if (rc_svcuser_decode(v->mv_data, v->mv_size, &u) == RC_OK)
+		if (rc_svcuser_decode(v->data, v->size, &u) == RC_OK)
 			n = snprintf(out, len, "u\n%s\n%u\n%s\n%d%d", u.pub.username,
 			             (unsigned)u.pub.uid, u.pub.service, !!u.pub.read_only,
 			             !!u.pub.replication);
@@ -991,41 +1013,41 @@ static size_t projection(int db, const MDB_val *key, const MDB_val *v, char *out
 	}
 	case DB_ROLES: {
 		rc_role r;
-		if (rc_role_decode(v->mv_data, v->mv_size, &r) == RC_OK)
+		if (rc_role_decode(v->data, v->size, &r) == RC_OK)
 			n = snprintf(out, len, "r\n%s\n%u", r.name, (unsigned)r.gid);
 		break;
 	}
 	case DB_SERVICES: {
 		rc_service svc;
-		if (rc_service_decode(v->mv_data, v->mv_size, &svc) == RC_OK)
+		if (rc_service_decode(v->data, v->size, &svc) == RC_OK)
 			n = snprintf(out, len, "s\n%s\n%u\n%u\n%u", svc.name, (unsigned)svc.gid,
 			             (unsigned)svc.gid_readonly, (unsigned)svc.gid_replication);
 		break;
 	}
 	case DB_SETTINGS:
 		/* the rollcall-members group's gid; nothing else there is shown */
-		if (key->mv_size == 12 && memcmp(key->mv_data, "@gid_members", 12) == 0 &&
-		    v->mv_size < len / 2) {
-			memcpy(out, v->mv_data, v->mv_size);
-			n = (int)v->mv_size;
+		if (key->size == 12 && memcmp(key->data, "@gid_members", 12) == 0 &&
+		    v->size < len / 2) {
+			memcpy(out, v->data, v->size);
+			n = (int)v->size;
 		}
 		break;
 	}
 	return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
 }
 
-static bool shown(int db, const MDB_val *key)
+static bool shown(int db, const rc_val *key)
 {
 	return db == DB_MEMBERS || db == DB_SVCUSERS || db == DB_ROLES || db == DB_SERVICES ||
-	       (db == DB_SETTINGS && key->mv_size == 12 &&
-	        memcmp(key->mv_data, "@gid_members", 12) == 0);
+	       (db == DB_SETTINGS && key->size == 12 &&
+	        memcmp(key->data, "@gid_members", 12) == 0);
 }
 
 /* Does replacing OLD (NULL: none) by NEW (NULL: deleted) under KEY of DB
  * change what NSS shows?  The one place that decides whether a commit
  * republishes the snapshot: a login's write (failure counter, last active,
  * TOTP step, a token's use) changes nothing shown and publishes nothing. */
-bool rc_nss_shown_change(int db, const MDB_val *key, const MDB_val *old, const MDB_val *new)
+bool rc_nss_shown_change(int db, const rc_val *key, const rc_val *old, const rc_val *new)
 {
 	char a[RC_NAME_MAX * 2 + RC_FULLNAME_MAX + RC_SERVICE_MAX + 64];
 	char b[sizeof(a)];
@@ -1361,11 +1383,10 @@ static int publish_once(rc_txn *t, int statefd, rc_snap *old, uint64_t gen)
 		char *names = NULL;
 		size_t len, count;
 		if (log_read(t, rc_snap_generation(old), gen, &names, &len, &count)) {
-			MDB_stat a, b;
-			size_t total = 0;
-			if (mdb_stat(t->txn, s->dbi[DB_MEMBERS], &a) == 0 &&
-			    mdb_stat(t->txn, s->dbi[DB_SVCUSERS], &b) == 0)
-				total = a.ms_entries + b.ms_entries;
+			size_t a, b, total = 0;
+			if (rc_store_count(t, DB_MEMBERS, &a) == RC_OK &&
+			    rc_store_count(t, DB_SVCUSERS, &b) == RC_OK)
+				total = a + b;
 			p.serial = rc_snap_serial(old) + 1;
 			rc = pub_dir(&p, statefd);
 			if (!rc)

@@ -28,7 +28,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sodium.h>
-#include "internal.h"
+#include "token.h"
+#include "errors.h"
+#include "store.h"
+#include "codec.h"
+#include "txn.h"
+#include "validate.h"
+#include "crypto.h"
+#include "actor.h"
+#include "member.h"
+#include "service.h"
+#include "settings.h"
+#include "notify.h"
+#include "hoststate.h"
 
 #define PREFIX      RC_TOKEN_PREFIX
 #define PREFIX_LEN  4
@@ -130,13 +142,13 @@ static size_t owner_key(uint32_t uid, const char *id, char key[OWNER_KEY_LEN])
 static int token_load(rc_txn *t, const char *id, rc_token_rec *rec)
 {
 	char key[RC_TOKEN_ID_LEN + 2];
-	MDB_val v;
-	int rc = rc_db_get(t, DB_TOKENS, key, (size_t)id_key(id, key), &v);
+	rc_val v;
+	int rc = rc_store_get(t, DB_TOKENS, key, (size_t)id_key(id, key), &v);
 
 	if (rc == RC_ERR_NOTFOUND)
 		return rc_fail(RC_ERR_NOTFOUND, "no token with id %.16s", id);
 	if (!rc)
-		rc = rc_token_decode(v.mv_data, v.mv_size, rec);
+		rc = rc_token_decode(v.data, v.size, rec);
 	return rc ? rc : rc_host_token_load(t, rec);   /* the merged view */
 }
 
@@ -149,7 +161,7 @@ static int token_store(rc_txn *t, const rc_token_rec *rec)
 	int rc = rc_token_encode(rec, &w);
 
 	if (!rc)
-		rc = rc_db_put(t, DB_TOKENS, key, (size_t)id_key(rec->pub.id, key), &w, 0);
+		rc = rc_store_putw(t, DB_TOKENS, key, (size_t)id_key(rec->pub.id, key), &w, 0);
 	rc_wbuf_free(&w);
 	return rc;
 }
@@ -157,12 +169,61 @@ static int token_store(rc_txn *t, const rc_token_rec *rec)
 static int token_delete(rc_txn *t, const rc_token *tk)
 {
 	char key[OWNER_KEY_LEN];
-	int rc = rc_db_del(t, DB_TOKENS, key, (size_t)id_key(tk->id, key));
+	int rc = rc_store_del(t, DB_TOKENS, key, (size_t)id_key(tk->id, key));
 
 	if (!rc)
-		rc = rc_db_del(t, DB_TOKENS, key, owner_key(tk->owner_uid, tk->id, key));
+		rc = rc_store_del(t, DB_TOKENS, key, owner_key(tk->owner_uid, tk->id, key));
 	if (!rc)
 		rc = rc_host_token_del(t, tk->id);
+	return rc;
+}
+
+/* A growing array of token records. */
+struct tok_list {
+	rc_token_rec *arr;
+	size_t n, cap;
+	uint32_t uid;
+	size_t plen;
+};
+
+static rc_token_rec *tok_slot(struct tok_list *l)
+{
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 16;
+		rc_token_rec *na = realloc(l->arr, ncap * sizeof(*na));
+		if (!na) {
+			rc_fail(RC_ERR_NOMEM, "out of memory");
+			return NULL;
+		}
+		l->arr = na;
+		l->cap = ncap;
+	}
+	return &l->arr[l->n];
+}
+
+static int owner_token(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
+{
+	struct tok_list *l = ctx;
+	char id[RC_TOKEN_ID_LEN + 1];
+	rc_token_rec *rec;
+	int rc;
+
+	(void)v;
+	if (k->size != l->plen + RC_TOKEN_ID_LEN)
+		return RC_WALK_STOP;
+	memcpy(id, (const char *)k->data + l->plen, RC_TOKEN_ID_LEN);
+	id[RC_TOKEN_ID_LEN] = '\0';
+	if (!(rec = tok_slot(l)))
+		return RC_ERR_NOMEM;
+	rc = token_load(t, id, rec);
+	if (rc == RC_ERR_NOTFOUND)
+		rc = rc_fail(RC_ERR_STORE, "damaged token index (token %s of uid %u has "
+		             "no record)", id, (unsigned)l->uid);
+	else if (!rc && rec->pub.owner_uid != l->uid)
+		rc = rc_fail(RC_ERR_STORE, "damaged token index (token %s is not uid "
+		             "%u's)", id, (unsigned)l->uid);
+	if (!rc)
+		l->n++;
 	return rc;
 }
 
@@ -170,47 +231,15 @@ static int token_delete(rc_txn *t, const rc_token *tk)
 static int owner_tokens(rc_txn *t, uint32_t uid, rc_token_rec **out, size_t *count)
 {
 	char prefix[OWNER_KEY_LEN];
-	size_t plen = owner_key(uid, NULL, prefix);
-	MDB_cursor *c;
-	MDB_val k = { plen, prefix }, v;
-	rc_token_rec *arr = NULL;
-	size_t n = 0, cap = 0;
-	int rc = RC_OK, mrc;
+	struct tok_list l = { .uid = uid };
+	int rc;
 
 	*out = NULL;
 	*count = 0;
-	if ((mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_TOKENS], &c)) != 0)
-		return rc_fail_lmdb(mrc, "cannot read tokens");
-	for (mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); mrc == 0 && !rc;
-	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != plen + RC_TOKEN_ID_LEN || memcmp(k.mv_data, prefix, plen) != 0)
-			break;
-		char id[RC_TOKEN_ID_LEN + 1];
-		memcpy(id, (const char *)k.mv_data + plen, RC_TOKEN_ID_LEN);
-		id[RC_TOKEN_ID_LEN] = '\0';
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			rc_token_rec *na = realloc(arr, ncap * sizeof(*arr));
-			if (!na) {
-				rc = rc_fail(RC_ERR_NOMEM, "out of memory");
-				break;
-			}
-			arr = na;
-			cap = ncap;
-		}
-		rc = token_load(t, id, &arr[n]);
-		if (rc == RC_ERR_NOTFOUND)
-			rc = rc_fail(RC_ERR_STORE, "damaged token index (token %s of uid %u has "
-			             "no record)", id, (unsigned)uid);
-		else if (!rc && arr[n].pub.owner_uid != uid)
-			rc = rc_fail(RC_ERR_STORE, "damaged token index (token %s is not uid "
-			             "%u's)", id, (unsigned)uid);
-		if (!rc)
-			n++;
-	}
-	mdb_cursor_close(c);
-	if (!rc && mrc != 0 && mrc != MDB_NOTFOUND)
-		rc = rc_fail_lmdb(mrc, "cannot read tokens");
+	l.plen = owner_key(uid, NULL, prefix);
+	rc = rc_store_foreach(t, DB_TOKENS, prefix, l.plen, owner_token, &l);
+	rc_token_rec *arr = l.arr;
+	size_t n = l.n;
 	if (rc) {
 		free(arr);
 		return rc;
@@ -267,25 +296,17 @@ int rc_tokens_revoke_owner(rc_txn *t, uint32_t owner_uid, size_t *revoked)
 /* Make a token for OWNER (uid OWNER_UID).  For a login token, evict the
  * oldest past token.login_limit; for an api token, refuse past
  * token.api_limit. */
-int rc_token_issue(rc_txn *t, const char *owner, uint32_t owner_uid, int kind,
-                   const char *desc, int64_t ttl, int64_t max_age, int ext,
-                   rc_token *info, char out[RC_TOKEN_LEN + 1])
+/* Room for one more token of KIND for OWNER_UID: expired ones dropped, an
+ * API token refused past token.api_limit, the oldest login token revoked
+ * past token.login_limit. */
+static int token_room(rc_txn *t, const char *owner, uint32_t owner_uid, int kind)
 {
-	uint8_t idb[ID_BYTES], sec[SECRET_BYTES];
-	rc_token_rec rec, *arr = NULL;
-	char key[OWNER_KEY_LEN];
+	rc_token_rec *arr = NULL;
 	size_t n = 0, count = 0;
-	int64_t limit, now = rc_store_now(t->s);
-	int rc;
+	int64_t limit;
+	int rc = rc_setting_int(t, kind == RC_TOKEN_LOGIN ? "token.login_limit"
+	                                                  : "token.api_limit", &limit);
 
-	out[0] = '\0';
-	memset(&rec, 0, sizeof(rec));
-	if (owner_uid == 0)
-		return rc_fail(RC_ERR_STORE, "%s has no uid: no token can be made", owner);
-	if (!ttl && (rc = rc_setting_int(t, "token.ttl", &ttl)) != 0)
-		return rc;
-	rc = rc_setting_int(t, kind == RC_TOKEN_LOGIN ? "token.login_limit" : "token.api_limit",
-	                    &limit);
 	if (!rc)
 		rc = revoke_owner(t, owner_uid, -1, true, NULL);   /* drop expired ones */
 	if (!rc)
@@ -304,8 +325,13 @@ int rc_token_issue(rc_txn *t, const char *owner, uint32_t owner_uid, int kind,
 	if (arr)
 		sodium_memzero(arr, n * sizeof(*arr));
 	free(arr);
-	if (rc)
-		return rc;
+	return rc;
+}
+
+/* A new token's text into OUT: prefix, random id and secret, checksum. */
+static void token_text(char out[RC_TOKEN_LEN + 1])
+{
+	uint8_t idb[ID_BYTES], sec[SECRET_BYTES];
 
 	rc_random_bytes(idb, sizeof(idb));
 	rc_random_bytes(sec, sizeof(sec));
@@ -315,7 +341,26 @@ int rc_token_issue(rc_txn *t, const char *owner, uint32_t owner_uid, int kind,
 	rc_base32_lower(sec, sizeof(sec), out + SECRET_OFF);
 	checksum(out, out + CHECK_OFF);
 	sodium_memzero(sec, sizeof(sec));
+}
 
+int rc_token_issue(rc_txn *t, const char *owner, uint32_t owner_uid, int kind,
+                   const char *desc, int64_t ttl, int64_t max_age, int ext,
+                   rc_token *info, char out[RC_TOKEN_LEN + 1])
+{
+	rc_token_rec rec;
+	char key[OWNER_KEY_LEN];
+	int64_t now = rc_store_now(t->s);
+	int rc;
+
+	out[0] = '\0';
+	memset(&rec, 0, sizeof(rec));
+	if (owner_uid == 0)
+		return rc_fail(RC_ERR_STORE, "%s has no uid: no token can be made", owner);
+	if (!ttl && (rc = rc_setting_int(t, "token.ttl", &ttl)) != 0)
+		return rc;
+	if ((rc = token_room(t, owner, owner_uid, kind)) != RC_OK)
+		return rc;
+	token_text(out);
 	memcpy(rec.pub.id, out + ID_OFF, RC_TOKEN_ID_LEN);
 	rec.pub.id[RC_TOKEN_ID_LEN] = '\0';
 	snprintf(rec.pub.owner, sizeof(rec.pub.owner), "%s", owner);
@@ -332,8 +377,8 @@ int rc_token_issue(rc_txn *t, const char *owner, uint32_t owner_uid, int kind,
 	secret_hash(t->s, out + SECRET_OFF, rec.hash);
 	rc = token_store(t, &rec);
 	if (!rc)
-		rc = rc_db_put_raw(t, DB_TOKENS, key, owner_key(owner_uid, rec.pub.id, key), "", 0,
-		                   0);
+		rc = rc_store_put(t, DB_TOKENS, key, owner_key(owner_uid, rec.pub.id, key), "", 0,
+		                  0);
 	if (!rc && info)
 		*info = rec.pub;
 	if (rc)
@@ -457,7 +502,7 @@ static int resolve_owner(rc_txn *t, const char *owner, int kind, owner_ref *out)
 		rc_svcuser_rec u;
 		rc = rc_require(t, RC_PERM_MANAGE_SERVICES);
 		if (!rc)
-			rc = rc_load_svcuser(t, owner, &u);
+			rc = rc_svcuser_load(t, owner, &u);
 		if (!rc) {
 			snprintf(out->name, sizeof(out->name), "%s", u.pub.username);
 			out->uid = u.pub.uid;
@@ -471,10 +516,10 @@ static int resolve_owner(rc_txn *t, const char *owner, int kind, owner_ref *out)
 	rc_member_rec m;
 	rc = rc_require(t, RC_PERM_MANAGE_MEMBERS);
 	if (!rc)
-		rc = rc_load_member_ref(t, owner, &m);
+		rc = rc_member_load_ref(t, owner, &m);
 	if (rc == RC_ERR_NOTFOUND && !strchr(owner, '@')) {
-		MDB_val v;
-		if (rc_db_gets(t, DB_SVCUSERS, owner, &v) == RC_OK)
+		rc_val v;
+		if (rc_store_gets(t, DB_SVCUSERS, owner, &v) == RC_OK)
 			rc = rc_fail_field(RC_ERR_NOTFOUND, "service_user", "no member named "
 			                   "\"%.40s\": it is a service user", owner);
 		else
@@ -646,69 +691,58 @@ RC_API int rc_token_revoke_all(rc_store *s, const rc_actor *a, const char *owner
  * cannot be told from those of an earlier service user of the same name
  * (a removal, a rename or a new password did not revoke them): they are
  * revoked, as are tokens of no current user.  The old index goes. */
+static int drop_key(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
+{
+	(void)t;
+	(void)k;
+	(void)v;
+	(void)ctx;
+	return RC_WALK_DEL;
+}
+
+static int uidless_token(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
+{
+	struct tok_list *l = ctx;
+	rc_token_rec *rec;
+	int rc;
+
+	(void)t;
+	if (k->size != RC_TOKEN_ID_LEN + 1)
+		return RC_WALK_STOP;
+	if (!(rec = tok_slot(l)))
+		return RC_ERR_NOMEM;
+	rc = rc_token_decode(v->data, v->size, rec);
+	if (!rc && rec->pub.owner_uid == 0)
+		l->n++;
+	return rc;
+}
+
 int rc_tokens_upgrade(rc_txn *t, size_t *kept, size_t *dropped)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
-	char old_prefix[] = "o", rec_prefix[] = "i";
-	rc_token_rec *arr = NULL;
-	size_t n = 0, cap = 0;
-	int rc = RC_OK, mrc;
+	struct tok_list l = { 0 };
+	int rc;
 
 	*kept = *dropped = 0;
-	if ((mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_TOKENS], &c)) != 0)
-		return rc_fail_lmdb(mrc, "cannot read tokens");
 	/* the name index: "o" + name + NUL + id */
-	k.mv_size = 1;
-	k.mv_data = old_prefix;
-	for (mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); mrc == 0;
-	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size < 1 || ((const char *)k.mv_data)[0] != 'o')
-			break;
-		if ((mrc = mdb_cursor_del(c, 0)) != 0)
-			break;
-	}
-	if (mrc != 0 && mrc != MDB_NOTFOUND) {
-		mdb_cursor_close(c);
-		return rc_fail_lmdb(mrc, "cannot upgrade tokens");
-	}
+	rc = rc_store_foreach(t, DB_TOKENS, "o", 1, drop_key, NULL);
 	/* the records without a uid */
-	k.mv_size = 1;
-	k.mv_data = rec_prefix;
-	for (mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); mrc == 0 && !rc;
-	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != RC_TOKEN_ID_LEN + 1 || ((const char *)k.mv_data)[0] != 'i')
-			break;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			rc_token_rec *na = realloc(arr, ncap * sizeof(*arr));
-			if (!na) {
-				rc = rc_fail(RC_ERR_NOMEM, "out of memory");
-				break;
-			}
-			arr = na;
-			cap = ncap;
-		}
-		rc = rc_token_decode(v.mv_data, v.mv_size, &arr[n]);
-		if (!rc && arr[n].pub.owner_uid == 0)
-			n++;
-	}
-	mdb_cursor_close(c);
-	if (!rc && mrc != 0 && mrc != MDB_NOTFOUND)
-		rc = rc_fail_lmdb(mrc, "cannot upgrade tokens");
+	if (!rc)
+		rc = rc_store_foreach(t, DB_TOKENS, "i", 1, uidless_token, &l);
+	rc_token_rec *arr = l.arr;
+	size_t n = l.n, cap = l.cap;
 	for (size_t i = 0; !rc && i < n; i++) {
 		char key[OWNER_KEY_LEN];
 		rc_member_rec m;
-		int lrc = rc_load_member(t, arr[i].pub.owner, &m);
+		int lrc = rc_member_load(t, arr[i].pub.owner, &m);
 		if (lrc == RC_OK && m.uid) {
 			arr[i].pub.owner_uid = m.uid;
 			rc = token_store(t, &arr[i]);
 			if (!rc)
-				rc = rc_db_put_raw(t, DB_TOKENS, key,
+				rc = rc_store_put(t, DB_TOKENS, key,
 				                   owner_key(m.uid, arr[i].pub.id, key), "", 0, 0);
 			(*kept)++;
 		} else if (lrc == RC_OK || lrc == RC_ERR_NOTFOUND) {
-			rc = rc_db_del(t, DB_TOKENS, key, (size_t)id_key(arr[i].pub.id, key));
+			rc = rc_store_del(t, DB_TOKENS, key, (size_t)id_key(arr[i].pub.id, key));
 			(*dropped)++;
 		} else {
 			rc = lrc;
@@ -727,7 +761,7 @@ int rc_tokens_host_upgrade(rc_txn *t, size_t *moved)
 {
 	char (*keys)[RC_NAME_MAX + 1] = NULL;
 	size_t n = 0;
-	int rc = rc_db_keys(t, DB_TOKENS, "i", &keys, &n);
+	int rc = rc_store_keys(t, DB_TOKENS, "i", &keys, &n);
 
 	for (size_t i = 0; !rc && i < n; i++) {
 		rc_token_rec rec;

@@ -17,7 +17,20 @@
 #include <unistd.h>
 #include <liboath/oath.h>
 #include <sodium.h>
-#include "internal.h"
+#include <string.h>
+#include "totp.h"
+#include "errors.h"
+#include "store.h"
+#include "codec.h"
+#include "txn.h"
+#include "crypto.h"
+#include "actor.h"
+#include "member.h"
+#include "settings.h"
+#include "notify.h"
+#include "token.h"
+#include "hoststate.h"
+#include "auth.h"
 
 #define STEP 30
 #define DIGITS 6
@@ -233,7 +246,7 @@ int rc_totp_enroll(rc_txn *t, rc_member_rec *m, rc_mfa_enrollment *out)
 	snprintf(out->uri, sizeof(out->uri),
 	         "otpauth://totp/%s?secret=%s&issuer=%s&algorithm=SHA1&digits=%d&period=%d",
 	         label, out->secret, issuer, DIGITS, STEP);
-	rc = rc_store_member_and_host(t, m);   /* new codes: none used */
+	rc = rc_member_put_with_host(t, m);   /* new codes: none used */
 	if (rc)
 		rc_mfa_enrollment_clear(out);
 	return rc;
@@ -299,7 +312,7 @@ static int totp_remove(rc_txn *t, rc_member_rec *m)
 	int rc;
 
 	totp_clear(m);
-	rc = rc_store_member_and_host(t, m);
+	rc = rc_member_put_with_host(t, m);
 	if (!rc)
 		rc = rc_tokens_revoke_owner(t, m->uid, &n);
 	if (!rc)
@@ -348,7 +361,7 @@ RC_API int rc_mfa_confirm(rc_store *s, const rc_actor *a, const char *code)
 	if (!rc)
 		rc = rc_totp_enroll_confirm(&t, &m, code);
 	if (!rc)
-		rc = rc_store_member_and_host(&t, &m);   /* enabled, and the step used */
+		rc = rc_member_put_with_host(&t, &m);   /* enabled, and the step used */
 	sodium_memzero(&m, sizeof(m));
 	return rc_txn_end(&t, rc);
 }
@@ -401,7 +414,7 @@ RC_API int rc_mfa_disable(rc_store *s, const rc_actor *a, const char *code)
 	rc = self_member(&t, &m);
 	if (!rc && m.totp_pending && !m.totp_enabled) {
 		totp_clear(&m);   /* an unconfirmed enrollment: just drop it */
-		rc = rc_store_member_and_host(&t, &m);
+		rc = rc_member_put_with_host(&t, &m);
 		sodium_memzero(&m, sizeof(m));
 		return rc_txn_end(&t, rc);
 	}
@@ -432,7 +445,7 @@ RC_API int rc_member_mfa_reset(rc_store *s, const rc_actor *a, const char *usern
 	rc_txn_audit(&t, "member.mfa-reset", username);
 	rc = rc_require(&t, RC_PERM_MANAGE_MEMBERS);
 	if (!rc)
-		rc = rc_load_member_ref(&t, username, &m);
+		rc = rc_member_load_ref(&t, username, &m);
 	if (!rc)
 		rc_txn_audit(&t, "member.mfa-reset", m.username);
 	if (!rc && !t.root)

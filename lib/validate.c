@@ -6,7 +6,10 @@
 #include "config.h"
 #include <stdio.h>
 #include <time.h>
-#include "internal.h"
+#include <string.h>
+#include "validate.h"
+#include "errors.h"
+#include "mail.h"
 
 /* The one rule for a control character: C0 and DEL (a tab is one; the
  * callers that allow it say so). */

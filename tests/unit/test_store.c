@@ -567,21 +567,21 @@ static void test_upgrade_schema1_tokens(void **state)
 	/* write the tokens back as schema 1 did */
 	assert_int_equal(rc_txn_begin(f->s, &root, true, &t), RC_OK);
 	{
-		MDB_cursor *c;
-		MDB_val k, v;
+		rc_cursor *c;
+		rc_val k, v;
 		rc_token_rec recs[2];
 		size_t nrec = 0;
-		assert_int_equal(mdb_cursor_open(t.txn, f->s->dbi[DB_TOKENS], &c), 0);
-		for (int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0;
-		     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-			if (((char *)k.mv_data)[0] == 'i') {
+		assert_int_equal(rc_cursor_open(&t, DB_TOKENS, &c), 0);
+		for (int mrc = rc_cursor_get(c, &k, &v, RC_CUR_FIRST); mrc == 0;
+		     mrc = rc_cursor_get(c, &k, &v, RC_CUR_NEXT)) {
+			if (((char *)k.data)[0] == 'i') {
 				assert_true(nrec < 2);
-				assert_int_equal(rc_token_decode(v.mv_data, v.mv_size, &recs[nrec]), RC_OK);
+				assert_int_equal(rc_token_decode(v.data, v.size, &recs[nrec]), RC_OK);
 				nrec++;
 			}
-			assert_int_equal(mdb_cursor_del(c, 0), 0);
+			assert_int_equal(rc_cursor_del(c), 0);
 		}
-		mdb_cursor_close(c);
+		rc_cursor_close(c);
 		assert_int_equal(nrec, 2);
 		for (size_t i = 0; i < nrec; i++) {
 			char key[1 + RC_NAME_MAX + 1 + RC_TOKEN_ID_LEN];
@@ -591,20 +591,20 @@ static void test_upgrade_schema1_tokens(void **state)
 			assert_int_equal(rc_token_encode(&recs[i], &w), RC_OK);
 			key[0] = 'i';
 			memcpy(key + 1, recs[i].pub.id, RC_TOKEN_ID_LEN);
-			assert_int_equal(rc_db_put(&t, DB_TOKENS, key, 1 + RC_TOKEN_ID_LEN, &w, 0),
+			assert_int_equal(rc_store_putw(&t, DB_TOKENS, key, 1 + RC_TOKEN_ID_LEN, &w, 0),
 			                 RC_OK);
 			rc_wbuf_free(&w);
 			key[0] = 'o';
 			memcpy(key + 1, recs[i].pub.owner, on + 1);
 			memcpy(key + 2 + on, recs[i].pub.id, RC_TOKEN_ID_LEN);
-			assert_int_equal(rc_db_put_raw(&t, DB_TOKENS, key, 2 + on + RC_TOKEN_ID_LEN,
+			assert_int_equal(rc_store_put(&t, DB_TOKENS, key, 2 + on + RC_TOKEN_ID_LEN,
 			                               "", 0, 0), RC_OK);
 		}
 		sodium_memzero(recs, sizeof(recs));
 	}
 	assert_int_equal(rc_meta_put_u64(&t, "@schema", 1), RC_OK);
 	/* schema 1 had no audit_refusals database */
-	assert_int_equal(mdb_drop(t.txn, f->s->dbi[DB_AUDIT_AGG], 1), 0);
+	assert_int_equal(rc_store_drop(&t, DB_AUDIT_AGG, true), 0);
 	assert_int_equal(rc_txn_end(&t, RC_OK), RC_OK);
 	/* not upgraded yet: no token has an owner */
 	assert_int_equal(login(f, "dev", mtok), RC_ERR_AUTH);
@@ -1037,18 +1037,18 @@ static void digest_dbs(struct fixture *f, uint8_t out[DB_COUNT][32])
 	assert_int_equal(rc_txn_begin(f->s, &root, false, &t), RC_OK);
 	for (int db = 0; db < DB_COUNT; db++) {
 		crypto_generichash_state st;
-		MDB_cursor *c;
-		MDB_val k, v;
+		rc_cursor *c;
+		rc_val k, v;
 		crypto_generichash_init(&st, NULL, 0, 32);
-		assert_int_equal(mdb_cursor_open(t.txn, f->s->dbi[db], &c), 0);
-		for (int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0;
-		     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-			uint64_t n[2] = { k.mv_size, v.mv_size };
+		assert_int_equal(rc_cursor_open(&t, db, &c), 0);
+		for (int mrc = rc_cursor_get(c, &k, &v, RC_CUR_FIRST); mrc == 0;
+		     mrc = rc_cursor_get(c, &k, &v, RC_CUR_NEXT)) {
+			uint64_t n[2] = { k.size, v.size };
 			crypto_generichash_update(&st, (const uint8_t *)n, sizeof(n));
-			crypto_generichash_update(&st, k.mv_data, k.mv_size);
-			crypto_generichash_update(&st, v.mv_data, v.mv_size);
+			crypto_generichash_update(&st, k.data, k.size);
+			crypto_generichash_update(&st, v.data, v.size);
 		}
-		mdb_cursor_close(c);
+		rc_cursor_close(c);
 		crypto_generichash_final(&st, out[db], 32);
 	}
 	rc_txn_end(&t, RC_OK);
@@ -1179,11 +1179,11 @@ static void test_login_writes_host_only(void **state)
 	assert_int_equal(rc_member_delete(f->s, &root, "tess", "tess@example.com"), RC_OK);
 	{
 		rc_txn t;
-		MDB_val v;
+		rc_val v;
 		uint8_t k[5] = { 'u', (uint8_t)(tess.uid >> 24), (uint8_t)(tess.uid >> 16),
 		                 (uint8_t)(tess.uid >> 8), (uint8_t)tess.uid };
 		assert_int_equal(rc_txn_begin(f->s, &root, false, &t), RC_OK);
-		assert_int_equal(rc_db_get(&t, DB_HOST, k, sizeof(k), &v), RC_ERR_NOTFOUND);
+		assert_int_equal(rc_store_get(&t, DB_HOST, k, sizeof(k), &v), RC_ERR_NOTFOUND);
 		rc_txn_end(&t, RC_OK);
 	}
 	/* and a withdrawn one's (its failed code logins were counted there) */
@@ -1192,18 +1192,18 @@ static void test_login_writes_host_only(void **state)
 		rc_code_result inv;
 		rc_member wanda;
 		rc_txn t;
-		MDB_val v;
+		rc_val v;
 		assert_int_equal(rc_member_invite(f->s, &root, &wreq, &inv), RC_OK);
 		assert_int_equal(rc_member_get(f->s, &root, "wanda", &wanda), RC_OK);
 		assert_int_equal(login(f, "wanda", "AAAAA-AAAAA-AAAAA-AAAAA"), RC_ERR_AUTH);
 		uint8_t k[5] = { 'u', (uint8_t)(wanda.uid >> 24), (uint8_t)(wanda.uid >> 16),
 		                 (uint8_t)(wanda.uid >> 8), (uint8_t)wanda.uid };
 		assert_int_equal(rc_txn_begin(f->s, &root, false, &t), RC_OK);
-		assert_int_equal(rc_db_get(&t, DB_HOST, k, sizeof(k), &v), RC_OK);
+		assert_int_equal(rc_store_get(&t, DB_HOST, k, sizeof(k), &v), RC_OK);
 		rc_txn_end(&t, RC_OK);
 		assert_int_equal(rc_member_withdraw(f->s, &root, "wanda"), RC_OK);
 		assert_int_equal(rc_txn_begin(f->s, &root, false, &t), RC_OK);
-		assert_int_equal(rc_db_get(&t, DB_HOST, k, sizeof(k), &v), RC_ERR_NOTFOUND);
+		assert_int_equal(rc_store_get(&t, DB_HOST, k, sizeof(k), &v), RC_ERR_NOTFOUND);
 		rc_txn_end(&t, RC_OK);
 		sodium_memzero(&inv, sizeof(inv));
 	}
@@ -1231,7 +1231,7 @@ static void test_upgrade_schema2_host(void **state)
 	rc_store *ro = NULL;
 	char tok[RC_TOKEN_LEN + 1];
 	uint64_t schema = 0, unknown = 0;
-	MDB_val v;
+	rc_val v;
 	rc_txn t;
 
 	fast_argon2(f);
@@ -1259,24 +1259,24 @@ static void test_upgrade_schema2_host(void **state)
 		rc_wbuf w;
 		rc_token_rec rec;
 		char key[1 + RC_TOKEN_ID_LEN];
-		assert_int_equal(rc_load_member(&t, "alice", &raw), RC_OK);
+		assert_int_equal(rc_member_load(&t, "alice", &raw), RC_OK);
 		assert_int_equal(rc_member_encode(&raw, &w), RC_OK);
-		assert_int_equal(rc_db_put(&t, DB_MEMBERS, "alice", 5, &w, 0), RC_OK);
+		assert_int_equal(rc_store_putw(&t, DB_MEMBERS, "alice", 5, &w, 0), RC_OK);
 		rc_wbuf_free(&w);
-		assert_int_equal(rc_load_svcuser(&t, "dbuser1", &u), RC_OK);
+		assert_int_equal(rc_svcuser_load(&t, "dbuser1", &u), RC_OK);
 		assert_int_equal(u.pub.failed, 1);
 		assert_int_equal(rc_svcuser_encode(&u, &w), RC_OK);
-		assert_int_equal(rc_db_put(&t, DB_SVCUSERS, "dbuser1", 7, &w, 0), RC_OK);
+		assert_int_equal(rc_store_putw(&t, DB_SVCUSERS, "dbuser1", 7, &w, 0), RC_OK);
 		rc_wbuf_free(&w);
 		key[0] = 'i';
 		memcpy(key + 1, info.id, RC_TOKEN_ID_LEN);
-		assert_int_equal(rc_db_get(&t, DB_TOKENS, key, sizeof(key), &v), RC_OK);
-		assert_int_equal(rc_token_decode(v.mv_data, v.mv_size, &rec), RC_OK);
+		assert_int_equal(rc_store_get(&t, DB_TOKENS, key, sizeof(key), &v), RC_OK);
+		assert_int_equal(rc_token_decode(v.data, v.size, &rec), RC_OK);
 		assert_int_equal(rec.pub.last_used, 0);   /* schema 3: not in the record */
 		rec.pub.last_used = tk_before.last_used;
 		rec.pub.expires = tk_before.expires;
 		assert_int_equal(rc_token_encode(&rec, &w), RC_OK);
-		assert_int_equal(rc_db_put(&t, DB_TOKENS, key, sizeof(key), &w, 0), RC_OK);
+		assert_int_equal(rc_store_putw(&t, DB_TOKENS, key, sizeof(key), &w, 0), RC_OK);
 		rc_wbuf_free(&w);
 		sodium_memzero(&rec, sizeof(rec));
 	}
@@ -1289,14 +1289,14 @@ static void test_upgrade_schema2_host(void **state)
 		snprintf(no.id, sizeof(no.id), "%016llx%08x", (unsigned long long)fake_now, 7u);
 		snprintf(no.target, sizeof(no.target), "alice");
 		assert_int_equal(rc_notice_encode(&no, &w), RC_OK);
-		assert_int_equal(rc_db_put(&t, DB_SETTINGS, "outbox.00000000000000aa00000007", 31,
+		assert_int_equal(rc_store_putw(&t, DB_SETTINGS, "outbox.00000000000000aa00000007", 31,
 		                           &w, 0), RC_OK);
 		rc_wbuf_free(&w);
 	}
 	assert_int_equal(rc_meta_put_u64(&t, "@schema", 2), RC_OK);
 	/* schema 2 had no host and no outbox database */
-	assert_int_equal(mdb_drop(t.txn, f->s->dbi[DB_HOST], 1), 0);
-	assert_int_equal(mdb_drop(t.txn, f->s->dbi[DB_OUTBOX], 1), 0);
+	assert_int_equal(rc_store_drop(&t, DB_HOST, true), 0);
+	assert_int_equal(rc_store_drop(&t, DB_OUTBOX, true), 0);
 	assert_int_equal(rc_txn_end(&t, RC_OK), RC_OK);
 	rc_store_close(f->s);
 	f->s = NULL;
@@ -1326,19 +1326,19 @@ static void test_upgrade_schema2_host(void **state)
 	assert_int_equal(rc_meta_get_u64(&t, "@caller/4242", &unknown), RC_ERR_NOTFOUND);
 	assert_int_equal(rc_host_meta_get_u64(&t, "@caller/4242", &unknown), RC_OK);
 	assert_int_equal(unknown, 7);
-	assert_int_equal(rc_db_gets(&t, DB_SETTINGS, "outbox.00000000000000aa00000007", &v),
+	assert_int_equal(rc_store_gets(&t, DB_SETTINGS, "outbox.00000000000000aa00000007", &v),
 	                 RC_ERR_NOTFOUND);
-	assert_int_equal(rc_db_gets(&t, DB_OUTBOX, "outbox.00000000000000aa00000007", &v), RC_OK);
+	assert_int_equal(rc_store_gets(&t, DB_OUTBOX, "outbox.00000000000000aa00000007", &v), RC_OK);
 	/* the records hold no host state any more */
-	assert_int_equal(rc_db_gets(&t, DB_MEMBERS, "alice", &v), RC_OK);
-	assert_int_equal(rc_member_decode(v.mv_data, v.mv_size, &raw), RC_OK);
+	assert_int_equal(rc_store_gets(&t, DB_MEMBERS, "alice", &v), RC_OK);
+	assert_int_equal(rc_member_decode(v.data, v.size, &raw), RC_OK);
 	assert_int_equal(raw.failed, 0);
 	assert_int_equal(raw.failed_at, 0);
 	assert_int_equal(raw.last_active, 0);
-	assert_int_equal(rc_db_gets(&t, DB_SVCUSERS, "dbuser1", &v), RC_OK);
-	assert_int_equal(rc_svcuser_decode(v.mv_data, v.mv_size, &u), RC_OK);
+	assert_int_equal(rc_store_gets(&t, DB_SVCUSERS, "dbuser1", &v), RC_OK);
+	assert_int_equal(rc_svcuser_decode(v.data, v.size, &u), RC_OK);
 	assert_int_equal(u.pub.failed, 0);
-	assert_int_equal(rc_load_svcuser(&t, "dbuser1", &u), RC_OK);
+	assert_int_equal(rc_svcuser_load(&t, "dbuser1", &u), RC_OK);
 	assert_int_equal(u.pub.failed, 1);
 	rc_txn_end(&t, RC_OK);
 	assert_int_equal(rc_member_get(f->s, &root, "alice", &m_after), RC_OK);
