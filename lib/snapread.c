@@ -419,11 +419,13 @@ static void to_pw(const rc_snap *sn, const rc_snap_user *u, rc_snap_pw *pw)
 	pw->dir = pw->dirbuf;
 }
 
-/* Run LOOKUP again after a reload when a shard was replaced under it.  A
- * reader slowed down while changes are published back to back (a burst,
- * a busy machine) can find the shards of each newer manifest gone again
- * before it maps them: up to RETRIES reloads, each cheap (a manifest). */
-#define RETRIES 32
+/* Run LOOKUP again after a reload when a shard was replaced under it.  The
+ * publisher removes a replaced shard only at the next publication after
+ * the one that replaced it (snapshot.c, sweep), so a reader finds its
+ * shards gone only when two publications came between its manifest and
+ * its lookup; each retry is cheap (a manifest).  32 before the shards
+ * were kept for a publication, a stopgap: now a few are plenty. */
+#define RETRIES 8
 #define RETRY(call)                                                    \
 	do {                                                           \
 		for (int tries_ = 0;; tries_++) {                      \
