@@ -5,8 +5,13 @@
  * from the files the manifest names.  Every file is checked before use
  * (owner, mode, size, header: kind, shard, serial and size as the manifest
  * says) and every record is bounds-checked before a pointer into it is
- * handed out.  A shard file that is gone means a newer publication
+ * handed out.  A shard file that is gone means newer publications
  * replaced it: the manifest is opened again and the lookup repeated.
+ * Lookups: a shard is mapped whole (MAP_POPULATE) and a directory of its
+ * index made in the heap (directory() below), so that finding a user by
+ * name touches the mapping in one place (its records' bucket) and by uid
+ * in three (the uid's index entries, the name, the records by name): at
+ * a million users each place is a cache and a TLB miss.
  * SPDX-License-Identifier: BSD-3-Clause
  */
 #include "config.h"
@@ -29,7 +34,19 @@ struct map {
 	size_t len;
 	uint32_t count;
 	uint32_t a, b, c;   /* 'P': index, group lists, their number; 'U': index */
+	uint32_t kmin, kmax; /* the first and last key of the index (read once) */
+	/* a directory of the index, made in the heap when the shard is mapped:
+	 * the keys [kmin, kmax] cut into nb equal buckets; bucket b's first
+	 * entry (and for 'P', that entry's record offset) at dir[w * b]; a
+	 * lookup reads one entry of it (a line in cache) and then touches the
+	 * shard once, where the answer is; NULL: no memory, the index is
+	 * searched instead */
+	uint32_t *dir;
+	uint32_t nb;
 };
+
+#define P_PER_BUCKET 4   /* records walked: about 150 bytes */
+#define U_PER_BUCKET 8   /* index entries: 64 bytes, a cache line */
 
 struct rc_snap {
 	char path[4096];
@@ -51,9 +68,11 @@ struct rc_snap {
 static void unmap_all(rc_snap *sn)
 {
 	if (sn->shards) {
-		for (uint32_t i = 0; i < 2 * sn->nshards; i++)
+		for (uint32_t i = 0; i < 2 * sn->nshards; i++) {
 			if (sn->shards[i].p)
 				munmap((void *)(uintptr_t)sn->shards[i].p, sn->shards[i].len);
+			free(sn->shards[i].dir);
+		}
 		free(sn->shards);
 		sn->shards = NULL;
 	}
@@ -265,6 +284,44 @@ int rc_snap_check(const rc_snap *sn)
 	return RC_OK;
 }
 
+/* The bucket of key X in M's directory (X in [kmin, kmax]). */
+static inline uint32_t bucket(const struct map *m, uint32_t x)
+{
+	return (uint32_t)((uint64_t)(x - m->kmin) * m->nb / ((uint64_t)m->kmax - m->kmin + 1));
+}
+
+/* M's directory: PER entries per bucket on average.  Private memory: 2
+ * bytes per user for 'P' shards, a half for 'U' (2.5 MiB in all for a
+ * process that looked up every shard of a million users), against the
+ * misses of a search through the index (each a cache and a TLB miss in a
+ * mapping of 70 MiB). */
+static void directory(struct map *m, uint32_t per, bool with_off)
+{
+	uint32_t nb = m->count / per + 1, w = with_off ? 2 : 1, b = 0;
+	m->dir = NULL;
+	m->nb = 0;
+	if (!m->count || !(m->dir = malloc(((size_t)nb + 1) * w * sizeof(uint32_t))))
+		return;
+	m->nb = nb;
+	/* dir[b]: the first entry whose bucket is b or more (the keys are
+	 * sorted; damaged ones make a wrong directory, not an unsafe one:
+	 * what a lookup finds is compared with what it looks for) */
+	for (uint32_t k = 0; k < m->count && b < nb; k++) {
+		const uint8_t *e = m->p + m->a + 8 * (size_t)k;
+		uint32_t x = rc_snap_u32(e), kb = x < m->kmin ? 0 : x > m->kmax ? nb - 1 : bucket(m, x);
+		for (; b <= kb && b < nb; b++) {
+			m->dir[w * b] = k;
+			if (with_off)
+				m->dir[w * b + 1] = rc_snap_u32(e + 4);
+		}
+	}
+	for (; b <= nb; b++) {   /* the empty ones at the end, and the end */
+		m->dir[w * b] = m->count;
+		if (with_off)
+			m->dir[w * b + 1] = m->b;
+	}
+}
+
 /* Shard I of KIND, mapped and checked: RC_OK, AGAIN or RC_ERR_STORE. */
 static int shard(rc_snap *sn, char kind, uint32_t i, const struct map **out)
 {
@@ -304,6 +361,11 @@ static int shard(rc_snap *sn, char kind, uint32_t i, const struct map **out)
 		return RC_ERR_STORE;
 	}
 	m->count = (uint32_t)n;
+	/* the index's ends, kept here: a lookup interpolates between them
+	 * without touching the pages they lie in */
+	m->kmin = n ? rc_snap_u32(p + m->a) : 0;
+	m->kmax = n ? rc_snap_u32(p + m->a + 8 * (n - 1)) : 0;
+	directory(m, kind == 'P' ? P_PER_BUCKET : U_PER_BUCKET, kind == 'P');
 	return RC_OK;
 }
 
@@ -335,30 +397,45 @@ static int user_at(const struct map *m, uint32_t k, rc_snap_user *u)
 
 /* The first entry of M's index (COUNT entries of 8 bytes at M->a, sorted
  * by their first u32) whose key is X or more.  Keys are hashes, or uids
- * spread over the id range: a few interpolation steps land next to it
- * (fewer cache lines than a binary search over a shard's 16 KiB), then a
- * binary search finishes; damaged keys cost at most the binary search. */
+ * spread over the id range: interpolating between the keys known to bound
+ * a range (at first the index's ends, kept in M) lands next to X; each
+ * step reads two keys close together (one or two cache lines, one page)
+ * and narrows the range and its bounds; a binary search finishes.  At a
+ * million users this touches one page of the index where a binary search
+ * touches four and a dozen cache lines.  Damaged keys cost at most the
+ * binary search, and a wrong position is caught by the callers (they
+ * compare what they find). */
 static uint32_t key_lower(const struct map *m, uint32_t x)
 {
 	const uint8_t *ix = m->p + m->a;
 	uint32_t lo = 0, hi = m->count;
-	for (int step = 0; step < 3 && hi - lo > 32; step++) {
-		uint32_t klo = rc_snap_u32(ix + 8 * (size_t)lo);
-		uint32_t khi = rc_snap_u32(ix + 8 * (size_t)(hi - 1));
+	uint64_t klo = m->kmin, khi = m->kmax;   /* keys of [lo, hi) lie in [klo, khi] */
+	for (int step = 0; step < 4 && hi - lo > 16; step++) {
 		if (x <= klo)
 			return lo;
 		if (x > khi)
 			return hi;
-		uint32_t g = lo + (uint32_t)((uint64_t)(x - klo) * (hi - 1 - lo) / ((uint64_t)khi - klo));
-		/* a window of 16 around the guess: the answer is in [lo, hi] */
-		uint32_t a = g > lo + 8 ? g - 8 : lo, b = g + 8 < hi ? g + 8 : hi - 1;
-		if (rc_snap_u32(ix + 8 * (size_t)a) >= x) {
+		uint32_t g = lo + (uint32_t)((uint64_t)(x - klo) * (hi - lo) / (khi - klo + 1));
+		/* a window of 12 around the guess: the answer is in [lo, hi] */
+		uint32_t a = g > lo + 6 ? g - 6 : lo, b = g + 6 < hi ? g + 6 : hi - 1;
+		uint32_t ka = rc_snap_u32(ix + 8 * (size_t)a);
+		if (ka >= x) {
 			hi = a;
+			khi = ka;
 			continue;
 		}
 		lo = a + 1;
-		if (b >= lo && rc_snap_u32(ix + 8 * (size_t)b) >= x)
-			hi = b;
+		klo = ka;
+		if (b >= lo) {
+			uint32_t kb = rc_snap_u32(ix + 8 * (size_t)b);
+			if (kb >= x) {
+				hi = b;
+				khi = kb;
+			} else {
+				lo = b + 1;
+				klo = kb;
+			}
+		}
 	}
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
@@ -389,12 +466,65 @@ static int lower_bound(const struct map *m, uint32_t hash, const char *name, boo
 	return RC_OK;
 }
 
+/* The record of 'P' shard M at OFF (a record's end is where the next
+ * begins), checked against the bounds of the records; *NEXT: the offset
+ * after it. */
+static int user_rec(const struct map *m, uint32_t off, rc_snap_user *u, uint32_t *next)
+{
+	size_t lo = m->a + 8 * (size_t)m->count;
+	if (off < lo || (uint64_t)off + 8 > m->b)
+		return RC_ERR_STORE;
+	const uint8_t *p = m->p + off, *e = m->p + m->b;
+	u->uid = rc_snap_u32(p);
+	u->kind = p[4];
+	u->ngids = p[5];
+	const uint8_t *z = memchr(p + 6, '\0', (size_t)(e - p - 6));
+	if (!z || z == p + 6 || z - (p + 6) > RC_NAME_MAX || u->ngids > RC_SNAP_MAX_GIDS ||
+	    u->kind > 1)
+		return RC_ERR_STORE;
+	u->name = (const char *)p + 6;
+	const uint8_t *g = memchr(z + 1, '\0', (size_t)(e - z - 1));
+	if (!g || (size_t)(e - g - 1) < 4 * (size_t)u->ngids)
+		return RC_ERR_STORE;
+	u->gecos = (const char *)z + 1;
+	u->gids = g + 1;
+	*next = (uint32_t)(u->gids + 4 * (size_t)u->ngids - m->p);
+	return RC_OK;
+}
+
+/* NAME (of hash H) in 'P' shard M through its directory: the records of
+ * H's bucket, walked in order (one place in the shard, not the index and
+ * then the record). */
+static int find_direct(const struct map *m, uint32_t h, const char *name, rc_snap_user *u)
+{
+	if (h < m->kmin || h > m->kmax)
+		return RC_ERR_NOTFOUND;
+	uint32_t b = bucket(m, h), k = m->dir[2 * b], stop = m->dir[2 * b + 2],
+	         off = m->dir[2 * b + 1];
+	if (stop > m->count)
+		return RC_ERR_STORE;
+	for (; k < stop; k++) {
+		int rc = user_rec(m, off, u, &off);
+		if (rc)
+			return rc;
+		if (strcmp(u->name, name) == 0) {
+			u->hash = h;
+			return RC_OK;
+		}
+	}
+	return RC_ERR_NOTFOUND;
+}
+
 static int find_user(rc_snap *sn, const char *name, rc_snap_user *u)
 {
 	const struct map *m;
 	uint32_t h = rc_snap_hash(name), pos;
 	int rc = shard(sn, 'P', rc_snap_shard(h, sn->nbits), &m);
-	if (rc || (rc = lower_bound(m, h, name, false, &pos)))
+	if (rc)
+		return rc;
+	if (m->dir)
+		return find_direct(m, h, name, u);
+	if ((rc = lower_bound(m, h, name, false, &pos)))
 		return rc;
 	if (pos == m->count)
 		return RC_ERR_NOTFOUND;
@@ -458,8 +588,20 @@ static int name_of(rc_snap *sn, uint32_t uid, const char **name)
 	int rc = shard(sn, 'U', rc_snap_uid_shard(uid, sn->nbits), &m);
 	if (rc)
 		return rc;
-	uint32_t k = key_lower(m, uid);
-	if (k == m->count || rc_snap_u32(m->p + m->a + 8 * (size_t)k) != uid)
+	uint32_t k;
+	if (m->dir) {
+		/* the index entries of UID's bucket */
+		if (uid < m->kmin || uid > m->kmax)
+			return RC_ERR_NOTFOUND;
+		uint32_t b = bucket(m, uid), stop = m->dir[b + 1];
+		if (stop > m->count)
+			return RC_ERR_STORE;
+		for (k = m->dir[b]; k < stop && rc_snap_u32(m->p + m->a + 8 * (size_t)k) < uid; k++)
+			;
+	} else {
+		k = key_lower(m, uid);
+	}
+	if (k >= m->count || rc_snap_u32(m->p + m->a + 8 * (size_t)k) != uid)
 		return RC_ERR_NOTFOUND;
 	*name = str_at(m, rc_snap_u32(m->p + m->a + 8 * (size_t)k + 4));
 	return *name && **name ? RC_OK : RC_ERR_STORE;
@@ -469,8 +611,9 @@ static int user_byuid(rc_snap *sn, uint32_t uid, rc_snap_user *u)
 {
 	const char *name;
 	int rc = name_of(sn, uid, &name);
-	if (!rc)
-		rc = find_user(sn, name, u);
+	if (rc)
+		return rc;
+	rc = find_user(sn, name, u);
 	/* the index names a user that is not there, or another one: damaged */
 	if (rc == RC_ERR_NOTFOUND || (rc == RC_OK && u->uid != uid))
 		rc = RC_ERR_STORE;
@@ -480,11 +623,7 @@ static int user_byuid(rc_snap *sn, uint32_t uid, rc_snap_user *u)
 static int pw_byuid(rc_snap *sn, uint32_t uid, rc_snap_pw *pw)
 {
 	rc_snap_user u;
-	const char *name;
-	int rc = name_of(sn, uid, &name);
-	if (rc)
-		return rc;
-	rc = user_byuid(sn, uid, &u);
+	int rc = user_byuid(sn, uid, &u);
 	if (!rc)
 		to_pw(sn, &u, pw);
 	return rc;
@@ -631,10 +770,7 @@ static int gr_bygid(rc_snap *sn, uint32_t gid, rc_snap_gr *gr)
 			hi = mid;
 	}
 	rc_snap_user u;
-	const char *name;
-	int rc = name_of(sn, gid, &name);
-	if (!rc)
-		rc = user_byuid(sn, gid, &u);
+	int rc = user_byuid(sn, gid, &u);
 	return rc ? rc : private_group(&u, gr);
 }
 
