@@ -92,17 +92,10 @@ void rc_snap_close(rc_snap *sn)
 	free(sn);
 }
 
-/* A file or directory we trust: owned by root (or us), not writable by
- * group or others. */
-static bool trusted(const struct stat *st)
-{
-	return !(st->st_mode & 022) && (st->st_uid == 0 || st->st_uid == geteuid());
-}
-
 /* Map the regular file FD; false when it is not one to trust. */
 static bool map_fd(int fd, struct map *m, struct stat *st)
 {
-	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || !trusted(st) ||
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || !rc_stat_trusted(st) ||
 	    st->st_size < RC_SNAP_HDR || (uint64_t)st->st_size > UINT32_MAX)
 		return false;
 	/* populated: a shard is small (about 100 KiB), and a lookup that
@@ -119,9 +112,9 @@ static bool map_fd(int fd, struct map *m, struct stat *st)
 static bool header_ok(const struct map *m, char kind, uint32_t i, uint64_t serial)
 {
 	const uint8_t *p = m->p;
-	return memcmp(p, RC_SNAP_MAGIC, 4) == 0 && rc_snap_u32(p + 4) == RC_SNAP_VERSION &&
-	       rc_snap_u32(p + 8) == (uint32_t)kind && rc_snap_u32(p + 12) == i &&
-	       rc_snap_u64(p + 16) == serial && rc_snap_u32(p + 24) == m->len;
+	return memcmp(p, RC_SNAP_MAGIC, 4) == 0 && rc_le32(p + 4) == RC_SNAP_VERSION &&
+	       rc_le32(p + 8) == (uint32_t)kind && rc_le32(p + 12) == i &&
+	       rc_le64(p + 16) == serial && rc_le32(p + 24) == m->len;
 }
 
 /* A NUL-ended string at OFF, inside the map. */
@@ -146,7 +139,7 @@ static int load(rc_snap *sn)
 		return RC_ERR_STORE;
 	memcpy(dir, sn->path, dlen);
 	dir[dlen] = '\0';
-	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || !trusted(&st))
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || !rc_stat_trusted(&st))
 		return RC_ERR_STORE;
 	/* not a symlink, not a FIFO (O_NONBLOCK), a trusted regular file */
 	fd = open(sn->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
@@ -162,19 +155,19 @@ static int load(rc_snap *sn)
 	const struct map *m = &sn->m;
 	const uint8_t *p = m->p;
 	if (m->len < 72 || memcmp(p, RC_SNAP_MAGIC, 4) != 0 ||
-	    rc_snap_u32(p + 4) != RC_SNAP_VERSION || rc_snap_u32(p + 8) != 'M' ||
-	    rc_snap_u32(p + 12) != 0 || rc_snap_u32(p + 24) != m->len)
+	    rc_le32(p + 4) != RC_SNAP_VERSION || rc_le32(p + 8) != 'M' ||
+	    rc_le32(p + 12) != 0 || rc_le32(p + 24) != m->len)
 		return RC_ERR_STORE;
-	sn->serial = rc_snap_u64(p + 16);
-	sn->ngroups = rc_snap_u32(p + 28);
-	sn->generation = rc_snap_u64(p + 32);
+	sn->serial = rc_le64(p + 16);
+	sn->ngroups = rc_le32(p + 28);
+	sn->generation = rc_le64(p + 32);
 	memcpy(sn->config_print, p + 40, 8);
-	sn->nbits = rc_snap_u32(p + 48);
+	sn->nbits = rc_le32(p + 48);
 	if (sn->nbits > RC_SNAP_MAX_NBITS || sn->ngroups > m->len / 8)
 		return RC_ERR_STORE;
 	sn->nshards = 1u << sn->nbits;
-	uint32_t so = rc_snap_u32(p + 52), to = rc_snap_u32(p + 56), no = rc_snap_u32(p + 60),
-	         go = rc_snap_u32(p + 64);
+	uint32_t so = rc_le32(p + 52), to = rc_le32(p + 56), no = rc_le32(p + 60),
+	         go = rc_le32(p + 64);
 	if (!(sn->home_base = str_at(m, so)) ||
 	    !(sn->shell = str_at(m, so + strlen(sn->home_base) + 1)) ||
 	    !(sn->service_shell = str_at(m, so + strlen(sn->home_base) + strlen(sn->shell) + 2)))
@@ -188,7 +181,7 @@ static int load(rc_snap *sn)
 	/* the shards' directory: a real one, ours */
 	memcpy(dir + dlen, "/" RC_SNAP_DIR, sizeof(RC_SNAP_DIR) + 1);
 	sn->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (sn->dirfd < 0 || fstat(sn->dirfd, &st) < 0 || !trusted(&st))
+	if (sn->dirfd < 0 || fstat(sn->dirfd, &st) < 0 || !rc_stat_trusted(&st))
 		return RC_ERR_STORE;
 	sn->shards = calloc(2 * (size_t)sn->nshards, sizeof(*sn->shards));
 	return sn->shards ? RC_OK : RC_ERR_NOMEM;
@@ -262,8 +255,8 @@ int rc_snap_shard_file(const rc_snap *sn, char kind, uint32_t i, char *name, siz
 	if ((kind != 'P' && kind != 'U') || i >= sn->nshards || len < RC_SNAP_NAME_MAX)
 		return RC_ERR_NOTFOUND;
 	const uint8_t *e = sn->table + 12 * ((kind == 'U' ? sn->nshards : 0) + i);
-	*serial = rc_snap_u64(e);
-	*size = rc_snap_u32(e + 8);
+	*serial = rc_le64(e);
+	*size = rc_le32(e + 8);
 	rc_snap_file_name(name, kind, i, *serial);
 	return RC_OK;
 }
@@ -278,7 +271,7 @@ int rc_snap_check(const rc_snap *sn)
 		rc_snap_shard_file(sn, i < sn->nshards ? 'P' : 'U', i % sn->nshards, name, sizeof(name),
 		                   &serial, &size);
 		if (fstatat(sn->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
-		    !trusted(&st) || st.st_size != (off_t)size)
+		    !rc_stat_trusted(&st) || st.st_size != (off_t)size)
 			return RC_ERR_STORE;
 	}
 	return RC_OK;
@@ -308,11 +301,11 @@ static void directory(struct map *m, uint32_t per, bool with_off)
 	 * what a lookup finds is compared with what it looks for) */
 	for (uint32_t k = 0; k < m->count && b < nb; k++) {
 		const uint8_t *e = m->p + m->a + 8 * (size_t)k;
-		uint32_t x = rc_snap_u32(e), kb = x < m->kmin ? 0 : x > m->kmax ? nb - 1 : bucket(m, x);
+		uint32_t x = rc_le32(e), kb = x < m->kmin ? 0 : x > m->kmax ? nb - 1 : bucket(m, x);
 		for (; b <= kb && b < nb; b++) {
 			m->dir[w * b] = k;
 			if (with_off)
-				m->dir[w * b + 1] = rc_snap_u32(e + 4);
+				m->dir[w * b + 1] = rc_le32(e + 4);
 		}
 	}
 	for (; b <= nb; b++) {   /* the empty ones at the end, and the end */
@@ -343,16 +336,16 @@ static int shard(rc_snap *sn, char kind, uint32_t i, const struct map **out)
 	if (!ok)
 		return RC_ERR_STORE;
 	const uint8_t *p = m->p;
-	uint64_t n = rc_snap_u32(p + 28);
+	uint64_t n = rc_le32(p + 28);
 	bool good = m->len == size && header_ok(m, kind, i, serial) && m->len >= 44;
 	if (good && kind == 'P') {
-		m->a = rc_snap_u32(p + 32);
-		m->b = rc_snap_u32(p + 36);
-		m->c = rc_snap_u32(p + 40);
+		m->a = rc_le32(p + 32);
+		m->b = rc_le32(p + 36);
+		m->c = rc_le32(p + 40);
 		good = m->a >= 44 && m->a + 8 * n <= m->b && m->b <= m->len &&
 		       (uint64_t)m->b + 16ull * m->c <= m->len;
 	} else if (good) {
-		m->a = rc_snap_u32(p + 32);
+		m->a = rc_le32(p + 32);
 		good = m->a >= 36 && m->a + 8 * n <= m->len;
 	}
 	if (!good) {
@@ -363,8 +356,8 @@ static int shard(rc_snap *sn, char kind, uint32_t i, const struct map **out)
 	m->count = (uint32_t)n;
 	/* the index's ends, kept here: a lookup interpolates between them
 	 * without touching the pages they lie in */
-	m->kmin = n ? rc_snap_u32(p + m->a) : 0;
-	m->kmax = n ? rc_snap_u32(p + m->a + 8 * (n - 1)) : 0;
+	m->kmin = n ? rc_le32(p + m->a) : 0;
+	m->kmax = n ? rc_le32(p + m->a + 8 * (n - 1)) : 0;
 	directory(m, kind == 'P' ? P_PER_BUCKET : U_PER_BUCKET, kind == 'P');
 	return RC_OK;
 }
@@ -373,13 +366,13 @@ static int shard(rc_snap *sn, char kind, uint32_t i, const struct map **out)
 static int user_at(const struct map *m, uint32_t k, rc_snap_user *u)
 {
 	const uint8_t *ix = m->p + m->a + 8 * (size_t)k;
-	uint32_t off = rc_snap_u32(ix + 4);
-	uint32_t end = k + 1 < m->count ? rc_snap_u32(ix + 12) : m->b;
+	uint32_t off = rc_le32(ix + 4);
+	uint32_t end = k + 1 < m->count ? rc_le32(ix + 12) : m->b;
 	if (off < m->a + 8 * (size_t)m->count || end > m->b || end < (uint64_t)off + 8)
 		return RC_ERR_STORE;
 	const uint8_t *p = m->p + off, *e = m->p + end;
-	u->hash = rc_snap_u32(ix);
-	u->uid = rc_snap_u32(p);
+	u->hash = rc_le32(ix);
+	u->uid = rc_le32(p);
 	u->kind = p[4];
 	u->ngids = p[5];
 	const uint8_t *z = memchr(p + 6, '\0', (size_t)(e - p - 6));
@@ -418,7 +411,7 @@ static uint32_t key_lower(const struct map *m, uint32_t x)
 		uint32_t g = lo + (uint32_t)((uint64_t)(x - klo) * (hi - lo) / (khi - klo + 1));
 		/* a window of 12 around the guess: the answer is in [lo, hi] */
 		uint32_t a = g > lo + 6 ? g - 6 : lo, b = g + 6 < hi ? g + 6 : hi - 1;
-		uint32_t ka = rc_snap_u32(ix + 8 * (size_t)a);
+		uint32_t ka = rc_le32(ix + 8 * (size_t)a);
 		if (ka >= x) {
 			hi = a;
 			khi = ka;
@@ -427,7 +420,7 @@ static uint32_t key_lower(const struct map *m, uint32_t x)
 		lo = a + 1;
 		klo = ka;
 		if (b >= lo) {
-			uint32_t kb = rc_snap_u32(ix + 8 * (size_t)b);
+			uint32_t kb = rc_le32(ix + 8 * (size_t)b);
 			if (kb >= x) {
 				hi = b;
 				khi = kb;
@@ -439,7 +432,7 @@ static uint32_t key_lower(const struct map *m, uint32_t x)
 	}
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		if (rc_snap_u32(ix + 8 * (size_t)mid) < x)
+		if (rc_le32(ix + 8 * (size_t)mid) < x)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -454,7 +447,7 @@ static int lower_bound(const struct map *m, uint32_t hash, const char *name, boo
 {
 	uint32_t k = key_lower(m, hash);
 	/* the records of the same hash, by name (a collision is rare) */
-	for (; k < m->count && rc_snap_u32(m->p + m->a + 8 * (size_t)k) == hash; k++) {
+	for (; k < m->count && rc_le32(m->p + m->a + 8 * (size_t)k) == hash; k++) {
 		rc_snap_user u;
 		if (user_at(m, k, &u))
 			return RC_ERR_STORE;
@@ -475,7 +468,7 @@ static int user_rec(const struct map *m, uint32_t off, rc_snap_user *u, uint32_t
 	if (off < lo || (uint64_t)off + 8 > m->b)
 		return RC_ERR_STORE;
 	const uint8_t *p = m->p + off, *e = m->p + m->b;
-	u->uid = rc_snap_u32(p);
+	u->uid = rc_le32(p);
 	u->kind = p[4];
 	u->ngids = p[5];
 	const uint8_t *z = memchr(p + 6, '\0', (size_t)(e - p - 6));
@@ -596,14 +589,14 @@ static int name_of(rc_snap *sn, uint32_t uid, const char **name)
 		uint32_t b = bucket(m, uid), stop = m->dir[b + 1];
 		if (stop > m->count)
 			return RC_ERR_STORE;
-		for (k = m->dir[b]; k < stop && rc_snap_u32(m->p + m->a + 8 * (size_t)k) < uid; k++)
+		for (k = m->dir[b]; k < stop && rc_le32(m->p + m->a + 8 * (size_t)k) < uid; k++)
 			;
 	} else {
 		k = key_lower(m, uid);
 	}
-	if (k >= m->count || rc_snap_u32(m->p + m->a + 8 * (size_t)k) != uid)
+	if (k >= m->count || rc_le32(m->p + m->a + 8 * (size_t)k) != uid)
 		return RC_ERR_NOTFOUND;
-	*name = str_at(m, rc_snap_u32(m->p + m->a + 8 * (size_t)k + 4));
+	*name = str_at(m, rc_le32(m->p + m->a + 8 * (size_t)k + 4));
 	return *name && **name ? RC_OK : RC_ERR_STORE;
 }
 
@@ -642,8 +635,8 @@ static int group_at(rc_snap *sn, uint32_t off, rc_snap_gr *gr)
 	const struct map *m = &sn->m;
 	if ((uint64_t)off + 8 > m->len)
 		return RC_ERR_STORE;
-	gr->gid = rc_snap_u32(m->p + off);
-	gr->nshards = rc_snap_u32(m->p + off + 4);
+	gr->gid = rc_le32(m->p + off);
+	gr->nshards = rc_le32(m->p + off + 4);
 	if (gr->nshards > sn->nshards || (uint64_t)off + 8 + 2ull * gr->nshards >= m->len)
 		return RC_ERR_STORE;
 	gr->shards = m->p + off + 8;
@@ -658,7 +651,7 @@ static const uint8_t *group_list(const struct map *m, uint32_t gid)
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 		const uint8_t *g = m->p + m->b + 16 * (size_t)mid;
-		uint32_t x = rc_snap_u32(g);
+		uint32_t x = rc_le32(g);
 		if (x == gid)
 			return g;
 		if (x < gid)
@@ -687,8 +680,8 @@ static int group_sizes(rc_snap *sn, rc_snap_gr *gr)
 		const uint8_t *g = group_list(m, gr->gid);
 		if (!g)
 			return RC_ERR_STORE;
-		n += rc_snap_u32(g + 4);
-		bytes += rc_snap_u32(g + 8);
+		n += rc_le32(g + 4);
+		bytes += rc_le32(g + 8);
 	}
 	if (n > UINT32_MAX || bytes > SIZE_MAX / 2)
 		return RC_ERR_STORE;
@@ -713,12 +706,12 @@ static int group_lower(rc_snap *sn, uint32_t h, const char *name, bool strict, u
 	uint32_t lo = 0, hi = sn->ngroups;
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		uint32_t x = rc_snap_u32(sn->byname + 8 * (size_t)mid);
+		uint32_t x = rc_le32(sn->byname + 8 * (size_t)mid);
 		int c;
 		if (x != h) {
 			c = x < h ? -1 : 1;
 		} else {
-			int rc = group_at(sn, rc_snap_u32(sn->byname + 8 * (size_t)mid + 4), gr);
+			int rc = group_at(sn, rc_le32(sn->byname + 8 * (size_t)mid + 4), gr);
 			if (rc)
 				return rc;
 			c = strcmp(gr->name, name);
@@ -739,8 +732,8 @@ static int gr_byname(rc_snap *sn, const char *name, rc_snap_gr *gr)
 	int rc = group_lower(sn, h, name, false, &pos, gr);
 	if (rc)
 		return rc;
-	if (pos < sn->ngroups && rc_snap_u32(sn->byname + 8 * (size_t)pos) == h) {
-		if ((rc = group_at(sn, rc_snap_u32(sn->byname + 8 * (size_t)pos + 4), gr)))
+	if (pos < sn->ngroups && rc_le32(sn->byname + 8 * (size_t)pos) == h) {
+		if ((rc = group_at(sn, rc_le32(sn->byname + 8 * (size_t)pos + 4), gr)))
 			return rc;
 		if (strcmp(gr->name, name) == 0)
 			return group_sizes(sn, gr);
@@ -759,7 +752,7 @@ static int gr_bygid(rc_snap *sn, uint32_t gid, rc_snap_gr *gr)
 	uint32_t lo = 0, hi = sn->ngroups;
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		int rc = group_at(sn, rc_snap_u32(sn->bygid + 4 * (size_t)mid), gr);
+		int rc = group_at(sn, rc_le32(sn->bygid + 4 * (size_t)mid), gr);
 		if (rc)
 			return rc;
 		if (gr->gid == gid)
@@ -792,13 +785,13 @@ int rc_snap_gr_members(rc_snap *sn, const rc_snap_gr *gr,
 		const uint8_t *g = group_list(m, gr->gid);
 		if (!g)
 			return RC_ERR_STORE;
-		uint32_t cnt = rc_snap_u32(g + 4), want = rc_snap_u32(g + 8), got = 0;
-		uint32_t off = rc_snap_u32(g + 12);
+		uint32_t cnt = rc_le32(g + 4), want = rc_le32(g + 8), got = 0;
+		uint32_t off = rc_le32(g + 12);
 		if ((uint64_t)off + 4ull * cnt > m->len)
 			return RC_ERR_STORE;
 		for (uint32_t i = 0; i < cnt; i++) {
 			rc_snap_user u;
-			uint32_t r = rc_snap_u32(m->p + off + 4 * (size_t)i);
+			uint32_t r = rc_le32(m->p + off + 4 * (size_t)i);
 			if (r >= m->count || user_at(m, r, &u))
 				return RC_ERR_STORE;
 			got += (uint32_t)strlen(u.name) + 1;
@@ -861,8 +854,8 @@ static int gr_next(rc_snap *sn, const char *after, rc_snap_gr *gr)
 	if (rc && rc != RC_ERR_NOTFOUND)
 		return rc;
 	if (pos < sn->ngroups) {
-		uint32_t gh = rc_snap_u32(sn->byname + 8 * (size_t)pos);
-		int r2 = group_at(sn, rc_snap_u32(sn->byname + 8 * (size_t)pos + 4), gr);
+		uint32_t gh = rc_le32(sn->byname + 8 * (size_t)pos);
+		int r2 = group_at(sn, rc_le32(sn->byname + 8 * (size_t)pos + 4), gr);
 		if (r2)
 			return r2;
 		if (rc == RC_ERR_NOTFOUND || gh < u.hash ||
@@ -923,10 +916,10 @@ int rc_snap_shard_uids(rc_snap *sn, uint32_t i, int (*fn)(void *ctx, uint32_t ui
 		return RC_ERR_STORE;
 	for (uint32_t k = 0; k < m->count; k++) {
 		const uint8_t *e = m->p + m->a + 8 * (size_t)k;
-		const char *name = str_at(m, rc_snap_u32(e + 4));
+		const char *name = str_at(m, rc_le32(e + 4));
 		if (!name || !name[0])
 			return RC_ERR_STORE;
-		if ((rc = fn(ctx, rc_snap_u32(e), name)) != RC_OK)
+		if ((rc = fn(ctx, rc_le32(e), name)) != RC_OK)
 			return rc;
 	}
 	return RC_OK;
@@ -939,7 +932,7 @@ int rc_snap_groups_each(rc_snap *sn, int (*fn)(void *ctx, uint32_t gid, const ch
 	rc_snap_gr g;
 	int rc;
 	for (uint32_t k = 0; k < sn->ngroups; k++) {
-		if ((rc = group_at(sn, rc_snap_u32(sn->byname + 8 * (size_t)k + 4), &g)) != RC_OK ||
+		if ((rc = group_at(sn, rc_le32(sn->byname + 8 * (size_t)k + 4), &g)) != RC_OK ||
 		    (rc = fn(ctx, g.gid, g.name, g.shards, g.nshards)) != RC_OK)
 			return rc;
 	}

@@ -109,26 +109,12 @@ void rc_nss_forget(rc_txn *t)
 	t->nss_full = false;
 }
 
-static void be64(uint8_t *p, uint64_t x)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(x >> (56 - 8 * i));
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t x = 0;
-	for (int i = 0; i < 8; i++)
-		x = x << 8 | p[i];
-	return x;
-}
-
 static int log_put(rc_txn *t, uint64_t gen, const char *name, size_t n)
 {
 	uint8_t k[LOG_PLEN + 8 + RC_NAME_MAX];
 	MDB_val key = { LOG_PLEN + 8 + n, k }, v = { 0, k };
 	memcpy(k, LOG_PREFIX, LOG_PLEN);
-	be64(k + LOG_PLEN, gen);
+	rc_put_be64(k + LOG_PLEN, gen);
 	memcpy(k + LOG_PLEN + 8, name, n);
 	int m = mdb_put(t->txn, t->s->dbi[DB_SETTINGS], &key, &v, 0);
 	return m ? rc_fail_lmdb(m, "cannot write the store") : RC_OK;
@@ -159,7 +145,7 @@ int rc_nss_log(rc_txn *t, uint64_t gen)
 	for (m = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); m == 0;
 	     m = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		if (k.mv_size < LOG_PLEN + 8 || memcmp(k.mv_data, LOG_PREFIX, LOG_PLEN) != 0 ||
-		    get_be64((const uint8_t *)k.mv_data + LOG_PLEN) > gen - LOG_KEEP)
+		    rc_be64((const uint8_t *)k.mv_data + LOG_PLEN) > gen - LOG_KEEP)
 			break;
 		if ((m = mdb_cursor_del(c, 0)) != 0)
 			break;
@@ -185,7 +171,7 @@ static bool log_read(rc_txn *t, uint64_t from, uint64_t gen, char **out, size_t 
 	*out = NULL;
 	*len = *count = 0;
 	memcpy(kb, LOG_PREFIX, LOG_PLEN);
-	be64(kb + LOG_PLEN, from + 1);
+	rc_put_be64(kb + LOG_PLEN, from + 1);
 	if (mdb_cursor_open(t->txn, t->s->dbi[DB_SETTINGS], &c) != 0)
 		return false;
 	for (m = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); m == 0 && ok;
@@ -193,7 +179,7 @@ static bool log_read(rc_txn *t, uint64_t from, uint64_t gen, char **out, size_t 
 		const uint8_t *p = k.mv_data;
 		if (k.mv_size < LOG_PLEN + 8 || memcmp(p, LOG_PREFIX, LOG_PLEN) != 0)
 			break;
-		uint64_t g = get_be64(p + LOG_PLEN);
+		uint64_t g = rc_be64(p + LOG_PLEN);
 		if (g > gen)
 			break;
 		if (g != last) {
@@ -265,18 +251,10 @@ static void b_put(struct buf *b, const void *d, size_t n)
 	b->len += n;
 }
 
-static void le32(uint8_t *p, uint32_t x)
-{
-	p[0] = (uint8_t)x;
-	p[1] = (uint8_t)(x >> 8);
-	p[2] = (uint8_t)(x >> 16);
-	p[3] = (uint8_t)(x >> 24);
-}
-
 static void b_u32(struct buf *b, uint32_t x)
 {
 	uint8_t p[4];
-	le32(p, x);
+	rc_put_le32(p, x);
 	b_put(b, p, 4);
 }
 
@@ -289,7 +267,7 @@ static void b_u64(struct buf *b, uint64_t x)
 static void b_set32(struct buf *b, size_t off, uint32_t x)
 {
 	if (!b->err && off + 4 <= b->len)
-		le32(b->p + off, x);
+		rc_put_le32(b->p + off, x);
 }
 
 static void b_header(struct buf *b, char kind, uint32_t i, uint64_t serial)
@@ -747,7 +725,7 @@ static int write_pshard(struct pub *p, uint32_t s, const struct users *us, const
 		const char *nm = us->arena + u[i].str;
 		const char *gc = nm + strlen(nm) + 1;
 		uint8_t h[6];
-		le32(h, u[i].uid);
+		rc_put_le32(h, u[i].uid);
 		h[4] = u[i].kind;
 		h[5] = u[i].ngids;
 		b_put(&b, h, 6);
@@ -1079,7 +1057,7 @@ static int keep_user(void *ctx, const rc_snap_user *u)
 	if (u->ngids > UGIDS - 1)
 		return NEED_FULL;
 	for (unsigned i = 0; i < u->ngids; i++)
-		gids[i] = rc_snap_u32(u->gids + 4 * i);
+		gids[i] = rc_le32(u->gids + 4 * i);
 	return users_add(k->us, u->uid, u->kind, u->name, u->gecos, gids, u->ngids);
 }
 

@@ -5,7 +5,7 @@
  * of snapshot.c and in nss_rollcall(8).)
  *
  * Files (in the state directory), every one immutable once named by a
- * manifest, every integer little-endian:
+ * manifest, every integer little-endian (bytes.h):
  *
  *   nss.snap          the manifest: the store generation it shows, the
  *                     configuration print, homes and shells, the shard
@@ -47,6 +47,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "bytes.h"
 
 #define RC_SNAP_VERSION 2
 #define RC_SNAP_FILE "nss.snap"
@@ -131,17 +132,6 @@ int rc_snap_shard_uids(rc_snap *sn, uint32_t i, int (*fn)(void *ctx, uint32_t ui
 int rc_snap_groups_each(rc_snap *sn, int (*fn)(void *ctx, uint32_t gid, const char *name,
                                                const uint8_t *shards, uint32_t nshards),
                         void *ctx);
-
-static inline uint32_t rc_snap_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-	       ((uint32_t)p[3] << 24);
-}
-
-static inline uint64_t rc_snap_u64(const uint8_t *p)
-{
-	return (uint64_t)rc_snap_u32(p) | ((uint64_t)rc_snap_u32(p + 4) << 32);
-}
 
 static inline uint32_t rc_snap_mix(uint32_t h)
 {

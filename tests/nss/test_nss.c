@@ -664,7 +664,7 @@ static void test_sharded(void **state)
 	size_t ng;
 	assert_int_equal(rc_snap_groups(sn, "many7", &g, &ng), RC_OK);
 	assert_int_equal(ng, 2);
-	assert_int_equal(rc_snap_u32(g), gr.gid);
+	assert_int_equal(rc_le32(g), gr.gid);
 	/* enumeration: every user once */
 	char last[64] = "";
 	size_t users = 0;
