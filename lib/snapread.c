@@ -10,8 +10,9 @@
  * Lookups: a shard is mapped whole (MAP_POPULATE) and a directory of its
  * index made in the heap (directory() below), so that finding a user by
  * name touches the mapping in one place (its records' bucket) and by uid
- * in three (the uid's index entries, the name, the records by name): at
- * a million users each place is a cache and a TLB miss.
+ * in two (the uid's index entries, which give the name's hash, then the
+ * records of that hash): at a million users each place is a cache and a
+ * TLB miss.
  * SPDX-License-Identifier: BSD-3-Clause
  */
 #include "config.h"
@@ -34,6 +35,7 @@ struct map {
 	size_t len;
 	uint32_t count;
 	uint32_t a, b, c;   /* 'P': index, group lists, their number; 'U': index */
+	uint32_t esz;       /* bytes of an index entry: 8 ('P'), 12 ('U') */
 	uint32_t kmin, kmax; /* the first and last key of the index (read once) */
 	/* a directory of the index, made in the heap when the shard is mapped:
 	 * the keys [kmin, kmax] cut into nb equal buckets; bucket b's first
@@ -300,7 +302,7 @@ static void directory(struct map *m, uint32_t per, bool with_off)
 	 * sorted; damaged ones make a wrong directory, not an unsafe one:
 	 * what a lookup finds is compared with what it looks for) */
 	for (uint32_t k = 0; k < m->count && b < nb; k++) {
-		const uint8_t *e = m->p + m->a + 8 * (size_t)k;
+		const uint8_t *e = m->p + m->a + m->esz * (size_t)k;
 		uint32_t x = rc_le32(e), kb = x < m->kmin ? 0 : x > m->kmax ? nb - 1 : bucket(m, x);
 		for (; b <= kb && b < nb; b++) {
 			m->dir[w * b] = k;
@@ -327,6 +329,7 @@ static int shard(rc_snap *sn, char kind, uint32_t i, const struct map **out)
 	*out = m;
 	if (m->p)
 		return RC_OK;
+	m->esz = kind == 'U' ? 12 : 8;
 	rc_snap_shard_file(sn, kind, i, name, sizeof(name), &serial, &size);
 	int fd = openat(sn->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
@@ -346,7 +349,7 @@ static int shard(rc_snap *sn, char kind, uint32_t i, const struct map **out)
 		       (uint64_t)m->b + 16ull * m->c <= m->len;
 	} else if (good) {
 		m->a = rc_le32(p + 32);
-		good = m->a >= 36 && m->a + 8 * n <= m->len;
+		good = m->a >= 36 && m->a + 12 * n <= m->len;
 	}
 	if (!good) {
 		munmap((void *)(uintptr_t)m->p, m->len);
@@ -357,7 +360,7 @@ static int shard(rc_snap *sn, char kind, uint32_t i, const struct map **out)
 	/* the index's ends, kept here: a lookup interpolates between them
 	 * without touching the pages they lie in */
 	m->kmin = n ? rc_le32(p + m->a) : 0;
-	m->kmax = n ? rc_le32(p + m->a + 8 * (n - 1)) : 0;
+	m->kmax = n ? rc_le32(p + m->a + m->esz * (n - 1)) : 0;
 	directory(m, kind == 'P' ? P_PER_BUCKET : U_PER_BUCKET, kind == 'P');
 	return RC_OK;
 }
@@ -411,7 +414,7 @@ static uint32_t key_lower(const struct map *m, uint32_t x)
 		uint32_t g = lo + (uint32_t)((uint64_t)(x - klo) * (hi - lo) / (khi - klo + 1));
 		/* a window of 12 around the guess: the answer is in [lo, hi] */
 		uint32_t a = g > lo + 6 ? g - 6 : lo, b = g + 6 < hi ? g + 6 : hi - 1;
-		uint32_t ka = rc_le32(ix + 8 * (size_t)a);
+		uint32_t ka = rc_le32(ix + m->esz * (size_t)a);
 		if (ka >= x) {
 			hi = a;
 			khi = ka;
@@ -420,7 +423,7 @@ static uint32_t key_lower(const struct map *m, uint32_t x)
 		lo = a + 1;
 		klo = ka;
 		if (b >= lo) {
-			uint32_t kb = rc_le32(ix + 8 * (size_t)b);
+			uint32_t kb = rc_le32(ix + m->esz * (size_t)b);
 			if (kb >= x) {
 				hi = b;
 				khi = kb;
@@ -432,7 +435,7 @@ static uint32_t key_lower(const struct map *m, uint32_t x)
 	}
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		if (rc_le32(ix + 8 * (size_t)mid) < x)
+		if (rc_le32(ix + m->esz * (size_t)mid) < x)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -574,8 +577,9 @@ int rc_snap_pw_byname(rc_snap *sn, const char *name, rc_snap_pw *pw)
 	RETRY(pw_byname(sn, name, pw));
 }
 
-/* The user name the 'U' shards give for UID. */
-static int name_of(rc_snap *sn, uint32_t uid, const char **name)
+/* UID's entry in the 'U' shards (u32 uid, u32 hash of the name, u32
+ * offset of the name), and the shard. */
+static int uid_entry(rc_snap *sn, uint32_t uid, const struct map **mp, const uint8_t **e)
 {
 	const struct map *m;
 	int rc = shard(sn, 'U', rc_snap_uid_shard(uid, sn->nbits), &m);
@@ -589,24 +593,57 @@ static int name_of(rc_snap *sn, uint32_t uid, const char **name)
 		uint32_t b = bucket(m, uid), stop = m->dir[b + 1];
 		if (stop > m->count)
 			return RC_ERR_STORE;
-		for (k = m->dir[b]; k < stop && rc_le32(m->p + m->a + 8 * (size_t)k) < uid; k++)
+		for (k = m->dir[b]; k < stop && rc_le32(m->p + m->a + 12 * (size_t)k) < uid; k++)
 			;
 	} else {
 		k = key_lower(m, uid);
 	}
-	if (k >= m->count || rc_le32(m->p + m->a + 8 * (size_t)k) != uid)
+	if (k >= m->count || rc_le32(m->p + m->a + 12 * (size_t)k) != uid)
 		return RC_ERR_NOTFOUND;
-	*name = str_at(m, rc_le32(m->p + m->a + 8 * (size_t)k + 4));
-	return *name && **name ? RC_OK : RC_ERR_STORE;
+	*mp = m;
+	*e = m->p + m->a + 12 * (size_t)k;
+	return RC_OK;
+}
+
+/* UID in the bucket of HASH of its 'P' shard: the records walked for the
+ * uid (the name is not read from the 'U' shard: one miss fewer), the one
+ * found checked against HASH. */
+static int find_uid_direct(const struct map *m, uint32_t h, uint32_t uid, rc_snap_user *u)
+{
+	if (h < m->kmin || h > m->kmax)
+		return RC_ERR_NOTFOUND;
+	uint32_t b = bucket(m, h), k = m->dir[2 * b], stop = m->dir[2 * b + 2],
+	         off = m->dir[2 * b + 1];
+	if (stop > m->count)
+		return RC_ERR_STORE;
+	for (; k < stop; k++) {
+		int rc = user_rec(m, off, u, &off);
+		if (rc)
+			return rc;
+		if (u->uid == uid && rc_snap_hash(u->name) == h) {
+			u->hash = h;
+			return RC_OK;
+		}
+	}
+	return RC_ERR_NOTFOUND;
 }
 
 static int user_byuid(rc_snap *sn, uint32_t uid, rc_snap_user *u)
 {
-	const char *name;
-	int rc = name_of(sn, uid, &name);
+	const struct map *um, *pm;
+	const uint8_t *e;
+	int rc = uid_entry(sn, uid, &um, &e);
 	if (rc)
 		return rc;
-	rc = find_user(sn, name, u);
+	uint32_t h = rc_le32(e + 4);
+	if ((rc = shard(sn, 'P', rc_snap_shard(h, sn->nbits), &pm)) != RC_OK)
+		return rc;
+	if (pm->dir) {
+		rc = find_uid_direct(pm, h, uid, u);
+	} else {
+		const char *name = str_at(um, rc_le32(e + 8));
+		rc = name && name[0] ? find_user(sn, name, u) : RC_ERR_STORE;
+	}
 	/* the index names a user that is not there, or another one: damaged */
 	if (rc == RC_ERR_NOTFOUND || (rc == RC_OK && u->uid != uid))
 		rc = RC_ERR_STORE;
@@ -915,8 +952,8 @@ int rc_snap_shard_uids(rc_snap *sn, uint32_t i, int (*fn)(void *ctx, uint32_t ui
 	if (i >= sn->nshards || shard(sn, 'U', i, &m) != RC_OK)
 		return RC_ERR_STORE;
 	for (uint32_t k = 0; k < m->count; k++) {
-		const uint8_t *e = m->p + m->a + 8 * (size_t)k;
-		const char *name = str_at(m, rc_le32(e + 4));
+		const uint8_t *e = m->p + m->a + 12 * (size_t)k;
+		const char *name = str_at(m, rc_le32(e + 8));
 		if (!name || !name[0])
 			return RC_ERR_STORE;
 		if ((rc = fn(ctx, rc_le32(e), name)) != RC_OK)

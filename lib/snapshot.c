@@ -775,9 +775,10 @@ static int write_ushard(struct pub *p, uint32_t s, const struct uidref *r, size_
 
 	b_header(&b, 'U', s, p->serial);
 	b_u32(&b, 36);
-	size_t off = 36 + 8 * n;
+	size_t off = 36 + 12 * n;
 	for (size_t i = 0; i < n; i++) {
 		b_u32(&b, r[i].uid);
+		b_u32(&b, rc_snap_hash(r[i].name));
 		b_u32(&b, (uint32_t)off);
 		off += strlen(r[i].name) + 1;
 	}

@@ -35,8 +35,10 @@
  *     gecos NUL, u32 gid[ngids]
  *   a group list: u32 gid, u32 members, u32 bytes of their names with NULs,
  *   u32 offset of (members x u32 record numbers); lists in gid order.
- * 'U' (count: users), at 32: u32 offset of count x (u32 uid, u32 offset of
- *   the user name, NUL-ended) in uid order.
+ * 'U' (count: users), at 32: u32 offset of count x (u32 uid, u32 hash of
+ *   the user name, u32 offset of the user name, NUL-ended) in uid order
+ *   (a lookup by uid goes from the hash to the 'P' records of that hash,
+ *   without reading the name; version 2 had no hash).
  *
  * SPDX-License-Identifier: BSD-3-Clause
  */
@@ -49,7 +51,7 @@
 #include <sys/types.h>
 #include "bytes.h"
 
-#define RC_SNAP_VERSION 2
+#define RC_SNAP_VERSION 3
 #define RC_SNAP_FILE "nss.snap"
 #define RC_SNAP_DIR "nss.d"
 #define RC_SNAP_MAGIC "RCNS"
