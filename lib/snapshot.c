@@ -1362,7 +1362,7 @@ static int publish_once(rc_txn *t, int statefd, rc_snap *old, uint64_t gen)
 	rc_store *s = t->s;
 	struct pub p = { .s = s, .t = t, .gen = gen, .dirfd = -1 };
 	uint8_t print[8];
-	bool whole = true;
+	bool whole = true, renamed = false;
 	int rc;
 
 	config_print(&s->cfg, print);
@@ -1417,6 +1417,7 @@ static int publish_once(rc_txn *t, int statefd, rc_snap *old, uint64_t gen)
 		unlinkat(statefd, RC_SNAP_FILE ".tmp", 0);
 		goto out;
 	}
+	renamed = true;
 	if (fsync(statefd) < 0) {
 		rc = rc_fail(RC_ERR_STORE, "cannot sync %s: %s", s->cfg.state_dir, strerror(errno));
 		goto out;
@@ -1426,6 +1427,17 @@ static int publish_once(rc_txn *t, int statefd, rc_snap *old, uint64_t gen)
 	if (whole)
 		unlinkat(statefd, "nss.mdb", 0);   /* the snapshot of rollcall 0.1 */
 out:
+	/* a publication that failed before its manifest was renamed in takes
+	 * back the shards it wrote (no manifest names them: no reader has
+	 * them), so that it leaves a full disk as full as it found it */
+	if (rc && !renamed && p.tser && p.dirfd >= 0)
+		for (uint32_t i = 0; i < 2 * p.nshards; i++) {
+			char fn[RC_SNAP_NAME_MAX];
+			if (p.tser[i] != p.serial)
+				continue;
+			rc_snap_file_name(fn, i < p.nshards ? 'P' : 'U', i % p.nshards, p.serial);
+			unlinkat(p.dirfd, fn, 0);
+		}
 	pub_free(&p);
 	return rc;
 }
