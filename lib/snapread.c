@@ -38,11 +38,11 @@ struct map {
 	uint32_t esz;       /* bytes of an index entry: 8 ('P'), 12 ('U') */
 	uint32_t kmin, kmax; /* the first and last key of the index (read once) */
 	/* a directory of the index, made in the heap when the shard is mapped:
-	 * the keys [kmin, kmax] cut into nb equal buckets; bucket b's first
-	 * entry (and for 'P', that entry's record offset) at dir[w * b]; a
-	 * lookup reads one entry of it (a line in cache) and then touches the
-	 * shard once, where the answer is; NULL: no memory, the index is
-	 * searched instead */
+	 * the keys [kmin, kmax] cut into nb equal buckets; dir[b]: where
+	 * bucket b begins (for 'P' the offset of its first record, for 'U'
+	 * its first index entry), dir[nb] the end; a lookup reads two
+	 * neighbours of it and then touches the shard once, where the answer
+	 * is; NULL: no memory, the index is searched instead */
 	uint32_t *dir;
 	uint32_t nb;
 };
@@ -285,36 +285,32 @@ static inline uint32_t bucket(const struct map *m, uint32_t x)
 	return (uint32_t)((uint64_t)(x - m->kmin) * m->nb / ((uint64_t)m->kmax - m->kmin + 1));
 }
 
-/* M's directory: PER entries per bucket on average.  Private memory: 2
- * bytes per user for 'P' shards, a half for 'U' (2.5 MiB in all for a
+/* M's directory: PER entries per bucket on average.  Private memory: 1
+ * byte per user for 'P' shards, a half for 'U' (1.5 MiB in all for a
  * process that looked up every shard of a million users), against the
  * misses of a search through the index (each a cache and a TLB miss in a
  * mapping of 70 MiB). */
-static void directory(struct map *m, uint32_t per, bool with_off)
+static void directory(struct map *m, uint32_t per, bool rec)
 {
-	uint32_t nb = m->count / per + 1, w = with_off ? 2 : 1, b = 0;
+	uint32_t nb = m->count / per + 1, b = 0;
 	m->dir = NULL;
 	m->nb = 0;
-	if (!m->count || !(m->dir = malloc(((size_t)nb + 1) * w * sizeof(uint32_t))))
+	if (!m->count || !(m->dir = malloc(((size_t)nb + 1) * sizeof(uint32_t))))
 		return;
 	m->nb = nb;
-	/* dir[b]: the first entry whose bucket is b or more (the keys are
-	 * sorted; damaged ones make a wrong directory, not an unsafe one:
-	 * what a lookup finds is compared with what it looks for) */
+	/* dir[b]: the first entry whose bucket is b or more, or (REC) the
+	 * offset of its record (the keys are sorted and the records lie in
+	 * their order; damaged ones make a wrong directory, not an unsafe
+	 * one: what a lookup finds is bounds-checked and compared with what
+	 * it looks for) */
 	for (uint32_t k = 0; k < m->count && b < nb; k++) {
 		const uint8_t *e = m->p + m->a + m->esz * (size_t)k;
 		uint32_t x = rc_le32(e), kb = x < m->kmin ? 0 : x > m->kmax ? nb - 1 : bucket(m, x);
-		for (; b <= kb && b < nb; b++) {
-			m->dir[w * b] = k;
-			if (with_off)
-				m->dir[w * b + 1] = rc_le32(e + 4);
-		}
+		for (; b <= kb && b < nb; b++)
+			m->dir[b] = rec ? rc_le32(e + 4) : k;
 	}
-	for (; b <= nb; b++) {   /* the empty ones at the end, and the end */
-		m->dir[w * b] = m->count;
-		if (with_off)
-			m->dir[w * b + 1] = m->b;
-	}
+	for (; b <= nb; b++)   /* the empty ones at the end, and the end */
+		m->dir[b] = rec ? m->b : m->count;
 }
 
 /* Shard I of KIND, mapped and checked: RC_OK, AGAIN or RC_ERR_STORE. */
@@ -495,11 +491,10 @@ static int find_direct(const struct map *m, uint32_t h, const char *name, rc_sna
 {
 	if (h < m->kmin || h > m->kmax)
 		return RC_ERR_NOTFOUND;
-	uint32_t b = bucket(m, h), k = m->dir[2 * b], stop = m->dir[2 * b + 2],
-	         off = m->dir[2 * b + 1];
-	if (stop > m->count)
+	uint32_t b = bucket(m, h), off = m->dir[b], stop = m->dir[b + 1];
+	if (stop > m->b)
 		return RC_ERR_STORE;
-	for (; k < stop; k++) {
+	while (off < stop) {
 		int rc = user_rec(m, off, u, &off);
 		if (rc)
 			return rc;
@@ -612,11 +607,10 @@ static int find_uid_direct(const struct map *m, uint32_t h, uint32_t uid, rc_sna
 {
 	if (h < m->kmin || h > m->kmax)
 		return RC_ERR_NOTFOUND;
-	uint32_t b = bucket(m, h), k = m->dir[2 * b], stop = m->dir[2 * b + 2],
-	         off = m->dir[2 * b + 1];
-	if (stop > m->count)
+	uint32_t b = bucket(m, h), off = m->dir[b], stop = m->dir[b + 1];
+	if (stop > m->b)
 		return RC_ERR_STORE;
-	for (; k < stop; k++) {
+	while (off < stop) {
 		int rc = user_rec(m, off, u, &off);
 		if (rc)
 			return rc;
