@@ -14,6 +14,7 @@
 #include <string.h>
 #include "fsutil.h"
 #include "errors.h"
+#include "bytes.h"
 
 int rc_path_join(char *out, size_t len, const char *dir, const char *name)
 {
@@ -45,7 +46,8 @@ int rc_check_owner_mode(const char *path, const struct stat *st,
 
 /* A file of settings root trusts (rollcall.conf, a mail template): opened
  * without following a symlink, a regular file of root's (or of the
- * effective user's), not group- or other-writable.  RC_OK and *FD;
+ * effective user's), not group- or other-writable (rc_stat_trusted of
+ * bytes.h: the NSS snapshot's reader applies the same).  RC_OK and *FD;
  * RC_ERR_NOTFOUND (no message) when it does not exist; else RC_ERR_CONFIG
  * naming WHAT and PATH. */
 int rc_open_trusted(const char *path, const char *what, int *fd_out, struct stat *st)
@@ -65,10 +67,10 @@ int rc_open_trusted(const char *path, const char *what, int *fd_out, struct stat
 		rc = rc_fail(RC_ERR_CONFIG, "cannot stat %s %s: %s", what, path, strerror(errno));
 	else if (!S_ISREG(st->st_mode))
 		rc = rc_fail(RC_ERR_CONFIG, "%s %s is not a regular file", what, path);
-	else if (st->st_uid != 0 && st->st_uid != geteuid())
+	else if (!rc_stat_owner_ok(st))
 		rc = rc_fail(RC_ERR_CONFIG, "%s %s is owned by uid %u, not by root", what, path,
 		             (unsigned)st->st_uid);
-	else if (st->st_mode & 0022)
+	else if (!rc_stat_trusted(st))
 		rc = rc_fail(RC_ERR_CONFIG, "%s %s is group- or other-writable (mode %04o)", what,
 		             path, (unsigned)(st->st_mode & 07777));
 	if (rc) {

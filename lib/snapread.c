@@ -5,8 +5,14 @@
  * from the files the manifest names.  Every file is checked before use
  * (owner, mode, size, header: kind, shard, serial and size as the manifest
  * says) and every record is bounds-checked before a pointer into it is
- * handed out.  A shard file that is gone means a newer publication
+ * handed out.  A shard file that is gone means newer publications
  * replaced it: the manifest is opened again and the lookup repeated.
+ * Lookups: a shard is mapped whole (MAP_POPULATE) and a directory of its
+ * index made in the heap (directory() below), so that finding a user by
+ * name touches the mapping in one place (its records' bucket) and by uid
+ * in two (the uid's index entries, which give the name's hash, then the
+ * records of that hash): at a million users each place is a cache and a
+ * TLB miss.
  * SPDX-License-Identifier: BSD-3-Clause
  */
 #include "config.h"
@@ -29,7 +35,20 @@ struct map {
 	size_t len;
 	uint32_t count;
 	uint32_t a, b, c;   /* 'P': index, group lists, their number; 'U': index */
+	uint32_t esz;       /* bytes of an index entry: 8 ('P'), 12 ('U') */
+	uint32_t kmin, kmax; /* the first and last key of the index (read once) */
+	/* a directory of the index, made in the heap when the shard is mapped:
+	 * the keys [kmin, kmax] cut into nb equal buckets; dir[b]: where
+	 * bucket b begins (for 'P' the offset of its first record, for 'U'
+	 * its first index entry), dir[nb] the end; a lookup reads two
+	 * neighbours of it and then touches the shard once, where the answer
+	 * is; NULL: no memory, the index is searched instead */
+	uint32_t *dir;
+	uint32_t nb;
 };
+
+#define P_PER_BUCKET 4   /* records walked: about 150 bytes */
+#define U_PER_BUCKET 8   /* index entries: 64 bytes, a cache line */
 
 struct rc_snap {
 	char path[4096];
@@ -51,9 +70,11 @@ struct rc_snap {
 static void unmap_all(rc_snap *sn)
 {
 	if (sn->shards) {
-		for (uint32_t i = 0; i < 2 * sn->nshards; i++)
+		for (uint32_t i = 0; i < 2 * sn->nshards; i++) {
 			if (sn->shards[i].p)
 				munmap((void *)(uintptr_t)sn->shards[i].p, sn->shards[i].len);
+			free(sn->shards[i].dir);
+		}
 		free(sn->shards);
 		sn->shards = NULL;
 	}
@@ -73,17 +94,10 @@ void rc_snap_close(rc_snap *sn)
 	free(sn);
 }
 
-/* A file or directory we trust: owned by root (or us), not writable by
- * group or others. */
-static bool trusted(const struct stat *st)
-{
-	return !(st->st_mode & 022) && (st->st_uid == 0 || st->st_uid == geteuid());
-}
-
 /* Map the regular file FD; false when it is not one to trust. */
 static bool map_fd(int fd, struct map *m, struct stat *st)
 {
-	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || !trusted(st) ||
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || !rc_stat_trusted(st) ||
 	    st->st_size < RC_SNAP_HDR || (uint64_t)st->st_size > UINT32_MAX)
 		return false;
 	/* populated: a shard is small (about 100 KiB), and a lookup that
@@ -100,9 +114,9 @@ static bool map_fd(int fd, struct map *m, struct stat *st)
 static bool header_ok(const struct map *m, char kind, uint32_t i, uint64_t serial)
 {
 	const uint8_t *p = m->p;
-	return memcmp(p, RC_SNAP_MAGIC, 4) == 0 && rc_snap_u32(p + 4) == RC_SNAP_VERSION &&
-	       rc_snap_u32(p + 8) == (uint32_t)kind && rc_snap_u32(p + 12) == i &&
-	       rc_snap_u64(p + 16) == serial && rc_snap_u32(p + 24) == m->len;
+	return memcmp(p, RC_SNAP_MAGIC, 4) == 0 && rc_le32(p + 4) == RC_SNAP_VERSION &&
+	       rc_le32(p + 8) == (uint32_t)kind && rc_le32(p + 12) == i &&
+	       rc_le64(p + 16) == serial && rc_le32(p + 24) == m->len;
 }
 
 /* A NUL-ended string at OFF, inside the map. */
@@ -127,7 +141,7 @@ static int load(rc_snap *sn)
 		return RC_ERR_STORE;
 	memcpy(dir, sn->path, dlen);
 	dir[dlen] = '\0';
-	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || !trusted(&st))
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || !rc_stat_trusted(&st))
 		return RC_ERR_STORE;
 	/* not a symlink, not a FIFO (O_NONBLOCK), a trusted regular file */
 	fd = open(sn->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
@@ -143,19 +157,19 @@ static int load(rc_snap *sn)
 	const struct map *m = &sn->m;
 	const uint8_t *p = m->p;
 	if (m->len < 72 || memcmp(p, RC_SNAP_MAGIC, 4) != 0 ||
-	    rc_snap_u32(p + 4) != RC_SNAP_VERSION || rc_snap_u32(p + 8) != 'M' ||
-	    rc_snap_u32(p + 12) != 0 || rc_snap_u32(p + 24) != m->len)
+	    rc_le32(p + 4) != RC_SNAP_VERSION || rc_le32(p + 8) != 'M' ||
+	    rc_le32(p + 12) != 0 || rc_le32(p + 24) != m->len)
 		return RC_ERR_STORE;
-	sn->serial = rc_snap_u64(p + 16);
-	sn->ngroups = rc_snap_u32(p + 28);
-	sn->generation = rc_snap_u64(p + 32);
+	sn->serial = rc_le64(p + 16);
+	sn->ngroups = rc_le32(p + 28);
+	sn->generation = rc_le64(p + 32);
 	memcpy(sn->config_print, p + 40, 8);
-	sn->nbits = rc_snap_u32(p + 48);
+	sn->nbits = rc_le32(p + 48);
 	if (sn->nbits > RC_SNAP_MAX_NBITS || sn->ngroups > m->len / 8)
 		return RC_ERR_STORE;
 	sn->nshards = 1u << sn->nbits;
-	uint32_t so = rc_snap_u32(p + 52), to = rc_snap_u32(p + 56), no = rc_snap_u32(p + 60),
-	         go = rc_snap_u32(p + 64);
+	uint32_t so = rc_le32(p + 52), to = rc_le32(p + 56), no = rc_le32(p + 60),
+	         go = rc_le32(p + 64);
 	if (!(sn->home_base = str_at(m, so)) ||
 	    !(sn->shell = str_at(m, so + strlen(sn->home_base) + 1)) ||
 	    !(sn->service_shell = str_at(m, so + strlen(sn->home_base) + strlen(sn->shell) + 2)))
@@ -169,7 +183,7 @@ static int load(rc_snap *sn)
 	/* the shards' directory: a real one, ours */
 	memcpy(dir + dlen, "/" RC_SNAP_DIR, sizeof(RC_SNAP_DIR) + 1);
 	sn->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (sn->dirfd < 0 || fstat(sn->dirfd, &st) < 0 || !trusted(&st))
+	if (sn->dirfd < 0 || fstat(sn->dirfd, &st) < 0 || !rc_stat_trusted(&st))
 		return RC_ERR_STORE;
 	sn->shards = calloc(2 * (size_t)sn->nshards, sizeof(*sn->shards));
 	return sn->shards ? RC_OK : RC_ERR_NOMEM;
@@ -243,8 +257,8 @@ int rc_snap_shard_file(const rc_snap *sn, char kind, uint32_t i, char *name, siz
 	if ((kind != 'P' && kind != 'U') || i >= sn->nshards || len < RC_SNAP_NAME_MAX)
 		return RC_ERR_NOTFOUND;
 	const uint8_t *e = sn->table + 12 * ((kind == 'U' ? sn->nshards : 0) + i);
-	*serial = rc_snap_u64(e);
-	*size = rc_snap_u32(e + 8);
+	*serial = rc_le64(e);
+	*size = rc_le32(e + 8);
 	rc_snap_file_name(name, kind, i, *serial);
 	return RC_OK;
 }
@@ -259,10 +273,44 @@ int rc_snap_check(const rc_snap *sn)
 		rc_snap_shard_file(sn, i < sn->nshards ? 'P' : 'U', i % sn->nshards, name, sizeof(name),
 		                   &serial, &size);
 		if (fstatat(sn->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
-		    !trusted(&st) || st.st_size != (off_t)size)
+		    !rc_stat_trusted(&st) || st.st_size != (off_t)size)
 			return RC_ERR_STORE;
 	}
 	return RC_OK;
+}
+
+/* The bucket of key X in M's directory (X in [kmin, kmax]). */
+static inline uint32_t bucket(const struct map *m, uint32_t x)
+{
+	return (uint32_t)((uint64_t)(x - m->kmin) * m->nb / ((uint64_t)m->kmax - m->kmin + 1));
+}
+
+/* M's directory: PER entries per bucket on average.  Private memory: 1
+ * byte per user for 'P' shards, a half for 'U' (1.5 MiB in all for a
+ * process that looked up every shard of a million users), against the
+ * misses of a search through the index (each a cache and a TLB miss in a
+ * mapping of 70 MiB). */
+static void directory(struct map *m, uint32_t per, bool rec)
+{
+	uint32_t nb = m->count / per + 1, b = 0;
+	m->dir = NULL;
+	m->nb = 0;
+	if (!m->count || !(m->dir = malloc(((size_t)nb + 1) * sizeof(uint32_t))))
+		return;
+	m->nb = nb;
+	/* dir[b]: the first entry whose bucket is b or more, or (REC) the
+	 * offset of its record (the keys are sorted and the records lie in
+	 * their order; damaged ones make a wrong directory, not an unsafe
+	 * one: what a lookup finds is bounds-checked and compared with what
+	 * it looks for) */
+	for (uint32_t k = 0; k < m->count && b < nb; k++) {
+		const uint8_t *e = m->p + m->a + m->esz * (size_t)k;
+		uint32_t x = rc_le32(e), kb = x < m->kmin ? 0 : x > m->kmax ? nb - 1 : bucket(m, x);
+		for (; b <= kb && b < nb; b++)
+			m->dir[b] = rec ? rc_le32(e + 4) : k;
+	}
+	for (; b <= nb; b++)   /* the empty ones at the end, and the end */
+		m->dir[b] = rec ? m->b : m->count;
 }
 
 /* Shard I of KIND, mapped and checked: RC_OK, AGAIN or RC_ERR_STORE. */
@@ -277,6 +325,7 @@ static int shard(rc_snap *sn, char kind, uint32_t i, const struct map **out)
 	*out = m;
 	if (m->p)
 		return RC_OK;
+	m->esz = kind == 'U' ? 12 : 8;
 	rc_snap_shard_file(sn, kind, i, name, sizeof(name), &serial, &size);
 	int fd = openat(sn->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
@@ -286,17 +335,17 @@ static int shard(rc_snap *sn, char kind, uint32_t i, const struct map **out)
 	if (!ok)
 		return RC_ERR_STORE;
 	const uint8_t *p = m->p;
-	uint64_t n = rc_snap_u32(p + 28);
+	uint64_t n = rc_le32(p + 28);
 	bool good = m->len == size && header_ok(m, kind, i, serial) && m->len >= 44;
 	if (good && kind == 'P') {
-		m->a = rc_snap_u32(p + 32);
-		m->b = rc_snap_u32(p + 36);
-		m->c = rc_snap_u32(p + 40);
+		m->a = rc_le32(p + 32);
+		m->b = rc_le32(p + 36);
+		m->c = rc_le32(p + 40);
 		good = m->a >= 44 && m->a + 8 * n <= m->b && m->b <= m->len &&
 		       (uint64_t)m->b + 16ull * m->c <= m->len;
 	} else if (good) {
-		m->a = rc_snap_u32(p + 32);
-		good = m->a >= 36 && m->a + 8 * n <= m->len;
+		m->a = rc_le32(p + 32);
+		good = m->a >= 36 && m->a + 12 * n <= m->len;
 	}
 	if (!good) {
 		munmap((void *)(uintptr_t)m->p, m->len);
@@ -304,6 +353,11 @@ static int shard(rc_snap *sn, char kind, uint32_t i, const struct map **out)
 		return RC_ERR_STORE;
 	}
 	m->count = (uint32_t)n;
+	/* the index's ends, kept here: a lookup interpolates between them
+	 * without touching the pages they lie in */
+	m->kmin = n ? rc_le32(p + m->a) : 0;
+	m->kmax = n ? rc_le32(p + m->a + m->esz * (n - 1)) : 0;
+	directory(m, kind == 'P' ? P_PER_BUCKET : U_PER_BUCKET, kind == 'P');
 	return RC_OK;
 }
 
@@ -311,13 +365,13 @@ static int shard(rc_snap *sn, char kind, uint32_t i, const struct map **out)
 static int user_at(const struct map *m, uint32_t k, rc_snap_user *u)
 {
 	const uint8_t *ix = m->p + m->a + 8 * (size_t)k;
-	uint32_t off = rc_snap_u32(ix + 4);
-	uint32_t end = k + 1 < m->count ? rc_snap_u32(ix + 12) : m->b;
+	uint32_t off = rc_le32(ix + 4);
+	uint32_t end = k + 1 < m->count ? rc_le32(ix + 12) : m->b;
 	if (off < m->a + 8 * (size_t)m->count || end > m->b || end < (uint64_t)off + 8)
 		return RC_ERR_STORE;
 	const uint8_t *p = m->p + off, *e = m->p + end;
-	u->hash = rc_snap_u32(ix);
-	u->uid = rc_snap_u32(p);
+	u->hash = rc_le32(ix);
+	u->uid = rc_le32(p);
 	u->kind = p[4];
 	u->ngids = p[5];
 	const uint8_t *z = memchr(p + 6, '\0', (size_t)(e - p - 6));
@@ -335,34 +389,49 @@ static int user_at(const struct map *m, uint32_t k, rc_snap_user *u)
 
 /* The first entry of M's index (COUNT entries of 8 bytes at M->a, sorted
  * by their first u32) whose key is X or more.  Keys are hashes, or uids
- * spread over the id range: a few interpolation steps land next to it
- * (fewer cache lines than a binary search over a shard's 16 KiB), then a
- * binary search finishes; damaged keys cost at most the binary search. */
+ * spread over the id range: interpolating between the keys known to bound
+ * a range (at first the index's ends, kept in M) lands next to X; each
+ * step reads two keys close together (one or two cache lines, one page)
+ * and narrows the range and its bounds; a binary search finishes.  At a
+ * million users this touches one page of the index where a binary search
+ * touches four and a dozen cache lines.  Damaged keys cost at most the
+ * binary search, and a wrong position is caught by the callers (they
+ * compare what they find). */
 static uint32_t key_lower(const struct map *m, uint32_t x)
 {
 	const uint8_t *ix = m->p + m->a;
 	uint32_t lo = 0, hi = m->count;
-	for (int step = 0; step < 3 && hi - lo > 32; step++) {
-		uint32_t klo = rc_snap_u32(ix + 8 * (size_t)lo);
-		uint32_t khi = rc_snap_u32(ix + 8 * (size_t)(hi - 1));
+	uint64_t klo = m->kmin, khi = m->kmax;   /* keys of [lo, hi) lie in [klo, khi] */
+	for (int step = 0; step < 4 && hi - lo > 16; step++) {
 		if (x <= klo)
 			return lo;
 		if (x > khi)
 			return hi;
-		uint32_t g = lo + (uint32_t)((uint64_t)(x - klo) * (hi - 1 - lo) / ((uint64_t)khi - klo));
-		/* a window of 16 around the guess: the answer is in [lo, hi] */
-		uint32_t a = g > lo + 8 ? g - 8 : lo, b = g + 8 < hi ? g + 8 : hi - 1;
-		if (rc_snap_u32(ix + 8 * (size_t)a) >= x) {
+		uint32_t g = lo + (uint32_t)((uint64_t)(x - klo) * (hi - lo) / (khi - klo + 1));
+		/* a window of 12 around the guess: the answer is in [lo, hi] */
+		uint32_t a = g > lo + 6 ? g - 6 : lo, b = g + 6 < hi ? g + 6 : hi - 1;
+		uint32_t ka = rc_le32(ix + m->esz * (size_t)a);
+		if (ka >= x) {
 			hi = a;
+			khi = ka;
 			continue;
 		}
 		lo = a + 1;
-		if (b >= lo && rc_snap_u32(ix + 8 * (size_t)b) >= x)
-			hi = b;
+		klo = ka;
+		if (b >= lo) {
+			uint32_t kb = rc_le32(ix + m->esz * (size_t)b);
+			if (kb >= x) {
+				hi = b;
+				khi = kb;
+			} else {
+				lo = b + 1;
+				klo = kb;
+			}
+		}
 	}
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		if (rc_snap_u32(ix + 8 * (size_t)mid) < x)
+		if (rc_le32(ix + m->esz * (size_t)mid) < x)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -377,7 +446,7 @@ static int lower_bound(const struct map *m, uint32_t hash, const char *name, boo
 {
 	uint32_t k = key_lower(m, hash);
 	/* the records of the same hash, by name (a collision is rare) */
-	for (; k < m->count && rc_snap_u32(m->p + m->a + 8 * (size_t)k) == hash; k++) {
+	for (; k < m->count && rc_le32(m->p + m->a + 8 * (size_t)k) == hash; k++) {
 		rc_snap_user u;
 		if (user_at(m, k, &u))
 			return RC_ERR_STORE;
@@ -389,12 +458,64 @@ static int lower_bound(const struct map *m, uint32_t hash, const char *name, boo
 	return RC_OK;
 }
 
+/* The record of 'P' shard M at OFF (a record's end is where the next
+ * begins), checked against the bounds of the records; *NEXT: the offset
+ * after it. */
+static int user_rec(const struct map *m, uint32_t off, rc_snap_user *u, uint32_t *next)
+{
+	size_t lo = m->a + 8 * (size_t)m->count;
+	if (off < lo || (uint64_t)off + 8 > m->b)
+		return RC_ERR_STORE;
+	const uint8_t *p = m->p + off, *e = m->p + m->b;
+	u->uid = rc_le32(p);
+	u->kind = p[4];
+	u->ngids = p[5];
+	const uint8_t *z = memchr(p + 6, '\0', (size_t)(e - p - 6));
+	if (!z || z == p + 6 || z - (p + 6) > RC_NAME_MAX || u->ngids > RC_SNAP_MAX_GIDS ||
+	    u->kind > 1)
+		return RC_ERR_STORE;
+	u->name = (const char *)p + 6;
+	const uint8_t *g = memchr(z + 1, '\0', (size_t)(e - z - 1));
+	if (!g || (size_t)(e - g - 1) < 4 * (size_t)u->ngids)
+		return RC_ERR_STORE;
+	u->gecos = (const char *)z + 1;
+	u->gids = g + 1;
+	*next = (uint32_t)(u->gids + 4 * (size_t)u->ngids - m->p);
+	return RC_OK;
+}
+
+/* NAME (of hash H) in 'P' shard M through its directory: the records of
+ * H's bucket, walked in order (one place in the shard, not the index and
+ * then the record). */
+static int find_direct(const struct map *m, uint32_t h, const char *name, rc_snap_user *u)
+{
+	if (h < m->kmin || h > m->kmax)
+		return RC_ERR_NOTFOUND;
+	uint32_t b = bucket(m, h), off = m->dir[b], stop = m->dir[b + 1];
+	if (stop > m->b)
+		return RC_ERR_STORE;
+	while (off < stop) {
+		int rc = user_rec(m, off, u, &off);
+		if (rc)
+			return rc;
+		if (strcmp(u->name, name) == 0) {
+			u->hash = h;
+			return RC_OK;
+		}
+	}
+	return RC_ERR_NOTFOUND;
+}
+
 static int find_user(rc_snap *sn, const char *name, rc_snap_user *u)
 {
 	const struct map *m;
 	uint32_t h = rc_snap_hash(name), pos;
 	int rc = shard(sn, 'P', rc_snap_shard(h, sn->nbits), &m);
-	if (rc || (rc = lower_bound(m, h, name, false, &pos)))
+	if (rc)
+		return rc;
+	if (m->dir)
+		return find_direct(m, h, name, u);
+	if ((rc = lower_bound(m, h, name, false, &pos)))
 		return rc;
 	if (pos == m->count)
 		return RC_ERR_NOTFOUND;
@@ -419,11 +540,13 @@ static void to_pw(const rc_snap *sn, const rc_snap_user *u, rc_snap_pw *pw)
 	pw->dir = pw->dirbuf;
 }
 
-/* Run LOOKUP again after a reload when a shard was replaced under it.  A
- * reader slowed down while changes are published back to back (a burst,
- * a busy machine) can find the shards of each newer manifest gone again
- * before it maps them: up to RETRIES reloads, each cheap (a manifest). */
-#define RETRIES 32
+/* Run LOOKUP again after a reload when a shard was replaced under it.  The
+ * publisher removes a replaced shard only at the next publication after
+ * the one that replaced it (snapshot.c, sweep), so a reader finds its
+ * shards gone only when two publications came between its manifest and
+ * its lookup; each retry is cheap (a manifest).  32 before the shards
+ * were kept for a publication, a stopgap: now a few are plenty. */
+#define RETRIES 8
 #define RETRY(call)                                                    \
 	do {                                                           \
 		for (int tries_ = 0;; tries_++) {                      \
@@ -449,26 +572,72 @@ int rc_snap_pw_byname(rc_snap *sn, const char *name, rc_snap_pw *pw)
 	RETRY(pw_byname(sn, name, pw));
 }
 
-/* The user name the 'U' shards give for UID. */
-static int name_of(rc_snap *sn, uint32_t uid, const char **name)
+/* UID's entry in the 'U' shards (u32 uid, u32 hash of the name, u32
+ * offset of the name), and the shard. */
+static int uid_entry(rc_snap *sn, uint32_t uid, const struct map **mp, const uint8_t **e)
 {
 	const struct map *m;
 	int rc = shard(sn, 'U', rc_snap_uid_shard(uid, sn->nbits), &m);
 	if (rc)
 		return rc;
-	uint32_t k = key_lower(m, uid);
-	if (k == m->count || rc_snap_u32(m->p + m->a + 8 * (size_t)k) != uid)
+	uint32_t k;
+	if (m->dir) {
+		/* the index entries of UID's bucket */
+		if (uid < m->kmin || uid > m->kmax)
+			return RC_ERR_NOTFOUND;
+		uint32_t b = bucket(m, uid), stop = m->dir[b + 1];
+		if (stop > m->count)
+			return RC_ERR_STORE;
+		for (k = m->dir[b]; k < stop && rc_le32(m->p + m->a + 12 * (size_t)k) < uid; k++)
+			;
+	} else {
+		k = key_lower(m, uid);
+	}
+	if (k >= m->count || rc_le32(m->p + m->a + 12 * (size_t)k) != uid)
 		return RC_ERR_NOTFOUND;
-	*name = str_at(m, rc_snap_u32(m->p + m->a + 8 * (size_t)k + 4));
-	return *name && **name ? RC_OK : RC_ERR_STORE;
+	*mp = m;
+	*e = m->p + m->a + 12 * (size_t)k;
+	return RC_OK;
+}
+
+/* UID in the bucket of HASH of its 'P' shard: the records walked for the
+ * uid (the name is not read from the 'U' shard: one miss fewer), the one
+ * found checked against HASH. */
+static int find_uid_direct(const struct map *m, uint32_t h, uint32_t uid, rc_snap_user *u)
+{
+	if (h < m->kmin || h > m->kmax)
+		return RC_ERR_NOTFOUND;
+	uint32_t b = bucket(m, h), off = m->dir[b], stop = m->dir[b + 1];
+	if (stop > m->b)
+		return RC_ERR_STORE;
+	while (off < stop) {
+		int rc = user_rec(m, off, u, &off);
+		if (rc)
+			return rc;
+		if (u->uid == uid && rc_snap_hash(u->name) == h) {
+			u->hash = h;
+			return RC_OK;
+		}
+	}
+	return RC_ERR_NOTFOUND;
 }
 
 static int user_byuid(rc_snap *sn, uint32_t uid, rc_snap_user *u)
 {
-	const char *name;
-	int rc = name_of(sn, uid, &name);
-	if (!rc)
-		rc = find_user(sn, name, u);
+	const struct map *um, *pm;
+	const uint8_t *e;
+	int rc = uid_entry(sn, uid, &um, &e);
+	if (rc)
+		return rc;
+	uint32_t h = rc_le32(e + 4);
+	if ((rc = shard(sn, 'P', rc_snap_shard(h, sn->nbits), &pm)) != RC_OK)
+		return rc;
+	if (pm->dir) {
+		rc = find_uid_direct(pm, h, uid, u);
+	} else {
+		const char *name = str_at(um, rc_le32(e + 8));
+		rc = name && name[0] ? find_user(sn, name, u) : RC_ERR_STORE;
+	}
 	/* the index names a user that is not there, or another one: damaged */
 	if (rc == RC_ERR_NOTFOUND || (rc == RC_OK && u->uid != uid))
 		rc = RC_ERR_STORE;
@@ -478,11 +647,7 @@ static int user_byuid(rc_snap *sn, uint32_t uid, rc_snap_user *u)
 static int pw_byuid(rc_snap *sn, uint32_t uid, rc_snap_pw *pw)
 {
 	rc_snap_user u;
-	const char *name;
-	int rc = name_of(sn, uid, &name);
-	if (rc)
-		return rc;
-	rc = user_byuid(sn, uid, &u);
+	int rc = user_byuid(sn, uid, &u);
 	if (!rc)
 		to_pw(sn, &u, pw);
 	return rc;
@@ -501,8 +666,8 @@ static int group_at(rc_snap *sn, uint32_t off, rc_snap_gr *gr)
 	const struct map *m = &sn->m;
 	if ((uint64_t)off + 8 > m->len)
 		return RC_ERR_STORE;
-	gr->gid = rc_snap_u32(m->p + off);
-	gr->nshards = rc_snap_u32(m->p + off + 4);
+	gr->gid = rc_le32(m->p + off);
+	gr->nshards = rc_le32(m->p + off + 4);
 	if (gr->nshards > sn->nshards || (uint64_t)off + 8 + 2ull * gr->nshards >= m->len)
 		return RC_ERR_STORE;
 	gr->shards = m->p + off + 8;
@@ -517,7 +682,7 @@ static const uint8_t *group_list(const struct map *m, uint32_t gid)
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 		const uint8_t *g = m->p + m->b + 16 * (size_t)mid;
-		uint32_t x = rc_snap_u32(g);
+		uint32_t x = rc_le32(g);
 		if (x == gid)
 			return g;
 		if (x < gid)
@@ -546,8 +711,8 @@ static int group_sizes(rc_snap *sn, rc_snap_gr *gr)
 		const uint8_t *g = group_list(m, gr->gid);
 		if (!g)
 			return RC_ERR_STORE;
-		n += rc_snap_u32(g + 4);
-		bytes += rc_snap_u32(g + 8);
+		n += rc_le32(g + 4);
+		bytes += rc_le32(g + 8);
 	}
 	if (n > UINT32_MAX || bytes > SIZE_MAX / 2)
 		return RC_ERR_STORE;
@@ -572,12 +737,12 @@ static int group_lower(rc_snap *sn, uint32_t h, const char *name, bool strict, u
 	uint32_t lo = 0, hi = sn->ngroups;
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		uint32_t x = rc_snap_u32(sn->byname + 8 * (size_t)mid);
+		uint32_t x = rc_le32(sn->byname + 8 * (size_t)mid);
 		int c;
 		if (x != h) {
 			c = x < h ? -1 : 1;
 		} else {
-			int rc = group_at(sn, rc_snap_u32(sn->byname + 8 * (size_t)mid + 4), gr);
+			int rc = group_at(sn, rc_le32(sn->byname + 8 * (size_t)mid + 4), gr);
 			if (rc)
 				return rc;
 			c = strcmp(gr->name, name);
@@ -598,8 +763,8 @@ static int gr_byname(rc_snap *sn, const char *name, rc_snap_gr *gr)
 	int rc = group_lower(sn, h, name, false, &pos, gr);
 	if (rc)
 		return rc;
-	if (pos < sn->ngroups && rc_snap_u32(sn->byname + 8 * (size_t)pos) == h) {
-		if ((rc = group_at(sn, rc_snap_u32(sn->byname + 8 * (size_t)pos + 4), gr)))
+	if (pos < sn->ngroups && rc_le32(sn->byname + 8 * (size_t)pos) == h) {
+		if ((rc = group_at(sn, rc_le32(sn->byname + 8 * (size_t)pos + 4), gr)))
 			return rc;
 		if (strcmp(gr->name, name) == 0)
 			return group_sizes(sn, gr);
@@ -618,7 +783,7 @@ static int gr_bygid(rc_snap *sn, uint32_t gid, rc_snap_gr *gr)
 	uint32_t lo = 0, hi = sn->ngroups;
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		int rc = group_at(sn, rc_snap_u32(sn->bygid + 4 * (size_t)mid), gr);
+		int rc = group_at(sn, rc_le32(sn->bygid + 4 * (size_t)mid), gr);
 		if (rc)
 			return rc;
 		if (gr->gid == gid)
@@ -629,10 +794,7 @@ static int gr_bygid(rc_snap *sn, uint32_t gid, rc_snap_gr *gr)
 			hi = mid;
 	}
 	rc_snap_user u;
-	const char *name;
-	int rc = name_of(sn, gid, &name);
-	if (!rc)
-		rc = user_byuid(sn, gid, &u);
+	int rc = user_byuid(sn, gid, &u);
 	return rc ? rc : private_group(&u, gr);
 }
 
@@ -654,13 +816,13 @@ int rc_snap_gr_members(rc_snap *sn, const rc_snap_gr *gr,
 		const uint8_t *g = group_list(m, gr->gid);
 		if (!g)
 			return RC_ERR_STORE;
-		uint32_t cnt = rc_snap_u32(g + 4), want = rc_snap_u32(g + 8), got = 0;
-		uint32_t off = rc_snap_u32(g + 12);
+		uint32_t cnt = rc_le32(g + 4), want = rc_le32(g + 8), got = 0;
+		uint32_t off = rc_le32(g + 12);
 		if ((uint64_t)off + 4ull * cnt > m->len)
 			return RC_ERR_STORE;
 		for (uint32_t i = 0; i < cnt; i++) {
 			rc_snap_user u;
-			uint32_t r = rc_snap_u32(m->p + off + 4 * (size_t)i);
+			uint32_t r = rc_le32(m->p + off + 4 * (size_t)i);
 			if (r >= m->count || user_at(m, r, &u))
 				return RC_ERR_STORE;
 			got += (uint32_t)strlen(u.name) + 1;
@@ -723,8 +885,8 @@ static int gr_next(rc_snap *sn, const char *after, rc_snap_gr *gr)
 	if (rc && rc != RC_ERR_NOTFOUND)
 		return rc;
 	if (pos < sn->ngroups) {
-		uint32_t gh = rc_snap_u32(sn->byname + 8 * (size_t)pos);
-		int r2 = group_at(sn, rc_snap_u32(sn->byname + 8 * (size_t)pos + 4), gr);
+		uint32_t gh = rc_le32(sn->byname + 8 * (size_t)pos);
+		int r2 = group_at(sn, rc_le32(sn->byname + 8 * (size_t)pos + 4), gr);
 		if (r2)
 			return r2;
 		if (rc == RC_ERR_NOTFOUND || gh < u.hash ||
@@ -784,11 +946,11 @@ int rc_snap_shard_uids(rc_snap *sn, uint32_t i, int (*fn)(void *ctx, uint32_t ui
 	if (i >= sn->nshards || shard(sn, 'U', i, &m) != RC_OK)
 		return RC_ERR_STORE;
 	for (uint32_t k = 0; k < m->count; k++) {
-		const uint8_t *e = m->p + m->a + 8 * (size_t)k;
-		const char *name = str_at(m, rc_snap_u32(e + 4));
+		const uint8_t *e = m->p + m->a + 12 * (size_t)k;
+		const char *name = str_at(m, rc_le32(e + 8));
 		if (!name || !name[0])
 			return RC_ERR_STORE;
-		if ((rc = fn(ctx, rc_snap_u32(e), name)) != RC_OK)
+		if ((rc = fn(ctx, rc_le32(e), name)) != RC_OK)
 			return rc;
 	}
 	return RC_OK;
@@ -801,7 +963,7 @@ int rc_snap_groups_each(rc_snap *sn, int (*fn)(void *ctx, uint32_t gid, const ch
 	rc_snap_gr g;
 	int rc;
 	for (uint32_t k = 0; k < sn->ngroups; k++) {
-		if ((rc = group_at(sn, rc_snap_u32(sn->byname + 8 * (size_t)k + 4), &g)) != RC_OK ||
+		if ((rc = group_at(sn, rc_le32(sn->byname + 8 * (size_t)k + 4), &g)) != RC_OK ||
 		    (rc = fn(ctx, g.gid, g.name, g.shards, g.nshards)) != RC_OK)
 			return rc;
 	}

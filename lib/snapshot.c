@@ -13,11 +13,13 @@
  * A file is never modified once a manifest names it: a publication writes
  * the shards it changes under new names (serial of the publication),
  * syncs them, writes the manifest to nss.snap.tmp, syncs it, renames it
- * over nss.snap, and only then removes the files it replaced.  A reader
- * maps the manifest and, lazily, the shards it names, checking each
- * header (kind, shard, serial, size) against the manifest; a shard file
- * that is gone was replaced by a newer publication, and the reader opens
- * the new manifest and looks again.  So a reader sees one publication,
+ * over nss.snap, and then removes the files that neither it nor the
+ * manifest it replaced names: a shard replaced by publication G goes at
+ * publication G+1, so a reader that loaded manifest G-1 finds its shards
+ * for a whole publication more.  A reader maps the manifest and, lazily,
+ * the shards it names, checking each header (kind, shard, serial, size)
+ * against the manifest; a shard file that is gone was replaced by newer
+ * publications, and the reader opens the new manifest and looks again.  So a reader sees one publication,
  * whole, and LMDB's in-place writes (unsafe for readers without a lock
  * table) are nowhere in it.
  *
@@ -114,26 +116,12 @@ void rc_nss_forget(rc_txn *t)
 	t->nss_full = false;
 }
 
-static void be64(uint8_t *p, uint64_t x)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(x >> (56 - 8 * i));
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t x = 0;
-	for (int i = 0; i < 8; i++)
-		x = x << 8 | p[i];
-	return x;
-}
-
 static int log_put(rc_txn *t, uint64_t gen, const char *name, size_t n)
 {
 	uint8_t k[LOG_PLEN + 8 + RC_NAME_MAX];
 	rc_val key = { LOG_PLEN + 8 + n, k }, v = { 0, k };
 	memcpy(k, LOG_PREFIX, LOG_PLEN);
-	be64(k + LOG_PLEN, gen);
+	rc_put_be64(k + LOG_PLEN, gen);
 	memcpy(k + LOG_PLEN + 8, name, n);
 	return rc_store_put(t, DB_SETTINGS, key.data, key.size, v.data, v.size, RC_PUT_NOHOOK);
 }
@@ -144,7 +132,7 @@ static int log_trim(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
 	(void)t;
 	(void)v;
 	if (k->size < LOG_PLEN + 8 ||
-	    get_be64((const uint8_t *)k->data + LOG_PLEN) > *(const uint64_t *)ctx)
+	    rc_be64((const uint8_t *)k->data + LOG_PLEN) > *(const uint64_t *)ctx)
 		return RC_WALK_STOP;
 	return RC_WALK_DEL;
 }
@@ -188,7 +176,7 @@ static int log_name(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
 	(void)v;
 	if (k->size < LOG_PLEN + 8)
 		return RC_WALK_STOP;
-	uint64_t g = get_be64(p + LOG_PLEN);
+	uint64_t g = rc_be64(p + LOG_PLEN);
 	if (g > l->gen)
 		return RC_WALK_STOP;
 	if (g != l->last) {
@@ -235,7 +223,7 @@ static bool log_read(rc_txn *t, uint64_t from, uint64_t gen, char **out, size_t 
 	struct log_names l = { .gen = gen, .expect = from + 1, .last = from, .ok = true };
 
 	memcpy(kb, LOG_PREFIX, LOG_PLEN);
-	be64(kb + LOG_PLEN, from + 1);
+	rc_put_be64(kb + LOG_PLEN, from + 1);
 	if (rc_store_foreach_from(t, DB_SETTINGS, LOG_PREFIX, LOG_PLEN, kb, sizeof(kb),
 	                          log_name, &l) != RC_OK)
 		l.ok = false;
@@ -280,18 +268,10 @@ static void b_put(struct buf *b, const void *d, size_t n)
 	b->len += n;
 }
 
-static void le32(uint8_t *p, uint32_t x)
-{
-	p[0] = (uint8_t)x;
-	p[1] = (uint8_t)(x >> 8);
-	p[2] = (uint8_t)(x >> 16);
-	p[3] = (uint8_t)(x >> 24);
-}
-
 static void b_u32(struct buf *b, uint32_t x)
 {
 	uint8_t p[4];
-	le32(p, x);
+	rc_put_le32(p, x);
 	b_put(b, p, 4);
 }
 
@@ -304,7 +284,7 @@ static void b_u64(struct buf *b, uint64_t x)
 static void b_set32(struct buf *b, size_t off, uint32_t x)
 {
 	if (!b->err && off + 4 <= b->len)
-		le32(b->p + off, x);
+		rc_put_le32(b->p + off, x);
 }
 
 static void b_header(struct buf *b, char kind, uint32_t i, uint64_t serial)
@@ -767,7 +747,7 @@ static int write_pshard(struct pub *p, uint32_t s, const struct users *us, const
 		const char *nm = us->arena + u[i].str;
 		const char *gc = nm + strlen(nm) + 1;
 		uint8_t h[6];
-		le32(h, u[i].uid);
+		rc_put_le32(h, u[i].uid);
 		h[4] = u[i].kind;
 		h[5] = u[i].ngids;
 		b_put(&b, h, 6);
@@ -817,9 +797,10 @@ static int write_ushard(struct pub *p, uint32_t s, const struct uidref *r, size_
 
 	b_header(&b, 'U', s, p->serial);
 	b_u32(&b, 36);
-	size_t off = 36 + 8 * n;
+	size_t off = 36 + 12 * n;
 	for (size_t i = 0; i < n; i++) {
 		b_u32(&b, r[i].uid);
+		b_u32(&b, rc_snap_hash(r[i].name));
 		b_u32(&b, (uint32_t)off);
 		off += strlen(r[i].name) + 1;
 	}
@@ -1099,7 +1080,7 @@ static int keep_user(void *ctx, const rc_snap_user *u)
 	if (u->ngids > UGIDS - 1)
 		return NEED_FULL;
 	for (unsigned i = 0; i < u->ngids; i++)
-		gids[i] = rc_snap_u32(u->gids + 4 * i);
+		gids[i] = rc_le32(u->gids + 4 * i);
 	return users_add(k->us, u->uid, u->kind, u->name, u->gecos, gids, u->ngids);
 }
 
@@ -1309,10 +1290,29 @@ static void stop_signals(bool hold, sigset_t *saved)
 	pthread_sigmask(SIG_BLOCK, &stop, saved);
 }
 
-/* After a whole publication: every file of nss.d the manifest does not
- * name (replaced ones, a crashed publisher's) goes. */
-static void sweep(struct pub *p)
+/* Is N (a file of nss.d) shard I of kind N[0] as SN (the new or the old
+ * manifest: NSHARDS entries of SER) names it? */
+static bool named(const char *n, uint32_t i, uint32_t nshards, const uint64_t *ser)
 {
+	char want[RC_SNAP_NAME_MAX];
+	if (i >= nshards)
+		return false;
+	rc_snap_file_name(want, n[0], i, ser[(n[0] == 'U' ? nshards : 0) + i]);
+	return strcmp(want, n) == 0;
+}
+
+/* After a publication: every file of nss.d that neither the new manifest
+ * nor the one it replaced (OLD, NULL: none) names goes.  So a shard
+ * replaced by publication G is removed by publication G+1 (or a later
+ * one), not by G itself: a reader that loaded manifest G-1 just before G
+ * was renamed in still finds the shards it names for a whole publication
+ * (and retries with the newer manifest when it is slower than that).
+ * Also the leftovers of a publisher that died.  A directory read per
+ * publication: about 2 x 2^nbits names, under a millisecond at 1M users. */
+static void sweep(struct pub *p, rc_snap *old)
+{
+	uint64_t *oser = NULL;
+	uint32_t onshards = 0;
 	int fd = dup(p->dirfd);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *e;
@@ -1321,25 +1321,36 @@ static void sweep(struct pub *p)
 			close(fd);
 		return;
 	}
+	if (old) {
+		onshards = 1u << rc_snap_nbits(old);
+		oser = malloc(2 * (size_t)onshards * sizeof(*oser));
+		for (uint32_t i = 0; oser && i < 2 * onshards; i++) {
+			char fn[RC_SNAP_NAME_MAX];
+			uint32_t size;
+			rc_snap_shard_file(old, i < onshards ? 'P' : 'U', i % onshards, fn, sizeof(fn),
+			                   &oser[i], &size);
+		}
+		if (!oser) {
+			/* out of memory: remove nothing rather than too much */
+			closedir(d);
+			return;
+		}
+	}
 	while ((e = readdir(d)) != NULL) {
-		char want[RC_SNAP_NAME_MAX];
 		const char *n = e->d_name;
 		if (n[0] == '.')
 			continue;
-		uint32_t i = 0;
 		bool keep = false;
 		if ((n[0] == 'P' || n[0] == 'U') && strlen(n) == 21) {
-			i = (uint32_t)strtoul((char[]){ n[1], n[2], n[3], 0 }, NULL, 16);
-			if (i < p->nshards) {
-				size_t t = (n[0] == 'U' ? p->nshards : 0) + i;
-				rc_snap_file_name(want, n[0], i, p->tser[t]);
-				keep = strcmp(want, n) == 0;
-			}
+			uint32_t i = (uint32_t)strtoul((char[]){ n[1], n[2], n[3], 0 }, NULL, 16);
+			keep = named(n, i, p->nshards, p->tser) ||
+			       (oser && named(n, i, onshards, oser));
 		}
 		if (!keep)
 			unlinkat(p->dirfd, n, 0);
 	}
 	closedir(d);
+	free(oser);
 }
 
 static int pub_dir(struct pub *p, int statefd)
@@ -1373,7 +1384,7 @@ static int publish_once(rc_txn *t, int statefd, rc_snap *old, uint64_t gen)
 	rc_store *s = t->s;
 	struct pub p = { .s = s, .t = t, .gen = gen, .dirfd = -1 };
 	uint8_t print[8];
-	bool whole = true;
+	bool whole = true, renamed = false;
 	int rc;
 
 	config_print(&s->cfg, print);
@@ -1427,26 +1438,27 @@ static int publish_once(rc_txn *t, int statefd, rc_snap *old, uint64_t gen)
 		unlinkat(statefd, RC_SNAP_FILE ".tmp", 0);
 		goto out;
 	}
+	renamed = true;
 	if (fsync(statefd) < 0) {
 		rc = rc_fail(RC_ERR_STORE, "cannot sync %s: %s", s->cfg.state_dir, strerror(errno));
 		goto out;
 	}
-	/* the files the new manifest no longer names */
-	if (whole) {
-		sweep(&p);
+	/* the files neither this manifest nor the one it replaced names */
+	sweep(&p, old);
+	if (whole)
 		unlinkat(statefd, "nss.mdb", 0);   /* the snapshot of rollcall 0.1 */
-	} else {
+out:
+	/* a publication that failed before its manifest was renamed in takes
+	 * back the shards it wrote (no manifest names them: no reader has
+	 * them), so that it leaves a full disk as full as it found it */
+	if (rc && !renamed && p.tser && p.dirfd >= 0)
 		for (uint32_t i = 0; i < 2 * p.nshards; i++) {
 			char fn[RC_SNAP_NAME_MAX];
-			uint64_t ser;
-			uint32_t size;
-			rc_snap_shard_file(old, i < p.nshards ? 'P' : 'U', i % p.nshards, fn,
-			                   sizeof(fn), &ser, &size);
-			if (ser != p.tser[i])
-				unlinkat(p.dirfd, fn, 0);
+			if (p.tser[i] != p.serial)
+				continue;
+			rc_snap_file_name(fn, i < p.nshards ? 'P' : 'U', i % p.nshards, p.serial);
+			unlinkat(p.dirfd, fn, 0);
 		}
-	}
-out:
 	pub_free(&p);
 	return rc;
 }

@@ -5,7 +5,7 @@
  * of snapshot.c and in nss_rollcall(8).)
  *
  * Files (in the state directory), every one immutable once named by a
- * manifest, every integer little-endian:
+ * manifest, every integer little-endian (bytes.h):
  *
  *   nss.snap          the manifest: the store generation it shows, the
  *                     configuration print, homes and shells, the shard
@@ -35,8 +35,10 @@
  *     gecos NUL, u32 gid[ngids]
  *   a group list: u32 gid, u32 members, u32 bytes of their names with NULs,
  *   u32 offset of (members x u32 record numbers); lists in gid order.
- * 'U' (count: users), at 32: u32 offset of count x (u32 uid, u32 offset of
- *   the user name, NUL-ended) in uid order.
+ * 'U' (count: users), at 32: u32 offset of count x (u32 uid, u32 hash of
+ *   the user name, u32 offset of the user name, NUL-ended) in uid order
+ *   (a lookup by uid goes from the hash to the 'P' records of that hash,
+ *   without reading the name; version 2 had no hash).
  *
  * SPDX-License-Identifier: BSD-3-Clause
  */
@@ -47,8 +49,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "bytes.h"
 
-#define RC_SNAP_VERSION 2
+#define RC_SNAP_VERSION 3
 #define RC_SNAP_FILE "nss.snap"
 #define RC_SNAP_DIR "nss.d"
 #define RC_SNAP_MAGIC "RCNS"
@@ -131,17 +134,6 @@ int rc_snap_shard_uids(rc_snap *sn, uint32_t i, int (*fn)(void *ctx, uint32_t ui
 int rc_snap_groups_each(rc_snap *sn, int (*fn)(void *ctx, uint32_t gid, const char *name,
                                                const uint8_t *shards, uint32_t nshards),
                         void *ctx);
-
-static inline uint32_t rc_snap_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-	       ((uint32_t)p[3] << 24);
-}
-
-static inline uint64_t rc_snap_u64(const uint8_t *p)
-{
-	return (uint64_t)rc_snap_u32(p) | ((uint64_t)rc_snap_u32(p + 4) << 32);
-}
 
 static inline uint32_t rc_snap_mix(uint32_t h)
 {

@@ -364,7 +364,7 @@ EXPORT enum nss_status _nss_rollcall_initgroups_dyn(const char *user, gid_t grou
 	}
 	st = NSS_STATUS_SUCCESS;
 	for (size_t i = 0; i < n; i++) {
-		gid_t gid = (gid_t)rc_snap_u32(g + 4 * i);
+		gid_t gid = (gid_t)rc_le32(g + 4 * i);
 		if (gid == group)
 			continue;
 		bool dup = false;

@@ -107,7 +107,7 @@ static int write_changes(const char *dir, long n, long k)
 		char grname[48];
 		snprintf(grname, sizeof(grname), "rollcall-%s", role);
 		if (rc_snap_open(&sn, path) || rc_snap_gr_byname(sn, grname, &gr) ||
-		    rc_snap_groups(sn, name, &g, &ng) || ng != 2 || rc_snap_u32(g) != gr.gid) {
+		    rc_snap_groups(sn, name, &g, &ng) || ng != 2 || rc_le32(g) != gr.gid) {
 			if (bad++ < 5)
 				printf("change %ld: %s is not %s in the snapshot when the call returns\n", c,
 				       name, role);
@@ -177,7 +177,7 @@ static void direct(const char *path, long n, const struct user *u, long i, uint3
 	if (rc_snap_pw_byuid(sn, (uint32_t)u[i].uid, &pw) != RC_OK || strcmp(pw.name, u[i].name))
 		wrong("rc_snap_pw_byuid:", u[i].name, 0);
 	if (rc_snap_groups(sn, u[i].name, &g, &ng) != RC_OK || ng != 2 ||
-	    (rc_snap_u32(g) != dev && rc_snap_u32(g) != ro))
+	    (rc_le32(g) != dev && rc_le32(g) != ro))
 		wrong("rc_snap_groups:", u[i].name, (long)ng);
 	if (rc_snap_gr_byname(sn, "rollcall-developer", &gr) != RC_OK) {
 		wrong("rc_snap_gr_byname:", "rollcall-developer", 0);
