@@ -372,7 +372,11 @@ static int session(void)
 	ls->ls_filter = strdup("(objectClass=rcReplicated)");
 	ls->ls_scope = LDAP_SCOPE_SUBTREE;
 	ls->ls_attrs = NULL;
-	ls->ls_timeout = 0;   /* ldap_sync_poll never waits: poll() does */
+	/* ldap_sync_poll is called when poll() says the connection has
+	 * data; with a zero timeout libldap would not read it (it selects
+	 * only when given time), so it may wait up to a second for the rest
+	 * of a message (never inside a write transaction) */
+	ls->ls_timeout = 1;
 	ls->ls_search_entry = on_entry;
 	ls->ls_intermediate = on_intermediate;
 	ls->ls_search_result = on_result;

@@ -169,10 +169,11 @@ int rc_fleet_provider_config(FILE *f, const char *suffix, const char *dbdir,
 	        "by dn.children=\"%s%s\" read by * none\n"
 	        "olcAccess: {2}to dn.subtree=\"%s%s\" by dn.exact=\"cn=admin,%s\" write "
 	        "by self read by * none\n"
-	        "olcAccess: {3}to * by dn.exact=\"cn=admin,%s\" write "
+	        "olcAccess: {3}to dn.base=\"cn=admin,%s\" by self write by * none\n"
+	        "olcAccess: {4}to * by dn.exact=\"cn=admin,%s\" write "
 	        "by dn.children=\"%s%s\" read by * none\n\n",
 	        suffix, suffix, suffix, hosts, suffix, hosts, suffix, hosts, suffix, suffix, suffix,
-	        hosts, suffix);
+	        suffix, hosts, suffix);
 	fprintf(f,
 	        "dn: olcOverlay={0}syncprov,olcDatabase={1}mdb,cn=config\n"
 	        "objectClass: olcOverlayConfig\nobjectClass: olcSyncProvConfig\n"
