@@ -127,11 +127,12 @@ host_add() {
 	[ -n "$HOST_SECRET" ]
 }
 
-# host_join DIR NAME: host NAME joins with the state directory DIR
+# host_join DIR NAME: host NAME joins with the state directory DIR (the
+# providers: JOIN_URIS, default $URI)
 host_join() {
 	host_add "$2" || return 1
 	printf '%s\n' "$HOST_SECRET" | "$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$1" \
-		fleet join "$URI" --host "$2" --suffix "$SUFFIX" --secret-stdin >/dev/null
+		fleet join "${JOIN_URIS:-$URI}" --host "$2" --suffix "$SUFFIX" --secret-stdin >/dev/null
 }
 
 # rollcalld_start DIR: rollcalld -f for the state directory DIR (log in

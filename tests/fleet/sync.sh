@@ -117,6 +117,10 @@ sleep 1
 check "rollcalld keeps running and says it is disconnected" sh -c "kill -0 $RCD_PID && '$ROLLCALL' --config '$TMP/rollcall.conf' --state-dir '$SD2' fleet status | grep -q 'rollcalld: *disconnected'"
 expect_err 1 "not in a fleet" "fleet status of a host that did not join says so" rc fleet status
 provider_start "$P" "$PORT" || { not_ok "slapd restarts"; done_testing; exit 1; }
+connected2() { "$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$SD2" fleet status | grep -q 'rollcalld: *connected'; }
+if wait_for 40 connected2; then ok "rollcalld reconnects when the provider returns ($WAITED ms, backoff)"; else not_ok "rollcalld reconnects"; fi
+run as_admin ldapadd -f "$TMP/carol.ldif"
+if wait_for 10 n2 getent passwd carol; then ok "... and follows the directory again ($WAITED ms)"; else not_ok "changes after the reconnection reach host 2"; fi
 rollcalld_stop
 
 # ---- SIGKILL during a refresh: never a cookie ahead of its data (the
@@ -132,7 +136,10 @@ run as_admin ldapadd -f "$TMP/many.ldif"
 check "the administrator adds $N members and their invitations" test "$st" = 0
 TOTAL=$(as_admin ldapsearch -LLL -b "$SUFFIX" '(objectClass=rcReplicated)' dn | grep -c '^dn: ')
 SD3=$TMP/host3
-host_join "$SD3" h3 || not_ok "host 3 joins"
+# host 3's first provider listens nowhere: join and rollcalld go on to the next
+DEAD=ldap://127.0.0.1:$(free_port)/
+JOIN_URIS="$DEAD,$URI" host_join "$SD3" h3 || not_ok "host 3 joins"
+check "host 3 joined through its second provider" grep -q "^uris=$DEAD,$URI\$" "$SD3/fleet.conf"
 # how long a full refresh takes here (host 4), then kills spread over it
 SD4=$TMP/host4
 host_join "$SD4" h4 || not_ok "host 4 joins"
