@@ -434,13 +434,31 @@ static int record_del(rc_txn *t, int kind, const void *key, size_t klen)
 /* Check VAL with the codec as a record of KIND under KEY, then store it
  * with its indexes.  A record the codec refuses, or whose key is not its
  * own, is RC_ERR_INVALID (nothing written). */
+static int record_check_put(rc_txn *t, int kind, const void *key, size_t klen, const void *val,
+                            size_t vlen);
 static int record_put(rc_txn *t, int kind, const void *key, size_t klen, const void *val,
                       size_t vlen)
 {
-	int rc;
-
 	if (!key_replicated(kind, key, klen) || klen > 511)
 		return rc_fail(RC_ERR_INVALID, "a %s record with a key that is not one", kind_names[kind]);
+	return record_check_put(t, kind, key, klen, val, vlen);
+}
+
+/* A record the codec refuses is bad input from the directory, not a
+ * damaged store: refused alone (RC_ERR_INVALID), the batch goes on. */
+static int codec_ok(int rc, int kind)
+{
+	if (rc == RC_OK || rc == RC_ERR_NOMEM)
+		return rc;
+	return rc_fail(RC_ERR_INVALID, "a %s record the store's codec refuses (%s)",
+	               kind_names[kind], rc_errmsg());
+}
+
+static int record_check_put(rc_txn *t, int kind, const void *key, size_t klen, const void *val,
+                            size_t vlen)
+{
+	int rc;
+
 	switch (kind) {
 	case RC_REPL_MEMBER: {
 		rc_member_rec *m = calloc(1, sizeof(*m)), *old = calloc(1, sizeof(*old));
@@ -450,7 +468,7 @@ static int record_put(rc_txn *t, int kind, const void *key, size_t klen, const v
 			free(old);
 			return rc_fail(RC_ERR_NOMEM, "out of memory");
 		}
-		rc = rc_member_decode(val, vlen, m);
+		rc = codec_ok(rc_member_decode(val, vlen, m), kind);
 		if (!rc && (strlen(m->username) != klen || memcmp(m->username, key, klen) != 0))
 			rc = rc_fail(RC_ERR_INVALID, "a member record under another name's key");
 		if (!rc && rc_db_get(t, DB_MEMBERS, key, klen, &ov) == RC_OK &&
@@ -474,7 +492,7 @@ static int record_put(rc_txn *t, int kind, const void *key, size_t klen, const v
 	}
 	case RC_REPL_SVCUSER: {
 		rc_svcuser_rec u;
-		rc = rc_svcuser_decode(val, vlen, &u);
+		rc = codec_ok(rc_svcuser_decode(val, vlen, &u), kind);
 		if (!rc && (strlen(u.pub.username) != klen || memcmp(u.pub.username, key, klen) != 0))
 			rc = rc_fail(RC_ERR_INVALID, "a service user record under another name's key");
 		if (!rc)
@@ -487,7 +505,7 @@ static int record_put(rc_txn *t, int kind, const void *key, size_t klen, const v
 	case RC_REPL_TOKEN: {
 		rc_token_rec tk;
 		char ok[5 + RC_TOKEN_ID_LEN];
-		rc = rc_token_decode(val, vlen, &tk);
+		rc = codec_ok(rc_token_decode(val, vlen, &tk), kind);
 		if (!rc && memcmp(tk.pub.id, (const char *)key + 1, RC_TOKEN_ID_LEN) != 0)
 			rc = rc_fail(RC_ERR_INVALID, "a token record under another id's key");
 		if (!rc)
@@ -500,28 +518,28 @@ static int record_put(rc_txn *t, int kind, const void *key, size_t klen, const v
 	}
 	case RC_REPL_ROLE: {
 		rc_role ro;
-		rc = rc_role_decode(val, vlen, &ro);
+		rc = codec_ok(rc_role_decode(val, vlen, &ro), kind);
 		if (!rc && (strlen(ro.name) != klen || memcmp(ro.name, key, klen) != 0))
 			rc = rc_fail(RC_ERR_INVALID, "a role record under another name's key");
 		break;
 	}
 	case RC_REPL_INVITATION: {
 		rc_invitation inv;
-		rc = rc_invitation_decode(val, vlen, &inv);
+		rc = codec_ok(rc_invitation_decode(val, vlen, &inv), kind);
 		if (!rc && (strlen(inv.username) != klen || memcmp(inv.username, key, klen) != 0))
 			rc = rc_fail(RC_ERR_INVALID, "an invitation record under another name's key");
 		break;
 	}
 	case RC_REPL_SERVICE: {
 		rc_service svc;
-		rc = rc_service_decode(val, vlen, &svc);
+		rc = codec_ok(rc_service_decode(val, vlen, &svc), kind);
 		if (!rc && (strlen(svc.name) != klen || memcmp(svc.name, key, klen) != 0))
 			rc = rc_fail(RC_ERR_INVALID, "a service record under another name's key");
 		break;
 	}
 	case RC_REPL_SETTING: {
 		char value[RC_SETTING_MAX + 1];
-		rc = rc_setting_decode(val, vlen, value, sizeof(value));
+		rc = codec_ok(rc_setting_decode(val, vlen, value, sizeof(value)), kind);
 		break;
 	}
 	default:
