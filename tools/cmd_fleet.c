@@ -1,6 +1,8 @@
 /*
  * cmd_fleet.c - "rollcall fleet ...": one membership on many hosts through
- * OpenLDAP (rollcall(8), FLEET).  Root only.
+ * OpenLDAP (rollcall(8), Fleet).  Root only, every action: the tool is
+ * setuid, and these write files where they are told and talk to the
+ * network.
  * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
@@ -79,7 +81,6 @@ static int fleet_provider_config(struct cli *c, int argc, char **argv)
 	int ch, rc, fd;
 	struct stat st;
 
-	(void)c;
 	OPT_START();
 	while ((ch = opt_next(argc, argv, lo)) != -1) {
 		switch (ch) {
@@ -95,6 +96,8 @@ static int fleet_provider_config(struct cli *c, int argc, char **argv)
 		return rc;
 	if (!suffix || !out)
 		return cli_usage("fleet provider-config needs --suffix DN and --out DIR");
+	if ((rc = root_only(c, "provider-config")))
+		return rc;
 	if ((rc = rc_fleet_suffix_check(suffix)) != 0)
 		return cli_fail(rc);
 	if (stat(schema, &st) != 0 || !S_ISREG(st.st_mode))
@@ -146,6 +149,8 @@ static int fleet_provider_init(struct cli *c, int argc, char **argv)
 		return rc;
 	if (!suffix || !out)
 		return cli_usage("fleet provider-init needs --suffix DN and --out FILE");
+	if ((rc = root_only(c, "provider-init")))
+		return rc;
 	if ((rc = rc_fleet_suffix_check(suffix)) != 0)
 		return cli_fail(rc);
 	if (from_stdin) {
@@ -289,6 +294,8 @@ static int fleet_host_add(struct cli *c, int argc, char **argv)
 	const char *name = argv[optind];
 	if (!suffix || !uris)
 		return cli_usage("fleet host-add needs --uri URI[,URI] and --suffix DN");
+	if ((rc = root_only(c, "host-add")))
+		return rc;
 	if ((rc = rc_fleet_host_check(name)) || (rc = rc_fleet_suffix_check(suffix)) ||
 	    (rc = rc_fleet_uris_check(uris)))
 		return cli_fail(rc);
@@ -466,6 +473,8 @@ static int fleet_join(struct cli *c, int argc, char **argv)
 		rc_code_result res;
 		int lr = rc_store_create(&c->cfg, "fleet-join@localhost.localdomain", "fleet-join", &res);
 		sodium_memzero(&res, sizeof(res));
+		if (lr)
+			unlink(path);   /* the key it wrote: join can run again */
 		if (!lr)
 			lr = rc_store_open(&c->s, &c->cfg, 0);
 		if (!lr)

@@ -22,6 +22,13 @@ expect_err 4 'cannot be reached' "join with no provider listening: exit 4" \
 	sh -c "echo s | '$ROLLCALL' --config '$TMP/rollcall.conf' --state-dir '$TMP/j' fleet join ldap://127.0.0.1:1/ --host h --suffix '$SUFFIX' --secret-stdin"
 check "... and makes no store" test ! -e "$TMP/j/store"
 expect_err 2 'fleet' "an unknown fleet action" rc fleet frobnicate
+for action in "provider-config --suffix $SUFFIX --out $TMP/x" "provider-init --suffix $SUFFIX --out $TMP/x.ldif" \
+	"export --suffix $SUFFIX --out $TMP/x.ldif" "host-add h --uri ldap://127.0.0.1:1/ --suffix $SUFFIX" \
+	"join ldap://127.0.0.1:1/ --host h --suffix $SUFFIX" status; do
+	expect_err 3 'only root' "fleet ${action%% *} is root's only" \
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$TMP/j" fleet $action
+done
+check "... and none of them wrote anything" test ! -e "$TMP/x" -a ! -e "$TMP/x.ldif"
 
 # ---- a provider with one host's store moved in
 init_store
