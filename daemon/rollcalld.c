@@ -56,6 +56,9 @@ static struct {
 	int sigfd;
 	bool foreground;
 	volatile bool stop, reload;
+	bool full_reload;         /* drop the stored cookie: a full refresh */
+	bool reload_now;          /* ... at once, without the backoff */
+	bool failed;              /* a batch failed: this session applies nothing more */
 	bool in_refresh;
 	struct op *q;
 	size_t nq, capq;
@@ -170,6 +173,12 @@ static int flush(bool set_cookie, const struct berval *cookie)
 	size_t removed = 0, n = D.nq;
 	int rc;
 
+	if (D.failed) {
+		for (size_t i = 0; i < D.nq; i++)
+			op_free(&D.q[i]);
+		D.nq = 0;
+		return -1;
+	}
 	if (!D.nq && !set_cookie)
 		return 0;
 	rc = rc_replica_begin(D.r);
@@ -190,12 +199,18 @@ static int flush(bool set_cookie, const struct berval *cookie)
 			break;
 		case OP_MARK:
 			rc = rc_replica_mark(D.r, o->uuid);
+			if (rc == RC_ERR_NOTFOUND) {
+				logmsg(LOG_WARNING, "the provider has an entry this host never had as "
+				       "unchanged since its cookie (a directory restored or reloaded?): "
+				       "a full reload follows");
+				D.full_reload = true;
+			}
 			break;
 		case OP_SWEEP:
 			rc = rc_replica_sweep(D.r, &removed);
 			if (!rc && removed)
-				logmsg(LOG_INFO, "present phase: %zu records the directory no longer has "
-				       "removed", removed);
+				logmsg(LOG_INFO, "%s: %zu records the directory no longer has removed",
+				       o->kind, removed);
 			break;
 		}
 	}
@@ -204,7 +219,9 @@ static int flush(bool set_cookie, const struct berval *cookie)
 	D.nq = 0;
 	if (rc) {
 		rc_replica_abort(D.r);
-		logmsg(LOG_ERR, "cannot apply the directory's changes: %s", rc_errmsg());
+		if (!D.full_reload)
+			logmsg(LOG_ERR, "cannot apply the directory's changes: %s", rc_errmsg());
+		D.failed = true;
 		return -1;
 	}
 	rc = rc_replica_commit(D.r, set_cookie && cookie ? cookie->bv_val : NULL,
@@ -212,6 +229,7 @@ static int flush(bool set_cookie, const struct berval *cookie)
 	                       set_cookie && cookie && cookie->bv_len);
 	if (rc) {
 		logmsg(LOG_ERR, "cannot commit the directory's changes: %s", rc_errmsg());
+		D.failed = true;
 		return -1;
 	}
 	D.applied_total += n;
@@ -243,7 +261,14 @@ static int after_message(ldap_sync_t *ls)
 	if (D.nq < QUEUE_MAX && more_waiting(ls->ls_ld))
 		return 0;
 	/* in the persist phase, the cookie goes with the changes */
-	return flush(!D.in_refresh, &ls->ls_cookie) ? LDAP_OTHER : 0;
+	if (flush(!D.in_refresh, &ls->ls_cookie) == 0)
+		return 0;
+	/* nothing more of this session is applied: the connection is shut so
+	 * that a refresh under way (ldap_sync_init) ends too */
+	int fd = -1;
+	if (ldap_get_option(ls->ls_ld, LDAP_OPT_DESC, &fd) == LDAP_OPT_SUCCESS && fd >= 0)
+		shutdown(fd, SHUT_RDWR);
+	return LDAP_OTHER;
 }
 
 /* ---- ldap_sync callbacks --------------------------------------------------------- */
@@ -323,11 +348,13 @@ static int on_intermediate(ldap_sync_t *ls, LDAPMessage *msg, BerVarray uuids,
 	struct berval *data = NULL;
 	if (ldap_parse_intermediate(ls->ls_ld, msg, &oid, &data, NULL, 0) == LDAP_SUCCESS && data &&
 	    data->bv_len && (unsigned char)data->bv_val[0] == LDAP_TAG_SYNC_REFRESH_PRESENT) {
-		if (!op_new(OP_SWEEP, NULL)) {
+		struct op *o = op_new(OP_SWEEP, NULL);
+		if (!o) {
 			ldap_memfree(oid);
 			ber_bvfree(data);
 			return LDAP_NO_MEMORY;
 		}
+		snprintf(o->kind, sizeof(o->kind), "present phase");
 	}
 	ldap_memfree(oid);
 	if (data)
@@ -395,11 +422,20 @@ static int session(void)
 	rc_replica_refresh_start(D.r);
 	rc_store_batch(D.s, 1);
 	D.in_refresh = true;
+	D.failed = false;
+	bool full = !ls->ls_cookie.bv_val;
 	rc = ldap_sync_init(ls, LDAP_SYNC_REFRESH_AND_PERSIST);
 	if (rc == LDAP_SUCCESS) {
-		/* the refresh is complete: its last changes with its cookie */
+		/* the refresh is complete: its last changes with its cookie.  One
+		 * without a cookie sent the whole content (ending with a delete
+		 * phase, syncprov's way): whatever it did not send goes too */
+		struct op *o = full ? op_new(OP_SWEEP, NULL) : NULL;
+		if (full && !o)
+			rc = LDAP_NO_MEMORY;
+		else if (o)
+			snprintf(o->kind, sizeof(o->kind), "full refresh");
 		D.in_refresh = false;
-		if (flush(true, &ls->ls_cookie))
+		if (rc == LDAP_SUCCESS && flush(true, &ls->ls_cookie))
 			rc = LDAP_OTHER;
 		rc_store_batch(D.s, 0);   /* publishes what the refresh changed */
 		if (!rc)
@@ -438,12 +474,15 @@ static int session(void)
 	/* what was queued belongs to no cookie yet: applied without one */
 	(void)flush(false, NULL);
 	rc_store_batch(D.s, 0);
-	if (rc == LDAP_SYNC_REFRESH_REQUIRED) {
+	if (rc == LDAP_SYNC_REFRESH_REQUIRED || D.full_reload) {
 		/* the provider cannot resume from our cookie: a full refresh (its
 		 * present phase sweeps) replaces the stored one when it ends */
-		logmsg(LOG_NOTICE, "the provider asks for a full reload");
+		if (!D.full_reload)
+			logmsg(LOG_NOTICE, "the provider asks for a full reload");
 		if (rc_replica_begin(D.r) == RC_OK)
 			(void)rc_replica_commit(D.r, NULL, 0, true);
+		D.full_reload = false;
+		D.reload_now = true;
 	} else if (!D.stop && !D.reload) {
 		logmsg(LOG_WARNING, "the connection to %s ended: %s", used,
 		       rc < 0 ? "lost" : ldap_err2string(rc));
@@ -548,6 +587,10 @@ int main(int argc, char **argv)
 			backoff = 1;
 		if (D.stop || D.reload)
 			continue;
+		if (D.reload_now) {
+			D.reload_now = false;
+			continue;
+		}
 		pause_for(backoff);
 		backoff = backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2;
 	}

@@ -65,12 +65,17 @@ void rc_replica_free(rc_replica *r);
 /* A new refresh starts: the marks are cleared. */
 void rc_replica_refresh_start(rc_replica *r);
 int rc_replica_begin(rc_replica *r);
-/* The entry UUID (16 bytes) now holds this record: stored and marked. */
+/* The entry UUID (16 bytes) now holds this record: stored and marked.
+ * A record the codec refuses is RC_ERR_INVALID, nothing of it stored but
+ * the entry known (marked). */
 int rc_replica_put(rc_replica *r, const uint8_t uuid[16], const char *kind, const void *key,
                    size_t klen, const void *val, size_t vlen);
 /* The entry UUID is gone (nothing when unknown). */
 int rc_replica_del(rc_replica *r, const uint8_t uuid[16]);
-/* The entry UUID is still there, unchanged (the present phase). */
+/* The entry UUID is still there, unchanged (the present phase).
+ * RC_ERR_NOTFOUND (no message) when this store never had it: the provider
+ * is not the one the stored cookie came from (its database was replaced),
+ * and only a full refresh makes the replica equal to it again. */
 int rc_replica_mark(rc_replica *r, const uint8_t uuid[16]);
 /* The end of a present phase: every replicated record the refresh did not
  * mark is deleted, and so is every record not from the directory.

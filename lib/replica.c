@@ -581,8 +581,19 @@ int rc_replica_put(rc_replica *r, const uint8_t uuid[16], const char *kindname,
 	} else if (rc && rc != RC_ERR_NOTFOUND) {
 		return rc;
 	}
-	if ((rc = record_put(&r->t, kind, key, klen, val, vlen)) != 0)
-		return rc;
+	int bad = record_put(&r->t, kind, key, klen, val, vlen);
+	if (bad && bad != RC_ERR_INVALID)
+		return bad;
+	if (bad) {
+		/* refused, but the entry is known: a later "present" for it is
+		 * no sign of a replica out of step (kind 0xff: no record) */
+		char why[256];
+		snprintf(why, sizeof(why), "%s", rc_errmsg());
+		ref[0] = 0xff;
+		if ((rc = rc_db_put_raw(&r->t, DB_HOST, uk, sizeof(uk), ref, klen + 1, 0)) == 0)
+			rc = mark_add(r, ref, klen + 1);
+		return rc ? rc : rc_fail(RC_ERR_INVALID, "%s", why);
+	}
 	if ((rc = rc_db_put_raw(&r->t, DB_HOST, uk, sizeof(uk), ref, klen + 1, 0)) != 0)
 		return rc;
 	r->pending++;
@@ -624,10 +635,8 @@ int rc_replica_mark(rc_replica *r, const uint8_t uuid[16])
 		return rc_fail(RC_ERR_STATE, "no replica transaction open");
 	uuid_key(uuid, uk);
 	rc = rc_db_get(&r->t, DB_HOST, uk, sizeof(uk), &v);
-	if (rc == RC_ERR_NOTFOUND)
-		return RC_OK;   /* unknown here: the sweep keeps nothing for it */
 	if (rc)
-		return rc;
+		return rc;   /* RC_ERR_NOTFOUND: unknown here */
 	return mark_add(r, v.mv_data, v.mv_size);
 }
 
@@ -818,7 +827,8 @@ int rc_replica_status_get(rc_store *s, rc_replica_status *st)
 		     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 			if (k.mv_size < UUID_PLEN || memcmp(k.mv_data, UUID_PREFIX, UUID_PLEN) != 0)
 				break;
-			st->entries++;
+			if (v.mv_size && *(const uint8_t *)v.mv_data < RC_REPL_KINDS)
+				st->entries++;   /* (not the entries whose record was refused) */
 		}
 		mdb_cursor_close(c);
 	}

@@ -28,6 +28,11 @@ check "... with the master key and every member" sh -c "grep -q '^rcMasterKey::'
 # ---- the provider, the export loaded before it starts
 P=$TMP/provider
 provider_make "$P" "$TMP/export.ldif" || { echo "1..1"; echo "not ok 1 - provider set-up"; exit 1; }
+# its "backup": the same data loaded now into a second directory, started
+# at the end in its place (a provider restored from a backup)
+BACKUP_PW=$ADMIN_PW
+provider_make "$TMP/backup" "$TMP/export.ldif" || { echo "1..1"; echo "not ok 1 - backup set-up"; exit 1; }
+BACKUP_ADMIN_PW=$ADMIN_PW ADMIN_PW=$BACKUP_PW
 provider_start "$P" || { echo "1..$((T + 1))"; not_ok "slapd starts"; exit 1; }
 ok "a slapd of the test's own answers on $URI"
 
@@ -174,6 +179,24 @@ check "... host 3 holds every entry of the directory" test "$(fleet_json "$SD3" 
 members() { "$ROLLCALL" --json --config "$TMP/rollcall.conf" --state-dir "$1" member list |
 	python3 -c 'import json,sys; print(" ".join(sorted(m["username"] for m in json.load(sys.stdin))))'; }
 check "... and the same members as the directory" test "$(members "$SD3" | wc -w)" = "$(as_admin ldapsearch -LLL -b "ou=members,$SUFFIX" '(objectClass=rcMember)' dn | grep -c '^dn: ')"
+rollcalld_stop
+
+# ---- the provider restored from a backup older than host 2's cookie: host
+# 2 drops its cookie and reloads in full (the directory is the authority)
+as_admin ldapsearch -LLL -b "ou=hosts,$SUFFIX" "(cn=h2)" objectClass cn userPassword > "$TMP/h2.ldif"
+as_admin ldapsearch -LLL -b "ou=state,$SUFFIX" "(cn=h2)" objectClass cn >> "$TMP/h2.ldif"
+provider_stop
+provider_start "$TMP/backup" "$PORT" || { not_ok "the backup starts"; done_testing; exit 1; }
+ADMIN_PW=$BACKUP_ADMIN_PW
+run as_admin ldapadd -f "$TMP/h2.ldif"
+check "host 2's entry (and secret) added to the restored provider" test "$st" = 0
+: > "$SD2.log"
+rollcalld_start "$SD2"
+backup_members() { [ "$("$ROLLCALL" --json --config "$TMP/rollcall.conf" --state-dir "$SD2" member list |
+	python3 -c 'import json,sys; print(" ".join(sorted(m["username"] for m in json.load(sys.stdin))))')" = "alice bob dave" ]; }
+if wait_for 20 backup_members; then ok "host 2 holds the backup's members again ($WAITED ms)"; else not_ok "host 2 follows the restored provider"; sed 's/^/# /' "$SD2.log"; fi
+check "... and carol, added after the backup, is gone" gone2 carol
+sed 's/^/# log: /' "$SD2.log" | grep -i -e reload -e newer -e refresh | head -5
 rollcalld_stop
 
 done_testing

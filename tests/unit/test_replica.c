@@ -159,6 +159,8 @@ static void test_put_then_delete(void **state)
 	assert_int_equal(rc_replica_begin(r), RC_OK);
 	assert_int_equal(rc_replica_del(r, U2), RC_OK);
 	assert_int_equal(rc_replica_del(r, U3), RC_OK);   /* unknown: nothing */
+	/* "present" for an entry this store never had: the caller must reload */
+	assert_int_equal(rc_replica_mark(r, U3), RC_ERR_NOTFOUND);
 	assert_int_equal(rc_replica_commit(r, "c2", 2, true), RC_OK);
 	assert_int_equal(rc_member_get(f->s, &root, "bob", &m), RC_ERR_NOTFOUND);
 	assert_int_equal(rc_member_get(f->s, &root, "bob@example.com", &m), RC_ERR_NOTFOUND);
