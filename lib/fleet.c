@@ -446,6 +446,21 @@ int rc_fleet_uris_check(const char *uris)
 	return RC_OK;
 }
 
+/* URI names this host (loopback): its traffic never leaves it */
+static bool uri_is_local(const char *uri)
+{
+	LDAPURLDesc *d = NULL;
+	bool local = false;
+
+	if (ldap_url_parse(uri, &d) != LDAP_SUCCESS)
+		return false;
+	if (d->lud_host && (!strcmp(d->lud_host, "localhost") || !strncmp(d->lud_host, "127.", 4) ||
+	                    !strcmp(d->lud_host, "::1")))
+		local = true;
+	ldap_free_urldesc(d);
+	return local;
+}
+
 int rc_fleet_bind(const char *uri, const char *dn, const char *secret, int timeout_s, LDAP **out)
 {
 	LDAP *ld = NULL;
@@ -464,6 +479,18 @@ int rc_fleet_bind(const char *uri, const char *dn, const char *secret, int timeo
 	ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_IDLE, &idle);
 	ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_PROBES, &probes);
 	ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_INTERVAL, &intv);
+	/* a secret never crosses a network in clear: ldap:// to another host
+	 * must StartTLS first (ldaps:// is TLS, ldapi:// and loopback stay
+	 * on this host) */
+	if (!strncmp(uri, "ldap://", 7) && !uri_is_local(uri)) {
+		rc = ldap_start_tls_s(ld, NULL, NULL);
+		if (rc != LDAP_SUCCESS) {
+			ldap_unbind_ext_s(ld, NULL, NULL);
+			/* (unreachable stays unreachable: exit 4) */
+			return rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR || rc == LDAP_TIMEOUT
+			               ? rc : LDAP_CONFIDENTIALITY_REQUIRED;
+		}
+	}
 	rc = ldap_sasl_bind_s(ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
 	if (rc != LDAP_SUCCESS) {
 		ldap_unbind_ext_s(ld, NULL, NULL);

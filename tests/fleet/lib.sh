@@ -26,7 +26,7 @@ fleet_cleanup() {
 	done
 	FLEET_PGIDS=
 }
-trap 'fleet_cleanup; rm -rf "$TMP"' EXIT
+trap 'fleet_cleanup; [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
 trap 'exit 143' TERM INT HUP
 
 # require_fleet: root, slapd and the LDAP tools; a skip with the reason
@@ -97,14 +97,16 @@ provider_make() {
 }
 
 # provider_start DIR [PORT]: slapd -d 0 on 127.0.0.1:PORT (a free one) and
-# an ldapi socket in DIR; waits (20 s at most) until it answers.  Sets
-# PORT, URI and SLAPD_PID.
+# an ldapi socket in DIR (and EXTRA_LISTEN's URLs, each followed by a
+# space); waits (20 s at most) until it answers.  Sets PORT, URI and
+# SLAPD_PID.  SLAPD_DEBUG: slapd's -d (0; 256 logs every operation to
+# DIR/slapd.log).
 provider_start() {
 	local d=$1 n=0
 	PORT=${2:-$(free_port)}
 	URI=ldap://127.0.0.1:$PORT/
-	bg_start "$d/slapd.log" slapd -d 0 -F "$d/slapd.d" \
-		-h "$URI ldapi://$(echo "$d/ldapi" | sed 's,/,%2F,g')" || return 1
+	bg_start "$d/slapd.log" slapd -d "${SLAPD_DEBUG:-0}" -F "$d/slapd.d" \
+		-h "$URI ${EXTRA_LISTEN:-}ldapi://$(echo "$d/ldapi" | sed 's,/,%2F,g')" || return 1
 	SLAPD_PID=$BGPID
 	until ldapsearch -x -H "$URI" -s base -b "" namingContexts >/dev/null 2>&1; do
 		if proc_gone "$SLAPD_PID"; then echo "slapd exited: $(tail -n 5 "$d/slapd.log" | tr '\n' ' ')"; return 1; fi

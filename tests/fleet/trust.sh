@@ -35,7 +35,11 @@ init_store
 rc fleet export --suffix "$SUFFIX" --out "$TMP/export.ldif" >/dev/null
 P=$TMP/provider
 provider_make "$P" "$TMP/export.ldif" || { echo "1..$((T + 1))"; not_ok "provider set-up"; exit 1; }
-provider_start "$P" || { echo "1..$((T + 1))"; not_ok "slapd starts"; exit 1; }
+# also on this host's first address that is not loopback (if it has one):
+# plain ldap:// there must StartTLS before any secret goes
+IP=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$' | grep -v '^127\.' | head -1)
+[ -n "$IP" ] && IPPORT=$(free_port) && EXTRA_LISTEN="ldap://$IP:$IPPORT/ "
+SLAPD_DEBUG=256 provider_start "$P" || { echo "1..$((T + 1))"; not_ok "slapd starts"; exit 1; }
 expect_err 3 'Invalid credentials' "host-add with a wrong administrator password: exit 3" \
 	sh -c "echo wrong | '$ROLLCALL' fleet host-add h9 --uri '$URI' --suffix '$SUFFIX' --admin-password-stdin"
 host_add h1; S1=$HOST_SECRET
@@ -45,6 +49,16 @@ expect_err 1 'already in the fleet' "enrolling h1 again is refused" \
 	sh -c "printf '%s\n' '$ADMIN_PW' | '$ROLLCALL' fleet host-add h1 --uri '$URI' --suffix '$SUFFIX' --admin-password-stdin"
 expect_err 3 'cannot bind as the host' "join with a wrong secret: exit 3" \
 	sh -c "echo wrong-secret | '$ROLLCALL' --config '$TMP/rollcall.conf' --state-dir '$TMP/j2' fleet join '$URI' --host h1 --suffix '$SUFFIX' --secret-stdin"
+
+if [ -n "$IP" ]; then
+	binds() { grep -c 'BIND dn="cn=h1,' "$P/slapd.log"; }
+	before=$(binds)
+	expect_err 1 'cannot bind as the host: Confidentiality required' "join over plain ldap:// to another address insists on StartTLS (this slapd has no TLS)" \
+		sh -c "printf '%s\n' '$S1' | '$ROLLCALL' --config '$TMP/rollcall.conf' --state-dir '$TMP/j3' fleet join 'ldap://$IP:$IPPORT/' --host h1 --suffix '$SUFFIX' --secret-stdin"
+	check "... and the host's secret never reached slapd (no new bind as h1 in its log)" test "$(binds)" = "$before"
+else
+	ok "# SKIP no address but loopback: the StartTLS check needs one"
+fi
 
 # ---- a host's credential
 cat > "$TMP/eve.ldif" <<EOF
