@@ -113,8 +113,22 @@ fi
 check "... rollcalld said so" grep -q 'present phase: 1 records' "$SD2.log"
 expect_err 1 'no member named "dave"' "dave is gone from host 2's store" sh -c "'$ROLLCALL' --config '$TMP/rollcall.conf' --state-dir '$SD2' member show dave"
 
+# ---- a token minted by a login session on host 1 works on host 2: its
+# record (a hash keyed by the store's key) replicated, and the key with it
+pam_services "$TMP/pamd1" "login1:session_token"
+run "$PAM_WRAP" "$TMP/pamd1" "$PAMDRIVE" -s login1 -a 'alice password 1' alice auth=SUCCESS acct=SUCCESS open=SUCCESS env=SUCCESS
+TOKEN=$(sed -n 's/.*ROLLCALL_TOKEN=\(rct_[a-z0-9_]*\).*/\1/p' "$OUT" | head -1)
+check "a login session on host 1 mints a token" test -n "$TOKEN"
+rc fleet export --suffix "$SUFFIX" --out "$TMP/export5.ldif" >/dev/null
+awk 'BEGIN { RS = ""; ORS = "\n\n" } /^dn: cn=[0-9a-f]+,ou=tokens,/' "$TMP/export5.ldif" > "$TMP/tokens.ldif"
+run as_admin ldapadd -f "$TMP/tokens.ldif"
+check "the administrator adds the token's record to the directory" test "$st" = 0
+token_login() { pd2 -a "$TOKEN" alice auth=SUCCESS acct=SUCCESS; }
+if wait_for 10 token_login; then ok "the token logs alice in on host 2 ($WAITED ms)"; else not_ok "the token logs in on host 2"; fi
+
 # ---- the provider down: logins and NSS keep working
 provider_stop
+expect 0 "with the provider stopped, the token still logs in on host 2" pd2 -a "$TOKEN" alice auth=SUCCESS acct=SUCCESS
 expect 0 "with the provider stopped, alice logs in on host 2" pd2 -a 'alice password 1' alice auth=SUCCESS acct=SUCCESS
 expect 0 "... and a wrong password is still refused (counted locally)" pd2 -a 'nope nope' alice auth=AUTH_ERR
 expect_out 0 '^alice:' "... and NSS answers" n2 getent passwd alice
