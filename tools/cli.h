@@ -107,6 +107,7 @@ void record_free(struct record *r);
 void json_string(FILE *f, const char *s);
 
 int cmd_init(struct cli *c, int argc, char **argv);
+int cmd_fleet(struct cli *c, int argc, char **argv);   /* cmd_fleet.c */
 int cmd_status(struct cli *c, int argc, char **argv);
 int cmd_doctor(struct cli *c, int argc, char **argv);
 int cmd_member(struct cli *c, int argc, char **argv);

@@ -47,6 +47,8 @@ static const char usage_text[] =
 "  settings show|get|set\n"
 "  audit [--since DURATION] [--limit N]\n"
 "  notification list|create|update|delete|send   email addresses subscribed to events\n"
+"  fleet provider-config|provider-init|export|host-add|join|status\n"
+"                                    one membership on many hosts (OpenLDAP)\n"
 "  mail-template show|check             the mails' templates (root only)\n"
 "\n"
 "Options:\n"
@@ -605,6 +607,7 @@ static const struct {
 	{ "audit", cmd_audit, true, NULL },
 	{ "mail-template", cmd_mail_template, false, NULL },
 	{ "notification", cmd_notification, true, NULL },
+	{ "fleet", cmd_fleet, false, NULL },
 };
 
 /* Started setuid: an environment of our own (PATH; TERM kept when it

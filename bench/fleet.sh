@@ -1,0 +1,74 @@
+#!/bin/bash
+# The fleet, measured on loopback (root): for N members moved in from a
+# host's store, the export, the provider's load (slapadd), a new host's
+# first refresh until rollcalld has stored its cookie (and NSS answers for
+# the last member), rollcalld's peak RSS; then change-to-visible: members
+# added in the directory one at a time until getent on the host shows each
+# (p50/p99 over 20).  A slapd of its own (tests/fleet/lib.sh), never the
+# packaged one.
+#
+# Usage: bench/fleet.sh BUILDDIR [N ...]   (default 10000 100000)
+set -u
+build=$(cd "${1:?usage: bench/fleet.sh BUILDDIR [N ...]}" && pwd); shift
+sizes=${*:-10000 100000}
+[ "$(id -u)" = 0 ] || { echo "bench/fleet.sh: needs root (a slapd of its own)" >&2; exit 1; }
+top_srcdir=$(cd "$(dirname "$0")/.." && pwd)
+top_builddir=$build
+ROLLCALL=$build/tools/rollcall
+NSS_MODULE=$build/nss_module/.libs/libnss_rollcall.so.2
+cd "$build" || exit 1
+. "$top_srcdir/tests/fleet/lib.sh"
+require_fleet >/dev/null
+printf 'id_min = 1000000\nid_max = 3999999\n' > "$TMP/rollcall.conf"
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+printf '| members | export s | slapadd s | first refresh s | NSS right after | rollcalld peak RSS MiB | add->getent p50/p99 ms (after ldapadd returned) |\n'
+printf '|---------|----------|-----------|-----------------|-----------------|------------------------|-------------------------------------------------|\n'
+for n in $sizes; do
+	rm -rf "$SD" "$TMP/p" "$TMP/h" "$TMP"/*.ldif
+	python3 - "$TMP/import.csv" "$n" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("email,role\n")
+    for i in range(int(sys.argv[2]) + 20):
+        f.write(f"u{i}@example.com,read-only\n")
+PY
+	rc init --owner owner@example.com >/dev/null
+	rc member import "$TMP/import.csv" >/dev/null
+	t0=$(ms); rc fleet export --suffix "$SUFFIX" --out "$TMP/all.ldif" >/dev/null; t1=$(ms)
+	# the last 20 members (and their invitations) are added later, over LDAP
+	awk -v n="$n" 'BEGIN { RS = ""; ORS = "\n\n" }
+		match($0, /^dn: uid=u[0-9]+,/) { i = substr($0, 10, RLENGTH - 10) + 0; if (i >= n) { print > "/dev/stderr"; next } }
+		{ print }' "$TMP/all.ldif" > "$TMP/base-data.ldif" 2> "$TMP/late.ldif"
+	t2=$(ms); provider_make "$TMP/p" "$TMP/base-data.ldif" || exit 1; t3=$(ms)
+	provider_start "$TMP/p" || exit 1
+	host_join "$TMP/h" h1 || exit 1
+	t4=$(ms); rollcalld_start "$TMP/h"
+	wait_for 600 synced "$TMP/h"; t5=$(ms)
+	last=$(grep -o '^dn: uid=u[0-9]*,ou=members' "$TMP/base-data.ldif" | tail -1 | sed 's/^dn: uid=//; s/,.*//')
+	if SD=$TMP/h nssw getent passwd "$last" >/dev/null; then nss=yes; else nss=no; fi
+	# peak, and now: anonymous memory apart from the store's mapped pages
+	rss=$(awk '/^VmHWM/ { h = int($2 / 1024) } /^RssAnon/ { a = int($2 / 1024) } /^RssFile/ { f = int($2 / 1024) }
+		END { printf "%d (anon %d, file %d)", h, a, f }' "/proc/$RCD_PID/status")
+	# change to visible, one member at a time
+	: > "$TMP/lat"
+	for i in $(seq "$n" $((n + 19))); do
+		awk -v dn="dn: uid=u$i,ou=members," 'BEGIN { RS = ""; ORS = "\n\n" } index($0, dn) == 1' "$TMP/late.ldif" > "$TMP/one.ldif"
+		a=$(date +%s%N)
+		as_admin ldapadd -f "$TMP/one.ldif" >/dev/null
+		b=$(date +%s%N)
+		until SD=$TMP/h nssw getent passwd "u$i" >/dev/null; do sleep 0.002; done
+		c=$(date +%s%N)
+		echo "$(( (c - a) / 1000000 )) $(( (c - b) / 1000000 ))" >> "$TMP/lat"
+	done
+	pct() { cut -d' ' -f"$1" "$TMP/lat" | sort -n | awk '{ v[NR] = $1 } END { printf "%d/%d", v[int(NR * 0.5 + 0.5)], v[NR] }'; }
+	lat="$(pct 1) ($(pct 2))"
+	rollcalld_stop
+	provider_stop
+	sec() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
+	printf '| %7d | %8s | %9s | %15s | %15s | %22s | %47s |\n' "$n" "$(sec "$t0" "$t1")" \
+		"$(sec "$t2" "$t3")" "$(sec "$t4" "$t5")" "$nss" "$rss" "$lat"
+done
+echo "(first refresh: from rollcalld's start to its cookie stored, polled every 20 ms.  add->getent:"
+echo " from ldapadd's start (its bind verifies an argon2id hash: most of it) to the member shown by NSS"
+echo " on the host, over 20 adds; in brackets, from ldapadd's return: p99 is the max of 20)"

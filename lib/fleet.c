@@ -1,0 +1,521 @@
+/*
+ * fleet.c - the fleet's directory side: the provider's configuration and
+ * base entries as LDIF, a host's export ("moving in"), the host's own
+ * fleet files in its state directory, and connecting to the providers.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#include <config.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sodium.h>
+#include "internal.h"
+#include "fleet.h"
+#include "fleetldap.h"
+
+/* ---- names ------------------------------------------------------------------ */
+
+int rc_fleet_suffix_check(const char *dn)
+{
+	/* attr=value[,attr=value...]: dc, o, ou; values [A-Za-z0-9-] */
+	const char *p = dn;
+	size_t n = strlen(dn);
+
+	if (n == 0 || n > 200)
+		return rc_fail(RC_ERR_INVALID, "suffix \"%.60s\": give a DN such as dc=example,dc=com", dn);
+	while (*p) {
+		size_t a = strspn(p, "abcdefghijklmnopqrstuvwxyz");
+		if (!((a == 2 && (!strncmp(p, "dc", 2) || !strncmp(p, "ou", 2))) ||
+		      (a == 1 && p[0] == 'o')) || p[a] != '=')
+			return rc_fail(RC_ERR_INVALID, "suffix \"%.60s\": each part must be dc=, o= or "
+			               "ou= (lower case), as in dc=example,dc=com", dn);
+		p += a + 1;
+		size_t v = 0;
+		while (isalnum((unsigned char)p[v]) || p[v] == '-')
+			v++;
+		if (v == 0 || (p[v] && p[v] != ','))
+			return rc_fail(RC_ERR_INVALID, "suffix \"%.60s\": a value may hold letters, digits "
+			               "and '-' only", dn);
+		p += v;
+		if (*p == ',')
+			p++;
+		if (p[-1] == ',' && !*p)
+			return rc_fail(RC_ERR_INVALID, "suffix \"%.60s\" ends with a comma", dn);
+	}
+	return RC_OK;
+}
+
+int rc_fleet_host_check(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > 63 || name[0] == '-')
+		return rc_fail(RC_ERR_INVALID, "host name \"%.70s\": 1 to 63 letters, digits and '-'", name);
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) && name[i] != '-')
+			return rc_fail(RC_ERR_INVALID, "host name \"%.70s\": 1 to 63 letters, digits and '-'",
+			               name);
+	return RC_OK;
+}
+
+/* ---- LDIF ------------------------------------------------------------------- */
+
+static bool ldif_safe(const unsigned char *v, size_t n)
+{
+	if (n && (v[0] == ' ' || v[0] == ':' || v[0] == '<' || v[n - 1] == ' '))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] < 0x20 || v[i] > 0x7e)
+			return false;
+	return true;
+}
+
+void rc_ldif_attr(FILE *f, const char *name, const void *val, size_t n)
+{
+	if (ldif_safe(val, n)) {
+		fprintf(f, "%s: %.*s\n", name, (int)n, (const char *)val);
+		return;
+	}
+	size_t blen = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+	char *b = malloc(blen);
+	if (!b)
+		return;
+	sodium_bin2base64(b, blen, val, n, sodium_base64_VARIANT_ORIGINAL);
+	/* folded at 76 columns (RFC 2849) */
+	fprintf(f, "%s:: ", name);
+	size_t col = strlen(name) + 3, len = strlen(b);
+	for (size_t i = 0; i < len; i++) {
+		if (col >= 76) {
+			fputs("\n ", f);
+			col = 1;
+		}
+		fputc(b[i], f);
+		col++;
+	}
+	fputc('\n', f);
+	sodium_memzero(b, blen);
+	free(b);
+}
+
+void rc_ldif_str(FILE *f, const char *name, const char *val)
+{
+	rc_ldif_attr(f, name, val, strlen(val));
+}
+
+/* The regular expression of a suffix (its letters, digits, '-', '=' and
+ * ',' need no escape). */
+int rc_fleet_provider_config(FILE *f, const char *suffix, const char *dbdir,
+                             const char *schema, const char *run_dir)
+{
+	int rc = rc_fleet_suffix_check(suffix);
+	if (rc)
+		return rc;
+	if (dbdir[0] != '/' || schema[0] != '/' || (run_dir && run_dir[0] != '/'))
+		return rc_fail(RC_ERR_INVALID, "the database directory, schema and run directory "
+		               "must be absolute paths");
+	if (strpbrk(dbdir, "\n\"") || strpbrk(schema, "\n\"") || (run_dir && strpbrk(run_dir, "\n\"")))
+		return rc_fail(RC_ERR_INVALID, "a path with a newline or a quote");
+	const char *hosts = "ou=hosts,";
+	fprintf(f,
+	        "# rollcall fleet provider: slapd's cn=config, made by \"rollcall fleet provider-config\".\n"
+	        "# Load with:  slapadd -n0 -F SLAPD_D -l THIS_FILE   (SLAPD_D an empty directory)\n"
+	        "dn: cn=config\nobjectClass: olcGlobal\ncn: config\n");
+	if (run_dir)
+		fprintf(f, "olcPidFile: %s/slapd.pid\nolcArgsFile: %s/slapd.args\n", run_dir, run_dir);
+	fprintf(f, "olcLogLevel: stats\n\n"
+	        "dn: cn=module{0},cn=config\nobjectClass: olcModuleList\ncn: module{0}\n"
+	        "olcModulePath: /usr/lib/ldap\nolcModuleLoad: back_mdb\nolcModuleLoad: syncprov\n"
+	        "olcModuleLoad: argon2\n\n"
+	        "dn: cn=schema,cn=config\nobjectClass: olcSchemaConfig\ncn: schema\n\n"
+	        "include: file:///etc/ldap/schema/core.ldif\n\n"
+	        "include: file://%s\n\n", schema);
+	fprintf(f,
+	        "dn: olcDatabase={-1}frontend,cn=config\nobjectClass: olcDatabaseConfig\n"
+	        "objectClass: olcFrontendConfig\nolcDatabase: {-1}frontend\nolcSizeLimit: 500\n"
+	        "olcPasswordHash: {ARGON2}\n"
+	        "olcAccess: {0}to dn.base=\"\" by * read\n"
+	        "olcAccess: {1}to dn.base=\"cn=subschema\" by * read\n\n"
+	        "dn: olcDatabase={0}config,cn=config\nobjectClass: olcDatabaseConfig\n"
+	        "olcDatabase: {0}config\n"
+	        "olcAccess: {0}to * by dn.exact=gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth manage by * none\n\n");
+	fprintf(f,
+	        "dn: olcDatabase={1}mdb,cn=config\nobjectClass: olcDatabaseConfig\n"
+	        "objectClass: olcMdbConfig\nolcDatabase: {1}mdb\nolcSuffix: %s\n"
+	        "olcDbDirectory: %s\nolcDbMaxSize: 4294967296\n"
+	        "olcRootDN: gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth\n"
+	        "olcDbIndex: objectClass eq\nolcDbIndex: entryCSN eq\nolcDbIndex: entryUUID eq\n"
+	        "olcDbIndex: uid eq\nolcDbIndex: cn eq\n",
+	        suffix, dbdir);
+	/* the sync identities read everything: a frontend size limit (500)
+	 * would cut a refresh short */
+	fprintf(f,
+	        "olcLimits: {0}dn.children=\"%s%s\" size=unlimited time=unlimited\n"
+	        "olcLimits: {1}dn.exact=\"cn=admin,%s\" size=unlimited time=unlimited\n",
+	        hosts, suffix, suffix);
+	/* ACLs: the admin writes; a host reads what logins need (the
+	 * replicated records, the fleet key) and writes its own state only;
+	 * credentials are for binding alone; anonymous sees nothing. */
+	fprintf(f,
+	        "olcAccess: {0}to attrs=userPassword by dn.exact=\"cn=admin,%s\" write "
+	        "by anonymous auth by * none\n"
+	        "olcAccess: {1}to dn.regex=\"^(.+,)?cn=([^,]+),ou=state,%s$\" "
+	        "by dn.exact=\"cn=admin,%s\" write "
+	        "by dn.exact,expand=\"cn=$2,%s%s\" write "
+	        "by dn.children=\"%s%s\" read by * none\n"
+	        "olcAccess: {2}to dn.subtree=\"%s%s\" by dn.exact=\"cn=admin,%s\" write "
+	        "by self read by * none\n"
+	        "olcAccess: {3}to dn.base=\"cn=admin,%s\" by self write by * none\n"
+	        "olcAccess: {4}to * by dn.exact=\"cn=admin,%s\" write "
+	        "by dn.children=\"%s%s\" read by * none\n\n",
+	        suffix, suffix, suffix, hosts, suffix, hosts, suffix, hosts, suffix, suffix, suffix,
+	        suffix, hosts, suffix);
+	fprintf(f,
+	        "dn: olcOverlay={0}syncprov,olcDatabase={1}mdb,cn=config\n"
+	        "objectClass: olcOverlayConfig\nobjectClass: olcSyncProvConfig\n"
+	        "olcOverlay: {0}syncprov\nolcSpCheckpoint: 100 1\nolcSpSessionlog: 10000\n");
+	return ferror(f) ? rc_fail(RC_ERR_STORE, "cannot write the configuration") : RC_OK;
+}
+
+int rc_fleet_secret_hash(const char *secret, char *out, size_t len)
+{
+	char h[crypto_pwhash_STRBYTES];
+
+	rc_slow_work("hashing a directory secret");
+	/* the secrets rollcall makes are random (256 bits): the minimum cost */
+	if (crypto_pwhash_str_alg(h, secret, strlen(secret), crypto_pwhash_OPSLIMIT_MIN + 2,
+	                          (size_t)8 << 20, crypto_pwhash_ALG_ARGON2ID13) != 0)
+		return rc_fail(RC_ERR_NOMEM, "out of memory hashing a secret");
+	if ((size_t)snprintf(out, len, "{ARGON2}%s", h) >= len)
+		return rc_fail(RC_ERR_INVALID, "a secret hash too long");
+	sodium_memzero(h, sizeof(h));
+	return RC_OK;
+}
+
+void rc_fleet_secret_new(char out[RC_FLEET_SECRET_LEN + 1])
+{
+	uint8_t raw[32];
+	rc_random_bytes(raw, sizeof(raw));
+	rc_base32_lower(raw, sizeof(raw), out);   /* 52 characters */
+	out[RC_FLEET_SECRET_LEN] = '\0';
+	sodium_memzero(raw, sizeof(raw));
+}
+
+static void suffix_entry(FILE *f, const char *suffix)
+{
+	const char *eq = strchr(suffix, '=');
+	size_t vlen = strcspn(eq + 1, ",");
+	fprintf(f, "dn: %s\n", suffix);
+	if (!strncmp(suffix, "dc=", 3))
+		fprintf(f, "objectClass: dcObject\nobjectClass: organization\ndc: %.*s\no: %.*s\n\n",
+		        (int)vlen, eq + 1, (int)vlen, eq + 1);
+	else if (!strncmp(suffix, "o=", 2))
+		fprintf(f, "objectClass: organization\no: %.*s\n\n", (int)vlen, eq + 1);
+	else
+		fprintf(f, "objectClass: organizationalUnit\nou: %.*s\n\n", (int)vlen, eq + 1);
+}
+
+int rc_fleet_provider_init(FILE *f, const char *suffix, const char *admin_hash)
+{
+	static const char *const ous[] = { "hosts", "state" };
+	int rc = rc_fleet_suffix_check(suffix);
+
+	if (rc)
+		return rc;
+	suffix_entry(f, suffix);
+	fprintf(f, "dn: cn=admin,%s\nobjectClass: rcHost\ncn: admin\n"
+	        "description: the fleet's administrator\n", suffix);
+	rc_ldif_str(f, "userPassword", admin_hash);
+	fputc('\n', f);
+	for (int k = 0; k < RC_REPL_KINDS; k++)
+		fprintf(f, "dn: ou=%s,%s\nobjectClass: organizationalUnit\nou: %s\n\n",
+		        rc_repl_kind_ou(k), suffix, rc_repl_kind_ou(k));
+	for (size_t i = 0; i < sizeof(ous) / sizeof(ous[0]); i++)
+		fprintf(f, "dn: ou=%s,%s\nobjectClass: organizationalUnit\nou: %s\n\n", ous[i], suffix,
+		        ous[i]);
+	return ferror(f) ? rc_fail(RC_ERR_STORE, "cannot write the entries") : RC_OK;
+}
+
+/* ---- export ----------------------------------------------------------------- */
+
+struct export_ctx {
+	FILE *f;
+	const char *suffix;
+	size_t count;
+};
+
+static const char *const kind_class[RC_REPL_KINDS] = {
+	"rcMember", "rcRoleEntry", "rcInvitation", "rcService", "rcServiceUser", "rcToken",
+	"rcSetting"
+};
+
+static int export_entry(const rc_repl_rec *r, void *vctx)
+{
+	struct export_ctx *x = vctx;
+	FILE *f = x->f;
+	const char *ou = rc_repl_kind_ou(r->kind);
+	char hex[2 * 512 + 1];
+
+	/* members, service users and invitations by name (their names are
+	 * checked user names); the rest by the hex of their key */
+	if (r->kind == RC_REPL_MEMBER || r->kind == RC_REPL_SVCUSER || r->kind == RC_REPL_INVITATION) {
+		fprintf(f, "dn: uid=%s,ou=%s,%s\n", r->name, ou, x->suffix);
+	} else {
+		sodium_bin2hex(hex, sizeof(hex), r->key, r->klen > 512 ? 512 : r->klen);
+		fprintf(f, "dn: cn=%s,ou=%s,%s\n", hex, ou, x->suffix);
+	}
+	fprintf(f, "objectClass: %s\nobjectClass: rcReplicated\n", kind_class[r->kind]);
+	if (r->kind == RC_REPL_MEMBER || r->kind == RC_REPL_SVCUSER || r->kind == RC_REPL_INVITATION)
+		rc_ldif_str(f, "uid", r->name);
+	else
+		fprintf(f, "cn: %s\n", hex);
+	switch (r->kind) {
+	case RC_REPL_MEMBER:
+		rc_ldif_str(f, "mail", r->email);
+		if (r->full_name && r->full_name[0])
+			rc_ldif_str(f, "cn", r->full_name);
+		rc_ldif_str(f, "rcRole", r->role);
+		rc_ldif_str(f, "rcStatus", r->status);
+		fprintf(f, "rcUidNumber: %u\n", (unsigned)r->uid);
+		break;
+	case RC_REPL_INVITATION:
+		rc_ldif_str(f, "mail", r->email);
+		break;
+	case RC_REPL_SVCUSER:
+		fprintf(f, "rcUidNumber: %u\n", (unsigned)r->uid);
+		break;
+	case RC_REPL_ROLE:
+		rc_ldif_str(f, "description", r->name);
+		fprintf(f, "rcRank: %u\n", (unsigned)r->rank);
+		break;
+	case RC_REPL_TOKEN:
+		rc_ldif_str(f, "uid", r->owner);
+		break;
+	default:
+		rc_ldif_str(f, "description", r->name);
+		break;
+	}
+	fprintf(f, "rcDb: %s\n", rc_repl_kind_name(r->kind));
+	rc_ldif_attr(f, "rcKey", r->key, r->klen);
+	rc_ldif_attr(f, "rcRecord", r->val, r->vlen);
+	fputc('\n', f);
+	x->count++;
+	return ferror(f) ? rc_fail(RC_ERR_STORE, "cannot write the export") : RC_OK;
+}
+
+int rc_fleet_export(FILE *f, rc_store *s, const char *suffix, size_t *count)
+{
+	struct export_ctx x = { .f = f, .suffix = suffix };
+	uint8_t key[RC_MASTER_KEY_LEN];
+	char path[RC_PATH_MAX];
+	int rc = rc_fleet_suffix_check(suffix);
+
+	if (rc)
+		return rc;
+	if ((rc = rc_path_join(path, sizeof(path), s->cfg.state_dir, "master.key")) != 0 ||
+	    (rc = rc_master_key_load(path, key)) != 0)
+		return rc;
+	fprintf(f, "# rollcall fleet export of %s: load with slapadd -n1 or ldapadd as the "
+	        "fleet's administrator\n", s->cfg.state_dir);
+	fprintf(f, "dn: cn=fleet,%s\nobjectClass: rcFleet\ncn: fleet\n", suffix);
+	rc_ldif_attr(f, "rcMasterKey", key, sizeof(key));
+	fputc('\n', f);
+	sodium_memzero(key, sizeof(key));
+	rc = rc_replica_export(s, export_entry, &x);
+	if (count)
+		*count = x.count;
+	return rc;
+}
+
+/* ---- the host's fleet files ---------------------------------------------------
+ * STATE/fleet.conf: "uris=", "suffix=", "host=" lines; STATE/fleet.secret:
+ * the host's secret.  Both root's, 0600, written whole (a temporary file
+ * renamed) and read with O_NOFOLLOW and an fstat check. */
+
+static int write_file(const char *dir, const char *name, const char *text)
+{
+	char path[RC_PATH_MAX], tmp[RC_PATH_MAX + 8];
+	int rc = rc_path_join(path, sizeof(path), dir, name);
+
+	if (rc)
+		return rc;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	(void)unlink(tmp);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return rc_fail(RC_ERR_STORE, "cannot create %s: %s", tmp, strerror(errno));
+	size_t n = strlen(text);
+	bool ok = fchown(fd, 0, 0) == 0 && fchmod(fd, 0600) == 0 &&
+	          write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
+	int err = errno;
+	close(fd);
+	if (!ok || rename(tmp, path) < 0) {
+		if (ok)
+			err = errno;
+		unlink(tmp);
+		return rc_fail(RC_ERR_STORE, "cannot write %s: %s", path, strerror(err));
+	}
+	return RC_OK;
+}
+
+static int read_file(const char *dir, const char *name, char *buf, size_t len)
+{
+	char path[RC_PATH_MAX];
+	struct stat st;
+	int fd, rc = rc_path_join(path, sizeof(path), dir, name);
+
+	if (rc)
+		return rc;
+	if ((rc = rc_open_trusted(path, name, &fd, &st)) != 0)
+		return rc;
+	if ((rc = rc_check_owner_mode(path, &st, 0077, name)) != 0) {
+		close(fd);
+		return rc;
+	}
+	ssize_t n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return rc_fail(RC_ERR_STORE, "cannot read %s: %s", path, strerror(errno));
+	if ((size_t)n == len - 1)
+		return rc_fail(RC_ERR_STORE, "%s is too long", path);
+	buf[n] = '\0';
+	return RC_OK;
+}
+
+int rc_fleet_conf_write(const char *state_dir, const rc_fleet_conf *fc)
+{
+	char text[2048];
+	int n = snprintf(text, sizeof(text), "# written by rollcall fleet join\nuris=%s\nsuffix=%s\nhost=%s\n",
+	                 fc->uris, fc->suffix, fc->host);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return rc_fail(RC_ERR_INVALID, "fleet settings too long");
+	int rc = write_file(state_dir, "fleet.secret", fc->secret);
+	return rc ? rc : write_file(state_dir, "fleet.conf", text);
+}
+
+int rc_fleet_conf_read(const char *state_dir, rc_fleet_conf *fc)
+{
+	char text[2048], *line, *save = NULL;
+	int rc;
+
+	memset(fc, 0, sizeof(*fc));
+	if ((rc = read_file(state_dir, "fleet.conf", text, sizeof(text))) != 0)
+		return rc;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "uris=", 5))
+			snprintf(fc->uris, sizeof(fc->uris), "%s", line + 5);
+		else if (!strncmp(line, "suffix=", 7))
+			snprintf(fc->suffix, sizeof(fc->suffix), "%s", line + 7);
+		else if (!strncmp(line, "host=", 5))
+			snprintf(fc->host, sizeof(fc->host), "%s", line + 5);
+	}
+	if (!fc->uris[0] || !fc->suffix[0] || !fc->host[0])
+		return rc_fail(RC_ERR_CONFIG, "%s/fleet.conf lacks uris=, suffix= or host=", state_dir);
+	rc = read_file(state_dir, "fleet.secret", fc->secret, sizeof(fc->secret));
+	if (!rc)
+		fc->secret[strcspn(fc->secret, "\r\n")] = '\0';
+	return rc;
+}
+
+void rc_fleet_conf_wipe(rc_fleet_conf *fc)
+{
+	sodium_memzero(fc, sizeof(*fc));
+}
+
+/* ---- LDAP ------------------------------------------------------------------ */
+
+int rc_fleet_uris_check(const char *uris)
+{
+	if (!uris[0] || strlen(uris) > 1000)
+		return rc_fail(RC_ERR_INVALID, "give the providers as URI[,URI...]");
+	char copy[1024], *save = NULL;
+	snprintf(copy, sizeof(copy), "%s", uris);
+	for (char *u = strtok_r(copy, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
+		if (strncmp(u, "ldap://", 7) && strncmp(u, "ldaps://", 8) && strncmp(u, "ldapi://", 8))
+			return rc_fail(RC_ERR_INVALID, "\"%.60s\" is not an ldap://, ldaps:// or ldapi:// URI",
+			               u);
+		LDAPURLDesc *d = NULL;
+		if (ldap_url_parse(u, &d) != LDAP_SUCCESS)
+			return rc_fail(RC_ERR_INVALID, "\"%.60s\" is not a valid LDAP URI", u);
+		ldap_free_urldesc(d);
+	}
+	return RC_OK;
+}
+
+/* URI names this host (loopback): its traffic never leaves it */
+static bool uri_is_local(const char *uri)
+{
+	LDAPURLDesc *d = NULL;
+	bool local = false;
+
+	if (ldap_url_parse(uri, &d) != LDAP_SUCCESS)
+		return false;
+	if (d->lud_host && (!strcmp(d->lud_host, "localhost") || !strncmp(d->lud_host, "127.", 4) ||
+	                    !strcmp(d->lud_host, "::1")))
+		local = true;
+	ldap_free_urldesc(d);
+	return local;
+}
+
+int rc_fleet_bind(const char *uri, const char *dn, const char *secret, int timeout_s, LDAP **out)
+{
+	LDAP *ld = NULL;
+	int v = 3, rc, idle = 10, probes = 3, intv = 5;
+	struct timeval nt = { timeout_s, 0 };
+	struct berval cred = { strlen(secret), (char *)(uintptr_t)secret };
+
+	*out = NULL;
+	rc_slow_work("connecting to the directory");
+	if ((rc = ldap_initialize(&ld, uri)) != LDAP_SUCCESS)
+		return rc;
+	ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v);
+	ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &nt);
+	ldap_set_option(ld, LDAP_OPT_TIMEOUT, &nt);
+	ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+	ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_IDLE, &idle);
+	ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_PROBES, &probes);
+	ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_INTERVAL, &intv);
+	/* a secret never crosses a network in clear: ldap:// to another host
+	 * must StartTLS first (ldaps:// is TLS, ldapi:// and loopback stay
+	 * on this host) */
+	if (!strncmp(uri, "ldap://", 7) && !uri_is_local(uri)) {
+		rc = ldap_start_tls_s(ld, NULL, NULL);
+		if (rc != LDAP_SUCCESS) {
+			ldap_unbind_ext_s(ld, NULL, NULL);
+			/* (unreachable stays unreachable: exit 4) */
+			return rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR || rc == LDAP_TIMEOUT
+			               ? rc : LDAP_CONFIDENTIALITY_REQUIRED;
+		}
+	}
+	rc = ldap_sasl_bind_s(ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
+	if (rc != LDAP_SUCCESS) {
+		ldap_unbind_ext_s(ld, NULL, NULL);
+		return rc;
+	}
+	*out = ld;
+	return LDAP_SUCCESS;
+}
+
+int rc_fleet_bind_any(const char *uris, const char *dn, const char *secret, LDAP **out,
+                      char *used, size_t usedlen)
+{
+	char copy[1024], *save = NULL;
+	int rc = LDAP_SERVER_DOWN;
+
+	snprintf(copy, sizeof(copy), "%s", uris);
+	for (char *u = strtok_r(copy, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
+		rc = rc_fleet_bind(u, dn, secret, 3, out);
+		if (rc == LDAP_SUCCESS) {
+			if (used)
+				snprintf(used, usedlen, "%s", u);
+			return rc;
+		}
+		if (rc == LDAP_INVALID_CREDENTIALS || rc == LDAP_INAPPROPRIATE_AUTH)
+			return rc;   /* the same directory answers the same */
+	}
+	return rc;
+}

@@ -1,0 +1,101 @@
+/*
+ * fleet.h - one membership on many hosts: the local replica of the
+ * directory (replica.c) and the fleet's LDAP side (fleet.c).
+ *
+ * Every host's store is a replica of the directory's membership records.
+ * A directory entry carries one record as the store keeps it: its
+ * database (rcDb), key (rcKey) and codec record (rcRecord).  replica.c is
+ * the only code that writes replicated records into a store: it checks
+ * each with the codec, keeps the store's indexes, and commits the sync
+ * cookie in the same write transaction as the changes it applied.
+ * Host state (docs/hoststate.md) is never replicated.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#ifndef RC_FLEET_H
+#define RC_FLEET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "rollcall.h"
+
+/* ---- the replicated kinds ------------------------------------------------- */
+enum {
+	RC_REPL_MEMBER = 0, RC_REPL_ROLE, RC_REPL_INVITATION, RC_REPL_SERVICE,
+	RC_REPL_SVCUSER, RC_REPL_TOKEN, RC_REPL_SETTING, RC_REPL_KINDS
+};
+/* "member", "role", ...: the rcDb value; NULL past the end */
+const char *rc_repl_kind_name(int kind);
+/* -1 when NAME is none */
+int rc_repl_kind_parse(const char *name);
+/* The directory's container of a kind: "members", "roles", ... */
+const char *rc_repl_kind_ou(int kind);
+
+/* One record, as the export gives it (valid during the callback). */
+typedef struct rc_repl_rec {
+	int kind;
+	const void *key;
+	size_t klen;
+	const void *val;
+	size_t vlen;
+	/* what administrators read (the record's own fields) */
+	const char *name;        /* the member, role, service, service user,
+	                            setting or invitation; a token's id */
+	const char *email;       /* members, invitations */
+	const char *full_name;   /* members */
+	const char *role;        /* members */
+	const char *status;      /* members */
+	const char *owner;       /* tokens */
+	uint32_t uid;            /* members, service users; 0: none */
+	uint32_t rank;           /* roles */
+} rc_repl_rec;
+typedef int (*rc_repl_cb)(const rc_repl_rec *r, void *ctx);
+/* Every membership record of S, in one read transaction (root only). */
+int rc_replica_export(rc_store *s, rc_repl_cb cb, void *ctx);
+
+/* ---- applying the directory's changes -------------------------------------
+ * A session of changes: rc_replica_begin opens a write transaction; put,
+ * del and mark add to it; rc_replica_commit commits it, with COOKIE when
+ * one is given (never a cookie ahead of its data).  Nothing slow or that
+ * waits (the network) between begin and commit. */
+typedef struct rc_replica rc_replica;
+int rc_replica_new(rc_replica **out, rc_store *s);
+void rc_replica_free(rc_replica *r);
+/* A new refresh starts: the marks are cleared. */
+void rc_replica_refresh_start(rc_replica *r);
+int rc_replica_begin(rc_replica *r);
+/* The entry UUID (16 bytes) now holds this record: stored and marked.
+ * A record the codec refuses is RC_ERR_INVALID, nothing of it stored but
+ * the entry known (marked). */
+int rc_replica_put(rc_replica *r, const uint8_t uuid[16], const char *kind, const void *key,
+                   size_t klen, const void *val, size_t vlen);
+/* The entry UUID is gone (nothing when unknown). */
+int rc_replica_del(rc_replica *r, const uint8_t uuid[16]);
+/* The entry UUID is still there, unchanged (the present phase).
+ * RC_ERR_NOTFOUND (no message) when this store never had it: the provider
+ * is not the one the stored cookie came from (its database was replaced),
+ * and only a full refresh makes the replica equal to it again. */
+int rc_replica_mark(rc_replica *r, const uint8_t uuid[16]);
+/* The end of a present phase: every replicated record the refresh did not
+ * mark is deleted, and so is every record not from the directory.
+ * *REMOVED: how many. */
+int rc_replica_sweep(rc_replica *r, size_t *removed);
+/* Commit (COOKIE: NULL keeps the stored one; LEN 0: no cookie). */
+int rc_replica_commit(rc_replica *r, const void *cookie, size_t len, bool set_cookie);
+void rc_replica_abort(rc_replica *r);
+/* Changes applied in the open transaction so far. */
+size_t rc_replica_pending(const rc_replica *r);
+
+/* Empty the replicated databases of S (a store made for joining a fleet). */
+int rc_replica_reset(rc_store *s);
+
+typedef struct rc_replica_status {
+	char cookie[512];        /* "" none */
+	size_t entries;          /* records from the directory */
+	int64_t applied;         /* the last change applied, 0 never */
+	int64_t synced;          /* the last refresh completed, 0 never */
+} rc_replica_status;
+int rc_replica_status_get(rc_store *s, rc_replica_status *st);
+
+#endif

@@ -1,0 +1,836 @@
+/*
+ * replica.c - the local replica of the fleet's directory: the only code
+ * that writes replicated records into a store (fleet.h).
+ *
+ * What it keeps in the host database (host state: the replica's own):
+ *   "@fleet/u/" + an entry's 16-byte UUID   the kind (1 byte) and the key
+ *                                           of the record it holds
+ *   "@fleet/cookie"                         the sync cookie of the data
+ *   "@fleet/applied", "@fleet/synced"       when a change was last applied
+ *                                           and a refresh last completed
+ * The cookie is written only by rc_replica_commit, in the transaction of
+ * the changes it covers.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#include <config.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include "internal.h"
+#include "fleet.h"
+
+#define UUID_PREFIX   "@fleet/u/"
+#define UUID_PLEN     (sizeof(UUID_PREFIX) - 1)
+#define COOKIE_KEY    "@fleet/cookie"
+#define COOKIE_MAX    511
+
+static const char *const kind_names[RC_REPL_KINDS] = {
+	"member", "role", "invitation", "service", "svcuser", "token", "setting"
+};
+static const char *const kind_ous[RC_REPL_KINDS] = {
+	"members", "roles", "invitations", "services", "serviceusers", "tokens", "settings"
+};
+static const int kind_db[RC_REPL_KINDS] = {
+	DB_MEMBERS, DB_ROLES, DB_INVITATIONS, DB_SERVICES, DB_SVCUSERS, DB_TOKENS, DB_SETTINGS
+};
+
+const char *rc_repl_kind_name(int kind)
+{
+	return kind >= 0 && kind < RC_REPL_KINDS ? kind_names[kind] : NULL;
+}
+
+const char *rc_repl_kind_ou(int kind)
+{
+	return kind >= 0 && kind < RC_REPL_KINDS ? kind_ous[kind] : NULL;
+}
+
+int rc_repl_kind_parse(const char *name)
+{
+	for (int i = 0; i < RC_REPL_KINDS; i++)
+		if (strcmp(name, kind_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* Which keys of a database are membership from the directory: a token's
+ * record ("i" + id; its owner index follows it), a setting that is not a
+ * counter of this store's own ("@schema", "@generation", "@nsslog/..."). */
+static bool key_replicated(int kind, const void *key, size_t klen)
+{
+	const char *k = key;
+
+	if (klen == 0)
+		return false;
+	if (kind == RC_REPL_TOKEN)
+		return klen == RC_TOKEN_ID_LEN + 1 && k[0] == 'i';
+	if (kind == RC_REPL_SETTING) {
+		if (k[0] != '@')
+			return true;
+		return (klen == 12 && memcmp(k, "@gid_members", 12) == 0) ||
+		       (klen == 8 && memcmp(k, "@next_id", 8) == 0);
+	}
+	return true;
+}
+
+/* ---- export ----------------------------------------------------------------- */
+
+static int export_one(rc_txn *t, int kind, const rc_val *k, const rc_val *v,
+                      rc_repl_cb cb, void *ctx)
+{
+	rc_repl_rec r = { .kind = kind, .key = k->data, .klen = k->size,
+	                  .val = v->data, .vlen = v->size };
+	char name[RC_SETTING_MAX + 1];
+	int rc = RC_OK;
+
+	(void)t;
+	switch (kind) {
+	case RC_REPL_MEMBER: {
+		rc_member_rec *m = calloc(1, sizeof(*m));
+		if (!m)
+			return rc_fail(RC_ERR_NOMEM, "out of memory");
+		rc = rc_member_decode(v->data, v->size, m);
+		if (!rc) {
+			r.name = m->username;
+			r.email = m->email;
+			r.full_name = m->full_name;
+			r.role = m->role;
+			r.status = rc_member_status_name(m->status);
+			r.uid = m->uid;
+			rc = cb(&r, ctx);
+		}
+		sodium_memzero(m, sizeof(*m));
+		free(m);
+		return rc;
+	}
+	case RC_REPL_ROLE: {
+		rc_role ro;
+		if ((rc = rc_role_decode(v->data, v->size, &ro)) != 0)
+			return rc;
+		r.name = ro.name;
+		r.rank = ro.rank;
+		return cb(&r, ctx);
+	}
+	case RC_REPL_INVITATION: {
+		rc_invitation inv;
+		if ((rc = rc_invitation_decode(v->data, v->size, &inv)) != 0)
+			return rc;
+		r.name = inv.username;
+		r.email = inv.email;
+		return cb(&r, ctx);
+	}
+	case RC_REPL_SERVICE: {
+		rc_service svc;
+		if ((rc = rc_service_decode(v->data, v->size, &svc)) != 0)
+			return rc;
+		r.name = svc.name;
+		return cb(&r, ctx);
+	}
+	case RC_REPL_SVCUSER: {
+		rc_svcuser_rec u;
+		if ((rc = rc_svcuser_decode(v->data, v->size, &u)) == 0) {
+			r.name = u.pub.username;
+			r.uid = u.pub.uid;
+			rc = cb(&r, ctx);
+		}
+		sodium_memzero(&u, sizeof(u));
+		return rc;
+	}
+	case RC_REPL_TOKEN: {
+		rc_token_rec tk;
+		if ((rc = rc_token_decode(v->data, v->size, &tk)) == 0) {
+			r.name = tk.pub.id;
+			r.owner = tk.pub.owner;
+			r.uid = tk.pub.owner_uid;
+			rc = cb(&r, ctx);
+		}
+		sodium_memzero(&tk, sizeof(tk));
+		return rc;
+	}
+	case RC_REPL_SETTING:
+		if (k->size > RC_SETTING_MAX)
+			return RC_OK;
+		memcpy(name, k->data, k->size);
+		name[k->size] = '\0';
+		r.name = name;
+		return cb(&r, ctx);
+	default:
+		return RC_OK;
+	}
+}
+
+int rc_replica_export(rc_store *s, rc_repl_cb cb, void *ctx)
+{
+	rc_actor root = { .uid = 0, .origin = "fleet" };
+	rc_txn t;
+	int rc = rc_txn_begin(s, &root, false, &t);
+
+	for (int kind = 0; !rc && kind < RC_REPL_KINDS; kind++) {
+		rc_cursor *c;
+		rc_val k, v;
+		int mrc = rc_cursor_open(&t, kind_db[kind], &c);
+		if (mrc) {
+			rc = mrc;
+			break;
+		}
+		for (mrc = rc_cursor_get(c, &k, &v, RC_CUR_FIRST); !rc && mrc == 0;
+		     mrc = rc_cursor_get(c, &k, &v, RC_CUR_NEXT))
+			if (key_replicated(kind, k.data, k.size))
+				rc = export_one(&t, kind, &k, &v, cb, ctx);
+		if (!rc && mrc != RC_ERR_NOTFOUND)
+			rc = mrc;
+		rc_cursor_close(c);
+	}
+	return rc_txn_end(&t, rc);
+}
+
+/* ---- marks: the records a refresh saw ----------------------------------- */
+
+typedef struct mark {
+	uint32_t len;           /* 0: an empty slot */
+	uint8_t *b;             /* kind byte + key */
+} mark;
+
+struct rc_replica {
+	rc_store *s;
+	rc_txn t;
+	bool open;
+	size_t pending;
+	mark *m;
+	size_t cap, n;
+};
+
+static uint64_t hash_bytes(const uint8_t *b, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return h;
+}
+
+static bool mark_has(const rc_replica *r, const uint8_t *b, size_t n)
+{
+	if (!r->cap)
+		return false;
+	for (size_t i = hash_bytes(b, n) & (r->cap - 1);; i = (i + 1) & (r->cap - 1)) {
+		if (!r->m[i].len)
+			return false;
+		if (r->m[i].len == n && memcmp(r->m[i].b, b, n) == 0)
+			return true;
+	}
+}
+
+static int mark_add(rc_replica *r, const uint8_t *b, size_t n)
+{
+	if (mark_has(r, b, n))
+		return RC_OK;
+	if ((r->n + 1) * 2 > r->cap) {
+		size_t ncap = r->cap ? r->cap * 2 : 1024;
+		mark *nm = calloc(ncap, sizeof(*nm));
+		if (!nm)
+			return rc_fail(RC_ERR_NOMEM, "out of memory");
+		for (size_t j = 0; j < r->cap; j++) {
+			if (!r->m[j].len)
+				continue;
+			size_t i = hash_bytes(r->m[j].b, r->m[j].len) & (ncap - 1);
+			while (nm[i].len)
+				i = (i + 1) & (ncap - 1);
+			nm[i] = r->m[j];
+		}
+		free(r->m);
+		r->m = nm;
+		r->cap = ncap;
+	}
+	uint8_t *copy = malloc(n);
+	if (!copy)
+		return rc_fail(RC_ERR_NOMEM, "out of memory");
+	memcpy(copy, b, n);
+	size_t i = hash_bytes(b, n) & (r->cap - 1);
+	while (r->m[i].len)
+		i = (i + 1) & (r->cap - 1);
+	r->m[i].len = (uint32_t)n;
+	r->m[i].b = copy;
+	r->n++;
+	return RC_OK;
+}
+
+static void marks_clear(rc_replica *r)
+{
+	for (size_t i = 0; i < r->cap; i++)
+		free(r->m[i].b);
+	free(r->m);
+	r->m = NULL;
+	r->cap = r->n = 0;
+}
+
+int rc_replica_new(rc_replica **out, rc_store *s)
+{
+	rc_replica *r = calloc(1, sizeof(*r));
+	if (!r)
+		return rc_fail(RC_ERR_NOMEM, "out of memory");
+	r->s = s;
+	*out = r;
+	return RC_OK;
+}
+
+void rc_replica_free(rc_replica *r)
+{
+	if (!r)
+		return;
+	if (r->open)
+		rc_replica_abort(r);
+	marks_clear(r);
+	free(r);
+}
+
+void rc_replica_refresh_start(rc_replica *r)
+{
+	marks_clear(r);
+}
+
+size_t rc_replica_pending(const rc_replica *r)
+{
+	return r->pending;
+}
+
+int rc_replica_begin(rc_replica *r)
+{
+	rc_actor root = { .uid = 0, .origin = "rollcalld" };
+	int rc;
+
+	if (r->open)
+		return RC_OK;
+	if ((rc = rc_txn_begin(r->s, &root, true, &r->t)) != 0)
+		return rc;
+	r->open = true;
+	r->pending = 0;
+	return RC_OK;
+}
+
+void rc_replica_abort(rc_replica *r)
+{
+	if (r->open)
+		(void)rc_txn_end(&r->t, RC_ERR_STATE);
+	r->open = false;
+	r->pending = 0;
+}
+
+/* ---- one record in, one record out ------------------------------------------- */
+
+static int email_idx_put(rc_txn *t, const char *email, const char *username)
+{
+	char key[RC_EMAIL_MAX + 1];
+	rc_email_key(email, key, sizeof(key));
+	return rc_store_put(t, DB_IDX_EMAIL, key, strlen(key), username, strlen(username), 0);
+}
+
+/* Drop the index entry KEY of DB when it still names NAME (a record that
+ * took the value over is left alone). */
+static int idx_del_if(rc_txn *t, int db, const void *key, size_t klen, const char *name,
+                      size_t skip)
+{
+	rc_val v;
+	int rc = rc_store_get(t, db, key, klen, &v);
+	size_t n = strlen(name);
+
+	if (rc == RC_ERR_NOTFOUND)
+		return RC_OK;
+	if (rc)
+		return rc;
+	if (v.size != n + skip || memcmp((const char *)v.data + skip, name, n) != 0)
+		return RC_OK;
+	rc = rc_store_del(t, db, key, klen);
+	return rc == RC_ERR_NOTFOUND ? RC_OK : rc;
+}
+
+static int uid_idx_del_if(rc_txn *t, uint32_t uid, const char *name)
+{
+	uint8_t k[4] = { (uint8_t)(uid >> 24), (uint8_t)(uid >> 16), (uint8_t)(uid >> 8),
+	                 (uint8_t)uid };
+	return idx_del_if(t, DB_IDX_UID, k, 4, name, 1);
+}
+
+static int email_idx_del_if(rc_txn *t, const char *email, const char *username)
+{
+	char key[RC_EMAIL_MAX + 1];
+	rc_email_key(email, key, sizeof(key));
+	return idx_del_if(t, DB_IDX_EMAIL, key, strlen(key), username, 0);
+}
+
+static size_t token_owner_key(uint32_t uid, const char *id, char key[5 + RC_TOKEN_ID_LEN])
+{
+	key[0] = 'u';
+	key[1] = (char)(uid >> 24);
+	key[2] = (char)(uid >> 16);
+	key[3] = (char)(uid >> 8);
+	key[4] = (char)uid;
+	memcpy(key + 5, id, RC_TOKEN_ID_LEN);
+	return 5 + RC_TOKEN_ID_LEN;
+}
+
+/* Remove the record KEY of KIND, with what follows it (indexes, the host
+ * state of the identity or token). */
+static int record_del(rc_txn *t, int kind, const void *key, size_t klen)
+{
+	int db = kind_db[kind];
+	rc_val v;
+	int rc = rc_store_get(t, db, key, klen, &v);
+
+	if (rc == RC_ERR_NOTFOUND)
+		return RC_OK;
+	if (rc)
+		return rc;
+	switch (kind) {
+	case RC_REPL_MEMBER: {
+		rc_member_rec *m = calloc(1, sizeof(*m));
+		if (!m)
+			return rc_fail(RC_ERR_NOMEM, "out of memory");
+		if (rc_member_decode(v.data, v.size, m) == RC_OK) {
+			rc = uid_idx_del_if(t, m->uid, m->username);
+			if (!rc)
+				rc = email_idx_del_if(t, m->email, m->username);
+			if (!rc)
+				rc = rc_host_user_del(t, m->uid);
+		}
+		sodium_memzero(m, sizeof(*m));
+		free(m);
+		break;
+	}
+	case RC_REPL_SVCUSER: {
+		rc_svcuser_rec u;
+		if (rc_svcuser_decode(v.data, v.size, &u) == RC_OK) {
+			rc = uid_idx_del_if(t, u.pub.uid, u.pub.username);
+			if (!rc)
+				rc = rc_host_user_del(t, u.pub.uid);
+		}
+		sodium_memzero(&u, sizeof(u));
+		break;
+	}
+	case RC_REPL_TOKEN: {
+		rc_token_rec tk;
+		char ok[5 + RC_TOKEN_ID_LEN];
+		if (rc_token_decode(v.data, v.size, &tk) == RC_OK) {
+			rc = rc_store_del(t, DB_TOKENS, ok, token_owner_key(tk.pub.owner_uid, tk.pub.id, ok));
+			if (rc == RC_ERR_NOTFOUND)
+				rc = RC_OK;
+			if (!rc)
+				rc = rc_host_token_del(t, tk.pub.id);
+		}
+		sodium_memzero(&tk, sizeof(tk));
+		break;
+	}
+	default:
+		break;
+	}
+	if (rc == RC_ERR_NOTFOUND)
+		rc = RC_OK;
+	if (!rc)
+		rc = rc_store_del(t, db, key, klen);
+	return rc == RC_ERR_NOTFOUND ? RC_OK : rc;
+}
+
+/* Check VAL with the codec as a record of KIND under KEY, then store it
+ * with its indexes.  A record the codec refuses, or whose key is not its
+ * own, is RC_ERR_INVALID (nothing written). */
+static int record_check_put(rc_txn *t, int kind, const void *key, size_t klen, const void *val,
+                            size_t vlen);
+static int record_put(rc_txn *t, int kind, const void *key, size_t klen, const void *val,
+                      size_t vlen)
+{
+	if (!key_replicated(kind, key, klen) || klen > 511)
+		return rc_fail(RC_ERR_INVALID, "a %s record with a key that is not one", kind_names[kind]);
+	return record_check_put(t, kind, key, klen, val, vlen);
+}
+
+/* A record the codec refuses is bad input from the directory, not a
+ * damaged store: refused alone (RC_ERR_INVALID), the batch goes on. */
+static int codec_ok(int rc, int kind)
+{
+	if (rc == RC_OK || rc == RC_ERR_NOMEM)
+		return rc;
+	return rc_fail(RC_ERR_INVALID, "a %s record the store's codec refuses (%s)",
+	               kind_names[kind], rc_errmsg());
+}
+
+static int record_check_put(rc_txn *t, int kind, const void *key, size_t klen, const void *val,
+                            size_t vlen)
+{
+	int rc;
+
+	switch (kind) {
+	case RC_REPL_MEMBER: {
+		rc_member_rec *m = calloc(1, sizeof(*m)), *old = calloc(1, sizeof(*old));
+		rc_val ov;
+		if (!m || !old) {
+			free(m);
+			free(old);
+			return rc_fail(RC_ERR_NOMEM, "out of memory");
+		}
+		rc = codec_ok(rc_member_decode(val, vlen, m), kind);
+		if (!rc && (strlen(m->username) != klen || memcmp(m->username, key, klen) != 0))
+			rc = rc_fail(RC_ERR_INVALID, "a member record under another name's key");
+		if (!rc && rc_store_get(t, DB_MEMBERS, key, klen, &ov) == RC_OK &&
+		    rc_member_decode(ov.data, ov.size, old) == RC_OK) {
+			if (old->uid != m->uid)
+				rc = uid_idx_del_if(t, old->uid, old->username);
+			if (!rc && strcasecmp(old->email, m->email) != 0)
+				rc = email_idx_del_if(t, old->email, old->username);
+		}
+		if (!rc)
+			rc = rc_member_put(t, m);
+		if (!rc)
+			rc = rc_uid_index_put(t, m->uid, 'm', m->username);
+		if (!rc)
+			rc = email_idx_put(t, m->email, m->username);
+		sodium_memzero(m, sizeof(*m));
+		sodium_memzero(old, sizeof(*old));
+		free(m);
+		free(old);
+		return rc;
+	}
+	case RC_REPL_SVCUSER: {
+		rc_svcuser_rec u;
+		rc = codec_ok(rc_svcuser_decode(val, vlen, &u), kind);
+		if (!rc && (strlen(u.pub.username) != klen || memcmp(u.pub.username, key, klen) != 0))
+			rc = rc_fail(RC_ERR_INVALID, "a service user record under another name's key");
+		if (!rc)
+			rc = rc_svcuser_put(t, &u);
+		if (!rc)
+			rc = rc_uid_index_put(t, u.pub.uid, 's', u.pub.username);
+		sodium_memzero(&u, sizeof(u));
+		return rc;
+	}
+	case RC_REPL_TOKEN: {
+		rc_token_rec tk;
+		char ok[5 + RC_TOKEN_ID_LEN];
+		rc = codec_ok(rc_token_decode(val, vlen, &tk), kind);
+		if (!rc && memcmp(tk.pub.id, (const char *)key + 1, RC_TOKEN_ID_LEN) != 0)
+			rc = rc_fail(RC_ERR_INVALID, "a token record under another id's key");
+		if (!rc)
+			rc = rc_store_put(t, DB_TOKENS, key, klen, val, vlen, 0);
+		if (!rc)
+			rc = rc_store_put(t, DB_TOKENS, ok,
+			                   token_owner_key(tk.pub.owner_uid, tk.pub.id, ok), "", 0, 0);
+		sodium_memzero(&tk, sizeof(tk));
+		return rc;
+	}
+	case RC_REPL_ROLE: {
+		rc_role ro;
+		rc = codec_ok(rc_role_decode(val, vlen, &ro), kind);
+		if (!rc && (strlen(ro.name) != klen || memcmp(ro.name, key, klen) != 0))
+			rc = rc_fail(RC_ERR_INVALID, "a role record under another name's key");
+		break;
+	}
+	case RC_REPL_INVITATION: {
+		rc_invitation inv;
+		rc = codec_ok(rc_invitation_decode(val, vlen, &inv), kind);
+		if (!rc && (strlen(inv.username) != klen || memcmp(inv.username, key, klen) != 0))
+			rc = rc_fail(RC_ERR_INVALID, "an invitation record under another name's key");
+		break;
+	}
+	case RC_REPL_SERVICE: {
+		rc_service svc;
+		rc = codec_ok(rc_service_decode(val, vlen, &svc), kind);
+		if (!rc && (strlen(svc.name) != klen || memcmp(svc.name, key, klen) != 0))
+			rc = rc_fail(RC_ERR_INVALID, "a service record under another name's key");
+		break;
+	}
+	case RC_REPL_SETTING: {
+		char value[RC_SETTING_MAX + 1];
+		rc = codec_ok(rc_setting_decode(val, vlen, value, sizeof(value)), kind);
+		break;
+	}
+	default:
+		return rc_fail(RC_ERR_INVALID, "an unknown kind of record");
+	}
+	return rc ? rc : rc_store_put(t, kind_db[kind], key, klen, val, vlen, 0);
+}
+
+static void uuid_key(const uint8_t uuid[16], uint8_t out[UUID_PLEN + 16])
+{
+	memcpy(out, UUID_PREFIX, UUID_PLEN);
+	memcpy(out + UUID_PLEN, uuid, 16);
+}
+
+int rc_replica_put(rc_replica *r, const uint8_t uuid[16], const char *kindname,
+                   const void *key, size_t klen, const void *val, size_t vlen)
+{
+	int kind = rc_repl_kind_parse(kindname);
+	uint8_t uk[UUID_PLEN + 16], ref[1 + 512];
+	rc_val old;
+	int rc;
+
+	if (!r->open)
+		return rc_fail(RC_ERR_STATE, "no replica transaction open");
+	if (kind < 0)
+		return rc_fail(RC_ERR_INVALID, "an unknown kind of record \"%.20s\"", kindname);
+	if (klen == 0 || klen > 511)
+		return rc_fail(RC_ERR_INVALID, "a %s record without a key", kindname);
+	ref[0] = (uint8_t)kind;
+	memcpy(ref + 1, key, klen);
+	uuid_key(uuid, uk);
+	/* the entry held another record before (renamed): that one goes */
+	rc = rc_store_get(&r->t, DB_HOST, uk, sizeof(uk), &old);
+	if (rc == RC_OK && old.size >= 2 && old.size <= sizeof(ref) &&
+	    (old.size != klen + 1 || memcmp(old.data, ref, klen + 1) != 0)) {
+		const uint8_t *o = old.data;
+		if (o[0] < RC_REPL_KINDS && (rc = record_del(&r->t, o[0], o + 1, old.size - 1)) != 0)
+			return rc;
+	} else if (rc && rc != RC_ERR_NOTFOUND) {
+		return rc;
+	}
+	int bad = record_put(&r->t, kind, key, klen, val, vlen);
+	if (bad && bad != RC_ERR_INVALID)
+		return bad;
+	if (bad) {
+		/* refused, but the entry is known: a later "present" for it is
+		 * no sign of a replica out of step (kind 0xff: no record) */
+		char why[256];
+		snprintf(why, sizeof(why), "%s", rc_errmsg());
+		ref[0] = 0xff;
+		if ((rc = rc_store_put(&r->t, DB_HOST, uk, sizeof(uk), ref, klen + 1, 0)) == 0)
+			rc = mark_add(r, ref, klen + 1);
+		return rc ? rc : rc_fail(RC_ERR_INVALID, "%s", why);
+	}
+	if ((rc = rc_store_put(&r->t, DB_HOST, uk, sizeof(uk), ref, klen + 1, 0)) != 0)
+		return rc;
+	r->pending++;
+	return mark_add(r, ref, klen + 1);
+}
+
+int rc_replica_del(rc_replica *r, const uint8_t uuid[16])
+{
+	uint8_t uk[UUID_PLEN + 16], ref[1 + 512];
+	rc_val old;
+	int rc;
+
+	if (!r->open)
+		return rc_fail(RC_ERR_STATE, "no replica transaction open");
+	uuid_key(uuid, uk);
+	rc = rc_store_get(&r->t, DB_HOST, uk, sizeof(uk), &old);
+	if (rc == RC_ERR_NOTFOUND)
+		return RC_OK;
+	if (rc)
+		return rc;
+	if (old.size >= 2 && old.size <= sizeof(ref)) {
+		memcpy(ref, old.data, old.size);
+		if (ref[0] < RC_REPL_KINDS &&
+		    (rc = record_del(&r->t, ref[0], ref + 1, old.size - 1)) != 0)
+			return rc;
+	}
+	rc = rc_store_del(&r->t, DB_HOST, uk, sizeof(uk));
+	r->pending++;
+	return rc == RC_ERR_NOTFOUND ? RC_OK : rc;
+}
+
+int rc_replica_mark(rc_replica *r, const uint8_t uuid[16])
+{
+	uint8_t uk[UUID_PLEN + 16];
+	rc_val v;
+	int rc;
+
+	if (!r->open)
+		return rc_fail(RC_ERR_STATE, "no replica transaction open");
+	uuid_key(uuid, uk);
+	rc = rc_store_get(&r->t, DB_HOST, uk, sizeof(uk), &v);
+	if (rc)
+		return rc;   /* RC_ERR_NOTFOUND: unknown here */
+	return mark_add(r, v.data, v.size);
+}
+
+/* The keys of database DB (prefix-free walk), copied: the walk deletes. */
+typedef struct keylist {
+	uint8_t **k;
+	size_t *n;
+	size_t count, cap;
+} keylist;
+
+static void keylist_free(keylist *l)
+{
+	for (size_t i = 0; i < l->count; i++)
+		free(l->k[i]);
+	free(l->k);
+	free(l->n);
+	memset(l, 0, sizeof(*l));
+}
+
+static int keylist_add(keylist *l, const void *k, size_t n)
+{
+	if (l->count == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 256;
+		uint8_t **nk = realloc(l->k, nc * sizeof(*nk));
+		if (!nk)
+			return rc_fail(RC_ERR_NOMEM, "out of memory");
+		l->k = nk;
+		size_t *nn = realloc(l->n, nc * sizeof(*nn));
+		if (!nn)
+			return rc_fail(RC_ERR_NOMEM, "out of memory");
+		l->n = nn;
+		l->cap = nc;
+	}
+	if (!(l->k[l->count] = malloc(n ? n : 1)))
+		return rc_fail(RC_ERR_NOMEM, "out of memory");
+	memcpy(l->k[l->count], k, n);
+	l->n[l->count++] = n;
+	return RC_OK;
+}
+
+/* Keys of DB (starting with PREFIX when given) for which KEEP is false. */
+static int collect(rc_replica *r, int db, const char *prefix, int kind, keylist *out)
+{
+	rc_cursor *c;
+	rc_val k, v;
+	size_t plen = prefix ? strlen(prefix) : 0;
+	uint8_t ref[1 + 512];
+	int mrc = rc_cursor_open(&r->t, db, &c), rc = RC_OK;
+
+	if (mrc)
+		return mrc;
+	if (plen) {
+		k.data = (void *)(uintptr_t)prefix;
+		k.size = plen;
+		mrc = rc_cursor_get(c, &k, &v, RC_CUR_SET_RANGE);
+	} else {
+		mrc = rc_cursor_get(c, &k, &v, RC_CUR_FIRST);
+	}
+	for (; !rc && mrc == 0; mrc = rc_cursor_get(c, &k, &v, RC_CUR_NEXT)) {
+		if (plen && (k.size < plen || memcmp(k.data, prefix, plen) != 0))
+			break;
+		if (plen) {
+			/* a uuid entry: kept when the record it names was marked */
+			if (!mark_has(r, v.data, v.size))
+				rc = keylist_add(out, k.data, k.size);
+			continue;
+		}
+		if (!key_replicated(kind, k.data, k.size) || k.size > 511)
+			continue;
+		ref[0] = (uint8_t)kind;
+		memcpy(ref + 1, k.data, k.size);
+		if (!mark_has(r, ref, k.size + 1))
+			rc = keylist_add(out, k.data, k.size);
+	}
+	if (!rc && mrc && mrc != RC_ERR_NOTFOUND)
+		rc = mrc;
+	rc_cursor_close(c);
+	return rc;
+}
+
+int rc_replica_sweep(rc_replica *r, size_t *removed)
+{
+	keylist l = { 0 };
+	int rc = RC_OK;
+
+	*removed = 0;
+	if (!r->open)
+		return rc_fail(RC_ERR_STATE, "no replica transaction open");
+	for (int kind = 0; !rc && kind < RC_REPL_KINDS; kind++) {
+		rc = collect(r, kind_db[kind], NULL, kind, &l);
+		for (size_t i = 0; !rc && i < l.count; i++)
+			rc = record_del(&r->t, kind, l.k[i], l.n[i]);
+		*removed += l.count;
+		keylist_free(&l);
+	}
+	if (!rc)
+		rc = collect(r, DB_HOST, UUID_PREFIX, -1, &l);
+	for (size_t i = 0; !rc && i < l.count; i++) {
+		rc = rc_store_del(&r->t, DB_HOST, l.k[i], l.n[i]);
+		if (rc == RC_ERR_NOTFOUND)
+			rc = RC_OK;
+	}
+	keylist_free(&l);
+	r->pending += *removed;
+	return rc;
+}
+
+int rc_replica_commit(rc_replica *r, const void *cookie, size_t len, bool set_cookie)
+{
+	int rc = RC_OK;
+
+	if (!r->open)
+		return RC_OK;
+	if (set_cookie) {
+		if (len > COOKIE_MAX)
+			rc = rc_fail(RC_ERR_INVALID, "a sync cookie of %zu bytes", len);
+		else if (len)
+			rc = rc_store_put(&r->t, DB_HOST, COOKIE_KEY, strlen(COOKIE_KEY), cookie, len, 0);
+		else {
+			rc = rc_store_del(&r->t, DB_HOST, COOKIE_KEY, strlen(COOKIE_KEY));
+			if (rc == RC_ERR_NOTFOUND)
+				rc = RC_OK;
+		}
+	}
+	if (!rc && r->pending)
+		rc = rc_host_meta_put_u64(&r->t, "@fleet/applied", (uint64_t)rc_store_now(r->s));
+	if (!rc && set_cookie && len)
+		rc = rc_host_meta_put_u64(&r->t, "@fleet/synced", (uint64_t)rc_store_now(r->s));
+	rc = rc_txn_end(&r->t, rc);
+	r->open = false;
+	r->pending = 0;
+	return rc;
+}
+
+int rc_replica_reset(rc_store *s)
+{
+	rc_replica *r = NULL;
+	size_t removed;
+	int rc = rc_replica_new(&r, s);
+
+	if (rc || !r)
+		return rc ? rc : RC_ERR_NOMEM;
+	if ((rc = rc_replica_begin(r)) == 0) {
+		rc = rc_replica_sweep(r, &removed);   /* nothing marked: all go */
+		if (rc)
+			rc_replica_abort(r);
+		else
+			rc = rc_replica_commit(r, NULL, 0, true);
+	}
+	rc_replica_free(r);
+	return rc;
+}
+
+int rc_replica_status_get(rc_store *s, rc_replica_status *st)
+{
+	rc_actor root = { .uid = 0, .origin = "fleet" };
+	rc_txn t;
+	rc_val v;
+	uint64_t n;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	if ((rc = rc_txn_begin(s, &root, false, &t)) != 0)
+		return rc;
+	if (s->no_host)
+		return rc_txn_end(&t, RC_OK);
+	if (rc_store_get(&t, DB_HOST, COOKIE_KEY, strlen(COOKIE_KEY), &v) == RC_OK) {
+		size_t len = v.size < sizeof(st->cookie) - 1 ? v.size : sizeof(st->cookie) - 1;
+		for (size_t i = 0; i < len; i++) {
+			unsigned char ch = ((const unsigned char *)v.data)[i];
+			st->cookie[i] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
+		}
+		st->cookie[len] = '\0';
+	}
+	if (rc_host_meta_get_u64(&t, "@fleet/applied", &n) == RC_OK)
+		st->applied = (int64_t)n;
+	if (rc_host_meta_get_u64(&t, "@fleet/synced", &n) == RC_OK)
+		st->synced = (int64_t)n;
+	{
+		rc_cursor *c;
+		rc_val k;
+		int mrc = rc_cursor_open(&t, DB_HOST, &c);
+		if (mrc)
+			return rc_txn_end(&t, mrc);
+		k.data = (void *)(uintptr_t)UUID_PREFIX;
+		k.size = UUID_PLEN;
+		for (mrc = rc_cursor_get(c, &k, &v, RC_CUR_SET_RANGE); mrc == 0;
+		     mrc = rc_cursor_get(c, &k, &v, RC_CUR_NEXT)) {
+			if (k.size < UUID_PLEN || memcmp(k.data, UUID_PREFIX, UUID_PLEN) != 0)
+				break;
+			if (v.size && *(const uint8_t *)v.data < RC_REPL_KINDS)
+				st->entries++;   /* (not the entries whose record was refused) */
+		}
+		rc_cursor_close(c);
+	}
+	return rc_txn_end(&t, RC_OK);
+}

@@ -1,0 +1,173 @@
+# tests/fleet/lib.sh - the fleet suites' helpers: a throwaway slapd made
+# from the project's own configuration ("rollcall fleet provider-config",
+# slapadd -n0 into a directory of the test's), hosts (state directories)
+# that join it, and rollcalld.  Never the packaged slapd service.
+#
+# Every slapd and rollcalld a test starts runs in a process group of its
+# own (setsid) with SIGKILL as its parent-death signal (setpriv
+# --pdeathsig): the EXIT trap kills the groups by pid, and a test killed
+# from outside (a timeout's SIGKILL included) takes them with it.
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+: "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${top_builddir:=$(pwd)}"
+ROLLCALLD=${ROLLCALLD:-$top_builddir/daemon/rollcalld}
+SCHEMA=$top_srcdir/fleet/rollcall.ldif
+SUFFIX=dc=fleet,dc=test
+FLEET_PGIDS=
+
+fleet_cleanup() {
+	local g
+	for g in $FLEET_PGIDS; do
+		kill -TERM -- "-$g" 2>/dev/null
+	done
+	for g in $FLEET_PGIDS; do
+		group_kill "$g" >/dev/null 2>&1
+	done
+	FLEET_PGIDS=
+}
+trap 'fleet_cleanup; [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
+trap 'exit 143' TERM INT HUP
+
+# require_fleet: root, slapd and the LDAP tools; a skip with the reason
+# elsewhere, a failure in CI (which installs them: scripts/deps.sh).
+require_fleet() {
+	require_root "the fleet tests (a slapd of their own)"
+	local p missing=
+	for p in slapd slapadd ldapsearch ldapadd ldapmodify ldapdelete setpriv; do
+		command -v "$p" >/dev/null 2>&1 || [ -x "/usr/sbin/$p" ] || missing="$missing $p"
+	done
+	[ -x "$ROLLCALLD" ] || missing="$missing $ROLLCALLD"
+	if [ -n "$missing" ]; then
+		if [ -n "${CI:-}" ]; then
+			echo "1..1"; echo "not ok 1 - the fleet tests need$missing (scripts/deps.sh installs them)"; exit 1
+		fi
+		echo "1..0 # SKIP the fleet tests need$missing (scripts/deps.sh installs them)"
+		exit 0
+	fi
+	PATH=$PATH:/usr/sbin
+}
+
+# bg_start LOG PROGRAM...: PROGRAM in the background, in a group of its
+# own, killed with its parent; sets BGPID (its pid and group id)
+bg_start() {
+	local log=$1; shift
+	setsid setpriv --pdeathsig KILL "$@" >"$log" 2>&1 &
+	BGPID=$!
+	FLEET_PGIDS="$FLEET_PGIDS $BGPID"
+	group_wait_leader "$BGPID" || return 1
+}
+
+# bg_stop PID: SIGTERM to its group, then wait (10 s at most) and SIGKILL
+bg_stop() {
+	local g=$1 n=0
+	kill -TERM -- "-$g" 2>/dev/null
+	while ! proc_gone "$g" && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+	group_kill "$g" >/dev/null 2>&1
+	FLEET_PGIDS=$(echo "$FLEET_PGIDS" | tr ' ' '\n' | grep -vx "$g" | tr '\n' ' ')
+}
+
+free_port() {
+	local p=$((20000 + RANDOM % 30000))
+	while ss -ltn 2>/dev/null | grep -q ":$p "; do p=$((p + 1)); done
+	echo "$p"
+}
+
+# provider_make DIR [LDIF...]: a provider's configuration made by
+# "rollcall fleet provider-config" and loaded with slapadd -n0, its base
+# entries and administrator by "provider-init", then each LDIF loaded
+# (slapadd -n1).  ADMIN_PW: the administrator's password.
+provider_make() {
+	local d=$1; shift
+	mkdir -p "$d/db" "$d/slapd.d" || return 1
+	"$ROLLCALL" fleet provider-config --suffix "$SUFFIX" --out "$d" --db-dir "$d/db" \
+		--schema "$SCHEMA" --run-dir "$d" >/dev/null || return 1
+	slapadd -q -n0 -F "$d/slapd.d" -l "$d/config.ldif" >"$d/slapadd.log" 2>&1 ||
+		{ cat "$d/slapadd.log"; return 1; }
+	"$ROLLCALL" --json fleet provider-init --suffix "$SUFFIX" --out "$d/base.ldif" >"$d/init.json" ||
+		return 1
+	ADMIN_PW=$(python3 -c "import json; print(json.load(open('$d/init.json'))['admin_password'])")
+	slapadd -q -n1 -F "$d/slapd.d" -l "$d/base.ldif" >>"$d/slapadd.log" 2>&1 ||
+		{ cat "$d/slapadd.log"; return 1; }
+	local f
+	for f in "$@"; do
+		slapadd -q -n1 -F "$d/slapd.d" -l "$f" >>"$d/slapadd.log" 2>&1 ||
+			{ cat "$d/slapadd.log"; return 1; }
+	done
+}
+
+# provider_start DIR [PORT]: slapd -d 0 on 127.0.0.1:PORT (a free one) and
+# an ldapi socket in DIR (and EXTRA_LISTEN's URLs, each followed by a
+# space); waits (20 s at most) until it answers.  Sets PORT, URI and
+# SLAPD_PID.  SLAPD_DEBUG: slapd's -d (0; 256 logs every operation to
+# DIR/slapd.log).
+provider_start() {
+	local d=$1 n=0
+	PORT=${2:-$(free_port)}
+	URI=ldap://127.0.0.1:$PORT/
+	bg_start "$d/slapd.log" slapd -d "${SLAPD_DEBUG:-0}" -F "$d/slapd.d" \
+		-h "$URI ${EXTRA_LISTEN:-}ldapi://$(echo "$d/ldapi" | sed 's,/,%2F,g')" || return 1
+	SLAPD_PID=$BGPID
+	until ldapsearch -x -H "$URI" -s base -b "" namingContexts >/dev/null 2>&1; do
+		if proc_gone "$SLAPD_PID"; then echo "slapd exited: $(tail -n 5 "$d/slapd.log" | tr '\n' ' ')"; return 1; fi
+		n=$((n + 1)); [ $n -gt 400 ] && { echo "slapd did not answer in 20 s"; return 1; }
+		sleep 0.05
+	done
+}
+
+provider_stop() { bg_stop "$SLAPD_PID"; }
+
+# as_admin PROGRAM ARGS...: an ldap tool bound as the fleet's administrator
+as_admin() { local p=$1; shift; "$p" -x -H "$URI" -D "cn=admin,$SUFFIX" -w "$ADMIN_PW" "$@"; }
+# as_host NAME SECRET PROGRAM ARGS...: bound as a host
+as_host() { local h=$1 s=$2 p=$3; shift 3; "$p" -x -H "$URI" -D "cn=$h,ou=hosts,$SUFFIX" -w "$s" "$@"; }
+
+# host_add NAME: enrol NAME; sets HOST_SECRET
+host_add() {
+	HOST_SECRET=$(printf '%s\n' "$ADMIN_PW" | "$ROLLCALL" --json fleet host-add "$1" --uri "$URI" \
+		--suffix "$SUFFIX" --admin-password-stdin | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
+	[ -n "$HOST_SECRET" ]
+}
+
+# host_join DIR NAME: host NAME joins with the state directory DIR (the
+# providers: JOIN_URIS, default $URI)
+host_join() {
+	host_add "$2" || return 1
+	printf '%s\n' "$HOST_SECRET" | "$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$1" \
+		fleet join "${JOIN_URIS:-$URI}" --host "$2" --suffix "$SUFFIX" --secret-stdin >/dev/null
+}
+
+# rollcalld_start DIR: rollcalld -f for the state directory DIR (log in
+# DIR.log); sets RCD_PID
+rollcalld_start() {
+	bg_start "$1.log" "$ROLLCALLD" -f --state-dir "$1" --config "$TMP/rollcall.conf" || return 1
+	RCD_PID=$BGPID
+}
+rollcalld_stop() { bg_stop "$RCD_PID"; }
+
+# fleet_json DIR EXPR: EXPR on "rollcall fleet status --json" of DIR (as d)
+fleet_json() {
+	"$ROLLCALL" --json --config "$TMP/rollcall.conf" --state-dir "$1" fleet status 2>/dev/null |
+		python3 -c "import json,sys; d=json.load(sys.stdin); print($2)" 2>/dev/null
+}
+
+# wait_for SECONDS CMD...: until CMD succeeds (polled every 20 ms);
+# WAITED: the milliseconds it took
+wait_for() {
+	local limit=$1 t0 now; shift
+	t0=$(date +%s%N)
+	while :; do
+		if "$@" >/dev/null 2>&1; then
+			now=$(date +%s%N); WAITED=$(((now - t0) / 1000000)); return 0
+		fi
+		now=$(date +%s%N)
+		[ $(((now - t0) / 1000000000)) -ge "$limit" ] && { WAITED=$(((now - t0) / 1000000)); return 1; }
+		sleep 0.02
+	done
+}
+
+# synced DIR: rollcalld of DIR has completed a refresh (a cookie stored)
+synced() { [ "$(fleet_json "$1" 'd["cookie"]')" = True ]; }
+
+# entry_of LDIF DN: the entry DN of an LDIF file (a paragraph)
+entry_of() { awk -v dn="dn: $2" 'BEGIN { RS = ""; ORS = "\n\n" } index($0, dn "\n") == 1' "$1"; }

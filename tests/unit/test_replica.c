@@ -1,0 +1,279 @@
+/*
+ * test_replica.c - lib/replica.c through its API: records from the
+ * directory applied to a store with their indexes, deletes by entry UUID,
+ * the present phase's sweep, the cookie committed with its changes only,
+ * and bad records refused with the store untouched.
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#include "config.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "rollcall.h"
+#include "fleet.h"
+
+static const rc_actor root = { .uid = 0, .origin = "test" };
+
+/* the records of one kind a store exports */
+struct rec {
+	int kind;
+	char name[64];
+	uint8_t key[512];
+	size_t klen;
+	uint8_t val[4096];
+	size_t vlen;
+};
+struct recs {
+	struct rec r[64];
+	size_t n;
+};
+
+static int collect(const rc_repl_rec *r, void *ctx)
+{
+	struct recs *x = ctx;
+	if (x->n >= 64 || r->klen > 512 || r->vlen > 4096)
+		return RC_OK;
+	struct rec *o = &x->r[x->n++];
+	o->kind = r->kind;
+	snprintf(o->name, sizeof(o->name), "%s", r->name);
+	memcpy(o->key, r->key, r->klen);
+	o->klen = r->klen;
+	memcpy(o->val, r->val, r->vlen);
+	o->vlen = r->vlen;
+	return RC_OK;
+}
+
+struct fixture {
+	char dir[64];
+	rc_config src_cfg, cfg;
+	rc_store *src, *s;
+	struct recs recs;
+};
+
+static const struct rec *find(const struct fixture *f, int kind, const char *name)
+{
+	for (size_t i = 0; i < f->recs.n; i++)
+		if (f->recs.r[i].kind == kind && strcmp(f->recs.r[i].name, name) == 0)
+			return &f->recs.r[i];
+	return NULL;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	rc_code_result res;
+	char cmd[16384];
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/rc-replica-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	/* a host's store: the source of the records */
+	rc_config_defaults(&f->src_cfg);
+	snprintf(f->src_cfg.state_dir, sizeof(f->src_cfg.state_dir), "%s/src", f->dir);
+	if (rc_store_create(&f->src_cfg, "owner@example.com", NULL, &res) != RC_OK ||
+	    rc_store_open(&f->src, &f->src_cfg, 0) != RC_OK)
+		return -1;
+	rc_invite_req req = { .email = "bob@example.com", .role = "developer" };
+	if (rc_member_invite(f->src, &root, &req, &res) != RC_OK)
+		return -1;
+	if (rc_replica_export(f->src, collect, &f->recs) != RC_OK)
+		return -1;
+	rc_store_close(f->src);
+	f->src = NULL;
+	/* the replica: a store made with the source's key, emptied */
+	rc_config_defaults(&f->cfg);
+	snprintf(f->cfg.state_dir, sizeof(f->cfg.state_dir), "%s/replica", f->dir);
+	snprintf(cmd, sizeof(cmd), "mkdir -m 755 '%s' && cp -p '%s/master.key' '%s/'", f->cfg.state_dir,
+	         f->src_cfg.state_dir, f->cfg.state_dir);
+	if (system(cmd) != 0)
+		return -1;
+	if (rc_store_create(&f->cfg, "x@example.com", "placeholder", &res) != RC_OK ||
+	    rc_store_open(&f->s, &f->cfg, 0) != RC_OK || rc_replica_reset(f->s) != RC_OK)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+	rc_store_close(f->s);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+static const uint8_t U1[16] = { 1 }, U2[16] = { 2 }, U3[16] = { 3 };
+
+static int put(struct fixture *f, rc_replica *r, const uint8_t *uuid, int kind, const char *name)
+{
+	const struct rec *x = find(f, kind, name);
+	if (!x)
+		fail_msg("no %s record \"%s\" in the export", rc_repl_kind_name(kind), name);
+	if (!x)
+		return -1;
+	return rc_replica_put(r, uuid, rc_repl_kind_name(kind), x->key, x->klen, x->val, x->vlen);
+}
+
+static void test_reset_empties(void **state)
+{
+	struct fixture *f = *state;
+	rc_member m;
+	rc_replica_status st;
+
+	assert_int_equal(rc_member_get(f->s, &root, "placeholder", &m), RC_ERR_NOTFOUND);
+	assert_int_equal(rc_replica_status_get(f->s, &st), RC_OK);
+	assert_int_equal(st.entries, 0);
+	assert_string_equal(st.cookie, "");
+	assert_true(f->recs.n >= 4);   /* owner, bob, their invitations, roles */
+}
+
+static void test_put_then_delete(void **state)
+{
+	struct fixture *f = *state;
+	rc_replica *r;
+	rc_member m;
+	rc_replica_status st;
+
+	assert_int_equal(rc_replica_new(&r, f->s), RC_OK);
+	assert_int_equal(rc_replica_begin(r), RC_OK);
+	assert_int_equal(put(f, r, U1, RC_REPL_ROLE, "developer"), RC_OK);
+	assert_int_equal(put(f, r, U2, RC_REPL_MEMBER, "bob"), RC_OK);
+	assert_int_equal(rc_replica_commit(r, "c1", 2, true), RC_OK);
+	assert_int_equal(rc_member_get(f->s, &root, "bob", &m), RC_OK);
+	assert_string_equal(m.role, "developer");
+	/* found by email too: the index came with it */
+	assert_int_equal(rc_member_get(f->s, &root, "bob@example.com", &m), RC_OK);
+	assert_int_equal(rc_replica_status_get(f->s, &st), RC_OK);
+	assert_string_equal(st.cookie, "c1");
+	assert_int_equal(st.entries, 2);
+
+	assert_int_equal(rc_replica_begin(r), RC_OK);
+	assert_int_equal(rc_replica_del(r, U2), RC_OK);
+	assert_int_equal(rc_replica_del(r, U3), RC_OK);   /* unknown: nothing */
+	/* "present" for an entry this store never had: the caller must reload */
+	assert_int_equal(rc_replica_mark(r, U3), RC_ERR_NOTFOUND);
+	assert_int_equal(rc_replica_commit(r, "c2", 2, true), RC_OK);
+	assert_int_equal(rc_member_get(f->s, &root, "bob", &m), RC_ERR_NOTFOUND);
+	assert_int_equal(rc_member_get(f->s, &root, "bob@example.com", &m), RC_ERR_NOTFOUND);
+	assert_int_equal(rc_replica_status_get(f->s, &st), RC_OK);
+	assert_string_equal(st.cookie, "c2");
+	assert_int_equal(st.entries, 1);
+	rc_replica_free(r);
+}
+
+static void test_bad_records_refused(void **state)
+{
+	struct fixture *f = *state;
+	const struct rec *bob = find(f, RC_REPL_MEMBER, "bob");
+	rc_replica *r;
+
+	if (!bob)
+		fail_msg("no record of bob in the export");
+	if (!bob)
+		return;
+	rc_member m;
+	rc_replica_status st;
+
+	assert_int_equal(rc_replica_new(&r, f->s), RC_OK);
+	assert_int_equal(rc_replica_begin(r), RC_OK);
+	/* garbage, a member under another name's key, a record of the wrong
+	 * kind, an unknown kind: each refused, nothing written */
+	assert_int_equal(rc_replica_put(r, U1, "member", "bob", 3, "garbage", 7), RC_ERR_INVALID);
+	assert_int_equal(rc_replica_put(r, U1, "member", "eve", 3, bob->val, bob->vlen), RC_ERR_INVALID);
+	assert_int_equal(rc_replica_put(r, U1, "role", "bob", 3, bob->val, bob->vlen), RC_ERR_INVALID);
+	assert_int_equal(rc_replica_put(r, U1, "audit", "bob", 3, bob->val, bob->vlen), RC_ERR_INVALID);
+	assert_int_equal(rc_replica_put(r, U1, "setting", "@schema", 7, "x", 1), RC_ERR_INVALID);
+	assert_int_equal(rc_replica_commit(r, "c9", 2, true), RC_OK);
+	assert_int_equal(rc_member_get(f->s, &root, "bob", &m), RC_ERR_NOTFOUND);
+	assert_int_equal(rc_member_get(f->s, &root, "eve", &m), RC_ERR_NOTFOUND);
+	assert_int_equal(rc_replica_status_get(f->s, &st), RC_OK);
+	assert_int_equal(st.entries, 0);
+	rc_replica_free(r);
+}
+
+/* An aborted transaction leaves neither the changes nor the cookie. */
+static void test_abort_leaves_nothing(void **state)
+{
+	struct fixture *f = *state;
+	rc_replica *r;
+	rc_member m;
+	rc_replica_status st;
+
+	assert_int_equal(rc_replica_new(&r, f->s), RC_OK);
+	assert_int_equal(rc_replica_begin(r), RC_OK);
+	assert_int_equal(put(f, r, U2, RC_REPL_MEMBER, "bob"), RC_OK);
+	rc_replica_abort(r);
+	assert_int_equal(rc_member_get(f->s, &root, "bob", &m), RC_ERR_NOTFOUND);
+	assert_int_equal(rc_replica_status_get(f->s, &st), RC_OK);
+	assert_string_equal(st.cookie, "");
+	assert_int_equal(st.entries, 0);
+	/* a commit without a cookie keeps the stored one */
+	assert_int_equal(rc_replica_begin(r), RC_OK);
+	assert_int_equal(put(f, r, U2, RC_REPL_MEMBER, "bob"), RC_OK);
+	assert_int_equal(rc_replica_commit(r, "c1", 2, true), RC_OK);
+	assert_int_equal(rc_replica_begin(r), RC_OK);
+	assert_int_equal(put(f, r, U1, RC_REPL_ROLE, "developer"), RC_OK);
+	assert_int_equal(rc_replica_commit(r, NULL, 0, false), RC_OK);
+	assert_int_equal(rc_replica_status_get(f->s, &st), RC_OK);
+	assert_string_equal(st.cookie, "c1");
+	rc_replica_free(r);
+}
+
+/* The present phase: what the refresh neither sent nor marked goes,
+ * records the directory never had included. */
+static void test_sweep(void **state)
+{
+	struct fixture *f = *state;
+	rc_replica *r;
+	rc_member m;
+	rc_role role;
+	size_t removed;
+
+	assert_int_equal(rc_replica_new(&r, f->s), RC_OK);
+	assert_int_equal(rc_replica_begin(r), RC_OK);
+	assert_int_equal(put(f, r, U1, RC_REPL_MEMBER, "owner"), RC_OK);
+	assert_int_equal(put(f, r, U2, RC_REPL_MEMBER, "bob"), RC_OK);
+	assert_int_equal(put(f, r, U3, RC_REPL_ROLE, "developer"), RC_OK);
+	assert_int_equal(rc_replica_commit(r, "c1", 2, true), RC_OK);
+	/* a role made locally, never in the directory */
+	assert_int_equal(rc_role_create(f->s, &root, "local", 10, RC_PERM_VIEW), RC_OK);
+
+	rc_replica_refresh_start(r);
+	assert_int_equal(rc_replica_begin(r), RC_OK);
+	assert_int_equal(rc_replica_mark(r, U1), RC_OK);   /* owner: unchanged */
+	assert_int_equal(put(f, r, U3, RC_REPL_ROLE, "developer"), RC_OK);
+	assert_int_equal(rc_replica_sweep(r, &removed), RC_OK);
+	assert_int_equal(rc_replica_commit(r, "c2", 2, true), RC_OK);
+	/* bob, the local role, and the id counter it moved (a setting the
+	 * directory has in a fleet, but not in this test) */
+	assert_int_equal(removed, 3);
+	assert_int_equal(rc_member_get(f->s, &root, "owner", &m), RC_OK);
+	assert_int_equal(rc_member_get(f->s, &root, "bob", &m), RC_ERR_NOTFOUND);
+	assert_int_equal(rc_role_get(f->s, &root, "developer", &role), RC_OK);
+	assert_int_equal(rc_role_get(f->s, &root, "local", &role), RC_ERR_NOTFOUND);
+	rc_replica_status st;
+	assert_int_equal(rc_replica_status_get(f->s, &st), RC_OK);
+	assert_int_equal(st.entries, 2);
+	rc_replica_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_reset_empties, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_put_then_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_records_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_abort_leaves_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sweep, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
