@@ -39,6 +39,12 @@ static inline void rc_put_le64(uint8_t *p, uint64_t x)
 }
 
 /* Big-endian (keys that sort as numbers). */
+static inline void rc_put_be32(uint8_t *p, uint32_t x)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(x >> (24 - 8 * i));
+}
+
 static inline uint64_t rc_be64(const uint8_t *p)
 {
 	uint64_t x = 0;

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <sodium.h>
 #include "hoststate.h"
+#include "bytes.h"
 #include "store.h"
 #include "codec.h"
 #include "txn.h"
@@ -38,10 +39,7 @@
 static void user_key(uint32_t uid, uint8_t k[USER_KEY_LEN])
 {
 	k[0] = 'u';
-	k[1] = (uint8_t)(uid >> 24);
-	k[2] = (uint8_t)(uid >> 16);
-	k[3] = (uint8_t)(uid >> 8);
-	k[4] = (uint8_t)uid;
+	rc_put_be32(k + 1, uid);
 }
 
 static void token_key(const char *id, char k[TOKEN_KEY_LEN])

@@ -10,18 +10,16 @@
 #include <stdio.h>
 #include <string.h>
 #include "ids.h"
+#include "bytes.h"
 #include "errors.h"
 #include "store.h"
 #include "txn.h"
 #include "fsutil.h"
 #include "settings.h"
 
-static void uid_key(uint32_t uid, uint8_t k[4])
+void rc_uid_key(uint32_t uid, uint8_t k[4])
 {
-	k[0] = (uint8_t)(uid >> 24);
-	k[1] = (uint8_t)(uid >> 16);
-	k[2] = (uint8_t)(uid >> 8);
-	k[3] = (uint8_t)uid;
+	rc_put_be32(k, uid);
 }
 
 /* The host's passwd (WHICH 0) or group file (1) has NAME or ID: from the
@@ -103,7 +101,7 @@ int rc_uid_index_put(rc_txn *t, uint32_t uid, char kind, const char *name)
 	char v[RC_NAME_MAX + 2];
 	size_t n = strlen(name);
 
-	uid_key(uid, k);
+	rc_uid_key(uid, k);
 	v[0] = kind;
 	memcpy(v + 1, name, n);
 	return rc_store_put(t, DB_IDX_UID, k, 4, v, n + 1, 0);
@@ -114,7 +112,7 @@ int rc_uid_index_del(rc_txn *t, uint32_t uid)
 	uint8_t k[4];
 	int rc;
 
-	uid_key(uid, k);
+	rc_uid_key(uid, k);
 	rc = rc_store_del(t, DB_IDX_UID, k, 4);
 	return rc == RC_ERR_NOTFOUND ? RC_OK : rc;
 }
@@ -125,7 +123,7 @@ int rc_uid_index_get(rc_txn *t, uint32_t uid, char *kind, char name[RC_NAME_MAX 
 	rc_val v;
 	int rc;
 
-	uid_key(uid, k);
+	rc_uid_key(uid, k);
 	rc = rc_store_get(t, DB_IDX_UID, k, 4, &v);
 	if (rc)
 		return rc;

@@ -16,5 +16,7 @@ int rc_uid_index_del(rc_txn *t, uint32_t uid);
  * entry is damaged) and NAME; RC_ERR_NOTFOUND (silent) when none. */
 int rc_uid_index_get(rc_txn *t, uint32_t uid, char *kind, char name[RC_NAME_MAX + 1]);
 void rc_email_key(const char *email, char *out, size_t len);
+/* The uid index's key of UID (big-endian, so that it sorts as a number). */
+void rc_uid_key(uint32_t uid, uint8_t k[4]);
 
 #endif

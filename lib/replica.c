@@ -347,8 +347,8 @@ static int idx_del_if(rc_txn *t, int db, const void *key, size_t klen, const cha
 
 static int uid_idx_del_if(rc_txn *t, uint32_t uid, const char *name)
 {
-	uint8_t k[4] = { (uint8_t)(uid >> 24), (uint8_t)(uid >> 16), (uint8_t)(uid >> 8),
-	                 (uint8_t)uid };
+	uint8_t k[4];
+	rc_uid_key(uid, k);
 	return idx_del_if(t, DB_IDX_UID, k, 4, name, 1);
 }
 
@@ -357,17 +357,6 @@ static int email_idx_del_if(rc_txn *t, const char *email, const char *username)
 	char key[RC_EMAIL_MAX + 1];
 	rc_email_key(email, key, sizeof(key));
 	return idx_del_if(t, DB_IDX_EMAIL, key, strlen(key), username, 0);
-}
-
-static size_t token_owner_key(uint32_t uid, const char *id, char key[5 + RC_TOKEN_ID_LEN])
-{
-	key[0] = 'u';
-	key[1] = (char)(uid >> 24);
-	key[2] = (char)(uid >> 16);
-	key[3] = (char)(uid >> 8);
-	key[4] = (char)uid;
-	memcpy(key + 5, id, RC_TOKEN_ID_LEN);
-	return 5 + RC_TOKEN_ID_LEN;
 }
 
 /* Remove the record KEY of KIND, with what follows it (indexes, the host
@@ -410,9 +399,9 @@ static int record_del(rc_txn *t, int kind, const void *key, size_t klen)
 	}
 	case RC_REPL_TOKEN: {
 		rc_token_rec tk;
-		char ok[5 + RC_TOKEN_ID_LEN];
+		char ok[RC_TOKEN_OWNER_KEY_LEN];
 		if (rc_token_decode(v.data, v.size, &tk) == RC_OK) {
-			rc = rc_store_del(t, DB_TOKENS, ok, token_owner_key(tk.pub.owner_uid, tk.pub.id, ok));
+			rc = rc_store_del(t, DB_TOKENS, ok, rc_token_owner_key(tk.pub.owner_uid, tk.pub.id, ok));
 			if (rc == RC_ERR_NOTFOUND)
 				rc = RC_OK;
 			if (!rc)
@@ -504,7 +493,7 @@ static int record_check_put(rc_txn *t, int kind, const void *key, size_t klen, c
 	}
 	case RC_REPL_TOKEN: {
 		rc_token_rec tk;
-		char ok[5 + RC_TOKEN_ID_LEN];
+		char ok[RC_TOKEN_OWNER_KEY_LEN];
 		rc = codec_ok(rc_token_decode(val, vlen, &tk), kind);
 		if (!rc && memcmp(tk.pub.id, (const char *)key + 1, RC_TOKEN_ID_LEN) != 0)
 			rc = rc_fail(RC_ERR_INVALID, "a token record under another id's key");
@@ -512,7 +501,7 @@ static int record_check_put(rc_txn *t, int kind, const void *key, size_t klen, c
 			rc = rc_store_put(t, DB_TOKENS, key, klen, val, vlen, 0);
 		if (!rc)
 			rc = rc_store_put(t, DB_TOKENS, ok,
-			                   token_owner_key(tk.pub.owner_uid, tk.pub.id, ok), "", 0, 0);
+			                   rc_token_owner_key(tk.pub.owner_uid, tk.pub.id, ok), "", 0, 0);
 		sodium_memzero(&tk, sizeof(tk));
 		return rc;
 	}

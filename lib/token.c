@@ -30,6 +30,7 @@
 #include <sodium.h>
 #include "token.h"
 #include "errors.h"
+#include "bytes.h"
 #include "store.h"
 #include "codec.h"
 #include "txn.h"
@@ -124,19 +125,14 @@ static int id_key(const char *id, char key[RC_TOKEN_ID_LEN + 2])
 	return RC_TOKEN_ID_LEN + 1;
 }
 
-#define OWNER_PREFIX_LEN 5
-#define OWNER_KEY_LEN    (OWNER_PREFIX_LEN + RC_TOKEN_ID_LEN)
 
-static size_t owner_key(uint32_t uid, const char *id, char key[OWNER_KEY_LEN])
+size_t rc_token_owner_key(uint32_t uid, const char *id, char key[RC_TOKEN_OWNER_KEY_LEN])
 {
 	key[0] = 'u';
-	key[1] = (char)(uid >> 24);
-	key[2] = (char)(uid >> 16);
-	key[3] = (char)(uid >> 8);
-	key[4] = (char)uid;
+	rc_put_be32((uint8_t *)key + 1, uid);
 	if (id)
-		memcpy(key + OWNER_PREFIX_LEN, id, RC_TOKEN_ID_LEN);
-	return id ? OWNER_KEY_LEN : OWNER_PREFIX_LEN;
+		memcpy(key + RC_TOKEN_OWNER_PREFIX_LEN, id, RC_TOKEN_ID_LEN);
+	return id ? RC_TOKEN_OWNER_KEY_LEN : RC_TOKEN_OWNER_PREFIX_LEN;
 }
 
 static int token_load(rc_txn *t, const char *id, rc_token_rec *rec)
@@ -168,11 +164,11 @@ static int token_store(rc_txn *t, const rc_token_rec *rec)
 
 static int token_delete(rc_txn *t, const rc_token *tk)
 {
-	char key[OWNER_KEY_LEN];
+	char key[RC_TOKEN_OWNER_KEY_LEN];
 	int rc = rc_store_del(t, DB_TOKENS, key, (size_t)id_key(tk->id, key));
 
 	if (!rc)
-		rc = rc_store_del(t, DB_TOKENS, key, owner_key(tk->owner_uid, tk->id, key));
+		rc = rc_store_del(t, DB_TOKENS, key, rc_token_owner_key(tk->owner_uid, tk->id, key));
 	if (!rc)
 		rc = rc_host_token_del(t, tk->id);
 	return rc;
@@ -230,13 +226,13 @@ static int owner_token(rc_txn *t, const rc_val *k, const rc_val *v, void *ctx)
 /* Every token of the user UID, oldest first, into a malloc'ed array. */
 static int owner_tokens(rc_txn *t, uint32_t uid, rc_token_rec **out, size_t *count)
 {
-	char prefix[OWNER_KEY_LEN];
+	char prefix[RC_TOKEN_OWNER_KEY_LEN];
 	struct tok_list l = { .uid = uid };
 	int rc;
 
 	*out = NULL;
 	*count = 0;
-	l.plen = owner_key(uid, NULL, prefix);
+	l.plen = rc_token_owner_key(uid, NULL, prefix);
 	rc = rc_store_foreach(t, DB_TOKENS, prefix, l.plen, owner_token, &l);
 	rc_token_rec *arr = l.arr;
 	size_t n = l.n;
@@ -348,7 +344,7 @@ int rc_token_issue(rc_txn *t, const char *owner, uint32_t owner_uid, int kind,
                    rc_token *info, char out[RC_TOKEN_LEN + 1])
 {
 	rc_token_rec rec;
-	char key[OWNER_KEY_LEN];
+	char key[RC_TOKEN_OWNER_KEY_LEN];
 	int64_t now = rc_store_now(t->s);
 	int rc;
 
@@ -377,7 +373,7 @@ int rc_token_issue(rc_txn *t, const char *owner, uint32_t owner_uid, int kind,
 	secret_hash(t->s, out + SECRET_OFF, rec.hash);
 	rc = token_store(t, &rec);
 	if (!rc)
-		rc = rc_store_put(t, DB_TOKENS, key, owner_key(owner_uid, rec.pub.id, key), "", 0,
+		rc = rc_store_put(t, DB_TOKENS, key, rc_token_owner_key(owner_uid, rec.pub.id, key), "", 0,
 		                  0);
 	if (!rc && info)
 		*info = rec.pub;
@@ -731,7 +727,7 @@ int rc_tokens_upgrade(rc_txn *t, size_t *kept, size_t *dropped)
 	rc_token_rec *arr = l.arr;
 	size_t n = l.n, cap = l.cap;
 	for (size_t i = 0; !rc && i < n; i++) {
-		char key[OWNER_KEY_LEN];
+		char key[RC_TOKEN_OWNER_KEY_LEN];
 		rc_member_rec m;
 		int lrc = rc_member_load(t, arr[i].pub.owner, &m);
 		if (lrc == RC_OK && m.uid) {
@@ -739,7 +735,7 @@ int rc_tokens_upgrade(rc_txn *t, size_t *kept, size_t *dropped)
 			rc = token_store(t, &arr[i]);
 			if (!rc)
 				rc = rc_store_put(t, DB_TOKENS, key,
-				                   owner_key(m.uid, arr[i].pub.id, key), "", 0, 0);
+				                   rc_token_owner_key(m.uid, arr[i].pub.id, key), "", 0, 0);
 			(*kept)++;
 		} else if (lrc == RC_OK || lrc == RC_ERR_NOTFOUND) {
 			rc = rc_store_del(t, DB_TOKENS, key, (size_t)id_key(arr[i].pub.id, key));

@@ -9,6 +9,13 @@
 
 /* Tokens (token.c). */
 /* A token belongs to its owner's uid (never reused), not to a name. */
+/* The tokens database's owner index: 'u', the owner's uid (big-endian),
+ * then the token's id; ID NULL: the prefix of all the owner's tokens.
+ * Returns the key's length. */
+#define RC_TOKEN_OWNER_PREFIX_LEN 5
+#define RC_TOKEN_OWNER_KEY_LEN    (RC_TOKEN_OWNER_PREFIX_LEN + RC_TOKEN_ID_LEN)
+size_t rc_token_owner_key(uint32_t uid, const char *id, char key[RC_TOKEN_OWNER_KEY_LEN]);
+
 int rc_tokens_revoke_owner(rc_txn *t, uint32_t owner_uid, size_t *revoked);
 int rc_token_issue(rc_txn *t, const char *owner, uint32_t owner_uid, int kind,
                    const char *desc, int64_t ttl, int64_t max_age, int ext,
