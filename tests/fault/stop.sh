@@ -44,7 +44,7 @@ pd -s rc-session -a 'watcher password 12345' watcher auth=SUCCESS open=SUCCESS e
 WTOK=$(sed -n 's/^env: ROLLCALL_TOKEN=//p' "$OUT")
 check "set-up: the watcher logs in with a token" pd -s rc -a "$WTOK" watcher auth=SUCCESS acct=SUCCESS
 
-n=0 bad=0 taken=0
+n=0 bad=0 taken=0 early=0
 PW='mona password 12345'
 for round in $(seq 1 "$ROUNDS"); do
 	for what in passwd token mfa accept; do
@@ -66,7 +66,16 @@ for round in $(seq 1 "$ROUNDS"); do
 		sleep "0.$(printf '%03d' $((RANDOM % 400)))"
 		# the caller stops its own tool, as it may
 		if setpriv --reuid="$who" --regid="$who" --clear-groups kill -STOP "$pid" 2>/dev/null; then
-			taken=$((taken + 1))
+			# The kernel lets a caller signal its setuid program until
+			# that takes root's real uid, first thing in main (after
+			# the dynamic loader: milliseconds on a busy machine).  A
+			# stop there is harmless; one that finds a file of the
+			# store open is the bug this test is about.
+			if ls -l "/proc/$pid/fd" 2>/dev/null | grep -q 'data\.mdb\|lock\.mdb\|host\.mdb'; then
+				taken=$((taken + 1))
+			else
+				early=$((early + 1))
+			fi
 		fi
 		fail=
 		PD_TIMEOUT=1 pd -s rc \
@@ -84,9 +93,9 @@ for round in $(seq 1 "$ROUNDS"); do
 		fi
 	done
 done
-echo "# $n stops tried, $taken taken by the tool"
+echo "# $n stops tried: $taken taken while the tool had the store open, $early before it took root's ids"
 check "$n times a caller SIGSTOPped its own setuid rollcall (passwd, token generate, mfa enable, member accept) 0-400 ms in: another member's login and root's account phase completed within 1 s, and the tool finished ($bad wrong)" test "$bad" = 0
-check "... the caller could not stop it (it had taken root's ids)" test "$taken" = 0
+check "... the caller could not stop it once it had the store open (it had taken root's ids)" test "$taken" = 0
 
 # A setuid-root PAM application (su, sudo, passwd: here a setuid copy of
 # pamdrive) keeps its caller as its real uid; while pam_rollcall works in
