@@ -273,6 +273,11 @@ same_as_dir() { [ "$(host_records "$1")" = "$(dir_records)" ]; }
 if wait_for 10 same_as_dir 1; then ok "host 1 (online) follows ($WAITED ms)"; else not_ok "host 1 equals the directory"; fi
 h4_differs() { ! same_as_dir 4; }
 check "host 4, cut off, still differs from the directory" h4_differs
+# kept down until host 4's rollcalld notices (keepalive): it catches up by
+# a new refresh, not by the old connection's queued changes
+h4_disconnected() { "$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$(SDH 4)" fleet status | grep -q 'rollcalld: *disconnected'; }
+if wait_for 30 h4_disconnected; then ok "host 4's rollcalld notices the dead link ($WAITED ms after the changes)"
+else not_ok "host 4's rollcalld notices the dead link"; fi
 ip -n "$(hn 4)" link set eth0 up
 if wait_for 30 same_as_dir 4; then
 	ok "host 4's link up: its replica equals the directory record by record ($WAITED ms)"
@@ -284,6 +289,6 @@ fi
 gone4() { ! nss_on 4 getent passwd "$1"; }
 check "... deletes included: m21 gone from host 4 (glibc NSS)" gone4 m21
 expect_out 0 '^n3:' "... and n3 added" nss_on 4 getent passwd n3
-check "$(dir_records | wc -l) records compared" true
+echo "# $(dir_records | wc -l) records compared"
 
 done_testing
