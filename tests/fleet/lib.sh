@@ -82,6 +82,9 @@ provider_make() {
 	mkdir -p "$d/db" "$d/slapd.d" || return 1
 	"$ROLLCALL" fleet provider-config --suffix "$SUFFIX" --out "$d" --db-dir "$d/db" \
 		--schema "$SCHEMA" --run-dir "$d" >/dev/null || return 1
+	# PROVIDER_EDIT: a command run on the configuration before it is
+	# loaded (hosts.sh adds TLS to it)
+	${PROVIDER_EDIT:-:} "$d/config.ldif" || return 1
 	slapadd -q -n0 -F "$d/slapd.d" -l "$d/config.ldif" >"$d/slapadd.log" 2>&1 ||
 		{ cat "$d/slapadd.log"; return 1; }
 	"$ROLLCALL" --json fleet provider-init --suffix "$SUFFIX" --out "$d/base.ldif" >"$d/init.json" ||

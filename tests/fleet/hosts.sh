@@ -1,0 +1,294 @@
+#!/bin/bash
+# Ten hosts in network namespaces (issue 18): a hub namespace with a bridge
+# and a slapd of the test's own on the bridge's address (10.77.0.1), and ten
+# host namespaces the test creates, one veth each into the bridge.  Each
+# host has its own state directory, its own rollcalld (started inside its
+# namespace with "ip netns exec") and its own PAM/NSS view: the real glibc
+# NSS (nsswitch.conf "files rollcall" bind-mounted in a private mount
+# namespace, ROLLCALL_STATE_DIR the host's) and Linux-PAM through pam_wrapper
+# and pamdrive (state_dir= the host's).  The directory is written as the
+# fleet's administrator, from records made in a store of the test's (the
+# tool does not write to the directory yet), as sync.sh does.
+#  - a member added in the directory logs in on host 7, getent shows her on
+#    all ten;
+#  - a deactivation and a token revocation (the token's entry deleted) made
+#    in the directory refuse the next login on every host;
+#  - slapd stopped: password and token logins keep working on all ten;
+#  - host 4's link down while 20 modifies, 5 deletes and 3 adds happen:
+#    once it is back, its replica (rcDb, rcKey, rcRecord of each record,
+#    from "rollcall fleet export" of its store) equals the directory's.
+# Waits are bounded and their times printed ("# figure:"), never asserted.
+# Only namespaces named rcfleet-PID-* are made; they are removed on any
+# exit, and a run killed with SIGKILL leaves ones the next run removes
+# (their PID gone).
+. "$(dirname "$0")/lib.sh"
+require_fleet
+: "${PAM_MODULE:?}" "${PAMDRIVE:?}" "${PAM_WRAPPER_LIB:?}" "${NSS_MODULE:?}"
+N=10
+NSP=rcfleet-$$-
+HUB=${NSP}hub
+NS_MADE=
+
+no_netns() {
+	if [ -n "${CI:-}" ]; then echo "1..1"; echo "not ok 1 - $1 (CI has network namespaces)"; exit 1; fi
+	echo "1..0 # SKIP $1"; exit 0
+}
+netns_del() {
+	local p
+	for p in $(ip netns pids "$1" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	ip netns del "$1" 2>/dev/null
+}
+netns_cleanup() { local n; for n in $NS_MADE; do netns_del "$n"; done; NS_MADE=; }
+trap 'fleet_cleanup; netns_cleanup; [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
+mkns() { ip netns add "$1" && NS_MADE="$NS_MADE $1" && ip -n "$1" link set lo up; }
+
+command -v ip >/dev/null 2>&1 || no_netns "no ip(8) (iproute2)"
+command -v unshare >/dev/null 2>&1 || no_netns "no unshare(1)"
+# leftovers of runs killed with SIGKILL (their pid gone): removed
+for n in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^rcfleet-[0-9]*-'); do
+	p=${n#rcfleet-}; p=${p%%-*}
+	[ -e "/proc/$p" ] || netns_del "$n"
+done
+mkns "$HUB" 2>"$ERR" || no_netns "network namespaces unavailable: $(head -1 "$ERR")"
+ip -n "$HUB" link add br0 type bridge 2>"$ERR" || no_netns "no bridge in a namespace: $(head -1 "$ERR")"
+ip -n "$HUB" addr add 10.77.0.1/24 dev br0 && ip -n "$HUB" link set br0 up ||
+	{ echo "1..1"; echo "not ok 1 - the hub's bridge"; exit 1; }
+hn() { echo "${NSP}h$1"; }
+for i in $(seq 1 $N); do
+	mkns "$(hn $i)" &&
+	ip link add "v$i" netns "$HUB" type veth peer name eth0 netns "$(hn $i)" &&
+	ip -n "$HUB" link set "v$i" master br0 up &&
+	ip -n "$(hn $i)" addr add "10.77.0.$((10 + i))/24" dev eth0 &&
+	ip -n "$(hn $i)" link set eth0 up ||
+		{ echo "1..1"; echo "not ok 1 - host $i's namespace and veth"; exit 1; }
+done
+ok "a hub namespace with a bridge and $N host namespaces, one veth each"
+
+# ---- the records: a store of the test's (host 0, no fleet), members and
+# two tokens minted by login sessions
+init_store
+rc settings set argon2.opslimit 1 >/dev/null
+rc settings set argon2.memlimit_kib 8192 >/dev/null
+for i in $(seq 1 25); do invite_accept "m$i" developer || not_ok "member m$i"; done
+pam_services "$TMP/pamd0" "login0:session_token"
+mint() {
+	"$PAM_WRAP" "$TMP/pamd0" "$PAMDRIVE" -s login0 -a 'alice password 1' alice auth=SUCCESS acct=SUCCESS \
+		open=SUCCESS env=SUCCESS 2>&1 | sed -n 's/.*ROLLCALL_TOKEN=\(rct_[a-z0-9_]*\).*/\1/p' | head -1
+}
+tokens() { awk 'BEGIN { RS = ""; ORS = "\n\n" } /^dn: cn=[0-9a-f]+,ou=tokens,/' "$1"; }
+TOKA=$(mint)
+rc fleet export --suffix "$SUFFIX" --out "$TMP/e1.ldif" >/dev/null
+TOKA_DN=$(tokens "$TMP/e1.ldif" | sed -n 's/^dn: //p')
+TOKB=$(mint)
+check "two tokens minted by login sessions (one to revoke)" test -n "$TOKA" -a -n "$TOKB" -a -n "$TOKA_DN"
+rc fleet export --suffix "$SUFFIX" --out "$TMP/export.ldif" >/dev/null
+
+# ---- the provider in the hub: ldap on the bridge's address, ldapi for the
+# administrator (a socket: reachable from any network namespace)
+# hosts reach it over plain ldap:// to another address, so StartTLS: a CA
+# and a certificate for 10.77.0.1 of the test's, the hosts told with
+# LDAPTLS_CACERT
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=rollcall test CA" \
+	-keyout "$TMP/ca.key" -out "$TMP/ca.pem" >/dev/null 2>&1 &&
+openssl req -newkey rsa:2048 -nodes -subj "/CN=10.77.0.1" -keyout "$TMP/tls.key" -out "$TMP/tls.csr" >/dev/null 2>&1 &&
+printf 'subjectAltName=IP:10.77.0.1\n' > "$TMP/san.ext" &&
+openssl x509 -req -in "$TMP/tls.csr" -CA "$TMP/ca.pem" -CAkey "$TMP/ca.key" -CAcreateserial -days 2 \
+	-extfile "$TMP/san.ext" -out "$TMP/tls.pem" >/dev/null 2>&1 || not_ok "a TLS certificate for the provider"
+export LDAPTLS_CACERT=$TMP/ca.pem
+add_tls() {
+	awk -v t="$TMP" '{ print } $0 == "dn: cn=config" {
+		print "olcTLSCACertificateFile: " t "/ca.pem"
+		print "olcTLSCertificateFile: " t "/tls.pem"
+		print "olcTLSCertificateKeyFile: " t "/tls.key" }' "$1" > "$1.tls" && mv "$1.tls" "$1"
+}
+P=$TMP/provider
+PROVIDER_EDIT=add_tls provider_make "$P" "$TMP/export.ldif" || { not_ok "provider set-up"; done_testing; exit 1; }
+LDAPI=ldapi://$(echo "$P/ldapi" | sed 's,/,%2F,g')
+HUB_URI=ldap://10.77.0.1/
+hub_start() {
+	local n=0
+	bg_start "$P/slapd.log" ip netns exec "$HUB" slapd -d 0 -F "$P/slapd.d" -h "$HUB_URI $LDAPI" || return 1
+	SLAPD_PID=$BGPID
+	until ldapsearch -x -H "$LDAPI" -s base -b "" namingContexts >/dev/null 2>&1; do
+		proc_gone "$SLAPD_PID" && { echo "# slapd exited: $(tail -n 3 "$P/slapd.log" | tr '\n' ' ')"; return 1; }
+		n=$((n + 1)); [ $n -gt 400 ] && return 1
+		sleep 0.05
+	done
+}
+hub_start || { not_ok "slapd starts in the hub"; done_testing; exit 1; }
+URI=$LDAPI
+ok "slapd answers in the hub namespace ($HUB_URI)"
+
+# ---- the ten hosts join from their namespaces and run rollcalld there
+SDH() { echo "$TMP/host$1"; }
+t0=$(date +%s%N)
+joined=0
+for i in $(seq 1 $N); do
+	host_add "h$i" || continue
+	printf '%s\n' "$HOST_SECRET" | ip netns exec "$(hn $i)" "$ROLLCALL" --config "$TMP/rollcall.conf" \
+		--state-dir "$(SDH $i)" fleet join "$HUB_URI" --host "h$i" --suffix "$SUFFIX" --secret-stdin >/dev/null || continue
+	bg_start "$(SDH $i).log" ip netns exec "$(hn $i)" "$ROLLCALLD" -f --state-dir "$(SDH $i)" \
+		--config "$TMP/rollcall.conf" || continue
+	eval "RCD_$i=$BGPID"
+	joined=$((joined + 1))
+done
+check "$N hosts join through the bridge and start rollcalld in their namespaces" test "$joined" = "$N"
+all_synced() { local i; for i in $(seq 1 $N); do synced "$(SDH $i)" || return 1; done; }
+if wait_for 60 all_synced; then ok "all $N complete their first refresh ($WAITED ms after the first join)"
+else not_ok "all hosts complete their first refresh"; fi
+echo "# figure: $N joins + first refreshes: $((($(date +%s%N) - t0) / 1000000)) ms"
+
+# each host's views: PAM (pam_wrapper, its own service dir) and glibc NSS
+for i in $(seq 1 $N); do SD=$(SDH $i) pam_services "$TMP/pamd$i" login; done
+printf 'passwd: files rollcall\ngroup: files rollcall\n' > "$TMP/nsswitch.conf"
+chmod 755 "$TMP"
+pam_on() {
+	local i=$1; shift
+	ip netns exec "$(hn $i)" "$PAM_WRAP" "$TMP/pamd$i" "$PAMDRIVE" -s login "$@"
+}
+nss_on() {
+	local i=$1; shift
+	ip netns exec "$(hn $i)" unshare --mount --propagation private \
+		sh -c 'mount --bind "$1" /etc/nsswitch.conf && shift && exec "$@"' ns "$TMP/nsswitch.conf" \
+		env LD_LIBRARY_PATH="$(dirname "$NSS_MODULE")" ROLLCALL_STATE_DIR="$(SDH $i)" \
+		${RC_PRELOAD:+LD_PRELOAD=$RC_PRELOAD} "$@"
+}
+expect_out 0 '^alice:' "alice through glibc NSS on host 1" nss_on 1 getent passwd alice
+expect 0 "alice logs in through PAM on host 10" pam_on 10 -a 'alice password 1' alice auth=SUCCESS acct=SUCCESS
+expect 0 "a wrong password is refused on host 3" pam_on 3 -a 'wrong password' alice auth=AUTH_ERR
+# on_all SECONDS WHAT CMD...: CMD HOST on every host until each succeeds
+on_all() {
+	local limit=$1 what=$2 i bad= t0; shift 2
+	t0=$(date +%s%N)
+	for i in $(seq 1 $N); do wait_for "$limit" "$@" "$i" || bad="$bad $i"; done
+	WAITED=$((($(date +%s%N) - t0) / 1000000))
+	echo "# figure: $what on all $N hosts: $WAITED ms"
+	[ -z "$bad" ] || { echo "# failed on hosts$bad"; return 1; }
+}
+
+# ---- a member added in the directory
+invite_accept carol read-only
+rc fleet export --suffix "$SUFFIX" --out "$TMP/e2.ldif" >/dev/null
+entry_of "$TMP/e2.ldif" "uid=carol,ou=members,$SUFFIX" > "$TMP/carol.ldif"
+run as_admin ldapadd -f "$TMP/carol.ldif"
+check "the administrator adds carol to the directory" test "$st" = 0
+carol_in() { pam_on "$1" -a 'carol password 12345' carol auth=SUCCESS acct=SUCCESS; }
+if wait_for 10 carol_in 7; then ok "carol logs in through PAM on host 7 ($WAITED ms after the add)"
+else not_ok "carol logs in on host 7"; fi
+carol_nss() { nss_on "$1" getent passwd carol; }
+if on_all 10 "the add visible through getent" carol_nss; then ok "getent shows carol on all $N hosts"
+else not_ok "getent shows carol on all $N hosts"; fi
+
+# ---- a deactivation and a token revocation, in the directory
+rc member deactivate carol >/dev/null
+rc fleet export --suffix "$SUFFIX" --out "$TMP/e3.ldif" >/dev/null
+entry_of "$TMP/e3.ldif" "uid=carol,ou=members,$SUFFIX" | awk 'BEGIN{p=0} /^rcRecord::/{p=1} p&&/^[^ ]/&&!/^rcRecord::/{p=0} p' > "$TMP/rec"
+{ printf 'dn: uid=carol,ou=members,%s\nchangetype: modify\nreplace: rcRecord\n' "$SUFFIX"; cat "$TMP/rec"; printf -- '-\nreplace: rcStatus\nrcStatus: inactive\n'; } > "$TMP/mod.ldif"
+expect 0 "token A logs alice in on host 5 before its revocation" pam_on 5 -a "$TOKA" alice auth=SUCCESS acct=SUCCESS
+run as_admin ldapmodify -f "$TMP/mod.ldif"
+check "the administrator deactivates carol (her record replaced)" test "$st" = 0
+run as_admin ldapdelete "$TOKA_DN"
+check "the administrator revokes token A (its entry deleted)" test "$st" = 0
+# (refused while the host's store answers: alice's token B still logs in)
+tokb_in() { pam_on "$1" -a "$TOKB" alice auth=SUCCESS acct=SUCCESS; }
+carol_refused() { ! carol_in "$1" && tokb_in "$1"; }
+toka_refused() { ! pam_on "$1" -a "$TOKA" alice auth=SUCCESS acct=SUCCESS && tokb_in "$1"; }
+if on_all 10 "the deactivation refusing carol" carol_refused; then ok "carol's next login is refused on every host"
+else not_ok "the deactivation reaches every host"; fi
+if on_all 10 "the revocation refusing token A" toka_refused; then ok "token A's next login is refused on every host"
+else not_ok "the revocation reaches every host"; fi
+
+# ---- slapd stopped: logins keep working
+provider_stop
+bad=
+t0=$(date +%s%N)
+for i in $(seq 1 $N); do
+	pam_on "$i" -a 'alice password 1' alice auth=SUCCESS acct=SUCCESS >/dev/null 2>&1 || bad="$bad pw$i"
+	pam_on "$i" -a "$TOKB" alice auth=SUCCESS acct=SUCCESS >/dev/null 2>&1 || bad="$bad token$i"
+	nss_on "$i" getent passwd alice >/dev/null 2>&1 || bad="$bad nss$i"
+done
+echo "# figure: $((2 * N)) logins and $N lookups with slapd stopped: $((($(date +%s%N) - t0) / 1000000)) ms"
+check "slapd stopped: password and token logins (and NSS) work on all $N hosts${bad:+ (failed:$bad)}" test -z "$bad"
+hub_start || { not_ok "slapd restarts"; done_testing; exit 1; }
+ok "slapd restarted"
+
+# ---- host 4's link down while 20 modifies, 5 deletes and 3 adds happen
+for i in $(seq 1 20); do rc member set-role "m$i" read-only >/dev/null || not_ok "set-role m$i"; done
+for n in n1 n2 n3; do invite_accept "$n" developer; done
+rc fleet export --suffix "$SUFFIX" --out "$TMP/e4.ldif" >/dev/null
+# the modifies: every attribute of the 20 entries but objectClass and uid replaced
+python3 - "$TMP/e4.ldif" "$SUFFIX" > "$TMP/mods.ldif" <<'PY'
+import sys
+text = open(sys.argv[1]).read().replace("\n ", "")
+want = {"uid=m%d,ou=members,%s" % (i, sys.argv[2]) for i in range(1, 21)}
+for para in text.split("\n\n"):
+    lines = [l for l in para.split("\n") if l and not l.startswith("#")]
+    if not lines or lines[0][4:] not in want:
+        continue
+    print(lines[0]); print("changetype: modify")
+    attrs = {}
+    for l in lines[1:]:
+        a = l.split(":", 1)[0]
+        if a.lower() not in ("objectclass", "uid"):
+            attrs.setdefault(a, []).append(l)
+    for a, ls in attrs.items():
+        print("replace: " + a); print("\n".join(ls)); print("-")
+    print()
+PY
+for n in n1 n2 n3; do entry_of "$TMP/e4.ldif" "uid=$n,ou=members,$SUFFIX"; done > "$TMP/adds.ldif"
+check "20 modifies and 3 adds prepared" test "$(grep -c '^changetype: modify' "$TMP/mods.ldif")" = 20 -a "$(grep -c '^dn: ' "$TMP/adds.ldif")" = 3
+until_down() { ! ip netns exec "$(hn 4)" timeout 2 bash -c ': < /dev/tcp/10.77.0.1/389' 2>/dev/null; }
+ip -n "$(hn 4)" link set eth0 down
+check "host 4's link is down (the hub unreachable)" until_down
+run as_admin ldapmodify -f "$TMP/mods.ldif"; m=$st
+for i in 21 22 23 24 25; do as_admin ldapdelete "uid=m$i,ou=members,$SUFFIX" >/dev/null 2>&1 || m=1; done
+run as_admin ldapadd -f "$TMP/adds.ldif"; [ "$st" = 0 ] || m=1
+check "20 modifies, 5 deletes and 3 adds in the directory while host 4 is cut off" test "$m" = 0
+# the directory's records and a host's: rcDb, rcKey, rcRecord of each
+dir_records() {
+	as_admin ldapsearch -LLL -o ldif-wrap=no -b "$SUFFIX" '(objectClass=rcReplicated)' rcDb rcKey rcRecord > "$TMP/dir.ldif" &&
+	records "$TMP/dir.ldif"
+}
+records() {
+	python3 - "$1" <<'PY'
+import sys
+out = []
+for para in open(sys.argv[1]).read().replace("\n ", "").split("\n\n"):
+    d = {}
+    for l in para.split("\n"):
+        if ":" in l:
+            a, v = l.split(":", 1)
+            d[a.lower()] = v.strip()
+    if "rcrecord" in d:
+        out.append("%s %s %s" % (d.get("rcdb"), d.get("rckey"), d["rcrecord"]))
+print("\n".join(sorted(out)))
+PY
+}
+host_records() {
+	rm -f "$TMP/h$1.ldif"
+	"$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$(SDH $1)" fleet export --suffix "$SUFFIX" \
+		--out "$TMP/h$1.ldif" >/dev/null && records "$TMP/h$1.ldif"
+}
+same_as_dir() { [ "$(host_records "$1")" = "$(dir_records)" ]; }
+if wait_for 10 same_as_dir 1; then ok "host 1 (online) follows ($WAITED ms)"; else not_ok "host 1 equals the directory"; fi
+h4_differs() { ! same_as_dir 4; }
+check "host 4, cut off, still differs from the directory" h4_differs
+# kept down until host 4's rollcalld notices (keepalive): it catches up by
+# a new refresh, not by the old connection's queued changes
+h4_disconnected() { "$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$(SDH 4)" fleet status | grep -q 'rollcalld: *disconnected'; }
+if wait_for 30 h4_disconnected; then ok "host 4's rollcalld notices the dead link ($WAITED ms after the changes)"
+else not_ok "host 4's rollcalld notices the dead link"; fi
+ip -n "$(hn 4)" link set eth0 up
+if wait_for 30 same_as_dir 4; then
+	ok "host 4's link up: its replica equals the directory record by record ($WAITED ms)"
+	echo "# figure: host 4 back -> replica equal to the directory: $WAITED ms"
+else
+	not_ok "host 4's replica equals the directory after its link returns"
+	diff <(host_records 4) <(dir_records) | cut -c1-100 | head -10 | sed 's/^/# /'
+fi
+gone4() { ! nss_on 4 getent passwd "$1"; }
+check "... deletes included: m21 gone from host 4 (glibc NSS)" gone4 m21
+expect_out 0 '^n3:' "... and n3 added" nss_on 4 getent passwd n3
+echo "# $(dir_records | wc -l) records compared"
+
+done_testing
