@@ -201,7 +201,7 @@ RC_API void rc_fleet_doctor(const char *state_dir, const char *host, const char 
 {
 	char line[512], a1[32], a2[32];
 	int64_t age = 0;
-	bool running = false;
+	bool connected = false;
 	const char *start = "start rollcalld (\"systemctl enable --now rollcalld\"; "
 	                    "rollcalld -f in the foreground shows why it stops)";
 
@@ -213,10 +213,9 @@ RC_API void rc_fleet_doctor(const char *state_dir, const char *host, const char 
 		       "rollcalld has never run here (no %s/rollcalld.status): the replica does "
 		       "not follow the directory", state_dir);
 	} else if (strncmp(line, "connected", 9) == 0) {
-		running = true;
+		connected = true;
 		report(cb, ctx, RC_CHECK_OK, "rollcalld", NULL, "%s", line);
 	} else if (strncmp(line, "disconnected", 12) == 0) {
-		running = true;
 		age_format(age, a1, sizeof(a1));
 		report(cb, ctx, RC_CHECK_WARN, "rollcalld",
 		       "check that a provider answers (ldapsearch -x -H URI -s base -b \"\") and "
@@ -243,7 +242,7 @@ RC_API void rc_fleet_doctor(const char *state_dir, const char *host, const char 
 	else
 		snprintf(a1, sizeof(a1), "never");
 	age_format(now - rs->synced < 0 ? 0 : now - rs->synced, a2, sizeof(a2));
-	if (!running && now - rs->synced > RC_FLEET_STALE) {
+	if (!connected && now - rs->synced > RC_FLEET_STALE) {
 		report(cb, ctx, RC_CHECK_WARN, "replica", start,
 		       "no sync for %s (last refresh completed %s ago, last change applied %s%s): "
 		       "%zu entries, maybe out of date", a2, a2, a1, rs->applied ? " ago" : "",
@@ -253,5 +252,5 @@ RC_API void rc_fleet_doctor(const char *state_dir, const char *host, const char 
 	report(cb, ctx, RC_CHECK_OK, "replica", NULL,
 	       "%zu entries from the directory; last refresh %s ago, last change applied %s%s%s",
 	       rs->entries, a2, a1, rs->applied ? " ago" : "",
-	       running ? "" : " (rollcalld not running)");
+	       connected ? "" : " (rollcalld not connected)");
 }

@@ -186,6 +186,8 @@ check "rollcalld keeps running and says it is disconnected" sh -c "kill -0 $RCD_
 check "doctor: rollcalld reaches no provider (warn, with the fix)" sh -c "'$ROLLCALL' --config '$TMP/rollcall.conf' --state-dir '$SD2' doctor |
 	grep -A1 '^warn  rollcalld *rollcalld reaches no provider' | grep -q 'fix: check that a provider answers'"
 check "... the replica itself is still ok" doctor_is "$SD2" replica '^ok '
+check "... and 25 hours later still disconnected: no sync for a long time (warn)" sh -c "'$AT_TIME' +25h '$ROLLCALL' --json --config '$TMP/rollcall.conf' --state-dir '$SD2' doctor |
+	grep -q '\"check\":\"replica\",\"status\":\"warn\",\"detail\":\"no sync for 25 h'"
 expect_err 1 "not in a fleet" "fleet status of a host that did not join says so" rc fleet status
 provider_start "$P" "$PORT" || { not_ok "slapd restarts"; done_testing; exit 1; }
 connected2() { "$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$SD2" fleet status | grep -q 'rollcalld: *connected'; }
@@ -194,7 +196,7 @@ run as_admin ldapadd -f "$TMP/carol.ldif"
 if wait_for 10 n2 getent passwd carol; then ok "... and follows the directory again ($WAITED ms)"; else not_ok "changes after the reconnection reach host 2"; fi
 rollcalld_stop
 check "doctor: rollcalld stopped (warn)" doctor_is "$SD2" rollcalld '^warn rollcalld is not running \("stopped since'
-check "... the replica recent (ok)" doctor_is "$SD2" replica '^ok .*\(rollcalld not running\)'
+check "... the replica recent (ok)" doctor_is "$SD2" replica '^ok .*\(rollcalld not connected\)'
 check "... and 25 hours later: no sync for a long time (warn)" sh -c "'$AT_TIME' +25h '$ROLLCALL' --json --config '$TMP/rollcall.conf' --state-dir '$SD2' doctor |
 	grep -q '\"check\":\"replica\",\"status\":\"warn\",\"detail\":\"no sync for 25 h'"
 
