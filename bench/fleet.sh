@@ -79,13 +79,23 @@ echo " on the host, over 20 adds; in brackets, from ldapadd's return: p99 is the
 # ---- a login's latency with and without rollcalld (goal: a ratio of 1.0)
 : "${PAM_WRAPPER_LIB:?set by make bench}"
 BP=$build/bench/bench_pam
-LOGINS=${BENCH_FLEET_LOGINS:-2000}
+LOGINS=${BENCH_FLEET_LOGINS:-20000}
 rm -rf "$SD" "$TMP/p" "$TMP/h" "$TMP"/*.ldif "$TMP/pamd"
 rc init --owner owner@example.com >/dev/null
 invite_accept alice developer
+invite_accept bob read-only
 tok=$("$BP" token "$SD" alice)
 rc fleet export --suffix "$SUFFIX" --out "$TMP/all.ldif" >/dev/null
-provider_make "$TMP/p" "$TMP/all.ldif" || exit 1
+# bob's entry is the changes streamed in the second table: added and
+# deleted again and again, over one connection per 200 changes
+entry_of "$TMP/all.ldif" "uid=bob,ou=members,$SUFFIX" > "$TMP/bob.ldif"
+awk -v dn="dn: uid=bob,ou=members,$SUFFIX" 'BEGIN { RS = ""; ORS = "\n\n" } index($0, dn "\n") != 1' \
+	"$TMP/all.ldif" > "$TMP/base.ldif"
+for i in $(seq 100); do
+	sed '1a changetype: add' "$TMP/bob.ldif"
+	printf 'dn: uid=bob,ou=members,%s\nchangetype: delete\n\n' "$SUFFIX"
+done > "$TMP/churn.ldif"
+provider_make "$TMP/p" "$TMP/base.ldif" || exit 1
 provider_start "$TMP/p" || exit 1
 host_join "$TMP/h" h1 || exit 1
 mkdir -p "$TMP/pamd"
@@ -115,8 +125,31 @@ for r in 1 2 3; do
 	printf '| %5d | %27s | %43s | %14s |\n' "$r" "$off" "$on" "$ratio"
 done
 printf 'with / without rollcalld, median of the rounds: %s (goal: 1.00)\n' "$(sort -n "$TMP/ratios" | sed -n 2p)"
+
+echo
+echo "== the same while the directory streams changes (bob added and deleted in a loop, in both columns)"
+printf '| round | without rollcalld median    | with rollcalld (applying the changes) median | with / without |\n'
+printf '|-------|-----------------------------|----------------------------------------------|----------------|\n'
+churn() { while :; do as_admin ldapmodify -c -f "$TMP/churn.ldif" >/dev/null 2>&1; done; }
+bg_start "$TMP/churn.log" bash -c "$(declare -f as_admin churn); URI='$URI' SUFFIX='$SUFFIX' ADMIN_PW='$ADMIN_PW' TMP='$TMP' churn"
+CHURN_PID=$BGPID
+: > "$TMP/ratios2"
+for r in 1 2 3; do
+	off=$(login_median)
+	rollcalld_start "$TMP/h"
+	wait_for 30 connected || { echo "bench/fleet.sh: rollcalld did not connect" >&2; exit 1; }
+	on=$(login_median)
+	rollcalld_stop
+	ratio=$(awk -v a="$on" -v b="$off" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+	echo "$ratio" >> "$TMP/ratios2"
+	printf '| %5d | %27s | %44s | %14s |\n' "$r" "$off" "$on" "$ratio"
+done
+bg_stop "$CHURN_PID"
+printf 'with / without rollcalld, changes streaming, median of the rounds: %s (goal: 1.00)\n' "$(sort -n "$TMP/ratios2" | sed -n 2p)"
+applied=$(grep -c 'applied' "$TMP/h.log" 2>/dev/null || true)
+echo "(rollcalld's log on the host: $applied lines saying \"applied\" over the last round)"
 # every login of every round must have succeeded (else the figures mean nothing)
-if [ "$(grep -c "($LOGINS/$LOGINS succeeded)" "$TMP/logins")" != 6 ]; then
+if [ "$(grep -c "($LOGINS/$LOGINS succeeded)" "$TMP/logins")" != 12 ]; then
 	echo "bench/fleet.sh: some logins failed:" >&2; cat "$TMP/logins" >&2; exit 1
 fi
 provider_stop
