@@ -7,6 +7,7 @@
  */
 #include "config.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "fsutil.h"
 #include "snapshot.h"
 #include "bytes.h"
+#include "fleet.h"
 
 static void report(rc_check_cb cb, void *ctx, int level, const char *name, const char *fix,
                    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
@@ -144,4 +146,111 @@ RC_API int rc_store_doctor(const rc_config *cfg, rc_check_cb cb, void *ctx)
 	}
 	rc_store_close(s);
 	return RC_OK;
+}
+
+/* ---- a host in a fleet: rollcalld and the replica ------------------------ */
+
+/* rollcalld.status (rollcalld's one line: "connected to URI since T",
+ * "disconnected...", "stopped since T") into LINE; *AGE: seconds since it
+ * was written.  -1 when there is none (rollcalld never ran here). */
+static int read_daemon_status(const char *state_dir, int64_t now, char *line, size_t len,
+                              int64_t *age)
+{
+	char path[RC_PATH_MAX];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	line[0] = '\0';
+	if (rc_path_join(path, sizeof(path), state_dir, "rollcalld.status"))
+		return -1;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -1;
+	}
+	n = read(fd, line, len - 1);
+	close(fd);
+	line[n > 0 ? n : 0] = '\0';
+	line[strcspn(line, "\n")] = '\0';
+	for (char *p = line; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
+			*p = '?';
+	*age = now - (int64_t)st.st_mtime;
+	if (*age < 0)
+		*age = 0;
+	return 0;
+}
+
+static void age_format(int64_t secs, char *buf, size_t len)
+{
+	if (secs < 120)
+		snprintf(buf, len, "%llds", (long long)secs);
+	else if (secs < 7200)
+		snprintf(buf, len, "%lld min", (long long)(secs / 60));
+	else if (secs < 2 * 86400)
+		snprintf(buf, len, "%lld h", (long long)(secs / 3600));
+	else
+		snprintf(buf, len, "%lld days", (long long)(secs / 86400));
+}
+
+RC_API void rc_fleet_doctor(const char *state_dir, const char *host, const char *uris,
+                            const rc_replica_status *rs, int64_t now, rc_check_cb cb, void *ctx)
+{
+	char line[512], a1[32], a2[32];
+	int64_t age = 0;
+	bool connected = false;
+	const char *start = "start rollcalld (\"systemctl enable --now rollcalld\"; "
+	                    "rollcalld -f in the foreground shows why it stops)";
+
+	report(cb, ctx, RC_CHECK_OK, "fleet", NULL, "host \"%s\" of the fleet at %s", host, uris);
+
+	/* rollcalld: running and connected, or why not */
+	if (read_daemon_status(state_dir, now, line, sizeof(line), &age) < 0) {
+		report(cb, ctx, RC_CHECK_WARN, "rollcalld", start,
+		       "rollcalld has never run here (no %s/rollcalld.status): the replica does "
+		       "not follow the directory", state_dir);
+	} else if (strncmp(line, "connected", 9) == 0) {
+		connected = true;
+		report(cb, ctx, RC_CHECK_OK, "rollcalld", NULL, "%s", line);
+	} else if (strncmp(line, "disconnected", 12) == 0) {
+		age_format(age, a1, sizeof(a1));
+		report(cb, ctx, RC_CHECK_WARN, "rollcalld",
+		       "check that a provider answers (ldapsearch -x -H URI -s base -b \"\") and "
+		       "that the host's entry and secret are in the directory; logins go on "
+		       "with the local replica meanwhile",
+		       "rollcalld reaches no provider (%s, %s ago): changes made in the directory "
+		       "do not arrive", line, a1);
+	} else {
+		age_format(age, a1, sizeof(a1));
+		report(cb, ctx, RC_CHECK_WARN, "rollcalld", start,
+		       "rollcalld is not running (\"%s\", %s ago): changes made in the directory "
+		       "do not arrive", line, a1);
+	}
+
+	/* the replica: a refresh completed, and how old its data may be */
+	if (!rs->cookie[0]) {
+		report(cb, ctx, RC_CHECK_FAIL, "replica", start,
+		       "no refresh from the directory ever completed: this host's store does not "
+		       "hold the fleet's members (%zu entries so far)", rs->entries);
+		return;
+	}
+	if (rs->applied)
+		age_format(now - rs->applied < 0 ? 0 : now - rs->applied, a1, sizeof(a1));
+	else
+		snprintf(a1, sizeof(a1), "never");
+	age_format(now - rs->synced < 0 ? 0 : now - rs->synced, a2, sizeof(a2));
+	if (!connected && now - rs->synced > RC_FLEET_STALE) {
+		report(cb, ctx, RC_CHECK_WARN, "replica", start,
+		       "no sync for %s (last refresh completed %s ago, last change applied %s%s): "
+		       "%zu entries, maybe out of date", a2, a2, a1, rs->applied ? " ago" : "",
+		       rs->entries);
+		return;
+	}
+	report(cb, ctx, RC_CHECK_OK, "replica", NULL,
+	       "%zu entries from the directory; last refresh %s ago, last change applied %s%s%s",
+	       rs->entries, a2, a1, rs->applied ? " ago" : "",
+	       connected ? "" : " (rollcalld not connected)");
 }

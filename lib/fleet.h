@@ -98,4 +98,11 @@ typedef struct rc_replica_status {
 } rc_replica_status;
 int rc_replica_status_get(rc_store *s, rc_replica_status *st);
 
+/* "rollcall doctor" on a host in a fleet (lib/doctor.c): rollcalld's state
+ * (STATE/rollcalld.status) and the replica's RS, as checks to CB.  No sync
+ * for RC_FLEET_STALE seconds with rollcalld not connected: a warning. */
+#define RC_FLEET_STALE (24 * 3600)
+void rc_fleet_doctor(const char *state_dir, const char *host, const char *uris,
+                     const rc_replica_status *rs, int64_t now, rc_check_cb cb, void *ctx);
+
 #endif

@@ -4,6 +4,8 @@
  * The state directory's checks are lib's (rc_store_doctor); the host's are
  * here: nsswitch.conf, the NSS and PAM modules, the PAM stacks of sshd,
  * login and su, the homes their sessions make, and sshd's settings.  Every finding says what to change.
+ * On a host in a fleet, rollcalld's and the replica's state (the rule is
+ * lib's: rc_fleet_doctor); a host that did not join shows nothing of it.
  *
  * SPDX-License-Identifier: BSD-3-Clause
  */
@@ -21,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli.h"
+#include "fleetldap.h"
 
 #define NSSWITCH "/etc/nsswitch.conf"
 #define PAM_DIR "/etc/pam.d"
@@ -448,6 +451,39 @@ static void check_sshd(struct findings *f)
 		say(f, RC_CHECK_OK, "sshd", NULL, "UsePAM yes, KbdInteractiveAuthentication yes");
 }
 
+/* ---- the fleet (a host that joined one) ---------------------------------------- */
+
+static void check_fleet(struct findings *f, struct cli *c)
+{
+	char p[RC_PATH_MAX + 32];
+	struct stat st;
+	rc_fleet_conf fc;
+	rc_replica_status rs;
+	rc_store *s = NULL;
+	int64_t now;
+
+	snprintf(p, sizeof(p), "%s/fleet.conf", c->cfg.state_dir);
+	if (lstat(p, &st) != 0)
+		return;                 /* not in a fleet: nothing to say */
+	if (rc_fleet_conf_read(c->cfg.state_dir, &fc) != 0) {
+		say(f, RC_CHECK_FAIL, "fleet", "join again (\"rollcall fleet join\"), or restore "
+		    "fleet.conf and fleet.secret", "%s", rc_errmsg());
+		return;
+	}
+	sodium_memzero(fc.secret, sizeof(fc.secret));  /* only the host and URIs are used */
+	if (rc_store_open(&s, &c->cfg, RC_OPEN_READONLY) != 0 ||
+	    rc_replica_status_get(s, &rs) != 0) {
+		say(f, RC_CHECK_FAIL, "replica", "see rollcall(8), FILES", "%s", rc_errmsg());
+		rc_store_close(s);
+		rc_fleet_conf_wipe(&fc);
+		return;
+	}
+	now = rc_store_now(s);
+	rc_store_close(s);
+	rc_fleet_doctor(c->cfg.state_dir, fc.host, fc.uris, &rs, now, found, f);
+	rc_fleet_conf_wipe(&fc);
+}
+
 int cmd_doctor(struct cli *c, int argc, char **argv)
 {
 	static const char *const head[] = { "CHECK", "STATUS", "DETAIL", "FIX" };
@@ -467,6 +503,7 @@ int cmd_doctor(struct cli *c, int argc, char **argv)
 	say(&f, RC_CHECK_OK, "configuration", NULL, "%s",
 	    c->cfg.path[0] ? c->cfg.path : "no file: the built-in defaults");
 	(void)rc_store_doctor(&c->cfg, found, &f);
+	check_fleet(&f, c);
 	check_nsswitch(&f);
 	check_modules(&f);
 	check_helper(&f, c);

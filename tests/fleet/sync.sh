@@ -9,10 +9,21 @@
 # delete phase, and after a provider restart the present phase's sweep);
 # with the provider stopped logins and NSS keep working; rollcalld killed
 # with SIGKILL during a refresh never leaves a cookie ahead of its data and
-# converges on restart.  The trust checks are in trust.sh.
+# converges on restart.  "rollcall doctor" shows rollcalld's and the
+# replica's state; a member with TOTP logs in with a code while the
+# provider is down, each code once.  The trust checks are in trust.sh.
 . "$(dirname "$0")/lib.sh"
 require_fleet
 : "${PAM_MODULE:?}" "${PAMDRIVE:?}" "${PAM_WRAPPER_LIB:?}" "${NSS_MODULE:?}"
+# doctor DIR CHECK: "STATUS DETAIL" of rollcall doctor's row CHECK on the
+# state directory DIR ("none" when there is no such row)
+doctor() {
+	"$ROLLCALL" --json --config "$TMP/rollcall.conf" --state-dir "$1" doctor 2>/dev/null |
+		python3 -c 'import json,sys
+r = [x for x in json.load(sys.stdin) if x["check"] == sys.argv[1]]
+print(r[0]["status"] + " " + r[0]["detail"] if r else "none")' "$2"
+}
+doctor_is() { doctor "$1" "$2" | grep -Eq "$3"; }
 
 # ---- host 1: a store of its own, alice active (a password), bob invited
 init_store
@@ -20,6 +31,12 @@ rc settings set argon2.opslimit 1 >/dev/null
 rc settings set argon2.memlimit_kib 8192 >/dev/null
 invite_accept dave developer
 rc member invite bob@example.com --role developer >/dev/null
+no_fleet_rows() {
+	local c
+	for c in fleet rollcalld replica; do [ "$(doctor "$SD" $c)" = none ] || return 1; done
+	doctor_is "$SD" store '^ok '
+}
+check "doctor on a host not in a fleet shows no fleet checks" no_fleet_rows
 expect 0 "fleet export writes the host's records" rc fleet export --suffix "$SUFFIX" --out "$TMP/export.ldif"
 check "... 0600" test "$(stat -c %a "$TMP/export.ldif")" = 600
 check "... with the master key and every member" sh -c "grep -q '^rcMasterKey::' '$TMP/export.ldif' &&
@@ -44,9 +61,15 @@ check "the state directory stays readable (the NSS snapshot)" test "$(stat -c %a
 expect_err 1 "already holds a store" "joining again over a store is refused" \
 	sh -c "printf '%s\n' '$HOST_SECRET' | '$ROLLCALL' --config '$TMP/rollcall.conf' --state-dir '$SD2' \
 	fleet join '$URI' --host h2 --suffix '$SUFFIX' --secret-stdin"
+check "doctor: host 2 joined, its fleet" doctor_is "$SD2" fleet "^ok host \"h2\" of the fleet at $URI"
+check "doctor: rollcalld never ran on host 2 (warn)" doctor_is "$SD2" rollcalld '^warn rollcalld has never run here'
+check "doctor: no refresh yet (FAIL)" doctor_is "$SD2" replica '^FAIL no refresh from the directory ever completed'
 rollcalld_start "$SD2"
 if wait_for 20 synced "$SD2"; then ok "rollcalld -f completes its first refresh ($WAITED ms)"; else not_ok "rollcalld's first refresh"; cat "$SD2.log" | sed 's/^/# /'; fi
 check "host 2 has host 1's members" test "$(fleet_json "$SD2" 'd["entries"] > 0')" = True
+check "doctor: rollcalld connected (ok)" doctor_is "$SD2" rollcalld "^ok connected to $URI"
+check "doctor: the replica's entries and last refresh (ok)" doctor_is "$SD2" replica \
+	"^ok $(fleet_json "$SD2" 'd["entries"]') entries from the directory; last refresh [0-9]+s ago"
 expect_out 0 '^(alice|bob|dave)$' "member list on host 2" sh -c "'$ROLLCALL' --json --config '$TMP/rollcall.conf' --state-dir '$SD2' member list |
 	python3 -c 'import json,sys; [print(m[\"username\"]) for m in json.load(sys.stdin)]'"
 check "... all three" test "$(wc -l < "$OUT")" = 3
@@ -126,14 +149,45 @@ check "the administrator adds the token's record to the directory" test "$st" = 
 token_login() { pd2 -a "$TOKEN" alice auth=SUCCESS acct=SUCCESS; }
 if wait_for 10 token_login; then ok "the token logs alice in on host 2 ($WAITED ms)"; else not_ok "the token logs in on host 2"; fi
 
+# ---- TOTP: erin enrols at her first login on host 1 (totp=required); her
+# record, the secret in it, reaches host 2 through the directory
+invite_accept erin developer
+pam_services "$TMP/pamd1m" "mfa1:totp=required"
+run "$PAM_WRAP" "$TMP/pamd1m" "$PAMDRIVE" -s mfa1 -a 'erin password 12345' -a @enroll erin auth=SUCCESS acct=SUCCESS
+KEY=$(sed -n 's/.*Key: \([A-Z2-7]*\).*/\1/p' "$OUT" | head -1)
+check "erin enrols TOTP at a login on host 1" test -n "$KEY"
+rc fleet export --suffix "$SUFFIX" --out "$TMP/export6.ldif" >/dev/null
+entry_of "$TMP/export6.ldif" "uid=erin,ou=members,$SUFFIX" > "$TMP/erin.ldif"
+run as_admin ldapadd -f "$TMP/erin.ldif"
+check "the administrator adds erin (TOTP enabled) to the directory" test "$st" = 0
+if wait_for 10 n2 getent passwd erin; then ok "erin reaches host 2 ($WAITED ms)"; else not_ok "erin reaches host 2"; fi
+code_at() { oathtool --totp -b "$KEY" --now="@$1"; }
+pd2_at() { local w=$1; shift; "$PAM_WRAP" "$TMP/pamd2" "$AT_TIME" "$w" "$PAMDRIVE" -s login2 "$@"; }
+# each check at an injected second TS, a second into a 30-second step
+TS=$(( $(date +%s) / 30 * 30 + 121 ))
+
 # ---- the provider down: logins and NSS keep working
 provider_stop
+expect 0 "with the provider stopped, erin logs in on host 2 with her password + a TOTP code" \
+	pd2_at "@$TS" -a 'erin password 12345' -a "$(code_at "$TS")" erin auth=SUCCESS acct=SUCCESS
+expect 0 "... the same code again on host 2 is refused (each code once on a host)" \
+	pd2_at "@$((TS + 5))" -a 'erin password 12345' -a "$(code_at "$TS")" erin auth=AUTH_ERR
+expect 0 "... the password alone is refused" pd2_at "@$((TS + 60))" -a 'erin password 12345' erin auth=AUTH_ERR
+check "... it asked for a verification code" grep -q 'prompt: Verification code' "$OUT"
+expect 0 "... a wrong code is refused" pd2_at "@$((TS + 120))" -a 'erin password 12345' -a "$(code_at $((TS - 3600)))" erin auth=AUTH_ERR
+expect 0 "... and the next step's code logs her in" \
+	pd2_at "@$((TS + 180))" -a 'erin password 12345' -a "$(code_at $((TS + 180)))" erin auth=SUCCESS acct=SUCCESS
 expect 0 "with the provider stopped, the token still logs in on host 2" pd2 -a "$TOKEN" alice auth=SUCCESS acct=SUCCESS
 expect 0 "with the provider stopped, alice logs in on host 2" pd2 -a 'alice password 1' alice auth=SUCCESS acct=SUCCESS
 expect 0 "... and a wrong password is still refused (counted locally)" pd2 -a 'nope nope' alice auth=AUTH_ERR
 expect_out 0 '^alice:' "... and NSS answers" n2 getent passwd alice
 sleep 1
 check "rollcalld keeps running and says it is disconnected" sh -c "kill -0 $RCD_PID && '$ROLLCALL' --config '$TMP/rollcall.conf' --state-dir '$SD2' fleet status | grep -q 'rollcalld: *disconnected'"
+check "doctor: rollcalld reaches no provider (warn, with the fix)" sh -c "'$ROLLCALL' --config '$TMP/rollcall.conf' --state-dir '$SD2' doctor |
+	grep -A1 '^warn  rollcalld *rollcalld reaches no provider' | grep -q 'fix: check that a provider answers'"
+check "... the replica itself is still ok" doctor_is "$SD2" replica '^ok '
+check "... and 25 hours later still disconnected: no sync for a long time (warn)" sh -c "'$AT_TIME' +25h '$ROLLCALL' --json --config '$TMP/rollcall.conf' --state-dir '$SD2' doctor |
+	grep -q '\"check\":\"replica\",\"status\":\"warn\",\"detail\":\"no sync for 25 h'"
 expect_err 1 "not in a fleet" "fleet status of a host that did not join says so" rc fleet status
 provider_start "$P" "$PORT" || { not_ok "slapd restarts"; done_testing; exit 1; }
 connected2() { "$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$SD2" fleet status | grep -q 'rollcalld: *connected'; }
@@ -141,6 +195,10 @@ if wait_for 40 connected2; then ok "rollcalld reconnects when the provider retur
 run as_admin ldapadd -f "$TMP/carol.ldif"
 if wait_for 10 n2 getent passwd carol; then ok "... and follows the directory again ($WAITED ms)"; else not_ok "changes after the reconnection reach host 2"; fi
 rollcalld_stop
+check "doctor: rollcalld stopped (warn)" doctor_is "$SD2" rollcalld '^warn rollcalld is not running \("stopped since'
+check "... the replica recent (ok)" doctor_is "$SD2" replica '^ok .*\(rollcalld not connected\)'
+check "... and 25 hours later: no sync for a long time (warn)" sh -c "'$AT_TIME' +25h '$ROLLCALL' --json --config '$TMP/rollcall.conf' --state-dir '$SD2' doctor |
+	grep -q '\"check\":\"replica\",\"status\":\"warn\",\"detail\":\"no sync for 25 h'"
 
 # ---- SIGKILL during a refresh: never a cookie ahead of its data (the
 # first kills at rollcalld's first commit, while host 3 has no cookie and
