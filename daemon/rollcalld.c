@@ -36,6 +36,7 @@
 #include <sodium.h>
 #include "rollcall.h"
 #include "fleetldap.h"
+#include "fsutil.h"
 
 #define QUEUE_MAX   1000   /* changes applied in one transaction at most */
 #define BACKOFF_MAX 30     /* seconds between rounds of failed connections */
@@ -566,6 +567,15 @@ int main(int argc, char **argv)
 	}
 	if (!D.foreground && daemon(0, 0) < 0) {
 		logmsg(LOG_ERR, "cannot become a daemon: %s", strerror(errno));
+		return 4;
+	}
+	/* held for life: a second rollcalld refuses, and doctor tells a
+	 * rollcalld that died without a word (SIGKILL) from a running one */
+	char lockpath[RC_PATH_MAX];
+	int lockfd;
+	if (rc_path_join(lockpath, sizeof(lockpath), D.cfg.state_dir, "rollcalld.lock") ||
+	    rc_life_lock_take(lockpath, &lockfd) != RC_OK) {
+		logmsg(LOG_ERR, "%s", rc_errmsg());
 		return 4;
 	}
 	if ((rc = rc_store_open(&D.s, &D.cfg, 0)) != 0 || (rc = rc_replica_new(&D.r, D.s)) != 0) {

@@ -184,6 +184,17 @@ static int read_daemon_status(const char *state_dir, int64_t now, char *line, si
 	return 0;
 }
 
+/* Whether rollcalld runs now: it holds STATE/rollcalld.lock for its life
+ * (true when that cannot be told: the status line is believed then). */
+static bool daemon_alive(const char *state_dir)
+{
+	char path[RC_PATH_MAX];
+
+	if (rc_path_join(path, sizeof(path), state_dir, "rollcalld.lock"))
+		return true;
+	return rc_life_lock_held(path) != 0;
+}
+
 static void age_format(int64_t secs, char *buf, size_t len)
 {
 	if (secs < 120)
@@ -212,6 +223,11 @@ RC_API void rc_fleet_doctor(const char *state_dir, const char *host, const char 
 		report(cb, ctx, RC_CHECK_WARN, "rollcalld", start,
 		       "rollcalld has never run here (no %s/rollcalld.status): the replica does "
 		       "not follow the directory", state_dir);
+	} else if (strncmp(line, "stopped", 7) != 0 && !daemon_alive(state_dir)) {
+		age_format(age, a1, sizeof(a1));
+		report(cb, ctx, RC_CHECK_WARN, "rollcalld", start,
+		       "rollcalld is not running: it ended without a word (killed?), its last "
+		       "word \"%s\" %s ago; changes made in the directory do not arrive", line, a1);
 	} else if (strncmp(line, "connected", 9) == 0) {
 		connected = true;
 		report(cb, ctx, RC_CHECK_OK, "rollcalld", NULL, "%s", line);

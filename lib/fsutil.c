@@ -5,6 +5,7 @@
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <grp.h>
 #include <stdlib.h>
@@ -264,4 +265,47 @@ RC_API int rc_privileges_root(void)
 	}
 	(void)prctl(PR_SET_DUMPABLE, 0);
 	return 0;
+}
+
+/* ---- a daemon's life lock (rollcalld: doctor tells a dead one from a live one) */
+
+RC_API int rc_life_lock_take(const char *path, int *fd_out)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600), fl;
+	struct stat st;
+
+	*fd_out = -1;
+	if (fd < 0)
+		return rc_fail(RC_ERR_STORE, "cannot open %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !rc_stat_trusted(&st)) {
+		close(fd);
+		return rc_fail(RC_ERR_STORE, "%s is not a regular file of root's, writable by root only",
+		               path);
+	}
+	while ((fl = flock(fd, LOCK_EX | LOCK_NB)) < 0 && errno == EINTR)
+		;
+	if (fl < 0) {
+		int e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return rc_fail(RC_ERR_STATE, "another process holds %s (already running)", path);
+		return rc_fail(RC_ERR_STORE, "cannot lock %s: %s", path, strerror(e));
+	}
+	*fd_out = fd;
+	return RC_OK;
+}
+
+RC_API int rc_life_lock_held(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), fl;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	while ((fl = flock(fd, LOCK_SH | LOCK_NB)) < 0 && errno == EINTR)
+		;
+	int e = errno;
+	close(fd);   /* (a shared lock we took goes with it) */
+	if (fl == 0)
+		return 0;
+	return e == EWOULDBLOCK ? 1 : -1;
 }

@@ -36,4 +36,12 @@ int rc_open_trusted(const char *path, const char *what, int *fd_out, struct stat
 int rc_check_owner_mode(const char *path, const struct stat *st,
                         unsigned forbidden_bits, const char *what);
 
+/* A daemon's life lock: PATH (made 0600 when missing, never through a
+ * symlink) locked exclusively for as long as *FD stays open.  RC_OK;
+ * RC_ERR_STATE when another process holds it; RC_ERR_STORE otherwise. */
+int rc_life_lock_take(const char *path, int *fd);
+/* Whether a process holds PATH's life lock now: 1 yes, 0 no (or no such
+ * file), -1 cannot tell. */
+int rc_life_lock_held(const char *path);
+
 #endif

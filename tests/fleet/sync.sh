@@ -70,6 +70,17 @@ check "host 2 has host 1's members" test "$(fleet_json "$SD2" 'd["entries"] > 0'
 check "doctor: rollcalld connected (ok)" doctor_is "$SD2" rollcalld "^ok connected to $URI"
 check "doctor: the replica's entries and last refresh (ok)" doctor_is "$SD2" replica \
 	"^ok $(fleet_json "$SD2" 'd["entries"]') entries from the directory; last refresh [0-9]+s ago"
+# rollcalld holds rollcalld.lock for its life: a second one refuses, and
+# doctor tells one killed without a word from a running one
+run timeout 20 "$ROLLCALLD" -f --state-dir "$SD2" --config "$TMP/rollcall.conf"
+check "a second rollcalld for the same state directory refuses (exit 4, already running)" \
+	sh -c "test $st = 4 && grep -q 'already running' '$ERR'"
+kill -KILL -- "-$RCD_PID" 2>/dev/null
+rollcalld_stop
+check "doctor: rollcalld killed with SIGKILL, its status still \"connected\" (warn)" \
+	doctor_is "$SD2" rollcalld '^warn rollcalld is not running: it ended without a word'
+rollcalld_start "$SD2"
+if wait_for 20 doctor_is "$SD2" rollcalld "^ok connected to $URI"; then ok "... started again, connected ($WAITED ms)"; else not_ok "rollcalld started again"; fi
 expect_out 0 '^(alice|bob|dave)$' "member list on host 2" sh -c "'$ROLLCALL' --json --config '$TMP/rollcall.conf' --state-dir '$SD2' member list |
 	python3 -c 'import json,sys; [print(m[\"username\"]) for m in json.load(sys.stdin)]'"
 check "... all three" test "$(wc -l < "$OUT")" = 3
