@@ -298,6 +298,13 @@ int rc_snap_check(const rc_snap *sn)
 	return RC_OK;
 }
 
+void rc_snap_identity(const rc_snap *sn, rc_snap_ident *id)
+{
+	*id = (rc_snap_ident){ .dev = (uint64_t)sn->dev, .ino = (uint64_t)sn->ino,
+	                       .serial = sn->serial, .sec = (int64_t)sn->mtime.tv_sec,
+	                       .nsec = sn->mtime.tv_nsec };
+}
+
 /* The bucket of key X in M's directory (X in [kmin, kmax]). */
 static inline uint32_t bucket(const struct map *m, uint32_t x)
 {

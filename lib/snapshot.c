@@ -1569,6 +1569,48 @@ static void pub_take_back(struct pub *p)
 	}
 }
 
+/* The manifest this process last found intact, which one later look may
+ * take on trust.  Checking a manifest is a stat of every shard it names
+ * (2,048 at a million users); a store open checks it (catch-up) and the
+ * publication of that open's first change, a moment later, then need not
+ * stat them all again.  Only once: a publication that finds the memo used
+ * checks for itself, so a process that publishes on and on still notices
+ * a shard damaged meanwhile at its next publication. */
+static pthread_mutex_t intact_lock = PTHREAD_MUTEX_INITIALIZER;
+static rc_snap_ident intact_id;
+static bool intact_set;
+
+static bool ident_eq(const rc_snap_ident *a, const rc_snap_ident *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->serial == b->serial &&
+	       a->sec == b->sec && a->nsec == b->nsec;
+}
+
+/* Is every shard SN names there, a trusted file of its size?  REMEMBER:
+ * a check that found so vouches for SN to the next look. */
+static bool snap_intact(const rc_snap *sn, bool remember)
+{
+	rc_snap_ident id;
+	bool hit, ok;
+
+	rc_snap_identity(sn, &id);
+	pthread_mutex_lock(&intact_lock);
+	hit = intact_set && ident_eq(&id, &intact_id);
+	if (hit)
+		intact_set = false;
+	pthread_mutex_unlock(&intact_lock);
+	if (hit)
+		return true;
+	ok = rc_snap_check(sn) == RC_OK;
+	if (ok && remember) {
+		pthread_mutex_lock(&intact_lock);
+		intact_id = id;
+		intact_set = true;
+		pthread_mutex_unlock(&intact_lock);
+	}
+	return ok;
+}
+
 /* Publish generation GEN from the read transaction T, over OLD (NULL: none
  * or unreadable). */
 static int publish_once(rc_txn *t, int statefd, rc_snap *old, uint64_t gen)
@@ -1582,7 +1624,7 @@ static int publish_once(rc_txn *t, int statefd, rc_snap *old, uint64_t gen)
 	config_print(&s->cfg, print);
 	/* over a damaged view (a shard missing or cut short), publish whole */
 	if (old && snap_config_current(old, &s->cfg) && rc_snap_generation(old) < gen &&
-	    rc_snap_check(old) == RC_OK)
+	    snap_intact(old, false))
 		rc = pub_incremental(&p, statefd, old);
 	if (rc == RC_OK)
 		whole = false;
@@ -1650,7 +1692,7 @@ static int publish_round(rc_store *s, int statefd, const char *path, uint64_t *d
 	if (old && gen &&
 	    (rc_snap_generation(old) > gen ||
 	     (rc_snap_generation(old) == gen && snap_config_current(old, &s->cfg) &&
-	      rc_snap_check(old) == RC_OK)))
+	      snap_intact(old, true))))
 		rc = DONE_ROUNDS;
 	else
 		rc = publish_once(&t, statefd, old, gen);
@@ -1712,7 +1754,7 @@ int rc_snapshot_catch_up(rc_store *s)
 		gen = 0;
 	rc_txn_end(&t, RC_OK);
 	if (rc_snap_open(&sn, path) == RC_OK && rc_snap_generation(sn) >= gen &&
-	    snap_config_current(sn, &s->cfg) && rc_snap_check(sn) == RC_OK) {
+	    snap_config_current(sn, &s->cfg) && snap_intact(sn, true)) {
 		rc_snap_close(sn);
 		return RC_OK;
 	}
