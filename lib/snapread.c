@@ -127,23 +127,23 @@ static const char *str_at(const struct map *m, size_t off)
 	return (const char *)m->p + off;
 }
 
-static int load(rc_snap *sn)
+/* The manifest SN->path, mapped: its directory, the state directory, a
+ * real directory (not a symlink), owned by root (or us), not writable by
+ * others; the file not a symlink, not a FIFO (O_NONBLOCK), a trusted
+ * regular file.  DIR: the directory's path (DLEN bytes). */
+static int map_manifest(rc_snap *sn, char *dir, size_t *dlen)
 {
 	struct stat st;
-	char dir[4096 + 16];
 	const char *slash = strrchr(sn->path, '/');
-	size_t dlen = slash ? (size_t)(slash - sn->path) : 0;
 	int fd;
 
-	/* Its directory, the state directory: a real directory (not a
-	 * symlink), owned by root (or us), not writable by others. */
-	if (!slash || dlen == 0 || dlen >= 4096)
+	*dlen = slash ? (size_t)(slash - sn->path) : 0;
+	if (!slash || *dlen == 0 || *dlen >= 4096)
 		return RC_ERR_STORE;
-	memcpy(dir, sn->path, dlen);
-	dir[dlen] = '\0';
+	memcpy(dir, sn->path, *dlen);
+	dir[*dlen] = '\0';
 	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || !rc_stat_trusted(&st))
 		return RC_ERR_STORE;
-	/* not a symlink, not a FIFO (O_NONBLOCK), a trusted regular file */
 	fd = open(sn->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return RC_ERR_STORE;
@@ -154,8 +154,15 @@ static int load(rc_snap *sn)
 	sn->dev = st.st_dev;
 	sn->ino = st.st_ino;
 	sn->mtime = st.st_mtim;
+	return RC_OK;
+}
+
+/* The mapped manifest's header and the places of its parts, checked. */
+static int parse_manifest(rc_snap *sn)
+{
 	const struct map *m = &sn->m;
 	const uint8_t *p = m->p;
+
 	if (m->len < 72 || memcmp(p, RC_SNAP_MAGIC, 4) != 0 ||
 	    rc_le32(p + 4) != RC_SNAP_VERSION || rc_le32(p + 8) != 'M' ||
 	    rc_le32(p + 12) != 0 || rc_le32(p + 24) != m->len)
@@ -180,6 +187,18 @@ static int load(rc_snap *sn)
 	sn->table = p + to;
 	sn->byname = p + no;
 	sn->bygid = p + go;
+	return RC_OK;
+}
+
+static int load(rc_snap *sn)
+{
+	struct stat st;
+	char dir[4096 + 16];
+	size_t dlen;
+	int rc;
+
+	if ((rc = map_manifest(sn, dir, &dlen)) != RC_OK || (rc = parse_manifest(sn)) != RC_OK)
+		return rc;
 	/* the shards' directory: a real one, ours */
 	memcpy(dir + dlen, "/" RC_SNAP_DIR, sizeof(RC_SNAP_DIR) + 1);
 	sn->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -277,6 +296,13 @@ int rc_snap_check(const rc_snap *sn)
 			return RC_ERR_STORE;
 	}
 	return RC_OK;
+}
+
+void rc_snap_identity(const rc_snap *sn, rc_snap_ident *id)
+{
+	*id = (rc_snap_ident){ .dev = (uint64_t)sn->dev, .ino = (uint64_t)sn->ino,
+	                       .serial = sn->serial, .sec = (int64_t)sn->mtime.tv_sec,
+	                       .nsec = sn->mtime.tv_nsec };
 }
 
 /* The bucket of key X in M's directory (X in [kmin, kmax]). */

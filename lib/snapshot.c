@@ -708,39 +708,41 @@ static int write_file(struct pub *p, int dirfd, const char *name, const struct b
 	return RC_OK;
 }
 
-/* 'P' shard S from the users U[0..N) (sorted); the groups it holds
- * members of learn it. */
-static int write_pshard(struct pub *p, uint32_t s, const struct users *us, const struct urec *u,
-                        size_t n)
+/* The (gid, record) pairs of the users U[0..N), by gid (*NP of them, *NGL
+ * gids). */
+static int pshard_pairs(const struct urec *u, size_t n, struct pair **out, size_t *np,
+                        size_t *ngl)
 {
-	struct buf b = { 0 };
 	struct pair *pairs = NULL;
-	size_t np = 0, ngl = 0;
-	char name[RC_SNAP_NAME_MAX];
-	int rc = RC_OK;
+	size_t k = 0;
 
+	*np = *ngl = 0;
 	for (size_t i = 0; i < n; i++)
-		np += u[i].ngids;
-	if (np && !(pairs = malloc(np * sizeof(*pairs))))
+		k += u[i].ngids;
+	if (k && !(pairs = malloc(k * sizeof(*pairs))))
 		return rc_fail(RC_ERR_NOMEM, "out of memory");
-	np = 0;
+	k = 0;
 	for (size_t i = 0; i < n; i++)
-		for (unsigned k = 0; k < u[i].ngids; k++)
-			pairs[np++] = (struct pair){ u[i].gids[k], (uint32_t)i };
-	sort(pairs, np, sizeof(*pairs), pair_cmp);
-	for (size_t i = 0; i < np; i++)
-		ngl += i == 0 || pairs[i].gid != pairs[i - 1].gid;
+		for (unsigned g = 0; g < u[i].ngids; g++)
+			pairs[k++] = (struct pair){ u[i].gids[g], (uint32_t)i };
+	sort(pairs, k, sizeof(*pairs), pair_cmp);
+	for (size_t i = 0; i < k; i++)
+		*ngl += i == 0 || pairs[i].gid != pairs[i - 1].gid;
+	*out = pairs;
+	*np = k;
+	return RC_OK;
+}
 
-	b_header(&b, 'P', s, p->serial);
-	b_u32(&b, 44);
-	b_u32(&b, 0);      /* group lists, set below */
-	b_u32(&b, (uint32_t)ngl);
+/* A 'P' shard's index (hash, record offset) and records, to B. */
+static void pshard_users(struct buf *b, const struct users *us, const struct urec *u, size_t n)
+{
 	size_t rec = 44 + 8 * n;
+
 	for (size_t i = 0; i < n; i++) {
 		const char *nm = us->arena + u[i].str;
 		const char *gc = nm + strlen(nm) + 1;
-		b_u32(&b, u[i].hash);
-		b_u32(&b, (uint32_t)rec);
+		b_u32(b, u[i].hash);
+		b_u32(b, (uint32_t)rec);
 		rec += 6 + strlen(nm) + 1 + strlen(gc) + 1 + 4 * (size_t)u[i].ngids;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -750,23 +752,30 @@ static int write_pshard(struct pub *p, uint32_t s, const struct users *us, const
 		rc_put_le32(h, u[i].uid);
 		h[4] = u[i].kind;
 		h[5] = u[i].ngids;
-		b_put(&b, h, 6);
-		b_put(&b, nm, strlen(nm) + 1);
-		b_put(&b, gc, strlen(gc) + 1);
+		b_put(b, h, 6);
+		b_put(b, nm, strlen(nm) + 1);
+		b_put(b, gc, strlen(gc) + 1);
 		for (unsigned k = 0; k < u[i].ngids; k++)
-			b_u32(&b, u[i].gids[k]);
+			b_u32(b, u[i].gids[k]);
 	}
-	b_set32(&b, 36, (uint32_t)b.len);
-	/* the group lists: headers, then the record numbers */
-	size_t lists = b.len + 16 * ngl;
+}
+
+/* A 'P' shard's group lists (NGL headers, then the record numbers of
+ * PAIRS[0..NP)), to B; the groups learn they have members in shard S. */
+static int pshard_lists(struct pub *p, uint32_t s, struct buf *b, const struct users *us,
+                        const struct urec *u, const struct pair *pairs, size_t np, size_t ngl)
+{
+	size_t lists = b->len + 16 * ngl;
+	int rc = RC_OK;
+
 	for (size_t i = 0; i < np;) {
 		size_t j = i, bytes = 0;
 		for (; j < np && pairs[j].gid == pairs[i].gid; j++)
 			bytes += strlen(us->arena + u[pairs[j].rec].str) + 1;
-		b_u32(&b, pairs[i].gid);
-		b_u32(&b, (uint32_t)(j - i));
-		b_u32(&b, (uint32_t)bytes);
-		b_u32(&b, (uint32_t)lists);
+		b_u32(b, pairs[i].gid);
+		b_u32(b, (uint32_t)(j - i));
+		b_u32(b, (uint32_t)bytes);
+		b_u32(b, (uint32_t)lists);
 		lists += 4 * (j - i);
 		struct grp *g = group_by_gid(p, pairs[i].gid);
 		if (g && !rc)
@@ -774,7 +783,30 @@ static int write_pshard(struct pub *p, uint32_t s, const struct users *us, const
 		i = j;
 	}
 	for (size_t i = 0; i < np; i++)
-		b_u32(&b, pairs[i].rec);
+		b_u32(b, pairs[i].rec);
+	return rc;
+}
+
+/* 'P' shard S from the users U[0..N) (sorted); the groups it holds
+ * members of learn it. */
+static int write_pshard(struct pub *p, uint32_t s, const struct users *us, const struct urec *u,
+                        size_t n)
+{
+	struct buf b = { 0 };
+	struct pair *pairs = NULL;
+	size_t np, ngl;
+	char name[RC_SNAP_NAME_MAX];
+	int rc = pshard_pairs(u, n, &pairs, &np, &ngl);
+
+	if (rc)
+		return rc;
+	b_header(&b, 'P', s, p->serial);
+	b_u32(&b, 44);
+	b_u32(&b, 0);      /* group lists, set below */
+	b_u32(&b, (uint32_t)ngl);
+	pshard_users(&b, us, u, n);
+	b_set32(&b, 36, (uint32_t)b.len);
+	rc = pshard_lists(p, s, &b, us, u, pairs, np, ngl);
 	b_finish(&b, (uint32_t)n);
 	free(pairs);
 	rc_snap_file_name(name, 'P', s, p->serial);
@@ -831,20 +863,62 @@ static int byname_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/* The manifest's groups (each's shards sorted, once), to B; OFFS[i]: where
+ * group i begins. */
+static void manifest_groups(struct pub *p, struct buf *b, uint32_t *offs)
+{
+	for (size_t i = 0; i < p->ng; i++) {
+		struct grp *g = &p->g[i];
+		sort(g->sh, g->nsh, sizeof(*g->sh), u16_cmp);
+		uint32_t k = 0;
+		for (uint32_t j = 0; j < g->nsh; j++)
+			if (j == 0 || g->sh[j] != g->sh[j - 1])
+				g->sh[k++] = g->sh[j];
+		g->nsh = k;
+		offs[i] = (uint32_t)b->len;
+		b_u32(b, g->gid);
+		b_u32(b, g->nsh);
+		for (uint32_t j = 0; j < g->nsh; j++) {
+			uint8_t x[2] = { (uint8_t)g->sh[j], (uint8_t)(g->sh[j] >> 8) };
+			b_put(b, x, 2);
+		}
+		b_put(b, g->name, strlen(g->name) + 1);
+	}
+}
+
+/* The manifest's two indexes of the groups (by name's hash, by gid), to B. */
+static int manifest_indexes(struct pub *p, struct buf *b, const uint32_t *offs)
+{
+	uint32_t *order = malloc((p->ng + 1) * sizeof(*order));
+
+	if (!order)
+		return rc_fail(RC_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < p->ng; i++)
+		order[i] = (uint32_t)i;
+	cmp_pub = p;
+	sort(order, p->ng, sizeof(*order), byname_cmp);
+	b_set32(b, 60, (uint32_t)b->len);
+	for (size_t i = 0; i < p->ng; i++) {
+		b_u32(b, p->g[order[i]].hash);
+		b_u32(b, offs[order[i]]);
+	}
+	b_set32(b, 64, (uint32_t)b->len);
+	for (size_t i = 0; i < p->ng; i++)
+		b_u32(b, offs[p->bygid[i]]);
+	free(order);
+	return RC_OK;
+}
+
 /* The manifest, to nss.snap.tmp: synced, not yet renamed. */
 static int write_manifest(struct pub *p, int statefd, const uint8_t print[8])
 {
 	struct buf b = { 0 };
-	uint32_t *order = malloc((p->ng + 1) * sizeof(*order));
 	uint32_t *offs = malloc((p->ng + 1) * sizeof(*offs));
 	const rc_config *cfg = &p->s->cfg;
 	int rc;
 
-	if (!order || !offs) {
-		free(order);
-		free(offs);
+	if (!offs)
 		return rc_fail(RC_ERR_NOMEM, "out of memory");
-	}
 	b_header(&b, 'M', 0, p->serial);
 	b_u64(&b, p->gen);
 	b_put(&b, print, 8);
@@ -860,42 +934,16 @@ static int write_manifest(struct pub *p, int statefd, const uint8_t print[8])
 		b_u64(&b, p->tser[i]);
 		b_u32(&b, p->tsize[i]);
 	}
-	for (size_t i = 0; i < p->ng; i++) {
-		struct grp *g = &p->g[i];
-		sort(g->sh, g->nsh, sizeof(*g->sh), u16_cmp);
-		uint32_t k = 0;
-		for (uint32_t j = 0; j < g->nsh; j++)
-			if (j == 0 || g->sh[j] != g->sh[j - 1])
-				g->sh[k++] = g->sh[j];
-		g->nsh = k;
-		offs[i] = (uint32_t)b.len;
-		b_u32(&b, g->gid);
-		b_u32(&b, g->nsh);
-		for (uint32_t j = 0; j < g->nsh; j++) {
-			uint8_t x[2] = { (uint8_t)g->sh[j], (uint8_t)(g->sh[j] >> 8) };
-			b_put(&b, x, 2);
-		}
-		b_put(&b, g->name, strlen(g->name) + 1);
-	}
-	for (size_t i = 0; i < p->ng; i++)
-		order[i] = (uint32_t)i;
-	cmp_pub = p;
-	sort(order, p->ng, sizeof(*order), byname_cmp);
-	b_set32(&b, 60, (uint32_t)b.len);
-	for (size_t i = 0; i < p->ng; i++) {
-		b_u32(&b, p->g[order[i]].hash);
-		b_u32(&b, offs[order[i]]);
-	}
-	b_set32(&b, 64, (uint32_t)b.len);
-	for (size_t i = 0; i < p->ng; i++)
-		b_u32(&b, offs[p->bygid[i]]);
-	b_finish(&b, (uint32_t)p->ng);
-	free(order);
+	manifest_groups(p, &b, offs);
+	rc = manifest_indexes(p, &b, offs);
 	free(offs);
-	bool each = p->sync_each;
-	p->sync_each = true;
-	rc = write_file(p, statefd, RC_SNAP_FILE ".tmp", &b);
-	p->sync_each = each;
+	if (!rc) {
+		bool each = p->sync_each;
+		b_finish(&b, (uint32_t)p->ng);
+		p->sync_each = true;
+		rc = write_file(p, statefd, RC_SNAP_FILE ".tmp", &b);
+		p->sync_each = each;
+	}
 	free(b.p);
 	return rc;
 }
@@ -1123,14 +1171,11 @@ static int keep_group(void *ctx, uint32_t gid, const char *name, const uint8_t *
 	return rc;
 }
 
-static int build_incremental(struct pub *p, rc_snap *old, char *names, size_t count,
-                             size_t total)
+/* The old view's shard table and groups, to be carried over: NEED_FULL
+ * when TOTAL users want another number of shards. */
+static int inc_begin(struct pub *p, rc_snap *old, size_t total)
 {
-	struct changed ch = { 0 };
-	struct users fresh = { 0 };
-	struct keep k = { .p = p };
-	uint8_t *aff = NULL;
-	int rc = RC_OK;
+	int rc;
 
 	p->nbits = rc_snap_nbits(old);
 	if (nbits_for(total) > p->nbits || nbits_for(total) + 2 < p->nbits)
@@ -1142,50 +1187,63 @@ static int build_incremental(struct pub *p, rc_snap *old, char *names, size_t co
 		rc_snap_shard_file(old, i < p->nshards ? 'P' : 'U', i % p->nshards, fn, sizeof(fn),
 		                   &p->tser[i], &p->tsize[i]);
 	}
-	if ((rc = rc_snap_groups_each(old, keep_group, p)) != RC_OK)
-		return rc;
-	if (!(ch.v = malloc((count + 1) * sizeof(*ch.v))) ||
-	    !(aff = calloc(2 * (size_t)p->nshards, 1))) {
-		rc = rc_fail(RC_ERR_NOMEM, "out of memory");
-		goto out;
-	}
+	return rc_snap_groups_each(old, keep_group, p);
+}
+
+/* CH: the COUNT names of NAMES (NUL-separated), sorted, each once. */
+static int changed_init(struct changed *ch, char *names, size_t count)
+{
+	if (!(ch->v = malloc((count + 1) * sizeof(*ch->v))))
+		return rc_fail(RC_ERR_NOMEM, "out of memory");
 	for (size_t o = 0, i = 0; i < count; i++) {
-		ch.v[i] = names + o;
+		ch->v[i] = names + o;
 		o += strlen(names + o) + 1;
 	}
-	sort(ch.v, count, sizeof(*ch.v), str_cmp);
+	sort(ch->v, count, sizeof(*ch->v), str_cmp);
+	ch->n = 0;
 	for (size_t i = 0; i < count; i++)
-		if (i == 0 || strcmp(ch.v[i], ch.v[i - 1]) != 0)
-			ch.v[ch.n++] = ch.v[i];
-	/* most users changed: a whole publication costs less */
-	if (ch.n > total / 8 + 64) {
-		rc = NEED_FULL;
-		goto out;
-	}
-	/* the users as they are now; the shards they were and are in */
-	for (size_t i = 0; !rc && i < ch.n; i++) {
+		if (i == 0 || strcmp(ch->v[i], ch->v[i - 1]) != 0)
+			ch->v[ch->n++] = ch->v[i];
+	return RC_OK;
+}
+
+/* The changed users as they are now (to FRESH); the shards they were and
+ * are in (AFF: 'P' 0..n-1, then 'U'). */
+static int inc_fresh(struct pub *p, rc_snap *old, const struct changed *ch, struct users *fresh,
+                     uint8_t *aff)
+{
+	int rc = RC_OK;
+
+	for (size_t i = 0; !rc && i < ch->n; i++) {
 		rc_snap_pw pw;
-		uint32_t s = rc_snap_shard(rc_snap_hash(ch.v[i]), p->nbits);
+		uint32_t s = rc_snap_shard(rc_snap_hash(ch->v[i]), p->nbits);
 		aff[s] = 1;
-		int r = rc_snap_pw_byname(old, ch.v[i], &pw);
-		size_t before = fresh.n;
+		int r = rc_snap_pw_byname(old, ch->v[i], &pw);
+		size_t before = fresh->n;
 		if (r != RC_OK && r != RC_ERR_NOTFOUND)
 			rc = NEED_FULL;
 		if (!rc)
-			rc = user_load(p, ch.v[i], &fresh);
+			rc = user_load(p, ch->v[i], fresh);
 		/* the uid shards change when a user comes, goes or (never)
 		 * changes uid */
-		bool now = fresh.n > before;
-		if (!rc && (r != RC_OK || !now || fresh.u[before].uid != pw.uid)) {
+		bool now = fresh->n > before;
+		if (!rc && (r != RC_OK || !now || fresh->u[before].uid != pw.uid)) {
 			if (r == RC_OK)
 				aff[p->nshards + rc_snap_uid_shard(pw.uid, p->nbits)] = 1;
 			if (now)
-				aff[p->nshards + rc_snap_uid_shard(fresh.u[before].uid, p->nbits)] = 1;
+				aff[p->nshards + rc_snap_uid_shard(fresh->u[before].uid, p->nbits)] = 1;
 		}
 	}
-	if (rc)
-		goto out;
-	/* the shards rewritten hold what members they will hold */
+	return rc;
+}
+
+/* The shards rewritten hold what members they will hold: the groups
+ * forget them; each file fsynced when few are, else one syncfs at the
+ * end. */
+static void inc_forget(struct pub *p, const uint8_t *aff)
+{
+	size_t nfiles = 0;
+
 	for (size_t i = 0; i < p->ng; i++) {
 		struct grp *g = &p->g[i];
 		uint32_t n = 0;
@@ -1194,52 +1252,104 @@ static int build_incremental(struct pub *p, rc_snap *old, char *names, size_t co
 				g->sh[n++] = g->sh[j];
 		g->nsh = n;
 	}
-	size_t nfiles = 0;
 	for (uint32_t s = 0; s < 2 * p->nshards; s++)
 		nfiles += aff[s];
-	p->sync_each = nfiles <= 16;   /* else one syncfs at the end */
-	for (uint32_t s = 0; !rc && s < p->nshards; s++) {
-		struct users us = { 0 };
-		if (!aff[s])
+	p->sync_each = nfiles <= 16;
+}
+
+/* 'P' shard S again: the old one's unchanged users and FRESH's of S. */
+static int inc_pshard(struct pub *p, rc_snap *old, uint32_t s, const struct changed *ch,
+                      const struct users *fresh)
+{
+	struct users us = { 0 };
+	struct keep k = { .p = p, .us = &us, .ch = ch };
+	int rc = rc_snap_shard_users(old, s, keep_user, &k);
+
+	if (rc == RC_ERR_STORE)
+		rc = NEED_FULL;   /* the old shard is damaged */
+	for (size_t i = 0; !rc && i < fresh->n; i++) {
+		const struct urec *u = &fresh->u[i];
+		if (rc_snap_shard(u->hash, p->nbits) != s)
 			continue;
-		k.us = &us;
-		k.ch = &ch;
-		rc = rc_snap_shard_users(old, s, keep_user, &k);
-		if (rc == RC_ERR_STORE)
-			rc = NEED_FULL;   /* the old shard is damaged */
-		for (size_t i = 0; !rc && i < fresh.n; i++) {
-			const struct urec *u = &fresh.u[i];
-			if (rc_snap_shard(u->hash, p->nbits) != s)
-				continue;
-			const char *nm = fresh.arena + u->str;
-			rc = users_add(&us, u->uid, u->kind, nm, nm + strlen(nm) + 1, u->gids, u->ngids);
-		}
-		if (!rc) {
-			sort_r(us.u, us.n, sizeof(*us.u), urec_cmp, us.arena);
-			rc = write_pshard(p, s, &us, us.u, us.n);
-		}
-		users_free(&us);
+		const char *nm = fresh->arena + u->str;
+		rc = users_add(&us, u->uid, u->kind, nm, nm + strlen(nm) + 1, u->gids, u->ngids);
 	}
-	for (uint32_t s = 0; !rc && s < p->nshards; s++) {
-		if (!aff[p->nshards + s])
-			continue;
-		k.nr = 0;
-		k.ch = &ch;
-		rc = rc_snap_shard_uids(old, s, keep_uid, &k);
-		if (rc == RC_ERR_STORE)
-			rc = NEED_FULL;
-		for (size_t i = 0; !rc && i < fresh.n; i++)
-			if (rc_snap_uid_shard(fresh.u[i].uid, p->nbits) == s)
-				rc = ref_add(&k, fresh.u[i].uid, fresh.arena + fresh.u[i].str);
-		if (!rc) {
-			sort(k.r, k.nr, sizeof(*k.r), uidref_cmp);
-			rc = write_ushard(p, s, k.r, k.nr);
-		}
+	if (!rc) {
+		sort_r(us.u, us.n, sizeof(*us.u), urec_cmp, us.arena);
+		rc = write_pshard(p, s, &us, us.u, us.n);
 	}
+	users_free(&us);
+	return rc;
+}
+
+/* 'U' shard S again: the old one's unchanged entries and FRESH's of S
+ * (K: the entries' buffer, kept from shard to shard). */
+static int inc_ushard(struct pub *p, rc_snap *old, uint32_t s, struct keep *k,
+                      const struct users *fresh)
+{
+	int rc;
+
+	k->nr = 0;
+	rc = rc_snap_shard_uids(old, s, keep_uid, k);
+	if (rc == RC_ERR_STORE)
+		rc = NEED_FULL;
+	for (size_t i = 0; !rc && i < fresh->n; i++)
+		if (rc_snap_uid_shard(fresh->u[i].uid, p->nbits) == s)
+			rc = ref_add(k, fresh->u[i].uid, fresh->arena + fresh->u[i].str);
+	if (!rc) {
+		sort(k->r, k->nr, sizeof(*k->r), uidref_cmp);
+		rc = write_ushard(p, s, k->r, k->nr);
+	}
+	return rc;
+}
+
+/* The shards AFF marks, written again over OLD. */
+static int inc_write(struct pub *p, rc_snap *old, const struct changed *ch,
+                     const struct users *fresh, const uint8_t *aff)
+{
+	struct keep k = { .p = p, .ch = ch };
+	int rc = RC_OK;
+
+	for (uint32_t s = 0; !rc && s < p->nshards; s++)
+		if (aff[s])
+			rc = inc_pshard(p, old, s, ch, fresh);
+	for (uint32_t s = 0; !rc && s < p->nshards; s++)
+		if (aff[p->nshards + s])
+			rc = inc_ushard(p, old, s, &k, fresh);
+	free(k.r);
 	if (!rc && !p->sync_each && syncfs(p->dirfd) < 0)
 		rc = rc_fail(RC_ERR_STORE, "cannot sync the NSS snapshot: %s", strerror(errno));
+	return rc;
+}
+
+/* The shards of the COUNT users NAMES (of TOTAL) written again over OLD;
+ * NEED_FULL when a whole publication is wanted instead. */
+static int build_incremental(struct pub *p, rc_snap *old, char *names, size_t count,
+                             size_t total)
+{
+	struct changed ch = { 0 };
+	struct users fresh = { 0 };
+	uint8_t *aff = NULL;
+	int rc = inc_begin(p, old, total);
+
+	if (rc)
+		return rc;
+	if ((rc = changed_init(&ch, names, count)) != RC_OK)
+		goto out;
+	if (!(aff = calloc(2 * (size_t)p->nshards, 1))) {
+		rc = rc_fail(RC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	/* most users changed: a whole publication costs less */
+	if (ch.n > total / 8 + 64) {
+		rc = NEED_FULL;
+		goto out;
+	}
+	if ((rc = inc_fresh(p, old, &ch, &fresh, aff)) != RC_OK)
+		goto out;
+	inc_forget(p, aff);
+	rc = inc_write(p, old, &ch, &fresh, aff);
 out:
-	free(k.r);
 	free(aff);
 	free(ch.v);
 	users_free(&fresh);
@@ -1377,6 +1487,130 @@ static int pub_dir(struct pub *p, int statefd)
 	return RC_OK;
 }
 
+/* Publish over OLD (intact, of this configuration, older than P->gen)
+ * what changed since: RC_OK, NEED_FULL (P reset: publish whole) or an
+ * error. */
+static int pub_incremental(struct pub *p, int statefd, rc_snap *old)
+{
+	char *names = NULL;
+	size_t len, count, a, b, total = 0;
+	int rc;
+
+	if (!log_read(p->t, rc_snap_generation(old), p->gen, &names, &len, &count))
+		return NEED_FULL;
+	if (rc_store_count(p->t, DB_MEMBERS, &a) == RC_OK &&
+	    rc_store_count(p->t, DB_SVCUSERS, &b) == RC_OK)
+		total = a + b;
+	p->serial = rc_snap_serial(old) + 1;
+	rc = pub_dir(p, statefd);
+	if (!rc)
+		rc = groups_load(p);
+	if (!rc)
+		rc = build_incremental(p, old, names, count, total);
+	free(names);
+	if (rc == NEED_FULL) {
+		struct pub fresh = { .s = p->s, .t = p->t, .gen = p->gen, .dirfd = -1 };
+		pub_free(p);
+		*p = fresh;
+	}
+	return rc;
+}
+
+/* Publish every shard anew, with a serial past OLD's (NULL: none). */
+static int pub_whole(struct pub *p, int statefd, rc_snap *old)
+{
+	struct timespec now;
+	int rc;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	p->serial = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	if (old && p->serial <= rc_snap_serial(old))
+		p->serial = rc_snap_serial(old) + 1;
+	if ((rc = pub_dir(p, statefd)) != RC_OK || (rc = groups_load(p)) != RC_OK)
+		return rc;
+	return build_full(p);
+}
+
+/* The shards written: the manifest naming them, renamed in (*RENAMED). */
+static int pub_manifest(struct pub *p, int statefd, const uint8_t print[8], bool *renamed)
+{
+	const char *dir = p->s->cfg.state_dir;
+	int rc;
+
+	if (fsync(p->dirfd) < 0)
+		return rc_fail(RC_ERR_STORE, "cannot sync the NSS snapshot: %s", strerror(errno));
+	if ((rc = write_manifest(p, statefd, print)) != RC_OK)
+		return rc;
+	if (renameat(statefd, RC_SNAP_FILE ".tmp", statefd, RC_SNAP_FILE) < 0) {
+		rc = rc_fail(RC_ERR_STORE, "cannot replace %s/%s: %s", dir, RC_SNAP_FILE,
+		             strerror(errno));
+		unlinkat(statefd, RC_SNAP_FILE ".tmp", 0);
+		return rc;
+	}
+	*renamed = true;
+	if (fsync(statefd) < 0)
+		return rc_fail(RC_ERR_STORE, "cannot sync %s: %s", dir, strerror(errno));
+	return RC_OK;
+}
+
+/* A publication that failed before its manifest was renamed in takes back
+ * the shards it wrote (no manifest names them: no reader has them), so
+ * that it leaves a full disk as full as it found it. */
+static void pub_take_back(struct pub *p)
+{
+	if (!p->tser || p->dirfd < 0)
+		return;
+	for (uint32_t i = 0; i < 2 * p->nshards; i++) {
+		char fn[RC_SNAP_NAME_MAX];
+		if (p->tser[i] != p->serial)
+			continue;
+		rc_snap_file_name(fn, i < p->nshards ? 'P' : 'U', i % p->nshards, p->serial);
+		unlinkat(p->dirfd, fn, 0);
+	}
+}
+
+/* The manifest this process last found intact, which one later look may
+ * take on trust.  Checking a manifest is a stat of every shard it names
+ * (2,048 at a million users); a store open checks it (catch-up) and the
+ * publication of that open's first change, a moment later, then need not
+ * stat them all again.  Only once: a publication that finds the memo used
+ * checks for itself, so a process that publishes on and on still notices
+ * a shard damaged meanwhile at its next publication. */
+static pthread_mutex_t intact_lock = PTHREAD_MUTEX_INITIALIZER;
+static rc_snap_ident intact_id;
+static bool intact_set;
+
+static bool ident_eq(const rc_snap_ident *a, const rc_snap_ident *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->serial == b->serial &&
+	       a->sec == b->sec && a->nsec == b->nsec;
+}
+
+/* Is every shard SN names there, a trusted file of its size?  REMEMBER:
+ * a check that found so vouches for SN to the next look. */
+static bool snap_intact(const rc_snap *sn, bool remember)
+{
+	rc_snap_ident id;
+	bool hit, ok;
+
+	rc_snap_identity(sn, &id);
+	pthread_mutex_lock(&intact_lock);
+	hit = intact_set && ident_eq(&id, &intact_id);
+	if (hit)
+		intact_set = false;
+	pthread_mutex_unlock(&intact_lock);
+	if (hit)
+		return true;
+	ok = rc_snap_check(sn) == RC_OK;
+	if (ok && remember) {
+		pthread_mutex_lock(&intact_lock);
+		intact_id = id;
+		intact_set = true;
+		pthread_mutex_unlock(&intact_lock);
+	}
+	return ok;
+}
+
 /* Publish generation GEN from the read transaction T, over OLD (NULL: none
  * or unreadable). */
 static int publish_once(rc_txn *t, int statefd, rc_snap *old, uint64_t gen)
@@ -1385,104 +1619,103 @@ static int publish_once(rc_txn *t, int statefd, rc_snap *old, uint64_t gen)
 	struct pub p = { .s = s, .t = t, .gen = gen, .dirfd = -1 };
 	uint8_t print[8];
 	bool whole = true, renamed = false;
-	int rc;
+	int rc = NEED_FULL;
 
 	config_print(&s->cfg, print);
 	/* over a damaged view (a shard missing or cut short), publish whole */
 	if (old && snap_config_current(old, &s->cfg) && rc_snap_generation(old) < gen &&
-	    rc_snap_check(old) == RC_OK) {
-		char *names = NULL;
-		size_t len, count;
-		if (log_read(t, rc_snap_generation(old), gen, &names, &len, &count)) {
-			size_t a, b, total = 0;
-			if (rc_store_count(t, DB_MEMBERS, &a) == RC_OK &&
-			    rc_store_count(t, DB_SVCUSERS, &b) == RC_OK)
-				total = a + b;
-			p.serial = rc_snap_serial(old) + 1;
-			rc = pub_dir(&p, statefd);
-			if (!rc)
-				rc = groups_load(&p);
-			if (!rc)
-				rc = build_incremental(&p, old, names, count, total);
-			free(names);
-			if (rc == RC_OK)
-				whole = false;
-			else if (rc != NEED_FULL)
-				goto out;
-			else {
-				pub_free(&p);
-				memset(&p, 0, sizeof(p));
-				p = (struct pub){ .s = s, .t = t, .gen = gen, .dirfd = -1 };
-			}
-		}
+	    snap_intact(old, false))
+		rc = pub_incremental(&p, statefd, old);
+	if (rc == RC_OK)
+		whole = false;
+	else if (rc == NEED_FULL)
+		rc = pub_whole(&p, statefd, old);
+	if (!rc)
+		rc = pub_manifest(&p, statefd, print, &renamed);
+	if (!rc) {
+		/* the files neither this manifest nor the one it replaced names */
+		sweep(&p, old);
+		if (whole)
+			unlinkat(statefd, "nss.mdb", 0);   /* the snapshot of rollcall 0.1 */
 	}
-	if (whole) {
-		struct timespec now;
-		clock_gettime(CLOCK_REALTIME, &now);
-		p.serial = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-		if (old && p.serial <= rc_snap_serial(old))
-			p.serial = rc_snap_serial(old) + 1;
-		if ((rc = pub_dir(&p, statefd)) != RC_OK || (rc = groups_load(&p)) != RC_OK ||
-		    (rc = build_full(&p)) != RC_OK)
-			goto out;
-	}
-	if (fsync(p.dirfd) < 0) {
-		rc = rc_fail(RC_ERR_STORE, "cannot sync the NSS snapshot: %s", strerror(errno));
-		goto out;
-	}
-	if ((rc = write_manifest(&p, statefd, print)) != RC_OK)
-		goto out;
-	if (renameat(statefd, RC_SNAP_FILE ".tmp", statefd, RC_SNAP_FILE) < 0) {
-		rc = rc_fail(RC_ERR_STORE, "cannot replace %s/%s: %s", s->cfg.state_dir,
-		             RC_SNAP_FILE, strerror(errno));
-		unlinkat(statefd, RC_SNAP_FILE ".tmp", 0);
-		goto out;
-	}
-	renamed = true;
-	if (fsync(statefd) < 0) {
-		rc = rc_fail(RC_ERR_STORE, "cannot sync %s: %s", s->cfg.state_dir, strerror(errno));
-		goto out;
-	}
-	/* the files neither this manifest nor the one it replaced names */
-	sweep(&p, old);
-	if (whole)
-		unlinkat(statefd, "nss.mdb", 0);   /* the snapshot of rollcall 0.1 */
-out:
-	/* a publication that failed before its manifest was renamed in takes
-	 * back the shards it wrote (no manifest names them: no reader has
-	 * them), so that it leaves a full disk as full as it found it */
-	if (rc && !renamed && p.tser && p.dirfd >= 0)
-		for (uint32_t i = 0; i < 2 * p.nshards; i++) {
-			char fn[RC_SNAP_NAME_MAX];
-			if (p.tser[i] != p.serial)
-				continue;
-			rc_snap_file_name(fn, i < p.nshards ? 'P' : 'U', i % p.nshards, p.serial);
-			unlinkat(p.dirfd, fn, 0);
-		}
+	if (rc && !renamed)
+		pub_take_back(&p);
 	pub_free(&p);
+	return rc;
+}
+
+/* The state directory (*STATEFD) and the publish lock's file (*LOCKFD),
+ * opened. */
+static int publish_open(rc_store *s, int *statefd, int *lockfd)
+{
+	char lock[RC_PATH_MAX];
+	int rc = rc_path_join(lock, sizeof(lock), s->cfg.state_dir, "nss.lock");
+
+	if (rc)
+		return rc;
+	*statefd = open(s->cfg.state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*statefd < 0)
+		return rc_fail(RC_ERR_STORE, "cannot open %s: %s", s->cfg.state_dir, strerror(errno));
+	*lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (*lockfd < 0) {
+		close(*statefd);
+		return rc_fail(RC_ERR_STORE, "cannot open %s: %s", lock, strerror(errno));
+	}
+	return RC_OK;
+}
+
+/* One round of publish() below, the lock held: *DONE the generation
+ * published (*PUBLISHED) by an earlier round.  RC_OK: publish again;
+ * DONE_ROUNDS: nothing left to publish. */
+#define DONE_ROUNDS 1001
+static int publish_round(rc_store *s, int statefd, const char *path, uint64_t *done,
+                         bool *published)
+{
+	rc_actor root = { .uid = 0, .origin = "publish" };
+	rc_snap *old = NULL;
+	uint64_t gen = 0;
+	rc_txn t;
+	int rc;
+
+	if ((rc = rc_txn_begin(s, &root, false, &t)) != RC_OK)
+		return rc;
+	if (rc_meta_get_u64(&t, "@generation", &gen) != RC_OK)
+		gen = 0;
+	if (*published && gen == *done) {
+		rc_txn_end(&t, RC_OK);
+		return DONE_ROUNDS;
+	}
+	/* Never go backwards: a newer view stays (one of this generation
+	 * too, unless it shows another configuration). */
+	if (rc_snap_open(&old, path) != RC_OK)
+		old = NULL;
+	if (old && gen &&
+	    (rc_snap_generation(old) > gen ||
+	     (rc_snap_generation(old) == gen && snap_config_current(old, &s->cfg) &&
+	      snap_intact(old, true))))
+		rc = DONE_ROUNDS;
+	else
+		rc = publish_once(&t, statefd, old, gen);
+	rc_snap_close(old);
+	rc_txn_end(&t, RC_OK);
+	if (rc != DONE_ROUNDS) {
+		*done = gen;
+		*published = true;
+	}
 	return rc;
 }
 
 static int publish(rc_store *s, bool wait)
 {
-	char lock[RC_PATH_MAX], path[RC_PATH_MAX];
-	rc_actor root = { .uid = 0, .origin = "publish" };
+	char path[RC_PATH_MAX];
 	uint64_t done = 0;
 	bool published = false;
 	sigset_t saved;
-	int fd, rc, fl, statefd;
+	int fd = -1, rc, fl, statefd = -1;
 
-	if ((rc = rc_path_join(lock, sizeof(lock), s->cfg.state_dir, "nss.lock")) ||
-	    (rc = rc_path_join(path, sizeof(path), s->cfg.state_dir, RC_SNAP_FILE)))
+	if ((rc = rc_path_join(path, sizeof(path), s->cfg.state_dir, RC_SNAP_FILE)) ||
+	    (rc = publish_open(s, &statefd, &fd)))
 		return rc;
-	statefd = open(s->cfg.state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (statefd < 0)
-		return rc_fail(RC_ERR_STORE, "cannot open %s: %s", s->cfg.state_dir, strerror(errno));
-	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		close(statefd);
-		return rc_fail(RC_ERR_STORE, "cannot open %s: %s", lock, strerror(errno));
-	}
 	stop_signals(true, &saved);
 	while ((fl = flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB))) < 0 && errno == EINTR)
 		;
@@ -1491,36 +1724,10 @@ static int publish(rc_store *s, bool wait)
 	 * later one.  With it: publish until the store's generation stays
 	 * what was published (the changes of writers that queued on the lock
 	 * meanwhile go out together). */
-	for (int round = 0; fl == 0 && !rc && round < 1000; round++) {
-		rc_snap *old = NULL;
-		uint64_t gen = 0;
-		rc_txn t;
-		if ((rc = rc_txn_begin(s, &root, false, &t)) != RC_OK)
-			break;
-		if (rc_meta_get_u64(&t, "@generation", &gen) != RC_OK)
-			gen = 0;
-		if (published && gen == done) {
-			rc_txn_end(&t, RC_OK);
-			break;
-		}
-		/* Never go backwards: a newer view stays (one of this
-		 * generation too, unless it shows another configuration). */
-		if (rc_snap_open(&old, path) != RC_OK)
-			old = NULL;
-		if (old && gen &&
-		    (rc_snap_generation(old) > gen ||
-		     (rc_snap_generation(old) == gen && snap_config_current(old, &s->cfg) &&
-		      rc_snap_check(old) == RC_OK))) {
-			rc_snap_close(old);
-			rc_txn_end(&t, RC_OK);
-			break;
-		}
-		rc = publish_once(&t, statefd, old, gen);
-		rc_snap_close(old);
-		rc_txn_end(&t, RC_OK);
-		done = gen;
-		published = true;
-	}
+	for (int round = 0; fl == 0 && !rc && round < 1000; round++)
+		rc = publish_round(s, statefd, path, &done, &published);
+	if (rc == DONE_ROUNDS)
+		rc = RC_OK;
 	close(fd);   /* releases the lock */
 	close(statefd);
 	stop_signals(false, &saved);
@@ -1547,7 +1754,7 @@ int rc_snapshot_catch_up(rc_store *s)
 		gen = 0;
 	rc_txn_end(&t, RC_OK);
 	if (rc_snap_open(&sn, path) == RC_OK && rc_snap_generation(sn) >= gen &&
-	    snap_config_current(sn, &s->cfg) && rc_snap_check(sn) == RC_OK) {
+	    snap_config_current(sn, &s->cfg) && snap_intact(sn, true)) {
 		rc_snap_close(sn);
 		return RC_OK;
 	}

@@ -123,6 +123,14 @@ int rc_snap_shard_file(const rc_snap *sn, char kind, uint32_t i, char *name, siz
 /* Is every shard the manifest names there, a trusted file of its size?
  * (RC_OK or RC_ERR_STORE; one stat per shard, nothing read.) */
 int rc_snap_check(const rc_snap *sn);
+/* What tells one manifest from another: its file (device, inode, mtime)
+ * and serial.  The publisher remembers which one it last checked. */
+typedef struct {
+	uint64_t dev, ino, serial;
+	int64_t sec;
+	long nsec;
+} rc_snap_ident;
+void rc_snap_identity(const rc_snap *sn, rc_snap_ident *id);
 /* Every record of 'P' shard I, in order, to FN. */
 int rc_snap_shard_users(rc_snap *sn, uint32_t i, int (*fn)(void *ctx, const rc_snap_user *u),
                         void *ctx);
