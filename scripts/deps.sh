@@ -33,4 +33,4 @@ apt-get install -y -q --no-install-recommends \
 	openssh-server openssh-client python3-pexpect openssl bash-completion \
 	valgrind clang libclang-rt-14-dev exim4-daemon-light postgresql postgresql-client \
 	nginx-light libnginx-mod-http-auth-pam curl \
-	slapd ldap-utils libldap-dev "$@"
+	slapd ldap-utils libldap-dev iproute2 "$@"
