@@ -9,6 +9,8 @@
 # the folder are removed on any exit (Ctrl-C included).  No system file is
 # touched: no /etc/ldap, not the packaged slapd.
 # Needs root and network namespaces; elsewhere one line says why it skips.
+# Exits non-zero (after cleaning up) if a step fails.  KEEP=1 keeps the
+# folder (logs: slapd.log, hostN.log) for a look afterwards.
 set -u -o pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -195,10 +197,19 @@ login_on() {   # login_on HOST USER PASSWORD EXPECTED...
 step "F5. erin logs in on host 2, through PAM: rollcalld brought her record"
 printf '$ ip netns exec %s login erin   (PAM calls and what they must return: auth=SUCCESS acct=SUCCESS)\n' "$(hn 2)"
 wait_until 10 login_on 2 erin erin-sails-the-fleet auth=SUCCESS acct=SUCCESS
-login_on 2 erin erin-sails-the-fleet auth=SUCCESS acct=SUCCESS 2>&1 | sed 's/^/    /'
-[ "${PIPESTATUS[0]}" = 0 ] || { echo "erin's login on host 2 failed"; exit 1; }
+login_on 2 erin erin-sails-the-fleet auth=SUCCESS acct=SUCCESS 2>&1 | sed 's/^/    /' ||
+	{ echo "erin's login on host 2 failed"; exit 1; }
+
+if [ "$ORIGIN" = "$top/demo-state" ]; then
+	say "(alice moved in with the first part's store: her password works on host 2 too)"
+	printf '$ ip netns exec %s login alice   (auth=SUCCESS acct=SUCCESS)\n' "$(hn 2)"
+	login_on 2 alice alice-correct-horse auth=SUCCESS acct=SUCCESS 2>&1 | sed 's/^/    /' ||
+		{ echo "alice's login on host 2 failed"; exit 1; }
+fi
 
 step "F6. The provider stops: host 3 keeps working on its replica"
+# (host 3 has erin's record before its provider goes)
+wait_until 10 rc --state-dir "$W/host3" member show erin || { echo "erin did not reach host 3"; exit 1; }
 cmd "kill slapd"
 kill -TERM -- "-$SLAPD" 2>/dev/null
 wait_until 10 sh -c "! kill -0 $SLAPD 2>/dev/null"
@@ -206,10 +217,11 @@ cmd "rollcall --state-dir host3 fleet status"
 wait_until 10 sh -c "'$B/tools/rollcall' --config '$W/rollcall.conf' --state-dir '$W/host3' fleet status | grep -q 'rollcalld: *disconnected'"
 rc --state-dir "$W/host3" fleet status | sed 's/^/    /'
 printf '$ ip netns exec %s login erin   (PAM calls and what they must return: auth=SUCCESS acct=SUCCESS)\n' "$(hn 3)"
-login_on 3 erin erin-sails-the-fleet auth=SUCCESS acct=SUCCESS 2>&1 | sed 's/^/    /'
-[ "${PIPESTATUS[0]}" = 0 ] || { echo "erin's login on host 3 failed"; exit 1; }
+login_on 3 erin erin-sails-the-fleet auth=SUCCESS acct=SUCCESS 2>&1 | sed 's/^/    /' ||
+	{ echo "erin's login on host 3 failed"; exit 1; }
 say "(a wrong password is still refused there:)"
-login_on 3 erin wrong-password auth=AUTH_ERR 2>&1 | sed 's/^/    /'
+login_on 3 erin wrong-password auth=AUTH_ERR 2>&1 | sed 's/^/    /' ||
+	{ echo "a wrong password was not refused on host 3"; exit 1; }
 
 echo
 echo "Fleet part done: slapd, the three rollcalld's, the namespaces and $W are removed now."
