@@ -35,4 +35,13 @@ case $FAKETIME in
 esac
 LD_PRELOAD=${LD_PRELOAD:+$LD_PRELOAD:}$lib
 export FAKETIME LD_PRELOAD
+# libfaketime makes a semaphore and a shared memory object named after the
+# process's pid (/dev/shm/sem.faketime_sem_PID, /dev/shm/faketime_shm_PID)
+# and removes them only at a normal exit: a process that _exit()s or is
+# killed leaves them behind, and a later one given the same pid (pid_max is
+# 32768 here) fails with "shm_open failed: File exists" (seen in
+# fault/concurrency.sh, with 1,340 left over in /dev/shm).  The program
+# keeps this shell's pid, and no live process can have it: any left with
+# it is stale.
+rm -f "/dev/shm/sem.faketime_sem_$$" "/dev/shm/faketime_shm_$$" 2>/dev/null
 exec "$@"
