@@ -33,8 +33,6 @@ case $FAKETIME in
 @*[!0-9]* | @) ;;
 @*) FAKETIME_FMT=%s; export FAKETIME_FMT ;;
 esac
-LD_PRELOAD=${LD_PRELOAD:+$LD_PRELOAD:}$lib
-export FAKETIME LD_PRELOAD
 # libfaketime makes a semaphore and a shared memory object named after the
 # process's pid (/dev/shm/sem.faketime_sem_PID, /dev/shm/faketime_shm_PID)
 # and removes them only at a normal exit: a process that _exit()s or is
@@ -42,6 +40,9 @@ export FAKETIME LD_PRELOAD
 # 32768 here) fails with "shm_open failed: File exists" (seen in
 # fault/concurrency.sh, with 1,340 left over in /dev/shm).  The program
 # keeps this shell's pid, and no live process can have it: any left with
-# it is stale.
-rm -f "/dev/shm/sem.faketime_sem_$$" "/dev/shm/faketime_shm_$$" 2>/dev/null
+# it is stale.  rm runs with no preload at all: under libfaketime, a stale
+# semaphore of rm's own pid hangs it in sem_wait (seen once).
+LD_PRELOAD= rm -f "/dev/shm/sem.faketime_sem_$$" "/dev/shm/faketime_shm_$$" 2>/dev/null
+LD_PRELOAD=${LD_PRELOAD:+$LD_PRELOAD:}$lib
+export FAKETIME LD_PRELOAD
 exec "$@"
