@@ -240,6 +240,98 @@ int rc_fleet_provider_init(FILE *f, const char *suffix, const char *admin_hash)
 	return ferror(f) ? rc_fail(RC_ERR_STORE, "cannot write the entries") : RC_OK;
 }
 
+/* ---- a record's directory entry ---------------------------------------------- */
+
+static bool kind_by_name(int kind)
+{
+	return kind == RC_REPL_MEMBER || kind == RC_REPL_SVCUSER || kind == RC_REPL_INVITATION;
+}
+
+/* members, service users and invitations by name (their names are
+ * checked user names); the rest by the hex of their key */
+static void entry_rdn(const rc_repl_rec *r, char *hex, size_t hexlen)
+{
+	if (kind_by_name(r->kind))
+		snprintf(hex, hexlen, "%s", r->name);
+	else
+		sodium_bin2hex(hex, hexlen, r->key, r->klen > 512 ? 512 : r->klen);
+}
+
+int rc_fleet_entry_dn(const rc_repl_rec *r, const char *suffix, char *dn, size_t len)
+{
+	char rdn[2 * 512 + 1];
+
+	if (r->kind < 0 || r->kind >= RC_REPL_KINDS)
+		return rc_fail(RC_ERR_INVALID, "no directory entry for this kind of record");
+	entry_rdn(r, rdn, sizeof(rdn));
+	if ((size_t)snprintf(dn, len, "%s=%s,ou=%s,%s", kind_by_name(r->kind) ? "uid" : "cn", rdn,
+	                     rc_repl_kind_ou(r->kind), suffix) >= len)
+		return rc_fail(RC_ERR_INVALID, "a directory entry name too long");
+	return RC_OK;
+}
+
+static int attr_str(rc_fleet_attr_cb cb, void *ctx, const char *name, const char *val)
+{
+	return cb(ctx, name, val, strlen(val));
+}
+
+static int attr_uint(rc_fleet_attr_cb cb, void *ctx, const char *name, uint32_t v)
+{
+	char num[16];
+	snprintf(num, sizeof(num), "%u", (unsigned)v);
+	return attr_str(cb, ctx, name, num);
+}
+
+/* The attributes that say what the record is, for administrators and ACLs */
+static int entry_kind_attrs(const rc_repl_rec *r, rc_fleet_attr_cb cb, void *ctx)
+{
+	int rc = RC_OK;
+
+	switch (r->kind) {
+	case RC_REPL_MEMBER:
+		if (!(rc = attr_str(cb, ctx, "mail", r->email)) && r->full_name && r->full_name[0])
+			rc = attr_str(cb, ctx, "cn", r->full_name);
+		if (!rc && !(rc = attr_str(cb, ctx, "rcRole", r->role)) &&
+		    !(rc = attr_str(cb, ctx, "rcStatus", r->status)))
+			rc = attr_uint(cb, ctx, "rcUidNumber", r->uid);
+		return rc;
+	case RC_REPL_INVITATION:
+		return attr_str(cb, ctx, "mail", r->email);
+	case RC_REPL_SVCUSER:
+		return attr_uint(cb, ctx, "rcUidNumber", r->uid);
+	case RC_REPL_ROLE:
+		if (!(rc = attr_str(cb, ctx, "description", r->name)))
+			rc = attr_uint(cb, ctx, "rcRank", r->rank);
+		return rc;
+	case RC_REPL_TOKEN:
+		return attr_str(cb, ctx, "uid", r->owner);
+	default:
+		return attr_str(cb, ctx, "description", r->name);
+	}
+}
+
+int rc_fleet_entry_attrs(const rc_repl_rec *r, rc_fleet_attr_cb cb, void *ctx)
+{
+	static const char *const kind_class[RC_REPL_KINDS] = {
+		"rcMember", "rcRoleEntry", "rcInvitation", "rcService", "rcServiceUser", "rcToken",
+		"rcSetting"
+	};
+	char rdn[2 * 512 + 1];
+	int rc;
+
+	if (r->kind < 0 || r->kind >= RC_REPL_KINDS)
+		return rc_fail(RC_ERR_INVALID, "no directory entry for this kind of record");
+	entry_rdn(r, rdn, sizeof(rdn));
+	if ((rc = attr_str(cb, ctx, "objectClass", kind_class[r->kind])) ||
+	    (rc = attr_str(cb, ctx, "objectClass", "rcReplicated")) ||
+	    (rc = attr_str(cb, ctx, kind_by_name(r->kind) ? "uid" : "cn", rdn)) ||
+	    (rc = entry_kind_attrs(r, cb, ctx)) ||
+	    (rc = attr_str(cb, ctx, "rcDb", rc_repl_kind_name(r->kind))) ||
+	    (rc = cb(ctx, "rcKey", r->key, r->klen)))
+		return rc;
+	return cb(ctx, "rcRecord", r->val, r->vlen);
+}
+
 /* ---- export ----------------------------------------------------------------- */
 
 struct export_ctx {
@@ -248,63 +340,27 @@ struct export_ctx {
 	size_t count;
 };
 
-static const char *const kind_class[RC_REPL_KINDS] = {
-	"rcMember", "rcRoleEntry", "rcInvitation", "rcService", "rcServiceUser", "rcToken",
-	"rcSetting"
-};
+static int ldif_cb(void *vctx, const char *name, const void *val, size_t n)
+{
+	struct export_ctx *x = vctx;
+	rc_ldif_attr(x->f, name, val, n);
+	return RC_OK;
+}
 
 static int export_entry(const rc_repl_rec *r, void *vctx)
 {
 	struct export_ctx *x = vctx;
-	FILE *f = x->f;
-	const char *ou = rc_repl_kind_ou(r->kind);
-	char hex[2 * 512 + 1];
+	char dn[RC_FLEET_DN_MAX];
+	int rc = rc_fleet_entry_dn(r, x->suffix, dn, sizeof(dn));
 
-	/* members, service users and invitations by name (their names are
-	 * checked user names); the rest by the hex of their key */
-	if (r->kind == RC_REPL_MEMBER || r->kind == RC_REPL_SVCUSER || r->kind == RC_REPL_INVITATION) {
-		fprintf(f, "dn: uid=%s,ou=%s,%s\n", r->name, ou, x->suffix);
-	} else {
-		sodium_bin2hex(hex, sizeof(hex), r->key, r->klen > 512 ? 512 : r->klen);
-		fprintf(f, "dn: cn=%s,ou=%s,%s\n", hex, ou, x->suffix);
-	}
-	fprintf(f, "objectClass: %s\nobjectClass: rcReplicated\n", kind_class[r->kind]);
-	if (r->kind == RC_REPL_MEMBER || r->kind == RC_REPL_SVCUSER || r->kind == RC_REPL_INVITATION)
-		rc_ldif_str(f, "uid", r->name);
-	else
-		fprintf(f, "cn: %s\n", hex);
-	switch (r->kind) {
-	case RC_REPL_MEMBER:
-		rc_ldif_str(f, "mail", r->email);
-		if (r->full_name && r->full_name[0])
-			rc_ldif_str(f, "cn", r->full_name);
-		rc_ldif_str(f, "rcRole", r->role);
-		rc_ldif_str(f, "rcStatus", r->status);
-		fprintf(f, "rcUidNumber: %u\n", (unsigned)r->uid);
-		break;
-	case RC_REPL_INVITATION:
-		rc_ldif_str(f, "mail", r->email);
-		break;
-	case RC_REPL_SVCUSER:
-		fprintf(f, "rcUidNumber: %u\n", (unsigned)r->uid);
-		break;
-	case RC_REPL_ROLE:
-		rc_ldif_str(f, "description", r->name);
-		fprintf(f, "rcRank: %u\n", (unsigned)r->rank);
-		break;
-	case RC_REPL_TOKEN:
-		rc_ldif_str(f, "uid", r->owner);
-		break;
-	default:
-		rc_ldif_str(f, "description", r->name);
-		break;
-	}
-	fprintf(f, "rcDb: %s\n", rc_repl_kind_name(r->kind));
-	rc_ldif_attr(f, "rcKey", r->key, r->klen);
-	rc_ldif_attr(f, "rcRecord", r->val, r->vlen);
-	fputc('\n', f);
+	if (rc)
+		return rc;
+	rc_ldif_str(x->f, "dn", dn);
+	if ((rc = rc_fleet_entry_attrs(r, ldif_cb, x)) != 0)
+		return rc;
+	fputc('\n', x->f);
 	x->count++;
-	return ferror(f) ? rc_fail(RC_ERR_STORE, "cannot write the export") : RC_OK;
+	return ferror(x->f) ? rc_fail(RC_ERR_STORE, "cannot write the export") : RC_OK;
 }
 
 int rc_fleet_export(FILE *f, rc_store *s, const char *suffix, size_t *count)

@@ -51,6 +51,11 @@ typedef struct rc_repl_rec {
 	uint32_t rank;           /* roles */
 } rc_repl_rec;
 typedef int (*rc_repl_cb)(const rc_repl_rec *r, void *ctx);
+/* The view of one record (KIND, its key and codec value) given to CB:
+ * decoded with the codec (RC_ERR_INVALID when it does not decode, or the
+ * key is not one the directory holds). */
+int rc_repl_rec_view(int kind, const void *key, size_t klen, const void *val, size_t vlen,
+                     rc_repl_cb cb, void *ctx);
 /* Every membership record of S, in one read transaction (root only). */
 int rc_replica_export(rc_store *s, rc_repl_cb cb, void *ctx);
 

@@ -32,6 +32,13 @@ int rc_fleet_provider_config(FILE *f, const char *suffix, const char *dbdir,
 /* The base entries and the fleet's administrator (cn=admin,SUFFIX) whose
  * userPassword is ADMIN_HASH (rc_fleet_secret_hash), for slapadd -n1. */
 int rc_fleet_provider_init(FILE *f, const char *suffix, const char *admin_hash);
+/* A record's directory entry: its DN, and each attribute value in turn
+ * (objectClass first; rcDb, rcKey and rcRecord last).  The export writes
+ * them as LDIF, the tool's writes as LDAP operations. */
+#define RC_FLEET_DN_MAX 1400
+typedef int (*rc_fleet_attr_cb)(void *ctx, const char *attr, const void *val, size_t len);
+int rc_fleet_entry_dn(const rc_repl_rec *r, const char *suffix, char *dn, size_t len);
+int rc_fleet_entry_attrs(const rc_repl_rec *r, rc_fleet_attr_cb cb, void *ctx);
 /* This host's membership records and master key as LDIF (root only). */
 int rc_fleet_export(FILE *f, rc_store *s, const char *suffix, size_t *count);
 

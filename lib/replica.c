@@ -77,21 +77,22 @@ static bool key_replicated(int kind, const void *key, size_t klen)
 
 /* ---- export ----------------------------------------------------------------- */
 
-static int export_one(rc_txn *t, int kind, const rc_val *k, const rc_val *v,
-                      rc_repl_cb cb, void *ctx)
+int rc_repl_rec_view(int kind, const void *key, size_t klen, const void *val, size_t vlen,
+                     rc_repl_cb cb, void *ctx)
 {
-	rc_repl_rec r = { .kind = kind, .key = k->data, .klen = k->size,
-	                  .val = v->data, .vlen = v->size };
+	rc_repl_rec r = { .kind = kind, .key = key, .klen = klen, .val = val, .vlen = vlen };
 	char name[RC_SETTING_MAX + 1];
 	int rc = RC_OK;
 
-	(void)t;
+	if (!key_replicated(kind, key, klen))
+		return rc_fail(RC_ERR_INVALID, "a %s record key the directory does not hold",
+		               rc_repl_kind_name(kind) ? rc_repl_kind_name(kind) : "unknown");
 	switch (kind) {
 	case RC_REPL_MEMBER: {
 		rc_member_rec *m = calloc(1, sizeof(*m));
 		if (!m)
 			return rc_fail(RC_ERR_NOMEM, "out of memory");
-		rc = rc_member_decode(v->data, v->size, m);
+		rc = rc_member_decode(val, vlen, m);
 		if (!rc) {
 			r.name = m->username;
 			r.email = m->email;
@@ -107,7 +108,7 @@ static int export_one(rc_txn *t, int kind, const rc_val *k, const rc_val *v,
 	}
 	case RC_REPL_ROLE: {
 		rc_role ro;
-		if ((rc = rc_role_decode(v->data, v->size, &ro)) != 0)
+		if ((rc = rc_role_decode(val, vlen, &ro)) != 0)
 			return rc;
 		r.name = ro.name;
 		r.rank = ro.rank;
@@ -115,7 +116,7 @@ static int export_one(rc_txn *t, int kind, const rc_val *k, const rc_val *v,
 	}
 	case RC_REPL_INVITATION: {
 		rc_invitation inv;
-		if ((rc = rc_invitation_decode(v->data, v->size, &inv)) != 0)
+		if ((rc = rc_invitation_decode(val, vlen, &inv)) != 0)
 			return rc;
 		r.name = inv.username;
 		r.email = inv.email;
@@ -123,14 +124,14 @@ static int export_one(rc_txn *t, int kind, const rc_val *k, const rc_val *v,
 	}
 	case RC_REPL_SERVICE: {
 		rc_service svc;
-		if ((rc = rc_service_decode(v->data, v->size, &svc)) != 0)
+		if ((rc = rc_service_decode(val, vlen, &svc)) != 0)
 			return rc;
 		r.name = svc.name;
 		return cb(&r, ctx);
 	}
 	case RC_REPL_SVCUSER: {
 		rc_svcuser_rec u;
-		if ((rc = rc_svcuser_decode(v->data, v->size, &u)) == 0) {
+		if ((rc = rc_svcuser_decode(val, vlen, &u)) == 0) {
 			r.name = u.pub.username;
 			r.uid = u.pub.uid;
 			rc = cb(&r, ctx);
@@ -140,7 +141,7 @@ static int export_one(rc_txn *t, int kind, const rc_val *k, const rc_val *v,
 	}
 	case RC_REPL_TOKEN: {
 		rc_token_rec tk;
-		if ((rc = rc_token_decode(v->data, v->size, &tk)) == 0) {
+		if ((rc = rc_token_decode(val, vlen, &tk)) == 0) {
 			r.name = tk.pub.id;
 			r.owner = tk.pub.owner;
 			r.uid = tk.pub.owner_uid;
@@ -150,10 +151,10 @@ static int export_one(rc_txn *t, int kind, const rc_val *k, const rc_val *v,
 		return rc;
 	}
 	case RC_REPL_SETTING:
-		if (k->size > RC_SETTING_MAX)
+		if (klen > RC_SETTING_MAX)
 			return RC_OK;
-		memcpy(name, k->data, k->size);
-		name[k->size] = '\0';
+		memcpy(name, key, klen);
+		name[klen] = '\0';
 		r.name = name;
 		return cb(&r, ctx);
 	default:
@@ -178,7 +179,7 @@ int rc_replica_export(rc_store *s, rc_repl_cb cb, void *ctx)
 		for (mrc = rc_cursor_get(c, &k, &v, RC_CUR_FIRST); !rc && mrc == 0;
 		     mrc = rc_cursor_get(c, &k, &v, RC_CUR_NEXT))
 			if (key_replicated(kind, k.data, k.size))
-				rc = export_one(&t, kind, &k, &v, cb, ctx);
+				rc = rc_repl_rec_view(kind, k.data, k.size, v.data, v.size, cb, ctx);
 		if (!rc && mrc != RC_ERR_NOTFOUND)
 			rc = mrc;
 		rc_cursor_close(c);
