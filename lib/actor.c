@@ -126,7 +126,7 @@ int rc_require_rank_over(rc_txn *t, const rc_member_rec *target)
 	rc = rc_role_load(t, target->role, &r);
 	if (rc)
 		return rc;
-	if (r.rank >= rc_actor_rank(t))
+	if (!rc_rank_acts_on(rc_actor_rank(t), r.rank))
 		return rc_fail(RC_ERR_PERM,
 		               "member %s (role %s) may act only on members of a lower rank "
 		               "than its own; %s has role %s", t->am.username, t->arole.name,
@@ -134,13 +134,25 @@ int rc_require_rank_over(rc_txn *t, const rc_member_rec *target)
 	return RC_OK;
 }
 
+/* The rank rule, for the checks below and for the directory's ACLs
+ * (fleet.c makes them from these). */
+bool rc_rank_acts_on(uint32_t actor_rank, uint32_t target_rank)
+{
+	return target_rank < actor_rank;
+}
+
+bool rc_role_grants(const rc_role *actor, uint32_t actor_rank, const rc_role *role)
+{
+	if (role->rank < actor_rank)
+		return true;
+	return strcmp(actor->name, "owner") == 0 && strcmp(role->name, "owner") == 0;
+}
+
 int rc_require_can_grant(rc_txn *t, const rc_role *role)
 {
 	if (t->root)
 		return RC_OK;
-	if (role->rank < rc_actor_rank(t))
-		return RC_OK;
-	if (strcmp(t->arole.name, "owner") == 0 && strcmp(role->name, "owner") == 0)
+	if (rc_role_grants(&t->arole, rc_actor_rank(t), role))
 		return RC_OK;
 	return rc_fail(RC_ERR_PERM,
 	               "member %s (role %s) may grant only roles of a lower rank; "
