@@ -47,6 +47,7 @@ struct op {
 	uint8_t uuid[16];
 	char kind[16];
 	struct berval key, val;
+	char *av[8];            /* the DN, then rc_repl_attr_names' first values */
 };
 
 static struct {
@@ -135,6 +136,8 @@ static void op_free(struct op *o)
 		sodium_memzero(o->val.bv_val, o->val.bv_len);
 	free(o->key.bv_val);
 	free(o->val.bv_val);
+	for (size_t i = 0; i < sizeof(o->av) / sizeof(o->av[0]); i++)
+		free(o->av[i]);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -187,8 +190,12 @@ static int flush(bool set_cookie, const struct berval *cookie)
 		struct op *o = &D.q[i];
 		switch (o->type) {
 		case OP_PUT:
-			rc = rc_replica_put(D.r, o->uuid, o->kind, o->key.bv_val, o->key.bv_len,
-			                    o->val.bv_val, o->val.bv_len);
+		{
+			rc_repl_attrs at = { o->av[0], o->av[1], o->av[2], o->av[3], o->av[4], o->av[5],
+			                     o->av[6], o->av[7] };
+			rc = rc_replica_put_entry(D.r, o->uuid, o->kind, o->key.bv_val, o->key.bv_len,
+			                          o->val.bv_val, o->val.bv_len, &at);
+		}
 			if (rc == RC_ERR_INVALID) {
 				logmsg(LOG_WARNING, "a %s record the directory sent was refused: %s",
 				       o->kind, rc_errmsg());
@@ -280,6 +287,23 @@ static struct berval *first_value(LDAP *ld, LDAPMessage *e, const char *attr, st
 	return *all && (*all)[0] ? (*all)[0] : NULL;
 }
 
+/* The entry's DN and the attributes its record is checked against
+ * (rc_replica_put_entry): false when out of memory */
+static bool entry_attrs(ldap_sync_t *ls, LDAPMessage *msg, struct op *o)
+{
+	char *dn = ldap_get_dn(ls->ls_ld, msg);
+	bool ok = !dn || (o->av[0] = strdup(dn)) != NULL;
+
+	ldap_memfree(dn);
+	for (size_t i = 0; ok && rc_repl_attr_names[i] && i + 1 < 8; i++) {
+		struct berval **all, *v = first_value(ls->ls_ld, msg, rc_repl_attr_names[i], &all);
+		if (v && (o->av[i + 1] = strndup(v->bv_val, v->bv_len)) == NULL)
+			ok = false;
+		ldap_value_free_len(all);
+	}
+	return ok;
+}
+
 static int on_entry(ldap_sync_t *ls, LDAPMessage *msg, struct berval *uuid,
                     ldap_sync_refresh_t phase)
 {
@@ -313,7 +337,7 @@ static int on_entry(ldap_sync_t *ls, LDAPMessage *msg, struct berval *uuid,
 		} else {
 			memcpy(o->kind, db->bv_val, db->bv_len);
 			o->kind[db->bv_len] = '\0';
-			if (!bv_dup(&o->key, key) || !bv_dup(&o->val, rec))
+			if (!bv_dup(&o->key, key) || !bv_dup(&o->val, rec) || !entry_attrs(ls, msg, o))
 				rc = LDAP_NO_MEMORY;
 		}
 		if (vrec)
@@ -413,10 +437,14 @@ static int session(void)
 		struct berval c = { strlen(st.cookie), st.cookie };
 		ber_bvreplace(&ls->ls_cookie, &c);
 	}
-	/* the attributes to ask for, as a copy libldap may free */
-	ls->ls_attrs = calloc(4, sizeof(char *));
-	for (int i = 0; ls->ls_attrs && attrs[i]; i++)
-		ls->ls_attrs[i] = strdup(attrs[i]);
+	/* the attributes to ask for (the record's, and those it is checked
+	 * against: rc_replica_put_entry), as a copy libldap may free */
+	size_t na = sizeof(attrs) / sizeof(attrs[0]) - 1, nx = 0;
+	while (rc_repl_attr_names[nx])
+		nx++;
+	ls->ls_attrs = calloc(na + nx + 1, sizeof(char *));
+	for (size_t i = 0; ls->ls_attrs && i < na + nx; i++)
+		ls->ls_attrs[i] = strdup(i < na ? attrs[i] : rc_repl_attr_names[i - na]);
 	logmsg(LOG_INFO, "connected to %s as %s (%s)", used, D.fc.host,
 	       ls->ls_cookie.bv_val ? "resuming from the stored cookie" : "full refresh");
 	status_write("connected to %s", used);

@@ -107,6 +107,230 @@ void rc_ldif_str(FILE *f, const char *name, const char *val)
 	rc_ldif_attr(f, name, val, strlen(val));
 }
 
+/* ---- the ACLs ------------------------------------------------------------------
+ * Static (made once: roles changing later need no new configuration).
+ * Who may do what as a member is read from the bound member's role entry
+ * (user/rcRoleRef/rcMay, made from the role by role_may) with OpenLDAP
+ * sets; a member acts only while active.  Write access never implies read
+ * of a secret: each clause gives explicit privileges (a add, z delete, w
+ * both, r read, s search, c compare: the tool's assertion "(rcRecord=OLD)"
+ * needs s). */
+
+struct acl {
+	FILE *f;
+	const char *s;      /* the suffix */
+	int n;
+	char adm[300], std[600];
+};
+
+/* One olcAccess clause: "to WHAT", the administrator and the hosts first,
+ * then BY. */
+static void acl_to(struct acl *a, const char *what, const char *by)
+{
+	fprintf(a->f, "olcAccess: {%d}to %s %s %s by * none\n", a->n++, what, a->std, by);
+}
+
+/* The set "the bound member is active and its role may WANT" (WANT a set
+ * expression of strings: "[invite]", "[manage:] + this/rcRoleRef/rcRank") */
+static const char *may(char *buf, size_t len, const char *want)
+{
+	snprintf(buf, len, "(user/rcRoleRef/rcMay + [#] + user/rcStatus) & (%s + [#active])", want);
+	return buf;
+}
+
+static const char *may_any(char *buf, size_t len, const char *const *perms)
+{
+	char one[300], lit[64];
+	size_t o = 0;
+	for (size_t i = 0; perms[i] && o < len; i++) {
+		snprintf(lit, sizeof(lit), "[%s]", perms[i]);
+		o += (size_t)snprintf(buf + o, len - o, "%s(%s)", i ? " | " : "",
+		                      may(one, sizeof(one), lit));
+	}
+	return buf;
+}
+
+static void hexstr(const char *str, char *out, size_t len)
+{
+	sodium_bin2hex(out, len, (const unsigned char *)str, strlen(str));
+}
+
+/* The clauses of member (PEOPLE "members") or invitation entries */
+static void acl_people(struct acl *a, bool members)
+{
+	const char *S = a->s;
+	char what[400], by[2400], mgr[300], inv[400], c1[300], c2[300], lit[64], hex[2 * RC_NAME_MAX + 1];
+	rc_role ro;
+
+	snprintf(what, sizeof(what), "dn.regex=\"^uid=[^,]+,ou=%s,%s$\"",
+	         members ? "members" : "invitations", S);
+	/* MGR: may act on this entry's rank; INV: may invite to it (and, a
+	 * member, it is pending: an invitation's member) */
+	may(mgr, sizeof(mgr), "[manage:] + this/rcRoleRef/rcRank");
+	may(c1, sizeof(c1), "[invite:] + this/rcRoleRef/rcRank");
+	snprintf(inv, sizeof(inv), members ? "(%s) + (this/rcStatus & [pending])" : "%s", c1);
+	/* the entry: added by an inviter, deleted by a manager (or the
+	 * inviter while pending: withdrawn) */
+	snprintf(by, sizeof(by), "by set=\"%s\" =azrsc by set=\"%s\" =zrsc "
+	         "by dn.children=\"ou=members,%s\" read", inv, mgr, S);
+	char w[600];
+	snprintf(w, sizeof(w), "%s attrs=entry", what);
+	acl_to(a, w, by);
+	/* the record: written by a manager, the member itself, an inviter
+	 * adding it; read by no member (hashes, TOTP secrets, codes) */
+	snprintf(by, sizeof(by), "by set=\"%s\" =wsc %sby set=\"%s\" =asc", mgr,
+	         members ? "by self =wsc " : "", inv);
+	snprintf(w, sizeof(w), "%s attrs=rcRecord", what);
+	acl_to(a, w, by);
+	/* the role: a value given only by who may grant it (its rank), to a
+	 * member it may act on, or by an inviter to a new entry */
+	for (size_t i = 0; rc_role_builtin(i, &ro) == RC_OK; i++) {
+		snprintf(lit, sizeof(lit), "[grant:%u]", (unsigned)ro.rank);
+		may(c1, sizeof(c1), lit);
+		snprintf(lit, sizeof(lit), "[invite:%u]", (unsigned)ro.rank);
+		may(c2, sizeof(c2), lit);
+		snprintf(by, sizeof(by), "by set=\"(%s) + (%s)\" =wrsc by set=\"(%s)%s\" =arsc "
+		         "by set=\"%s\" =zrsc by dn.children=\"ou=members,%s\" read", c1, mgr, c2,
+		         members ? " + (this/rcStatus & [pending])" : "", mgr, S);
+		snprintf(w, sizeof(w), "%s attrs=rcRole val=\"%s\"", what, ro.name);
+		acl_to(a, w, by);
+		hexstr(ro.name, hex, sizeof(hex));
+		snprintf(w, sizeof(w), "%s attrs=rcRoleRef val.base=\"cn=%s,ou=roles,%s\"", what, hex, S);
+		acl_to(a, w, by);
+	}
+	/* a custom role (rank 1 to 99): who may grant rank 99 (an owner);
+	 * and the old value's delete (no value given) */
+	may(c1, sizeof(c1), "[grant:99]");
+	may(c2, sizeof(c2), "[invite:99]");
+	snprintf(by, sizeof(by), "by set=\"(%s) + (%s)\" =wrsc by set=\"(%s)%s\" =arsc "
+	         "by set=\"%s\" =zrsc by dn.children=\"ou=members,%s\" read", c1, mgr, c2,
+	         members ? " + (this/rcStatus & [pending])" : "", mgr, S);
+	snprintf(w, sizeof(w), "%s attrs=rcRole,rcRoleRef", what);
+	acl_to(a, w, by);
+	if (members) {
+		/* the status: set by a manager; pending by an inviter */
+		snprintf(by, sizeof(by), "by set=\"%s\" =wrsc by set=\"%s\" =arsc "
+		         "by dn.children=\"ou=members,%s\" read", mgr, inv, S);
+		snprintf(w, sizeof(w), "%s attrs=rcStatus val=\"pending\"", what);
+		acl_to(a, w, by);
+		snprintf(by, sizeof(by), "by set=\"%s\" =wrsc by dn.children=\"ou=members,%s\" read",
+		         mgr, S);
+		snprintf(w, sizeof(w), "%s attrs=rcStatus", what);
+		acl_to(a, w, by);
+	}
+	/* the email address and full name: a manager, the member itself */
+	snprintf(by, sizeof(by), "by set=\"%s\" =wrsc %sby set=\"%s\" =arsc "
+	         "by dn.children=\"ou=members,%s\" read", mgr, members ? "by self =wrsc " : "", inv, S);
+	snprintf(w, sizeof(w), "%s attrs=mail,cn", what);
+	acl_to(a, w, by);
+	/* the rest (objectClass, uid, rcDb, rcKey, rcUidNumber): an inviter
+	 * adding the entry, nobody after */
+	snprintf(by, sizeof(by), "by set=\"%s\" =arsc by dn.children=\"ou=members,%s\" read", inv, S);
+	acl_to(a, what, by);
+}
+
+static void acls(FILE *f, const char *S)
+{
+	struct acl a = { .f = f, .s = S };
+	char w[600], by[3000], c[1600], hex[64], mgr[300];
+	static const char *const p_members[] = { "invite", "manage-members", NULL };
+	static const char *const p_services[] = { "start-stop", "manage-services", NULL };
+	static const char *const p_ids[] = { "invite", "manage-members", "manage-services",
+	                                     "start-stop", NULL };
+	static const char *const p_settings[] = { "invite", "manage-members", "manage-services",
+	                                          "start-stop", "billing", NULL };
+	static const char *const p_mm[] = { "manage-members", NULL };
+	static const char *const p_ss[] = { "start-stop", NULL };
+	static const char *const p_billing[] = { "billing", NULL };
+
+	snprintf(a.adm, sizeof(a.adm), "by dn.exact=\"cn=admin,%s\" write", S);
+	snprintf(a.std, sizeof(a.std), "%s by dn.children=\"ou=hosts,%s\" read", a.adm, S);
+	/* credentials are for binding: a member sets its own password, a
+	 * manager may only remove one (a reset); nobody reads them */
+	may(mgr, sizeof(mgr), "[manage:] + this/rcRoleRef/rcRank");
+	fprintf(f, "olcAccess: {%d}to dn.regex=\"^uid=[^,]+,ou=members,%s$\" attrs=userPassword "
+	        "%s by anonymous auth by self =wx by set=\"%s\" =z by * none\n", a.n++, S, a.adm, mgr);
+	fprintf(f, "olcAccess: {%d}to attrs=userPassword %s by anonymous auth by * none\n", a.n++,
+	        a.adm);
+	/* a host writes its own state only, reads the others' */
+	fprintf(f, "olcAccess: {%d}to dn.regex=\"^(.+,)?cn=([^,]+),ou=state,%s$\" %s "
+	        "by dn.exact,expand=\"cn=$2,ou=hosts,%s\" write by dn.children=\"ou=hosts,%s\" read "
+	        "by * none\n", a.n++, S, a.adm, S, S);
+	fprintf(f, "olcAccess: {%d}to dn.subtree=\"ou=hosts,%s\" %s by self read by * none\n", a.n++,
+	        S, a.adm);
+	fprintf(f, "olcAccess: {%d}to dn.base=\"cn=admin,%s\" by self write by * none\n", a.n++, S);
+	/* adding and deleting entries under each container */
+	static const struct { const char *ou; const char *const *perms; } kids[] = {
+		{ "members", p_members }, { "invitations", p_members }, { "services", p_ss },
+		{ "serviceusers", p_services }, { "settings", p_settings },
+	};
+	for (size_t i = 0; i < sizeof(kids) / sizeof(kids[0]); i++) {
+		snprintf(w, sizeof(w), "dn.base=\"ou=%s,%s\" attrs=children", kids[i].ou, S);
+		snprintf(by, sizeof(by), "by set=\"%s\" =az", may_any(c, sizeof(c), kids[i].perms));
+		acl_to(&a, w, by);
+	}
+	snprintf(w, sizeof(w), "dn.base=\"ou=tokens,%s\" attrs=children", S);
+	acl_to(&a, w, "by set=\"user/rcStatus & [active]\" =az");
+	snprintf(w, sizeof(w), "dn.regex=\"^ou=[a-z]+,%s$\"", S);
+	snprintf(by, sizeof(by), "by dn.children=\"ou=members,%s\" read", S);
+	acl_to(&a, w, by);
+	acl_people(&a, true);
+	acl_people(&a, false);
+	/* tokens: its owner's (while active), and a manager's of the owner */
+	snprintf(c, sizeof(c), "(this/rcMemberRef & user) + (user/rcStatus & [active])");
+	may(mgr, sizeof(mgr), "[manage:] + this/rcMemberRef/rcRoleRef/rcRank");
+	snprintf(w, sizeof(w), "dn.regex=\"^cn=[0-9a-f]+,ou=tokens,%s$\" attrs=entry", S);
+	snprintf(by, sizeof(by), "by set=\"%s\" =azrsc by set=\"%s\" =zrsc", c, mgr);
+	acl_to(&a, w, by);
+	snprintf(w, sizeof(w), "dn.regex=\"^cn=[0-9a-f]+,ou=tokens,%s$\" attrs=rcRecord", S);
+	snprintf(by, sizeof(by), "by set=\"%s\" =wrsc by set=\"%s\" =wsc", c, mgr);
+	acl_to(&a, w, by);
+	snprintf(w, sizeof(w), "dn.regex=\"^cn=[0-9a-f]+,ou=tokens,%s$\"", S);
+	snprintf(by, sizeof(by), "by set=\"%s\" =arsc by set=\"%s\" =rsc", c, mgr);
+	acl_to(&a, w, by);
+	/* settings: the id counter, by anyone who makes ids (a compare and
+	 * swap); the members' group id, nobody; billing, the billing
+	 * permission; the rest, manage-members (settings.c) */
+	hexstr("@next_id", hex, sizeof(hex));
+	snprintf(w, sizeof(w), "dn.base=\"cn=%s,ou=settings,%s\"", hex, S);
+	snprintf(by, sizeof(by), "by set=\"%s\" =wrsc by dn.children=\"ou=members,%s\" read",
+	         may_any(c, sizeof(c), p_ids), S);
+	acl_to(&a, w, by);
+	hexstr("@gid_members", hex, sizeof(hex));
+	snprintf(w, sizeof(w), "dn.base=\"cn=%s,ou=settings,%s\"", hex, S);
+	snprintf(by, sizeof(by), "by dn.children=\"ou=members,%s\" read", S);
+	acl_to(&a, w, by);
+	hexstr("billing.", hex, sizeof(hex));
+	snprintf(w, sizeof(w), "dn.regex=\"^cn=%s[0-9a-f]*,ou=settings,%s$\"", hex, S);
+	snprintf(by, sizeof(by), "by set=\"%s\" =wrsc by dn.children=\"ou=members,%s\" read",
+	         may_any(c, sizeof(c), p_billing), S);
+	acl_to(&a, w, by);
+	snprintf(w, sizeof(w), "dn.regex=\"^cn=[0-9a-f]+,ou=settings,%s$\"", S);
+	snprintf(by, sizeof(by), "by set=\"%s\" =wrsc by dn.children=\"ou=members,%s\" read",
+	         may_any(c, sizeof(c), p_mm), S);
+	acl_to(&a, w, by);
+	/* services: start-stop (create, start, stop, delete) and
+	 * manage-services (runs-as); their users (secrets): no member reads */
+	snprintf(w, sizeof(w), "dn.regex=\"^cn=[0-9a-f]+,ou=services,%s$\" attrs=entry", S);
+	snprintf(by, sizeof(by), "by set=\"%s\" =wrsc by dn.children=\"ou=members,%s\" read",
+	         may_any(c, sizeof(c), p_ss), S);
+	acl_to(&a, w, by);
+	snprintf(w, sizeof(w), "dn.regex=\"^cn=[0-9a-f]+,ou=services,%s$\"", S);
+	snprintf(by, sizeof(by), "by set=\"%s\" =wrsc by dn.children=\"ou=members,%s\" read",
+	         may_any(c, sizeof(c), p_services), S);
+	acl_to(&a, w, by);
+	snprintf(w, sizeof(w), "dn.regex=\"^uid=[^,]+,ou=serviceusers,%s$\"", S);
+	snprintf(by, sizeof(by), "by set=\"%s\" =wsc", may_any(c, sizeof(c), p_services));
+	acl_to(&a, w, by);
+	/* roles: the administrator alone writes them */
+	snprintf(w, sizeof(w), "dn.children=\"ou=roles,%s\"", S);
+	snprintf(by, sizeof(by), "by dn.children=\"ou=members,%s\" read", S);
+	acl_to(&a, w, by);
+	/* anything else (the fleet key): the administrator and the hosts */
+	acl_to(&a, "*", "");
+	fputc('\n', f);
+}
+
 /* The regular expression of a suffix (its letters, digits, '-', '=' and
  * ',' need no escape). */
 int rc_fleet_provider_config(FILE *f, const char *suffix, const char *dbdir,
@@ -149,7 +373,10 @@ int rc_fleet_provider_config(FILE *f, const char *suffix, const char *dbdir,
 	        "olcDbDirectory: %s\nolcDbMaxSize: 4294967296\n"
 	        "olcRootDN: gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth\n"
 	        "olcDbIndex: objectClass eq\nolcDbIndex: entryCSN eq\nolcDbIndex: entryUUID eq\n"
-	        "olcDbIndex: uid eq\nolcDbIndex: cn eq\n",
+	        "olcDbIndex: uid eq\nolcDbIndex: cn eq\n"
+	        /* an add needs add access to each attribute it brings (the
+	         * ACLs' per-value rules apply to a new entry too) */
+	        "olcAddContentAcl: TRUE\n",
 	        suffix, dbdir);
 	/* the sync identities read everything: a frontend size limit (500)
 	 * would cut a refresh short */
@@ -157,23 +384,7 @@ int rc_fleet_provider_config(FILE *f, const char *suffix, const char *dbdir,
 	        "olcLimits: {0}dn.children=\"%s%s\" size=unlimited time=unlimited\n"
 	        "olcLimits: {1}dn.exact=\"cn=admin,%s\" size=unlimited time=unlimited\n",
 	        hosts, suffix, suffix);
-	/* ACLs: the admin writes; a host reads what logins need (the
-	 * replicated records, the fleet key) and writes its own state only;
-	 * credentials are for binding alone; anonymous sees nothing. */
-	fprintf(f,
-	        "olcAccess: {0}to attrs=userPassword by dn.exact=\"cn=admin,%s\" write "
-	        "by anonymous auth by * none\n"
-	        "olcAccess: {1}to dn.regex=\"^(.+,)?cn=([^,]+),ou=state,%s$\" "
-	        "by dn.exact=\"cn=admin,%s\" write "
-	        "by dn.exact,expand=\"cn=$2,%s%s\" write "
-	        "by dn.children=\"%s%s\" read by * none\n"
-	        "olcAccess: {2}to dn.subtree=\"%s%s\" by dn.exact=\"cn=admin,%s\" write "
-	        "by self read by * none\n"
-	        "olcAccess: {3}to dn.base=\"cn=admin,%s\" by self write by * none\n"
-	        "olcAccess: {4}to * by dn.exact=\"cn=admin,%s\" write "
-	        "by dn.children=\"%s%s\" read by * none\n\n",
-	        suffix, suffix, suffix, hosts, suffix, hosts, suffix, hosts, suffix, suffix, suffix,
-	        suffix, hosts, suffix);
+	acls(f, suffix);
 	fprintf(f,
 	        "dn: olcOverlay={0}syncprov,olcDatabase={1}mdb,cn=config\n"
 	        "objectClass: olcOverlayConfig\nobjectClass: olcSyncProvConfig\n"
@@ -282,9 +493,54 @@ static int attr_uint(rc_fleet_attr_cb cb, void *ctx, const char *name, uint32_t 
 	return attr_str(cb, ctx, name, num);
 }
 
-/* The attributes that say what the record is, for administrators and ACLs */
-static int entry_kind_attrs(const rc_repl_rec *r, rc_fleet_attr_cb cb, void *ctx)
+/* The DN of the member NAME's or role NAME's entry */
+static int ref_dn(int kind, const char *name, const char *suffix, char *dn, size_t len)
 {
+	rc_repl_rec ref = { .kind = kind, .key = name, .klen = strlen(name), .name = name };
+	return rc_fleet_entry_dn(&ref, suffix, dn, len);
+}
+
+/* What members of the role R may do in the directory (its rcMay values),
+ * from the library's own rules (actor.c): each permission's name;
+ * "manage:N" for each rank N it acts on (manage-members), "grant:N" for
+ * each rank of a role it may give (manage-members), "invite:N" for each it
+ * may invite to (invite).  Rank 100 is the owner's (custom roles take 1 to
+ * 99). */
+static int role_may(const rc_repl_rec *r, rc_fleet_attr_cb cb, void *ctx)
+{
+	rc_role actor = { .rank = r->rank, .perms = r->perms }, granted = { .rank = 0 };
+	char v[32];
+	int rc = RC_OK;
+
+	snprintf(actor.name, sizeof(actor.name), "%s", r->name);
+	for (unsigned i = 0; !rc && i < RC_PERM_COUNT; i++)
+		if (r->perms & (1u << i))
+			rc = attr_str(cb, ctx, "rcMay", rc_perm_name(i));
+	for (uint32_t n = 1; !rc && n <= 100; n++) {
+		granted.rank = n;
+		snprintf(granted.name, sizeof(granted.name), "%s", n == 100 ? "owner" : "");
+		bool grants = rc_role_grants(&actor, actor.rank, &granted);
+		if ((r->perms & RC_PERM_MANAGE_MEMBERS) && rc_rank_acts_on(actor.rank, n)) {
+			snprintf(v, sizeof(v), "manage:%u", (unsigned)n);
+			rc = attr_str(cb, ctx, "rcMay", v);
+		}
+		if (!rc && (r->perms & RC_PERM_MANAGE_MEMBERS) && grants) {
+			snprintf(v, sizeof(v), "grant:%u", (unsigned)n);
+			rc = attr_str(cb, ctx, "rcMay", v);
+		}
+		if (!rc && (r->perms & RC_PERM_INVITE) && grants) {
+			snprintf(v, sizeof(v), "invite:%u", (unsigned)n);
+			rc = attr_str(cb, ctx, "rcMay", v);
+		}
+	}
+	return rc;
+}
+
+/* The attributes that say what the record is, for administrators and ACLs */
+static int entry_kind_attrs(const rc_repl_rec *r, const char *suffix, rc_fleet_attr_cb cb,
+                            void *ctx)
+{
+	char dn[RC_FLEET_DN_MAX], pw[RC_PWHASH_MAX + 16];
 	int rc = RC_OK;
 
 	switch (r->kind) {
@@ -292,25 +548,43 @@ static int entry_kind_attrs(const rc_repl_rec *r, rc_fleet_attr_cb cb, void *ctx
 		if (!(rc = attr_str(cb, ctx, "mail", r->email)) && r->full_name && r->full_name[0])
 			rc = attr_str(cb, ctx, "cn", r->full_name);
 		if (!rc && !(rc = attr_str(cb, ctx, "rcRole", r->role)) &&
+		    !(rc = ref_dn(RC_REPL_ROLE, r->role, suffix, dn, sizeof(dn))) &&
+		    !(rc = attr_str(cb, ctx, "rcRoleRef", dn)) &&
 		    !(rc = attr_str(cb, ctx, "rcStatus", r->status)))
 			rc = attr_uint(cb, ctx, "rcUidNumber", r->uid);
+		if (!rc && r->pwhash && r->pwhash[0]) {
+			if ((size_t)snprintf(pw, sizeof(pw), "{ARGON2}%s", r->pwhash) >= sizeof(pw))
+				rc = rc_fail(RC_ERR_INVALID, "a password hash too long");
+			else
+				rc = attr_str(cb, ctx, "userPassword", pw);
+			sodium_memzero(pw, sizeof(pw));
+		}
 		return rc;
 	case RC_REPL_INVITATION:
-		return attr_str(cb, ctx, "mail", r->email);
+		if (!(rc = attr_str(cb, ctx, "mail", r->email)) && r->role &&
+		    !(rc = attr_str(cb, ctx, "rcRole", r->role)) &&
+		    !(rc = ref_dn(RC_REPL_ROLE, r->role, suffix, dn, sizeof(dn))))
+			rc = attr_str(cb, ctx, "rcRoleRef", dn);
+		return rc;
 	case RC_REPL_SVCUSER:
 		return attr_uint(cb, ctx, "rcUidNumber", r->uid);
 	case RC_REPL_ROLE:
-		if (!(rc = attr_str(cb, ctx, "description", r->name)))
-			rc = attr_uint(cb, ctx, "rcRank", r->rank);
+		if (!(rc = attr_str(cb, ctx, "description", r->name)) &&
+		    !(rc = attr_uint(cb, ctx, "rcRank", r->rank)))
+			rc = role_may(r, cb, ctx);
 		return rc;
 	case RC_REPL_TOKEN:
-		return attr_str(cb, ctx, "uid", r->owner);
+		if (!(rc = attr_str(cb, ctx, "uid", r->owner)) &&
+		    !(rc = ref_dn(RC_REPL_MEMBER, r->owner, suffix, dn, sizeof(dn))))
+			rc = attr_str(cb, ctx, "rcMemberRef", dn);
+		return rc;
 	default:
 		return attr_str(cb, ctx, "description", r->name);
 	}
 }
 
-int rc_fleet_entry_attrs(const rc_repl_rec *r, rc_fleet_attr_cb cb, void *ctx)
+int rc_fleet_entry_attrs(const rc_repl_rec *r, const char *suffix, rc_fleet_attr_cb cb,
+                         void *ctx)
 {
 	static const char *const kind_class[RC_REPL_KINDS] = {
 		"rcMember", "rcRoleEntry", "rcInvitation", "rcService", "rcServiceUser", "rcToken",
@@ -325,7 +599,7 @@ int rc_fleet_entry_attrs(const rc_repl_rec *r, rc_fleet_attr_cb cb, void *ctx)
 	if ((rc = attr_str(cb, ctx, "objectClass", kind_class[r->kind])) ||
 	    (rc = attr_str(cb, ctx, "objectClass", "rcReplicated")) ||
 	    (rc = attr_str(cb, ctx, kind_by_name(r->kind) ? "uid" : "cn", rdn)) ||
-	    (rc = entry_kind_attrs(r, cb, ctx)) ||
+	    (rc = entry_kind_attrs(r, suffix, cb, ctx)) ||
 	    (rc = attr_str(cb, ctx, "rcDb", rc_repl_kind_name(r->kind))) ||
 	    (rc = cb(ctx, "rcKey", r->key, r->klen)))
 		return rc;
@@ -356,7 +630,7 @@ static int export_entry(const rc_repl_rec *r, void *vctx)
 	if (rc)
 		return rc;
 	rc_ldif_str(x->f, "dn", dn);
-	if ((rc = rc_fleet_entry_attrs(r, ldif_cb, x)) != 0)
+	if ((rc = rc_fleet_entry_attrs(r, x->suffix, ldif_cb, x)) != 0)
 		return rc;
 	fputc('\n', x->f);
 	x->count++;

@@ -44,11 +44,15 @@ typedef struct rc_repl_rec {
 	                            setting or invitation; a token's id */
 	const char *email;       /* members, invitations */
 	const char *full_name;   /* members */
-	const char *role;        /* members */
+	const char *role;        /* members, invitations */
 	const char *status;      /* members */
 	const char *owner;       /* tokens */
+	const char *pwhash;      /* members: the argon2id hash of the login
+	                            password ("": none yet), the directory's
+	                            userPassword: the member binds with it */
 	uint32_t uid;            /* members, service users; 0: none */
 	uint32_t rank;           /* roles */
+	uint32_t perms;          /* roles (RC_PERM_*) */
 } rc_repl_rec;
 typedef int (*rc_repl_cb)(const rc_repl_rec *r, void *ctx);
 /* The view of one record (KIND, its key and codec value) given to CB:
@@ -72,9 +76,32 @@ void rc_replica_refresh_start(rc_replica *r);
 int rc_replica_begin(rc_replica *r);
 /* The entry UUID (16 bytes) now holds this record: stored and marked.
  * A record the codec refuses is RC_ERR_INVALID, nothing of it stored but
- * the entry known (marked). */
+ * the entry known (marked); the record the entry held before is removed. */
 int rc_replica_put(rc_replica *r, const uint8_t uuid[16], const char *kind, const void *key,
                    size_t klen, const void *val, size_t vlen);
+/* What the directory's ACLs govern of an entry (fleet.c), as the
+ * directory sent it (NULL: the entry has none): the record inside rcRecord
+ * is opaque to slapd, so rc_replica_put_entry refuses (RC_ERR_INVALID) a
+ * record whose own fields disagree with them.  Members: the RDN's uid is
+ * the user name, rcRole the role, rcRoleRef names that role's entry,
+ * rcStatus the status, rcUidNumber the uid, mail the email address;
+ * invitations: the RDN, rcRole, rcRoleRef and mail; service users: the
+ * RDN and rcUidNumber; tokens: uid and rcMemberRef name the owner (and the
+ * owner's uid is the member's of that name when this store has it);
+ * roles, services, settings: the RDN is the hex of the key. */
+typedef struct rc_repl_attrs {
+	const char *dn;
+	const char *uid, *mail, *role, *role_ref, *status, *uid_number, *member_ref;
+} rc_repl_attrs;
+/* The attribute names rollcalld asks for besides rcDb, rcKey, rcRecord
+ * (NULL-terminated). */
+extern const char *const rc_repl_attr_names[];
+/* rc_replica_put, with the entry's attributes checked against the record
+ * first (ATTRS NULL: none checked, for records that are not from a
+ * directory entry). */
+int rc_replica_put_entry(rc_replica *r, const uint8_t uuid[16], const char *kind,
+                         const void *key, size_t klen, const void *val, size_t vlen,
+                         const rc_repl_attrs *attrs);
 /* The entry UUID is gone (nothing when unknown). */
 int rc_replica_del(rc_replica *r, const uint8_t uuid[16]);
 /* The entry UUID is still there, unchanged (the present phase).

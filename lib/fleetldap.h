@@ -38,7 +38,15 @@ int rc_fleet_provider_init(FILE *f, const char *suffix, const char *admin_hash);
 #define RC_FLEET_DN_MAX 1400
 typedef int (*rc_fleet_attr_cb)(void *ctx, const char *attr, const void *val, size_t len);
 int rc_fleet_entry_dn(const rc_repl_rec *r, const char *suffix, char *dn, size_t len);
-int rc_fleet_entry_attrs(const rc_repl_rec *r, rc_fleet_attr_cb cb, void *ctx);
+/* SUFFIX: the references to other entries (a member's role, a token's
+ * owner) are DNs.  A member with a password gets userPassword "{ARGON2}"
+ * + its hash (it binds with its login password); a role gets rcMay, what
+ * its members may do in the directory (fleet.c). */
+int rc_fleet_entry_attrs(const rc_repl_rec *r, const char *suffix, rc_fleet_attr_cb cb,
+                         void *ctx);
+/* A modify must leave out the attributes whose values do not change: the
+ * ACLs let no member write objectClass, the RDN's uid or cn, rcDb, rcKey,
+ * rcUidNumber or a token's owner, even with the same values. */
 /* This host's membership records and master key as LDIF (root only). */
 int rc_fleet_export(FILE *f, rc_store *s, const char *suffix, size_t *count);
 

@@ -99,6 +99,7 @@ int rc_repl_rec_view(int kind, const void *key, size_t klen, const void *val, si
 			r.full_name = m->full_name;
 			r.role = m->role;
 			r.status = rc_member_status_name(m->status);
+			r.pwhash = m->pwhash;
 			r.uid = m->uid;
 			rc = cb(&r, ctx);
 		}
@@ -112,6 +113,7 @@ int rc_repl_rec_view(int kind, const void *key, size_t klen, const void *val, si
 			return rc;
 		r.name = ro.name;
 		r.rank = ro.rank;
+		r.perms = ro.perms;
 		return cb(&r, ctx);
 	}
 	case RC_REPL_INVITATION: {
@@ -120,6 +122,7 @@ int rc_repl_rec_view(int kind, const void *key, size_t klen, const void *val, si
 			return rc;
 		r.name = inv.username;
 		r.email = inv.email;
+		r.role = inv.role;
 		return cb(&r, ctx);
 	}
 	case RC_REPL_SERVICE: {
@@ -538,6 +541,141 @@ static int record_check_put(rc_txn *t, int kind, const void *key, size_t klen, c
 	return rc ? rc : rc_store_put(t, kind_db[kind], key, klen, val, vlen, 0);
 }
 
+/* ---- the entry's attributes against its record ---------------------------------
+ * slapd's ACLs govern the attributes, never the record inside rcRecord
+ * (opaque to it): a record is applied only when its own fields say what
+ * the attributes say. */
+
+const char *const rc_repl_attr_names[] = {
+	"uid", "mail", "rcRole", "rcRoleRef", "rcStatus", "rcUidNumber", "rcMemberRef", NULL
+};
+
+static int differ(const char *dn, const char *attr, const char *have, const char *want)
+{
+	return rc_fail(RC_ERR_INVALID, "%.200s: its %s (%.80s) is not the record's (%.80s): an "
+	               "entry changed around the ACLs", dn, attr, have ? have : "none", want);
+}
+
+static int same(const char *dn, const char *attr, const char *have, const char *want)
+{
+	return have && strcmp(have, want) == 0 ? RC_OK : differ(dn, attr, have, want);
+}
+
+static int same_uint(const char *dn, const char *attr, const char *have, uint32_t want)
+{
+	char w[16];
+	snprintf(w, sizeof(w), "%u", (unsigned)want);
+	return same(dn, attr, have, w);
+}
+
+/* HAVE is the DN of the entry NAME (an RDN ATTR=NAME) under ou=OU */
+static int same_ref(const char *dn, const char *attr, const char *have, const char *rdn_attr,
+                    const char *name, const char *ou)
+{
+	char want[2 * 512 + 64];
+	snprintf(want, sizeof(want), "%s=%s,ou=%s,", rdn_attr, name, ou);
+	if (have && strncmp(have, want, strlen(want)) == 0)
+		return RC_OK;
+	return differ(dn, attr, have, want);
+}
+
+/* The entry's RDN value is the record's name (KEY), or the hex of KEY */
+static int same_rdn(const rc_repl_attrs *at, int kind, const void *key, size_t klen)
+{
+	char want[2 * 511 + 1];
+	const char *dn = at->dn ? at->dn : "";
+	const char *eq = strchr(dn, '='), *end = eq ? strchr(eq, ',') : NULL;
+
+	if (kind == RC_REPL_MEMBER || kind == RC_REPL_INVITATION || kind == RC_REPL_SVCUSER)
+		snprintf(want, sizeof(want), "%.*s", (int)klen, (const char *)key);
+	else
+		sodium_bin2hex(want, sizeof(want), key, klen);
+	if (eq && end && (size_t)(end - eq - 1) == strlen(want) && !memcmp(eq + 1, want, strlen(want)))
+		return RC_OK;
+	return rc_fail(RC_ERR_INVALID, "%.200s: an entry whose name is not its record's key", dn);
+}
+
+/* The uid UID is no one's but NAME's (KIND 'm' or 's') in this store */
+static int uid_free(rc_txn *t, const char *dn, uint32_t uid, char kind, const char *name)
+{
+	char k, who[RC_NAME_MAX + 1];
+	int rc = rc_uid_index_get(t, uid, &k, who);
+	if (rc == RC_ERR_NOTFOUND)
+		return RC_OK;
+	if (rc)
+		return rc;
+	if (k == kind && strcmp(who, name) == 0)
+		return RC_OK;
+	return rc_fail(RC_ERR_INVALID, "%.200s: uid %u is already %s's", dn, (unsigned)uid, who);
+}
+
+static int attrs_check(rc_txn *t, int kind, const void *key, size_t klen, const void *val,
+                       size_t vlen, const rc_repl_attrs *at)
+{
+	const char *dn = at->dn ? at->dn : "an entry";
+	int rc = same_rdn(at, kind, key, klen);
+
+	if (rc)
+		return rc;
+	switch (kind) {
+	case RC_REPL_MEMBER: {
+		rc_member_rec *m = calloc(1, sizeof(*m));
+		char hex[2 * RC_NAME_MAX + 1];
+		if (!m)
+			return rc_fail(RC_ERR_NOMEM, "out of memory");
+		rc = codec_ok(rc_member_decode(val, vlen, m), kind);
+		if (!rc)
+			sodium_bin2hex(hex, sizeof(hex), (const unsigned char *)m->role, strlen(m->role));
+		if (!rc && !(rc = same(dn, "rcRole", at->role, m->role)) &&
+		    !(rc = same_ref(dn, "rcRoleRef", at->role_ref, "cn", hex, "roles")) &&
+		    !(rc = same(dn, "rcStatus", at->status, rc_member_status_name(m->status))) &&
+		    !(rc = same_uint(dn, "rcUidNumber", at->uid_number, m->uid)) &&
+		    !(rc = same(dn, "mail", at->mail, m->email)))
+			rc = uid_free(t, dn, m->uid, 'm', m->username);
+		sodium_memzero(m, sizeof(*m));
+		free(m);
+		return rc;
+	}
+	case RC_REPL_INVITATION: {
+		rc_invitation inv;
+		char hex[2 * RC_NAME_MAX + 1];
+		if ((rc = codec_ok(rc_invitation_decode(val, vlen, &inv), kind)) != 0)
+			return rc;
+		sodium_bin2hex(hex, sizeof(hex), (const unsigned char *)inv.role, strlen(inv.role));
+		if (!(rc = same(dn, "rcRole", at->role, inv.role)) &&
+		    !(rc = same_ref(dn, "rcRoleRef", at->role_ref, "cn", hex, "roles")))
+			rc = same(dn, "mail", at->mail, inv.email);
+		sodium_memzero(&inv, sizeof(inv));
+		return rc;
+	}
+	case RC_REPL_SVCUSER: {
+		rc_svcuser_rec u;
+		if ((rc = codec_ok(rc_svcuser_decode(val, vlen, &u), kind)) == 0 &&
+		    !(rc = same_uint(dn, "rcUidNumber", at->uid_number, u.pub.uid)))
+			rc = uid_free(t, dn, u.pub.uid, 's', u.pub.username);
+		sodium_memzero(&u, sizeof(u));
+		return rc;
+	}
+	case RC_REPL_TOKEN: {
+		rc_token_rec tk;
+		char k, who[RC_NAME_MAX + 1];
+		if ((rc = codec_ok(rc_token_decode(val, vlen, &tk), kind)) == 0 &&
+		    !(rc = same(dn, "uid", at->uid, tk.pub.owner)) &&
+		    !(rc = same_ref(dn, "rcMemberRef", at->member_ref, "uid", tk.pub.owner, "members"))) {
+			/* whose it is: the uid, the member of that name in this store */
+			rc = rc_uid_index_get(t, tk.pub.owner_uid, &k, who);
+			if (rc == RC_ERR_NOTFOUND || (!rc && (k != 'm' || strcmp(who, tk.pub.owner))))
+				rc = rc_fail(RC_ERR_INVALID, "%.200s: a token of uid %u, not member %s's",
+				             dn, (unsigned)tk.pub.owner_uid, tk.pub.owner);
+		}
+		sodium_memzero(&tk, sizeof(tk));
+		return rc;
+	}
+	default:
+		return RC_OK;
+	}
+}
+
 static void uuid_key(const uint8_t uuid[16], uint8_t out[UUID_PLEN + 16])
 {
 	memcpy(out, UUID_PREFIX, UUID_PLEN);
@@ -546,6 +684,13 @@ static void uuid_key(const uint8_t uuid[16], uint8_t out[UUID_PLEN + 16])
 
 int rc_replica_put(rc_replica *r, const uint8_t uuid[16], const char *kindname,
                    const void *key, size_t klen, const void *val, size_t vlen)
+{
+	return rc_replica_put_entry(r, uuid, kindname, key, klen, val, vlen, NULL);
+}
+
+int rc_replica_put_entry(rc_replica *r, const uint8_t uuid[16], const char *kindname,
+                         const void *key, size_t klen, const void *val, size_t vlen,
+                         const rc_repl_attrs *attrs)
 {
 	int kind = rc_repl_kind_parse(kindname);
 	uint8_t uk[UUID_PLEN + 16], ref[1 + 512];
@@ -562,16 +707,21 @@ int rc_replica_put(rc_replica *r, const uint8_t uuid[16], const char *kindname,
 	memcpy(ref + 1, key, klen);
 	uuid_key(uuid, uk);
 	/* the entry held another record before (renamed): that one goes */
+	bool held = false;
 	rc = rc_store_get(&r->t, DB_HOST, uk, sizeof(uk), &old);
 	if (rc == RC_OK && old.size >= 2 && old.size <= sizeof(ref) &&
 	    (old.size != klen + 1 || memcmp(old.data, ref, klen + 1) != 0)) {
 		const uint8_t *o = old.data;
 		if (o[0] < RC_REPL_KINDS && (rc = record_del(&r->t, o[0], o + 1, old.size - 1)) != 0)
 			return rc;
-	} else if (rc && rc != RC_ERR_NOTFOUND) {
+	} else if (rc == RC_OK) {
+		held = true;     /* this record, as it was */
+	} else if (rc != RC_ERR_NOTFOUND) {
 		return rc;
 	}
-	int bad = record_put(&r->t, kind, key, klen, val, vlen);
+	int bad = attrs ? attrs_check(&r->t, kind, key, klen, val, vlen, attrs) : RC_OK;
+	if (!bad)
+		bad = record_put(&r->t, kind, key, klen, val, vlen);
 	if (bad && bad != RC_ERR_INVALID)
 		return bad;
 	if (bad) {
@@ -579,6 +729,11 @@ int rc_replica_put(rc_replica *r, const uint8_t uuid[16], const char *kindname,
 		 * no sign of a replica out of step (kind 0xff: no record) */
 		char why[256];
 		snprintf(why, sizeof(why), "%s", rc_errmsg());
+		/* what the entry held before goes too: this host holds nothing
+		 * of an entry it cannot accept as it is now (a deactivation
+		 * written wrong is no reason to keep the member active) */
+		if (held && (rc = record_del(&r->t, kind, key, klen)) != 0)
+			return rc;
 		ref[0] = 0xff;
 		if ((rc = rc_store_put(&r->t, DB_HOST, uk, sizeof(uk), ref, klen + 1, 0)) == 0)
 			rc = mark_add(r, ref, klen + 1);

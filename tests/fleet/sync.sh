@@ -113,7 +113,7 @@ expect 0 "carol logs in through PAM on host 2" pd2 -a 'carol password 12345' car
 # ---- a change: carol deactivated on host 1, the record replaced in the directory
 rc member deactivate carol >/dev/null
 rc fleet export --suffix "$SUFFIX" --out "$TMP/export3.ldif" >/dev/null
-entry_of "$TMP/export3.ldif" "uid=carol,ou=members,$SUFFIX" | awk 'BEGIN{p=0} /^rcRecord::/{p=1} p&&/^[^ ]/&&!/^rcRecord::/{p=0} p' > "$TMP/rec"
+entry_of "$TMP/export3.ldif" "uid=carol,ou=members,$SUFFIX" | awk 'BEGIN{p=0} /^rcRecord::/{p=1} p&&!/^ /&&!/^rcRecord::/{p=0} p' > "$TMP/rec"
 { printf 'dn: uid=carol,ou=members,%s\nchangetype: modify\nreplace: rcRecord\n' "$SUFFIX"; cat "$TMP/rec"; printf -- '-\nreplace: rcStatus\nrcStatus: inactive\n'; } > "$TMP/mod.ldif"
 run as_admin ldapmodify -f "$TMP/mod.ldif"
 check "the administrator replaces carol's record" test "$st" = 0
