@@ -609,6 +609,27 @@ static int uid_free(rc_txn *t, const char *dn, uint32_t uid, char kind, const ch
 	return rc_fail(RC_ERR_INVALID, "%.200s: uid %u is already %s's", dn, (unsigned)uid, who);
 }
 
+/* The email address EMAIL is no other member's in this store (the
+ * directory cannot keep addresses unique) */
+static int email_free(rc_txn *t, const char *dn, const char *email, const char *username)
+{
+	char key[RC_EMAIL_MAX + 1];
+	rc_val v;
+	int rc;
+
+	rc_email_key(email, key, sizeof(key));
+	rc = rc_store_get(t, DB_IDX_EMAIL, key, strlen(key), &v);
+	if (rc == RC_ERR_NOTFOUND)
+		return RC_OK;
+	if (rc)
+		return rc;
+	if (v.size == strlen(username) && memcmp(v.data, username, v.size) == 0)
+		return RC_OK;
+	return rc_fail(RC_ERR_INVALID, "%.200s: the email address %.80s is already %.*s's", dn,
+	               email, (int)(v.size > RC_NAME_MAX ? RC_NAME_MAX : v.size),
+	               (const char *)v.data);
+}
+
 static int attrs_check(rc_txn *t, int kind, const void *key, size_t klen, const void *val,
                        size_t vlen, const rc_repl_attrs *at)
 {
@@ -630,8 +651,9 @@ static int attrs_check(rc_txn *t, int kind, const void *key, size_t klen, const 
 		    !(rc = same_ref(dn, "rcRoleRef", at->role_ref, "cn", hex, "roles")) &&
 		    !(rc = same(dn, "rcStatus", at->status, rc_member_status_name(m->status))) &&
 		    !(rc = same_uint(dn, "rcUidNumber", at->uid_number, m->uid)) &&
-		    !(rc = same(dn, "mail", at->mail, m->email)))
-			rc = uid_free(t, dn, m->uid, 'm', m->username);
+		    !(rc = same(dn, "mail", at->mail, m->email)) &&
+		    !(rc = uid_free(t, dn, m->uid, 'm', m->username)))
+			rc = email_free(t, dn, m->email, m->username);
 		sodium_memzero(m, sizeof(*m));
 		free(m);
 		return rc;

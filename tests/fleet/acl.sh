@@ -213,6 +213,16 @@ expect_err 1 'no member named "rob"' "... and holds nothing of rob's entry (not 
 expect 0 "the administrator then sets rcRole and rcRoleRef to agree" as_admin ldapmodify -f "$TMP/mod.ldif"
 admin2() { [ "$(role2 rob)" = admin ]; }
 check "... and host 2 applies the record" wait_for 10 admin2
+# an email address already another member's (the directory cannot keep
+# addresses unique): oscar's record with ann's address, ann's entry unchanged
+rc member update ann --email ann2@example.com >/dev/null
+rc member update oscar --email ann@example.com >/dev/null
+rc fleet export --suffix "$SUFFIX" --out "$TMP/export4.ldif" >/dev/null
+entry_of "$TMP/export4.ldif" "$(mdn oscar)" | awk '/^rcRecord::/{p=1} p&&!/^ /&&!/^rcRecord::/{p=0} p' > "$TMP/rec"
+{ printf 'dn: %s\nchangetype: modify\nreplace: mail\nmail: ann@example.com\n-\nreplace: rcRecord\n' "$(mdn oscar)"; cat "$TMP/rec"; } > "$TMP/mod.ldif"
+expect 0 "the administrator gives oscar ann's email address (ann's entry unchanged)" as_admin ldapmodify -f "$TMP/mod.ldif"
+elogged() { grep -q "uid=oscar,ou=members,$SUFFIX: the email address ann@example.com is already ann's" "$SD2.log"; }
+check "host 2 refuses it" wait_for 10 elogged
 # a token of rob's presented as ann's: a login session on host 1 mints it
 : "${PAM_MODULE:?}" "${PAMDRIVE:?}" "${PAM_WRAPPER_LIB:?}"
 pam_services "$TMP/pamd1" "login1:session_token"

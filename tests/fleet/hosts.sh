@@ -182,7 +182,7 @@ else not_ok "getent shows carol on all $N hosts"; fi
 # ---- a deactivation and a token revocation, in the directory
 rc member deactivate carol >/dev/null
 rc fleet export --suffix "$SUFFIX" --out "$TMP/e3.ldif" >/dev/null
-entry_of "$TMP/e3.ldif" "uid=carol,ou=members,$SUFFIX" | awk 'BEGIN{p=0} /^rcRecord::/{p=1} p&&/^[^ ]/&&!/^rcRecord::/{p=0} p' > "$TMP/rec"
+entry_of "$TMP/e3.ldif" "uid=carol,ou=members,$SUFFIX" | awk 'BEGIN{p=0} /^rcRecord::/{p=1} p&&!/^ /&&!/^rcRecord::/{p=0} p' > "$TMP/rec"
 { printf 'dn: uid=carol,ou=members,%s\nchangetype: modify\nreplace: rcRecord\n' "$SUFFIX"; cat "$TMP/rec"; printf -- '-\nreplace: rcStatus\nrcStatus: inactive\n'; } > "$TMP/mod.ldif"
 expect 0 "token A logs alice in on host 5 before its revocation" pam_on 5 -a "$TOKA" alice auth=SUCCESS acct=SUCCESS
 run as_admin ldapmodify -f "$TMP/mod.ldif"
