@@ -170,6 +170,84 @@ static void test_put_then_delete(void **state)
 	rc_replica_free(r);
 }
 
+/* A directory entry's attributes (what slapd's ACLs govern) must agree
+ * with the record inside it: rc_replica_put_entry */
+struct seen {
+	char role[64], status[16], mail[128], uidn[16];
+};
+
+static int seen_cb(const rc_repl_rec *r, void *ctx)
+{
+	struct seen *x = ctx;
+	snprintf(x->role, sizeof(x->role), "%s", r->role);
+	snprintf(x->status, sizeof(x->status), "%s", r->status);
+	snprintf(x->mail, sizeof(x->mail), "%s", r->email);
+	snprintf(x->uidn, sizeof(x->uidn), "%u", (unsigned)r->uid);
+	return 0;
+}
+
+static void test_entry_attrs_checked(void **state)
+{
+	struct fixture *f = *state;
+	const struct rec *bob = find(f, RC_REPL_MEMBER, "bob"), *dev = find(f, RC_REPL_ROLE, "developer");
+	struct seen x;
+	rc_replica *r;
+	rc_member m;
+
+	if (!bob || !dev)
+		fail_msg("no record of bob or of the developer role in the export");
+	if (!bob || !dev)
+		return;
+	assert_int_equal(rc_repl_rec_view(RC_REPL_MEMBER, bob->key, bob->klen, bob->val, bob->vlen,
+	                                  seen_cb, &x), RC_OK);
+	assert_string_equal(x.role, "developer");
+	/* "developer" in hex: the role entry's RDN */
+	rc_repl_attrs at = { "uid=bob,ou=members,dc=t", "bob", x.mail, x.role,
+	                     "cn=646576656c6f706572,ou=roles,dc=t", x.status, x.uidn, NULL };
+	assert_int_equal(rc_replica_new(&r, f->s), RC_OK);
+	assert_int_equal(rc_replica_begin(r), RC_OK);
+	assert_int_equal(put(f, r, U1, RC_REPL_ROLE, "developer"), RC_OK);
+	assert_int_equal(rc_replica_put_entry(r, U2, "member", bob->key, bob->klen, bob->val, bob->vlen,
+	                                      &at), RC_OK);
+	assert_int_equal(rc_replica_commit(r, "c1", 2, true), RC_OK);
+	assert_int_equal(rc_member_get(f->s, &root, "bob", &m), RC_OK);
+	/* each governed attribute changed alone: refused, and bob's entry
+	 * holds nothing here any more (not even the record applied before) */
+	rc_repl_attrs bad[6];
+	for (int i = 0; i < 6; i++)
+		bad[i] = at;
+	bad[0].role = "admin";
+	bad[1].role_ref = "cn=61646d696e,ou=roles,dc=t";
+	bad[2].status = "inactive";
+	bad[3].uid_number = "1";
+	bad[4].mail = "eve@example.com";
+	bad[5].dn = "uid=eve,ou=members,dc=t";
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(rc_replica_begin(r), RC_OK);
+		assert_int_equal(rc_replica_put_entry(r, U2, "member", bob->key, bob->klen, bob->val,
+		                                      bob->vlen, &bad[i]), RC_ERR_INVALID);
+		assert_int_equal(rc_replica_commit(r, "c2", 2, true), RC_OK);
+		assert_int_equal(rc_member_get(f->s, &root, "bob", &m), RC_ERR_NOTFOUND);
+		/* agreeing again: applied again */
+		assert_int_equal(rc_replica_begin(r), RC_OK);
+		assert_int_equal(rc_replica_put_entry(r, U2, "member", bob->key, bob->klen, bob->val,
+		                                      bob->vlen, &at), RC_OK);
+		assert_int_equal(rc_replica_commit(r, "c3", 2, true), RC_OK);
+		assert_int_equal(rc_member_get(f->s, &root, "bob", &m), RC_OK);
+	}
+	/* a role entry whose RDN is not the hex of its key: refused */
+	rc_repl_attrs role_at = { "cn=646576656c6f706572,ou=roles,dc=t", NULL, NULL, NULL, NULL, NULL,
+	                          NULL, NULL };
+	assert_int_equal(rc_replica_begin(r), RC_OK);
+	assert_int_equal(rc_replica_put_entry(r, U1, "role", dev->key, dev->klen, dev->val, dev->vlen,
+	                                      &role_at), RC_OK);
+	role_at.dn = "cn=6465760a,ou=roles,dc=t";
+	assert_int_equal(rc_replica_put_entry(r, U3, "role", dev->key, dev->klen, dev->val, dev->vlen,
+	                                      &role_at), RC_ERR_INVALID);
+	rc_replica_abort(r);
+	rc_replica_free(r);
+}
+
 static void test_bad_records_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -272,6 +350,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reset_empties, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_then_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_records_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_entry_attrs_checked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sweep, setup, teardown),
 	};
