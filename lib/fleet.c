@@ -116,6 +116,9 @@ void rc_ldif_str(FILE *f, const char *name, const char *val)
  * both, r read, s search, c compare: the tool's assertion "(rcRecord=OLD)"
  * needs s). */
 
+/* The bound member is the entry itself, and active */
+#define SELF "(user & this) + (user/rcStatus & [active])"
+
 struct acl {
 	FILE *f;
 	const char *s;      /* the suffix */
@@ -179,7 +182,7 @@ static void acl_people(struct acl *a, bool members)
 	/* the record: written by a manager, the member itself, an inviter
 	 * adding it; read by no member (hashes, TOTP secrets, codes) */
 	snprintf(by, sizeof(by), "by set=\"%s\" =wsc %sby set=\"%s\" =asc", mgr,
-	         members ? "by self =wsc " : "", inv);
+	         members ? "by set=\"" SELF "\" =wsc " : "", inv);
 	snprintf(w, sizeof(w), "%s attrs=rcRecord", what);
 	acl_to(a, w, by);
 	/* the role: a value given only by who may grant it (its rank), to a
@@ -220,7 +223,8 @@ static void acl_people(struct acl *a, bool members)
 	}
 	/* the email address and full name: a manager, the member itself */
 	snprintf(by, sizeof(by), "by set=\"%s\" =wrsc %sby set=\"%s\" =arsc "
-	         "by dn.children=\"ou=members,%s\" read", mgr, members ? "by self =wrsc " : "", inv, S);
+	         "by dn.children=\"ou=members,%s\" read", mgr,
+	         members ? "by set=\"" SELF "\" =wrsc " : "", inv, S);
 	snprintf(w, sizeof(w), "%s attrs=mail,cn", what);
 	acl_to(a, w, by);
 	/* the rest (objectClass, uid, rcDb, rcKey, rcUidNumber): an inviter
@@ -249,7 +253,8 @@ static void acls(FILE *f, const char *S)
 	 * manager may only remove one (a reset); nobody reads them */
 	may(mgr, sizeof(mgr), "[manage:] + this/rcRoleRef/rcRank");
 	fprintf(f, "olcAccess: {%d}to dn.regex=\"^uid=[^,]+,ou=members,%s$\" attrs=userPassword "
-	        "%s by anonymous auth by self =wx by set=\"%s\" =z by * none\n", a.n++, S, a.adm, mgr);
+	        "%s by anonymous auth by set=\"" SELF "\" =w by set=\"%s\" =z by * none\n", a.n++, S,
+	        a.adm, mgr);
 	fprintf(f, "olcAccess: {%d}to attrs=userPassword %s by anonymous auth by * none\n", a.n++,
 	        a.adm);
 	/* a host writes its own state only, reads the others' */

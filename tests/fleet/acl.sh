@@ -121,6 +121,8 @@ expect 50 "... nor delete one" del oscar "$(mdn rob)"
 expect 50 "... nor change its record" modify oscar "$(mdn rob)" rcRecord y
 expect 50 "an inactive member acts no more (dev, deactivated, invites to read-only)" \
 	add dev "$(member nora read-only pending)"
+expect 50 "... nor changes its own email address" modify dev "$(mdn dev)" mail dev3@example.com
+expect 50 "... nor its own password" modify dev "$(mdn dev)" userPassword 'dev other password'
 expect 0 "an admin reactivates the developer" modify ann "$(mdn dev)" rcStatus active
 expect 0 "an admin gives a developer the operator role" \
 	modify ann "$(mdn dora)" rcRole operator rcRoleRef "$(roledn operator)" rcRecord y
