@@ -55,7 +55,10 @@ typedef struct rc_repl_rec {
 	uint32_t perms;          /* roles (RC_PERM_*) */
 } rc_repl_rec;
 typedef int (*rc_repl_cb)(const rc_repl_rec *r, void *ctx);
-/* The view of one record (KIND, its key and codec value) given to CB:
+/* (No field needs another record: a member's role is named, its entry's
+ * rcRoleRef made from the name, so a view works for a record alone, in
+ * any transaction.)
+ * The view of one record (KIND, its key and codec value) given to CB:
  * decoded with the codec (RC_ERR_INVALID when it does not decode, or the
  * key is not one the directory holds). */
 int rc_repl_rec_view(int kind, const void *key, size_t klen, const void *val, size_t vlen,
@@ -86,9 +89,13 @@ int rc_replica_put(rc_replica *r, const uint8_t uuid[16], const char *kind, cons
  * the user name, rcRole the role, rcRoleRef names that role's entry,
  * rcStatus the status, rcUidNumber the uid, mail the email address;
  * invitations: the RDN, rcRole, rcRoleRef and mail; service users: the
- * RDN and rcUidNumber; tokens: uid and rcMemberRef name the owner (and the
- * owner's uid is the member's of that name when this store has it);
- * roles, services, settings: the RDN is the hex of the key. */
+ * RDN and rcUidNumber; tokens: uid and rcMemberRef name the owner, whose
+ * uid the token's is (that member already in this store); roles,
+ * services, settings: the RDN is the hex of the key.  A member or service
+ * user whose uid, or a member whose email address, is already another's
+ * in this store is refused too (the directory cannot keep them unique).
+ * What a refused entry held before is removed: this host holds nothing
+ * of it until it agrees again. */
 typedef struct rc_repl_attrs {
 	const char *dn;
 	const char *uid, *mail, *role, *role_ref, *status, *uid_number, *member_ref;

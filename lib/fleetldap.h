@@ -41,12 +41,12 @@ int rc_fleet_entry_dn(const rc_repl_rec *r, const char *suffix, char *dn, size_t
 /* SUFFIX: the references to other entries (a member's role, a token's
  * owner) are DNs.  A member with a password gets userPassword "{ARGON2}"
  * + its hash (it binds with its login password); a role gets rcMay, what
- * its members may do in the directory (fleet.c). */
+ * its members may do in the directory (fleet.c).  A modify must leave
+ * out the attributes whose values do not change: the ACLs let no member
+ * write objectClass, the RDN's uid or cn, rcDb, rcKey, rcUidNumber or a
+ * token's owner, even with the same values. */
 int rc_fleet_entry_attrs(const rc_repl_rec *r, const char *suffix, rc_fleet_attr_cb cb,
                          void *ctx);
-/* A modify must leave out the attributes whose values do not change: the
- * ACLs let no member write objectClass, the RDN's uid or cn, rcDb, rcKey,
- * rcUidNumber or a token's owner, even with the same values. */
 /* This host's membership records and master key as LDIF (root only). */
 int rc_fleet_export(FILE *f, rc_store *s, const char *suffix, size_t *count);
 
