@@ -162,8 +162,7 @@ static void hexstr(const char *str, char *out, size_t len)
 static void acl_people(struct acl *a, bool members)
 {
 	const char *S = a->s;
-	char what[400], by[2400], mgr[300], inv[400], c1[300], c2[300], lit[64], hex[2 * RC_NAME_MAX + 1];
-	rc_role ro;
+	char what[400], by[2400], mgr[300], inv[400], c1[300], c2[300], lit[200];
 
 	snprintf(what, sizeof(what), "dn.regex=\"^uid=[^,]+,ou=%s,%s$\"",
 	         members ? "members" : "invitations", S);
@@ -185,30 +184,27 @@ static void acl_people(struct acl *a, bool members)
 	         members ? "by set=\"" SELF "\" =wsc " : "", inv);
 	snprintf(w, sizeof(w), "%s attrs=rcRecord", what);
 	acl_to(a, w, by);
-	/* the role: a value given only by who may grant it (its rank), to a
-	 * member it may act on, or by an inviter to a new entry */
-	for (size_t i = 0; rc_role_builtin(i, &ro) == RC_OK; i++) {
-		snprintf(lit, sizeof(lit), "[grant:%u]", (unsigned)ro.rank);
-		may(c1, sizeof(c1), lit);
-		snprintf(lit, sizeof(lit), "[invite:%u]", (unsigned)ro.rank);
-		may(c2, sizeof(c2), lit);
-		snprintf(by, sizeof(by), "by set=\"(%s) + (%s)\" =wrsc by set=\"(%s)%s\" =arsc "
-		         "by set=\"%s\" =zrsc by dn.children=\"ou=members,%s\" read", c1, mgr, c2,
-		         members ? " + (this/rcStatus & [pending])" : "", mgr, S);
-		snprintf(w, sizeof(w), "%s attrs=rcRole val=\"%s\"", what, ro.name);
-		acl_to(a, w, by);
-		hexstr(ro.name, hex, sizeof(hex));
-		snprintf(w, sizeof(w), "%s attrs=rcRoleRef val.base=\"cn=%s,ou=roles,%s\"", what, hex, S);
-		acl_to(a, w, by);
-	}
-	/* a custom role (rank 1 to 99): who may grant rank 99 (an owner);
-	 * and the old value's delete (no value given) */
-	may(c1, sizeof(c1), "[grant:99]");
-	may(c2, sizeof(c2), "[invite:99]");
-	snprintf(by, sizeof(by), "by set=\"(%s) + (%s)\" =wrsc by set=\"(%s)%s\" =arsc "
+	/* the role: rcRoleRef, the role's entry, names it to the ACLs; a new
+	 * value is given only by who may grant that role's rank (read from
+	 * the entry the value names: ${v1}, the value's submatch), to a member
+	 * it may act on, or by an inviter to a new entry; the old value goes
+	 * with a manager.  rcRole, its name, follows (the replica refuses a
+	 * record whose role is not both). */
+	snprintf(lit, sizeof(lit), "[grant:] + [cn=${v1},ou=roles,%s]/rcRank", S);
+	may(c1, sizeof(c1), lit);
+	snprintf(lit, sizeof(lit), "[invite:] + [cn=${v1},ou=roles,%s]/rcRank", S);
+	may(c2, sizeof(c2), lit);
+	snprintf(by, sizeof(by), "by set.expand=\"(%s) + (%s)\" =wrsc by set.expand=\"(%s)%s\" =arsc "
 	         "by set=\"%s\" =zrsc by dn.children=\"ou=members,%s\" read", c1, mgr, c2,
 	         members ? " + (this/rcStatus & [pending])" : "", mgr, S);
-	snprintf(w, sizeof(w), "%s attrs=rcRole,rcRoleRef", what);
+	snprintf(w, sizeof(w), "%s attrs=rcRoleRef val.regex=\"^cn=([0-9a-f]+),ou=roles,%s$\"", what, S);
+	acl_to(a, w, by);
+	snprintf(by, sizeof(by), "by set=\"%s\" =zrsc by dn.children=\"ou=members,%s\" read", mgr, S);
+	snprintf(w, sizeof(w), "%s attrs=rcRoleRef", what);
+	acl_to(a, w, by);
+	snprintf(by, sizeof(by), "by set=\"%s\" =wrsc by set=\"%s\" =arsc "
+	         "by dn.children=\"ou=members,%s\" read", mgr, inv, S);
+	snprintf(w, sizeof(w), "%s attrs=rcRole", what);
 	acl_to(a, w, by);
 	if (members) {
 		/* the status: set by a manager; pending by an inviter */

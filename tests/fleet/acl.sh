@@ -17,6 +17,8 @@ for m in ann:admin abe:admin oscar:operator dev:developer dora:developer rob:rea
 	invite_accept "${m%%:*}" "${m#*:}" || { echo "1..1"; echo "not ok 1 - member set-up"; exit 1; }
 done
 rc member invite pat@example.com --role read-only >/dev/null
+rc role create auditor --rank 50 --permissions view >/dev/null
+rc role create boss --rank 90 --permissions view >/dev/null
 rc fleet export --suffix "$SUFFIX" --out "$TMP/export.ldif" >/dev/null
 P=$TMP/provider
 provider_make "$P" "$TMP/export.ldif" || { echo "1..1"; echo "not ok 1 - provider set-up"; exit 1; }
@@ -126,9 +128,14 @@ expect 50 "... nor its own password" modify dev "$(mdn dev)" userPassword 'dev o
 expect 0 "an admin reactivates the developer" modify ann "$(mdn dev)" rcStatus active
 expect 0 "an admin gives a developer the operator role" \
 	modify ann "$(mdn dora)" rcRole operator rcRoleRef "$(roledn operator)" rcRecord y
-expect 50 "... not the admin role (its own rank)" modify ann "$(mdn dora)" rcRole admin
+expect 50 "... not the admin role (its own rank)" modify ann "$(mdn dora)" rcRole admin rcRoleRef "$(roledn admin)"
 expect 50 "... nor the admin role's entry as rcRoleRef" modify ann "$(mdn dora)" rcRoleRef "$(roledn admin)"
 expect 50 "... nor the owner role" modify ann "$(mdn dora)" rcRole owner rcRoleRef "$(roledn owner)"
+expect 0 "an admin gives an operator a custom role of rank 50 (its rank read from the role entry rcRoleRef names)" \
+	modify ann "$(mdn oscar)" rcRole auditor rcRoleRef "$(roledn auditor)"
+expect 50 "... not one of rank 90" modify ann "$(mdn oscar)" rcRole boss rcRoleRef "$(roledn boss)"
+expect 50 "... nor an entry that is no role's" modify ann "$(mdn oscar)" rcRoleRef "cn=00,ou=roles,$SUFFIX"
+expect 0 "... and gives the operator role back" modify ann "$(mdn oscar)" rcRole operator rcRoleRef "$(roledn operator)"
 expect 0 "an owner gives an admin the owner role" \
 	modify alice "$(mdn abe)" rcRole owner rcRoleRef "$(roledn owner)"
 printf 'dn: %s\nchangetype: modify\ndelete: userPassword\n' "$(mdn dora)" > "$TMP/reset.ldif"
