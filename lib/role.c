@@ -5,7 +5,6 @@
 #include "config.h"
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sodium.h>
 #include "role.h"
 #include "errors.h"
@@ -92,18 +91,6 @@ static const struct { const char *name; uint32_t rank, perms; } builtins[] = {
 	{ "developer", 40, RC_PERM_VIEW | RC_PERM_INVITE | RC_PERM_MANAGE_SERVICES },
 	{ "read-only", 20, RC_PERM_VIEW },
 };
-
-int rc_role_builtin(size_t i, rc_role *out)
-{
-	if (i >= sizeof(builtins) / sizeof(builtins[0]))
-		return RC_ERR_NOTFOUND;
-	memset(out, 0, sizeof(*out));
-	snprintf(out->name, sizeof(out->name), "%s", builtins[i].name);
-	out->rank = builtins[i].rank;
-	out->perms = builtins[i].perms;
-	out->builtin = 1;
-	return RC_OK;
-}
 
 static int role_put(rc_txn *t, const rc_role *r)
 {
