@@ -90,5 +90,8 @@ int rc_fleet_pair_secret_read(const char *path, char *out, size_t len);
 /* The replicator's entry, userPassword HASH (rc_fleet_secret_hash), for
  * slapadd -n1 with provider-init's base entries. */
 int rc_fleet_replicator_entry(FILE *f, const char *suffix, const char *hash);
+/* A host's stored sync cookie without the "sid=" of the provider that
+ * sent it, for whichever provider it connects to (fleetpair.c says why). */
+int rc_fleet_cookie_for_provider(const char *cookie, char *out, size_t len);
 
 #endif

@@ -261,3 +261,36 @@ int rc_fleet_replicator_entry(FILE *f, const char *suffix, const char *hash)
 	fputc('\n', f);
 	return ferror(f) ? rc_fail(RC_ERR_STORE, "cannot write the entries") : RC_OK;
 }
+
+/* A stored sync cookie as a host sends it back: without "sid=NNN".  A
+ * provider of a pair puts its own server id in the cookies it sends; the
+ * other provider, given that cookie after a failover, takes the host for
+ * its peer and skips every change that came from that id ("skipping
+ * original sid" in slapd's sync log): the host would never see the writes
+ * made on the first provider.  A consumer that is not a provider sends no
+ * sid.  OUT gets COOKIE without it (RC_OK), or RC_ERR_INVALID when it
+ * does not fit; OUT may be COOKIE. */
+int rc_fleet_cookie_for_provider(const char *cookie, char *out, size_t len)
+{
+	size_t o = 0;
+	const char *p = cookie;
+
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		if (strncmp(p, "sid=", 4) != 0) {
+			if (o + n + 2 > len)
+				return rc_fail(RC_ERR_INVALID, "a sync cookie too long");
+			if (o)
+				out[o++] = ',';
+			memmove(out + o, p, n);   /* OUT may be COOKIE */
+			o += n;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if (o + 1 > len)
+		return rc_fail(RC_ERR_INVALID, "a sync cookie too long");
+	out[o] = '\0';
+	return RC_OK;
+}
