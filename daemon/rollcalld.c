@@ -433,7 +433,8 @@ static int session(void)
 	ls->ls_intermediate = on_intermediate;
 	ls->ls_search_result = on_result;
 	ls->ls_ld = D.ld;
-	if (rc_replica_status_get(D.s, &st) == RC_OK && st.cookie[0]) {
+	if (rc_replica_status_get(D.s, &st) == RC_OK && st.cookie[0] &&
+	    rc_fleet_cookie_for_provider(st.cookie, st.cookie, sizeof(st.cookie)) == RC_OK) {
 		struct berval c = { strlen(st.cookie), st.cookie };
 		ber_bvreplace(&ls->ls_cookie, &c);
 	}

@@ -72,4 +72,34 @@ int rc_fleet_bind(const char *uri, const char *dn, const char *secret, int timeo
 int rc_fleet_bind_any(const char *uris, const char *dn, const char *secret, LDAP **out,
                       char *used, size_t usedlen);
 
+/* ---- a provider pair (fleetpair.c) ------------------------------------------
+ * Two providers in mirror mode with delta-syncrepl between them: each
+ * logs its writes in an accesslog database (cn=accesslog) and replays the
+ * other's; the replication identity is cn=replicator,SUFFIX (reads
+ * everything, writes nothing, no size limit). */
+#define RC_FLEET_PAIR_SECRET_MAX 128
+typedef struct rc_fleet_pair {
+	unsigned server_id;   /* 1..4095, different on the two providers */
+	const char *peer;     /* the other provider's URI */
+	const char *secret;   /* the replicator's secret (the caller wipes it) */
+	const char *log_dir;  /* the accesslog database's directory, or NULL: DBDIR/accesslog */
+} rc_fleet_pair;
+/* RC_OK or RC_ERR_INVALID naming what is wrong. */
+int rc_fleet_pair_check(const rc_fleet_pair *p);
+/* The single provider's configuration (rc_fleet_provider_config) with the
+ * pair's settings added: olcServerID, the accesslog module, olcSyncrepl
+ * to the peer (syncdata=accesslog), olcMultiProvider, the replicator's
+ * limits and read access, the accesslog overlay and database. */
+int rc_fleet_pair_config(FILE *f, const char *suffix, const char *dbdir, const char *schema,
+                         const char *run_dir, const rc_fleet_pair *p);
+/* The replicator's secret: the first line of PATH (root's, not readable
+ * by others, no symlink); wiped on failure. */
+int rc_fleet_pair_secret_read(const char *path, char *out, size_t len);
+/* The replicator's entry, userPassword HASH (rc_fleet_secret_hash), for
+ * slapadd -n1 with provider-init's base entries. */
+int rc_fleet_replicator_entry(FILE *f, const char *suffix, const char *hash);
+/* A host's stored sync cookie without the "sid=" of the provider that
+ * sent it, for whichever provider it connects to (fleetpair.c says why). */
+int rc_fleet_cookie_for_provider(const char *cookie, char *out, size_t len);
+
 #endif

@@ -22,7 +22,8 @@
 #define RC_FLEET_SCHEMA "/usr/share/rollcall/rollcall.ldif"
 #endif
 
-enum { O_SUFFIX = 1000, O_OUT, O_DBDIR, O_SCHEMA, O_RUNDIR, O_URI, O_HOST, O_STDIN, O_ADMIN };
+enum { O_SUFFIX = 1000, O_OUT, O_DBDIR, O_SCHEMA, O_RUNDIR, O_URI, O_HOST, O_STDIN, O_ADMIN,
+       O_SERVERID, O_PEER, O_PEERSECRET, O_LOGDIR, O_REPLICATOR };
 
 /* libldap's structures take char * for what it never writes */
 static char *W(const char *s)
@@ -74,12 +75,17 @@ static int fleet_provider_config(struct cli *c, int argc, char **argv)
 		{ "db-dir", required_argument, NULL, O_DBDIR },
 		{ "schema", required_argument, NULL, O_SCHEMA },
 		{ "run-dir", required_argument, NULL, O_RUNDIR },
+		{ "server-id", required_argument, NULL, O_SERVERID },
+		{ "peer", required_argument, NULL, O_PEER },
+		{ "peer-secret-file", required_argument, NULL, O_PEERSECRET },
+		{ "log-dir", required_argument, NULL, O_LOGDIR },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	const char *suffix = NULL, *out = NULL, *dbdir = "/var/lib/ldap/rollcall",
-	           *schema = RC_FLEET_SCHEMA, *rundir = NULL;
+	           *schema = RC_FLEET_SCHEMA, *rundir = NULL, *sid = NULL, *secret_file = NULL;
 	char path[RC_PATH_MAX];
 	int ch, rc, fd;
 	struct stat st;
+	rc_fleet_pair pair = { 0 };
 
 	OPT_START();
 	while ((ch = opt_next(argc, argv, lo)) != -1) {
@@ -89,6 +95,10 @@ static int fleet_provider_config(struct cli *c, int argc, char **argv)
 		case O_DBDIR: dbdir = optarg; break;
 		case O_SCHEMA: schema = optarg; break;
 		case O_RUNDIR: rundir = optarg; break;
+		case O_SERVERID: sid = optarg; break;
+		case O_PEER: pair.peer = optarg; break;
+		case O_PEERSECRET: secret_file = optarg; break;
+		case O_LOGDIR: pair.log_dir = optarg; break;
 		default: return EX_USAGE;
 		}
 	}
@@ -96,10 +106,31 @@ static int fleet_provider_config(struct cli *c, int argc, char **argv)
 		return rc;
 	if (!suffix || !out)
 		return cli_usage("fleet provider-config needs --suffix DN and --out DIR");
+	/* a pair: all three, or none */
+	bool paired = sid || pair.peer || secret_file || pair.log_dir;
+	if (paired && !(sid && pair.peer && secret_file))
+		return cli_usage("a provider pair needs --server-id N, --peer URI and --peer-secret-file "
+		                 "FILE together");
 	if ((rc = root_only(c, "provider-config")))
 		return rc;
 	if ((rc = rc_fleet_suffix_check(suffix)) != 0)
 		return cli_fail(rc);
+	char secret[RC_FLEET_PAIR_SECRET_MAX + 2] = "";
+	if (paired) {
+		char *end = NULL;
+		errno = 0;
+		unsigned long v = strtoul(sid, &end, 10);
+		if (errno || !end || *end || sid[0] < '1' || sid[0] > '9' || v > 4095)
+			return cli_error(EX_USAGE, "--server-id %.20s: a number from 1 to 4095", sid);
+		pair.server_id = (unsigned)v;
+		if ((rc = rc_fleet_pair_secret_read(secret_file, secret, sizeof(secret))) != 0)
+			return cli_fail(rc);
+		pair.secret = secret;
+		if ((rc = rc_fleet_pair_check(&pair)) != 0) {
+			sodium_memzero(secret, sizeof(secret));
+			return cli_fail(rc);
+		}
+	}
 	if (stat(schema, &st) != 0 || !S_ISREG(st.st_mode))
 		return cli_error(EX_USAGE, "the schema %s is not a file (--schema FILE)", schema);
 	if (mkdir(out, 0700) < 0 && errno != EEXIST)
@@ -107,9 +138,14 @@ static int fleet_provider_config(struct cli *c, int argc, char **argv)
 	if (snprintf(path, sizeof(path), "%s/config.ldif", out) >= (int)sizeof(path))
 		return cli_usage("--out: path too long");
 	FILE *f = open_out(path, &fd);
-	if (!f)
+	if (!f) {
+		sodium_memzero(secret, sizeof(secret));
 		return cli_error(EX_STORE, "cannot create %s: %s", path, strerror(errno));
-	rc = rc_fleet_provider_config(f, suffix, dbdir, schema, rundir);
+	}
+	/* (the pair's file holds the replicator's secret: 0600, as always) */
+	rc = paired ? rc_fleet_pair_config(f, suffix, dbdir, schema, rundir, &pair)
+	            : rc_fleet_provider_config(f, suffix, dbdir, schema, rundir);
+	sodium_memzero(secret, sizeof(secret));
 	int st2 = close_out(f, path);
 	if (rc) {
 		unlink(path);
@@ -117,7 +153,14 @@ static int fleet_provider_config(struct cli *c, int argc, char **argv)
 	}
 	if (st2)
 		return st2;
-	if (!c->json)
+	if (!c->json && paired && !pair.log_dir)
+		printf("Wrote %s.  Load it into an empty configuration directory:\n"
+		       "    mkdir -p %s/accesslog && slapadd -n0 -F SLAPD_D -l %s\n", path, dbdir, path);
+	else if (!c->json && paired)
+		printf("Wrote %s.  Load it into an empty configuration directory:\n"
+		       "    mkdir -p %s %s && slapadd -n0 -F SLAPD_D -l %s\n", path, dbdir, pair.log_dir,
+		       path);
+	else if (!c->json)
 		printf("Wrote %s.  Load it into an empty configuration directory:\n"
 		       "    mkdir -p %s && slapadd -n0 -F SLAPD_D -l %s\n", path, dbdir, path);
 	return EX_DONE;
@@ -130,10 +173,11 @@ static int fleet_provider_init(struct cli *c, int argc, char **argv)
 	static const struct option lo[] = {
 		{ "suffix", required_argument, NULL, O_SUFFIX }, { "out", required_argument, NULL, O_OUT },
 		{ "admin-password-stdin", no_argument, NULL, O_STDIN },
+		{ "replicator", no_argument, NULL, O_REPLICATOR },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	const char *suffix = NULL, *out = NULL;
-	bool from_stdin = false, generated = false;
-	char secret[256], hash[256];
+	bool from_stdin = false, generated = false, replicator = false;
+	char secret[256], hash[256], rsecret[RC_FLEET_SECRET_LEN + 1] = "", rhash[256] = "";
 	int ch, rc, fd;
 
 	OPT_START();
@@ -142,6 +186,7 @@ static int fleet_provider_init(struct cli *c, int argc, char **argv)
 		case O_SUFFIX: suffix = optarg; break;
 		case O_OUT: out = optarg; break;
 		case O_STDIN: from_stdin = true; break;
+		case O_REPLICATOR: replicator = true; break;
 		default: return EX_USAGE;
 		}
 	}
@@ -166,20 +211,31 @@ static int fleet_provider_init(struct cli *c, int argc, char **argv)
 		generated = true;
 	}
 	rc = rc_fleet_secret_hash(secret, hash, sizeof(hash));
+	/* a provider pair's replication identity (--replicator): its secret
+	 * made here, shown once like the administrator's */
+	if (!rc && replicator) {
+		rc_fleet_secret_new(rsecret);
+		rc = rc_fleet_secret_hash(rsecret, rhash, sizeof(rhash));
+	}
 	if (rc) {
 		sodium_memzero(secret, sizeof(secret));
+		sodium_memzero(rsecret, sizeof(rsecret));
 		return cli_fail(rc);
 	}
 	FILE *f = open_out(out, &fd);
 	if (!f) {
 		sodium_memzero(secret, sizeof(secret));
+		sodium_memzero(rsecret, sizeof(rsecret));
 		return cli_error(EX_STORE, "cannot create %s: %s", out, strerror(errno));
 	}
 	rc = rc_fleet_provider_init(f, suffix, hash);
+	if (!rc && replicator)
+		rc = rc_fleet_replicator_entry(f, suffix, rhash);
 	int st = close_out(f, out);
 	if (rc || st) {
 		unlink(out);
 		sodium_memzero(secret, sizeof(secret));
+		sodium_memzero(rsecret, sizeof(rsecret));
 		return rc ? cli_fail(rc) : st;
 	}
 	if (c->json) {
@@ -188,6 +244,11 @@ static int fleet_provider_init(struct cli *c, int argc, char **argv)
 		record_str(r, "admin_dn", "");
 		if (generated)
 			record_str(r, "admin_password", secret);
+		if (replicator) {
+			char rdn[300];
+			snprintf(rdn, sizeof(rdn), "cn=replicator,%s", suffix);
+			record_str(record_str(r, "replicator_dn", rdn), "replicator_secret", rsecret);
+		}
 		record_print(r, true);
 		record_free(r);
 	} else {
@@ -196,8 +257,13 @@ static int fleet_provider_init(struct cli *c, int argc, char **argv)
 		if (generated)
 			printf("Its password (shown once; keep it where only administrators read it):\n\n"
 			       "    %s\n\n", secret);
+		if (replicator)
+			printf("The provider pair's replicator is cn=replicator,%s.  Its secret (shown once;\n"
+			       "put it in a file only root reads, on both providers, for provider-config\n"
+			       "--peer-secret-file):\n\n    %s\n\n", suffix, rsecret);
 	}
 	sodium_memzero(secret, sizeof(secret));
+	sodium_memzero(rsecret, sizeof(rsecret));
 	return EX_DONE;
 }
 
@@ -565,13 +631,19 @@ int cmd_fleet(struct cli *c, int argc, char **argv)
 {
 	static const struct action acts[] = {
 		{ "provider-config", fleet_provider_config,
-		  "provider-config --suffix DN --out DIR [--db-dir DIR] [--schema FILE] [--run-dir DIR]",
+		  "provider-config --suffix DN --out DIR [--db-dir DIR] [--schema FILE] [--run-dir DIR]\n"
+		  "                [--server-id N --peer URI --peer-secret-file FILE [--log-dir DIR]]",
 		  "Write DIR/config.ldif, the provider's slapd configuration (back-mdb, syncprov,\n"
-		  "indexes, limits, ACLs), for slapadd -n0" },
+		  "indexes, limits, ACLs), for slapadd -n0.  With --server-id (1-4095, one per\n"
+		  "provider), --peer (the other provider's URI) and --peer-secret-file (the\n"
+		  "replicator's secret, root's file): one of a provider pair in mirror mode,\n"
+		  "delta-syncrepl from the peer through an accesslog database (--log-dir, default\n"
+		  "DBDIR/accesslog)" },
 		{ "provider-init", fleet_provider_init,
-		  "provider-init --suffix DN --out FILE [--admin-password-stdin]",
+		  "provider-init --suffix DN --out FILE [--admin-password-stdin] [--replicator]",
 		  "Write the base entries and the fleet's administrator as LDIF, for slapadd -n1;\n"
-		  "prints the administrator's password once (generated unless given on stdin)" },
+		  "prints the administrator's password once (generated unless given on stdin).\n"
+		  "--replicator: also a provider pair's cn=replicator, its secret printed once" },
 		{ "export", fleet_export, "export --suffix DN --out FILE",
 		  "Write this host's members, roles, invitations, services, service users,\n"
 		  "tokens, settings and master key as LDIF the provider loads (moving in).  Root only" },
