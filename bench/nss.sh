@@ -136,6 +136,11 @@ PY
 	done
 	printf '| %-9s | %8s | %s |\n' "ratio" "$n" "$(ratio "$d")"
 	lookup module "$d" 20000
+	# what one random read of a file mapping the snapshot's size costs on
+	# this machine (a cache and a TLB miss): the least a lookup that
+	# touches the snapshot in one place can cost, beside the floor
+	snapmib=$(( ($(du -sb "$d/state/nss.d" | cut -f1) >> 20) + 1 ))
+	"$B" memlat "$work/memlat" "$snapmib" > "$d/memlat" || echo "?" > "$d/memlat"
 	# (libnss-cache and libnss-db have no initgroups: glibc walks every group)
 	[ -n "$have_cache" ] && lookup cache "$d" $(( n >= 1000000 ? 50 : n >= 100000 ? 200 : 2000 ))
 	if [ -n "$have_db" ]; then
@@ -172,6 +177,7 @@ PY
 	{
 		echo "$n users: $(cat "$d/populate.txt")"
 		echo "  snapshot $(awk -v b="$bytes" -v n="$n" 'BEGIN {printf "%.2f MiB, %.0f B per user", b / 1048576, b / n}') in $files files; mapped after an enumeration: ${emapped:-?} MiB (whole pages: at most $files x 4 KiB more than the files)"
+		echo "  first lookup of a process (through glibc: the manifest opened, a shard mapped, its directory made): $(cat "$d/first.rollcall" 2>/dev/null || echo ?) µs (the floor's: $(cat "$d/first.noop" 2>/dev/null || echo ?) µs); one random read of a ${snapmib:-?} MiB file mapping: $(cat "$d/memlat" 2>/dev/null || echo ?) ns"
 		echo "  enumeration through glibc (getpwent_r): ${eusers:-?} users in ${ems:-?} ms; getent passwd: $lines in $(( (t1 - t0) / 1000000 )) ms"
 		echo "  one change (rollcall member set-role, 7 of them): $change"
 	} >> "$work/notes"
