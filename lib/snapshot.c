@@ -2,8 +2,9 @@
  * snapshot.c - publishing the NSS snapshot (the format is in snapshot.h).
  *
  * Design.  The public view is split into small immutable files: users by
- * name in 2^nbits shards (by the top bits of a hash of the name), user
- * names by uid in as many shards (by a hash of the uid), and a manifest,
+ * name in 2^nbits shards (by the top bits of a hash of the name), their
+ * passwd records by uid in as many shards (by a hash of the uid: a change
+ * of a full name rewrites both of the user's shards), and a manifest,
  * nss.snap, that names every shard file by its serial and size and holds
  * the groups (roles, rollcall-members, services: a few thousand at most),
  * each with the list of name shards that hold its members.  A group's
