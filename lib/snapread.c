@@ -73,6 +73,13 @@ struct rc_snap {
 	const uint8_t *table, *byname, *bygid;
 	uint32_t ngroups;
 	struct map *shards;   /* 'P' 0..n-1, then 'U' */
+	/* which top 16 bits the hashes of the manifest's group names have
+	 * (a bit each; made at the first lookup of a group by name): a user's
+	 * private group, whose name is no manifest group's, then skips the
+	 * binary search of the group index, a dozen reads in the manifest
+	 * (a few thousand groups at a million users) */
+	uint8_t *gbits;
+	bool gbits_tried;
 };
 
 static void unmap_all(rc_snap *sn)
@@ -86,6 +93,9 @@ static void unmap_all(rc_snap *sn)
 		free(sn->shards);
 		sn->shards = NULL;
 	}
+	free(sn->gbits);
+	sn->gbits = NULL;
+	sn->gbits_tried = false;
 	if (sn->m.p)
 		munmap((void *)(uintptr_t)sn->m.p, sn->m.len);
 	sn->m.p = NULL;
@@ -793,12 +803,29 @@ static int group_lower(rc_snap *sn, uint32_t h, const char *name, bool strict, u
 	return RC_OK;
 }
 
+/* SN's group bits (NULL: none made, no memory; then every lookup
+ * searches the index, as it must when a bit is set). */
+static const uint8_t *group_bits(rc_snap *sn)
+{
+	if (!sn->gbits_tried) {
+		sn->gbits_tried = true;
+		if ((sn->gbits = calloc(1, 1u << 13)) != NULL)
+			for (uint32_t k = 0; k < sn->ngroups; k++) {
+				uint32_t x = rc_le32(sn->byname + 8 * (size_t)k) >> 16;
+				sn->gbits[x >> 3] |= (uint8_t)(1u << (x & 7));
+			}
+	}
+	return sn->gbits;
+}
+
 static int gr_byname(rc_snap *sn, const char *name, rc_snap_gr *gr)
 {
-	uint32_t h = rc_snap_hash(name), pos;
+	uint32_t h = rc_snap_hash(name), pos = sn->ngroups;
 	rc_snap_user u;
-	int rc = group_lower(sn, h, name, false, &pos, gr);
-	if (rc)
+	const uint8_t *bits = group_bits(sn);
+	int rc;
+	if ((!bits || (bits[h >> 19] >> ((h >> 16) & 7) & 1)) &&
+	    (rc = group_lower(sn, h, name, false, &pos, gr)) != RC_OK)
 		return rc;
 	if (pos < sn->ngroups && rc_le32(sn->byname + 8 * (size_t)pos) == h) {
 		if ((rc = group_at(sn, rc_le32(sn->byname + 8 * (size_t)pos + 4), gr)))
