@@ -136,11 +136,6 @@ PY
 	done
 	printf '| %-9s | %8s | %s |\n' "ratio" "$n" "$(ratio "$d")"
 	lookup module "$d" 20000
-	# what one random read of a file mapping the snapshot's size costs on
-	# this machine (a cache and a TLB miss): the least a lookup that
-	# touches the snapshot in one place can cost, beside the floor
-	snapmib=$(( ($(du -sb "$d/state/nss.d" | cut -f1) >> 20) + 1 ))
-	"$B" memlat "$work/memlat" "$snapmib" > "$d/memlat" || echo "?" > "$d/memlat"
 	# (libnss-cache and libnss-db have no initgroups: glibc walks every group)
 	[ -n "$have_cache" ] && lookup cache "$d" $(( n >= 1000000 ? 50 : n >= 100000 ? 200 : 2000 ))
 	if [ -n "$have_db" ]; then
@@ -173,6 +168,11 @@ PY
 	change=$(sort -n "$d/changes" | awk '{t[NR]=$1; if ($2 > m) m = $2; if ($3 != "yes") v = "NOT "} END {printf "%.1f ms median (%.1f to %.1f), peak RSS %.1f MiB, %svisible through NSS when the command returned", t[4] / 1000, t[1] / 1000, t[7] / 1000, m / 1024, v}')
 	bytes=$(( $(stat -c %s "$d/state/nss.snap") + $(find "$d/state/nss.d" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}') ))
 	read -r eusers ems emapped < "$d/enum" || true
+	# what one random read of a file mapping the snapshot's size costs on
+	# this machine (a cache and a TLB miss): the least a lookup that
+	# touches the snapshot in one place can cost, beside the floor
+	snapmib=$(( (bytes >> 20) + 1 ))
+	[ -n "${BENCH_NSS_ONLY_CHANGES:-}" ] || "$B" memlat "$work/memlat" "$snapmib" > "$d/memlat" || echo "?" > "$d/memlat"
 	files=$(( $(ls "$d/state/nss.d" | wc -l) + 1 ))
 	{
 		echo "$n users: $(cat "$d/populate.txt")"
