@@ -529,9 +529,6 @@ static int user_rec(const struct map *m, uint32_t off, rc_snap_user *u, uint32_t
 	return RC_OK;
 }
 
-/* NAME (of hash H) in 'P' shard M through its directory: the records of
- * H's bucket, walked in order (one place in the shard, not the index and
- * then the record). */
 /* The cache lines of the records in [OFF, STOP) of M (1 KiB at most),
  * asked for all at once: a bucket spans several lines, and walking it
  * would otherwise wait for each miss in turn. */
@@ -540,6 +537,10 @@ static inline void prefetch_bucket(const struct map *m, uint32_t off, uint32_t s
 	for (uint32_t o = off & ~63u; o < stop && o < off + 1024; o += 64)
 		__builtin_prefetch(m->p + o);
 }
+
+/* NAME (of hash H) in 'P' shard M through its directory: the records of
+ * H's bucket, walked in order (one place in the shard, not the index and
+ * then the record). */
 
 static int find_direct(const struct map *m, uint32_t h, const char *name, rc_snap_user *u)
 {
