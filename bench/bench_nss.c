@@ -12,7 +12,15 @@
  *                              getgrnam_r and getgrouplist through glibc
  *                              (DIR/med.SOURCE: the medians); for rollcall,
  *                              then an enumeration, timed, and the bytes
- *                              of the snapshot mapped (DIR/enum)
+ *                              of the snapshot mapped (DIR/enum), and the
+ *                              process's first lookup (DIR/first.SOURCE:
+ *                              the manifest opened, a shard mapped and its
+ *                              directory made)
+ *   bench_nss memlat FILE MIB  this machine's cost of one random read of a
+ *                              MIB MiB file mapping (populated, as the
+ *                              module maps a shard), each read depending on
+ *                              the one before: what one place a lookup
+ *                              touches in a snapshot of that size costs
  *
  * SPDX-License-Identifier: BSD-3-Clause
  */
@@ -24,6 +32,8 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 #include "internal.h"
@@ -347,6 +357,13 @@ static int lookup(const char *dir, size_t samples, const char *source)
 				return 1;
 			}
 		}
+		if (fn == 0) {   /* the first lookup of the process */
+			snprintf(path, sizeof(path), "%s/first.%s", dir, source);
+			if ((f = fopen(path, "w")) != NULL) {
+				fprintf(f, "%.1f\n", lat[0]);
+				fclose(f);
+			}
+		}
 		qsort(lat, samples, sizeof(double), cmp);
 		med[fn] = lat[samples / 2];
 		p99[fn] = lat[samples * 99 / 100];
@@ -366,6 +383,36 @@ static int lookup(const char *dir, size_t samples, const char *source)
 	return 0;
 }
 
+static volatile uint64_t sink;
+
+static int memlat(const char *path, size_t mib)
+{
+	size_t len = mib << 20, n = 200000;
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || ftruncate(fd, (off_t)len) != 0)
+		return 1;
+	uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	close(fd);
+	unlink(path);
+	if (p == MAP_FAILED)
+		return 1;
+	for (size_t i = 0; i < len; i += 64)
+		p[i] = (uint8_t)(i >> 6);
+	uint64_t x = 88172645463325252ull;
+	double t0 = now_us();
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		x += p[(x % len) & ~(uint64_t)63];   /* the next address depends on it */
+	}
+	double ns = (now_us() - t0) * 1000.0 / (double)n;
+	sink = x;
+	printf("%.0f\n", ns);
+	munmap(p, len);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t v;
@@ -375,6 +422,10 @@ int main(int argc, char **argv)
 	if (argc == 5 && strcmp(argv[1], "lookup") == 0 &&
 	    rc_uint_parse(argv[3], 1, 10000000, &v) == RC_OK)
 		return lookup(argv[2], (size_t)v, argv[4]);
-	fprintf(stderr, "usage: bench_nss populate DIR N | bench_nss lookup DIR SAMPLES SOURCE\n");
+	if (argc == 4 && strcmp(argv[1], "memlat") == 0 &&
+	    rc_uint_parse(argv[3], 1, 65536, &v) == RC_OK)
+		return memlat(argv[2], (size_t)v);
+	fprintf(stderr, "usage: bench_nss populate DIR N | bench_nss lookup DIR SAMPLES SOURCE | "
+	                "bench_nss memlat FILE MIB\n");
 	return 2;
 }

@@ -168,10 +168,16 @@ PY
 	change=$(sort -n "$d/changes" | awk '{t[NR]=$1; if ($2 > m) m = $2; if ($3 != "yes") v = "NOT "} END {printf "%.1f ms median (%.1f to %.1f), peak RSS %.1f MiB, %svisible through NSS when the command returned", t[4] / 1000, t[1] / 1000, t[7] / 1000, m / 1024, v}')
 	bytes=$(( $(stat -c %s "$d/state/nss.snap") + $(find "$d/state/nss.d" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}') ))
 	read -r eusers ems emapped < "$d/enum" || true
+	# what one random read of a file mapping the snapshot's size costs on
+	# this machine (a cache and a TLB miss): the least a lookup that
+	# touches the snapshot in one place can cost, beside the floor
+	snapmib=$(( (bytes >> 20) + 1 ))
+	[ -n "${BENCH_NSS_ONLY_CHANGES:-}" ] || "$B" memlat "$work/memlat" "$snapmib" > "$d/memlat" || echo "?" > "$d/memlat"
 	files=$(( $(ls "$d/state/nss.d" | wc -l) + 1 ))
 	{
 		echo "$n users: $(cat "$d/populate.txt")"
 		echo "  snapshot $(awk -v b="$bytes" -v n="$n" 'BEGIN {printf "%.2f MiB, %.0f B per user", b / 1048576, b / n}') in $files files; mapped after an enumeration: ${emapped:-?} MiB (whole pages: at most $files x 4 KiB more than the files)"
+		echo "  first lookup of a process (through glibc: the manifest opened, a shard mapped, its directory made): $(cat "$d/first.rollcall" 2>/dev/null || echo ?) µs (the floor's: $(cat "$d/first.noop" 2>/dev/null || echo ?) µs); one random read of a ${snapmib:-?} MiB file mapping: $(cat "$d/memlat" 2>/dev/null || echo ?) ns"
 		echo "  enumeration through glibc (getpwent_r): ${eusers:-?} users in ${ems:-?} ms; getent passwd: $lines in $(( (t1 - t0) / 1000000 )) ms"
 		echo "  one change (rollcall member set-role, 7 of them): $change"
 	} >> "$work/notes"

@@ -9,10 +9,10 @@
  * replaced it: the manifest is opened again and the lookup repeated.
  * Lookups: a shard is mapped whole (MAP_POPULATE) and a directory of its
  * index made in the heap (directory() below), so that finding a user by
- * name touches the mapping in one place (its records' bucket) and by uid
- * in two (the uid's index entries, which give the name's hash, then the
- * records of that hash): at a million users each place is a cache and a
- * TLB miss.
+ * name touches the mapping in one place (its records' bucket in the 'P'
+ * shard), and by uid in one place too (its bucket in the 'U' shard, which
+ * holds the passwd record): at a million users that place is a cache and
+ * a TLB miss, and its lines are asked for at once (prefetch_bucket).
  * SPDX-License-Identifier: BSD-3-Clause
  */
 #include "config.h"
@@ -34,21 +34,29 @@ struct map {
 	const uint8_t *p;
 	size_t len;
 	uint32_t count;
-	uint32_t a, b, c;   /* 'P': index, group lists, their number; 'U': index */
-	uint32_t esz;       /* bytes of an index entry: 8 ('P'), 12 ('U') */
+	uint32_t a, b, c;   /* 'P': index, group lists, their number; 'U': index,
+	                     * the end of the records (the file's end) */
+	uint32_t esz;       /* bytes of an index entry: 8 */
 	uint32_t kmin, kmax; /* the first and last key of the index (read once) */
 	/* a directory of the index, made in the heap when the shard is mapped:
 	 * the keys [kmin, kmax] cut into nb equal buckets; dir[b]: where
-	 * bucket b begins (for 'P' the offset of its first record, for 'U'
-	 * its first index entry), dir[nb] the end; a lookup reads two
+	 * bucket b begins (the offset of its first record), dir[nb] the
+	 * end; a lookup reads two
 	 * neighbours of it and then touches the shard once, where the answer
 	 * is; NULL: no memory, the index is searched instead */
 	uint32_t *dir;
 	uint32_t nb;
 };
 
-#define P_PER_BUCKET 4   /* records walked: about 150 bytes */
-#define U_PER_BUCKET 8   /* index entries: 64 bytes, a cache line */
+/* Records per bucket of a directory: 4 (about 150 bytes walked) for a
+ * small snapshot, whose directories stay in the CPU's caches; 16 for one
+ * of 256 shards or more (a quarter of a byte of directory per user, and
+ * the bucket's cache lines asked for at once, prefetch_bucket): there
+ * every directory read is a miss too, and a smaller directory misses
+ * less often than a bucket of 16 records costs to walk. */
+#define PER_BUCKET_SMALL 4
+#define PER_BUCKET_LARGE 16
+#define LARGE_NBITS 8
 
 struct rc_snap {
 	char path[4096];
@@ -65,6 +73,13 @@ struct rc_snap {
 	const uint8_t *table, *byname, *bygid;
 	uint32_t ngroups;
 	struct map *shards;   /* 'P' 0..n-1, then 'U' */
+	/* which top 16 bits the hashes of the manifest's group names have
+	 * (a bit each; made at the first lookup of a group by name): a user's
+	 * private group, whose name is no manifest group's, then skips the
+	 * binary search of the group index, a dozen reads in the manifest
+	 * (a few thousand groups at a million users) */
+	uint8_t *gbits;
+	bool gbits_tried;
 };
 
 static void unmap_all(rc_snap *sn)
@@ -78,6 +93,9 @@ static void unmap_all(rc_snap *sn)
 		free(sn->shards);
 		sn->shards = NULL;
 	}
+	free(sn->gbits);
+	sn->gbits = NULL;
+	sn->gbits_tried = false;
 	if (sn->m.p)
 		munmap((void *)(uintptr_t)sn->m.p, sn->m.len);
 	sn->m.p = NULL;
@@ -312,11 +330,11 @@ static inline uint32_t bucket(const struct map *m, uint32_t x)
 }
 
 /* M's directory: PER entries per bucket on average.  Private memory: 1
- * byte per user for 'P' shards, a half for 'U' (1.5 MiB in all for a
- * process that looked up every shard of a million users), against the
- * misses of a search through the index (each a cache and a TLB miss in a
- * mapping of 70 MiB). */
-static void directory(struct map *m, uint32_t per, bool rec)
+ * byte per user of a small snapshot's shard, a quarter for a large one
+ * (0.5 MiB in all for a process that looked up every shard of a million
+ * users), against the misses of a search through the index (each a cache
+ * and a TLB miss in a mapping of 80 MiB). */
+static void directory(struct map *m, uint32_t per)
 {
 	uint32_t nb = m->count / per + 1, b = 0;
 	m->dir = NULL;
@@ -324,19 +342,19 @@ static void directory(struct map *m, uint32_t per, bool rec)
 	if (!m->count || !(m->dir = malloc(((size_t)nb + 1) * sizeof(uint32_t))))
 		return;
 	m->nb = nb;
-	/* dir[b]: the first entry whose bucket is b or more, or (REC) the
-	 * offset of its record (the keys are sorted and the records lie in
-	 * their order; damaged ones make a wrong directory, not an unsafe
-	 * one: what a lookup finds is bounds-checked and compared with what
-	 * it looks for) */
+	/* dir[b]: the offset of the record of the first entry whose bucket
+	 * is b or more (the keys are sorted and the records lie in their
+	 * order; damaged ones make a wrong directory, not an unsafe one: what
+	 * a lookup finds is bounds-checked and compared with what it looks
+	 * for) */
 	for (uint32_t k = 0; k < m->count && b < nb; k++) {
 		const uint8_t *e = m->p + m->a + m->esz * (size_t)k;
 		uint32_t x = rc_le32(e), kb = x < m->kmin ? 0 : x > m->kmax ? nb - 1 : bucket(m, x);
 		for (; b <= kb && b < nb; b++)
-			m->dir[b] = rec ? rc_le32(e + 4) : k;
+			m->dir[b] = rc_le32(e + 4);
 	}
 	for (; b <= nb; b++)   /* the empty ones at the end, and the end */
-		m->dir[b] = rec ? m->b : m->count;
+		m->dir[b] = m->b;
 }
 
 /* Shard I of KIND, mapped and checked: RC_OK, AGAIN or RC_ERR_STORE. */
@@ -351,7 +369,7 @@ static int shard(rc_snap *sn, char kind, uint32_t i, const struct map **out)
 	*out = m;
 	if (m->p)
 		return RC_OK;
-	m->esz = kind == 'U' ? 12 : 8;
+	m->esz = 8;
 	rc_snap_shard_file(sn, kind, i, name, sizeof(name), &serial, &size);
 	int fd = openat(sn->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
@@ -371,7 +389,8 @@ static int shard(rc_snap *sn, char kind, uint32_t i, const struct map **out)
 		       (uint64_t)m->b + 16ull * m->c <= m->len;
 	} else if (good) {
 		m->a = rc_le32(p + 32);
-		good = m->a >= 36 && m->a + 12 * n <= m->len;
+		m->b = (uint32_t)m->len;
+		good = m->a >= 36 && m->a + 8 * n <= m->len;
 	}
 	if (!good) {
 		munmap((void *)(uintptr_t)m->p, m->len);
@@ -383,7 +402,7 @@ static int shard(rc_snap *sn, char kind, uint32_t i, const struct map **out)
 	 * without touching the pages they lie in */
 	m->kmin = n ? rc_le32(p + m->a) : 0;
 	m->kmax = n ? rc_le32(p + m->a + m->esz * (n - 1)) : 0;
-	directory(m, kind == 'P' ? P_PER_BUCKET : U_PER_BUCKET, kind == 'P');
+	directory(m, sn->nbits >= LARGE_NBITS ? PER_BUCKET_LARGE : PER_BUCKET_SMALL);
 	return RC_OK;
 }
 
@@ -510,9 +529,19 @@ static int user_rec(const struct map *m, uint32_t off, rc_snap_user *u, uint32_t
 	return RC_OK;
 }
 
+/* The cache lines of the records in [OFF, STOP) of M (1 KiB at most),
+ * asked for all at once: a bucket spans several lines, and walking it
+ * would otherwise wait for each miss in turn. */
+static inline void prefetch_bucket(const struct map *m, uint32_t off, uint32_t stop)
+{
+	for (uint32_t o = off & ~63u; o < stop && o < off + 1024; o += 64)
+		__builtin_prefetch(m->p + o);
+}
+
 /* NAME (of hash H) in 'P' shard M through its directory: the records of
  * H's bucket, walked in order (one place in the shard, not the index and
  * then the record). */
+
 static int find_direct(const struct map *m, uint32_t h, const char *name, rc_snap_user *u)
 {
 	if (h < m->kmin || h > m->kmax)
@@ -520,6 +549,7 @@ static int find_direct(const struct map *m, uint32_t h, const char *name, rc_sna
 	uint32_t b = bucket(m, h), off = m->dir[b], stop = m->dir[b + 1];
 	if (stop > m->b)
 		return RC_ERR_STORE;
+	prefetch_bucket(m, off, stop);
 	while (off < stop) {
 		int rc = user_rec(m, off, u, &off);
 		if (rc)
@@ -554,6 +584,7 @@ static void to_pw(const rc_snap *sn, const rc_snap_user *u, rc_snap_pw *pw)
 {
 	pw->uid = u->uid;
 	pw->gid = u->uid;   /* the private group */
+	pw->kind = u->kind;
 	pw->name = u->name;
 	pw->gecos = u->gecos;
 	pw->shell = u->kind ? sn->service_shell : sn->shell;
@@ -598,76 +629,67 @@ int rc_snap_pw_byname(rc_snap *sn, const char *name, rc_snap_pw *pw)
 	RETRY(pw_byname(sn, name, pw));
 }
 
-/* UID's entry in the 'U' shards (u32 uid, u32 hash of the name, u32
- * offset of the name), and the shard. */
-static int uid_entry(rc_snap *sn, uint32_t uid, const struct map **mp, const uint8_t **e)
+/* The record of 'U' shard M at OFF, checked against the bounds of the
+ * records: uid, kind, name and gecos in U (no groups: ngids 0); *NEXT:
+ * the offset after it. */
+static int uid_rec(const struct map *m, uint32_t off, rc_snap_user *u, uint32_t *next)
 {
-	const struct map *m;
-	int rc = shard(sn, 'U', rc_snap_uid_shard(uid, sn->nbits), &m);
-	if (rc)
-		return rc;
-	uint32_t k;
-	if (m->dir) {
-		/* the index entries of UID's bucket */
-		if (uid < m->kmin || uid > m->kmax)
-			return RC_ERR_NOTFOUND;
-		uint32_t b = bucket(m, uid), stop = m->dir[b + 1];
-		if (stop > m->count)
-			return RC_ERR_STORE;
-		for (k = m->dir[b]; k < stop && rc_le32(m->p + m->a + 12 * (size_t)k) < uid; k++)
-			;
-	} else {
-		k = key_lower(m, uid);
-	}
-	if (k >= m->count || rc_le32(m->p + m->a + 12 * (size_t)k) != uid)
-		return RC_ERR_NOTFOUND;
-	*mp = m;
-	*e = m->p + m->a + 12 * (size_t)k;
+	size_t lo = m->a + 8 * (size_t)m->count;
+	if (off < lo || (uint64_t)off + 7 > m->b)
+		return RC_ERR_STORE;
+	const uint8_t *p = m->p + off, *e = m->p + m->b;
+	u->uid = rc_le32(p);
+	u->kind = p[4];
+	u->ngids = 0;
+	u->gids = NULL;
+	const uint8_t *z = memchr(p + 5, '\0', (size_t)(e - p - 5));
+	if (!z || z == p + 5 || z - (p + 5) > RC_NAME_MAX || u->kind > 1)
+		return RC_ERR_STORE;
+	u->name = (const char *)p + 5;
+	const uint8_t *g = memchr(z + 1, '\0', (size_t)(e - z - 1));
+	if (!g)
+		return RC_ERR_STORE;
+	u->gecos = (const char *)z + 1;
+	u->hash = 0;
+	*next = (uint32_t)(g + 1 - m->p);
 	return RC_OK;
 }
 
-/* UID in the bucket of HASH of its 'P' shard: the records walked for the
- * uid (the name is not read from the 'U' shard: one miss fewer), the one
- * found checked against HASH. */
-static int find_uid_direct(const struct map *m, uint32_t h, uint32_t uid, rc_snap_user *u)
-{
-	if (h < m->kmin || h > m->kmax)
-		return RC_ERR_NOTFOUND;
-	uint32_t b = bucket(m, h), off = m->dir[b], stop = m->dir[b + 1];
-	if (stop > m->b)
-		return RC_ERR_STORE;
-	while (off < stop) {
-		int rc = user_rec(m, off, u, &off);
-		if (rc)
-			return rc;
-		if (u->uid == uid && rc_snap_hash(u->name) == h) {
-			u->hash = h;
-			return RC_OK;
-		}
-	}
-	return RC_ERR_NOTFOUND;
-}
-
+/* UID in the 'U' shards: its record there holds all a passwd entry needs
+ * (snapshot version 4), so a lookup by uid touches the shard in one
+ * place, the records of the uid's bucket, as one by name does. */
 static int user_byuid(rc_snap *sn, uint32_t uid, rc_snap_user *u)
 {
-	const struct map *um, *pm;
-	const uint8_t *e;
-	int rc = uid_entry(sn, uid, &um, &e);
+	const struct map *m;
+	uint32_t off, next;
+	int rc = shard(sn, 'U', rc_snap_uid_shard(uid, sn->nbits), &m);
 	if (rc)
 		return rc;
-	uint32_t h = rc_le32(e + 4);
-	if ((rc = shard(sn, 'P', rc_snap_shard(h, sn->nbits), &pm)) != RC_OK)
-		return rc;
-	if (pm->dir) {
-		rc = find_uid_direct(pm, h, uid, u);
-	} else {
-		const char *name = str_at(um, rc_le32(e + 8));
-		rc = name && name[0] ? find_user(sn, name, u) : RC_ERR_STORE;
+	if (m->dir) {
+		if (uid < m->kmin || uid > m->kmax)
+			return RC_ERR_NOTFOUND;
+		uint32_t b = bucket(m, uid), stop = m->dir[b + 1];
+		if (stop > m->b)
+			return RC_ERR_STORE;
+		prefetch_bucket(m, m->dir[b], stop);
+		for (off = m->dir[b]; off < stop; off = next) {
+			if ((rc = uid_rec(m, off, u, &next)) != RC_OK)
+				return rc;
+			if (u->uid == uid)
+				return RC_OK;
+			if (u->uid > uid)
+				break;
+		}
+		return RC_ERR_NOTFOUND;
 	}
-	/* the index names a user that is not there, or another one: damaged */
-	if (rc == RC_ERR_NOTFOUND || (rc == RC_OK && u->uid != uid))
-		rc = RC_ERR_STORE;
-	return rc;
+	uint32_t k = key_lower(m, uid);
+	const uint8_t *e = m->p + m->a + 8 * (size_t)k;
+	if (k >= m->count || rc_le32(e) != uid)
+		return RC_ERR_NOTFOUND;
+	if ((rc = uid_rec(m, rc_le32(e + 4), u, &next)) != RC_OK)
+		return rc;
+	/* the index names a record of another uid: damaged */
+	return u->uid == uid ? RC_OK : RC_ERR_STORE;
 }
 
 static int pw_byuid(rc_snap *sn, uint32_t uid, rc_snap_pw *pw)
@@ -782,12 +804,29 @@ static int group_lower(rc_snap *sn, uint32_t h, const char *name, bool strict, u
 	return RC_OK;
 }
 
+/* SN's group bits (NULL: none made, no memory; then every lookup
+ * searches the index, as it must when a bit is set). */
+static const uint8_t *group_bits(rc_snap *sn)
+{
+	if (!sn->gbits_tried) {
+		sn->gbits_tried = true;
+		if ((sn->gbits = calloc(1, 1u << 13)) != NULL)
+			for (uint32_t k = 0; k < sn->ngroups; k++) {
+				uint32_t x = rc_le32(sn->byname + 8 * (size_t)k) >> 16;
+				sn->gbits[x >> 3] |= (uint8_t)(1u << (x & 7));
+			}
+	}
+	return sn->gbits;
+}
+
 static int gr_byname(rc_snap *sn, const char *name, rc_snap_gr *gr)
 {
-	uint32_t h = rc_snap_hash(name), pos;
+	uint32_t h = rc_snap_hash(name), pos = sn->ngroups;
 	rc_snap_user u;
-	int rc = group_lower(sn, h, name, false, &pos, gr);
-	if (rc)
+	const uint8_t *bits = group_bits(sn);
+	int rc;
+	if ((!bits || (bits[h >> 19] >> ((h >> 16) & 7) & 1)) &&
+	    (rc = group_lower(sn, h, name, false, &pos, gr)) != RC_OK)
 		return rc;
 	if (pos < sn->ngroups && rc_le32(sn->byname + 8 * (size_t)pos) == h) {
 		if ((rc = group_at(sn, rc_le32(sn->byname + 8 * (size_t)pos + 4), gr)))
@@ -963,20 +1002,21 @@ int rc_snap_shard_users(rc_snap *sn, uint32_t i, int (*fn)(void *ctx, const rc_s
 	return RC_OK;
 }
 
-int rc_snap_shard_uids(rc_snap *sn, uint32_t i, int (*fn)(void *ctx, uint32_t uid, const char *name),
+int rc_snap_shard_uids(rc_snap *sn, uint32_t i, int (*fn)(void *ctx, const rc_snap_user *u),
                        void *ctx)
 {
 	const struct map *m;
+	rc_snap_user u;
+	uint32_t next;
 	int rc;
 
 	if (i >= sn->nshards || shard(sn, 'U', i, &m) != RC_OK)
 		return RC_ERR_STORE;
 	for (uint32_t k = 0; k < m->count; k++) {
-		const uint8_t *e = m->p + m->a + 12 * (size_t)k;
-		const char *name = str_at(m, rc_le32(e + 8));
-		if (!name || !name[0])
+		const uint8_t *e = m->p + m->a + 8 * (size_t)k;
+		if (uid_rec(m, rc_le32(e + 4), &u, &next) != RC_OK || u.uid != rc_le32(e))
 			return RC_ERR_STORE;
-		if ((rc = fn(ctx, rc_le32(e), name)) != RC_OK)
+		if ((rc = fn(ctx, &u)) != RC_OK)
 			return rc;
 	}
 	return RC_OK;

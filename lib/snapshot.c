@@ -2,8 +2,9 @@
  * snapshot.c - publishing the NSS snapshot (the format is in snapshot.h).
  *
  * Design.  The public view is split into small immutable files: users by
- * name in 2^nbits shards (by the top bits of a hash of the name), user
- * names by uid in as many shards (by a hash of the uid), and a manifest,
+ * name in 2^nbits shards (by the top bits of a hash of the name), their
+ * passwd records by uid in as many shards (by a hash of the uid: a change
+ * of a full name rewrites both of the user's shards), and a manifest,
  * nss.snap, that names every shard file by its serial and size and holds
  * the groups (roles, rollcall-members, services: a few thousand at most),
  * each with the list of name shards that hold its members.  A group's
@@ -392,9 +393,12 @@ static int urec_cmp(const void *a, const void *b, void *arena)
 	return strcmp((char *)arena + x->str, (char *)arena + y->str);
 }
 
+/* A user of a 'U' shard: NAME and GECOS point into an arena or an old
+ * shard's map. */
 struct uidref {
 	uint32_t shard, uid;
-	const char *name;
+	unsigned kind;
+	const char *name, *gecos;
 };
 
 static int uidref_cmp(const void *a, const void *b)
@@ -829,15 +833,20 @@ static int write_ushard(struct pub *p, uint32_t s, const struct uidref *r, size_
 
 	b_header(&b, 'U', s, p->serial);
 	b_u32(&b, 36);
-	size_t off = 36 + 12 * n;
+	size_t off = 36 + 8 * n;
 	for (size_t i = 0; i < n; i++) {
 		b_u32(&b, r[i].uid);
-		b_u32(&b, rc_snap_hash(r[i].name));
 		b_u32(&b, (uint32_t)off);
-		off += strlen(r[i].name) + 1;
+		off += 5 + strlen(r[i].name) + 1 + strlen(r[i].gecos) + 1;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		uint8_t h[5];
+		rc_put_le32(h, r[i].uid);
+		h[4] = (uint8_t)r[i].kind;
+		b_put(&b, h, 5);
 		b_put(&b, r[i].name, strlen(r[i].name) + 1);
+		b_put(&b, r[i].gecos, strlen(r[i].gecos) + 1);
+	}
 	b_finish(&b, (uint32_t)n);
 	rc_snap_file_name(name, 'U', s, p->serial);
 	rc = write_file(p, p->dirfd, name, &b);
@@ -994,9 +1003,11 @@ static int build_full(struct pub *p)
 		rc = rc_fail(RC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < us.n; i++)
+	for (size_t i = 0; i < us.n; i++) {
+		const char *nm = us.arena + us.u[i].str;
 		refs[i] = (struct uidref){ rc_snap_uid_shard(us.u[i].uid, p->nbits), us.u[i].uid,
-		                           us.arena + us.u[i].str };
+		                           us.u[i].kind, nm, nm + strlen(nm) + 1 };
+	}
 	sort(refs, us.n, sizeof(*refs), uidref_cmp);
 	for (size_t i = 0, s = 0; !rc && s < p->nshards; s++) {
 		size_t j = i;
@@ -1132,7 +1143,8 @@ static int keep_user(void *ctx, const rc_snap_user *u)
 	return users_add(k->us, u->uid, u->kind, u->name, u->gecos, gids, u->ngids);
 }
 
-static int ref_add(struct keep *k, uint32_t uid, const char *name)
+static int ref_add(struct keep *k, uint32_t uid, unsigned kind, const char *name,
+                   const char *gecos)
 {
 	if (k->nr == k->cap) {
 		size_t ncap = k->cap ? k->cap * 2 : 1024;
@@ -1142,14 +1154,14 @@ static int ref_add(struct keep *k, uint32_t uid, const char *name)
 		k->r = x;
 		k->cap = ncap;
 	}
-	k->r[k->nr++] = (struct uidref){ 0, uid, name };
+	k->r[k->nr++] = (struct uidref){ 0, uid, kind, name, gecos };
 	return RC_OK;
 }
 
-static int keep_uid(void *ctx, uint32_t uid, const char *name)
+static int keep_uid(void *ctx, const rc_snap_user *u)
 {
 	struct keep *k = ctx;
-	return is_changed(k->ch, name) ? RC_OK : ref_add(k, uid, name);
+	return is_changed(k->ch, u->name) ? RC_OK : ref_add(k, u->uid, u->kind, u->name, u->gecos);
 }
 
 /* The old manifest's groups: each must still be there, with its gid (a
@@ -1224,10 +1236,14 @@ static int inc_fresh(struct pub *p, rc_snap *old, const struct changed *ch, stru
 			rc = NEED_FULL;
 		if (!rc)
 			rc = user_load(p, ch->v[i], fresh);
-		/* the uid shards change when a user comes, goes or (never)
-		 * changes uid */
+		/* the uid shards change when a user comes, goes, (never)
+		 * changes uid, or changes what they hold of it: its full name
+		 * or its kind */
 		bool now = fresh->n > before;
-		if (!rc && (r != RC_OK || !now || fresh->u[before].uid != pw.uid)) {
+		const char *fnm = now ? fresh->arena + fresh->u[before].str : NULL;
+		if (!rc && (r != RC_OK || !now || fresh->u[before].uid != pw.uid ||
+		            fresh->u[before].kind != pw.kind ||
+		            strcmp(fnm + strlen(fnm) + 1, pw.gecos) != 0)) {
 			if (r == RC_OK)
 				aff[p->nshards + rc_snap_uid_shard(pw.uid, p->nbits)] = 1;
 			if (now)
@@ -1293,9 +1309,12 @@ static int inc_ushard(struct pub *p, rc_snap *old, uint32_t s, struct keep *k,
 	rc = rc_snap_shard_uids(old, s, keep_uid, k);
 	if (rc == RC_ERR_STORE)
 		rc = NEED_FULL;
-	for (size_t i = 0; !rc && i < fresh->n; i++)
-		if (rc_snap_uid_shard(fresh->u[i].uid, p->nbits) == s)
-			rc = ref_add(k, fresh->u[i].uid, fresh->arena + fresh->u[i].str);
+	for (size_t i = 0; !rc && i < fresh->n; i++) {
+		const struct urec *u = &fresh->u[i];
+		const char *nm = fresh->arena + u->str;
+		if (rc_snap_uid_shard(u->uid, p->nbits) == s)
+			rc = ref_add(k, u->uid, u->kind, nm, nm + strlen(nm) + 1);
+	}
 	if (!rc) {
 		sort(k->r, k->nr, sizeof(*k->r), uidref_cmp);
 		rc = write_ushard(p, s, k->r, k->nr);

@@ -12,7 +12,7 @@
  *                     table (each shard's serial and size), the groups
  *   nss.d/P<i>.<s>    users by name, shard i (the top NBITS bits of the
  *                     user name's hash), written in publication s
- *   nss.d/U<i>.<s>    user names by uid, shard i (of the uid's hash)
+ *   nss.d/U<i>.<s>    users by uid, shard i (of the uid's hash)
  *
  * Every file starts with the same 32 bytes:
  *   "RCNS" u32 version, u32 kind ('M', 'P', 'U'), u32 shard index,
@@ -35,10 +35,14 @@
  *     gecos NUL, u32 gid[ngids]
  *   a group list: u32 gid, u32 members, u32 bytes of their names with NULs,
  *   u32 offset of (members x u32 record numbers); lists in gid order.
- * 'U' (count: users), at 32: u32 offset of count x (u32 uid, u32 hash of
- *   the user name, u32 offset of the user name, NUL-ended) in uid order
- *   (a lookup by uid goes from the hash to the 'P' records of that hash,
- *   without reading the name; version 2 had no hash).
+ * 'U' (count: users), at 32: u32 offset of the index (count x (u32 uid,
+ *   u32 record offset), in uid order); the records lie back to back in
+ *   index order from the index's end to the file's end:
+ *     u32 uid, u8 kind, name NUL, gecos NUL
+ *   (all a passwd entry by uid needs: a lookup by uid reads the 'U' shard
+ *   only.  Version 3 had u32 uid, u32 hash of the name, u32 offset of the
+ *   name, and a lookup by uid read the 'P' record too; version 2 had no
+ *   hash.)
  *
  * SPDX-License-Identifier: BSD-3-Clause
  */
@@ -51,7 +55,7 @@
 #include <sys/types.h>
 #include "bytes.h"
 
-#define RC_SNAP_VERSION 3
+#define RC_SNAP_VERSION 4
 #define RC_SNAP_FILE "nss.snap"
 #define RC_SNAP_DIR "nss.d"
 #define RC_SNAP_MAGIC "RCNS"
@@ -63,6 +67,7 @@ typedef struct rc_snap rc_snap;
 
 typedef struct rc_snap_pw {
 	uint32_t uid, gid;
+	unsigned kind;        /* 0 member, 1 service user */
 	const char *name, *gecos, *shell;
 	const char *dir;      /* points into dirbuf */
 	char dirbuf[4096 + 40];
@@ -134,8 +139,9 @@ void rc_snap_identity(const rc_snap *sn, rc_snap_ident *id);
 /* Every record of 'P' shard I, in order, to FN. */
 int rc_snap_shard_users(rc_snap *sn, uint32_t i, int (*fn)(void *ctx, const rc_snap_user *u),
                         void *ctx);
-/* Every entry of 'U' shard I, in order, to FN. */
-int rc_snap_shard_uids(rc_snap *sn, uint32_t i, int (*fn)(void *ctx, uint32_t uid, const char *name),
+/* Every record of 'U' shard I, in uid order, to FN (hash, ngids and
+ * gids unset: 0, 0, NULL). */
+int rc_snap_shard_uids(rc_snap *sn, uint32_t i, int (*fn)(void *ctx, const rc_snap_user *u),
                        void *ctx);
 /* The group entries of the manifest, in name order, to FN (gid, name, the
  * shards that hold members). */

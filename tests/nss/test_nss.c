@@ -674,6 +674,17 @@ static void test_sharded(void **state)
 	}
 	assert_int_equal(users, 5000 + 4);
 	rc_snap_close(sn);
+	/* a new full name is seen by uid as well as by name: the 'U' shard
+	 * holds the gecos too (version 4), and the change rewrites it */
+	assert_int_equal(rc_member_update(store, &root, "many4999", NULL, "Renamed Person"), RC_OK);
+	assert_int_equal(rc_snap_open(&sn, path), RC_OK);
+	assert_int_equal(rc_snap_pw_byname(sn, "many4999", &pw), RC_OK);
+	assert_string_equal(pw.gecos, "Renamed Person");
+	assert_int_equal(rc_snap_pw_byuid(sn, uid, &pw), RC_OK);
+	assert_string_equal(pw.name, "many4999");
+	assert_string_equal(pw.gecos, "Renamed Person");
+	assert_int_equal(pw.kind, 0);
+	rc_snap_close(sn);
 	/* the uid shards: a withdrawn member is gone by uid too */
 	assert_int_equal(rc_member_withdraw(store, &root, "many4999"), RC_OK);
 	assert_int_equal(rc_snap_open(&sn, path), RC_OK);
