@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 #include <sodium.h>
 #include "internal.h"
 #include "fleetwrite.h"
@@ -480,6 +481,73 @@ out:
 	return rc;
 }
 
+/* Before the transaction: each entry as the capture found it (absent for
+ * an add, its rcRecord the old record for a change or a delete), read as
+ * the member.  A record another host changed is a conflict found here,
+ * without a transaction that fails at its commit (slapd 2.5 with syncprov
+ * may crash then); the transaction's own check stays for a change made in
+ * between. */
+static int precheck(LDAP *ld, const char *suffix, rc_fleet_capture *cap, bool *conflict)
+{
+	static char *attrs[] = { (char *)(uintptr_t)"rcRecord", NULL };
+	struct timeval tv = { 10, 0 };
+
+	for (size_t i = 0; i < cap->n; i++) {
+		struct change *c = &cap->v[i];
+		struct entry e;
+		LDAPMessage *res = NULL, *m;
+		int rc, lrc;
+		bool same = false, found = false;
+
+		if (!c->replicated)
+			continue;
+		rc = entry_make(&e, suffix, db_kind(c->db), c, c->has_new);
+		entry_free(&e);
+		if (rc)
+			return rc;
+		lrc = ldap_search_ext_s(ld, e.dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL,
+		                        NULL, &tv, 1, &res);
+		if (lrc == LDAP_SUCCESS && (m = ldap_first_entry(ld, res))) {
+			struct berval **v = ldap_get_values_len(ld, m, "rcRecord");
+			found = true;
+			same = c->had_old && v && v[0] && !v[1] && v[0]->bv_len == c->olen &&
+			       memcmp(v[0]->bv_val, c->old, c->olen) == 0;
+			ldap_value_free_len(v);
+		}
+		if (res)
+			ldap_msgfree(res);
+		if (lrc != LDAP_SUCCESS && lrc != LDAP_NO_SUCH_OBJECT)
+			return ldap_result_rc(ld, lrc, "reading", e.dn, conflict);
+		/* (an entry the member may not read is left to the transaction) */
+		if (c->had_old ? found && !same : found) {
+			*conflict = true;
+			return rc_fail(RC_ERR_STATE, "the directory changed meanwhile (%s is not what "
+			               "this host's replica holds): nothing was changed", e.dn);
+		}
+	}
+	return RC_OK;
+}
+
+#ifdef RC_DEBUG_CHECKS
+/* Tests only (a build with --enable-debug-checks): the tool stops before
+ * the transaction's end while ROLLCALL_TEST_TXN_PAUSE names a file that
+ * exists (10 s at most), so that a test can kill the provider mid-way. */
+static void test_pause(void)
+{
+	const char *f = getenv("ROLLCALL_TEST_TXN_PAUSE");
+	struct timespec d = { 0, 20 * 1000 * 1000 };
+
+	if (!f || !*f || getuid() != geteuid())
+		return;
+	for (int i = 0; i < 500 && access(f, F_OK) == 0; i++)
+		nanosleep(&d, NULL);
+}
+#else
+static void test_pause(void)
+{
+}
+#endif
+
 /* The deletes of CAP, one by one (outside a transaction), once the rest
  * was committed: a failure says what was not deleted. */
 static int send_deletes(LDAP *ld, const char *suffix, rc_fleet_capture *cap, bool *conflict)
@@ -535,6 +603,8 @@ int rc_fleet_capture_send(rc_fleet_capture *cap, const rc_fleet_conf *fc, const 
 		return rc_fail(RC_ERR_PERM, "the directory refused %s's bind (%s): %s; nothing was "
 		               "changed", member, dn, ldap_err2string(lrc));
 	}
+	if ((rc = precheck(ld, fc->suffix, cap, conflict)) != RC_OK)
+		goto out;
 	/* one operation is atomic by itself (and slapd 2.5's back-mdb fails a
 	 * delete inside a transaction: a revocation is one delete) */
 	if (cap->nrepl == 1) {
@@ -565,6 +635,7 @@ int rc_fleet_capture_send(rc_fleet_capture *cap, const rc_fleet_conf *fc, const 
 		rc = keep;
 		goto out;
 	}
+	test_pause();
 	/* the end's result read here: libldap's ldap_txn_end_s fails to
 	 * decode the response of a transaction that failed (a decoding
 	 * error instead of the failed operation's result) */
