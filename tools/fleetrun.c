@@ -196,6 +196,9 @@ int cli_fleet_run(struct cli *c, int (*fn)(struct cli *, int, char **), int narg
 			 * host's own part only */
 			if (st == EX_DONE && (rc = rc_fleet_capture_apply_local(cap, &c->actor)))
 				st = cli_fail(rc);
+			else if (st != EX_DONE && rc_fleet_capture_replicated(cap) == 0)
+				/* a refusal's audit record, if any */
+				(void)rc_fleet_capture_apply_local(cap, &c->actor);
 			release_stdout(&out, st == EX_DONE);
 			c->mail_defer = false;
 			cli_mail_flush(c, st == EX_DONE);
