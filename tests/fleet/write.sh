@@ -147,11 +147,14 @@ check "... and host A's store is unchanged (a dump before and after)" cmp -s "$T
 cp "$P/slapd.log" "$P/slapd.log.1"
 provider_stop
 dumpA > "$TMP/a.before"
+snap_sum() { cat "$SDA/nss.snap" "$SDA"/nss.d/* 2>/dev/null | md5sum; }
+snap_before=$(snap_sum)
 expect_err 4 "the directory is unreachable \(ldap://127.0.0.1:$PORT/\): nothing was changed" \
 	"the provider stopped: the tool's change exits 4, saying so" ra member invite gina@example.com --role developer
 check "... no output on stdout (the change did not happen)" test ! -s "$OUT"
 dumpA > "$TMP/a.after"
 check "... host A's store is unchanged (a dump before and after)" cmp -s "$TMP/a.before" "$TMP/a.after"
+check "... and its NSS snapshot was not published again" test "$(snap_sum)" = "$snap_before"
 no_gina_audit() { "$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$SDA" audit --limit 5 >"$TMP/audit" 2>&1 && ! grep -q "| gina " "$TMP/audit"; }
 check "... no audit record of it" no_gina_audit
 for i in 1 2 3 4 5; do pda -a 'wrong password' frank auth=AUTH_ERR >/dev/null 2>&1; done
