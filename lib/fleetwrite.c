@@ -636,6 +636,12 @@ int rc_fleet_capture_send(rc_fleet_capture *cap, const rc_fleet_conf *fc, const 
 		goto out;
 	}
 	test_pause();
+	/* slapd 2.5 answers an operation of a transaction before its thread
+	 * is done with it, and the end may then run the queued operation
+	 * while that thread still frees its parts (a crash, seen under load):
+	 * a moment for the threads to finish */
+	struct timespec settle = { 0, 50 * 1000 * 1000 };
+	nanosleep(&settle, NULL);
 	/* the end's result read here: libldap's ldap_txn_end_s fails to
 	 * decode the response of a transaction that failed (a decoding
 	 * error instead of the failed operation's result) */
@@ -645,9 +651,12 @@ int rc_fleet_capture_send(rc_fleet_capture *cap, const rc_fleet_conf *fc, const 
 		LDAPMessage *res = NULL;
 		char *diag = NULL;
 		int err = LDAP_OTHER;
-		if (ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, &res) <= 0 || !res)
-			lrc = LDAP_SERVER_DOWN;
-		else if ((lrc = ldap_parse_result(ld, res, &err, NULL, &diag, NULL, NULL, 1)) ==
+		if (ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, &res) <= 0 || !res) {
+			rc = rc_fail(RC_ERR_STORE, "the directory went away before confirming the "
+			             "change: it may have been made or not (rollcalld brings it to "
+			             "this host if it was; see rollcall fleet status)");
+			goto out;
+		} else if ((lrc = ldap_parse_result(ld, res, &err, NULL, &diag, NULL, NULL, 1)) ==
 		         LDAP_SUCCESS) {
 			lrc = err;
 			if (diag)
