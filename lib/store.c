@@ -42,6 +42,8 @@ struct rc_engine {
 	unsigned nhooks;
 	rc_write_hook_fn on_write;
 	void *on_write_ctx;
+	rc_write_hook_fn capture;  /* capture mode (rc_store_capture_set) */
+	void *capture_ctx;
 };
 
 /* The engine's parts: the first member of rc_store and of rc_txn. */
@@ -238,6 +240,12 @@ void rc_store_write_hook_set(rc_store *s, rc_write_hook_fn fn, void *ctx)
 	KV(s)->on_write_ctx = ctx;
 }
 
+void rc_store_capture_set(rc_store *s, rc_write_hook_fn fn, void *ctx)
+{
+	KV(s)->capture = fn;
+	KV(s)->capture_ctx = ctx;
+}
+
 static int hooks_run(rc_txn *t, unsigned when, int rc)
 {
 	struct rc_engine *e = KV(TE(t)->s);
@@ -372,7 +380,20 @@ bool rc_txn_open(const rc_txn *t)
 static int commit(rc_txn *t)
 {
 	struct rc_txn_engine *te = TE(t);
-	int rc = hooks_run(t, RC_HOOK_PRE_COMMIT, RC_OK);
+	struct rc_engine *e = KV(te->s);
+	int rc;
+
+	/* capture mode: the capture is told of the end (no key) and the
+	 * transaction is aborted, no commit hook run */
+	if (e->capture) {
+		rc = e->capture(t, -1, NULL, NULL, e->capture_ctx);
+		mdb_txn_abort(TXN(t));
+		te->kv_txn = NULL;
+		write_txn_held(false);
+		(void)hooks_run(t, RC_HOOK_ABORT, RC_OK);
+		return rc;
+	}
+	rc = hooks_run(t, RC_HOOK_PRE_COMMIT, RC_OK);
 
 	if (rc) {
 		mdb_txn_abort(TXN(t));
@@ -454,12 +475,15 @@ static int write_hook(rc_txn *t, int db, const MDB_val *k, const MDB_val *new)
 {
 	struct rc_engine *e = KV(TE(t)->s);
 	rc_val key = from_mdb(k), nv;
+	int rc = RC_OK;
 
-	if (!e->on_write)
-		return RC_OK;
 	if (new)
 		nv = from_mdb(new);
-	return e->on_write(t, db, &key, new ? &nv : NULL, e->on_write_ctx);
+	if (e->on_write)
+		rc = e->on_write(t, db, &key, new ? &nv : NULL, e->on_write_ctx);
+	if (!rc && e->capture)
+		rc = e->capture(t, db, &key, new ? &nv : NULL, e->capture_ctx);
+	return rc;
 }
 
 int rc_store_put(rc_txn *t, int db, const void *key, size_t klen,

@@ -110,6 +110,14 @@ int rc_store_hook_add(rc_store *s, unsigned when, rc_hook_fn fn, void *ctx);
 typedef int (*rc_write_hook_fn)(rc_txn *t, int db, const rc_val *key, const rc_val *new,
                                 void *ctx);
 void rc_store_write_hook_set(rc_store *s, rc_write_hook_fn fn, void *ctx);
+/* Capture mode (FN NULL: none): FN is told of each write the write hook is
+ * told of, after it (it reads the old value with rc_store_get), and a
+ * commit of a write transaction becomes an abort: FN is told of it (DB -1,
+ * KEY and NEW NULL) in the transaction, which is then aborted and the
+ * ABORT hooks run with RC_OK (no commit hook: no audit record, no NSS
+ * snapshot); rc_txn_end returns FN's result.  The fleet's writes
+ * (fleetwrite.c): changes recorded here and sent to the directory. */
+void rc_store_capture_set(rc_store *s, rc_write_hook_fn fn, void *ctx);
 
 /* ---- records ------------------------------------------------------------ */
 /* Keys are 1 to 511 bytes. */

@@ -25,7 +25,30 @@ struct cli {
 	const char *state_dir;    /* --state-dir */
 	const char *config;       /* --config */
 	const char *prog;
+	uid_t real_uid;           /* the caller (actor.uid unless --as) */
+	/* a host in a fleet (fleetrun.c) */
+	const char *as_member;    /* --as NAME (root) */
+	char as_name[RC_NAME_MAX + 1];
+	const char *bind_pw_file; /* --bind-password-file FILE */
+	bool mail_defer;          /* codes' mails held until the directory commits */
 };
+
+/* ---- a host in a fleet (fleetrun.c) ----------------------------------------
+ * The state directory joined a fleet (fleet.conf). */
+bool cli_fleet_host(const struct cli *c);
+/* --as NAME (root only, a fleet host): the actor becomes that member. */
+int cli_fleet_as(struct cli *c);
+/* FN run with its changes captured and sent to the directory. */
+int cli_fleet_run(struct cli *c, int (*fn)(struct cli *, int, char **), int nargs, char **args);
+/* A secret from the terminal without echo: 0, an exit status, or -1 when
+ * there is no terminal. */
+int cli_tty_secret(const char *prompt, char *buf, size_t len);
+/* Secrets read are kept (ON) and given again after cli_secret_rewind (a
+ * command run again after a conflict); OFF forgets them. */
+void cli_secret_replay(bool on);
+void cli_secret_rewind(void);
+/* The mails held while mail_defer: sent (SEND) or dropped. */
+void cli_mail_flush(struct cli *c, bool send);
 
 /* Load the configuration and open the store; prints and returns an exit
  * status on failure. */

@@ -26,7 +26,8 @@
 #include "cli.h"
 
 static const char usage_text[] =
-"Usage: rollcall [--state-dir DIR] [--config FILE] [--json] COMMAND [ARGS]\n"
+"Usage: rollcall [--state-dir DIR] [--config FILE] [--json] [--as NAME]\n"
+"                [--bind-password-file FILE] COMMAND [ARGS]\n"
 "\n"
 "Project members, roles, invitations, services and service users of this host.\n"
 "\n"
@@ -55,11 +56,16 @@ static const char usage_text[] =
 "  --state-dir DIR   use DIR as the state directory (root only when setuid)\n"
 "  --config FILE     read FILE instead of " RC_DEFAULT_CONFIG "\n"
 "  --json            print one JSON document on standard output\n"
+"  --as NAME         on a host in a fleet, root makes its changes as member NAME\n"
+"                    (checked with NAME's rights; the directory binds as NAME)\n"
+"  --bind-password-file FILE   the directory password (on a host in a fleet) from\n"
+"                    FILE, a file of yours mode 0600, instead of the terminal\n"
 "  -h, --help        show help (also after any command)\n"
 "  --version         show the version\n"
 "\n"
 "Exit status: 0 done, 1 refused, 2 usage, 3 permission denied,\n"
-"4 store unavailable or damaged.  See rollcall(8).\n";
+"4 store unavailable or damaged, or the fleet's directory unreachable.\n"
+"See rollcall(8).\n";
 
 /* "rollcall: MESSAGE" and TAIL on standard error. */
 static void say(const char *tail, const char *fmt, va_list ap)
@@ -226,8 +232,67 @@ static int tty_read(const char *prompt, char *buf, size_t len)
 	return r;
 }
 
+int cli_tty_secret(const char *prompt, char *buf, size_t len)
+{
+	int r;
+
+	if (!isatty(STDIN_FILENO) && access("/dev/tty", R_OK) != 0)
+		return -1;
+	r = tty_read(prompt, buf, len);
+	if (r == -3)
+		return -1;
+	if (r == -1)
+		return cli_error(EX_REFUSED, "too long (%zu bytes at most)", len - 2);
+	if (!buf[0])
+		return cli_error(EX_USAGE, "empty password");
+	return EX_DONE;
+}
+
+/* Secrets kept for a command run again (cli_secret_replay). */
+static struct { char *buf; size_t len; int st; } replay[8];
+static int replay_n, replay_i;
+static bool replay_on;
+
+void cli_secret_replay(bool on)
+{
+	for (int i = 0; i < replay_n; i++)
+		sodium_free(replay[i].buf);
+	replay_n = replay_i = 0;
+	replay_on = on;
+}
+
+void cli_secret_rewind(void)
+{
+	replay_i = 0;
+}
+
+static int read_secret(bool from_stdin, const char *what, const char *prompt, bool confirm,
+                       bool empty_ok, char *buf, size_t len);
+
 int cli_read_secret(bool from_stdin, const char *what, const char *prompt, bool confirm,
                     bool empty_ok, char *buf, size_t len)
+{
+	int st;
+
+	if (replay_on && replay_i < replay_n) {
+		if (replay[replay_i].len != len)
+			return cli_error(EX_STORE, "a secret asked differently the second time");
+		memcpy(buf, replay[replay_i].buf, len);
+		return replay[replay_i++].st;
+	}
+	st = read_secret(from_stdin, what, prompt, confirm, empty_ok, buf, len);
+	if (replay_on && replay_n < 8 && (replay[replay_n].buf = sodium_malloc(len))) {
+		memcpy(replay[replay_n].buf, buf, len);
+		replay[replay_n].len = len;
+		replay[replay_n].st = st;
+		replay_n++;
+		replay_i = replay_n;
+	}
+	return st;
+}
+
+static int read_secret(bool from_stdin, const char *what, const char *prompt, bool confirm,
+                       bool empty_ok, char *buf, size_t len)
 {
 	char again[RC_PASSWORD_MAX + 2];
 	int r;
@@ -285,8 +350,8 @@ static int open_as_caller(struct cli *c, const char *path)
 	if (setgroups((size_t)c->caller_ngroups, c->caller_groups) < 0)
 		return -1;
 	setfsgid(c->caller_gid);
-	setfsuid(c->actor.uid);
-	if ((uid_t)setfsuid((uid_t)-1) != c->actor.uid || (gid_t)setfsgid((gid_t)-1) != c->caller_gid) {
+	setfsuid(c->real_uid);
+	if ((uid_t)setfsuid((uid_t)-1) != c->real_uid || (gid_t)setfsgid((gid_t)-1) != c->caller_gid) {
 		e = EPERM;
 		fd = -1;
 	} else {
@@ -368,8 +433,8 @@ static void mail_child(const struct cli *c, int in, char **argv)
 	if ((c->caller_ngroups >= 0 &&
 	     setgroups((size_t)c->caller_ngroups, c->caller_groups) < 0) ||
 	    setresgid(c->caller_gid, c->caller_gid, c->caller_gid) < 0 ||
-	    setresuid(c->actor.uid, c->actor.uid, c->actor.uid) < 0 ||
-	    (c->actor.uid != 0 && (setuid(0) == 0 || geteuid() == 0)))
+	    setresuid(c->real_uid, c->real_uid, c->real_uid) < 0 ||
+	    (c->real_uid != 0 && (setuid(0) == 0 || geteuid() == 0)))
 		_exit(126);
 	dup2(in, STDIN_FILENO);
 	execv(argv[0], argv);
@@ -442,6 +507,22 @@ static int mail_run(struct cli *c, const char *msg, size_t len, char *err, size_
 	return 0;
 }
 
+/* Mails held until the directory took the change (fleetrun.c). */
+static struct { char *msg; size_t len; } deferred[16];
+static size_t ndeferred;
+
+void cli_mail_flush(struct cli *c, bool send)
+{
+	char err[RC_PATH_MAX + 128];
+
+	for (size_t i = 0; i < ndeferred; i++) {
+		if (send && mail_run(c, deferred[i].msg, deferred[i].len, err, sizeof(err)) > 0)
+			cli_error(EX_REFUSED, "%s", err);
+		rc_mail_free(deferred[i].msg, deferred[i].len);
+	}
+	ndeferred = 0;
+}
+
 int cli_mail_code(struct cli *c, const rc_mail_template *t, const rc_code_result *r)
 {
 	char *msg = NULL, err[RC_PATH_MAX + 128];
@@ -460,6 +541,15 @@ int cli_mail_code(struct cli *c, const rc_mail_template *t, const rc_code_result
 	if (rc) {
 		cli_fail(rc);
 		return EX_REFUSED;
+	}
+	if (c->mail_defer) {
+		if (ndeferred == sizeof(deferred) / sizeof(deferred[0])) {
+			rc_mail_free(msg, len);
+			return cli_error(EX_REFUSED, "too many mails in one command");
+		}
+		deferred[ndeferred].msg = msg;
+		deferred[ndeferred++].len = len;
+		return EX_DONE;
 	}
 	rc = mail_run(c, msg, len, err, sizeof(err));
 	rc_mail_free(msg, len);
@@ -647,6 +737,18 @@ static int global_options(struct cli *c, int argc, char **argv, char **args, int
 				c->state_dir = argv[++i];
 			else
 				c->config = argv[++i];
+		} else if (!dashdash && (strcmp(a, "--as") == 0 ||
+		                         strcmp(a, "--bind-password-file") == 0)) {
+			if (i + 1 >= argc)
+				return cli_usage("%s needs a value", a);
+			if (a[3] == 's' && a[4] == '\0')
+				c->as_member = argv[++i];
+			else
+				c->bind_pw_file = argv[++i];
+		} else if (!dashdash && strncmp(a, "--as=", 5) == 0) {
+			c->as_member = a + 5;
+		} else if (!dashdash && strncmp(a, "--bind-password-file=", 21) == 0) {
+			c->bind_pw_file = a + 21;
 		} else if (!dashdash && strncmp(a, "--state-dir=", 12) == 0) {
 			c->state_dir = a + 12;
 		} else if (!dashdash && strncmp(a, "--config=", 9) == 0) {
@@ -691,7 +793,13 @@ static int run_command(struct cli *c, int nargs, char **args)
 		if (commands[i].needs_store && !cli_want_help(nargs, args) &&
 		    (status = store_open(c)) != 0)
 			return status;
-		status = commands[i].fn(c, nargs, args);
+		if (c->s && (status = cli_fleet_as(c)) != EX_DONE)
+			return status;
+		/* a host in a fleet: the membership changes go to the directory */
+		if (c->s && !cli_want_help(nargs, args) && cli_fleet_host(c))
+			status = cli_fleet_run(c, commands[i].fn, nargs, args);
+		else
+			status = commands[i].fn(c, nargs, args);
 		if (c->s) {
 			size_t sent, failed;
 			(void)cli_notify_deliver(c, false, &sent, &failed);
@@ -717,6 +825,7 @@ int main(int argc, char **argv)
 		return cli_error(EX_USAGE, "started without a program name");
 	c.prog = argv[0];
 	c.actor.uid = getuid();
+	c.real_uid = c.actor.uid;
 	c.caller_gid = getgid();
 	c.caller_ngroups = -1;
 	if (c.privileged && become_root(&c) < 0)

@@ -6,13 +6,15 @@
 # namespace with "ip netns exec") and its own PAM/NSS view: the real glibc
 # NSS (nsswitch.conf "files rollcall" bind-mounted in a private mount
 # namespace, ROLLCALL_STATE_DIR the host's) and Linux-PAM through pam_wrapper
-# and pamdrive (state_dir= the host's).  The directory is written as the
-# fleet's administrator, from records made in a store of the test's (the
-# tool does not write to the directory yet), as sync.sh does.
-#  - a member added in the directory logs in on host 7, getent shows her on
-#    all ten;
-#  - a deactivation and a token revocation (the token's entry deleted) made
-#    in the directory refuse the next login on every host;
+# and pamdrive (state_dir= the host's).  Membership changes are made with
+# the tool on the hosts (root acting as alice, --as, bound to the directory
+# as her over StartTLS from the host's namespace); the bulk changes while
+# host 4 is cut off are written as the fleet's administrator from records
+# made in a store of the test's, as sync.sh does.
+#  - a member invited with the tool on host 1 logs in on host 7, getent
+#    shows her on all ten;
+#  - a deactivation and a token revocation made with the tool on host 3
+#    refuse the next login on every host;
 #  - slapd stopped: password and token logins keep working on all ten;
 #  - host 4's link down while 20 modifies, 5 deletes and 3 adds happen:
 #    once it is back, its replica (rcDb, rcKey, rcRecord of each record,
@@ -101,8 +103,14 @@ add_tls() {
 		print "olcTLSCertificateFile: " t "/tls.pem"
 		print "olcTLSCertificateKeyFile: " t "/tls.key" }' "$1" > "$1.tls" && mv "$1.tls" "$1"
 }
+# until the directory side's member ACLs merge: alice writes the
+# replicated entries, members read them
+member_acl() {
+	sed -i "s|^\(olcAccess: {4}to \* by dn.exact=\"cn=admin,$SUFFIX\" write\)|\1 by dn.exact=\"uid=alice,ou=members,$SUFFIX\" write by dn.children=\"ou=members,$SUFFIX\" read|" "$1"
+}
+provider_edit() { add_tls "$1" && member_acl "$1"; }
 P=$TMP/provider
-PROVIDER_EDIT=add_tls provider_make "$P" "$TMP/export.ldif" || { not_ok "provider set-up"; done_testing; exit 1; }
+PROVIDER_EDIT=provider_edit provider_make "$P" "$TMP/export.ldif" || { not_ok "provider set-up"; done_testing; exit 1; }
 LDAPI=ldapi://$(echo "$P/ldapi" | sed 's,/,%2F,g')
 HUB_URI=ldap://10.77.0.1/
 hub_start() {
@@ -118,6 +126,17 @@ hub_start() {
 hub_start || { not_ok "slapd starts in the hub"; done_testing; exit 1; }
 URI=$LDAPI
 ok "slapd answers in the hub namespace ($HUB_URI)"
+# alice's directory password (by hand until the directory side gives
+# members theirs), for the tool's binds
+printf 'dn: uid=alice,ou=members,%s\nchangetype: modify\nreplace: userPassword\nuserPassword: alice password 1\n' \
+	"$SUFFIX" | as_admin ldapmodify >/dev/null || not_ok "alice's directory password"
+(umask 077; printf 'alice password 1\n' > "$TMP/alice.pw")
+# tool_on I ARGS...: the tool on host I, in its namespace, root as alice
+tool_on() {
+	local i=$1; shift
+	ip netns exec "$(hn $i)" "$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$(SDH $i)" \
+		--as alice --bind-password-file "$TMP/alice.pw" "$@"
+}
 
 # ---- the ten hosts join from their namespaces and run rollcalld there
 SDH() { echo "$TMP/host$1"; }
@@ -166,29 +185,31 @@ on_all() {
 	[ -z "$bad" ] || { echo "# failed on hosts$bad"; return 1; }
 }
 
-# ---- a member added in the directory
-invite_accept carol read-only
-rc fleet export --suffix "$SUFFIX" --out "$TMP/e2.ldif" >/dev/null
-entry_of "$TMP/e2.ldif" "uid=carol,ou=members,$SUFFIX" > "$TMP/carol.ldif"
-run as_admin ldapadd -f "$TMP/carol.ldif"
-check "the administrator adds carol to the directory" test "$st" = 0
+# ---- a member invited with the tool on host 1
+t0=$(date +%s%N)
+run tool_on 1 --json member invite carol@example.com --role read-only
+check "alice invites carol with the tool on host 1" test "$st" = 0
+echo "# figure: the tool's invitation on host 1 (bind, transaction, rollcalld applied locally): $((($(date +%s%N) - t0) / 1000000)) ms"
+CODE=$(json 'd["code"]')
+run tool_on 1 member accept --password-stdin <<<"$CODE
+carol password 12345"
+check "carol's invitation accepted with the tool on host 1" test "$st" = 0
+# (host 0's store, which later changes are made from, skips carol's uid)
+rc member invite skip@example.com --role developer >/dev/null && rc member withdraw skip >/dev/null
 carol_in() { pam_on "$1" -a 'carol password 12345' carol auth=SUCCESS acct=SUCCESS; }
-if wait_for 10 carol_in 7; then ok "carol logs in through PAM on host 7 ($WAITED ms after the add)"
+if wait_for 10 carol_in 7; then ok "carol logs in through PAM on host 7 ($WAITED ms after the tool returned)"
 else not_ok "carol logs in on host 7"; fi
 carol_nss() { nss_on "$1" getent passwd carol; }
 if on_all 10 "the add visible through getent" carol_nss; then ok "getent shows carol on all $N hosts"
 else not_ok "getent shows carol on all $N hosts"; fi
 
-# ---- a deactivation and a token revocation, in the directory
-rc member deactivate carol >/dev/null
-rc fleet export --suffix "$SUFFIX" --out "$TMP/e3.ldif" >/dev/null
-entry_of "$TMP/e3.ldif" "uid=carol,ou=members,$SUFFIX" | awk 'BEGIN{p=0} /^rcRecord::/{p=1} p&&!/^ /&&!/^rcRecord::/{p=0} p' > "$TMP/rec"
-{ printf 'dn: uid=carol,ou=members,%s\nchangetype: modify\nreplace: rcRecord\n' "$SUFFIX"; cat "$TMP/rec"; printf -- '-\nreplace: rcStatus\nrcStatus: inactive\n'; } > "$TMP/mod.ldif"
+# ---- a deactivation and a token revocation, with the tool on host 3
 expect 0 "token A logs alice in on host 5 before its revocation" pam_on 5 -a "$TOKA" alice auth=SUCCESS acct=SUCCESS
-run as_admin ldapmodify -f "$TMP/mod.ldif"
-check "the administrator deactivates carol (her record replaced)" test "$st" = 0
-run as_admin ldapdelete "$TOKA_DN"
-check "the administrator revokes token A (its entry deleted)" test "$st" = 0
+expect 0 "alice deactivates carol with the tool on host 3" tool_on 3 member deactivate carol
+TOKA_ID=${TOKA#rct_}; TOKA_ID=${TOKA_ID%%_*}
+expect 0 "alice revokes token A with the tool on host 3" tool_on 3 token revoke "$TOKA_ID"
+gone_dir() { ! as_admin ldapsearch -LLL -b "$TOKA_DN" -s base dn >/dev/null 2>&1; }
+check "... its entry is gone from the directory" gone_dir
 # (refused while the host's store answers: alice's token B still logs in)
 tokb_in() { pam_on "$1" -a "$TOKB" alice auth=SUCCESS acct=SUCCESS; }
 carol_refused() { ! carol_in "$1" && tokb_in "$1"; }
