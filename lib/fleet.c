@@ -246,11 +246,15 @@ static void acls(FILE *f, const char *S)
 	snprintf(a.adm, sizeof(a.adm), "by dn.exact=\"cn=admin,%s\" write", S);
 	snprintf(a.std, sizeof(a.std), "%s by dn.children=\"ou=hosts,%s\" read", a.adm, S);
 	/* credentials are for binding: a member sets its own password, a
-	 * manager may only remove one (a reset); nobody reads them */
+	 * manager may remove one (a reset) and set the first one of a pending
+	 * member it may act on (an invitation accepted on a host, the code
+	 * checked there: the manager may write that member's record, password
+	 * hash included, anyway); nobody reads them */
 	may(mgr, sizeof(mgr), "[manage:] + this/rcRoleRef/rcRank");
 	fprintf(f, "olcAccess: {%d}to dn.regex=\"^uid=[^,]+,ou=members,%s$\" attrs=userPassword "
-	        "%s by anonymous auth by set=\"" SELF "\" =w by set=\"%s\" =z by * none\n", a.n++, S,
-	        a.adm, mgr);
+	        "%s by anonymous auth by set=\"" SELF "\" =w "
+	        "by set=\"(%s) + (this/rcStatus & [pending])\" =w by set=\"%s\" =z by * none\n",
+	        a.n++, S, a.adm, mgr, mgr);
 	fprintf(f, "olcAccess: {%d}to attrs=userPassword %s by anonymous auth by * none\n", a.n++,
 	        a.adm);
 	/* a host writes its own state only, reads the others' */

@@ -230,8 +230,8 @@ int rc_fleet_member_dn(const char *name, const char *suffix, char *dn, size_t le
 
 struct attr {
 	char name[32];
-	struct berval *vals[8];   /* NULL-terminated */
-	int n;
+	struct berval **vals;     /* NULL-terminated (a role's rcMay has hundreds) */
+	int n, cap;
 };
 
 /* A record's entry: its DN and attributes, copied out of the view. */
@@ -259,8 +259,14 @@ static int entry_attr_cb(void *vctx, const char *name, const void *val, size_t l
 		memset(a, 0, sizeof(*a));
 		snprintf(a->name, sizeof(a->name), "%s", name);
 	}
-	if (a->n == 7)
-		return rc_fail(RC_ERR_INVALID, "attribute %s with too many values", name);
+	if (a->n + 1 >= a->cap) {
+		int cap = a->cap ? 2 * a->cap : 8;
+		struct berval **v = realloc(a->vals, (size_t)cap * sizeof(*v));
+		if (!v)
+			return rc_fail(RC_ERR_NOMEM, "out of memory");
+		a->vals = v;
+		a->cap = cap;
+	}
 	struct berval *bv = malloc(sizeof(*bv));
 	if (!bv || !(bv->bv_val = dup_bytes(val, len))) {
 		free(bv);
@@ -268,6 +274,7 @@ static int entry_attr_cb(void *vctx, const char *name, const void *val, size_t l
 	}
 	bv->bv_len = len;
 	a->vals[a->n++] = bv;
+	a->vals[a->n] = NULL;
 	return RC_OK;
 }
 
@@ -277,7 +284,7 @@ static int entry_view_cb(const rc_repl_rec *r, void *vctx)
 	int rc = rc_fleet_entry_dn(r, e->suffix, e->dn, sizeof(e->dn));
 
 	if (!rc)
-		rc = rc_fleet_entry_attrs(r, entry_attr_cb, e);
+		rc = rc_fleet_entry_attrs(r, e->suffix, entry_attr_cb, e);
 	return rc;
 }
 
@@ -289,6 +296,8 @@ static void entry_free(struct entry *e)
 			free(e->a[i].vals[j]->bv_val);
 			free(e->a[i].vals[j]);
 		}
+	for (int i = 0; i < e->n; i++)
+		free(e->a[i].vals);
 	e->n = 0;
 }
 
@@ -310,6 +319,19 @@ static const struct attr *entry_find(const struct entry *e, const char *name)
 		if (strcasecmp(e->a[i].name, name) == 0)
 			return &e->a[i];
 	return NULL;
+}
+
+/* The same values, in the same order (rc_fleet_entry_attrs' order is the
+ * record's own: a value that did not change is given in the same place). */
+static bool attr_same(const struct attr *a, const struct attr *b)
+{
+	if (!a || !b || a->n != b->n)
+		return false;
+	for (int i = 0; i < a->n; i++)
+		if (a->vals[i]->bv_len != b->vals[i]->bv_len ||
+		    memcmp(a->vals[i]->bv_val, b->vals[i]->bv_val, a->vals[i]->bv_len) != 0)
+			return false;
+	return true;
 }
 
 /* "(rcRecord=<every byte escaped>)" */
@@ -436,8 +458,10 @@ static int send_change(LDAP *ld, const char *suffix, struct berval *txnid,
 		rc = ldap_result_rc(ld, lrc, what, oe.dn, conflict);
 	} else {
 		what = "modifying";
-		/* each attribute of the new entry replaced (but its class and
-		 * naming attribute); those only the old one had deleted */
+		/* each attribute of the new entry that changed replaced (never
+		 * its class, naming attribute or one that did not change: the
+		 * ACLs let a member write only what it may change, rcDb, rcKey
+		 * and uid numbers never); those only the old one had deleted */
 		struct berval oldrec = { c->olen, c->old }, *oldv[2] = { &oldrec, NULL };
 		struct berval newrec = { c->nlen, c->new }, *newv[2] = { &newrec, NULL };
 		mods[nm] = (LDAPMod){ .mod_op = LDAP_MOD_DELETE | LDAP_MOD_BVALUES,
@@ -453,7 +477,8 @@ static int send_change(LDAP *ld, const char *suffix, struct berval *txnid,
 		for (int i = 0; i < ne.n; i++) {
 			if (!strcasecmp(ne.a[i].name, "objectClass") ||
 			    !strcasecmp(ne.a[i].name, ne.rdn_attr) ||
-			    !strcasecmp(ne.a[i].name, "rcRecord"))
+			    !strcasecmp(ne.a[i].name, "rcRecord") ||
+			    attr_same(&ne.a[i], entry_find(&oe, ne.a[i].name)))
 				continue;
 			mods[nm] = (LDAPMod){ .mod_op = LDAP_MOD_REPLACE | LDAP_MOD_BVALUES,
 			                      .mod_type = ne.a[i].name,
@@ -482,48 +507,57 @@ out:
 }
 
 /* Before the transaction: each entry as the capture found it (absent for
- * an add, its rcRecord the old record for a change or a delete), read as
- * the member.  A record another host changed is a conflict found here,
- * without a transaction that fails at its commit (slapd 2.5 with syncprov
- * may crash then); the transaction's own check stays for a change made in
- * between. */
-static int precheck(LDAP *ld, const char *suffix, rc_fleet_capture *cap, bool *conflict)
+ * an add, its rcRecord the old record for a change or a delete), asked of
+ * the directory as the member: an LDAP compare of the old record (members
+ * may compare records, never read them: they hold hashes).  A record
+ * another host changed is a conflict found here, without a transaction
+ * that fails at its commit (slapd 2.5 with syncprov may crash then); the
+ * transaction's own check stays for a change made in between.  An entry
+ * the member may not see or compare is left to the directory's refusal. */
+static int precheck_one(LDAP *ld, const char *suffix, const struct change *c, bool *conflict)
 {
-	static char *attrs[] = { (char *)(uintptr_t)"rcRecord", NULL };
+	static char *no_attrs[] = { (char *)(uintptr_t)LDAP_NO_ATTRS, NULL };
 	struct timeval tv = { 10, 0 };
+	struct entry e;
+	LDAPMessage *res = NULL;
+	int lrc, rc = entry_make(&e, suffix, db_kind(c->db), c, c->has_new);
+	bool differs = false;
 
-	for (size_t i = 0; i < cap->n; i++) {
-		struct change *c = &cap->v[i];
-		struct entry e;
-		LDAPMessage *res = NULL, *m;
-		int rc, lrc;
-		bool same = false, found = false;
-
-		if (!c->replicated)
-			continue;
-		rc = entry_make(&e, suffix, db_kind(c->db), c, c->has_new);
-		entry_free(&e);
-		if (rc)
-			return rc;
-		lrc = ldap_search_ext_s(ld, e.dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL,
-		                        NULL, &tv, 1, &res);
-		if (lrc == LDAP_SUCCESS && (m = ldap_first_entry(ld, res))) {
-			struct berval **v = ldap_get_values_len(ld, m, "rcRecord");
-			found = true;
-			same = c->had_old && v && v[0] && !v[1] && v[0]->bv_len == c->olen &&
-			       memcmp(v[0]->bv_val, c->old, c->olen) == 0;
-			ldap_value_free_len(v);
-		}
+	entry_free(&e);
+	if (rc)
+		return rc;
+	if (c->had_old) {
+		struct berval old = { c->olen, c->old };
+		lrc = ldap_compare_ext_s(ld, e.dn, "rcRecord", &old, NULL, NULL);
+		differs = lrc == LDAP_COMPARE_FALSE;
+		if (lrc == LDAP_COMPARE_TRUE || lrc == LDAP_COMPARE_FALSE || lrc == LDAP_NO_SUCH_OBJECT ||
+		    lrc == LDAP_INSUFFICIENT_ACCESS || lrc == LDAP_NO_SUCH_ATTRIBUTE)
+			lrc = LDAP_SUCCESS;
+	} else {
+		lrc = ldap_search_ext_s(ld, e.dn, LDAP_SCOPE_BASE, "(objectClass=*)", no_attrs, 0,
+		                        NULL, NULL, &tv, 1, &res);
+		differs = lrc == LDAP_SUCCESS && ldap_first_entry(ld, res) != NULL;
 		if (res)
 			ldap_msgfree(res);
-		if (lrc != LDAP_SUCCESS && lrc != LDAP_NO_SUCH_OBJECT)
-			return ldap_result_rc(ld, lrc, "reading", e.dn, conflict);
-		/* (an entry the member may not read is left to the transaction) */
-		if (c->had_old ? found && !same : found) {
-			*conflict = true;
-			return rc_fail(RC_ERR_STATE, "the directory changed meanwhile (%s is not what "
-			               "this host's replica holds): nothing was changed", e.dn);
-		}
+		if (lrc == LDAP_NO_SUCH_OBJECT)
+			lrc = LDAP_SUCCESS;
+	}
+	if (lrc != LDAP_SUCCESS)
+		return ldap_result_rc(ld, lrc, "reading", e.dn, conflict);
+	if (differs) {
+		*conflict = true;
+		return rc_fail(RC_ERR_STATE, "the directory changed meanwhile (%s is not what "
+		               "this host's replica holds): nothing was changed", e.dn);
+	}
+	return RC_OK;
+}
+
+static int precheck(LDAP *ld, const char *suffix, rc_fleet_capture *cap, bool *conflict)
+{
+	for (size_t i = 0; i < cap->n; i++) {
+		int rc = cap->v[i].replicated ? precheck_one(ld, suffix, &cap->v[i], conflict) : RC_OK;
+		if (rc)
+			return rc;
 	}
 	return RC_OK;
 }

@@ -103,14 +103,8 @@ add_tls() {
 		print "olcTLSCertificateFile: " t "/tls.pem"
 		print "olcTLSCertificateKeyFile: " t "/tls.key" }' "$1" > "$1.tls" && mv "$1.tls" "$1"
 }
-# until the directory side's member ACLs merge: alice writes the
-# replicated entries, members read them
-member_acl() {
-	sed -i "s|^\(olcAccess: {4}to \* by dn.exact=\"cn=admin,$SUFFIX\" write\)|\1 by dn.exact=\"uid=alice,ou=members,$SUFFIX\" write by dn.children=\"ou=members,$SUFFIX\" read|" "$1"
-}
-provider_edit() { add_tls "$1" && member_acl "$1"; }
 P=$TMP/provider
-PROVIDER_EDIT=provider_edit provider_make "$P" "$TMP/export.ldif" || { not_ok "provider set-up"; done_testing; exit 1; }
+PROVIDER_EDIT=add_tls provider_make "$P" "$TMP/export.ldif" || { not_ok "provider set-up"; done_testing; exit 1; }
 LDAPI=ldapi://$(echo "$P/ldapi" | sed 's,/,%2F,g')
 HUB_URI=ldap://10.77.0.1/
 hub_start() {
@@ -126,10 +120,8 @@ hub_start() {
 hub_start || { not_ok "slapd starts in the hub"; done_testing; exit 1; }
 URI=$LDAPI
 ok "slapd answers in the hub namespace ($HUB_URI)"
-# alice's directory password (by hand until the directory side gives
-# members theirs), for the tool's binds
-printf 'dn: uid=alice,ou=members,%s\nchangetype: modify\nreplace: userPassword\nuserPassword: alice password 1\n' \
-	"$SUFFIX" | as_admin ldapmodify >/dev/null || not_ok "alice's directory password"
+# alice binds with her own login password (her entry's userPassword is
+# her record's hash), as the owner the provider's ACLs let act
 (umask 077; printf 'alice password 1\n' > "$TMP/alice.pw")
 # tool_on I ARGS...: the tool on host I, in its namespace, root as alice
 tool_on() {

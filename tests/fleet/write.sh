@@ -9,10 +9,8 @@
 # directory's ACLs refuse (exit 3, its reason) leave nothing; two hosts
 # inviting at once get different uids (the assertion on @next_id); a
 # change one of whose operations fails leaves nothing of the others.
-#
-# Until the member ACLs of rollcall's own provider configuration (issue
-# 18, the directory side) are there, the test's provider lets alice write
-# (PROVIDER_EDIT) and gives alice and bob a directory password by hand.
+# The provider's ACLs are rollcall's own (provider-config): each member
+# binds with its login password and acts as its role allows.
 . "$(dirname "$0")/lib.sh"
 require_fleet
 # every operation in slapd's log (the mid-transaction kill waits for them)
@@ -28,20 +26,11 @@ invite_accept dave developer
 rc fleet export --suffix "$SUFFIX" --out "$TMP/export.ldif" >/dev/null ||
 	{ echo "1..1"; echo "not ok 1 - export"; exit 1; }
 
-# the interim ACL: alice (only) writes the replicated entries, members read them
-member_acl() {
-	sed -i "s|^\(olcAccess: {4}to \* by dn.exact=\"cn=admin,$SUFFIX\" write\)|\1 by dn.exact=\"uid=alice,ou=members,$SUFFIX\" write by dn.children=\"ou=members,$SUFFIX\" read|" "$1"
-}
 P=$TMP/provider
-PROVIDER_EDIT=member_acl provider_make "$P" "$TMP/export.ldif" ||
+provider_make "$P" "$TMP/export.ldif" ||
 	{ echo "1..1"; echo "not ok 1 - provider set-up"; exit 1; }
 provider_start "$P" || { echo "1..1"; echo "not ok 1 - slapd starts"; exit 1; }
-ok "a slapd of the test's own answers on $URI (alice may write)"
-for m in "alice:alice password 1" "bob:bob password 12345"; do
-	printf 'dn: uid=%s,ou=members,%s\nchangetype: modify\nreplace: userPassword\nuserPassword: %s\n' \
-		"${m%%:*}" "$SUFFIX" "${m#*:}" | as_admin ldapmodify >/dev/null ||
-		{ not_ok "the directory password of ${m%%:*}"; }
-done
+ok "a slapd of the test's own answers on $URI (rollcall's own ACLs)"
 
 # ---- hosts A and B join and follow the directory
 SDA=$TMP/hostA SDB=$TMP/hostB
@@ -136,10 +125,19 @@ dumpA > "$TMP/a.before"
 expect_err 3 "refused alice's password" "a wrong directory password: exit 3, said so" \
 	ra_wrong member deactivate frank
 check "... the directory was not changed (frank active there)" frank_active_in_dir
+# the directory's role table ahead of host A's replica: the fleet's
+# administrator takes "manage:40" (acting on developers) from the admin
+# role's entry, so host A's rules let bob (admin) deactivate frank and the
+# directory's ACLs refuse it
+ADMIN_ROLE_DN=cn=$(printf admin | od -An -tx1 | tr -d ' \n'),ou=roles,$SUFFIX
+may_mod() { printf 'dn: %s\nchangetype: modify\n%s: rcMay\nrcMay: manage:40\n' "$ADMIN_ROLE_DN" "$1" |
+	as_admin ldapmodify >/dev/null; }
+check "the administrator takes manage:40 from the admin role in the directory" may_mod delete
 expect_err 3 "the directory refused the change .*Insufficient access" \
 	"bob (admin: may deactivate here) is refused by the directory's ACLs: exit 3, its reason" \
 	ra_bob member deactivate frank
 check "... the directory was not changed" frank_active_in_dir
+check "the administrator gives manage:40 back" may_mod add
 dumpA > "$TMP/a.after"
 check "... and host A's store is unchanged (a dump before and after)" cmp -s "$TMP/a.before" "$TMP/a.after"
 
