@@ -68,6 +68,71 @@ static int close_out(FILE *f, const char *path)
 
 /* ---- provider-config -------------------------------------------------------- */
 
+/* the pair's options checked, its secret read into SECRET (wiped on failure) */
+static int provider_pair_load(const char *sid, const char *secret_file, rc_fleet_pair *pair,
+                              char *secret, size_t secret_len)
+{
+	char *end = NULL;
+	int rc;
+
+	errno = 0;
+	unsigned long v = strtoul(sid, &end, 10);
+	if (errno || !end || *end || sid[0] < '1' || sid[0] > '9' || v > 4095)
+		return cli_error(EX_USAGE, "--server-id %.20s: a number from 1 to 4095", sid);
+	pair->server_id = (unsigned)v;
+	if ((rc = rc_fleet_pair_secret_read(secret_file, secret, secret_len)) != 0)
+		return cli_fail(rc);
+	pair->secret = secret;
+	if ((rc = rc_fleet_pair_check(pair)) != 0) {
+		sodium_memzero(secret, secret_len);
+		return cli_fail(rc);
+	}
+	return EX_DONE;
+}
+
+/* OUT/config.ldif written (PATH); removed again when the writing fails */
+static int provider_config_write(const char *out, char *path, size_t path_len,
+                                 const char *suffix, const char *dbdir, const char *schema,
+                                 const char *rundir, const rc_fleet_pair *pair)
+{
+	struct stat st;
+	int rc, fd;
+
+	if (stat(schema, &st) != 0 || !S_ISREG(st.st_mode))
+		return cli_error(EX_USAGE, "the schema %s is not a file (--schema FILE)", schema);
+	if (mkdir(out, 0700) < 0 && errno != EEXIST)
+		return cli_error(EX_STORE, "cannot create %s: %s", out, strerror(errno));
+	if (snprintf(path, path_len, "%s/config.ldif", out) >= (int)path_len)
+		return cli_usage("--out: path too long");
+	FILE *f = open_out(path, &fd);
+	if (!f)
+		return cli_error(EX_STORE, "cannot create %s: %s", path, strerror(errno));
+	/* (the pair's file holds the replicator's secret: 0600, as always) */
+	rc = pair ? rc_fleet_pair_config(f, suffix, dbdir, schema, rundir, pair)
+	          : rc_fleet_provider_config(f, suffix, dbdir, schema, rundir);
+	int st2 = close_out(f, path);
+	if (rc) {
+		unlink(path);
+		return cli_fail(rc);
+	}
+	return st2;
+}
+
+static void provider_config_print(const char *path, const char *dbdir, bool paired,
+                                  const char *log_dir)
+{
+	if (paired && !log_dir)
+		printf("Wrote %s.  Load it into an empty configuration directory:\n"
+		       "    mkdir -p %s/accesslog && slapadd -n0 -F SLAPD_D -l %s\n", path, dbdir, path);
+	else if (paired)
+		printf("Wrote %s.  Load it into an empty configuration directory:\n"
+		       "    mkdir -p %s %s && slapadd -n0 -F SLAPD_D -l %s\n", path, dbdir, log_dir,
+		       path);
+	else
+		printf("Wrote %s.  Load it into an empty configuration directory:\n"
+		       "    mkdir -p %s && slapadd -n0 -F SLAPD_D -l %s\n", path, dbdir, path);
+}
+
 static int fleet_provider_config(struct cli *c, int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -83,8 +148,7 @@ static int fleet_provider_config(struct cli *c, int argc, char **argv)
 	const char *suffix = NULL, *out = NULL, *dbdir = "/var/lib/ldap/rollcall",
 	           *schema = RC_FLEET_SCHEMA, *rundir = NULL, *sid = NULL, *secret_file = NULL;
 	char path[RC_PATH_MAX];
-	int ch, rc, fd;
-	struct stat st;
+	int ch, rc;
 	rc_fleet_pair pair = { 0 };
 
 	OPT_START();
@@ -116,57 +180,88 @@ static int fleet_provider_config(struct cli *c, int argc, char **argv)
 	if ((rc = rc_fleet_suffix_check(suffix)) != 0)
 		return cli_fail(rc);
 	char secret[RC_FLEET_PAIR_SECRET_MAX + 2] = "";
-	if (paired) {
-		char *end = NULL;
-		errno = 0;
-		unsigned long v = strtoul(sid, &end, 10);
-		if (errno || !end || *end || sid[0] < '1' || sid[0] > '9' || v > 4095)
-			return cli_error(EX_USAGE, "--server-id %.20s: a number from 1 to 4095", sid);
-		pair.server_id = (unsigned)v;
-		if ((rc = rc_fleet_pair_secret_read(secret_file, secret, sizeof(secret))) != 0)
-			return cli_fail(rc);
-		pair.secret = secret;
-		if ((rc = rc_fleet_pair_check(&pair)) != 0) {
-			sodium_memzero(secret, sizeof(secret));
-			return cli_fail(rc);
-		}
-	}
-	if (stat(schema, &st) != 0 || !S_ISREG(st.st_mode))
-		return cli_error(EX_USAGE, "the schema %s is not a file (--schema FILE)", schema);
-	if (mkdir(out, 0700) < 0 && errno != EEXIST)
-		return cli_error(EX_STORE, "cannot create %s: %s", out, strerror(errno));
-	if (snprintf(path, sizeof(path), "%s/config.ldif", out) >= (int)sizeof(path))
-		return cli_usage("--out: path too long");
-	FILE *f = open_out(path, &fd);
-	if (!f) {
-		sodium_memzero(secret, sizeof(secret));
-		return cli_error(EX_STORE, "cannot create %s: %s", path, strerror(errno));
-	}
-	/* (the pair's file holds the replicator's secret: 0600, as always) */
-	rc = paired ? rc_fleet_pair_config(f, suffix, dbdir, schema, rundir, &pair)
-	            : rc_fleet_provider_config(f, suffix, dbdir, schema, rundir);
+	if (paired && (rc = provider_pair_load(sid, secret_file, &pair, secret, sizeof(secret))))
+		return rc;
+	rc = provider_config_write(out, path, sizeof(path), suffix, dbdir, schema, rundir,
+	                           paired ? &pair : NULL);
 	sodium_memzero(secret, sizeof(secret));
-	int st2 = close_out(f, path);
-	if (rc) {
-		unlink(path);
-		return cli_fail(rc);
-	}
-	if (st2)
-		return st2;
-	if (!c->json && paired && !pair.log_dir)
-		printf("Wrote %s.  Load it into an empty configuration directory:\n"
-		       "    mkdir -p %s/accesslog && slapadd -n0 -F SLAPD_D -l %s\n", path, dbdir, path);
-	else if (!c->json && paired)
-		printf("Wrote %s.  Load it into an empty configuration directory:\n"
-		       "    mkdir -p %s %s && slapadd -n0 -F SLAPD_D -l %s\n", path, dbdir, pair.log_dir,
-		       path);
-	else if (!c->json)
-		printf("Wrote %s.  Load it into an empty configuration directory:\n"
-		       "    mkdir -p %s && slapadd -n0 -F SLAPD_D -l %s\n", path, dbdir, path);
+	if (rc)
+		return rc;
+	if (!c->json)
+		provider_config_print(path, dbdir, paired, pair.log_dir);
 	return EX_DONE;
 }
 
 /* ---- provider-init ---------------------------------------------------------- */
+
+/* the administrator's password: read from stdin, or made here (*GENERATED) */
+static int provider_admin_secret(bool from_stdin, char *secret, size_t len, bool *generated)
+{
+	int rc;
+
+	if (!from_stdin) {
+		rc_fleet_secret_new(secret);
+		*generated = true;
+		return EX_DONE;
+	}
+	if ((rc = cli_read_secret(true, "administrator password", "", false, false, secret, len)) != 0)
+		return rc;
+	if (strlen(secret) < 16) {
+		sodium_memzero(secret, len);
+		return cli_error(EX_REFUSED, "the administrator password needs 16 characters at least");
+	}
+	return EX_DONE;
+}
+
+/* OUT written from the hashes (RHASH: the replicator's, or NULL); removed on failure */
+static int provider_init_write(const char *out, const char *suffix, const char *hash,
+                               const char *rhash)
+{
+	int rc, fd;
+
+	FILE *f = open_out(out, &fd);
+	if (!f)
+		return cli_error(EX_STORE, "cannot create %s: %s", out, strerror(errno));
+	rc = rc_fleet_provider_init(f, suffix, hash);
+	if (!rc && rhash)
+		rc = rc_fleet_replicator_entry(f, suffix, rhash);
+	int st = close_out(f, out);
+	if (rc || st) {
+		unlink(out);
+		return rc ? cli_fail(rc) : st;
+	}
+	return EX_DONE;
+}
+
+/* the secrets shown once (SECRET when GENERATED, RSECRET when non-NULL) */
+static void provider_init_print(bool json, const char *out, const char *suffix,
+                                const char *secret, const char *rsecret)
+{
+	if (json) {
+		struct record *r = record_new();
+		record_str(r, "ldif", out);
+		record_str(r, "admin_dn", "");
+		if (secret)
+			record_str(r, "admin_password", secret);
+		if (rsecret) {
+			char rdn[300];
+			snprintf(rdn, sizeof(rdn), "cn=replicator,%s", suffix);
+			record_str(record_str(r, "replicator_dn", rdn), "replicator_secret", rsecret);
+		}
+		record_print(r, true);
+		record_free(r);
+		return;
+	}
+	printf("Wrote %s: load it with  slapadd -n1 -F SLAPD_D -l %s\n"
+	       "The fleet's administrator is cn=admin,%s.\n", out, out, suffix);
+	if (secret)
+		printf("Its password (shown once; keep it where only administrators read it):\n\n"
+		       "    %s\n\n", secret);
+	if (rsecret)
+		printf("The provider pair's replicator is cn=replicator,%s.  Its secret (shown once;\n"
+		       "put it in a file only root reads, on both providers, for provider-config\n"
+		       "--peer-secret-file):\n\n    %s\n\n", suffix, rsecret);
+}
 
 static int fleet_provider_init(struct cli *c, int argc, char **argv)
 {
@@ -178,7 +273,7 @@ static int fleet_provider_init(struct cli *c, int argc, char **argv)
 	const char *suffix = NULL, *out = NULL;
 	bool from_stdin = false, generated = false, replicator = false;
 	char secret[256], hash[256], rsecret[RC_FLEET_SECRET_LEN + 1] = "", rhash[256] = "";
-	int ch, rc, fd;
+	int ch, rc;
 
 	OPT_START();
 	while ((ch = opt_next(argc, argv, lo)) != -1) {
@@ -198,18 +293,8 @@ static int fleet_provider_init(struct cli *c, int argc, char **argv)
 		return rc;
 	if ((rc = rc_fleet_suffix_check(suffix)) != 0)
 		return cli_fail(rc);
-	if (from_stdin) {
-		if ((rc = cli_read_secret(true, "administrator password", "", false, false, secret,
-		                          sizeof(secret))) != 0)
-			return rc;
-		if (strlen(secret) < 16) {
-			sodium_memzero(secret, sizeof(secret));
-			return cli_error(EX_REFUSED, "the administrator password needs 16 characters at least");
-		}
-	} else {
-		rc_fleet_secret_new(secret);
-		generated = true;
-	}
+	if ((rc = provider_admin_secret(from_stdin, secret, sizeof(secret), &generated)) != 0)
+		return rc;
 	rc = rc_fleet_secret_hash(secret, hash, sizeof(hash));
 	/* a provider pair's replication identity (--replicator): its secret
 	 * made here, shown once like the administrator's */
@@ -217,54 +302,16 @@ static int fleet_provider_init(struct cli *c, int argc, char **argv)
 		rc_fleet_secret_new(rsecret);
 		rc = rc_fleet_secret_hash(rsecret, rhash, sizeof(rhash));
 	}
-	if (rc) {
-		sodium_memzero(secret, sizeof(secret));
-		sodium_memzero(rsecret, sizeof(rsecret));
-		return cli_fail(rc);
-	}
-	FILE *f = open_out(out, &fd);
-	if (!f) {
-		sodium_memzero(secret, sizeof(secret));
-		sodium_memzero(rsecret, sizeof(rsecret));
-		return cli_error(EX_STORE, "cannot create %s: %s", out, strerror(errno));
-	}
-	rc = rc_fleet_provider_init(f, suffix, hash);
-	if (!rc && replicator)
-		rc = rc_fleet_replicator_entry(f, suffix, rhash);
-	int st = close_out(f, out);
-	if (rc || st) {
-		unlink(out);
-		sodium_memzero(secret, sizeof(secret));
-		sodium_memzero(rsecret, sizeof(rsecret));
-		return rc ? cli_fail(rc) : st;
-	}
-	if (c->json) {
-		struct record *r = record_new();
-		record_str(r, "ldif", out);
-		record_str(r, "admin_dn", "");
-		if (generated)
-			record_str(r, "admin_password", secret);
-		if (replicator) {
-			char rdn[300];
-			snprintf(rdn, sizeof(rdn), "cn=replicator,%s", suffix);
-			record_str(record_str(r, "replicator_dn", rdn), "replicator_secret", rsecret);
-		}
-		record_print(r, true);
-		record_free(r);
-	} else {
-		printf("Wrote %s: load it with  slapadd -n1 -F SLAPD_D -l %s\n"
-		       "The fleet's administrator is cn=admin,%s.\n", out, out, suffix);
-		if (generated)
-			printf("Its password (shown once; keep it where only administrators read it):\n\n"
-			       "    %s\n\n", secret);
-		if (replicator)
-			printf("The provider pair's replicator is cn=replicator,%s.  Its secret (shown once;\n"
-			       "put it in a file only root reads, on both providers, for provider-config\n"
-			       "--peer-secret-file):\n\n    %s\n\n", suffix, rsecret);
-	}
+	if (rc)
+		rc = cli_fail(rc);
+	else
+		rc = provider_init_write(out, suffix, hash, replicator ? rhash : NULL);
+	if (!rc)
+		provider_init_print(c->json, out, suffix, generated ? secret : NULL,
+		                    replicator ? rsecret : NULL);
 	sodium_memzero(secret, sizeof(secret));
 	sodium_memzero(rsecret, sizeof(rsecret));
-	return EX_DONE;
+	return rc;
 }
 
 /* ---- export ------------------------------------------------------------------ */
@@ -334,6 +381,29 @@ static int admin_bind(const char *uris, const char *suffix, bool from_stdin, LDA
 	return rc == LDAP_SUCCESS ? EX_DONE : ldap_fail("cannot bind as the fleet's administrator", rc);
 }
 
+/* the host (its secret's HASH) and its own state container: an LDAP result */
+static int host_entries_add(LDAP *ld, const char *name, const char *suffix, char *hash)
+{
+	char dn[384];
+	char *oc1[] = { W("rcHost"), NULL }, *cn[] = { W(name), NULL },
+	     *pw[] = { hash, NULL }, *oc2[] = { W("rcHostStateEntry"), NULL };
+	LDAPMod m_oc = { LDAP_MOD_ADD, W("objectClass"), { oc1 } },
+	        m_cn = { LDAP_MOD_ADD, W("cn"), { cn } },
+	        m_pw = { LDAP_MOD_ADD, W("userPassword"), { pw } },
+	        m_oc2 = { LDAP_MOD_ADD, W("objectClass"), { oc2 } };
+	LDAPMod *host[] = { &m_oc, &m_cn, &m_pw, NULL }, *state[] = { &m_oc2, &m_cn, NULL };
+
+	snprintf(dn, sizeof(dn), "cn=%s,ou=hosts,%s", name, suffix);
+	int lrc = ldap_add_ext_s(ld, dn, host, NULL, NULL);
+	if (lrc == LDAP_SUCCESS) {
+		snprintf(dn, sizeof(dn), "cn=%s,ou=state,%s", name, suffix);
+		lrc = ldap_add_ext_s(ld, dn, state, NULL, NULL);
+		if (lrc == LDAP_ALREADY_EXISTS)
+			lrc = LDAP_SUCCESS;
+	}
+	return lrc;
+}
+
 static int fleet_host_add(struct cli *c, int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -342,7 +412,7 @@ static int fleet_host_add(struct cli *c, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	const char *suffix = NULL, *uris = NULL;
 	bool from_stdin = false;
-	char secret[RC_FLEET_SECRET_LEN + 1], hash[256], dn[384];
+	char secret[RC_FLEET_SECRET_LEN + 1], hash[256];
 	LDAP *ld = NULL;
 	int ch, rc;
 
@@ -373,22 +443,7 @@ static int fleet_host_add(struct cli *c, int argc, char **argv)
 		sodium_memzero(secret, sizeof(secret));
 		return cli_fail(rc);
 	}
-	/* the host and its own state container */
-	char *oc1[] = { W("rcHost"), NULL }, *cn[] = { W(name), NULL },
-	     *pw[] = { hash, NULL }, *oc2[] = { W("rcHostStateEntry"), NULL };
-	LDAPMod m_oc = { LDAP_MOD_ADD, W("objectClass"), { oc1 } },
-	        m_cn = { LDAP_MOD_ADD, W("cn"), { cn } },
-	        m_pw = { LDAP_MOD_ADD, W("userPassword"), { pw } },
-	        m_oc2 = { LDAP_MOD_ADD, W("objectClass"), { oc2 } };
-	LDAPMod *host[] = { &m_oc, &m_cn, &m_pw, NULL }, *state[] = { &m_oc2, &m_cn, NULL };
-	snprintf(dn, sizeof(dn), "cn=%s,ou=hosts,%s", name, suffix);
-	int lrc = ldap_add_ext_s(ld, dn, host, NULL, NULL);
-	if (lrc == LDAP_SUCCESS) {
-		snprintf(dn, sizeof(dn), "cn=%s,ou=state,%s", name, suffix);
-		lrc = ldap_add_ext_s(ld, dn, state, NULL, NULL);
-		if (lrc == LDAP_ALREADY_EXISTS)
-			lrc = LDAP_SUCCESS;
-	}
+	int lrc = host_entries_add(ld, name, suffix, hash);
 	ldap_unbind_ext_s(ld, NULL, NULL);
 	sodium_memzero(hash, sizeof(hash));
 	if (lrc != LDAP_SUCCESS) {
@@ -458,6 +513,67 @@ static int write_key(const char *state_dir, const uint8_t key[32])
 	return EX_DONE;
 }
 
+/* refused when STATE_DIR already holds a store: a host joins with an empty one */
+static int join_dir_check(const char *state_dir)
+{
+	char path[RC_PATH_MAX + 32];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/store", state_dir);
+	if (lstat(path, &st) == 0)
+		return cli_error(EX_REFUSED, "%s already holds a store: a host joins with an empty "
+		                 "state directory (move an existing host in with \"rollcall fleet "
+		                 "export\" on it); nothing was changed", state_dir);
+	return EX_DONE;
+}
+
+/* the fleet's master key, read bound as the host (USED: the provider that answered) */
+static int join_key_fetch(const char *uris, const char *host, const char *suffix,
+                          const char *secret, uint8_t key[32], char *used, size_t used_len)
+{
+	char dn[384];
+	LDAP *ld = NULL;
+
+	snprintf(dn, sizeof(dn), "cn=%s,ou=hosts,%s", host, suffix);
+	int lrc = rc_fleet_bind_any(uris, dn, secret, &ld, used, used_len);
+	if (lrc != LDAP_SUCCESS)
+		return ldap_fail("cannot bind as the host", lrc);
+	int rc = read_master_key(ld, suffix, key);
+	ldap_unbind_ext_s(ld, NULL, NULL);
+	return rc;
+}
+
+/* the store, made with the fleet's key and emptied: rollcalld fills it */
+static int join_store_make(struct cli *c, const uint8_t key[32], const rc_fleet_conf *fc)
+{
+	char path[RC_PATH_MAX + 32];
+	rc_code_result res;
+	struct stat st;
+	int rc;
+
+	/* (0755: the NSS snapshot in it is for every user to read) */
+	if ((mkdir(c->cfg.state_dir, 0755) < 0 && errno != EEXIST) ||
+	    chmod(c->cfg.state_dir, 0755) < 0)
+		return cli_error(EX_STORE, "cannot create %s: %s", c->cfg.state_dir, strerror(errno));
+	snprintf(path, sizeof(path), "%s/master.key", c->cfg.state_dir);
+	if (lstat(path, &st) == 0)
+		return cli_error(EX_REFUSED, "%s exists without a store: remove it, or join with an "
+		                 "empty state directory", path);
+	if ((rc = write_key(c->cfg.state_dir, key)) != 0)
+		return rc;
+	int lr = rc_store_create(&c->cfg, "fleet-join@localhost.localdomain", "fleet-join", &res);
+	sodium_memzero(&res, sizeof(res));
+	if (lr)
+		unlink(path);   /* the key it wrote: join can run again */
+	if (!lr)
+		lr = rc_store_open(&c->s, &c->cfg, 0);
+	if (!lr)
+		lr = rc_replica_reset(c->s);
+	if (!lr)
+		lr = rc_fleet_conf_write(c->cfg.state_dir, fc);
+	return lr ? cli_fail(lr) : EX_DONE;
+}
+
 static int fleet_join(struct cli *c, int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -467,10 +583,8 @@ static int fleet_join(struct cli *c, int argc, char **argv)
 	const char *suffix = NULL, *host = NULL;
 	bool from_stdin = false;
 	rc_fleet_conf fc;
-	char dn[384], used[256], path[RC_PATH_MAX + 32];
+	char used[256];
 	uint8_t key[32];
-	LDAP *ld = NULL;
-	struct stat st;
 	int ch, rc;
 
 	OPT_START();
@@ -494,11 +608,8 @@ static int fleet_join(struct cli *c, int argc, char **argv)
 		return cli_fail(rc);
 	if ((rc = cli_open(c)))
 		return rc;
-	snprintf(path, sizeof(path), "%s/store", c->cfg.state_dir);
-	if (lstat(path, &st) == 0)
-		return cli_error(EX_REFUSED, "%s already holds a store: a host joins with an empty "
-		                 "state directory (move an existing host in with \"rollcall fleet "
-		                 "export\" on it); nothing was changed", c->cfg.state_dir);
+	if ((rc = join_dir_check(c->cfg.state_dir)))
+		return rc;
 	memset(&fc, 0, sizeof(fc));
 	rc = cli_read_secret(from_stdin, "host secret", "The host's secret (from fleet host-add): ",
 	                     false, false, fc.secret, sizeof(fc.secret));
@@ -509,47 +620,10 @@ static int fleet_join(struct cli *c, int argc, char **argv)
 	snprintf(fc.uris, sizeof(fc.uris), "%s", uris);
 	snprintf(fc.suffix, sizeof(fc.suffix), "%s", suffix);
 	snprintf(fc.host, sizeof(fc.host), "%s", host);
-	snprintf(dn, sizeof(dn), "cn=%s,ou=hosts,%s", host, suffix);
-	int lrc = rc_fleet_bind_any(uris, dn, fc.secret, &ld, used, sizeof(used));
-	if (lrc != LDAP_SUCCESS) {
-		rc_fleet_conf_wipe(&fc);
-		return ldap_fail("cannot bind as the host", lrc);
-	}
-	rc = read_master_key(ld, suffix, key);
-	ldap_unbind_ext_s(ld, NULL, NULL);
-	if (rc) {
-		rc_fleet_conf_wipe(&fc);
-		return rc;
-	}
-	/* the store, made with the fleet's key and emptied: rollcalld fills it */
-	/* (0755: the NSS snapshot in it is for every user to read) */
-	if ((mkdir(c->cfg.state_dir, 0755) < 0 && errno != EEXIST) ||
-	    chmod(c->cfg.state_dir, 0755) < 0) {
-		rc_fleet_conf_wipe(&fc);
-		return cli_error(EX_STORE, "cannot create %s: %s", c->cfg.state_dir, strerror(errno));
-	}
-	snprintf(path, sizeof(path), "%s/master.key", c->cfg.state_dir);
-	if (lstat(path, &st) == 0)
-		rc = cli_error(EX_REFUSED, "%s exists without a store: remove it, or join with an "
-		               "empty state directory", path);
-	else
-		rc = write_key(c->cfg.state_dir, key);
+	rc = join_key_fetch(uris, host, suffix, fc.secret, key, used, sizeof(used));
+	if (!rc)
+		rc = join_store_make(c, key, &fc);
 	sodium_memzero(key, sizeof(key));
-	if (!rc) {
-		rc_code_result res;
-		int lr = rc_store_create(&c->cfg, "fleet-join@localhost.localdomain", "fleet-join", &res);
-		sodium_memzero(&res, sizeof(res));
-		if (lr)
-			unlink(path);   /* the key it wrote: join can run again */
-		if (!lr)
-			lr = rc_store_open(&c->s, &c->cfg, 0);
-		if (!lr)
-			lr = rc_replica_reset(c->s);
-		if (!lr)
-			lr = rc_fleet_conf_write(c->cfg.state_dir, &fc);
-		if (lr)
-			rc = cli_fail(lr);
-	}
 	rc_fleet_conf_wipe(&fc);
 	if (rc)
 		return rc;
@@ -562,6 +636,34 @@ static int fleet_join(struct cli *c, int argc, char **argv)
 }
 
 /* ---- status ------------------------------------------------------------------- */
+
+/* refused unless STATE_DIR holds a fleet.conf */
+static int fleet_member_check(const char *state_dir)
+{
+	char p[RC_PATH_MAX + 32];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/fleet.conf", state_dir);
+	if (lstat(p, &st) != 0)
+		return cli_error(EX_REFUSED, "this host is not in a fleet (no %s: see "
+		                 "\"rollcall fleet join\")", p);
+	return EX_DONE;
+}
+
+/* rollcalld's own line: "connected URI SINCE" or "disconnected ..." ("" if none) */
+static void rollcalld_line_read(const char *state_dir, char *conn, size_t len)
+{
+	char path[RC_PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/rollcalld.status", state_dir);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, conn, len - 1);
+		close(fd);
+		conn[n > 0 ? n : 0] = '\0';
+		conn[strcspn(conn, "\n")] = '\0';
+	}
+}
 
 static int fleet_status(struct cli *c, int argc, char **argv)
 {
@@ -578,32 +680,15 @@ static int fleet_status(struct cli *c, int argc, char **argv)
 		return rc;
 	if ((rc = cli_open(c)))
 		return rc;
-	{
-		char p[RC_PATH_MAX + 32];
-		struct stat st;
-		snprintf(p, sizeof(p), "%s/fleet.conf", c->cfg.state_dir);
-		if (lstat(p, &st) != 0)
-			return cli_error(EX_REFUSED, "this host is not in a fleet (no %s: see "
-			                 "\"rollcall fleet join\")", p);
-	}
+	if ((rc = fleet_member_check(c->cfg.state_dir)))
+		return rc;
 	if ((rc = rc_fleet_conf_read(c->cfg.state_dir, &fc)) != 0)
 		return cli_fail(rc);
 	sodium_memzero(fc.secret, sizeof(fc.secret));
 	if ((rc = rc_store_open(&c->s, &c->cfg, RC_OPEN_READONLY)) != 0 ||
 	    (rc = rc_replica_status_get(c->s, &rs)) != 0)
 		return cli_fail(rc);
-	/* rollcalld's own line: "connected URI SINCE" or "disconnected ..." */
-	{
-		char path[RC_PATH_MAX + 32];
-		snprintf(path, sizeof(path), "%s/rollcalld.status", c->cfg.state_dir);
-		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0) {
-			ssize_t n = read(fd, conn, sizeof(conn) - 1);
-			close(fd);
-			conn[n > 0 ? n : 0] = '\0';
-			conn[strcspn(conn, "\n")] = '\0';
-		}
-	}
+	rollcalld_line_read(c->cfg.state_dir, conn, sizeof(conn));
 	if (rs.applied)
 		rc_time_format(rs.applied, t1, sizeof(t1));
 	if (rs.synced)
