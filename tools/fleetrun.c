@@ -168,6 +168,75 @@ int cli_fleet_as(struct cli *c)
 	return EX_DONE;
 }
 
+/* the command's output shown (or dropped) and its mail sent (or dropped) */
+static void held_finish(struct cli *c, struct held_out *out, bool ok)
+{
+	release_stdout(out, ok);
+	c->mail_defer = false;
+	cli_mail_flush(c, ok);
+}
+
+/* refused locally (ST), or nothing of the directory's: this host's own part only */
+static int local_only(struct cli *c, rc_fleet_capture *cap, int st)
+{
+	int rc;
+
+	if (st == EX_DONE && (rc = rc_fleet_capture_apply_local(cap, &c->actor)))
+		st = cli_fail(rc);
+	else if (st != EX_DONE && rc_fleet_capture_replicated(cap) == 0)
+		/* a refusal's audit record, if any */
+		(void)rc_fleet_capture_apply_local(cap, &c->actor);
+	return st;
+}
+
+/* the member this host binds as, and its password (*PW, asked once) */
+static int bind_credentials(struct cli *c, char *member, size_t member_len, char **pw,
+                            size_t pwlen)
+{
+	int st;
+
+	if (!member[0] && (st = bind_member(c, member, member_len)) != EX_DONE)
+		return st;
+	if (*pw)
+		return EX_DONE;
+	if (!(*pw = sodium_malloc(pwlen)))
+		return cli_error(EX_STORE, "out of memory");
+	return bind_password(c, member, *pw, pwlen);
+}
+
+/* the directory has the change: this host's audit record, the output, the wait */
+static int sent_finish(struct cli *c, rc_fleet_capture *cap, struct held_out *out,
+                       const char *used)
+{
+	int rc = rc_fleet_capture_apply_local(cap, &c->actor);
+	if (rc)
+		cli_error(EX_DONE, "warning: the directory has the change, but this "
+		          "host's audit record was not written: %s", rc_errmsg());
+	held_finish(c, out, true);
+	if (!rc_fleet_capture_wait_applied(cap, 2000))
+		cli_error(EX_DONE, "warning: the directory (%s) has the change; rollcalld "
+		          "has not brought it to this host yet (is it running? see "
+		          "rollcall fleet status)", used);
+	return EX_DONE;
+}
+
+/* a conflict: the output dropped, then the wait for rollcalld to bring the other
+ * host's change here (*CAP freed); refused when it does not come */
+static int conflict_wait(struct cli *c, struct held_out *out, rc_fleet_capture **cap)
+{
+	char saved[512];
+
+	snprintf(saved, sizeof(saved), "%s", rc_errmsg());
+	held_finish(c, out, false);
+	bool moved = rc_fleet_capture_wait_moved(*cap, 3000);
+	rc_fleet_capture_free(*cap);
+	*cap = NULL;
+	if (!moved)
+		return cli_error(EX_REFUSED, "%s; rollcalld has not brought the other "
+		                 "host's change here (is it running?): try again", saved);
+	return EX_DONE;
+}
+
 int cli_fleet_run(struct cli *c, int (*fn)(struct cli *, int, char **), int nargs, char **args)
 {
 	rc_fleet_conf fc;
@@ -192,60 +261,22 @@ int cli_fleet_run(struct cli *c, int (*fn)(struct cli *, int, char **), int narg
 		st = rc ? cli_fail(rc) : fn(c, nargs, args);
 		rc_fleet_capture_stop(cap);
 		if (st != EX_DONE || rc_fleet_capture_replicated(cap) == 0) {
-			/* refused locally, or nothing of the directory's: this
-			 * host's own part only */
-			if (st == EX_DONE && (rc = rc_fleet_capture_apply_local(cap, &c->actor)))
-				st = cli_fail(rc);
-			else if (st != EX_DONE && rc_fleet_capture_replicated(cap) == 0)
-				/* a refusal's audit record, if any */
-				(void)rc_fleet_capture_apply_local(cap, &c->actor);
-			release_stdout(&out, st == EX_DONE);
-			c->mail_defer = false;
-			cli_mail_flush(c, st == EX_DONE);
+			st = local_only(c, cap, st);
+			held_finish(c, &out, st == EX_DONE);
 			break;
 		}
-		if (!member[0] && (st = bind_member(c, member, sizeof(member))) != EX_DONE)
+		if ((st = bind_credentials(c, member, sizeof(member), &pw, pwlen)) != EX_DONE)
 			goto refused;
-		if (!pw) {
-			if (!(pw = sodium_malloc(pwlen))) {
-				st = cli_error(EX_STORE, "out of memory");
-				goto refused;
-			}
-			if ((st = bind_password(c, member, pw, pwlen)) != EX_DONE)
-				goto refused;
-		}
 		rc = rc_fleet_capture_send(cap, &fc, member, pw, &conflict, used, sizeof(used));
 		if (rc == RC_OK) {
-			rc = rc_fleet_capture_apply_local(cap, &c->actor);
-			if (rc)
-				cli_error(EX_DONE, "warning: the directory has the change, but this "
-				          "host's audit record was not written: %s", rc_errmsg());
-			release_stdout(&out, true);
-			c->mail_defer = false;
-			cli_mail_flush(c, true);
-			if (!rc_fleet_capture_wait_applied(cap, 2000))
-				cli_error(EX_DONE, "warning: the directory (%s) has the change; rollcalld "
-				          "has not brought it to this host yet (is it running? see "
-				          "rollcall fleet status)", used);
-			st = EX_DONE;
+			st = sent_finish(c, cap, &out, used);
 			break;
 		}
 		if (conflict && attempt < ATTEMPTS) {
 			/* changed meanwhile on another host: once rollcalld has
 			 * brought that change here, the command again */
-			char saved[512];
-			snprintf(saved, sizeof(saved), "%s", rc_errmsg());
-			release_stdout(&out, false);
-			c->mail_defer = false;
-			cli_mail_flush(c, false);
-			bool moved = rc_fleet_capture_wait_moved(cap, 3000);
-			rc_fleet_capture_free(cap);
-			cap = NULL;
-			if (!moved) {
-				st = cli_error(EX_REFUSED, "%s; rollcalld has not brought the other "
-				               "host's change here (is it running?): try again", saved);
+			if ((st = conflict_wait(c, &out, &cap)) != EX_DONE)
 				break;
-			}
 			continue;
 		}
 		if (conflict)
@@ -254,9 +285,7 @@ int cli_fleet_run(struct cli *c, int (*fn)(struct cli *, int, char **), int narg
 		else
 			st = cli_fail(rc);
 refused:
-		release_stdout(&out, false);
-		c->mail_defer = false;
-		cli_mail_flush(c, false);
+		held_finish(c, &out, false);
 		break;
 	}
 	cli_secret_replay(false);
