@@ -158,11 +158,32 @@ static void hexstr(const char *str, char *out, size_t len)
 	sodium_bin2hex(out, len, (const unsigned char *)str, strlen(str));
 }
 
+/* The clauses of the role of member or invitation entries (WHAT; MGR: who
+ * may act on the entry's rank) */
+static void acl_people_role(struct acl *a, const char *what, const char *mgr, bool members)
+{
+	const char *S = a->s;
+	char by[2400], w[600], c1[300], c2[300], lit[200];
+
+	snprintf(lit, sizeof(lit), "[grant:] + [cn=${v1},ou=roles,%s]/rcRank", S);
+	may(c1, sizeof(c1), lit);
+	snprintf(lit, sizeof(lit), "[invite:] + [cn=${v1},ou=roles,%s]/rcRank", S);
+	may(c2, sizeof(c2), lit);
+	snprintf(by, sizeof(by), "by set.expand=\"(%s) + (%s)\" =wrsc by set.expand=\"(%s)%s\" =arsc "
+	         "by set=\"%s\" =zrsc by dn.children=\"ou=members,%s\" read", c1, mgr, c2,
+	         members ? " + (this/rcStatus & [pending])" : "", mgr, S);
+	snprintf(w, sizeof(w), "%s attrs=rcRoleRef val.regex=\"^cn=([0-9a-f]+),ou=roles,%s$\"", what, S);
+	acl_to(a, w, by);
+	snprintf(by, sizeof(by), "by set=\"%s\" =zrsc by dn.children=\"ou=members,%s\" read", mgr, S);
+	snprintf(w, sizeof(w), "%s attrs=rcRoleRef", what);
+	acl_to(a, w, by);
+}
+
 /* The clauses of member (PEOPLE "members") or invitation entries */
 static void acl_people(struct acl *a, bool members)
 {
 	const char *S = a->s;
-	char what[400], by[2400], mgr[300], inv[400], c1[300], c2[300], lit[200];
+	char what[400], by[2400], mgr[300], inv[400], c1[300];
 
 	snprintf(what, sizeof(what), "dn.regex=\"^uid=[^,]+,ou=%s,%s$\"",
 	         members ? "members" : "invitations", S);
@@ -190,18 +211,7 @@ static void acl_people(struct acl *a, bool members)
 	 * it may act on, or by an inviter to a new entry; the old value goes
 	 * with a manager.  rcRole, its name, follows (the replica refuses a
 	 * record whose role is not both). */
-	snprintf(lit, sizeof(lit), "[grant:] + [cn=${v1},ou=roles,%s]/rcRank", S);
-	may(c1, sizeof(c1), lit);
-	snprintf(lit, sizeof(lit), "[invite:] + [cn=${v1},ou=roles,%s]/rcRank", S);
-	may(c2, sizeof(c2), lit);
-	snprintf(by, sizeof(by), "by set.expand=\"(%s) + (%s)\" =wrsc by set.expand=\"(%s)%s\" =arsc "
-	         "by set=\"%s\" =zrsc by dn.children=\"ou=members,%s\" read", c1, mgr, c2,
-	         members ? " + (this/rcStatus & [pending])" : "", mgr, S);
-	snprintf(w, sizeof(w), "%s attrs=rcRoleRef val.regex=\"^cn=([0-9a-f]+),ou=roles,%s$\"", what, S);
-	acl_to(a, w, by);
-	snprintf(by, sizeof(by), "by set=\"%s\" =zrsc by dn.children=\"ou=members,%s\" read", mgr, S);
-	snprintf(w, sizeof(w), "%s attrs=rcRoleRef", what);
-	acl_to(a, w, by);
+	acl_people_role(a, what, mgr, members);
 	snprintf(by, sizeof(by), "by set=\"%s\" =wrsc by set=\"%s\" =arsc "
 	         "by dn.children=\"ou=members,%s\" read", mgr, inv, S);
 	snprintf(w, sizeof(w), "%s attrs=rcRole", what);
@@ -229,22 +239,17 @@ static void acl_people(struct acl *a, bool members)
 	acl_to(a, what, by);
 }
 
-static void acls(FILE *f, const char *S)
-{
-	struct acl a = { .f = f, .s = S };
-	char w[600], by[3000], c[1600], hex[64], mgr[300];
-	static const char *const p_members[] = { "invite", "manage-members", NULL };
-	static const char *const p_services[] = { "start-stop", "manage-services", NULL };
-	static const char *const p_ids[] = { "invite", "manage-members", "manage-services",
-	                                     "start-stop", NULL };
-	static const char *const p_settings[] = { "invite", "manage-members", "manage-services",
-	                                          "start-stop", "billing", NULL };
-	static const char *const p_mm[] = { "manage-members", NULL };
-	static const char *const p_ss[] = { "start-stop", NULL };
-	static const char *const p_billing[] = { "billing", NULL };
+static const char *const p_members[] = { "invite", "manage-members", NULL };
+static const char *const p_services[] = { "start-stop", "manage-services", NULL };
+static const char *const p_ss[] = { "start-stop", NULL };
 
-	snprintf(a.adm, sizeof(a.adm), "by dn.exact=\"cn=admin,%s\" write", S);
-	snprintf(a.std, sizeof(a.std), "%s by dn.children=\"ou=hosts,%s\" read", a.adm, S);
+/* credentials, hosts' state, hosts and the administrator's entry */
+static void acl_credentials(struct acl *a)
+{
+	FILE *f = a->f;
+	const char *S = a->s;
+	char mgr[300];
+
 	/* credentials are for binding: a member sets its own password, a
 	 * manager may remove one (a reset) and set the first one of a pending
 	 * member it may act on (an invitation accepted on a host, the code
@@ -254,83 +259,130 @@ static void acls(FILE *f, const char *S)
 	fprintf(f, "olcAccess: {%d}to dn.regex=\"^uid=[^,]+,ou=members,%s$\" attrs=userPassword "
 	        "%s by anonymous auth by set=\"" SELF "\" =w "
 	        "by set=\"(%s) + (this/rcStatus & [pending])\" =w by set=\"%s\" =z by * none\n",
-	        a.n++, S, a.adm, mgr, mgr);
-	fprintf(f, "olcAccess: {%d}to attrs=userPassword %s by anonymous auth by * none\n", a.n++,
-	        a.adm);
+	        a->n++, S, a->adm, mgr, mgr);
+	fprintf(f, "olcAccess: {%d}to attrs=userPassword %s by anonymous auth by * none\n", a->n++,
+	        a->adm);
 	/* a host writes its own state only, reads the others' */
 	fprintf(f, "olcAccess: {%d}to dn.regex=\"^(.+,)?cn=([^,]+),ou=state,%s$\" %s "
 	        "by dn.exact,expand=\"cn=$2,ou=hosts,%s\" write by dn.children=\"ou=hosts,%s\" read "
-	        "by * none\n", a.n++, S, a.adm, S, S);
-	fprintf(f, "olcAccess: {%d}to dn.subtree=\"ou=hosts,%s\" %s by self read by * none\n", a.n++,
-	        S, a.adm);
-	fprintf(f, "olcAccess: {%d}to dn.base=\"cn=admin,%s\" by self write by * none\n", a.n++, S);
-	/* adding and deleting entries under each container */
+	        "by * none\n", a->n++, S, a->adm, S, S);
+	fprintf(f, "olcAccess: {%d}to dn.subtree=\"ou=hosts,%s\" %s by self read by * none\n", a->n++,
+	        S, a->adm);
+	fprintf(f, "olcAccess: {%d}to dn.base=\"cn=admin,%s\" by self write by * none\n", a->n++, S);
+}
+
+/* adding and deleting entries under each container; the containers read */
+static void acl_containers(struct acl *a)
+{
+	const char *S = a->s;
+	char w[600], by[3000], c[1600];
+	static const char *const p_settings[] = { "invite", "manage-members", "manage-services",
+	                                          "start-stop", "billing", NULL };
 	static const struct { const char *ou; const char *const *perms; } kids[] = {
 		{ "members", p_members }, { "invitations", p_members }, { "services", p_ss },
 		{ "serviceusers", p_services }, { "settings", p_settings },
 	};
+
 	for (size_t i = 0; i < sizeof(kids) / sizeof(kids[0]); i++) {
 		snprintf(w, sizeof(w), "dn.base=\"ou=%s,%s\" attrs=children", kids[i].ou, S);
 		snprintf(by, sizeof(by), "by set=\"%s\" =az", may_any(c, sizeof(c), kids[i].perms));
-		acl_to(&a, w, by);
+		acl_to(a, w, by);
 	}
 	snprintf(w, sizeof(w), "dn.base=\"ou=tokens,%s\" attrs=children", S);
-	acl_to(&a, w, "by set=\"user/rcStatus & [active]\" =az");
+	acl_to(a, w, "by set=\"user/rcStatus & [active]\" =az");
 	snprintf(w, sizeof(w), "dn.regex=\"^ou=[a-z]+,%s$\"", S);
 	snprintf(by, sizeof(by), "by dn.children=\"ou=members,%s\" read", S);
-	acl_to(&a, w, by);
-	acl_people(&a, true);
-	acl_people(&a, false);
-	/* tokens: its owner's (while active), and a manager's of the owner */
+	acl_to(a, w, by);
+}
+
+/* tokens: its owner's (while active), and a manager's of the owner */
+static void acl_tokens(struct acl *a)
+{
+	const char *S = a->s;
+	char w[600], by[3000], c[1600], mgr[300];
+
 	snprintf(c, sizeof(c), "(this/rcMemberRef & user) + (user/rcStatus & [active])");
 	may(mgr, sizeof(mgr), "[manage:] + this/rcMemberRef/rcRoleRef/rcRank");
 	snprintf(w, sizeof(w), "dn.regex=\"^cn=[0-9a-f]+,ou=tokens,%s$\" attrs=entry", S);
 	snprintf(by, sizeof(by), "by set=\"%s\" =azrsc by set=\"%s\" =zrsc", c, mgr);
-	acl_to(&a, w, by);
+	acl_to(a, w, by);
 	snprintf(w, sizeof(w), "dn.regex=\"^cn=[0-9a-f]+,ou=tokens,%s$\" attrs=rcRecord", S);
 	snprintf(by, sizeof(by), "by set=\"%s\" =wrsc by set=\"%s\" =wsc", c, mgr);
-	acl_to(&a, w, by);
+	acl_to(a, w, by);
 	snprintf(w, sizeof(w), "dn.regex=\"^cn=[0-9a-f]+,ou=tokens,%s$\"", S);
 	snprintf(by, sizeof(by), "by set=\"%s\" =arsc by set=\"%s\" =rsc", c, mgr);
-	acl_to(&a, w, by);
-	/* settings: the id counter, by anyone who makes ids (a compare and
-	 * swap); the members' group id, nobody; billing, the billing
-	 * permission; the rest, manage-members (settings.c) */
+	acl_to(a, w, by);
+}
+
+/* settings: the id counter, by anyone who makes ids (a compare and swap);
+ * the members' group id, nobody; billing, the billing permission; the
+ * rest, manage-members (settings.c) */
+static void acl_settings(struct acl *a)
+{
+	const char *S = a->s;
+	char w[600], by[3000], c[1600], hex[64];
+	static const char *const p_ids[] = { "invite", "manage-members", "manage-services",
+	                                     "start-stop", NULL };
+	static const char *const p_mm[] = { "manage-members", NULL };
+	static const char *const p_billing[] = { "billing", NULL };
+
 	hexstr("@next_id", hex, sizeof(hex));
 	snprintf(w, sizeof(w), "dn.base=\"cn=%s,ou=settings,%s\"", hex, S);
 	snprintf(by, sizeof(by), "by set=\"%s\" =wrsc by dn.children=\"ou=members,%s\" read",
 	         may_any(c, sizeof(c), p_ids), S);
-	acl_to(&a, w, by);
+	acl_to(a, w, by);
 	hexstr("@gid_members", hex, sizeof(hex));
 	snprintf(w, sizeof(w), "dn.base=\"cn=%s,ou=settings,%s\"", hex, S);
 	snprintf(by, sizeof(by), "by dn.children=\"ou=members,%s\" read", S);
-	acl_to(&a, w, by);
+	acl_to(a, w, by);
 	hexstr("billing.", hex, sizeof(hex));
 	snprintf(w, sizeof(w), "dn.regex=\"^cn=%s[0-9a-f]*,ou=settings,%s$\"", hex, S);
 	snprintf(by, sizeof(by), "by set=\"%s\" =wrsc by dn.children=\"ou=members,%s\" read",
 	         may_any(c, sizeof(c), p_billing), S);
-	acl_to(&a, w, by);
+	acl_to(a, w, by);
 	snprintf(w, sizeof(w), "dn.regex=\"^cn=[0-9a-f]+,ou=settings,%s$\"", S);
 	snprintf(by, sizeof(by), "by set=\"%s\" =wrsc by dn.children=\"ou=members,%s\" read",
 	         may_any(c, sizeof(c), p_mm), S);
-	acl_to(&a, w, by);
-	/* services: start-stop (create, start, stop, delete) and
-	 * manage-services (runs-as); their users (secrets): no member reads */
+	acl_to(a, w, by);
+}
+
+/* services: start-stop (create, start, stop, delete) and manage-services
+ * (runs-as); their users (secrets): no member reads; roles: the
+ * administrator alone writes them */
+static void acl_services_roles(struct acl *a)
+{
+	const char *S = a->s;
+	char w[600], by[3000], c[1600];
+
 	snprintf(w, sizeof(w), "dn.regex=\"^cn=[0-9a-f]+,ou=services,%s$\" attrs=entry", S);
 	snprintf(by, sizeof(by), "by set=\"%s\" =wrsc by dn.children=\"ou=members,%s\" read",
 	         may_any(c, sizeof(c), p_ss), S);
-	acl_to(&a, w, by);
+	acl_to(a, w, by);
 	snprintf(w, sizeof(w), "dn.regex=\"^cn=[0-9a-f]+,ou=services,%s$\"", S);
 	snprintf(by, sizeof(by), "by set=\"%s\" =wrsc by dn.children=\"ou=members,%s\" read",
 	         may_any(c, sizeof(c), p_services), S);
-	acl_to(&a, w, by);
+	acl_to(a, w, by);
 	snprintf(w, sizeof(w), "dn.regex=\"^uid=[^,]+,ou=serviceusers,%s$\"", S);
 	snprintf(by, sizeof(by), "by set=\"%s\" =wsc", may_any(c, sizeof(c), p_services));
-	acl_to(&a, w, by);
-	/* roles: the administrator alone writes them */
+	acl_to(a, w, by);
 	snprintf(w, sizeof(w), "dn.children=\"ou=roles,%s\"", S);
 	snprintf(by, sizeof(by), "by dn.children=\"ou=members,%s\" read", S);
-	acl_to(&a, w, by);
+	acl_to(a, w, by);
+}
+
+static void acls(FILE *f, const char *S)
+{
+	struct acl a = { .f = f, .s = S };
+
+	snprintf(a.adm, sizeof(a.adm), "by dn.exact=\"cn=admin,%s\" write", S);
+	snprintf(a.std, sizeof(a.std), "%s by dn.children=\"ou=hosts,%s\" read", a.adm, S);
+	acl_credentials(&a);
+	acl_containers(&a);
+	acl_people(&a, true);
+	acl_people(&a, false);
+	acl_tokens(&a);
+	acl_settings(&a);
+	acl_services_roles(&a);
 	/* anything else (the fleet key): the administrator and the hosts */
 	acl_to(&a, "*", "");
 	fputc('\n', f);
