@@ -397,16 +397,91 @@ static int ldap_result_rc(LDAP *ld, int lrc, const char *what, const char *dn, b
 }
 
 /* One change of CAP inside the transaction TXNID. */
+/* a delete's assertion of the old record (RFC 4528): *AS */
+static int assertion_make(LDAP *ld, const struct change *c, LDAPControl **as)
+{
+	char *f = assert_filter(c->old, c->olen);
+	if (!f)
+		return rc_fail(RC_ERR_NOMEM, "out of memory");
+	int lrc = ldap_create_assertion_control(ld, f, 1, as);
+	free(f);
+	if (lrc != LDAP_SUCCESS)
+		return rc_fail(RC_ERR_NOMEM, "cannot make an assertion control: %s",
+		               ldap_err2string(lrc));
+	return RC_OK;
+}
+
+static int send_add(LDAP *ld, struct entry *ne, LDAPControl **ctrls, bool *conflict)
+{
+	LDAPMod mods[48], *modp[49];
+	int nm = 0;
+
+	for (int i = 0; i < ne->n; i++) {
+		mods[nm] = (LDAPMod){ .mod_op = LDAP_MOD_ADD | LDAP_MOD_BVALUES,
+		                      .mod_type = ne->a[i].name,
+		                      .mod_vals.modv_bvals = ne->a[i].vals };
+		modp[nm] = &mods[nm];
+		nm++;
+	}
+	modp[nm] = NULL;
+	int lrc = ldap_add_ext_s(ld, ne->dn, modp, ctrls, NULL);
+	return ldap_result_rc(ld, lrc, "adding", ne->dn, conflict);
+}
+
+/* each attribute of the new entry that changed replaced (never its class,
+ * naming attribute or one that did not change: the ACLs let a member write
+ * only what it may change, rcDb, rcKey and uid numbers never); those only
+ * the old one had deleted */
+static int send_modify(LDAP *ld, const struct change *c, struct entry *ne, struct entry *oe,
+                       LDAPControl **ctrls, bool *conflict)
+{
+	LDAPMod mods[48], *modp[49];
+	int nm = 0;
+	struct berval oldrec = { c->olen, c->old }, *oldv[2] = { &oldrec, NULL };
+	struct berval newrec = { c->nlen, c->new }, *newv[2] = { &newrec, NULL };
+
+	mods[nm] = (LDAPMod){ .mod_op = LDAP_MOD_DELETE | LDAP_MOD_BVALUES,
+	                      .mod_type = (char *)(uintptr_t)"rcRecord",
+	                      .mod_vals.modv_bvals = oldv };
+	modp[nm] = &mods[nm];
+	nm++;
+	mods[nm] = (LDAPMod){ .mod_op = LDAP_MOD_ADD | LDAP_MOD_BVALUES,
+	                      .mod_type = (char *)(uintptr_t)"rcRecord",
+	                      .mod_vals.modv_bvals = newv };
+	modp[nm] = &mods[nm];
+	nm++;
+	for (int i = 0; i < ne->n; i++) {
+		if (!strcasecmp(ne->a[i].name, "objectClass") ||
+		    !strcasecmp(ne->a[i].name, ne->rdn_attr) ||
+		    !strcasecmp(ne->a[i].name, "rcRecord") ||
+		    attr_same(&ne->a[i], entry_find(oe, ne->a[i].name)))
+			continue;
+		mods[nm] = (LDAPMod){ .mod_op = LDAP_MOD_REPLACE | LDAP_MOD_BVALUES,
+		                      .mod_type = ne->a[i].name,
+		                      .mod_vals.modv_bvals = ne->a[i].vals };
+		modp[nm] = &mods[nm];
+		nm++;
+	}
+	for (int i = 0; i < oe->n; i++) {
+		if (entry_find(ne, oe->a[i].name))
+			continue;
+		mods[nm] = (LDAPMod){ .mod_op = LDAP_MOD_DELETE | LDAP_MOD_BVALUES,
+		                      .mod_type = oe->a[i].name };
+		modp[nm] = &mods[nm];
+		nm++;
+	}
+	modp[nm] = NULL;
+	int lrc = ldap_modify_ext_s(ld, ne->dn, modp, ctrls, NULL);
+	return ldap_result_rc(ld, lrc, "modifying", ne->dn, conflict);
+}
+
 static int send_change(LDAP *ld, const char *suffix, struct berval *txnid,
                        const struct change *c, bool *conflict)
 {
-	int kind = db_kind(c->db), lrc, rc;
+	int kind = db_kind(c->db), rc;
 	struct entry ne, oe;
 	LDAPControl txn = { (char *)(uintptr_t)LDAP_CONTROL_TXN_SPEC, { 0, NULL }, 1 };
 	LDAPControl *as = NULL, *ctrls[3] = { NULL, NULL, NULL }, **cp = ctrls;
-	LDAPMod mods[48], *modp[49];
-	int nm = 0;
-	const char *what;
 
 	memset(&ne, 0, sizeof(ne));
 	memset(&oe, 0, sizeof(oe));
@@ -426,78 +501,17 @@ static int send_change(LDAP *ld, const char *suffix, struct berval *txnid,
 	 * slapd 2.5 may crash when an operation that carried one fails at
 	 * the commit) */
 	if (c->had_old && !c->has_new) {
-		char *f = assert_filter(c->old, c->olen);
-		if (!f) {
-			rc = rc_fail(RC_ERR_NOMEM, "out of memory");
+		if ((rc = assertion_make(ld, c, &as)) != RC_OK)
 			goto out;
-		}
-		lrc = ldap_create_assertion_control(ld, f, 1, &as);
-		free(f);
-		if (lrc != LDAP_SUCCESS) {
-			rc = rc_fail(RC_ERR_NOMEM, "cannot make an assertion control: %s",
-			             ldap_err2string(lrc));
-			goto out;
-		}
 		*cp = as;
 	}
-	if (!c->had_old) {
-		what = "adding";
-		for (int i = 0; i < ne.n; i++) {
-			mods[nm] = (LDAPMod){ .mod_op = LDAP_MOD_ADD | LDAP_MOD_BVALUES,
-			                      .mod_type = ne.a[i].name,
-			                      .mod_vals.modv_bvals = ne.a[i].vals };
-			modp[nm] = &mods[nm];
-			nm++;
-		}
-		modp[nm] = NULL;
-		lrc = ldap_add_ext_s(ld, ne.dn, modp, ctrls, NULL);
-		rc = ldap_result_rc(ld, lrc, what, ne.dn, conflict);
-	} else if (!c->has_new) {
-		what = "deleting";
-		lrc = ldap_delete_ext_s(ld, oe.dn, ctrls, NULL);
-		rc = ldap_result_rc(ld, lrc, what, oe.dn, conflict);
-	} else {
-		what = "modifying";
-		/* each attribute of the new entry that changed replaced (never
-		 * its class, naming attribute or one that did not change: the
-		 * ACLs let a member write only what it may change, rcDb, rcKey
-		 * and uid numbers never); those only the old one had deleted */
-		struct berval oldrec = { c->olen, c->old }, *oldv[2] = { &oldrec, NULL };
-		struct berval newrec = { c->nlen, c->new }, *newv[2] = { &newrec, NULL };
-		mods[nm] = (LDAPMod){ .mod_op = LDAP_MOD_DELETE | LDAP_MOD_BVALUES,
-		                      .mod_type = (char *)(uintptr_t)"rcRecord",
-		                      .mod_vals.modv_bvals = oldv };
-		modp[nm] = &mods[nm];
-		nm++;
-		mods[nm] = (LDAPMod){ .mod_op = LDAP_MOD_ADD | LDAP_MOD_BVALUES,
-		                      .mod_type = (char *)(uintptr_t)"rcRecord",
-		                      .mod_vals.modv_bvals = newv };
-		modp[nm] = &mods[nm];
-		nm++;
-		for (int i = 0; i < ne.n; i++) {
-			if (!strcasecmp(ne.a[i].name, "objectClass") ||
-			    !strcasecmp(ne.a[i].name, ne.rdn_attr) ||
-			    !strcasecmp(ne.a[i].name, "rcRecord") ||
-			    attr_same(&ne.a[i], entry_find(&oe, ne.a[i].name)))
-				continue;
-			mods[nm] = (LDAPMod){ .mod_op = LDAP_MOD_REPLACE | LDAP_MOD_BVALUES,
-			                      .mod_type = ne.a[i].name,
-			                      .mod_vals.modv_bvals = ne.a[i].vals };
-			modp[nm] = &mods[nm];
-			nm++;
-		}
-		for (int i = 0; i < oe.n; i++) {
-			if (entry_find(&ne, oe.a[i].name))
-				continue;
-			mods[nm] = (LDAPMod){ .mod_op = LDAP_MOD_DELETE | LDAP_MOD_BVALUES,
-			                      .mod_type = oe.a[i].name };
-			modp[nm] = &mods[nm];
-			nm++;
-		}
-		modp[nm] = NULL;
-		lrc = ldap_modify_ext_s(ld, ne.dn, modp, ctrls, NULL);
-		rc = ldap_result_rc(ld, lrc, what, ne.dn, conflict);
-	}
+	if (!c->had_old)
+		rc = send_add(ld, &ne, ctrls, conflict);
+	else if (!c->has_new)
+		rc = ldap_result_rc(ld, ldap_delete_ext_s(ld, oe.dn, ctrls, NULL), "deleting", oe.dn,
+		                    conflict);
+	else
+		rc = send_modify(ld, c, &ne, &oe, ctrls, conflict);
 out:
 	if (as)
 		ldap_control_free(as);
@@ -607,23 +621,19 @@ static int send_deletes(LDAP *ld, const char *suffix, rc_fleet_capture *cap, boo
 	return rc;
 }
 
-int rc_fleet_capture_send(rc_fleet_capture *cap, const rc_fleet_conf *fc, const char *member,
-                          const char *password, bool *conflict, char *used, size_t usedlen)
+/* bound as the member (*LD) through the first provider that answers (USED) */
+static int member_bind(const rc_fleet_conf *fc, const char *member, const char *password,
+                       LDAP **ld, char *used, size_t usedlen)
 {
 	char dn[RC_FLEET_DN_MAX];
-	LDAP *ld = NULL;
-	struct berval *txnid = NULL;
-	int lrc, rc, msgid = 0;
+	int rc;
 
-	*conflict = false;
-	if (used && usedlen)
-		used[0] = '\0';
 	if ((rc = rc_fleet_member_dn(member, fc->suffix, dn, sizeof(dn))) != RC_OK)
 		return rc;
-	lrc = rc_fleet_bind_any(fc->uris, dn, password, &ld, used, usedlen);
+	int lrc = rc_fleet_bind_any(fc->uris, dn, password, ld, used, usedlen);
 	switch (lrc) {
 	case LDAP_SUCCESS:
-		break;
+		return RC_OK;
 	case LDAP_SERVER_DOWN: case LDAP_CONNECT_ERROR: case LDAP_TIMEOUT:
 		return rc_fail(RC_ERR_STORE, "the directory is unreachable (%s): nothing was changed",
 		               fc->uris);
@@ -637,6 +647,55 @@ int rc_fleet_capture_send(rc_fleet_capture *cap, const rc_fleet_conf *fc, const 
 		return rc_fail(RC_ERR_PERM, "the directory refused %s's bind (%s): %s; nothing was "
 		               "changed", member, dn, ldap_err2string(lrc));
 	}
+}
+
+/* the transaction TXNID committed, its result read */
+static int txn_commit(LDAP *ld, struct berval *txnid, bool *conflict)
+{
+	int msgid = 0;
+
+	/* slapd 2.5 answers an operation of a transaction before its thread
+	 * is done with it, and the end may then run the queued operation
+	 * while that thread still frees its parts (a crash, seen under load):
+	 * a moment for the threads to finish */
+	struct timespec settle = { 0, 50 * 1000 * 1000 };
+	nanosleep(&settle, NULL);
+	/* the end's result read here: libldap's ldap_txn_end_s fails to
+	 * decode the response of a transaction that failed (a decoding
+	 * error instead of the failed operation's result) */
+	int lrc = ldap_txn_end(ld, 1, txnid, NULL, NULL, &msgid);
+	if (lrc == LDAP_SUCCESS) {
+		struct timeval tv = { 30, 0 };
+		LDAPMessage *res = NULL;
+		char *diag = NULL;
+		int err = LDAP_OTHER;
+		if (ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, &res) <= 0 || !res)
+			return rc_fail(RC_ERR_STORE, "the directory went away before confirming the "
+			               "change: it may have been made or not (rollcalld brings it to "
+			               "this host if it was; see rollcall fleet status)");
+		if ((lrc = ldap_parse_result(ld, res, &err, NULL, &diag, NULL, NULL, 1)) ==
+		    LDAP_SUCCESS) {
+			lrc = err;
+			if (diag)
+				ldap_set_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, diag);
+			ldap_memfree(diag);
+		}
+	}
+	return ldap_result_rc(ld, lrc, "committing", "the transaction", conflict);
+}
+
+int rc_fleet_capture_send(rc_fleet_capture *cap, const rc_fleet_conf *fc, const char *member,
+                          const char *password, bool *conflict, char *used, size_t usedlen)
+{
+	LDAP *ld = NULL;
+	struct berval *txnid = NULL;
+	int lrc, rc;
+
+	*conflict = false;
+	if (used && usedlen)
+		used[0] = '\0';
+	if ((rc = member_bind(fc, member, password, &ld, used, usedlen)) != RC_OK)
+		return rc;
 	if ((rc = precheck(ld, fc->suffix, cap, conflict)) != RC_OK)
 		goto out;
 	/* one operation is atomic by itself (and slapd 2.5's back-mdb fails a
@@ -670,35 +729,7 @@ int rc_fleet_capture_send(rc_fleet_capture *cap, const rc_fleet_conf *fc, const 
 		goto out;
 	}
 	test_pause();
-	/* slapd 2.5 answers an operation of a transaction before its thread
-	 * is done with it, and the end may then run the queued operation
-	 * while that thread still frees its parts (a crash, seen under load):
-	 * a moment for the threads to finish */
-	struct timespec settle = { 0, 50 * 1000 * 1000 };
-	nanosleep(&settle, NULL);
-	/* the end's result read here: libldap's ldap_txn_end_s fails to
-	 * decode the response of a transaction that failed (a decoding
-	 * error instead of the failed operation's result) */
-	lrc = ldap_txn_end(ld, 1, txnid, NULL, NULL, &msgid);
-	if (lrc == LDAP_SUCCESS) {
-		struct timeval tv = { 30, 0 };
-		LDAPMessage *res = NULL;
-		char *diag = NULL;
-		int err = LDAP_OTHER;
-		if (ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, &res) <= 0 || !res) {
-			rc = rc_fail(RC_ERR_STORE, "the directory went away before confirming the "
-			             "change: it may have been made or not (rollcalld brings it to "
-			             "this host if it was; see rollcall fleet status)");
-			goto out;
-		} else if ((lrc = ldap_parse_result(ld, res, &err, NULL, &diag, NULL, NULL, 1)) ==
-		         LDAP_SUCCESS) {
-			lrc = err;
-			if (diag)
-				ldap_set_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, diag);
-			ldap_memfree(diag);
-		}
-	}
-	rc = ldap_result_rc(ld, lrc, "committing", "the transaction", conflict);
+	rc = txn_commit(ld, txnid, conflict);
 	/* the deletes after it, each with its assertion: slapd 2.5's back-mdb
 	 * cannot delete inside a transaction (with syncprov a delete there
 	 * fails at the commit, or is silently not made) */
