@@ -77,6 +77,64 @@ static bool key_replicated(int kind, const void *key, size_t klen)
 
 /* ---- export ----------------------------------------------------------------- */
 
+/* a member record: its public fields (the hash too) to CB */
+static int member_view(rc_repl_rec *r, const void *val, size_t vlen, rc_repl_cb cb,
+                       void *ctx)
+{
+	rc_member_rec *m = calloc(1, sizeof(*m));
+	int rc;
+
+	if (!m)
+		return rc_fail(RC_ERR_NOMEM, "out of memory");
+	rc = rc_member_decode(val, vlen, m);
+	if (!rc) {
+		r->name = m->username;
+		r->email = m->email;
+		r->full_name = m->full_name;
+		r->role = m->role;
+		r->status = rc_member_status_name(m->status);
+		r->pwhash = m->pwhash;
+		r->uid = m->uid;
+		rc = cb(r, ctx);
+	}
+	sodium_memzero(m, sizeof(*m));
+	free(m);
+	return rc;
+}
+
+/* a service user record's name and uid to CB */
+static int svcuser_view(rc_repl_rec *r, const void *val, size_t vlen, rc_repl_cb cb,
+                        void *ctx)
+{
+	rc_svcuser_rec u;
+	int rc;
+
+	if ((rc = rc_svcuser_decode(val, vlen, &u)) == 0) {
+		r->name = u.pub.username;
+		r->uid = u.pub.uid;
+		rc = cb(r, ctx);
+	}
+	sodium_memzero(&u, sizeof(u));
+	return rc;
+}
+
+/* a token record's id and owner to CB */
+static int token_view(rc_repl_rec *r, const void *val, size_t vlen, rc_repl_cb cb,
+                      void *ctx)
+{
+	rc_token_rec tk;
+	int rc;
+
+	if ((rc = rc_token_decode(val, vlen, &tk)) == 0) {
+		r->name = tk.pub.id;
+		r->owner = tk.pub.owner;
+		r->uid = tk.pub.owner_uid;
+		rc = cb(r, ctx);
+	}
+	sodium_memzero(&tk, sizeof(tk));
+	return rc;
+}
+
 int rc_repl_rec_view(int kind, const void *key, size_t klen, const void *val, size_t vlen,
                      rc_repl_cb cb, void *ctx)
 {
@@ -88,25 +146,8 @@ int rc_repl_rec_view(int kind, const void *key, size_t klen, const void *val, si
 		return rc_fail(RC_ERR_INVALID, "a %s record key the directory does not hold",
 		               rc_repl_kind_name(kind) ? rc_repl_kind_name(kind) : "unknown");
 	switch (kind) {
-	case RC_REPL_MEMBER: {
-		rc_member_rec *m = calloc(1, sizeof(*m));
-		if (!m)
-			return rc_fail(RC_ERR_NOMEM, "out of memory");
-		rc = rc_member_decode(val, vlen, m);
-		if (!rc) {
-			r.name = m->username;
-			r.email = m->email;
-			r.full_name = m->full_name;
-			r.role = m->role;
-			r.status = rc_member_status_name(m->status);
-			r.pwhash = m->pwhash;
-			r.uid = m->uid;
-			rc = cb(&r, ctx);
-		}
-		sodium_memzero(m, sizeof(*m));
-		free(m);
-		return rc;
-	}
+	case RC_REPL_MEMBER:
+		return member_view(&r, val, vlen, cb, ctx);
 	case RC_REPL_ROLE: {
 		rc_role ro;
 		if ((rc = rc_role_decode(val, vlen, &ro)) != 0)
@@ -132,27 +173,10 @@ int rc_repl_rec_view(int kind, const void *key, size_t klen, const void *val, si
 		r.name = svc.name;
 		return cb(&r, ctx);
 	}
-	case RC_REPL_SVCUSER: {
-		rc_svcuser_rec u;
-		if ((rc = rc_svcuser_decode(val, vlen, &u)) == 0) {
-			r.name = u.pub.username;
-			r.uid = u.pub.uid;
-			rc = cb(&r, ctx);
-		}
-		sodium_memzero(&u, sizeof(u));
-		return rc;
-	}
-	case RC_REPL_TOKEN: {
-		rc_token_rec tk;
-		if ((rc = rc_token_decode(val, vlen, &tk)) == 0) {
-			r.name = tk.pub.id;
-			r.owner = tk.pub.owner;
-			r.uid = tk.pub.owner_uid;
-			rc = cb(&r, ctx);
-		}
-		sodium_memzero(&tk, sizeof(tk));
-		return rc;
-	}
+	case RC_REPL_SVCUSER:
+		return svcuser_view(&r, val, vlen, cb, ctx);
+	case RC_REPL_TOKEN:
+		return token_view(&r, val, vlen, cb, ctx);
 	case RC_REPL_SETTING:
 		if (klen > RC_SETTING_MAX)
 			return RC_OK;
@@ -447,68 +471,92 @@ static int codec_ok(int rc, int kind)
 	               kind_names[kind], rc_errmsg());
 }
 
+/* a member record: checked, stored, its uid and email indexes moved */
+static int member_check_put(rc_txn *t, int kind, const void *key, size_t klen, const void *val,
+                            size_t vlen)
+{
+	rc_member_rec *m = calloc(1, sizeof(*m)), *old = calloc(1, sizeof(*old));
+	rc_val ov;
+	int rc;
+
+	if (!m || !old) {
+		free(m);
+		free(old);
+		return rc_fail(RC_ERR_NOMEM, "out of memory");
+	}
+	rc = codec_ok(rc_member_decode(val, vlen, m), kind);
+	if (!rc && (strlen(m->username) != klen || memcmp(m->username, key, klen) != 0))
+		rc = rc_fail(RC_ERR_INVALID, "a member record under another name's key");
+	if (!rc && rc_store_get(t, DB_MEMBERS, key, klen, &ov) == RC_OK &&
+	    rc_member_decode(ov.data, ov.size, old) == RC_OK) {
+		if (old->uid != m->uid)
+			rc = uid_idx_del_if(t, old->uid, old->username);
+		if (!rc && strcasecmp(old->email, m->email) != 0)
+			rc = email_idx_del_if(t, old->email, old->username);
+	}
+	if (!rc)
+		rc = rc_member_put(t, m);
+	if (!rc)
+		rc = rc_uid_index_put(t, m->uid, 'm', m->username);
+	if (!rc)
+		rc = email_idx_put(t, m->email, m->username);
+	sodium_memzero(m, sizeof(*m));
+	sodium_memzero(old, sizeof(*old));
+	free(m);
+	free(old);
+	return rc;
+}
+
+/* a service user record: checked, stored, its uid indexed */
+static int svcuser_check_put(rc_txn *t, int kind, const void *key, size_t klen, const void *val,
+                             size_t vlen)
+{
+	rc_svcuser_rec u;
+	int rc;
+
+	rc = codec_ok(rc_svcuser_decode(val, vlen, &u), kind);
+	if (!rc && (strlen(u.pub.username) != klen || memcmp(u.pub.username, key, klen) != 0))
+		rc = rc_fail(RC_ERR_INVALID, "a service user record under another name's key");
+	if (!rc)
+		rc = rc_svcuser_put(t, &u);
+	if (!rc)
+		rc = rc_uid_index_put(t, u.pub.uid, 's', u.pub.username);
+	sodium_memzero(&u, sizeof(u));
+	return rc;
+}
+
+/* a token record: checked, stored with its owner's index entry */
+static int token_check_put(rc_txn *t, int kind, const void *key, size_t klen, const void *val,
+                           size_t vlen)
+{
+	rc_token_rec tk;
+	char ok[RC_TOKEN_OWNER_KEY_LEN];
+	int rc;
+
+	rc = codec_ok(rc_token_decode(val, vlen, &tk), kind);
+	if (!rc && memcmp(tk.pub.id, (const char *)key + 1, RC_TOKEN_ID_LEN) != 0)
+		rc = rc_fail(RC_ERR_INVALID, "a token record under another id's key");
+	if (!rc)
+		rc = rc_store_put(t, DB_TOKENS, key, klen, val, vlen, 0);
+	if (!rc)
+		rc = rc_store_put(t, DB_TOKENS, ok,
+		                   rc_token_owner_key(tk.pub.owner_uid, tk.pub.id, ok), "", 0, 0);
+	sodium_memzero(&tk, sizeof(tk));
+	return rc;
+}
+
 static int record_check_put(rc_txn *t, int kind, const void *key, size_t klen, const void *val,
                             size_t vlen)
 {
 	int rc;
 
 	switch (kind) {
-	case RC_REPL_MEMBER: {
-		rc_member_rec *m = calloc(1, sizeof(*m)), *old = calloc(1, sizeof(*old));
-		rc_val ov;
-		if (!m || !old) {
-			free(m);
-			free(old);
-			return rc_fail(RC_ERR_NOMEM, "out of memory");
-		}
-		rc = codec_ok(rc_member_decode(val, vlen, m), kind);
-		if (!rc && (strlen(m->username) != klen || memcmp(m->username, key, klen) != 0))
-			rc = rc_fail(RC_ERR_INVALID, "a member record under another name's key");
-		if (!rc && rc_store_get(t, DB_MEMBERS, key, klen, &ov) == RC_OK &&
-		    rc_member_decode(ov.data, ov.size, old) == RC_OK) {
-			if (old->uid != m->uid)
-				rc = uid_idx_del_if(t, old->uid, old->username);
-			if (!rc && strcasecmp(old->email, m->email) != 0)
-				rc = email_idx_del_if(t, old->email, old->username);
-		}
-		if (!rc)
-			rc = rc_member_put(t, m);
-		if (!rc)
-			rc = rc_uid_index_put(t, m->uid, 'm', m->username);
-		if (!rc)
-			rc = email_idx_put(t, m->email, m->username);
-		sodium_memzero(m, sizeof(*m));
-		sodium_memzero(old, sizeof(*old));
-		free(m);
-		free(old);
-		return rc;
-	}
-	case RC_REPL_SVCUSER: {
-		rc_svcuser_rec u;
-		rc = codec_ok(rc_svcuser_decode(val, vlen, &u), kind);
-		if (!rc && (strlen(u.pub.username) != klen || memcmp(u.pub.username, key, klen) != 0))
-			rc = rc_fail(RC_ERR_INVALID, "a service user record under another name's key");
-		if (!rc)
-			rc = rc_svcuser_put(t, &u);
-		if (!rc)
-			rc = rc_uid_index_put(t, u.pub.uid, 's', u.pub.username);
-		sodium_memzero(&u, sizeof(u));
-		return rc;
-	}
-	case RC_REPL_TOKEN: {
-		rc_token_rec tk;
-		char ok[RC_TOKEN_OWNER_KEY_LEN];
-		rc = codec_ok(rc_token_decode(val, vlen, &tk), kind);
-		if (!rc && memcmp(tk.pub.id, (const char *)key + 1, RC_TOKEN_ID_LEN) != 0)
-			rc = rc_fail(RC_ERR_INVALID, "a token record under another id's key");
-		if (!rc)
-			rc = rc_store_put(t, DB_TOKENS, key, klen, val, vlen, 0);
-		if (!rc)
-			rc = rc_store_put(t, DB_TOKENS, ok,
-			                   rc_token_owner_key(tk.pub.owner_uid, tk.pub.id, ok), "", 0, 0);
-		sodium_memzero(&tk, sizeof(tk));
-		return rc;
-	}
+	case RC_REPL_MEMBER:
+		return member_check_put(t, kind, key, klen, val, vlen);
+	case RC_REPL_SVCUSER:
+		return svcuser_check_put(t, kind, key, klen, val, vlen);
+	case RC_REPL_TOKEN:
+		return token_check_put(t, kind, key, klen, val, vlen);
 	case RC_REPL_ROLE: {
 		rc_role ro;
 		rc = codec_ok(rc_role_decode(val, vlen, &ro), kind);
@@ -630,6 +678,52 @@ static int email_free(rc_txn *t, const char *dn, const char *email, const char *
 	               (const char *)v.data);
 }
 
+/* a member entry's attributes: its record's, its uid and email free */
+static int member_attrs_check(rc_txn *t, int kind, const char *dn, const void *val, size_t vlen,
+                              const rc_repl_attrs *at)
+{
+	rc_member_rec *m = calloc(1, sizeof(*m));
+	char hex[2 * RC_NAME_MAX + 1];
+	int rc;
+
+	if (!m)
+		return rc_fail(RC_ERR_NOMEM, "out of memory");
+	rc = codec_ok(rc_member_decode(val, vlen, m), kind);
+	if (!rc)
+		sodium_bin2hex(hex, sizeof(hex), (const unsigned char *)m->role, strlen(m->role));
+	if (!rc && !(rc = same(dn, "rcRole", at->role, m->role)) &&
+	    !(rc = same_ref(dn, "rcRoleRef", at->role_ref, "cn", hex, "roles")) &&
+	    !(rc = same(dn, "rcStatus", at->status, rc_member_status_name(m->status))) &&
+	    !(rc = same_uint(dn, "rcUidNumber", at->uid_number, m->uid)) &&
+	    !(rc = same(dn, "mail", at->mail, m->email)) &&
+	    !(rc = uid_free(t, dn, m->uid, 'm', m->username)))
+		rc = email_free(t, dn, m->email, m->username);
+	sodium_memzero(m, sizeof(*m));
+	free(m);
+	return rc;
+}
+
+/* a token entry's attributes: its record's, the owner's uid that member's */
+static int token_attrs_check(rc_txn *t, int kind, const char *dn, const void *val, size_t vlen,
+                             const rc_repl_attrs *at)
+{
+	rc_token_rec tk;
+	char k, who[RC_NAME_MAX + 1];
+	int rc;
+
+	if ((rc = codec_ok(rc_token_decode(val, vlen, &tk), kind)) == 0 &&
+	    !(rc = same(dn, "uid", at->uid, tk.pub.owner)) &&
+	    !(rc = same_ref(dn, "rcMemberRef", at->member_ref, "uid", tk.pub.owner, "members"))) {
+		/* whose it is: the uid, the member of that name in this store */
+		rc = rc_uid_index_get(t, tk.pub.owner_uid, &k, who);
+		if (rc == RC_ERR_NOTFOUND || (!rc && (k != 'm' || strcmp(who, tk.pub.owner))))
+			rc = rc_fail(RC_ERR_INVALID, "%.200s: a token of uid %u, not member %s's",
+			             dn, (unsigned)tk.pub.owner_uid, tk.pub.owner);
+	}
+	sodium_memzero(&tk, sizeof(tk));
+	return rc;
+}
+
 static int attrs_check(rc_txn *t, int kind, const void *key, size_t klen, const void *val,
                        size_t vlen, const rc_repl_attrs *at)
 {
@@ -639,25 +733,8 @@ static int attrs_check(rc_txn *t, int kind, const void *key, size_t klen, const 
 	if (rc)
 		return rc;
 	switch (kind) {
-	case RC_REPL_MEMBER: {
-		rc_member_rec *m = calloc(1, sizeof(*m));
-		char hex[2 * RC_NAME_MAX + 1];
-		if (!m)
-			return rc_fail(RC_ERR_NOMEM, "out of memory");
-		rc = codec_ok(rc_member_decode(val, vlen, m), kind);
-		if (!rc)
-			sodium_bin2hex(hex, sizeof(hex), (const unsigned char *)m->role, strlen(m->role));
-		if (!rc && !(rc = same(dn, "rcRole", at->role, m->role)) &&
-		    !(rc = same_ref(dn, "rcRoleRef", at->role_ref, "cn", hex, "roles")) &&
-		    !(rc = same(dn, "rcStatus", at->status, rc_member_status_name(m->status))) &&
-		    !(rc = same_uint(dn, "rcUidNumber", at->uid_number, m->uid)) &&
-		    !(rc = same(dn, "mail", at->mail, m->email)) &&
-		    !(rc = uid_free(t, dn, m->uid, 'm', m->username)))
-			rc = email_free(t, dn, m->email, m->username);
-		sodium_memzero(m, sizeof(*m));
-		free(m);
-		return rc;
-	}
+	case RC_REPL_MEMBER:
+		return member_attrs_check(t, kind, dn, val, vlen, at);
 	case RC_REPL_INVITATION: {
 		rc_invitation inv;
 		char hex[2 * RC_NAME_MAX + 1];
@@ -678,21 +755,8 @@ static int attrs_check(rc_txn *t, int kind, const void *key, size_t klen, const 
 		sodium_memzero(&u, sizeof(u));
 		return rc;
 	}
-	case RC_REPL_TOKEN: {
-		rc_token_rec tk;
-		char k, who[RC_NAME_MAX + 1];
-		if ((rc = codec_ok(rc_token_decode(val, vlen, &tk), kind)) == 0 &&
-		    !(rc = same(dn, "uid", at->uid, tk.pub.owner)) &&
-		    !(rc = same_ref(dn, "rcMemberRef", at->member_ref, "uid", tk.pub.owner, "members"))) {
-			/* whose it is: the uid, the member of that name in this store */
-			rc = rc_uid_index_get(t, tk.pub.owner_uid, &k, who);
-			if (rc == RC_ERR_NOTFOUND || (!rc && (k != 'm' || strcmp(who, tk.pub.owner))))
-				rc = rc_fail(RC_ERR_INVALID, "%.200s: a token of uid %u, not member %s's",
-				             dn, (unsigned)tk.pub.owner_uid, tk.pub.owner);
-		}
-		sodium_memzero(&tk, sizeof(tk));
-		return rc;
-	}
+	case RC_REPL_TOKEN:
+		return token_attrs_check(t, kind, dn, val, vlen, at);
 	default:
 		return RC_OK;
 	}
