@@ -207,18 +207,14 @@ static void age_format(int64_t secs, char *buf, size_t len)
 		snprintf(buf, len, "%lld days", (long long)(secs / 86400));
 }
 
-RC_API void rc_fleet_doctor(const char *state_dir, const char *host, const char *uris,
-                            const rc_replica_status *rs, int64_t now, rc_check_cb cb, void *ctx)
+/* rollcalld: running and connected (true), or why not (START: the advice) */
+static bool fleet_daemon_check(const char *state_dir, int64_t now, const char *start,
+                               rc_check_cb cb, void *ctx)
 {
-	char line[512], a1[32], a2[32];
+	char line[512], a1[32];
 	int64_t age = 0;
 	bool connected = false;
-	const char *start = "start rollcalld (\"systemctl enable --now rollcalld\"; "
-	                    "rollcalld -f in the foreground shows why it stops)";
 
-	report(cb, ctx, RC_CHECK_OK, "fleet", NULL, "host \"%s\" of the fleet at %s", host, uris);
-
-	/* rollcalld: running and connected, or why not */
 	if (read_daemon_status(state_dir, now, line, sizeof(line), &age) < 0) {
 		report(cb, ctx, RC_CHECK_WARN, "rollcalld", start,
 		       "rollcalld has never run here (no %s/rollcalld.status): the replica does "
@@ -245,6 +241,20 @@ RC_API void rc_fleet_doctor(const char *state_dir, const char *host, const char 
 		       "rollcalld is not running (\"%s\", %s ago): changes made in the directory "
 		       "do not arrive", line, a1);
 	}
+	return connected;
+}
+
+RC_API void rc_fleet_doctor(const char *state_dir, const char *host, const char *uris,
+                            const rc_replica_status *rs, int64_t now, rc_check_cb cb, void *ctx)
+{
+	char a1[32], a2[32];
+	const char *start = "start rollcalld (\"systemctl enable --now rollcalld\"; "
+	                    "rollcalld -f in the foreground shows why it stops)";
+
+	report(cb, ctx, RC_CHECK_OK, "fleet", NULL, "host \"%s\" of the fleet at %s", host, uris);
+
+	/* rollcalld: running and connected, or why not */
+	bool connected = fleet_daemon_check(state_dir, now, start, cb, ctx);
 
 	/* the replica: a refresh completed, and how old its data may be */
 	if (!rs->cookie[0]) {
