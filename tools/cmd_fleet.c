@@ -239,8 +239,10 @@ static void provider_init_print(bool json, const char *out, const char *suffix,
 {
 	if (json) {
 		struct record *r = record_new();
+		char adn[300];
+		snprintf(adn, sizeof(adn), "cn=admin,%s", suffix);
 		record_str(r, "ldif", out);
-		record_str(r, "admin_dn", "");
+		record_str(r, "admin_dn", adn);
 		if (secret)
 			record_str(r, "admin_password", secret);
 		if (rsecret) {

@@ -35,6 +35,8 @@ init_store
 rc fleet export --suffix "$SUFFIX" --out "$TMP/export.ldif" >/dev/null
 P=$TMP/provider
 provider_make "$P" "$TMP/export.ldif" || { echo "1..$((T + 1))"; not_ok "provider set-up"; exit 1; }
+admin_dn_given() { [ "$(python3 -c "import json; print(json.load(open('$P/init.json'))['admin_dn'])")" = "cn=admin,$SUFFIX" ]; }
+check "provider-init --json names the administrator's DN" admin_dn_given
 # also on this host's first address that is not loopback (if it has one):
 # plain ldap:// there must StartTLS before any secret goes
 IP=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$' | grep -v '^127\.' | head -1)
