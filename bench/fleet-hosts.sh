@@ -13,7 +13,8 @@
 # Then the same for 100 members added straight to the directory with
 # ldapadd as the fleet's administrator (over ldapi in the hub): rollcalld's
 # own latency without the tool's cost (bind, pre-check, write).
-# Goal (issue 18): p99 <= 1 s.  The namespaces and every process are
+# Goal (issue 18): p99 <= 1 s, reported, not enforced; a change some host
+# never shows within 10 s fails the bench (exit 1).  The namespaces and every process are
 # removed on exit (lib.sh's EXIT trap).
 #
 # Usage: bench/fleet-hosts.sh BUILDDIR   (BENCH_FLEET_CHANGES: 100, a
@@ -163,10 +164,14 @@ echo "|---|---|---|---|---|"
 for k in invite set-role deactivate activate revoke; do
 	[ -e "$TMP/lat.$k" ] && echo "| tool: $k | $(stats "$TMP/lat.$k")"
 done
-echo "| **tool on host 1, all $CH** | $(stats "$TMP"/lat.invite "$TMP"/lat.set-role "$TMP"/lat.deactivate "$TMP"/lat.activate "$TMP"/lat.revoke)"
+tool=
+for k in invite set-role deactivate activate revoke; do [ -e "$TMP/lat.$k" ] && tool="$tool $TMP/lat.$k"; done
+echo "| **tool on host 1, all $CH** | $(stats $tool)"
 echo "| **ldapadd as administrator, $CH** | $(stats "$TMP/lat.direct")"
-p99=$(cat "$TMP"/lat.invite "$TMP"/lat.set-role "$TMP"/lat.deactivate "$TMP"/lat.activate "$TMP"/lat.revoke |
+p99=$(cat $tool |
 	cut -d' ' -f1 | sed 's/miss/99999/' | sort -g | awk '{ v[NR] = $1 } END { print v[int(NR * 0.99 + 0.5)] }')
 echo "tool changes, p99 from the command's start: $p99 ms (goal: <= 1000: $(awk -v p="$p99" 'BEGIN { print (p <= 1000) ? "met" : "missed" }'))"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+# a change some host never showed: the fleet is broken, not slow
+if grep -q miss "$TMP"/lat.*; then die "$(cat "$TMP"/lat.* | grep -c miss) samples never visible (10 s)"; fi
 exit 0
