@@ -27,43 +27,7 @@
 require_fleet
 : "${PAM_MODULE:?}" "${PAMDRIVE:?}" "${PAM_WRAPPER_LIB:?}" "${NSS_MODULE:?}"
 N=10
-NSP=rcfleet-$$-
-HUB=${NSP}hub
-NS_MADE=
-
-no_netns() {
-	if [ -n "${CI:-}" ]; then echo "1..1"; echo "not ok 1 - $1 (CI has network namespaces)"; exit 1; fi
-	echo "1..0 # SKIP $1"; exit 0
-}
-netns_del() {
-	local p
-	for p in $(ip netns pids "$1" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-	ip netns del "$1" 2>/dev/null
-}
-netns_cleanup() { local n; for n in $NS_MADE; do netns_del "$n"; done; NS_MADE=; }
-trap 'fleet_cleanup; netns_cleanup; [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
-mkns() { ip netns add "$1" && NS_MADE="$NS_MADE $1" && ip -n "$1" link set lo up; }
-
-command -v ip >/dev/null 2>&1 || no_netns "no ip(8) (iproute2)"
-command -v unshare >/dev/null 2>&1 || no_netns "no unshare(1)"
-# leftovers of runs killed with SIGKILL (their pid gone): removed
-for n in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^rcfleet-[0-9]*-'); do
-	p=${n#rcfleet-}; p=${p%%-*}
-	[ -e "/proc/$p" ] || netns_del "$n"
-done
-mkns "$HUB" 2>"$ERR" || no_netns "network namespaces unavailable: $(head -1 "$ERR")"
-ip -n "$HUB" link add br0 type bridge 2>"$ERR" || no_netns "no bridge in a namespace: $(head -1 "$ERR")"
-ip -n "$HUB" addr add 10.77.0.1/24 dev br0 && ip -n "$HUB" link set br0 up ||
-	{ echo "1..1"; echo "not ok 1 - the hub's bridge"; exit 1; }
-hn() { echo "${NSP}h$1"; }
-for i in $(seq 1 $N); do
-	mkns "$(hn $i)" &&
-	ip link add "v$i" netns "$HUB" type veth peer name eth0 netns "$(hn $i)" &&
-	ip -n "$HUB" link set "v$i" master br0 up &&
-	ip -n "$(hn $i)" addr add "10.77.0.$((10 + i))/24" dev eth0 &&
-	ip -n "$(hn $i)" link set eth0 up ||
-		{ echo "1..1"; echo "not ok 1 - host $i's namespace and veth"; exit 1; }
-done
+netns_fleet "$N"
 ok "a hub namespace with a bridge and $N host namespaces, one veth each"
 
 # ---- the records: a store of the test's (host 0, no fleet), members and
@@ -86,37 +50,11 @@ check "two tokens minted by login sessions (one to revoke)" test -n "$TOKA" -a -
 rc fleet export --suffix "$SUFFIX" --out "$TMP/export.ldif" >/dev/null
 
 # ---- the provider in the hub: ldap on the bridge's address, ldapi for the
-# administrator (a socket: reachable from any network namespace)
-# hosts reach it over plain ldap:// to another address, so StartTLS: a CA
-# and a certificate for 10.77.0.1 of the test's, the hosts told with
-# LDAPTLS_CACERT
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=rollcall test CA" \
-	-keyout "$TMP/ca.key" -out "$TMP/ca.pem" >/dev/null 2>&1 &&
-openssl req -newkey rsa:2048 -nodes -subj "/CN=10.77.0.1" -keyout "$TMP/tls.key" -out "$TMP/tls.csr" >/dev/null 2>&1 &&
-printf 'subjectAltName=IP:10.77.0.1\n' > "$TMP/san.ext" &&
-openssl x509 -req -in "$TMP/tls.csr" -CA "$TMP/ca.pem" -CAkey "$TMP/ca.key" -CAcreateserial -days 2 \
-	-extfile "$TMP/san.ext" -out "$TMP/tls.pem" >/dev/null 2>&1 || not_ok "a TLS certificate for the provider"
-export LDAPTLS_CACERT=$TMP/ca.pem
-add_tls() {
-	awk -v t="$TMP" '{ print } $0 == "dn: cn=config" {
-		print "olcTLSCACertificateFile: " t "/ca.pem"
-		print "olcTLSCertificateFile: " t "/tls.pem"
-		print "olcTLSCertificateKeyFile: " t "/tls.key" }' "$1" > "$1.tls" && mv "$1.tls" "$1"
-}
+# administrator (a socket: reachable from any network namespace), StartTLS
+# with a CA of the test's (lib.sh: tls_make, add_tls, hub_start)
+tls_make || not_ok "a TLS certificate for the provider"
 P=$TMP/provider
 PROVIDER_EDIT=add_tls provider_make "$P" "$TMP/export.ldif" || { not_ok "provider set-up"; done_testing; exit 1; }
-LDAPI=ldapi://$(echo "$P/ldapi" | sed 's,/,%2F,g')
-HUB_URI=ldap://10.77.0.1/
-hub_start() {
-	local n=0
-	bg_start "$P/slapd.log" ip netns exec "$HUB" slapd -d 0 -F "$P/slapd.d" -h "$HUB_URI $LDAPI" || return 1
-	SLAPD_PID=$BGPID
-	until ldapsearch -x -H "$LDAPI" -s base -b "" namingContexts >/dev/null 2>&1; do
-		proc_gone "$SLAPD_PID" && { echo "# slapd exited: $(tail -n 3 "$P/slapd.log" | tr '\n' ' ')"; return 1; }
-		n=$((n + 1)); [ $n -gt 400 ] && return 1
-		sleep 0.05
-	done
-}
 hub_start || { not_ok "slapd starts in the hub"; done_testing; exit 1; }
 URI=$LDAPI
 ok "slapd answers in the hub namespace ($HUB_URI)"

@@ -26,7 +26,7 @@ fleet_cleanup() {
 	done
 	FLEET_PGIDS=
 }
-trap 'fleet_cleanup; [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
+trap 'fleet_cleanup; netns_cleanup; [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
 trap 'exit 143' TERM INT HUP
 
 # require_fleet: root, slapd and the LDAP tools; a skip with the reason
@@ -174,3 +174,85 @@ synced() { [ "$(fleet_json "$1" 'd["cookie"]')" = True ]; }
 
 # entry_of LDIF DN: the entry DN of an LDIF file (a paragraph)
 entry_of() { awk -v dn="dn: $2" 'BEGIN { RS = ""; ORS = "\n\n" } index($0, dn "\n") == 1' "$1"; }
+
+# ---- hosts in network namespaces (hosts.sh, bench/fleet-hosts.sh): a hub
+# namespace with a bridge (10.77.0.1/24) and host namespaces, one veth each
+# (host I at 10.77.0.(10+I)).  Only namespaces named rcfleet-PID-* are
+# made; the EXIT trap removes them, and ones left by a run killed with
+# SIGKILL (their PID gone) are removed by the next run.
+NSP=rcfleet-$$-
+HUB=${NSP}hub
+HUB_URI=ldap://10.77.0.1/
+NS_MADE=
+no_netns() {
+	if [ -n "${CI:-}" ]; then echo "1..1"; echo "not ok 1 - $1 (CI has network namespaces)"; exit 1; fi
+	echo "1..0 # SKIP $1"; exit 0
+}
+netns_del() {
+	local p
+	for p in $(ip netns pids "$1" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	ip netns del "$1" 2>/dev/null
+}
+netns_cleanup() { local n; for n in $NS_MADE; do netns_del "$n"; done; NS_MADE=; }
+mkns() { ip netns add "$1" && NS_MADE="$NS_MADE $1" && ip -n "$1" link set lo up; }
+# hn I: host I's namespace
+hn() { echo "${NSP}h$1"; }
+
+# netns_fleet N: the hub and N host namespaces (a skip, or a failure in
+# CI, where namespaces are unavailable; "not ok" and exit 1 on a failure)
+netns_fleet() {
+	local n p i
+	command -v ip >/dev/null 2>&1 || no_netns "no ip(8) (iproute2)"
+	command -v unshare >/dev/null 2>&1 || no_netns "no unshare(1)"
+	for n in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^rcfleet-[0-9]*-'); do
+		p=${n#rcfleet-}; p=${p%%-*}
+		[ -e "/proc/$p" ] || netns_del "$n"
+	done
+	mkns "$HUB" 2>"$ERR" || no_netns "network namespaces unavailable: $(head -1 "$ERR")"
+	ip -n "$HUB" link add br0 type bridge 2>"$ERR" || no_netns "no bridge in a namespace: $(head -1 "$ERR")"
+	ip -n "$HUB" addr add 10.77.0.1/24 dev br0 && ip -n "$HUB" link set br0 up ||
+		{ echo "1..1"; echo "not ok 1 - the hub's bridge"; exit 1; }
+	for i in $(seq 1 "$1"); do
+		mkns "$(hn $i)" &&
+		ip link add "v$i" netns "$HUB" type veth peer name eth0 netns "$(hn $i)" &&
+		ip -n "$HUB" link set "v$i" master br0 up &&
+		ip -n "$(hn $i)" addr add "10.77.0.$((10 + i))/24" dev eth0 &&
+		ip -n "$(hn $i)" link set eth0 up ||
+			{ echo "1..1"; echo "not ok 1 - host $i's namespace and veth"; exit 1; }
+	done
+}
+
+# tls_make: a CA and a certificate for 10.77.0.1 in $TMP (hosts reach the
+# hub over plain ldap:// to another address, so StartTLS); exports
+# LDAPTLS_CACERT for the hosts
+tls_make() {
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=rollcall test CA" \
+		-keyout "$TMP/ca.key" -out "$TMP/ca.pem" >/dev/null 2>&1 &&
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=10.77.0.1" -keyout "$TMP/tls.key" -out "$TMP/tls.csr" >/dev/null 2>&1 &&
+	printf 'subjectAltName=IP:10.77.0.1\n' > "$TMP/san.ext" &&
+	openssl x509 -req -in "$TMP/tls.csr" -CA "$TMP/ca.pem" -CAkey "$TMP/ca.key" -CAcreateserial -days 2 \
+		-extfile "$TMP/san.ext" -out "$TMP/tls.pem" >/dev/null 2>&1 || return 1
+	export LDAPTLS_CACERT=$TMP/ca.pem
+}
+# add_tls CONFIG.LDIF: the certificate of tls_make in slapd's configuration
+# (PROVIDER_EDIT=add_tls provider_make ...)
+add_tls() {
+	awk -v t="$TMP" '{ print } $0 == "dn: cn=config" {
+		print "olcTLSCACertificateFile: " t "/ca.pem"
+		print "olcTLSCertificateFile: " t "/tls.pem"
+		print "olcTLSCertificateKeyFile: " t "/tls.key" }' "$1" > "$1.tls" && mv "$1.tls" "$1"
+}
+# hub_start: slapd of the provider directory $P in the hub namespace on
+# $HUB_URI and the ldapi socket $P/ldapi (reachable from any namespace);
+# sets LDAPI and SLAPD_PID
+hub_start() {
+	local n=0
+	LDAPI=ldapi://$(echo "$P/ldapi" | sed 's,/,%2F,g')
+	bg_start "$P/slapd.log" ip netns exec "$HUB" slapd -d 0 -F "$P/slapd.d" -h "$HUB_URI $LDAPI" || return 1
+	SLAPD_PID=$BGPID
+	until ldapsearch -x -H "$LDAPI" -s base -b "" namingContexts >/dev/null 2>&1; do
+		proc_gone "$SLAPD_PID" && { echo "# slapd exited: $(tail -n 3 "$P/slapd.log" | tr '\n' ' ')"; return 1; }
+		n=$((n + 1)); [ $n -gt 400 ] && return 1
+		sleep 0.05
+	done
+}
