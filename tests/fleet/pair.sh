@@ -198,6 +198,11 @@ host_records() { # DIR
 host_is_dir() { local h; h=$(host_records "$1") && [ -n "$h" ] && [ "$h" = "$(dir_records "$2")" ]; }
 hosts_are_dir() { host_is_dir "$SD1" "$1" && host_is_dir "$SD2" "$1"; }
 if wait_for 10 hosts_are_dir 1; then ok "both hosts' replicas equal the directory ($WAITED ms)"; else not_ok "the hosts equal the directory"; fi
+# p2 holds what p1 holds before p1 dies, the hosts' entries (added on p1
+# by host-add, their secrets' hashes) included: the hosts bind to p2 with
+# them (without this wait a fast kill could leave p2 without them, and
+# the hosts refused there: "Invalid credentials")
+if wait_for 30 same_pair; then ok "p2 holds p1's entries, the hosts' included ($WAITED ms)"; else not_ok "p2 holds p1's entries before p1 is killed"; fi
 
 t0=$(date +%s%N)
 kill9 "$PID1"
