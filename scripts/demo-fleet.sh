@@ -127,7 +127,11 @@ if [ ! -f "$ORIGIN/fleet.conf" ] && rc --state-dir "$ORIGIN" member list >/dev/n
 else
 	ORIGIN=$W/origin
 	cmd "rollcall --state-dir origin init --owner alice@example.com --username alice"
-	rc --state-dir "$ORIGIN" init --owner alice@example.com --username alice >/dev/null || exit 1
+	OCODE=$(rc --json --state-dir "$ORIGIN" init --owner alice@example.com --username alice |
+		json 'd["code"]') || exit 1
+	cmd "printf '%s\n' CODE alice-correct-horse | rollcall --state-dir origin member accept --password-stdin"
+	printf '%s\n%s\n' "$OCODE" alice-correct-horse |
+		rc --state-dir "$ORIGIN" member accept --password-stdin >/dev/null || exit 1
 fi
 cmd "rollcall --state-dir ${ORIGIN#$top/} fleet export --suffix $SUFFIX --out provider/origin.ldif"
 rc --state-dir "$ORIGIN" fleet export --suffix "$SUFFIX" --out "$P/origin.ldif" | sed 's/^/    /' || exit 1
@@ -160,24 +164,23 @@ done
 cmd "rollcall --state-dir host3 fleet status"
 rc --state-dir "$W/host3" fleet status | sed 's/^/    /'
 
-step "F4. On host 1: erin is invited, and accepts with a password of her choice"
-cmd "rollcall --state-dir host1 member invite erin@example.com --role developer"
-CODE=$(on 1 "$B/tools/rollcall" --config "$W/rollcall.conf" --state-dir "$W/host1" --json \
+step "F4. On host 1: alice invites erin, who accepts with a password of her choice"
+say "On a host in a fleet the tool writes to the directory, bound as the member who"
+say "acts (root on a host is not a directory administrator: --as names the member,"
+say "whose login password binds; the directory's ACLs check her role and rank)."
+(umask 077; printf 'alice-correct-horse\n' > "$W/alice.pw")
+AS="--as alice --bind-password-file $W/alice.pw"
+cmd "rollcall --state-dir host1 --as alice --bind-password-file alice.pw member invite erin@example.com --role developer"
+CODE=$(on 1 "$B/tools/rollcall" --config "$W/rollcall.conf" --state-dir "$W/host1" $AS --json \
 	member invite erin@example.com --role developer | json 'd["code"]') || exit 1
 say "(her code: $CODE)"
-cmd "printf '%s\n' $CODE erin-sails-the-fleet | rollcall --state-dir host1 member accept --password-stdin"
+cmd "printf '%s\n' $CODE erin-sails-the-fleet | rollcall --state-dir host1 --as alice ... member accept --password-stdin"
 printf '%s\n%s\n' "$CODE" erin-sails-the-fleet |
-	on 1 "$B/tools/rollcall" --config "$W/rollcall.conf" --state-dir "$W/host1" member accept --password-stdin |
-	sed 's/^/    /' || exit 1
-say "Not yet: the tool does not write to the directory; a change made on a host stays"
-say "in that host's store.  So the demo does by hand what it will do: export host 1's"
-say "store as LDIF, take erin's entry, and add it to the directory as the administrator."
-cmd "rollcall --state-dir host1 fleet export --suffix $SUFFIX --out host1.ldif"
-rc --state-dir "$W/host1" fleet export --suffix "$SUFFIX" --out "$W/host1.ldif" >/dev/null || exit 1
-awk -v dn="dn: uid=erin,ou=members,$SUFFIX" 'BEGIN { RS = ""; ORS = "\n\n" } index($0, dn "\n") == 1' \
-	"$W/host1.ldif" > "$W/erin.ldif"
-cmd "ldapadd -H ldapi://... -D cn=admin,$SUFFIX -f erin.ldif   # erin's entry only"
-ldapadd -x -H "$LDAPI" -D "cn=admin,$SUFFIX" -w "$ADMIN_PW" -f "$W/erin.ldif" | sed '/^ *$/d; s/^/    /' || exit 1
+	on 1 "$B/tools/rollcall" --config "$W/rollcall.conf" --state-dir "$W/host1" $AS \
+	member accept --password-stdin | sed 's/^/    /' || exit 1
+cmd "ldapsearch -H ldapi://... -D cn=admin,$SUFFIX -b uid=erin,ou=members,$SUFFIX rcStatus rcRoleRef"
+ldapsearch -x -LLL -H "$LDAPI" -D "cn=admin,$SUFFIX" -w "$ADMIN_PW" -b "uid=erin,ou=members,$SUFFIX" \
+	rcStatus rcRoleRef | sed '/^ *$/d; s/^/    /' || exit 1
 
 # Logins through the real Linux-PAM and pam_rollcall.so, inside a host's
 # namespace with that host's state directory (pam_wrapper and pamdrive, as
