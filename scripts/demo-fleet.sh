@@ -225,6 +225,14 @@ login_on 3 erin erin-sails-the-fleet auth=SUCCESS acct=SUCCESS 2>&1 | sed 's/^/ 
 say "(a wrong password is still refused there:)"
 login_on 3 erin wrong-password auth=AUTH_ERR 2>&1 | sed 's/^/    /' ||
 	{ echo "a wrong password was not refused on host 3"; exit 1; }
+say "(a change needs the directory: refused with exit 4, and nothing changed on host 3)"
+cmd "rollcall --state-dir host3 --as alice ... member deactivate erin"
+st=0
+on 3 "$B/tools/rollcall" --config "$W/rollcall.conf" --state-dir "$W/host3" $AS member deactivate erin \
+	>"$W/deact.out" 2>&1 || st=$?
+sed 's/^/    /' "$W/deact.out"
+say "    (exit status $st)"
+[ "$st" = 4 ] || { echo "the change was not refused with exit 4"; exit 1; }
 
 echo
 echo "Fleet part done: slapd, the three rollcalld's, the namespaces and $W are removed now."
