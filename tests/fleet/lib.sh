@@ -68,7 +68,13 @@ bg_stop() {
 }
 
 free_port() {
-	local p=$((20000 + RANDOM % 30000))
+	# below the kernel's ephemeral range (32768-60999 on Debian): a port
+	# in it may be an outgoing connection's local port when slapd binds
+	# (seen: "Address already in use" under make -j2 check)
+	local lo hi p
+	read -r lo hi < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768
+	[ "${lo:-0}" -gt 12000 ] || lo=32768
+	p=$((10000 + RANDOM % (lo - 10000)))
 	while ss -ltn 2>/dev/null | grep -q ":$p "; do p=$((p + 1)); done
 	echo "$p"
 }
