@@ -366,14 +366,51 @@ static int open_as_caller(struct cli *c, const char *path)
 	return fd;
 }
 
+/* Standard input as read the first time ("-"): a command run again (a
+ * conflict on a fleet host, cli_fleet_run) reads the same again. */
+static struct { char *buf; size_t len; bool read; } stdin_kept;
+
+static int stdin_again(char **buf, size_t *len)
+{
+	if (!(*buf = malloc(stdin_kept.len + 1)))
+		return cli_error(EX_STORE, "out of memory");
+	memcpy(*buf, stdin_kept.buf, stdin_kept.len + 1);
+	*len = stdin_kept.len;
+	return EX_DONE;
+}
+
+static int read_caller_fd(struct cli *c, const char *path, char **buf, size_t *len);
+
 int cli_read_caller_file(struct cli *c, const char *path, char **buf, size_t *len)
+{
+	bool is_stdin = strcmp(path, "-") == 0;
+	int st;
+
+	*buf = NULL;
+	*len = 0;
+	if (is_stdin && stdin_kept.read)
+		return stdin_again(buf, len);
+	st = read_caller_fd(c, path, buf, len);
+	if (st == EX_DONE && is_stdin) {
+		if (!(stdin_kept.buf = malloc(*len + 1))) {
+			free(*buf);
+			*buf = NULL;
+			*len = 0;
+			return cli_error(EX_STORE, "out of memory");
+		}
+		memcpy(stdin_kept.buf, *buf, *len + 1);
+		stdin_kept.len = *len;
+		stdin_kept.read = true;
+	}
+	return st;
+}
+
+static int read_caller_fd(struct cli *c, const char *path, char **buf, size_t *len)
 {
 	size_t cap = 1 << 16, n = 0;
 	char *b;
 	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open_as_caller(c, path);
 
-	*buf = NULL;
-	*len = 0;
 	if (fd < 0)
 		return cli_error(EX_REFUSED, "cannot open %s: %s", path, strerror(errno));
 	rc_slow_work("reading a file");
