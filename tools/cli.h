@@ -31,6 +31,9 @@ struct cli {
 	char as_name[RC_NAME_MAX + 1];
 	const char *bind_pw_file; /* --bind-password-file FILE */
 	bool mail_defer;          /* codes' mails held until the directory commits */
+	char *self_pw;            /* the acting member's password, checked by the
+	                             command (passwd's current one): bound with,
+	                             not asked again (sodium_malloc) */
 };
 
 /* ---- a host in a fleet (fleetrun.c) ----------------------------------------
@@ -38,6 +41,10 @@ struct cli {
 bool cli_fleet_host(const struct cli *c);
 /* --as NAME (root only, a fleet host): the actor becomes that member. */
 int cli_fleet_as(struct cli *c);
+/* The command was given the acting member's own password PW (checked by
+ * lib/ against the replica before anything is sent): on a fleet host the
+ * directory is bound with it instead of asking for it again. */
+void cli_fleet_offer_password(struct cli *c, const char *pw);
 /* FN run with its changes captured and sent to the directory. */
 int cli_fleet_run(struct cli *c, int (*fn)(struct cli *, int, char **), int nargs, char **args);
 /* A secret from the terminal without echo: 0, an exit status, or -1 when

@@ -33,6 +33,8 @@ int cmd_passwd(struct cli *c, int argc, char **argv)
 		sodium_memzero(old, sizeof(old));
 		return rc < 0 ? EX_USAGE : rc;
 	}
+	/* a fleet host binds to the directory with it (checked by lib/ first) */
+	cli_fleet_offer_password(c, old);
 	rc = rc_member_passwd(c->s, &c->actor, old, pw);
 	sodium_memzero(old, sizeof(old));
 	sodium_memzero(pw, sizeof(pw));

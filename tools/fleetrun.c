@@ -189,7 +189,20 @@ static int local_only(struct cli *c, rc_fleet_capture *cap, int st)
 	return st;
 }
 
-/* the member this host binds as, and its password (*PW, asked once) */
+void cli_fleet_offer_password(struct cli *c, const char *pw)
+{
+	size_t n = strlen(pw) + 1;
+
+	if (!cli_fleet_host(c))
+		return;
+	if (c->self_pw)
+		sodium_free(c->self_pw);
+	if ((c->self_pw = sodium_malloc(n)))
+		memcpy(c->self_pw, pw, n);
+}
+
+/* the member this host binds as, and its password (*PW, asked once; the
+ * one the command was given, if any, unless --bind-password-file) */
 static int bind_credentials(struct cli *c, char *member, size_t member_len, char **pw,
                             size_t pwlen)
 {
@@ -201,6 +214,10 @@ static int bind_credentials(struct cli *c, char *member, size_t member_len, char
 		return EX_DONE;
 	if (!(*pw = sodium_malloc(pwlen)))
 		return cli_error(EX_STORE, "out of memory");
+	if (c->self_pw && !c->bind_pw_file && strlen(c->self_pw) < pwlen) {
+		memcpy(*pw, c->self_pw, strlen(c->self_pw) + 1);
+		return EX_DONE;
+	}
 	return bind_password(c, member, *pw, pwlen);
 }
 
@@ -292,6 +309,9 @@ refused:
 	rc_fleet_capture_free(cap);
 	if (pw)
 		sodium_free(pw);
+	if (c->self_pw)
+		sodium_free(c->self_pw);
+	c->self_pw = NULL;
 	rc_fleet_conf_wipe(&fc);
 	return st;
 }
