@@ -81,6 +81,9 @@ int cli_secret_on_argv(const char *command, const char *what, const char *how);
  * bytes before it; free()), opened with the caller's privileges: the
  * setuid tool reads nothing for its caller that the caller could not read
  * itself.  0 or an exit status (reported). */
+/* PATH opened for reading (O_RDONLY|O_CLOEXEC|O_NOCTTY and FLAGS) with the
+ * caller's file system identity (its uid, gid and groups), never root's. */
+int cli_open_as_caller(struct cli *c, const char *path, int flags);
 int cli_read_caller_file(struct cli *c, const char *path, char **buf, size_t *len);
 /* The mail template of KIND (RC_MAIL_*), loaded and checked before any
  * change: *t stays NULL when no mail_command is set.  0 or an exit status

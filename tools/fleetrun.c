@@ -43,7 +43,9 @@ bool cli_fleet_host(const struct cli *c)
 static int password_from_file(struct cli *c, char *buf, size_t len)
 {
 	struct stat st;
-	int fd = open(c->bind_pw_file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	/* opened as the caller (never as root: no probing of root's files, no
+	 * device opened with root's rights), not blocking on a FIFO */
+	int fd = cli_open_as_caller(c, c->bind_pw_file, O_NOFOLLOW | O_NONBLOCK);
 	ssize_t n;
 
 	if (fd < 0)

@@ -341,12 +341,13 @@ int cli_secret_on_argv(const char *command, const char *what, const char *how)
 /* Open PATH with the caller's file-system ids and groups, never root's: a
  * setuid tool reads for its caller only what the caller may read itself
  * (setfsuid/setfsgid: no signal or ptrace right changes meanwhile). */
-static int open_as_caller(struct cli *c, const char *path)
+int cli_open_as_caller(struct cli *c, const char *path, int flags)
 {
 	int fd, e;
 
+	flags |= O_RDONLY | O_CLOEXEC | O_NOCTTY;
 	if (c->caller_ngroups < 0)   /* not setuid root: the process is the caller */
-		return open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		return open(path, flags);
 	if (setgroups((size_t)c->caller_ngroups, c->caller_groups) < 0)
 		return -1;
 	setfsgid(c->caller_gid);
@@ -355,7 +356,7 @@ static int open_as_caller(struct cli *c, const char *path)
 		e = EPERM;
 		fd = -1;
 	} else {
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		fd = open(path, flags);
 		e = errno;
 	}
 	setfsuid(0);
@@ -409,7 +410,7 @@ static int read_caller_fd(struct cli *c, const char *path, char **buf, size_t *l
 {
 	size_t cap = 1 << 16, n = 0;
 	char *b;
-	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open_as_caller(c, path);
+	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : cli_open_as_caller(c, path, 0);
 
 	if (fd < 0)
 		return cli_error(EX_REFUSED, "cannot open %s: %s", path, strerror(errno));

@@ -11,9 +11,10 @@
 #   - a wrong current password is refused here and nothing is sent;
 #   - what dave's role does not allow (an invitation) is refused before
 #     anything is sent; --as is root's;
-#   - --bind-password-file must be dave's own file that no one else may
-#     read: root's file (even one the setuid tool could open) and a
-#     world-readable one are refused, nothing changed.
+#   - --bind-password-file must be dave's own regular file that no one
+#     else may read, opened with dave's rights: root's file (which the
+#     setuid tool could open as root), a world-readable one and a FIFO
+#     are refused, nothing changed.
 if [ -z "${RC_IN_NAMESPACE:-}" ] && [ "$(id -u)" = 0 ]; then
 	export RC_IN_NAMESPACE=1
 	exec unshare --mount --propagation private bash "$0" "$@"
@@ -92,10 +93,14 @@ printf '%s\n' "$OLD" > "$TMP/root.pw"          # root's (the setuid tool could o
 mkdir -m 755 "$TMP/dave" && chown "$DAVE:$DAVE" "$TMP/dave"
 printf '%s\n' "$OLD" > "$TMP/dave/open.pw" && chmod 644 "$TMP/dave/open.pw" && chown "$DAVE:$DAVE" "$TMP/dave/open.pw"
 umask 022
-expect_err 2 "must be a regular file of yours" "a bind password file of root's: refused (exit 2)" \
+expect_err 2 "cannot open .*Permission denied" "a bind password file of root's: not opened, the tool opens it as dave (exit 2)" \
 	as_dave "$TMP/bin/rollcall" --bind-password-file "$TMP/root.pw" member update dave --name 'Dave X'
 expect_err 2 "no one else may read" "a bind password file others may read: refused (exit 2)" \
 	as_dave "$TMP/bin/rollcall" --bind-password-file "$TMP/dave/open.pw" member update dave --name 'Dave X'
+mkfifo -m 600 "$TMP/dave/fifo" && chown "$DAVE:$DAVE" "$TMP/dave/fifo"
+expect_err 2 "must be a regular file" "a FIFO as the bind password file: refused at once, nothing read from it (exit 2)" \
+	timeout 10 setpriv --reuid="$DAVE" --regid="$DAVE" --clear-groups "$TMP/bin/rollcall" \
+	--bind-password-file "$TMP/dave/fifo" member update dave --name 'Dave X'
 dir_dump > "$TMP/d.after"
 check "... nothing of these reached the directory" cmp -s "$TMP/d.before" "$TMP/d.after"
 check "... nor this host's store (the file is refused before anything is written)" test "$(hdump)" = "$h0"
