@@ -15,7 +15,8 @@
 #    shows her on all ten;
 #  - a deactivation and a token revocation made with the tool on host 3
 #    refuse the next login on every host;
-#  - slapd stopped: password and token logins keep working on all ten;
+#  - slapd stopped: password, token and TOTP logins keep working on all
+#    ten; a TOTP code used on a host is refused there the second time;
 #  - host 4's link down while 20 modifies, 5 deletes and 3 adds happen:
 #    once it is back, its replica (rcDb, rcKey, rcRecord of each record,
 #    from "rollcall fleet export" of its store) equals the directory's.
@@ -47,6 +48,12 @@ rc fleet export --suffix "$SUFFIX" --out "$TMP/e1.ldif" >/dev/null
 TOKA_DN=$(tokens "$TMP/e1.ldif" | sed -n 's/^dn: //p')
 TOKB=$(mint)
 check "two tokens minted by login sessions (one to revoke)" test -n "$TOKA" -a -n "$TOKB" -a -n "$TOKA_DN"
+# erin: two-factor authentication enrolled at a login (totp=required)
+invite_accept erin developer
+pam_services "$TMP/pamd0m" "mfa0:totp=required"
+run "$PAM_WRAP" "$TMP/pamd0m" "$PAMDRIVE" -s mfa0 -a 'erin password 12345' -a @enroll erin auth=SUCCESS acct=SUCCESS
+KEY=$(sed -n 's/.*Key: \([A-Z2-7]*\).*/\1/p' "$OUT" | head -1)
+check "erin enrols TOTP at a login" test -n "$KEY"
 rc fleet export --suffix "$SUFFIX" --out "$TMP/export.ldif" >/dev/null
 
 # ---- the provider in the hub: ldap on the bridge's address, ldapi for the
@@ -160,6 +167,24 @@ for i in $(seq 1 $N); do
 done
 echo "# figure: $((2 * N)) logins and $N lookups with slapd stopped: $((($(date +%s%N) - t0) / 1000000)) ms"
 check "slapd stopped: password and token logins (and NSS) work on all $N hosts${bad:+ (failed:$bad)}" test -z "$bad"
+# two-factor with the directory down (pam_rollcall(8) "TWO-FACTOR ON A HOST
+# IN A FLEET"): each host checks the code against its replica; a code is
+# single-use per host (its own last accepted step), so the same code is
+# taken once on each host and refused the second time on one
+code_at() { oathtool --totp -b "$KEY" --now="@$1"; }
+pam_at() { local i=$1 w=$2; shift 2; ip netns exec "$(hn $i)" "$PAM_WRAP" "$TMP/pamd$i" "$AT_TIME" "$w" "$PAMDRIVE" -s login "$@"; }
+TS=$(( $(date +%s) / 30 * 30 + 121 ))
+C=$(code_at "$TS")
+bad=
+for i in $(seq 1 $N); do
+	pam_at "$i" "@$TS" -a 'erin password 12345' -a "$C" erin auth=SUCCESS acct=SUCCESS >/dev/null 2>&1 || bad="$bad $i"
+done
+check "slapd stopped: erin logs in with her password and a TOTP code on all $N hosts${bad:+ (failed:$bad)}" test -z "$bad"
+expect 0 "... the same code again on host 5 is refused (single use on a host)" \
+	pam_at 5 "@$((TS + 5))" -a 'erin password 12345' -a "$C" erin auth=AUTH_ERR
+expect 0 "... the password alone is refused on host 9" pam_at 9 "@$((TS + 60))" -a 'erin password 12345' erin auth=AUTH_ERR
+expect 0 "... and the next step's code logs her in on host 5" \
+	pam_at 5 "@$((TS + 30))" -a 'erin password 12345' -a "$(code_at $((TS + 30)))" erin auth=SUCCESS acct=SUCCESS
 hub_start || { not_ok "slapd restarts"; done_testing; exit 1; }
 ok "slapd restarted"
 
