@@ -9,7 +9,7 @@
 # and pamdrive (state_dir= the host's).  Membership changes are made with
 # the tool on the hosts (root acting as alice, --as, bound to the directory
 # as her over StartTLS from the host's namespace); the bulk changes while
-# host 4 is cut off are written as the fleet's administrator from records
+# hosts 4-6 are cut off are written as the fleet's administrator from records
 # made in a store of the test's, as sync.sh does.
 #  - a member invited with the tool on host 1 logs in on host 7, getent
 #    shows her on all ten;
@@ -17,9 +17,13 @@
 #    refuse the next login on every host;
 #  - slapd stopped: password, token and TOTP logins keep working on all
 #    ten; a TOTP code used on a host is refused there the second time;
-#  - host 4's link down while 20 modifies, 5 deletes and 3 adds happen:
-#    once it is back, its replica (rcDb, rcKey, rcRecord of each record,
-#    from "rollcall fleet export" of its store) equals the directory's.
+#  - a partition: the links of hosts 4, 5 and 6 (a third) down while 20
+#    modifies, 5 deletes and 3 adds happen: both sides keep serving logins,
+#    the cut-off hosts by the last state they had (a member deleted
+#    meanwhile still logs in there, and nowhere once they are back); once
+#    the links are back, each one's replica (rcDb, rcKey, rcRecord of each
+#    record, from "rollcall fleet export" of its store) equals the
+#    directory's.
 # Waits are bounded and their times printed ("# figure:"), never asserted.
 # Only namespaces named rcfleet-PID-* are made; they are removed on any
 # exit, and a run killed with SIGKILL leaves ones the next run removes
@@ -188,7 +192,8 @@ expect 0 "... and the next step's code logs her in on host 5" \
 hub_start || { not_ok "slapd restarts"; done_testing; exit 1; }
 ok "slapd restarted"
 
-# ---- host 4's link down while 20 modifies, 5 deletes and 3 adds happen
+# ---- a partition: hosts 4, 5 and 6 cut off while 20 modifies, 5 deletes
+# and 3 adds happen
 for i in $(seq 1 20); do rc member set-role "m$i" read-only >/dev/null || not_ok "set-role m$i"; done
 for n in n1 n2 n3; do invite_accept "$n" developer; done
 rc fleet export --suffix "$SUFFIX" --out "$TMP/e4.ldif" >/dev/null
@@ -213,13 +218,14 @@ for para in text.split("\n\n"):
 PY
 for n in n1 n2 n3; do entry_of "$TMP/e4.ldif" "uid=$n,ou=members,$SUFFIX"; done > "$TMP/adds.ldif"
 check "20 modifies and 3 adds prepared" test "$(grep -c '^changetype: modify' "$TMP/mods.ldif")" = 20 -a "$(grep -c '^dn: ' "$TMP/adds.ldif")" = 3
-until_down() { ! ip netns exec "$(hn 4)" timeout 2 bash -c ': < /dev/tcp/10.77.0.1/389' 2>/dev/null; }
-ip -n "$(hn 4)" link set eth0 down
-check "host 4's link is down (the hub unreachable)" until_down
+CUT="4 5 6"
+until_down() { ! ip netns exec "$(hn "$1")" timeout 2 bash -c ': < /dev/tcp/10.77.0.1/389' 2>/dev/null; }
+for i in $CUT; do ip -n "$(hn $i)" link set eth0 down; done
+check "the links of hosts $CUT are down (the hub unreachable)" sh -c "$(declare -f until_down); for i in $CUT; do until_down \$i || exit 1; done"
 run as_admin ldapmodify -f "$TMP/mods.ldif"; m=$st
 for i in 21 22 23 24 25; do as_admin ldapdelete "uid=m$i,ou=members,$SUFFIX" >/dev/null 2>&1 || m=1; done
 run as_admin ldapadd -f "$TMP/adds.ldif"; [ "$st" = 0 ] || m=1
-check "20 modifies, 5 deletes and 3 adds in the directory while host 4 is cut off" test "$m" = 0
+check "20 modifies, 5 deletes and 3 adds in the directory while hosts $CUT are cut off" test "$m" = 0
 # the directory's records and a host's: rcDb, rcKey, rcRecord of each
 dir_records() {
 	as_admin ldapsearch -LLL -o ldif-wrap=no -b "$SUFFIX" '(objectClass=rcReplicated)' rcDb rcKey rcRecord > "$TMP/dir.ldif" &&
@@ -247,24 +253,39 @@ host_records() {
 }
 same_as_dir() { [ "$(host_records "$1")" = "$(dir_records)" ]; }
 if wait_for 10 same_as_dir 1; then ok "host 1 (online) follows ($WAITED ms)"; else not_ok "host 1 equals the directory"; fi
-h4_differs() { ! same_as_dir 4; }
-check "host 4, cut off, still differs from the directory" h4_differs
-# kept down until host 4's rollcalld notices (keepalive): it catches up by
-# a new refresh, not by the old connection's queued changes
-h4_disconnected() { "$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$(SDH 4)" fleet status | grep -q 'rollcalld: *disconnected'; }
-if wait_for 30 h4_disconnected; then ok "host 4's rollcalld notices the dead link ($WAITED ms after the changes)"
-else not_ok "host 4's rollcalld notices the dead link"; fi
-ip -n "$(hn 4)" link set eth0 up
-if wait_for 30 same_as_dir 4; then
-	ok "host 4's link up: its replica equals the directory record by record ($WAITED ms)"
-	echo "# figure: host 4 back -> replica equal to the directory: $WAITED ms"
-else
-	not_ok "host 4's replica equals the directory after its link returns"
-	diff <(host_records 4) <(dir_records) | cut -c1-100 | head -10 | sed 's/^/# /'
-fi
-gone4() { ! nss_on 4 getent passwd "$1"; }
-check "... deletes included: m21 gone from host 4 (glibc NSS)" gone4 m21
-expect_out 0 '^n3:' "... and n3 added" nss_on 4 getent passwd n3
+h_differs() { ! same_as_dir "$1"; }
+for i in $CUT; do check "host $i, cut off, still differs from the directory" h_differs "$i"; done
+# both sides serve logins: the cut-off hosts by the last state they had
+m21_in() { pam_on "$1" -a 'm21 password 12345' m21 auth=SUCCESS acct=SUCCESS; }
+m21_out() { ! m21_in "$1"; }
+if wait_for 10 m21_out 8; then ok "connected side: m21, deleted in the directory, is refused on host 8"
+else not_ok "m21 refused on host 8"; fi
+expect 0 "... alice logs in on host 2" pam_on 2 -a 'alice password 1' alice auth=SUCCESS acct=SUCCESS
+expect 0 "cut-off side: m21 still logs in on host 5 (the last state it had)" m21_in 5
+expect 0 "... and alice on host 6" pam_on 6 -a 'alice password 1' alice auth=SUCCESS acct=SUCCESS
+# kept down until their rollcalld notice (keepalive): they catch up by a
+# new refresh, not by the old connection's queued changes
+h_disconnected() { "$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$(SDH $1)" fleet status | grep -q 'rollcalld: *disconnected'; }
+all_disconnected() { local i; for i in $CUT; do h_disconnected "$i" || return 1; done; }
+if wait_for 30 all_disconnected; then ok "the rollcalld of hosts $CUT notice the dead links ($WAITED ms after the changes)"
+else not_ok "the cut-off hosts' rollcalld notice the dead links"; fi
+t0=$(date +%s%N)
+for i in $CUT; do ip -n "$(hn $i)" link set eth0 up; done
+for i in $CUT; do
+	if wait_for 30 same_as_dir "$i"; then
+		ok "host $i's link up: its replica equals the directory record by record"
+		echo "# figure: links up -> host $i's replica equal to the directory: $((($(date +%s%N) - t0) / 1000000)) ms"
+	else
+		not_ok "host $i's replica equals the directory after its link returns"
+		diff <(host_records "$i") <(dir_records) | cut -c1-100 | head -10 | sed 's/^/# /'
+	fi
+done
+gone_on() { ! nss_on "$2" getent passwd "$1"; }
+for i in $CUT; do
+	check "... host $i: deletes included, m21 gone (glibc NSS)" gone_on m21 "$i"
+	expect_out 0 '^n3:' "... host $i: n3 added" nss_on "$i" getent passwd n3
+done
+expect 0 "... m21's next login is refused on host 5, back" m21_out 5
 echo "# $(dir_records | wc -l) records compared"
 
 done_testing
