@@ -62,6 +62,7 @@ static struct {
 	bool reload_now;          /* ... at once, without the backoff */
 	bool failed;              /* a batch failed: this session applies nothing more */
 	bool in_refresh;
+	bool present_done;        /* this refresh had a present phase */
 	struct op *q;
 	size_t nq, capq;
 	size_t applied_total;
@@ -207,12 +208,6 @@ static int flush(bool set_cookie, const struct berval *cookie)
 			break;
 		case OP_MARK:
 			rc = rc_replica_mark(D.r, o->uuid);
-			if (rc == RC_ERR_NOTFOUND) {
-				logmsg(LOG_WARNING, "the provider has an entry this host never had as "
-				       "unchanged since its cookie (a directory restored or reloaded?): "
-				       "a full reload follows");
-				D.full_reload = true;
-			}
 			break;
 		case OP_SWEEP:
 			rc = rc_replica_sweep(D.r, &removed);
@@ -372,15 +367,8 @@ static int on_intermediate(ldap_sync_t *ls, LDAPMessage *msg, BerVarray uuids,
 	char *oid = NULL;
 	struct berval *data = NULL;
 	if (ldap_parse_intermediate(ls->ls_ld, msg, &oid, &data, NULL, 0) == LDAP_SUCCESS && data &&
-	    data->bv_len && (unsigned char)data->bv_val[0] == LDAP_TAG_SYNC_REFRESH_PRESENT) {
-		struct op *o = op_new(OP_SWEEP, NULL);
-		if (!o) {
-			ldap_memfree(oid);
-			ber_bvfree(data);
-			return LDAP_NO_MEMORY;
-		}
-		snprintf(o->kind, sizeof(o->kind), "present phase");
-	}
+	    data->bv_len && (unsigned char)data->bv_val[0] == LDAP_TAG_SYNC_REFRESH_PRESENT)
+		D.present_done = true;   /* swept when the refresh is complete */
 	ldap_memfree(oid);
 	if (data)
 		ber_bvfree(data);
@@ -452,19 +440,37 @@ static int session(void)
 	rc_replica_refresh_start(D.r);
 	rc_store_batch(D.s, 1);
 	D.in_refresh = true;
+	D.present_done = false;
 	D.failed = false;
 	bool full = !ls->ls_cookie.bv_val;
 	rc = ldap_sync_init(ls, LDAP_SYNC_REFRESH_AND_PERSIST);
 	if (rc == LDAP_SUCCESS) {
-		/* the refresh is complete: its last changes with its cookie.  One
-		 * without a cookie sent the whole content (ending with a delete
-		 * phase, syncprov's way): whatever it did not send goes too */
-		struct op *o = full ? op_new(OP_SWEEP, NULL) : NULL;
-		if (full && !o)
-			rc = LDAP_NO_MEMORY;
-		else if (o)
-			snprintf(o->kind, sizeof(o->kind), "full refresh");
+		/* the refresh is complete.  Its last changes are applied first;
+		 * then, unless entries the provider called present never came
+		 * (this host cannot trust its cookie: a full reload), the sweep
+		 * and the cookie in one transaction (never a cookie ahead of its
+		 * data).  The sweep: at the end of a present phase, or of a
+		 * refresh without a cookie (the whole content, ending with a
+		 * delete phase, syncprov's way), whatever the provider neither
+		 * sent nor marked goes */
 		D.in_refresh = false;
+		if (flush(false, NULL))
+			rc = LDAP_OTHER;
+		size_t missing = rc_replica_refresh_missing(D.r);
+		if (rc == LDAP_SUCCESS && missing) {
+			logmsg(LOG_WARNING, "the provider has %zu entr%s this host never had as "
+			       "unchanged since its cookie (a directory restored or reloaded?): "
+			       "a full reload follows", missing, missing == 1 ? "y" : "ies");
+			D.full_reload = true;
+			rc = LDAP_OTHER;
+		} else if (rc == LDAP_SUCCESS && (full || D.present_done)) {
+			struct op *o = op_new(OP_SWEEP, NULL);
+			if (!o)
+				rc = LDAP_NO_MEMORY;
+			else
+				snprintf(o->kind, sizeof(o->kind), "%s",
+				         full ? "full refresh" : "present phase");
+		}
 		if (rc == LDAP_SUCCESS && flush(true, &ls->ls_cookie))
 			rc = LDAP_OTHER;
 		rc_store_batch(D.s, 0);   /* publishes what the refresh changed */

@@ -111,11 +111,16 @@ int rc_replica_put_entry(rc_replica *r, const uint8_t uuid[16], const char *kind
                          const rc_repl_attrs *attrs);
 /* The entry UUID is gone (nothing when unknown). */
 int rc_replica_del(rc_replica *r, const uint8_t uuid[16]);
-/* The entry UUID is still there, unchanged (the present phase).
- * RC_ERR_NOTFOUND (no message) when this store never had it: the provider
- * is not the one the stored cookie came from (its database was replaced),
- * and only a full refresh makes the replica equal to it again. */
+/* The entry UUID is still there (the present phase).  One this store
+ * does not have is awaited: slapd's present phase names every entry, the
+ * changed ones too, and sends those whole afterwards in the same refresh. */
 int rc_replica_mark(rc_replica *r, const uint8_t uuid[16]);
+/* How many entries marked present since rc_replica_refresh_start this
+ * store never had and that never came whole (put or deleted): when the
+ * refresh is over and some are missing, the provider is not the one the
+ * stored cookie came from (its database was replaced), and only a full
+ * refresh makes the replica equal to it again. */
+size_t rc_replica_refresh_missing(const rc_replica *r);
 /* The end of a present phase: every replicated record the refresh did not
  * mark is deleted, and so is every record not from the directory.
  * *REMOVED: how many. */

@@ -218,16 +218,24 @@ int rc_replica_export(rc_store *s, rc_repl_cb cb, void *ctx)
 
 typedef struct mark {
 	uint32_t len;           /* 0: an empty slot */
-	uint8_t *b;             /* kind byte + key */
+	uint8_t *b;             /* kind byte + key (or an entry UUID) */
 } mark;
+
+/* A set of byte strings (open addressing, never shrinks until cleared). */
+typedef struct byteset {
+	mark *m;
+	size_t cap, n;
+} byteset;
 
 struct rc_replica {
 	rc_store *s;
 	rc_txn t;
 	bool open;
 	size_t pending;
-	mark *m;
-	size_t cap, n;
+	byteset marks;          /* the records this refresh saw */
+	/* entries the provider called present that this store does not have,
+	 * and those of them that came whole since (rc_replica_refresh_missing) */
+	byteset awaited, came;
 };
 
 static uint64_t hash_bytes(const uint8_t *b, size_t n)
@@ -238,59 +246,96 @@ static uint64_t hash_bytes(const uint8_t *b, size_t n)
 	return h;
 }
 
-static bool mark_has(const rc_replica *r, const uint8_t *b, size_t n)
+static bool set_has(const byteset *set, const uint8_t *b, size_t n)
 {
-	if (!r->cap)
+	if (!set->cap)
 		return false;
-	for (size_t i = hash_bytes(b, n) & (r->cap - 1);; i = (i + 1) & (r->cap - 1)) {
-		if (!r->m[i].len)
+	for (size_t i = hash_bytes(b, n) & (set->cap - 1);; i = (i + 1) & (set->cap - 1)) {
+		if (!set->m[i].len)
 			return false;
-		if (r->m[i].len == n && memcmp(r->m[i].b, b, n) == 0)
+		if (set->m[i].len == n && memcmp(set->m[i].b, b, n) == 0)
 			return true;
 	}
 }
 
-static int mark_add(rc_replica *r, const uint8_t *b, size_t n)
+static int set_grow(byteset *set)
 {
-	if (mark_has(r, b, n))
-		return RC_OK;
-	if ((r->n + 1) * 2 > r->cap) {
-		size_t ncap = r->cap ? r->cap * 2 : 1024;
-		mark *nm = calloc(ncap, sizeof(*nm));
-		if (!nm)
-			return rc_fail(RC_ERR_NOMEM, "out of memory");
-		for (size_t j = 0; j < r->cap; j++) {
-			if (!r->m[j].len)
-				continue;
-			size_t i = hash_bytes(r->m[j].b, r->m[j].len) & (ncap - 1);
-			while (nm[i].len)
-				i = (i + 1) & (ncap - 1);
-			nm[i] = r->m[j];
-		}
-		free(r->m);
-		r->m = nm;
-		r->cap = ncap;
+	size_t ncap = set->cap ? set->cap * 2 : 1024;
+	mark *nm = calloc(ncap, sizeof(*nm));
+	if (!nm)
+		return rc_fail(RC_ERR_NOMEM, "out of memory");
+	for (size_t j = 0; j < set->cap; j++) {
+		if (!set->m[j].len)
+			continue;
+		size_t i = hash_bytes(set->m[j].b, set->m[j].len) & (ncap - 1);
+		while (nm[i].len)
+			i = (i + 1) & (ncap - 1);
+		nm[i] = set->m[j];
 	}
+	free(set->m);
+	set->m = nm;
+	set->cap = ncap;
+	return RC_OK;
+}
+
+static int set_add(byteset *set, const uint8_t *b, size_t n)
+{
+	int rc;
+
+	if (set_has(set, b, n))
+		return RC_OK;
+	if ((set->n + 1) * 2 > set->cap && (rc = set_grow(set)) != RC_OK)
+		return rc;
 	uint8_t *copy = malloc(n);
 	if (!copy)
 		return rc_fail(RC_ERR_NOMEM, "out of memory");
 	memcpy(copy, b, n);
-	size_t i = hash_bytes(b, n) & (r->cap - 1);
-	while (r->m[i].len)
-		i = (i + 1) & (r->cap - 1);
-	r->m[i].len = (uint32_t)n;
-	r->m[i].b = copy;
-	r->n++;
+	size_t i = hash_bytes(b, n) & (set->cap - 1);
+	while (set->m[i].len)
+		i = (i + 1) & (set->cap - 1);
+	set->m[i].len = (uint32_t)n;
+	set->m[i].b = copy;
+	set->n++;
 	return RC_OK;
+}
+
+static void set_clear(byteset *set)
+{
+	for (size_t i = 0; i < set->cap; i++)
+		free(set->m[i].b);
+	free(set->m);
+	set->m = NULL;
+	set->cap = set->n = 0;
+}
+
+static bool mark_has(const rc_replica *r, const uint8_t *b, size_t n)
+{
+	return set_has(&r->marks, b, n);
+}
+
+static int mark_add(rc_replica *r, const uint8_t *b, size_t n)
+{
+	return set_add(&r->marks, b, n);
 }
 
 static void marks_clear(rc_replica *r)
 {
-	for (size_t i = 0; i < r->cap; i++)
-		free(r->m[i].b);
-	free(r->m);
-	r->m = NULL;
-	r->cap = r->n = 0;
+	set_clear(&r->marks);
+	set_clear(&r->awaited);
+	set_clear(&r->came);
+}
+
+/* The entry UUID came whole (or went): no longer awaited. */
+static int came_whole(rc_replica *r, const uint8_t uuid[16])
+{
+	if (!r->awaited.n || !set_has(&r->awaited, uuid, 16))
+		return RC_OK;
+	return set_add(&r->came, uuid, 16);
+}
+
+size_t rc_replica_refresh_missing(const rc_replica *r)
+{
+	return r->awaited.n - r->came.n;
 }
 
 int rc_replica_new(rc_replica **out, rc_store *s)
@@ -785,6 +830,8 @@ int rc_replica_put_entry(rc_replica *r, const uint8_t uuid[16], const char *kind
 
 	if (!r->open)
 		return rc_fail(RC_ERR_STATE, "no replica transaction open");
+	if ((rc = came_whole(r, uuid)) != RC_OK)
+		return rc;
 	if (kind < 0)
 		return rc_fail(RC_ERR_INVALID, "an unknown kind of record \"%.20s\"", kindname);
 	if (klen == 0 || klen > 511)
@@ -839,6 +886,8 @@ int rc_replica_del(rc_replica *r, const uint8_t uuid[16])
 
 	if (!r->open)
 		return rc_fail(RC_ERR_STATE, "no replica transaction open");
+	if ((rc = came_whole(r, uuid)) != RC_OK)
+		return rc;
 	uuid_key(uuid, uk);
 	rc = rc_store_get(&r->t, DB_HOST, uk, sizeof(uk), &old);
 	if (rc == RC_ERR_NOTFOUND)
@@ -866,8 +915,10 @@ int rc_replica_mark(rc_replica *r, const uint8_t uuid[16])
 		return rc_fail(RC_ERR_STATE, "no replica transaction open");
 	uuid_key(uuid, uk);
 	rc = rc_store_get(&r->t, DB_HOST, uk, sizeof(uk), &v);
+	if (rc == RC_ERR_NOTFOUND)   /* unknown here: it must come whole */
+		return set_has(&r->came, uuid, 16) ? RC_OK : set_add(&r->awaited, uuid, 16);
 	if (rc)
-		return rc;   /* RC_ERR_NOTFOUND: unknown here */
+		return rc;
 	return mark_add(r, v.data, v.size);
 }
 

@@ -159,8 +159,17 @@ static void test_put_then_delete(void **state)
 	assert_int_equal(rc_replica_begin(r), RC_OK);
 	assert_int_equal(rc_replica_del(r, U2), RC_OK);
 	assert_int_equal(rc_replica_del(r, U3), RC_OK);   /* unknown: nothing */
-	/* "present" for an entry this store never had: the caller must reload */
-	assert_int_equal(rc_replica_mark(r, U3), RC_ERR_NOTFOUND);
+	/* "present" for an entry this store never had: awaited, and missing
+	 * until it comes whole in the same refresh */
+	rc_replica_refresh_start(r);
+	assert_int_equal(rc_replica_mark(r, U3), RC_OK);
+	assert_int_equal(rc_replica_mark(r, U3), RC_OK);
+	assert_int_equal(rc_replica_refresh_missing(r), 1);
+	static const uint8_t U4[16] = { 4 };
+	assert_int_equal(rc_replica_mark(r, U4), RC_OK);
+	assert_int_equal(rc_replica_refresh_missing(r), 2);
+	assert_int_equal(rc_replica_del(r, U4), RC_OK);   /* came: it went */
+	assert_int_equal(rc_replica_refresh_missing(r), 1);
 	assert_int_equal(rc_replica_commit(r, "c2", 2, true), RC_OK);
 	assert_int_equal(rc_member_get(f->s, &root, "bob", &m), RC_ERR_NOTFOUND);
 	assert_int_equal(rc_member_get(f->s, &root, "bob@example.com", &m), RC_ERR_NOTFOUND);
@@ -328,6 +337,12 @@ static void test_sweep(void **state)
 	rc_replica_refresh_start(r);
 	assert_int_equal(rc_replica_begin(r), RC_OK);
 	assert_int_equal(rc_replica_mark(r, U1), RC_OK);   /* owner: unchanged */
+	/* slapd names a new or changed entry present, then sends it whole */
+	static const uint8_t U5[16] = { 5 };
+	assert_int_equal(rc_replica_mark(r, U5), RC_OK);
+	assert_int_equal(rc_replica_refresh_missing(r), 1);
+	assert_int_equal(put(f, r, U5, RC_REPL_ROLE, "admin"), RC_OK);
+	assert_int_equal(rc_replica_refresh_missing(r), 0);
 	assert_int_equal(put(f, r, U3, RC_REPL_ROLE, "developer"), RC_OK);
 	assert_int_equal(rc_replica_sweep(r, &removed), RC_OK);
 	assert_int_equal(rc_replica_commit(r, "c2", 2, true), RC_OK);
@@ -340,7 +355,7 @@ static void test_sweep(void **state)
 	assert_int_equal(rc_role_get(f->s, &root, "local", &role), RC_ERR_NOTFOUND);
 	rc_replica_status st;
 	assert_int_equal(rc_replica_status_get(f->s, &st), RC_OK);
-	assert_int_equal(st.entries, 2);
+	assert_int_equal(st.entries, 3);   /* owner, developer, admin */
 	rc_replica_free(r);
 }
 
