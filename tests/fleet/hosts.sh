@@ -198,24 +198,7 @@ for i in $(seq 1 20); do rc member set-role "m$i" read-only >/dev/null || not_ok
 for n in n1 n2 n3; do invite_accept "$n" developer; done
 rc fleet export --suffix "$SUFFIX" --out "$TMP/e4.ldif" >/dev/null
 # the modifies: every attribute of the 20 entries but objectClass and uid replaced
-python3 - "$TMP/e4.ldif" "$SUFFIX" > "$TMP/mods.ldif" <<'PY'
-import sys
-text = open(sys.argv[1]).read().replace("\n ", "")
-want = {"uid=m%d,ou=members,%s" % (i, sys.argv[2]) for i in range(1, 21)}
-for para in text.split("\n\n"):
-    lines = [l for l in para.split("\n") if l and not l.startswith("#")]
-    if not lines or lines[0][4:] not in want:
-        continue
-    print(lines[0]); print("changetype: modify")
-    attrs = {}
-    for l in lines[1:]:
-        a = l.split(":", 1)[0]
-        if a.lower() not in ("objectclass", "uid"):
-            attrs.setdefault(a, []).append(l)
-    for a, ls in attrs.items():
-        print("replace: " + a); print("\n".join(ls)); print("-")
-    print()
-PY
+modifies_of "$TMP/e4.ldif" $(for i in $(seq 1 20); do echo "uid=m$i,ou=members,$SUFFIX"; done) > "$TMP/mods.ldif"
 for n in n1 n2 n3; do entry_of "$TMP/e4.ldif" "uid=$n,ou=members,$SUFFIX"; done > "$TMP/adds.ldif"
 check "20 modifies and 3 adds prepared" test "$(grep -c '^changetype: modify' "$TMP/mods.ldif")" = 20 -a "$(grep -c '^dn: ' "$TMP/adds.ldif")" = 3
 CUT="4 5 6"
@@ -226,32 +209,8 @@ run as_admin ldapmodify -f "$TMP/mods.ldif"; m=$st
 for i in 21 22 23 24 25; do as_admin ldapdelete "uid=m$i,ou=members,$SUFFIX" >/dev/null 2>&1 || m=1; done
 run as_admin ldapadd -f "$TMP/adds.ldif"; [ "$st" = 0 ] || m=1
 check "20 modifies, 5 deletes and 3 adds in the directory while hosts $CUT are cut off" test "$m" = 0
-# the directory's records and a host's: rcDb, rcKey, rcRecord of each
-dir_records() {
-	as_admin ldapsearch -LLL -o ldif-wrap=no -b "$SUFFIX" '(objectClass=rcReplicated)' rcDb rcKey rcRecord > "$TMP/dir.ldif" &&
-	records "$TMP/dir.ldif"
-}
-records() {
-	python3 - "$1" <<'PY'
-import sys
-out = []
-for para in open(sys.argv[1]).read().replace("\n ", "").split("\n\n"):
-    d = {}
-    for l in para.split("\n"):
-        if ":" in l:
-            a, v = l.split(":", 1)
-            d[a.lower()] = v.strip()
-    if "rcrecord" in d:
-        out.append("%s %s %s" % (d.get("rcdb"), d.get("rckey"), d["rcrecord"]))
-print("\n".join(sorted(out)))
-PY
-}
-host_records() {
-	rm -f "$TMP/h$1.ldif"
-	"$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$(SDH $1)" fleet export --suffix "$SUFFIX" \
-		--out "$TMP/h$1.ldif" >/dev/null && records "$TMP/h$1.ldif"
-}
-same_as_dir() { [ "$(host_records "$1")" = "$(dir_records)" ]; }
+# the directory's records and a host's: rcDb, rcKey, rcRecord of each (lib.sh)
+same_as_dir() { [ "$(host_records "$(SDH $1)")" = "$(dir_records)" ]; }
 if wait_for 10 same_as_dir 1; then ok "host 1 (online) follows ($WAITED ms)"; else not_ok "host 1 equals the directory"; fi
 h_differs() { ! same_as_dir "$1"; }
 for i in $CUT; do check "host $i, cut off, still differs from the directory" h_differs "$i"; done
@@ -277,7 +236,7 @@ for i in $CUT; do
 		echo "# figure: links up -> host $i's replica equal to the directory: $((($(date +%s%N) - t0) / 1000000)) ms"
 	else
 		not_ok "host $i's replica equals the directory after its link returns"
-		diff <(host_records "$i") <(dir_records) | cut -c1-100 | head -10 | sed 's/^/# /'
+		diff <(host_records "$(SDH $i)") <(dir_records) | cut -c1-100 | head -10 | sed 's/^/# /'
 	fi
 done
 gone_on() { ! nss_on "$2" getent passwd "$1"; }

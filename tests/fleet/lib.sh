@@ -178,6 +178,57 @@ wait_for() {
 # synced DIR: rollcalld of DIR has completed a refresh (a cookie stored)
 synced() { [ "$(fleet_json "$1" 'd["cookie"]')" = True ]; }
 
+# records LDIF: "rcDb rcKey rcRecord" of each replicated entry of LDIF,
+# sorted (a directory's and a host's compared record by record)
+records() {
+	python3 - "$1" <<'PY'
+import sys
+out = []
+for para in open(sys.argv[1]).read().replace("\n ", "").split("\n\n"):
+    d = {}
+    for l in para.split("\n"):
+        if ":" in l:
+            a, v = l.split(":", 1)
+            d[a.lower()] = v.strip()
+    if "rcrecord" in d:
+        out.append("%s %s %s" % (d.get("rcdb"), d.get("rckey"), d["rcrecord"]))
+print("\n".join(sorted(out)))
+PY
+}
+# dir_records: the directory's records (as the administrator, on $URI)
+dir_records() {
+	as_admin ldapsearch -LLL -o ldif-wrap=no -b "$SUFFIX" '(objectClass=rcReplicated)' rcDb rcKey rcRecord > "$TMP/dir.ldif" &&
+	records "$TMP/dir.ldif"
+}
+# host_records DIR: the records of the host whose state directory is DIR
+host_records() {
+	rm -f "$1.export.ldif"
+	"$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$1" fleet export --suffix "$SUFFIX" \
+		--out "$1.export.ldif" >/dev/null && records "$1.export.ldif"
+}
+# modifies_of EXPORT DN...: an LDIF modifying each entry DN to what the
+# export EXPORT holds (every attribute but objectClass and uid replaced)
+modifies_of() {
+	python3 - "$@" <<'PY'
+import sys
+text = open(sys.argv[1]).read().replace("\n ", "")
+want = set(sys.argv[2:])
+for para in text.split("\n\n"):
+    lines = [l for l in para.split("\n") if l and not l.startswith("#")]
+    if not lines or lines[0][4:] not in want:
+        continue
+    print(lines[0]); print("changetype: modify")
+    attrs = {}
+    for l in lines[1:]:
+        a = l.split(":", 1)[0]
+        if a.lower() not in ("objectclass", "uid"):
+            attrs.setdefault(a, []).append(l)
+    for a, ls in attrs.items():
+        print("replace: " + a); print("\n".join(ls)); print("-")
+    print()
+PY
+}
+
 # entry_of LDIF DN: the entry DN of an LDIF file (a paragraph)
 entry_of() { awk -v dn="dn: $2" 'BEGIN { RS = ""; ORS = "\n\n" } index($0, dn "\n") == 1' "$1"; }
 
