@@ -39,7 +39,9 @@
 #include "fsutil.h"
 
 #define QUEUE_MAX   1000   /* changes applied in one transaction at most */
-#define BACKOFF_MAX 30     /* seconds between rounds of failed connections */
+#define BACKOFF_MAX 30     /* seconds between rounds refused after connecting */
+#define RETRY_MS 1000      /* at most, between rounds that reached no provider */
+#define LOG_EVERY 60       /* seconds: "no provider answered" logged again */
 
 enum { OP_PUT, OP_DEL, OP_MARK, OP_SWEEP };
 struct op {
@@ -63,6 +65,8 @@ static struct {
 	bool failed;              /* a batch failed: this session applies nothing more */
 	bool in_refresh;
 	bool present_done;        /* this refresh had a present phase */
+	unsigned long unreached;  /* rounds in a row that reached no provider */
+	time_t unreached_logged;
 	struct op *q;
 	size_t nq, capq;
 	size_t applied_total;
@@ -385,9 +389,25 @@ static int on_result(ldap_sync_t *ls, LDAPMessage *msg, int refresh_deletes)
 
 /* ---- one session with one provider --------------------------------------------- */
 
+/* No provider answered (RC): logged the first time and then once a
+ * minute, not at every round. */
+static void unreached(int rc)
+{
+	time_t now = time(NULL);
+
+	if (!D.unreached++ || now - D.unreached_logged >= LOG_EVERY) {
+		logmsg(LOG_WARNING, "no provider answered (%s): %s%s", D.fc.uris, ldap_err2string(rc),
+		       D.unreached > 1 ? " (still: trying every second)" : "");
+		D.unreached_logged = now;
+	}
+	status_write("disconnected: %s", ldap_err2string(rc));
+}
+
 /* Connect to the first provider that answers, then sync until the
  * connection ends.  1 when it synced (the backoff starts again), 0 when
- * no provider answered. */
+ * no provider could be reached (down, or the network: tried again within
+ * a second, so that a healed partition converges at once), -1 when one
+ * answered but the session failed (the backoff grows). */
 static int session(void)
 {
 	char dn[384], used[256];
@@ -397,15 +417,21 @@ static int session(void)
 
 	snprintf(dn, sizeof(dn), "cn=%s,ou=hosts,%s", D.fc.host, D.fc.suffix);
 	rc = rc_fleet_bind_any(D.fc.uris, dn, D.fc.secret, &D.ld, used, sizeof(used));
-	if (rc != LDAP_SUCCESS) {
-		logmsg(LOG_WARNING, "no provider answered (%s): %s", D.fc.uris, ldap_err2string(rc));
-		status_write("disconnected: %s", ldap_err2string(rc));
+	if (rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT || rc == LDAP_CONNECT_ERROR) {
+		unreached(rc);
 		return 0;
 	}
+	if (rc != LDAP_SUCCESS) {
+		logmsg(LOG_WARNING, "the providers (%s) refused this host: %s", D.fc.uris,
+		       ldap_err2string(rc));
+		status_write("disconnected: %s", ldap_err2string(rc));
+		return -1;
+	}
+	D.unreached = 0;
 	if (!(ls = ldap_sync_initialize(NULL))) {
 		ldap_unbind_ext_s(D.ld, NULL, NULL);
 		D.ld = NULL;
-		return 0;
+		return -1;
 	}
 	static const char *const attrs[] = { "rcDb", "rcKey", "rcRecord", NULL };
 	ls->ls_base = strdup(D.fc.suffix);
@@ -531,11 +557,11 @@ static int session(void)
 	return 1;
 }
 
-/* Wait SECONDS, or until a signal. */
-static void pause_for(int seconds)
+/* Wait MS milliseconds, or until a signal. */
+static void pause_ms(int ms)
 {
 	struct pollfd p = { .fd = D.sigfd, .events = POLLIN };
-	if (poll(&p, 1, seconds * 1000) == 1)
+	if (poll(&p, 1, ms) == 1)
 		signals_read();
 }
 
@@ -628,7 +654,8 @@ int main(int argc, char **argv)
 			}
 			logmsg(LOG_INFO, "reloaded fleet.conf");
 		}
-		if (session())
+		int s = session();
+		if (s > 0)
 			backoff = 1;
 		if (D.stop || D.reload)
 			continue;
@@ -636,7 +663,11 @@ int main(int argc, char **argv)
 			D.reload_now = false;
 			continue;
 		}
-		pause_for(backoff);
+		if (s == 0) {   /* unreachable: again within a second, spread over hosts */
+			pause_ms(RETRY_MS / 2 + (int)randombytes_uniform(RETRY_MS / 2));
+			continue;
+		}
+		pause_ms(backoff * 1000);
 		backoff = backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2;
 	}
 	status_write("stopped");
