@@ -223,6 +223,16 @@ static int bind_credentials(struct cli *c, char *member, size_t member_len, char
 	return bind_password(c, member, *pw, pwlen);
 }
 
+/* the bind password and the one the command was given, wiped */
+static void credentials_free(struct cli *c, char *pw)
+{
+	if (pw)
+		sodium_free(pw);
+	if (c->self_pw)
+		sodium_free(c->self_pw);
+	c->self_pw = NULL;
+}
+
 /* the directory has the change: this host's audit record, the output, the wait */
 static int sent_finish(struct cli *c, rc_fleet_capture *cap, struct held_out *out,
                        const char *used)
@@ -309,11 +319,7 @@ refused:
 	}
 	cli_secret_replay(false);
 	rc_fleet_capture_free(cap);
-	if (pw)
-		sodium_free(pw);
-	if (c->self_pw)
-		sodium_free(c->self_pw);
-	c->self_pw = NULL;
+	credentials_free(c, pw);
 	rc_fleet_conf_wipe(&fc);
 	return st;
 }
