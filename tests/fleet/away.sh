@@ -75,6 +75,23 @@ away_changes() {
 	CHANGES=$(( $(grep -c '^dn: ' "$TMP/$adds.add.ldif") + $(grep -c '^dn: ' "$TMP/$adds.mod.ldif") + $(wc -l < "$TMP/$adds.del") ))
 }
 
+# back_after SHIFT LOG WHAT FIGURE: rollcalld started again with its clock
+# moved by SHIFT (log in LOG); the replica must equal the directory
+back_after() {
+	local t0
+	t0=$(date +%s%N)
+	bg_start "$2" "$AT_TIME" "$1" "$ROLLCALLD" -f --state-dir "$H" --config "$TMP/rollcall.conf" ||
+		not_ok "rollcalld restarts"
+	RCD_PID=$BGPID
+	if wait_for 60 same_as_dir; then
+		ok "$3: host 1 equals the directory record by record ($WAITED ms)"
+		echo "# figure: $4, $CHANGES changes: rollcalld started -> replica equal to the directory: $((($(date +%s%N) - t0) / 1000000)) ms"
+	else
+		not_ok "$3: host 1 catches up"
+		diff <(host_records "$H") <(dir_records) | cut -c1-100 | head -10 | sed 's/^/# /'
+	fi
+}
+
 # ---- round 1: away for a week; the session log covers the gap
 expect 0 "bob logs in on host 1" in1 bob
 rollcalld_stop
@@ -88,17 +105,7 @@ differs() { ! same_as_dir; }
 check "... host 1 differs from the directory meanwhile" differs
 expect 0 "... and its logins follow the last state it had: bob (deactivated meanwhile) logs in there" in1 bob
 expect 0 "... and carol (deleted meanwhile)" in1 carol
-n_conn=$(grep -c 'connected to' "$H.log")
-t0=$(date +%s%N)
-bg_start "$H.log2" "$AT_TIME" "${AWAY_SHIFT1:-+7d}" "$ROLLCALLD" -f --state-dir "$H" --config "$TMP/rollcall.conf" || not_ok "rollcalld restarts"
-RCD_PID=$BGPID
-if wait_for 60 same_as_dir; then
-	ok "back a week later (rollcalld's clock +7 days): host 1 equals the directory record by record ($WAITED ms)"
-	echo "# figure: a week away, $CHANGES changes: rollcalld started -> replica equal to the directory: $((($(date +%s%N) - t0) / 1000000)) ms"
-else
-	not_ok "host 1 catches up after a week"
-	diff <(host_records "$H") <(dir_records) | cut -c1-100 | head -10 | sed 's/^/# /'
-fi
+back_after "${AWAY_SHIFT1:-+7d}" "$H.log2" "back a week later (rollcalld's clock +7 days)" "a week away"
 check "... incrementally: from its stored cookie, no present phase" \
 	sh -c "grep -q 'resuming from the stored cookie' '$H.log2' && ! grep -q 'present phase' '$H.log2'"
 expect 0 "... bob (deactivated) is refused on host 1 now" out1 bob
@@ -122,16 +129,7 @@ provider_start "$P" "$PORT" || { not_ok "slapd restarts"; done_testing; exit 1; 
 ok "... and the provider restarted meanwhile (its session log is gone)"
 expect 0 "... dave, deactivated meanwhile, still logs in on host 1" in1 dave
 expect 0 "... and erin, deleted meanwhile" in1 erin
-t0=$(date +%s%N)
-bg_start "$H.log3" "$AT_TIME" +14d "$ROLLCALLD" -f --state-dir "$H" --config "$TMP/rollcall.conf" || not_ok "rollcalld restarts"
-RCD_PID=$BGPID
-if wait_for 60 same_as_dir; then
-	ok "back another week later: host 1 equals the directory record by record ($WAITED ms)"
-	echo "# figure: a second week away, $CHANGES changes, provider restarted: replica equal: $((($(date +%s%N) - t0) / 1000000)) ms"
-else
-	not_ok "host 1 catches up after the provider's restart"
-	diff <(host_records "$H") <(dir_records) | cut -c1-100 | head -10 | sed 's/^/# /'
-fi
+back_after +14d "$H.log3" "back another week later" "a second week away, provider restarted"
 check "... by the present phase (rollcalld said so)" grep -q 'present phase: [0-9]* records' "$H.log3"
 expect 0 "... dave (deactivated) is refused on host 1 now" out1 dave
 expect 0 "... erin (deleted) too" out1 erin
