@@ -37,6 +37,7 @@
 #include "rollcall.h"
 #include "fleetldap.h"
 #include "fsutil.h"
+#include "totpcas.h"
 
 #define QUEUE_MAX   1000   /* changes applied in one transaction at most */
 #define BACKOFF_MAX 30     /* seconds between rounds refused after connecting */
@@ -58,6 +59,7 @@ static struct {
 	rc_config cfg;
 	rc_fleet_conf fc;
 	int sigfd;
+	int casfd;                /* logins' TOTP claims (totpcas.c), or -1 */
 	bool foreground;
 	volatile bool stop, reload;
 	bool full_reload;         /* drop the stored cookie: a full refresh */
@@ -510,14 +512,17 @@ static int session(void)
 			break;
 		}
 		if (!more_waiting(D.ld)) {
-			struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = D.sigfd, .events = POLLIN } };
-			int n = poll(p, 2, -1);
+			struct pollfd p[3] = { { .fd = fd, .events = POLLIN }, { .fd = D.sigfd, .events = POLLIN },
+			                       { .fd = D.casfd, .events = POLLIN } };
+			int n = poll(p, 3, -1);
 			if (n < 0 && errno != EINTR) {
 				rc = LDAP_OTHER;
 				break;
 			}
 			if (p[1].revents & POLLIN)
 				signals_read();
+			if (p[2].revents & POLLIN)
+				totpcas_serve(D.casfd, &D.fc);
 			if (D.stop || D.reload)
 				break;
 			if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
@@ -557,12 +562,30 @@ static int session(void)
 	return 1;
 }
 
-/* Wait MS milliseconds, or until a signal. */
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait MS milliseconds, or until a signal; logins' TOTP claims are
+ * answered meanwhile. */
 static void pause_ms(int ms)
 {
-	struct pollfd p = { .fd = D.sigfd, .events = POLLIN };
-	if (poll(&p, 1, ms) == 1)
-		signals_read();
+	int64_t end = now_ms() + ms;
+	int left;
+
+	while (!D.stop && !D.reload && (left = (int)(end - now_ms())) > 0) {
+		struct pollfd p[2] = { { .fd = D.sigfd, .events = POLLIN },
+		                       { .fd = D.casfd, .events = POLLIN } };
+		if (poll(p, 2, left) <= 0)
+			continue;
+		if (p[0].revents & POLLIN)
+			signals_read();
+		if (p[1].revents & POLLIN)
+			totpcas_serve(D.casfd, &D.fc);
+	}
 }
 
 static int usage(FILE *f, int st)
@@ -643,6 +666,9 @@ int main(int argc, char **argv)
 		logmsg(LOG_ERR, "%s", rc_errmsg());
 		return 4;
 	}
+	if ((D.casfd = totpcas_listen(D.cfg.state_dir, logmsg)) < 0)
+		logmsg(LOG_WARNING, "cannot listen for logins' TOTP claims (%s/rollcalld.sock): "
+		       "a code is then single-use per host only", D.cfg.state_dir);
 	logmsg(LOG_INFO, "started: host %s, providers %s", D.fc.host, D.fc.uris);
 	while (!D.stop) {
 		if (D.reload) {
@@ -670,6 +696,7 @@ int main(int argc, char **argv)
 		pause_ms(backoff * 1000);
 		backoff = backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2;
 	}
+	totpcas_close(D.casfd, D.cfg.state_dir);
 	status_write("stopped");
 	logmsg(LOG_INFO, "stopped");
 	rc_replica_free(D.r);

@@ -50,6 +50,7 @@
 #include "token.h"
 #include "hoststate.h"
 #include "totp.h"
+#include "totpclaim.h"
 #include "auth.h"
 
 RC_API const char *rc_via_name(int via)
@@ -697,6 +698,36 @@ static int totp_failed(rc_txn *t, const rc_login *l, rc_member_rec *m, const cha
 	return rc_host_member_store(t, m);
 }
 
+/* On a host in a fleet, the step a TOTP code belongs to is claimed in the
+ * directory once this host accepted it (rollcalld: one compare-and-swap,
+ * no transaction open here): a code another host accepted first is
+ * refused, and counted as a failure.  rollcalld or the directory not
+ * answering in time: accepted (single use on this host only). */
+static int totp_claim(rc_store *s, const rc_login *l, uint32_t uid, int64_t step)
+{
+	rc_member_rec m;
+	rc_txn t;
+	int64_t attempts, duration, now = rc_store_now(s);
+	char why[80];
+	int rc;
+
+	if (rc_totp_claim(s->cfg.state_dir, uid, step, RC_TOTP_CLAIM_TIMEOUT_MS) != RC_CLAIM_LOST)
+		return RC_OK;
+	snprintf(why, sizeof(why), "the code was already used on another host");
+	memset(&m, 0, sizeof(m));
+	if ((rc = begin_as(s, l->origin, l->user, &t)) != 0)
+		return rc;
+	rc_txn_audit(&t, "login", l->user);
+	rc = rc_lockout_settings(&t, &attempts, &duration);
+	if (!rc)
+		rc = rc_member_load(&t, l->user, &m);
+	if (!rc)
+		rc = totp_failed(&t, l, &m, why, attempts, duration, now);
+	sodium_memzero(&m, sizeof(m));
+	rc = rc_txn_end(&t, rc);
+	return rc ? rc : rc_fail(RC_ERR_AUTH, "%s", why);
+}
+
 /* The second factor is checked inside the write transaction that records
  * its outcome (liboath and BLAKE2b only: microseconds, nothing that
  * waits), so that a TOTP step or a recovery code is accepted once even by
@@ -709,6 +740,8 @@ RC_API int rc_login_totp(rc_store *s, rc_login *l, const char *code)
 	int64_t attempts, duration, now = rc_store_now(s);
 	char why[200];
 	int via = 0, rc, err = RC_OK;
+	uint32_t uid = 0;
+	int64_t step = 0;
 
 	if (!l->need_totp)
 		return rc_fail(RC_ERR_STATE, "this login does not need a verification code");
@@ -731,6 +764,8 @@ RC_API int rc_login_totp(rc_store *s, rc_login *l, const char *code)
 		goto end;
 	}
 	rc = rc_totp_check(&t, &m, code ? code : "", &via);
+	uid = m.uid;
+	step = m.totp_last_step;
 	if (rc == RC_ERR_AUTH || rc == RC_ERR_INVALID) {
 		snprintf(why, sizeof(why), "%s", rc_errmsg());
 		err = RC_ERR_AUTH;
@@ -750,6 +785,8 @@ end:
 	rc = rc_txn_end(&t, rc);
 	if (!rc && err)
 		return rc_fail(err, "%s", why);
+	if (!rc && via == RC_VIA_TOTP)
+		rc = totp_claim(s, l, uid, step);
 	if (!rc) {
 		l->need_totp = 0;
 		l->done = 1;

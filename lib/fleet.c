@@ -266,6 +266,10 @@ static void acl_credentials(struct acl *a)
 	fprintf(f, "olcAccess: {%d}to dn.regex=\"^(.+,)?cn=([^,]+),ou=state,%s$\" %s "
 	        "by dn.exact,expand=\"cn=$2,ou=hosts,%s\" write by dn.children=\"ou=hosts,%s\" read "
 	        "by * none\n", a->n++, S, a->adm, S, S);
+	/* the last TOTP step of each member, fleet-wide: claimed by any host
+	 * (a compare-and-swap at a login, totpcas.c), read by no one else */
+	fprintf(f, "olcAccess: {%d}to dn.subtree=\"ou=totp,%s\" %s "
+	        "by dn.children=\"ou=hosts,%s\" write by * none\n", a->n++, S, a->adm, S);
 	fprintf(f, "olcAccess: {%d}to dn.subtree=\"ou=hosts,%s\" %s by self read by * none\n", a->n++,
 	        S, a->adm);
 	fprintf(f, "olcAccess: {%d}to dn.base=\"cn=admin,%s\" by self write by * none\n", a->n++, S);
@@ -489,7 +493,7 @@ static void suffix_entry(FILE *f, const char *suffix)
 
 int rc_fleet_provider_init(FILE *f, const char *suffix, const char *admin_hash)
 {
-	static const char *const ous[] = { "hosts", "state" };
+	static const char *const ous[] = { "hosts", "state", "totp" };
 	int rc = rc_fleet_suffix_check(suffix);
 
 	if (rc)
