@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,12 +118,16 @@ static void test_untrusted_socket(void **state)
 	(void)state;
 	if (geteuid() != 0)
 		skip();
+	/* a server that would say "won" to whoever asked: nobody does */
 	int lfd = listen_here(0666);   /* others may use it */
+	pid_t pid = serve(lfd, RC_CLAIM_WON);
 	assert_int_equal(rc_totp_claim(dir, 1234, 5678, 500), RC_CLAIM_OFFLINE);
 	path_of(RC_TOTP_CLAIM_SOCKET, p, sizeof(p));
 	assert_int_equal(chmod(p, 0600), 0);
 	assert_int_equal(lchown(p, 1, 1), 0);   /* not root's */
 	assert_int_equal(rc_totp_claim(dir, 1234, 5678, 500), RC_CLAIM_OFFLINE);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
 	close(lfd);
 	unlink(p);
 	FILE *f = fopen(p, "w");   /* a file, not a socket */
