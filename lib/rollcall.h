@@ -614,6 +614,9 @@ int rc_login_account(rc_store *s, const rc_login *l, const char *origin,
  * protected service user; RC_ERR_STATE: no password yet. */
 int rc_login_chauthtok_check(rc_store *s, const rc_login *l, const char *user,
                              int privileged, int *kind, int *need_old);
+/* The state directory STATE_DIR joined a fleet (its fleet.conf): its
+ * membership is the directory's, changed through the tool (rollcall(8)). */
+bool rc_fleet_joined(const char *state_dir);
 /* Change USER's password.  old NULL: not checked (code login, root).  A
  * change revokes every token of the user, completes a pending invitation or
  * reset, and is audited. */

@@ -28,7 +28,7 @@ const char *rc_totp_claim_name(int outcome)
 	}
 }
 
-static bool fleet_joined(const char *state_dir)
+bool rc_fleet_joined(const char *state_dir)
 {
 	char p[RC_PATH_MAX + 16];
 	struct stat st;
@@ -79,7 +79,7 @@ int rc_totp_claim(const char *state_dir, uint32_t uid, int64_t step, int timeout
 	int fd, outcome;
 	int64_t deadline = ms_now() + timeout_ms;
 
-	if (!fleet_joined(state_dir))
+	if (!rc_fleet_joined(state_dir))
 		return RC_CLAIM_NOFLEET;
 	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", state_dir,
 	                     RC_TOTP_CLAIM_SOCKET) >= sizeof(sa.sun_path))

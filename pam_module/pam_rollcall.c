@@ -57,6 +57,7 @@ struct opts {
 	char roles[256];
 	uint32_t perm;
 	char helper[RC_PATH_MAX];   /* rollcall-chkpwd, for callers that are not root */
+	char tool[RC_PATH_MAX];     /* rollcall: a fleet host's password changes */
 };
 
 /* ---- the caller's ids ---------------------------------------------------------- */
@@ -123,6 +124,11 @@ static int opt_one(struct opts *o, const char *a)
 		if (v[0] != '/' || strlen(v) >= sizeof(o->helper))
 			return -1;
 		snprintf(o->helper, sizeof(o->helper), "%s", v);
+	} else if (opt_value(a, "tool", &v)) {
+		/* for tests too */
+		if (v[0] != '/' || strlen(v) >= sizeof(o->tool))
+			return -1;
+		snprintf(o->tool, sizeof(o->tool), "%s", v);
 	} else if (opt_value(a, "tokens", &v)) {
 		if (strcmp(v, "allow") != 0 && strcmp(v, "deny") != 0)
 			return -1;
@@ -167,6 +173,7 @@ static int opts_read(pam_handle_t *pamh, int flags, int argc, const char **argv,
 	o->silent = (flags & PAM_SILENT) != 0;
 	snprintf(o->config, sizeof(o->config), "%s", RC_DEFAULT_CONFIG);
 	snprintf(o->helper, sizeof(o->helper), "%s", RC_HELPER_PATH);
+	snprintf(o->tool, sizeof(o->tool), "%s", RC_TOOL_PATH);
 	for (int i = 0; i < argc; i++)
 		if (opt_value(argv[i], "config", &v)) {
 			if (!v[0] || strlen(v) >= sizeof(o->config)) {
@@ -918,10 +925,113 @@ static int chauthtok_tokens(pam_handle_t *pamh, int need_old, const char **old,
 }
 
 /* lib's password change, logged and told; PAM's code. */
+/* The tool run as root for a fleet host's password change: "rollcall
+ * --config C --state-dir D --as USER passwd --password-stdin", the
+ * current and new passwords on its standard input (never argv or the
+ * environment), its first line of standard error kept in MSG.  Its exit
+ * status, or -1. */
+static int tool_passwd(const struct opts *o, const char *user, const char *old,
+                       const char *newpw, char *msg, size_t msglen)
+{
+	static char a0[] = "rollcall", a_conf[] = "--config", a_sd[] = "--state-dir",
+	            a_as[] = "--as", a_pw[] = "passwd", a_stdin[] = "--password-stdin";
+	char *const argv[] = { a0, a_conf, (char *)(uintptr_t)o->config, a_sd,
+	                       (char *)(uintptr_t)o->cfg.state_dir, a_as, (char *)(uintptr_t)user,
+	                       a_pw, a_stdin, NULL };
+	char *const envp[] = { NULL };
+	struct sigaction dfl, prev;
+	int in[2], err[2], status = -1;
+	pid_t pid;
+
+	msg[0] = '\0';
+	/* a socket, not a pipe: written with MSG_NOSIGNAL (a tool gone before
+	 * reading is EPIPE, never the application's SIGPIPE) */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) < 0)
+		return -1;
+	if (pipe2(err, O_CLOEXEC) < 0) {
+		close(in[0]);
+		close(in[1]);
+		return -1;
+	}
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	(void)sigaction(SIGCHLD, &dfl, &prev);
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null < 0 || dup2(in[0], STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
+		    dup2(err[1], STDERR_FILENO) < 0)
+			_exit(127);
+		closefrom(3);
+		execve(o->tool, argv, envp);
+		_exit(127);
+	}
+	close(in[0]);
+	close(err[1]);
+	if (pid > 0) {
+		(void)(write_all(in[1], old, strlen(old)) < 0 || write_all(in[1], "\n", 1) < 0 ||
+		       write_all(in[1], newpw, strlen(newpw)) < 0 || write_all(in[1], "\n", 1) < 0);
+		close(in[1]);
+		ssize_t n, got = 0;
+		while (msglen && (n = read(err[0], msg + got, msglen - 1 - (size_t)got)) != 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 || (got += n) >= (ssize_t)msglen - 1)
+				break;
+		}
+		msg[got > 0 ? got : 0] = '\0';
+		msg[strcspn(msg, "\n")] = '\0';
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	} else {
+		close(in[1]);
+	}
+	close(err[0]);
+	(void)sigaction(SIGCHLD, &prev, NULL);
+	return pid > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* On a host in a fleet the password is the directory's: a member's own
+ * change, made with its current password, goes there through the tool
+ * (bound as the member, all or nothing; rollcalld brings it back here);
+ * the directory unreachable or refusing: not changed. */
+static int fleet_chauthtok(pam_handle_t *pamh, const struct opts *o, const rc_login *l,
+                           const char *origin, const char *user, const char *old,
+                           const char *newpw)
+{
+	char msg[512];
+	int st;
+
+	if (!old || (l && l->done && (l->via == RC_VIA_INVITATION || l->via == RC_VIA_RESET))) {
+		pam_syslog(pamh, LOG_NOTICE, "%s: password not changed for %s: no current password "
+		           "(a host in a fleet) (%s)", __func__, user, origin);
+		say(pamh, o, PAM_ERROR_MSG, "Password not changed: this host is in a fleet, where a "
+		    "password is changed with the current one (an invitation or reset code is "
+		    "accepted with \"rollcall member accept\")");
+		return PAM_AUTHTOK_ERR;
+	}
+	st = tool_passwd(o, user, old, newpw, msg, sizeof(msg));
+	if (st == 0) {
+		pam_syslog(pamh, LOG_NOTICE, "%s: password changed for %s in the directory (%s)",
+		           __func__, user, origin);
+		return PAM_SUCCESS;
+	}
+	const char *why = strncmp(msg, "rollcall: ", 10) == 0 ? msg + 10 : msg;
+	pam_syslog(pamh, LOG_NOTICE, "%s: password not changed for %s: %s (exit %d) (%s)",
+	           __func__, user, why[0] ? why : "the tool failed", st, origin);
+	say(pamh, o, PAM_ERROR_MSG, "Password not changed: %s", why[0] ? why :
+	    "the directory could not be asked");
+	(void)pam_set_item(pamh, PAM_AUTHTOK, NULL);
+	return st == 4 ? PAM_AUTHINFO_UNAVAIL : PAM_AUTHTOK_ERR;
+}
+
 static int chauthtok_change(pam_handle_t *pamh, const struct opts *o, rc_store *s,
                             rc_login *l, const char *origin, const char *user,
                             const char *old, const char *newpw)
 {
+	if (rc_fleet_joined(o->cfg.state_dir))
+		return fleet_chauthtok(pamh, o, l, origin, user, old, newpw);
 	int rc = rc_login_chauthtok(s, l, origin, user, old, newpw);
 
 	if (rc == RC_OK) {

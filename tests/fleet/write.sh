@@ -3,6 +3,8 @@
 # directory, bound as the member who acts, in one LDAP transaction.  Two
 # hosts join a provider (a slapd of the test's own) and run rollcalld; the
 # tool on host A invites a member who then logs in through PAM on host B;
+# a password changed through PAM on host B is made in the directory (and
+# refused with the provider stopped);
 # a deactivation and a token revocation made with the tool refuse the next
 # login on the other host.  The provider stopped: exit 4 and the local
 # store untouched; a wrong directory password (exit 3) and a change the
@@ -141,9 +143,33 @@ check "the administrator gives manage:40 back" may_mod add
 dumpA > "$TMP/a.after"
 check "... and host A's store is unchanged (a dump before and after)" cmp -s "$TMP/a.before" "$TMP/a.after"
 
+# ---- a password changed through PAM on host B (chauthtok): made in the
+# directory by the tool (bound as dave with his current password)
+SD=$SDB pam_services "$TMP/pamdBx" "passwdb:tool=$ROLLCALL"
+pbx() { "$PAM_WRAP" "$TMP/pamdBx" "$PAMDRIVE" -s passwdb "$@"; }
+DOLD='dave password 12345' DNEW='dave new password 678'
+dave_binds() { ldapwhoami -x -H "$URI" -D "uid=dave,ou=members,$SUFFIX" -w "$1" >/dev/null 2>&1; }
+expect 0 "dave changes his password through PAM on host B (chauthtok, the current one asked)" \
+	pbx -x -a "$DOLD" -a "$DOLD" -a "$DNEW" -a "$DNEW" dave auth=SUCCESS chauthtok=SUCCESS
+check "... the directory takes the new password" dave_binds "$DNEW"
+check "... and no longer the old one" sh -c "$(declare -f dave_binds); URI='$URI' SUFFIX='$SUFFIX'; ! dave_binds '$DOLD'"
+dave_a() { pda -a "$DNEW" dave auth=SUCCESS acct=SUCCESS; }
+if wait_for 10 dave_a; then ok "... dave logs in on host A with it ($WAITED ms)"; else not_ok "the new password on host A"; fi
+expect 0 "... and on host B" pdb -a "$DNEW" dave auth=SUCCESS acct=SUCCESS
+expect 0 "a wrong current password through PAM: not changed" \
+	pbx -x -a "$DNEW" -a 'not his password' -a 'x new password 1' -a 'x new password 1' dave auth=SUCCESS chauthtok=AUTHTOK_ERR
+check "... the directory still takes his password" dave_binds "$DNEW"
+
 # ---- the provider stopped: exit 4, nothing changed anywhere
 cp "$P/slapd.log" "$P/slapd.log.1"
 provider_stop
+dumpB() { SD=$SDB dump_store; }
+dumpB > "$TMP/b.before"
+expect 0 "the provider stopped: a password change through PAM on host B is refused (the directory unreachable)" \
+	pbx -x -a "$DNEW" -a "$DNEW" -a "$DOLD" -a "$DOLD" dave auth=SUCCESS chauthtok=AUTHINFO_UNAVAIL
+check "... saying so" grep -q 'unreachable' "$OUT"
+dumpB > "$TMP/b.after"
+check "... host B's membership is unchanged (a dump before and after)" cmp -s "$TMP/b.before" "$TMP/b.after"
 dumpA > "$TMP/a.before"
 snap_sum() { cat "$SDA/nss.snap" "$SDA"/nss.d/* 2>/dev/null | md5sum; }
 snap_before=$(snap_sum)
