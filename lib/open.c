@@ -391,18 +391,32 @@ static int store_seed(rc_store *s, const char *owner_email, const char *owner_us
 	return rc_txn_end(&t, rc);
 }
 
-RC_API int rc_store_create(const rc_config *cfg, const char *owner_email,
-                           const char *owner_username, rc_code_result *out)
+/* A replica's first transaction: the schema only (the directory brings
+ * the roles, settings and members), audited as a join. */
+static int replica_seed(rc_store *s)
+{
+	rc_txn t;
+	rc_actor root = { .uid = 0, .origin = "fleet join" };
+	int rc = rc_txn_begin(s, &root, true, &t);
+
+	if (rc)
+		return rc;
+	rc_txn_audit(&t, "fleet.join", s->cfg.state_dir);
+	rc = rc_meta_put_u64(&t, "@schema", RC_SCHEMA_VERSION);
+	if (!rc)
+		rc = rc_audit_append(&t, "ok");
+	return rc_txn_end(&t, rc);
+}
+
+/* The store made: seeded with an owner's invitation (OWNER_EMAIL), or as
+ * an empty replica (NULL). */
+static int store_make(const rc_config *cfg, const char *owner_email,
+                      const char *owner_username, rc_code_result *out)
 {
 	rc_store *s = NULL;
 	bool made_store = false, made_key = false;
 	int rc;
 
-	/* Refuse bad input before anything is created. */
-	if ((rc = rc_valid_email(owner_email)) != 0)
-		return rc;
-	if (owner_username && (rc = rc_valid_username(owner_username)) != 0)
-		return rc;
 	if (cfg->state_dir[0] != '/')
 		return rc_fail(RC_ERR_INVALID, "state directory %s is not an absolute path",
 		               cfg->state_dir);
@@ -416,10 +430,28 @@ RC_API int rc_store_create(const rc_config *cfg, const char *owner_email,
 	if (!rc)
 		rc = env_open(s, true);
 	if (!rc)
-		rc = store_seed(s, owner_email, owner_username, out);
+		rc = owner_email ? store_seed(s, owner_email, owner_username, out) : replica_seed(s);
 	rc_store_close(s);
 	if (rc && made_store)
 		create_undo(cfg, made_key);
 	return rc;
+}
+
+RC_API int rc_store_create(const rc_config *cfg, const char *owner_email,
+                           const char *owner_username, rc_code_result *out)
+{
+	int rc;
+
+	/* Refuse bad input before anything is created. */
+	if ((rc = rc_valid_email(owner_email)) != 0)
+		return rc;
+	if (owner_username && (rc = rc_valid_username(owner_username)) != 0)
+		return rc;
+	return store_make(cfg, owner_email, owner_username, out);
+}
+
+RC_API int rc_store_create_replica(const rc_config *cfg)
+{
+	return store_make(cfg, NULL, NULL, NULL);
 }
 

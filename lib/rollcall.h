@@ -124,6 +124,10 @@ typedef struct rc_code_result {
 } rc_code_result;
 int rc_store_create(const rc_config *cfg, const char *owner_email,
                     const char *owner_username, rc_code_result *out);
+/* An empty store for a host joining a fleet (the key in place first): no
+ * owner, no roles (the directory's come with the sync); audited as
+ * "fleet.join". */
+int rc_store_create_replica(const rc_config *cfg);
 int rc_store_open(rc_store **out, const rc_config *cfg, unsigned flags);
 void rc_store_close(rc_store *s);
 /* Batch mode (an import, a sync applying many changes): while ON, a change

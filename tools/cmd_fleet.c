@@ -549,7 +549,6 @@ static int join_key_fetch(const char *uris, const char *host, const char *suffix
 static int join_store_make(struct cli *c, const uint8_t key[32], const rc_fleet_conf *fc)
 {
 	char path[RC_PATH_MAX + 32];
-	rc_code_result res;
 	struct stat st;
 	int rc;
 
@@ -563,8 +562,7 @@ static int join_store_make(struct cli *c, const uint8_t key[32], const rc_fleet_
 		                 "empty state directory", path);
 	if ((rc = write_key(c->cfg.state_dir, key)) != 0)
 		return rc;
-	int lr = rc_store_create(&c->cfg, "fleet-join@localhost.localdomain", "fleet-join", &res);
-	sodium_memzero(&res, sizeof(res));
+	int lr = rc_store_create_replica(&c->cfg);
 	if (lr)
 		unlink(path);   /* the key it wrote: join can run again */
 	if (!lr)

@@ -58,6 +58,9 @@ SD2=$TMP/host2
 expect 0 "host 2 joins with its secret on stdin" host_join "$SD2" h2
 check "fleet.secret is root's, 0600" test "$(stat -c '%U %a' "$SD2/fleet.secret")" = "root 600"
 check "the state directory stays readable (the NSS snapshot)" test "$(stat -c %a "$SD2")" = 755
+join_audit() { "$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$SD2" audit > "$TMP/join.audit" 2>&1 &&
+	grep -q 'fleet.join' "$TMP/join.audit" && ! grep -q -e 'member.invite' -e 'store.init' "$TMP/join.audit"; }
+check "its audit log says fleet.join, and no owner invited or store seeded" join_audit
 expect_err 1 "already holds a store" "joining again over a store is refused" \
 	sh -c "printf '%s\n' '$HOST_SECRET' | '$ROLLCALL' --config '$TMP/rollcall.conf' --state-dir '$SD2' \
 	fleet join '$URI' --host h2 --suffix '$SUFFIX' --secret-stdin"
