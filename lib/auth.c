@@ -698,6 +698,24 @@ static int totp_failed(rc_txn *t, const rc_login *l, rc_member_rec *m, const cha
 	return rc_host_member_store(t, m);
 }
 
+/* A second factor's transaction for L (an open write transaction on
+ * success, with the lockout settings and the member loaded; on failure T
+ * may be open: rc_txn_end it). */
+static int totp_begin(rc_store *s, const rc_login *l, rc_txn *t, rc_member_rec *m,
+                      int64_t *attempts, int64_t *duration)
+{
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if ((rc = begin_as(s, l->origin, l->user, t)) != 0)
+		return rc;
+	rc_txn_audit(t, "login", l->user);
+	rc = rc_lockout_settings(t, attempts, duration);
+	if (!rc)
+		rc = rc_member_load(t, l->user, m);
+	return rc;
+}
+
 /* On a host in a fleet, the step a TOTP code belongs to is claimed in the
  * directory once this host accepted it (rollcalld: one compare-and-swap,
  * no transaction open here): a code another host accepted first is
@@ -714,15 +732,12 @@ static int totp_claim(rc_store *s, const rc_login *l, uint32_t uid, int64_t step
 	if (rc_totp_claim(s->cfg.state_dir, uid, step, RC_TOTP_CLAIM_TIMEOUT_MS) != RC_CLAIM_LOST)
 		return RC_OK;
 	snprintf(why, sizeof(why), "the code was already used on another host");
-	memset(&m, 0, sizeof(m));
-	if ((rc = begin_as(s, l->origin, l->user, &t)) != 0)
-		return rc;
-	rc_txn_audit(&t, "login", l->user);
-	rc = rc_lockout_settings(&t, &attempts, &duration);
-	if (!rc)
-		rc = rc_member_load(&t, l->user, &m);
-	if (!rc)
+	if ((rc = totp_begin(s, l, &t, &m, &attempts, &duration)) == RC_OK)
 		rc = totp_failed(&t, l, &m, why, attempts, duration, now);
+	else if (!rc_txn_open(&t)) {
+		sodium_memzero(&m, sizeof(m));
+		return rc;
+	}
 	sodium_memzero(&m, sizeof(m));
 	rc = rc_txn_end(&t, rc);
 	return rc ? rc : rc_fail(RC_ERR_AUTH, "%s", why);
@@ -747,13 +762,8 @@ RC_API int rc_login_totp(rc_store *s, rc_login *l, const char *code)
 		return rc_fail(RC_ERR_STATE, "this login does not need a verification code");
 	if (l->kind != RC_KIND_MEMBER || !l->via)
 		return rc_fail(RC_ERR_STATE, "no first factor passed in this login");
-	memset(&m, 0, sizeof(m));
-	if ((rc = begin_as(s, l->origin, l->user, &t)) != 0)
+	if ((rc = totp_begin(s, l, &t, &m, &attempts, &duration)) != RC_OK && !rc_txn_open(&t))
 		return rc;
-	rc_txn_audit(&t, "login", l->user);
-	rc = rc_lockout_settings(&t, &attempts, &duration);
-	if (!rc)
-		rc = rc_member_load(&t, l->user, &m);
 	if (rc)
 		goto end;
 	if (m.lock_until > now) {

@@ -925,6 +925,23 @@ static int chauthtok_tokens(pam_handle_t *pamh, int need_old, const char **old,
 }
 
 /* lib's password change, logged and told; PAM's code. */
+/* The first line of what FD gives until its end (LEN bytes at most) in MSG. */
+static void first_line(int fd, char *msg, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got + 1 < len && (n = read(fd, msg + got, len - 1 - got)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		got += (size_t)n;
+	}
+	msg[got] = '\0';
+	msg[strcspn(msg, "\n")] = '\0';
+}
+
 /* The tool run as root for a fleet host's password change: "rollcall
  * --config C --state-dir D --as USER passwd --password-stdin", the
  * current and new passwords on its standard input (never argv or the
@@ -973,15 +990,7 @@ static int tool_passwd(const struct opts *o, const char *user, const char *old,
 		(void)(write_all(in[1], old, strlen(old)) < 0 || write_all(in[1], "\n", 1) < 0 ||
 		       write_all(in[1], newpw, strlen(newpw)) < 0 || write_all(in[1], "\n", 1) < 0);
 		close(in[1]);
-		ssize_t n, got = 0;
-		while (msglen && (n = read(err[0], msg + got, msglen - 1 - (size_t)got)) != 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0 || (got += n) >= (ssize_t)msglen - 1)
-				break;
-		}
-		msg[got > 0 ? got : 0] = '\0';
-		msg[strcspn(msg, "\n")] = '\0';
+		first_line(err[0], msg, msglen);
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
 	} else {

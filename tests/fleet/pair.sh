@@ -169,31 +169,12 @@ on_p1() { fleet_json "$1" 'd["rollcalld"]' | grep -qF "connected to $URI1 "; }
 if wait_for 10 on_p1 "$SD1"; then ok "host 1 connected to p1 (the first URI)"; else
 	not_ok "host 1 connected to p1 (the first URI)"; echo "# rollcalld: $(fleet_json "$SD1" 'd["rollcalld"]')"; fi
 
-# the directory's records and a host's: rcDb, rcKey, rcRecord of each
-records() {
-	python3 - "$1" <<'PY'
-import sys
-out = []
-for para in open(sys.argv[1]).read().replace("\n ", "").split("\n\n"):
-    d = {}
-    for l in para.split("\n"):
-        if ":" in l:
-            a, v = l.split(":", 1)
-            d[a.lower()] = v.strip()
-    if "rcrecord" in d:
-        out.append("%s %s %s" % (d.get("rcdb"), d.get("rckey"), d["rcrecord"]))
-print("\n".join(sorted(out)))
-PY
-}
+# the directory's records (provider N's, over ldapi) and a host's
+# (lib.sh's records and host_records): rcDb, rcKey, rcRecord of each
 dir_records() { # N
 	local e=$ENC1; [ "$1" = 2 ] && e=$ENC2
 	ldapsearch -Q -Y EXTERNAL -H "$e" -LLL -o ldif-wrap=no -b "$SUFFIX" '(objectClass=rcReplicated)' \
 		rcDb rcKey rcRecord > "$TMP/dir$1.ldif" 2>/dev/null && records "$TMP/dir$1.ldif"
-}
-host_records() { # DIR
-	rm -f "$1.ldif"
-	"$ROLLCALL" --config "$TMP/rollcall.conf" --state-dir "$1" fleet export --suffix "$SUFFIX" \
-		--out "$1.ldif" >/dev/null && records "$1.ldif"
 }
 host_is_dir() { local h; h=$(host_records "$1") && [ -n "$h" ] && [ "$h" = "$(dir_records "$2")" ]; }
 hosts_are_dir() { host_is_dir "$SD1" "$1" && host_is_dir "$SD2" "$1"; }
