@@ -1020,6 +1020,13 @@ static int fleet_chauthtok(pam_handle_t *pamh, const struct opts *o, const rc_lo
 		    "accepted with \"rollcall member accept\")");
 		return PAM_AUTHTOK_ERR;
 	}
+	if (strpbrk(old, "\r\n") || strpbrk(newpw, "\r\n")) {
+		/* (the tool reads one per line: never a password cut in two) */
+		say(pamh, o, PAM_ERROR_MSG, "Password not changed: password must not contain "
+		    "control characters");
+		(void)pam_set_item(pamh, PAM_AUTHTOK, NULL);
+		return PAM_AUTHTOK_ERR;
+	}
 	st = tool_passwd(o, user, old, newpw, msg, sizeof(msg));
 	if (st == 0) {
 		pam_syslog(pamh, LOG_NOTICE, "%s: password changed for %s in the directory (%s)",

@@ -159,6 +159,10 @@ expect 0 "... and on host B" pdb -a "$DNEW" dave auth=SUCCESS acct=SUCCESS
 expect 0 "a wrong current password through PAM: not changed" \
 	pbx -x -a "$DNEW" -a 'not his password' -a 'x new password 1' -a 'x new password 1' dave auth=SUCCESS chauthtok=AUTHTOK_ERR
 check "... the directory still takes his password" dave_binds "$DNEW"
+expect 0 "a new password with a line break in it through PAM: refused (never cut in two on the way)" \
+	pbx -x -a "$DNEW" -a "$DNEW" -a $'x new password 1\nsecond line' -a $'x new password 1\nsecond line' \
+	dave auth=SUCCESS chauthtok=AUTHTOK_ERR
+check "... the directory still takes his password" dave_binds "$DNEW"
 
 # ---- the provider stopped: exit 4, nothing changed anywhere
 cp "$P/slapd.log" "$P/slapd.log.1"
